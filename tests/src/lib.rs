@@ -1,0 +1,19 @@
+//! Test support shared by the integration tests, the lab and the benchmarks: network namespaces
+//! and the segment topology, spawned processes, captures, raw packet sockets, and BPF test runs.
+
+pub mod bpf_run;
+pub mod capture;
+pub mod netns;
+pub mod packet_socket;
+pub mod process;
+pub mod topology;
+
+/// Fails early, with a clear message, when a test that needs root runs without it.
+pub fn require_root() {
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(
+        euid, 0,
+        "this test needs root (network namespaces, XDP, BPF test runs)"
+    );
+}

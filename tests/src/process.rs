@@ -1,0 +1,182 @@
+//! Long-running processes started inside a namespace (daemons, tcpdump, load generators).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::netns::Netns;
+
+/// A child process whose stdout and stderr go to a log file; killed (SIGKILL) on drop.
+#[derive(Debug)]
+pub struct Spawned {
+    child: Child,
+    log: PathBuf,
+    label: String,
+}
+
+impl Spawned {
+    /// Starts `argv` inside `netns`, output appended to `log`.
+    pub fn start<S: AsRef<std::ffi::OsStr>>(
+        netns: &Netns,
+        argv: &[S],
+        log: &Path,
+    ) -> Result<Spawned> {
+        let (program, args) = argv.split_first().context("empty command")?;
+        let mut command = netns.command(program);
+        command.args(args);
+        Self::start_command(command, log)
+    }
+
+    /// Starts a prepared command, output appended to `log`.
+    pub fn start_command(mut command: Command, log: &Path) -> Result<Spawned> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("open {}", log.display()))?;
+        let label = format!("{command:?}");
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(file.try_clone()?)
+            .stderr(file)
+            .spawn()
+            .with_context(|| format!("spawn {label}"))?;
+        Ok(Spawned {
+            child,
+            log: log.to_path_buf(),
+            label,
+        })
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Sends a signal (e.g. `libc::SIGTERM`).
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: sending a signal to our own child has no memory-safety preconditions.
+        unsafe { libc::kill(self.pid(), signal) };
+    }
+
+    /// Waits up to `timeout` for the process to exit.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Result<Option<ExitStatus>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(Some(status));
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Sends `signal` and waits for the exit; fails if the process outlives `timeout`.
+    pub fn stop(&mut self, signal: i32, timeout: Duration) -> Result<ExitStatus> {
+        self.signal(signal);
+        match self.wait_timeout(timeout)? {
+            Some(status) => Ok(status),
+            None => bail!(
+                "{} still running {timeout:?} after signal {signal}",
+                self.label
+            ),
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    /// Everything the process has written so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log contains `needle`; returns the time it took.
+    pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> Result<Duration> {
+        let started = Instant::now();
+        loop {
+            if self.log().contains(needle) {
+                return Ok(started.elapsed());
+            }
+            if started.elapsed() > timeout {
+                bail!(
+                    "{:?} not in the log of {} after {timeout:?}; log:\n{}",
+                    needle,
+                    self.label,
+                    tail(&self.log(), 40)
+                );
+            }
+            if !self.is_running() {
+                bail!(
+                    "{} exited before logging {needle:?}; log:\n{}",
+                    self.label,
+                    tail(&self.log(), 40)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The last `lines` lines of a text.
+pub fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// A fresh scratch directory for one test (logs, configs, captures), removed on drop unless
+/// `VRRP_TEST_KEEP` is set.
+#[derive(Debug)]
+pub struct Scratch {
+    path: PathBuf,
+}
+
+impl Scratch {
+    pub fn new(label: &str) -> Result<Scratch> {
+        static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("vrrp-{label}-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&path).with_context(|| format!("mkdir {}", path.display()))?;
+        Ok(Scratch { path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Writes a file in the scratch directory and returns its path.
+    pub fn write(&self, name: &str, contents: &str) -> Result<PathBuf> {
+        let path = self.join(name);
+        std::fs::write(&path, contents).with_context(|| format!("write {}", path.display()))?;
+        Ok(path)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::env::var_os("VRRP_TEST_KEEP").is_none() {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! The test network: one Ethernet segment (a bridge in its own namespace) joining N routers and
+//! a client, each in its own namespace, with documentation addresses only.
+//!
+//! Router `i` (1-based) has `eth0` = 192.0.2.(10+i)/24 and 2001:db8::(10+i)/64; the client has
+//! 192.0.2.100 and 2001:db8::100. Switch ports are named `r<i>` and `cl`.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use anyhow::Result;
+
+use crate::netns::Netns;
+
+/// A host on the segment.
+#[derive(Debug)]
+pub struct Host {
+    pub ns: Netns,
+    /// Interface name inside the host's namespace.
+    pub ifname: &'static str,
+    /// Name of the host's port in the switch namespace.
+    pub port: String,
+    pub ipv4: Ipv4Addr,
+    pub ipv6: Ipv6Addr,
+}
+
+impl Host {
+    /// The MAC address of the host's interface.
+    pub fn mac(&self) -> Result<[u8; 6]> {
+        let text = self
+            .ns
+            .run_ok(["cat", &format!("/sys/class/net/{}/address", self.ifname)])?;
+        parse_mac(text.trim())
+    }
+
+    pub fn ifindex(&self) -> Result<u32> {
+        let text = self
+            .ns
+            .run_ok(["cat", &format!("/sys/class/net/{}/ifindex", self.ifname)])?;
+        Ok(text.trim().parse()?)
+    }
+
+    /// IPv4 addresses on the interface (`ip -4 addr show`), with their labels.
+    pub fn ipv4_addresses(&self) -> Result<String> {
+        self.ns
+            .run_ok(["ip", "-4", "-o", "addr", "show", "dev", self.ifname])
+    }
+
+    /// Whether `address` is configured on the host's interface.
+    pub fn has_address(&self, address: &str) -> bool {
+        self.ns
+            .run_ok(["ip", "-o", "addr", "show", "dev", self.ifname])
+            .is_ok_and(|text| text.contains(&format!(" {address}/")))
+    }
+}
+
+/// One segment: switch + routers + client. Dropping it removes every namespace.
+#[derive(Debug)]
+pub struct Segment {
+    pub routers: Vec<Host>,
+    pub client: Host,
+    /// Declared last so hosts go first: their processes die before the switch disappears.
+    pub switch: Netns,
+}
+
+pub const BRIDGE: &str = "br0";
+
+impl Segment {
+    pub fn new(routers: usize) -> Result<Segment> {
+        let switch = Netns::new("sw")?;
+        switch.run_ok(["ip", "link", "add", BRIDGE, "type", "bridge"])?;
+        // No IGMP snooping: adverts to a non-link-local group (the seed's 224.0.1.11) must be
+        // flooded like 224.0.0.18 is, without a querier on the segment.
+        switch.run_ok([
+            "ip",
+            "link",
+            "set",
+            BRIDGE,
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+        ])?;
+        switch.run_ok(["ip", "link", "set", BRIDGE, "up"])?;
+        let mut hosts = Vec::with_capacity(routers);
+        for i in 1..=routers {
+            let octet = 10 + i as u8;
+            hosts.push(attach_host(
+                &switch,
+                &format!("r{i}"),
+                Ipv4Addr::new(192, 0, 2, octet),
+                Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10 + i as u16),
+            )?);
+        }
+        let client = attach_host(
+            &switch,
+            "cl",
+            Ipv4Addr::new(192, 0, 2, 100),
+            Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x100),
+        )?;
+        Ok(Segment {
+            routers: hosts,
+            client,
+            switch,
+        })
+    }
+
+    /// Router `i`, 1-based as in the names.
+    pub fn router(&self, i: usize) -> &Host {
+        &self.routers[i - 1]
+    }
+
+    /// Takes a host's switch port down: the host loses carrier, as when a cable is cut.
+    pub fn cut(&self, host: &Host) -> Result<()> {
+        self.switch
+            .run_ok(["ip", "link", "set", &host.port, "down"])
+            .map(drop)
+    }
+
+    /// Brings a host's switch port back up.
+    pub fn restore(&self, host: &Host) -> Result<()> {
+        self.switch
+            .run_ok(["ip", "link", "set", &host.port, "up"])
+            .map(drop)
+    }
+}
+
+fn attach_host(switch: &Netns, role: &str, ipv4: Ipv4Addr, ipv6: Ipv6Addr) -> Result<Host> {
+    let ns = Netns::new(role)?;
+    let ifname = "eth0";
+    let port = role.to_string();
+    switch.run_ok([
+        "ip",
+        "link",
+        "add",
+        &port,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        ifname,
+        "netns",
+        ns.name(),
+    ])?;
+    switch.run_ok(["ip", "link", "set", &port, "master", BRIDGE, "up"])?;
+    // No DAD: addresses (and later the IPv6 VIPs) are usable at once.
+    ns.sysctl("net.ipv6.conf.all.accept_dad=0")?;
+    ns.sysctl("net.ipv6.conf.default.accept_dad=0")?;
+    ns.sysctl(&format!("net.ipv6.conf.{ifname}.accept_dad=0"))?;
+    ns.run_ok(["ip", "addr", "add", &format!("{ipv4}/24"), "dev", ifname])?;
+    ns.run_ok([
+        "ip",
+        "addr",
+        "add",
+        &format!("{ipv6}/64"),
+        "dev",
+        ifname,
+        "nodad",
+    ])?;
+    ns.run_ok(["ip", "link", "set", ifname, "up"])?;
+    Ok(Host {
+        ns,
+        ifname,
+        port,
+        ipv4,
+        ipv6,
+    })
+}
+
+pub fn parse_mac(text: &str) -> Result<[u8; 6]> {
+    let mut mac = [0u8; 6];
+    let parts: Vec<&str> = text.split(':').collect();
+    anyhow::ensure!(parts.len() == 6, "not a MAC address: {text:?}");
+    for (byte, part) in mac.iter_mut().zip(parts) {
+        *byte = u8::from_str_radix(part, 16)?;
+    }
+    Ok(mac)
+}
+
+/// Two namespaces joined by one veth pair, IPv6 off so that nothing but the test's own frames
+/// crosses the link: for exact frame counts.
+#[derive(Debug)]
+pub struct VethPair {
+    pub a: Netns,
+    pub b: Netns,
+}
+
+impl VethPair {
+    /// `veth0` in `a` and `veth1` in `b`, both up.
+    pub fn new() -> Result<VethPair> {
+        let a = Netns::new("a")?;
+        let b = Netns::new("b")?;
+        for ns in [&a, &b] {
+            ns.sysctl("net.ipv6.conf.all.disable_ipv6=1")?;
+            ns.sysctl("net.ipv6.conf.default.disable_ipv6=1")?;
+        }
+        a.run_ok([
+            "ip",
+            "link",
+            "add",
+            "veth0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "veth1",
+            "netns",
+            b.name(),
+        ])?;
+        a.run_ok(["ip", "link", "set", "veth0", "up"])?;
+        b.run_ok(["ip", "link", "set", "veth1", "up"])?;
+        Ok(VethPair { a, b })
+    }
+}

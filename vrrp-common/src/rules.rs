@@ -1,0 +1,530 @@
+//! The protocol's decision rules, as pure functions shared by the XDP program, socket mode and
+//! the state machine, so that all three decide identically:
+//!
+//! - [`classify_frame_error`] / [`check_advert`]: is this advert valid for this instance
+//!   (RFC 5798 section 7.1, with keepalived's extra checks), and if not, why.
+//! - [`observe_advert`]: does it reset the Master_Down_Timer (RFC 5798 sections 6.4.2 and
+//!   6.4.3), and does userspace need to hear about it.
+//! - [`master_down_deadline_ns`]: when the backup takes over, given what was observed.
+
+use crate::maps::{EventKind, InstanceConfig, Liveness, State, flags};
+use crate::stats::Counter;
+use crate::time::{interval_ns, master_down_interval_ns, skew_time_ns};
+use crate::wire::checksum::PseudoHeader;
+use crate::wire::ip::{IpMeta, VRRP_TTL};
+use crate::wire::vrrp::{self, Auth, Packet, Version};
+use crate::wire::{Family, RawAddress};
+
+/// What the checksum of an advert received with `ip` covers: v2 over IPv4 the message alone;
+/// v3 over IPv4 the IPv4 pseudo-header too (unless `v3_checksum_as_v2`); over IPv6 always the
+/// IPv6 pseudo-header (keepalived has the kernel compute it, for v2 as well).
+#[inline(always)]
+pub fn pseudo_header(version: Version, ip: &IpMeta, v3_checksum_as_v2: bool) -> PseudoHeader {
+    match (ip.family, version) {
+        (Family::Ipv6, _) => PseudoHeader::Ipv6 {
+            source: ip.source,
+            destination: ip.destination,
+        },
+        (Family::Ipv4, Version::V3) if !v3_checksum_as_v2 => PseudoHeader::Ipv4 {
+            source: [ip.source[0], ip.source[1], ip.source[2], ip.source[3]],
+            destination: [
+                ip.destination[0],
+                ip.destination[1],
+                ip.destination[2],
+                ip.destination[3],
+            ],
+        },
+        (Family::Ipv4, _) => PseudoHeader::None,
+    }
+}
+
+/// The summary of a valid advert that the rules work on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Advert {
+    pub source: RawAddress,
+    pub priority: u8,
+    pub interval_cs: u16,
+}
+
+/// The counter a wire-format error is dropped under.
+pub const fn classify_frame_error(error: vrrp::Error) -> Counter {
+    match error {
+        vrrp::Error::Truncated => Counter::DropTruncated,
+        vrrp::Error::LengthMismatch | vrrp::Error::BufferSize => Counter::DropLengthMismatch,
+        vrrp::Error::BadVersion => Counter::DropBadVersion,
+        vrrp::Error::BadType => Counter::DropBadType,
+        vrrp::Error::BadChecksum => Counter::DropBadChecksum,
+        vrrp::Error::BadAuthType | vrrp::Error::AuthAhUnsupported => Counter::DropAuthTypeMismatch,
+        vrrp::Error::BadInterval => Counter::DropIntervalMismatch,
+    }
+}
+
+/// An order-independent digest of an address list, so the program can compare the advert's
+/// list with ours in one step whatever the order (keepalived checks each configured address is
+/// present and the counts match; equal digests of equal-count lists mean the same).
+///
+/// Reads `count` addresses starting at `offset` of `bytes` (addresses past the end are left
+/// out). Indexing from the buffer's start, rather than taking a sub-slice, keeps the pointer the
+/// verifier tracks the buffer's own.
+#[inline(always)]
+pub fn address_digest(family: Family, bytes: &[u8], offset: usize, count: usize) -> u64 {
+    const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+    // One loop over 32-bit words (an IPv4 address is one, an IPv6 address four), bounded by the
+    // largest list a VRRP message can carry: cheap for the verifier to follow.
+    let words_per_address = family.address_len() / 4;
+    let words = count * words_per_address;
+    let mut digest: u64 = 0;
+    let mut address: u64 = SEED;
+    for index in 0..vrrp::MAX_LEN / 4 {
+        if index >= words {
+            break;
+        }
+        let at = offset + 4 * index;
+        let Some(word) = bytes.get(at..at + 4) else {
+            break;
+        };
+        address =
+            mix(address ^ u64::from(u32::from_be_bytes([word[0], word[1], word[2], word[3]])));
+        if (index + 1) % words_per_address == 0 {
+            digest = digest.wrapping_add(address);
+            address = SEED;
+        }
+    }
+    digest
+}
+
+/// splitmix64's finaliser: a cheap, well-spread 64-bit mix.
+#[inline(always)]
+const fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Compares two passwords without an early exit, so the time taken says nothing about how much
+/// of a guess was right.
+#[inline(always)]
+pub fn constant_time_eq(a: &[u8; 8], b: &[u8; 8]) -> bool {
+    let mut difference = 0u8;
+    for i in 0..8 {
+        difference |= a[i] ^ b[i];
+    }
+    difference == 0
+}
+
+/// The receive checks that depend on our configuration (RFC 5798 section 7.1; RFC 3768
+/// section 7.1 for v2's authentication and interval), after the wire format was validated.
+/// `known_peer` says whether the source is one of our unicast peers (only consulted when the
+/// instance has any).
+#[inline(always)]
+pub fn check_advert(
+    config: &InstanceConfig,
+    ip: &IpMeta,
+    advert: &Packet<&[u8]>,
+    auth: &Auth,
+    known_peer: bool,
+) -> Result<Advert, Counter> {
+    let unicast = config.flags & flags::UNICAST != 0;
+    // keepalived skips the TTL check for unicast peers (they may be routed).
+    if !unicast && ip.ttl != VRRP_TTL {
+        return Err(Counter::DropBadTtl);
+    }
+    let version = advert.version_raw();
+    if version != config.version {
+        return Err(Counter::DropVersionMismatch);
+    }
+    let interval_cs = advert.interval_cs();
+    if version == Version::V2 as u8 {
+        if auth.type_code() != config.auth_type {
+            return Err(Counter::DropAuthTypeMismatch);
+        }
+        if let Auth::SimpleText(data) = auth
+            && !constant_time_eq(data, &config.auth_data)
+        {
+            return Err(Counter::DropAuthFailure);
+        }
+        // RFC 3768 section 7.1: a v2 advert with another interval is discarded.
+        if interval_cs != config.interval_cs {
+            return Err(Counter::DropIntervalMismatch);
+        }
+    }
+    if advert.address_count() != config.address_count {
+        return Err(Counter::DropAddressListMismatch);
+    }
+    if config.flags & flags::CHECK_ADDRESSES != 0
+        && address_digest(
+            advert.family(),
+            advert.as_bytes(),
+            vrrp::HEADER_LEN,
+            usize::from(advert.address_count()),
+        ) != config.address_digest
+    {
+        return Err(Counter::DropAddressListMismatch);
+    }
+    if ip.source == config.source {
+        return Err(Counter::DropOwnAddress);
+    }
+    if unicast && !known_peer {
+        return Err(Counter::DropUnknownPeer);
+    }
+    Ok(Advert {
+        source: ip.source,
+        priority: advert.priority(),
+        interval_cs,
+    })
+}
+
+/// What one valid advert means for the instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Observation {
+    /// The advert resets the Master_Down_Timer (LIVENESS was updated accordingly).
+    pub resets_timer: bool,
+    /// Userspace must hear about it (already rate-limited).
+    pub wake: Option<EventKind>,
+}
+
+/// Minimum time between two EVENTS records of one instance; changes in between are deferred to
+/// the next advert. Bounds userspace wake-ups under any flood to 1000/s per instance.
+pub const MIN_EVENT_GAP_NS: u64 = 1_000_000;
+
+/// Applies RFC 5798 sections 6.4.2 (Backup) and 6.4.3 (Master) to a valid advert, updating the
+/// instance's [`Liveness`], and says whether userspace must wake.
+///
+/// Backup: priority 0 sets the timer to Skew_Time. Otherwise, if preemption is off, or the
+/// advert's priority is at least ours, the timer is reset (v3: to the advert's interval) —
+/// keepalived's `preempt_delay` also keeps lower-priority adverts resetting it until the delay
+/// has run since such a master was first heard. A lower-priority advert that preemption lets us
+/// ignore does not reset the timer: it runs out and we take over.
+///
+/// Master: a higher priority (or an equal one from a higher address) means stepping down; a
+/// lower one or a priority 0 means advertising at once (RFC 9568 section 6.4.3 and keepalived).
+///
+/// Only changes wake userspace: a steady master's adverts update the timestamps and nothing else.
+#[inline(always)]
+pub fn observe_advert(
+    config: &InstanceConfig,
+    live: &mut Liveness,
+    advert: &Advert,
+    now_ns: u64,
+) -> Observation {
+    live.adverts = live.adverts.wrapping_add(1);
+    live.last_advert_ns = now_ns;
+    let (resets_timer, change) = match State::from_u8(config.state) {
+        State::Backup => observe_as_backup(config, live, advert, now_ns),
+        State::Master => observe_as_master(config, live, advert, now_ns),
+        State::Initialize | State::Fault => (false, None),
+    };
+    Observation {
+        resets_timer,
+        wake: rate_limit(live, change, now_ns),
+    }
+}
+
+#[inline(always)]
+fn observe_as_backup(
+    config: &InstanceConfig,
+    live: &mut Liveness,
+    advert: &Advert,
+    now_ns: u64,
+) -> (bool, Option<EventKind>) {
+    if advert.priority == vrrp::PRIORITY_STOP {
+        let change = (live.resigned == 0).then_some(EventKind::MasterResigned);
+        live.last_reset_ns = now_ns;
+        live.resigned = 1;
+        return (true, change);
+    }
+    let preempt = config.flags & flags::PREEMPT != 0;
+    let lower = advert.priority < config.priority;
+    let mut delay_started = false;
+    let within_preempt_delay = config.preempt_delay_ns != 0
+        && (live.lower_priority_since_ns == 0
+            || now_ns
+                < live
+                    .lower_priority_since_ns
+                    .saturating_add(config.preempt_delay_ns));
+    if preempt && lower && !within_preempt_delay {
+        // Lower priority and we may preempt: discard, so the timer runs out.
+        return (false, None);
+    }
+    if config.preempt_delay_ns != 0 {
+        if !lower {
+            live.lower_priority_since_ns = 0;
+        } else if live.lower_priority_since_ns == 0 {
+            live.lower_priority_since_ns = now_ns;
+            delay_started = preempt;
+        }
+    }
+    // v3 adopts the master's interval (RFC 5798 section 6.4.2); v2 drops a mismatch earlier.
+    let interval_cs = if config.version == Version::V3 as u8 {
+        advert.interval_cs
+    } else {
+        config.interval_cs
+    };
+    let change = if live.master != advert.source || live.resigned != 0 || live.last_reset_ns == 0 {
+        Some(EventKind::NewMaster)
+    } else if live.master_priority != advert.priority {
+        Some(EventKind::MasterPriorityChanged)
+    } else if live.master_interval_cs != interval_cs {
+        Some(EventKind::MasterIntervalChanged)
+    } else if delay_started {
+        Some(EventKind::PreemptDelayStarted)
+    } else {
+        None
+    };
+    live.last_reset_ns = now_ns;
+    live.resigned = 0;
+    live.master = advert.source;
+    live.master_priority = advert.priority;
+    live.master_interval_cs = interval_cs;
+    (true, change)
+}
+
+#[inline(always)]
+fn observe_as_master(
+    config: &InstanceConfig,
+    live: &mut Liveness,
+    advert: &Advert,
+    now_ns: u64,
+) -> (bool, Option<EventKind>) {
+    if advert.priority == vrrp::PRIORITY_STOP {
+        return (false, Some(EventKind::ResignWhileMaster));
+    }
+    if outranks(
+        advert.priority,
+        &advert.source,
+        config.priority,
+        &config.source,
+    ) {
+        live.last_reset_ns = now_ns;
+        live.resigned = 0;
+        live.master = advert.source;
+        live.master_priority = advert.priority;
+        live.master_interval_cs = if config.version == Version::V3 as u8 {
+            advert.interval_cs
+        } else {
+            config.interval_cs
+        };
+        return (true, Some(EventKind::HigherPriorityWhileMaster));
+    }
+    (false, Some(EventKind::LowerPriorityWhileMaster))
+}
+
+/// Whether a router with `(priority, address)` wins the election against ours: higher priority,
+/// or equal priority and a higher primary address (RFC 5798 section 6.4.3).
+#[inline(always)]
+pub fn outranks(
+    priority: u8,
+    address: &RawAddress,
+    our_priority: u8,
+    our_address: &RawAddress,
+) -> bool {
+    priority > our_priority || (priority == our_priority && address > our_address)
+}
+
+/// Lets a change through unless the instance had a record less than [`MIN_EVENT_GAP_NS`] ago;
+/// a deferred change goes out with the next advert after the gap.
+#[inline(always)]
+fn rate_limit(live: &mut Liveness, change: Option<EventKind>, now_ns: u64) -> Option<EventKind> {
+    let wanted = match change {
+        Some(kind) => Some(kind),
+        None if live.event_pending != 0 => Some(EventKind::Deferred),
+        None => None,
+    };
+    let kind = wanted?;
+    if live.last_event_ns != 0 && now_ns.saturating_sub(live.last_event_ns) < MIN_EVENT_GAP_NS {
+        live.event_pending = 1;
+        return None;
+    }
+    live.last_event_ns = now_ns;
+    live.event_pending = 0;
+    Some(kind)
+}
+
+/// Authentication failures are logged once per this window per instance.
+pub const AUTH_EVENT_WINDOW_NS: u64 = 1_000_000_000;
+
+/// Whether an authentication failure should wake userspace (the first in its window).
+#[inline(always)]
+pub fn auth_failure_wakes(live: &mut Liveness, now_ns: u64) -> bool {
+    if live.last_auth_event_ns != 0
+        && now_ns.saturating_sub(live.last_auth_event_ns) < AUTH_EVENT_WINDOW_NS
+    {
+        return false;
+    }
+    live.last_auth_event_ns = now_ns;
+    true
+}
+
+/// Whether a valid advert may also go up the kernel stack (so that tcpdump shows adverts as
+/// operators expect): at most one per quarter of our interval, i.e. every advert of a steady
+/// master and a trickle of any flood.
+#[inline(always)]
+pub fn pass_to_stack(config: &InstanceConfig, live: &mut Liveness, now_ns: u64) -> bool {
+    let gap = interval_ns(config.interval_cs) / 4;
+    if live.last_pass_ns != 0 && now_ns.saturating_sub(live.last_pass_ns) < gap {
+        return false;
+    }
+    live.last_pass_ns = now_ns;
+    true
+}
+
+/// When a backup's Master_Down_Timer fires, given what was observed: the last reset plus
+/// Master_Down_Interval (computed with the master's interval and our priority), or plus
+/// Skew_Time when the master resigned. `None` when nothing reset it yet: the caller then uses
+/// its own start time.
+pub fn master_down_deadline_ns(config: &InstanceConfig, live: &Liveness) -> Option<u64> {
+    if live.last_reset_ns == 0 {
+        return None;
+    }
+    let version = Version::from_u8(config.version).unwrap_or(Version::V2);
+    let interval_cs = if live.master_interval_cs != 0 {
+        live.master_interval_cs
+    } else {
+        config.interval_cs
+    };
+    let wait = if live.resigned != 0 {
+        skew_time_ns(version, config.priority, interval_cs)
+    } else {
+        master_down_interval_ns(version, config.priority, interval_cs)
+    };
+    Some(live.last_reset_ns.saturating_add(wait))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::raw_from_ipv4;
+
+    const US: [u8; 4] = [192, 0, 2, 12];
+    const PEER: [u8; 4] = [192, 0, 2, 11];
+
+    fn backup(priority: u8, preempt: bool) -> InstanceConfig {
+        InstanceConfig {
+            source: raw_from_ipv4(US),
+            priority,
+            state: State::Backup as u8,
+            version: 3,
+            interval_cs: 1,
+            flags: if preempt { flags::PREEMPT } else { 0 },
+            ..InstanceConfig::default()
+        }
+    }
+
+    fn advert(priority: u8) -> Advert {
+        Advert {
+            source: raw_from_ipv4(PEER),
+            priority,
+            interval_cs: 1,
+        }
+    }
+
+    #[test]
+    fn a_steady_master_resets_the_timer_and_wakes_only_once() {
+        let config = backup(96, true);
+        let mut live = Liveness::default();
+        let first = observe_advert(&config, &mut live, &advert(100), 10_000_000);
+        assert_eq!(
+            first,
+            Observation {
+                resets_timer: true,
+                wake: Some(EventKind::NewMaster)
+            }
+        );
+        for i in 2..100u64 {
+            let later = observe_advert(&config, &mut live, &advert(100), i * 10_000_000);
+            assert_eq!(
+                later,
+                Observation {
+                    resets_timer: true,
+                    wake: None
+                }
+            );
+        }
+        assert_eq!(live.adverts, 99);
+        assert_eq!(
+            master_down_deadline_ns(&config, &live),
+            Some(990_000_000 + 36_250_000)
+        );
+    }
+
+    #[test]
+    fn preempting_backup_ignores_lower_priority() {
+        let config = backup(100, true);
+        let mut live = Liveness::default();
+        let seen = observe_advert(&config, &mut live, &advert(96), 1);
+        assert!(!seen.resets_timer);
+        assert_eq!(live.last_reset_ns, 0);
+    }
+
+    #[test]
+    fn nopreempt_backup_accepts_lower_priority() {
+        let config = backup(100, false);
+        let mut live = Liveness::default();
+        assert!(observe_advert(&config, &mut live, &advert(96), 1).resets_timer);
+    }
+
+    #[test]
+    fn priority_zero_shortens_to_skew_time() {
+        let config = backup(96, true);
+        let mut live = Liveness::default();
+        observe_advert(&config, &mut live, &advert(100), 5_000_000);
+        let seen = observe_advert(&config, &mut live, &advert(0), 20_000_000);
+        assert_eq!(seen.wake, Some(EventKind::MasterResigned));
+        assert_eq!(
+            master_down_deadline_ns(&config, &live),
+            Some(20_000_000 + 6_250_000)
+        );
+    }
+
+    #[test]
+    fn changes_within_the_gap_are_deferred_not_lost() {
+        let config = backup(96, true);
+        let mut live = Liveness::default();
+        observe_advert(&config, &mut live, &advert(100), 1_000_000);
+        let quick = observe_advert(&config, &mut live, &advert(101), 1_100_000);
+        assert_eq!(quick.wake, None);
+        let later = observe_advert(&config, &mut live, &advert(101), 3_000_000);
+        assert_eq!(later.wake, Some(EventKind::Deferred));
+    }
+
+    #[test]
+    fn master_steps_down_for_higher_and_readvertises_for_lower() {
+        let mut config = backup(100, true);
+        config.state = State::Master as u8;
+        let mut live = Liveness::default();
+        let higher = observe_advert(&config, &mut live, &advert(110), 1);
+        assert_eq!(higher.wake, Some(EventKind::HigherPriorityWhileMaster));
+        let mut live = Liveness::default();
+        let lower = observe_advert(&config, &mut live, &advert(90), 1);
+        assert_eq!(lower.wake, Some(EventKind::LowerPriorityWhileMaster));
+        // Equal priority: the higher address wins; the peer .11 is below us (.12).
+        let mut live = Liveness::default();
+        let equal = observe_advert(&config, &mut live, &advert(100), 1);
+        assert_eq!(equal.wake, Some(EventKind::LowerPriorityWhileMaster));
+    }
+
+    #[test]
+    fn preempt_delay_keeps_resetting_until_it_runs_out() {
+        let mut config = backup(100, true);
+        config.preempt_delay_ns = 1_000_000_000;
+        let mut live = Liveness::default();
+        let first = observe_advert(&config, &mut live, &advert(96), 10);
+        assert!(first.resets_timer);
+        assert!(observe_advert(&config, &mut live, &advert(96), 500_000_000).resets_timer);
+        assert!(!observe_advert(&config, &mut live, &advert(96), 1_000_000_011).resets_timer);
+    }
+
+    #[test]
+    fn digest_ignores_order() {
+        let a = [192, 0, 2, 99, 192, 0, 2, 98];
+        let b = [192, 0, 2, 98, 192, 0, 2, 99];
+        assert_eq!(
+            address_digest(Family::Ipv4, &a, 0, 2),
+            address_digest(Family::Ipv4, &b, 0, 2)
+        );
+        assert_ne!(
+            address_digest(Family::Ipv4, &a, 0, 2),
+            address_digest(Family::Ipv4, &a, 0, 1)
+        );
+    }
+}

@@ -1,0 +1,53 @@
+//! The protocol's timers as functions of priority and interval, in nanoseconds of
+//! CLOCK_MONOTONIC (the clock both `bpf_ktime_get_ns` and `clock_gettime` read).
+
+use crate::wire::vrrp::Version;
+
+pub const NANOS_PER_CENTISECOND: u64 = 10_000_000;
+pub const NANOS_PER_SECOND: u64 = 1_000_000_000;
+
+/// An advertisement interval in nanoseconds.
+pub const fn interval_ns(interval_cs: u16) -> u64 {
+    interval_cs as u64 * NANOS_PER_CENTISECOND
+}
+
+/// Skew_Time: how much longer a lower-priority backup waits, so that the best backup wins.
+///
+/// v2 (RFC 3768 section 6.1): `(256 - Priority) / 256` seconds, whatever the interval.
+/// v3 (RFC 5798 / RFC 9568 section 6.1): `((256 - Priority) * Master_Adver_Interval) / 256`.
+pub const fn skew_time_ns(version: Version, priority: u8, master_interval_cs: u16) -> u64 {
+    let weight = 256 - priority as u64;
+    match version {
+        Version::V2 => weight * NANOS_PER_SECOND / 256,
+        Version::V3 => weight * interval_ns(master_interval_cs) / 256,
+    }
+}
+
+/// Master_Down_Interval: `3 * Master_Adver_Interval + Skew_Time` (RFC 3768 / RFC 5798
+/// section 6.1). For v2 the master's interval is our own (a mismatch is dropped).
+pub const fn master_down_interval_ns(
+    version: Version,
+    priority: u8,
+    master_interval_cs: u16,
+) -> u64 {
+    3 * interval_ns(master_interval_cs) + skew_time_ns(version, priority, master_interval_cs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_figures_the_rfc_formulas_give() {
+        // v2, priority 96, 1 s: 3 + 160/256 = 3.625 s.
+        assert_eq!(master_down_interval_ns(Version::V2, 96, 100), 3_625_000_000);
+        assert_eq!(skew_time_ns(Version::V2, 96, 100), 625_000_000);
+        // v3, priority 96, 10 ms: 30 + 6.25 = 36.25 ms.
+        assert_eq!(master_down_interval_ns(Version::V3, 96, 1), 36_250_000);
+        // v2's skew does not scale with the interval; v3's does.
+        assert_eq!(skew_time_ns(Version::V2, 96, 300), 625_000_000);
+        assert_eq!(skew_time_ns(Version::V3, 96, 300), 1_875_000_000);
+        // The owner's skew is a single 256th.
+        assert_eq!(skew_time_ns(Version::V3, 255, 100), 3_906_250);
+    }
+}

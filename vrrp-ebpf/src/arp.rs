@@ -1,0 +1,48 @@
+//! The ARP responder: a request for an active virtual address is answered in place.
+
+use aya_ebpf::bindings::xdp_action::{XDP_PASS, XDP_TX};
+use aya_ebpf::programs::XdpContext;
+use vrrp_common::maps::VipKey;
+use vrrp_common::stats::Counter;
+use vrrp_common::wire::arp::{self, Operation, Repr};
+use vrrp_common::wire::{Family, ethernet, raw_from_ipv4};
+
+use crate::maps::{self, VIPS};
+use crate::packet;
+
+const FRAME_LEN: usize = ethernet::HEADER_LEN + arp::LEN;
+
+pub fn on_arp(ctx: &XdpContext) -> u32 {
+    let mut frame = [0u8; FRAME_LEN];
+    if !packet::load(ctx, 0, &mut frame, FRAME_LEN) {
+        return XDP_PASS;
+    }
+    let Ok(request) = Repr::parse(&frame[ethernet::HEADER_LEN..]) else {
+        return XDP_PASS;
+    };
+    // Gratuitous ARPs and probes are announcements and duplicate-address checks: never answer.
+    if request.operation != Operation::Request || request.is_gratuitous() || request.is_probe() {
+        return XDP_PASS;
+    }
+    let key = VipKey::new(
+        ctx.ingress_ifindex() as u32,
+        Family::Ipv4,
+        raw_from_ipv4(request.target_ip),
+    );
+    let Some(vip) = VIPS.get_ptr(key) else {
+        return XDP_PASS;
+    };
+    // SAFETY: VIPS values are plain data written whole by userspace.
+    let vip = unsafe { *vip };
+    if vip.active == 0 {
+        return XDP_PASS;
+    }
+    let Some(_) = request.reply_from(vip.mac).emit_frame(&mut frame) else {
+        return XDP_PASS;
+    };
+    if !packet::store(ctx, 0, &mut frame) {
+        return XDP_PASS;
+    }
+    maps::count(Counter::ArpRepliesSent);
+    XDP_TX
+}

@@ -1,0 +1,63 @@
+//! The maps shared with userspace (types in `vrrp_common::maps`).
+
+use aya_ebpf::macros::map;
+use aya_ebpf::maps::{HashMap, PerCpuArray, RingBuf};
+use vrrp_common::maps::{
+    EVENTS_BYTES, Event, InstanceConfig, InstanceKey, Liveness, MAX_INSTANCES, MAX_PEERS, MAX_VIPS,
+    PeerKey, VipKey, VipValue,
+};
+use vrrp_common::stats::Counter;
+
+#[map]
+pub static CONFIG: HashMap<InstanceKey, InstanceConfig> =
+    HashMap::with_max_entries(MAX_INSTANCES, 0);
+
+#[map]
+pub static LIVENESS: HashMap<InstanceKey, Liveness> = HashMap::with_max_entries(MAX_INSTANCES, 0);
+
+#[map]
+pub static PEERS: HashMap<PeerKey, u8> = HashMap::with_max_entries(MAX_PEERS, 0);
+
+#[map]
+pub static VIPS: HashMap<VipKey, VipValue> = HashMap::with_max_entries(MAX_VIPS, 0);
+
+#[map]
+pub static EVENTS: RingBuf = RingBuf::with_byte_size(EVENTS_BYTES, 0);
+
+#[map]
+pub static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(Counter::COUNT as u32, 0);
+
+/// Room for an IPv4 header with options, or an IPv6 header with the extension headers VRRP can
+/// meet.
+pub const IP_HEADER_SCRATCH_LEN: usize = vrrp_common::wire::ip::MAX_IPV6_HEADERS_LEN;
+/// Room for the largest VRRP message (1036 bytes) with margin: the verifier bounds some offsets
+/// by their bit patterns (a length under 1037 may be any value below 2048 to it), so the buffer
+/// covers every offset below 2048 plus the few bytes read past one.
+pub const VRRP_SCRATCH_LEN: usize = 2048 + 8;
+
+/// Per-CPU scratch space: the IP header and the VRRP message are copied here so that the shared
+/// `&[u8]` parsers can read them (the BPF stack holds only 512 bytes). Each starts at offset 0
+/// of its own buffer, so the verifier can bound every access by the buffer's size.
+#[map]
+pub static IP_HEADER_SCRATCH: PerCpuArray<[u8; IP_HEADER_SCRATCH_LEN]> =
+    PerCpuArray::with_max_entries(1, 0);
+
+#[map]
+pub static VRRP_SCRATCH: PerCpuArray<[u8; VRRP_SCRATCH_LEN]> = PerCpuArray::with_max_entries(1, 0);
+
+#[inline(always)]
+pub fn count(counter: Counter) {
+    if let Some(slot) = STATS.get_ptr_mut(counter as u32) {
+        // SAFETY: a per-CPU slot, touched only by this CPU while the program runs.
+        unsafe { *slot += 1 };
+    }
+}
+
+/// Writes an EVENTS record, counting a full ring buffer as a lost event.
+#[inline(always)]
+pub fn emit(event: &Event) {
+    match EVENTS.output::<Event>(event, 0) {
+        Ok(()) => count(Counter::EventsSent),
+        Err(_) => count(Counter::EventsLost),
+    }
+}

@@ -1,0 +1,14 @@
+//! Compiles the XDP program (crate `vrrp-ebpf`) for bpfel-unknown-none with the nightly toolchain
+//! and bpf-linker, and leaves the object in OUT_DIR, where `datapath` embeds it into `vrrpd`.
+fn main() -> anyhow::Result<()> {
+    // The program includes vrrp-common; aya-build only watches the eBPF crate itself.
+    println!("cargo:rerun-if-changed=../vrrp-common/src");
+    aya_build::build_ebpf(
+        [aya_build::Package {
+            name: "vrrp-ebpf",
+            root_dir: "../vrrp-ebpf",
+            ..Default::default()
+        }],
+        aya_build::Toolchain::Nightly,
+    )
+}

@@ -1,0 +1,36 @@
+//! The compiled XDP program, embedded in the `vrrpd` binary by build.rs, and its loading.
+
+use aya::{Ebpf, EbpfLoader};
+
+use thiserror::Error;
+
+/// The eBPF object built from `vrrp-ebpf` for bpfel-unknown-none.
+pub static XDP_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/vrrp"));
+
+/// Name of the XDP entry point inside [`XDP_OBJECT`].
+pub const XDP_PROGRAM_NAME: &str = "vrrp_xdp";
+
+#[derive(Debug, Error)]
+pub enum LoadError {
+    #[error("loading the eBPF object failed: {0}")]
+    Object(#[from] aya::EbpfError),
+    #[error("the eBPF object has no program named {XDP_PROGRAM_NAME}")]
+    MissingProgram,
+    #[error("{XDP_PROGRAM_NAME} is not an XDP program: {0}")]
+    WrongType(#[from] aya::programs::ProgramError),
+}
+
+/// Loads the object (maps created, program verified by the kernel), ready to attach or test-run.
+pub fn load() -> Result<Ebpf, LoadError> {
+    let mut ebpf = EbpfLoader::new().load(XDP_OBJECT)?;
+    xdp_program(&mut ebpf)?.load()?;
+    Ok(ebpf)
+}
+
+/// The XDP program inside a loaded object.
+pub fn xdp_program(ebpf: &mut Ebpf) -> Result<&mut aya::programs::Xdp, LoadError> {
+    let program = ebpf
+        .program_mut(XDP_PROGRAM_NAME)
+        .ok_or(LoadError::MissingProgram)?;
+    Ok(program.try_into()?)
+}

@@ -1,0 +1,6 @@
+//! vrrpd: a keepalived-compatible VRRP daemon whose hot path runs in an XDP program.
+//!
+//! One module per concern; I/O lives at the edges (`datapath`, `net`, `daemon`), the protocol
+//! decisions in sans-IO modules (`fsm`, and `vrrp_common` shared with the XDP program).
+
+pub mod datapath;

@@ -1,0 +1,52 @@
+//! Developer and user entry points for xdp-vrrp: `cargo xtask <command>`.
+//!
+//! Every command that needs the eBPF toolchain or the lab's tools runs [`bootstrap`] first, so
+//! a fresh machine needs nothing but this repository and rustup.
+
+mod bootstrap;
+mod cargo;
+mod test;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  setup              install what is missing (nightly rust-src, llvm-22-dev, bpf-linker,
+                     bpffs, iproute2, keepalived, tcpdump, tshark) and say what was done
+  build              setup, then build every crate (release) including the XDP program
+  test               setup, then fmt check, clippy -D warnings, unit, BPF test-run and
+                     namespace integration tests, with a summary line
+  run -- ARGS        setup, build, then run `vrrpd ARGS` (as root: it loads the XDP program)
+  lab [options]      setup, build, then the live failover lab in network namespaces
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let result = match command.as_str() {
+        "setup" => bootstrap::run(),
+        "build" => bootstrap::run().and_then(|()| cargo::build_release()),
+        "test" => bootstrap::run().and_then(|()| test::run_all(rest)),
+        "run" => bootstrap::run().and_then(|()| cargo::run_vrrpd(rest)),
+        "-h" | "--help" | "help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprintln!("unknown command `{other}`\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask {command}: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

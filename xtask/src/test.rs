@@ -1,0 +1,111 @@
+//! `cargo xtask test`: every check the project has, in the order that fails fastest.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use crate::cargo::{cargo, run, workspace_root};
+
+/// Counts parsed from cargo test's `test result:` lines.
+#[derive(Default, Debug)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+    binaries: u64,
+}
+
+impl Tally {
+    /// Reads `test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; ...`.
+    fn add_line(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        self.binaries += 1;
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(label), Some(count)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(count) = count.parse::<u64>() else {
+                continue;
+            };
+            match label {
+                "passed" => self.passed += count,
+                "failed" => self.failed += count,
+                "ignored" => self.ignored += count,
+                _ => {}
+            }
+        }
+    }
+}
+
+pub fn run_all(extra: &[String]) -> Result<()> {
+    let started = Instant::now();
+    step("cargo fmt --check");
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+
+    step("cargo clippy --all-targets -- -D warnings (host crates)");
+    run(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
+
+    step("cargo clippy on the XDP program (nightly, bpfel-unknown-none, -D warnings)");
+    run(Command::new("rustup")
+        .args([
+            "run",
+            "nightly",
+            "cargo",
+            "clippy",
+            "--package",
+            "vrrp-ebpf",
+        ])
+        .args([
+            "--release",
+            "--target",
+            "bpfel-unknown-none",
+            "-Z",
+            "build-std=core",
+        ])
+        .args(["--target-dir", "target/ebpf-clippy", "--", "-D", "warnings"]))?;
+
+    step("cargo test (unit, property, BPF test-run and namespace integration tests)");
+    let tally = cargo_test(extra)?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "\nxtask test summary: {} passed, {} failed, {} ignored in {} test binaries; fmt and clippy clean; {:.0} s",
+        tally.passed, tally.failed, tally.ignored, tally.binaries, seconds
+    );
+    if tally.failed > 0 {
+        bail!("{} tests failed", tally.failed);
+    }
+    Ok(())
+}
+
+fn step(what: &str) {
+    println!("\n==> {what}");
+}
+
+/// Runs `cargo test`, streaming its output while tallying the results.
+fn cargo_test(extra: &[String]) -> Result<Tally> {
+    let mut child = cargo()
+        .args(["test", "--release", "--no-fail-fast"])
+        .args(extra)
+        .current_dir(workspace_root())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("could not start cargo test")?;
+    let mut tally = Tally::default();
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines() {
+            let line = line.context("reading cargo test output")?;
+            println!("{line}");
+            tally.add_line(&line);
+        }
+    }
+    let status = child.wait().context("waiting for cargo test")?;
+    if !status.success() && tally.failed == 0 {
+        bail!("cargo test failed with {status} (a build error, or a test binary crashed)");
+    }
+    Ok(tally)
+}
