@@ -4,3 +4,4 @@
 //! decisions in sans-IO modules (`fsm`, and `vrrp_common` shared with the XDP program).
 
 pub mod datapath;
+pub mod fsm;

@@ -1,0 +1,530 @@
+//! The per-instance VRRP state machine (RFC 3768 / RFC 5798 / RFC 9568 section 6.4, with
+//! keepalived's Fault state and its documented choices where the RFCs leave room).
+//!
+//! Sans-IO: [`Instance::handle`] takes an [`Input`] and an explicit `now` (nanoseconds of
+//! CLOCK_MONOTONIC) and appends [`Action`]s for the caller to carry out; [`Instance::next_deadline`]
+//! says when to call again with [`Input::Timer`]. No sockets, clocks or async runtime here: the
+//! simulator drives it with a virtual clock, the daemon with the real one.
+//!
+//! The advert-by-advert decisions (does this advert reset the Master_Down_Timer, is it a
+//! higher-priority master) are `vrrp_common::rules`, the same code the XDP program runs. In XDP
+//! mode the daemon feeds only the adverts the kernel flagged as changes, plus the kernel's
+//! [`Liveness`] record before each master-down check ([`Input::Liveness`]): the kernel has seen
+//! every advert, so its record is the authority on when the timer was last reset.
+
+pub mod sim;
+
+use vrrp_common::maps::{InstanceConfig, Liveness, State, flags};
+use vrrp_common::rules::{self, Advert};
+use vrrp_common::time::{interval_ns, master_down_interval_ns};
+use vrrp_common::wire::vrrp::{PRIORITY_OWNER, PRIORITY_STOP, Version};
+use vrrp_common::wire::{Family, RawAddress};
+
+/// What does not change while an instance runs (a reload builds a new one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Params {
+    pub name: String,
+    pub version: Version,
+    pub family: Family,
+    pub vrid: u8,
+    /// Configured priority, 1..=255 (255: address owner).
+    pub base_priority: u8,
+    /// Our advertisement interval in centiseconds.
+    pub interval_cs: u16,
+    /// Preemption (keepalived's default; `nopreempt` turns it off).
+    pub preempt: bool,
+    /// keepalived's `preempt_delay`, in nanoseconds.
+    pub preempt_delay_ns: u64,
+    /// The address our adverts come from (ties between equal priorities go to the higher).
+    pub source: RawAddress,
+    pub garp: GarpSchedule,
+}
+
+/// When to send gratuitous ARPs / unsolicited NAs as master (keepalived's garp_* settings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GarpSchedule {
+    /// Messages per burst (`garp_master_repeat`, default 5).
+    pub repeat: u32,
+    /// Second burst this long after becoming master (`garp_master_delay`, default 5 s; 0: none).
+    pub delay_ns: u64,
+    /// Periodic refresh while master (`garp_master_refresh`, default 0: none).
+    pub refresh_ns: u64,
+    /// Messages per refresh (`garp_master_refresh_repeat`, default 1).
+    pub refresh_repeat: u32,
+}
+
+impl Default for GarpSchedule {
+    fn default() -> Self {
+        GarpSchedule {
+            repeat: 5,
+            delay_ns: 5_000_000_000,
+            refresh_ns: 0,
+            refresh_repeat: 1,
+        }
+    }
+}
+
+/// Why an instance cannot serve (keepalived's FAULT state).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultReason {
+    InterfaceDown(String),
+    TrackedInterfaceDown(String),
+    TrackScriptFailed(String),
+    TrackFileFailed(String),
+    /// VIPs could not be installed.
+    AddressesRefused,
+}
+
+impl std::fmt::Display for FaultReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FaultReason::InterfaceDown(name) => write!(f, "interface {name} down"),
+            FaultReason::TrackedInterfaceDown(name) => write!(f, "tracked interface {name} down"),
+            FaultReason::TrackScriptFailed(name) => write!(f, "track script {name} failed"),
+            FaultReason::TrackFileFailed(name) => write!(f, "track file {name} failed"),
+            FaultReason::AddressesRefused => f.write_str("virtual addresses refused"),
+        }
+    }
+}
+
+/// Everything that can happen to an instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// Begin the protocol (RFC 5798 section 6.4.1, the Startup event).
+    Startup,
+    /// A valid advert for this instance (already checked by `rules::check_advert`).
+    Advert(Advert),
+    /// The datapath's record of the adverts it saw (XDP mode): merged before timer checks.
+    Liveness(Liveness),
+    /// A deadline from [`Instance::next_deadline`] has passed.
+    Timer,
+    /// Tracking changed: the sum of the weights of failing (negative) and succeeding (positive)
+    /// tracked objects, and whether something the instance depends on is down.
+    Health { weight: i32, fault: Option<FaultReason> },
+    /// The daemon is stopping (RFC 5798 section 6.4.3, the Shutdown event).
+    Shutdown,
+}
+
+/// Why a transition happened, for logs, notify scripts and `vrrpd status`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reason {
+    Startup,
+    /// Priority 255: the address owner goes straight to master.
+    AddressOwner,
+    /// No advert reset the Master_Down_Timer in time.
+    MasterDown,
+    /// The master sent priority 0 and Skew_Time passed.
+    MasterResigned,
+    /// A router with higher priority (or equal priority and a higher address) advertised.
+    HigherPriority { source: RawAddress, priority: u8 },
+    Fault(FaultReason),
+    FaultCleared,
+    Shutdown,
+}
+
+impl Reason {
+    pub fn describe(&self, family: Family) -> String {
+        match self {
+            Reason::Startup => "startup".into(),
+            Reason::AddressOwner => "address owner (priority 255)".into(),
+            Reason::MasterDown => "master down timer expired".into(),
+            Reason::MasterResigned => "master resigned (priority 0)".into(),
+            Reason::HigherPriority { source, priority } => format!(
+                "higher priority {priority} from {}",
+                vrrp_common::wire::raw_to_ip(family, source)
+            ),
+            Reason::Fault(fault) => format!("fault: {fault}"),
+            Reason::FaultCleared => "fault cleared".into(),
+            Reason::Shutdown => "shutdown".into(),
+        }
+    }
+}
+
+/// What the caller must do, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Send an advert with this priority now.
+    SendAdvert { priority: u8 },
+    /// The state changed (log it, run notify scripts, update the datapath's CONFIG).
+    Transition { from: State, to: State, reason: Reason },
+    /// Install the virtual addresses (and routes), then mark them active in the datapath.
+    AddAddresses,
+    /// Mark the virtual addresses inactive, then remove them.
+    RemoveAddresses,
+    /// Send this many gratuitous ARPs / unsolicited NAs per virtual address.
+    SendGratuitous { count: u32 },
+    /// The effective priority changed (update the datapath's CONFIG; logged).
+    PriorityChanged { from: u8, to: u8 },
+}
+
+/// Counters kept by the state machine (the datapath keeps the per-frame ones).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub adverts_sent: u64,
+    pub adverts_received: u64,
+    pub transitions: u64,
+    pub became_master: u64,
+    pub released_master: u64,
+    pub priority_zero_sent: u64,
+    pub priority_zero_received: u64,
+}
+
+/// One VRRP instance (virtual router) on one interface.
+#[derive(Clone, Debug)]
+pub struct Instance {
+    params: Params,
+    state: State,
+    effective_priority: u8,
+    fault: Option<FaultReason>,
+    /// What the adverts seen so far say about the master (shared rules, same as the kernel).
+    live: Liveness,
+    /// When we last entered Backup (the Master_Down_Timer's start without adverts).
+    backup_since_ns: u64,
+    next_advert_ns: Option<u64>,
+    second_garp_ns: Option<u64>,
+    garp_refresh_ns: Option<u64>,
+    /// Rate limit for adverts sent in reply to lower-priority or priority-0 adverts.
+    last_reply_advert_ns: u64,
+    last_transition: Option<(u64, Reason)>,
+    counters: Counters,
+}
+
+/// Effective priority (keepalived): base plus the tracking weights, kept within 1..=254 so that
+/// tracking never makes a router the owner nor silences it; the owner's 255 does not move.
+pub fn effective_priority(base: u8, weight: i32) -> u8 {
+    if base == PRIORITY_OWNER {
+        return PRIORITY_OWNER;
+    }
+    (i32::from(base) + weight).clamp(1, 254) as u8
+}
+
+impl Instance {
+    pub fn new(params: Params) -> Instance {
+        let effective_priority = params.base_priority;
+        Instance {
+            params,
+            state: State::Initialize,
+            effective_priority,
+            fault: None,
+            live: Liveness::default(),
+            backup_since_ns: 0,
+            next_advert_ns: None,
+            second_garp_ns: None,
+            garp_refresh_ns: None,
+            last_reply_advert_ns: 0,
+            last_transition: None,
+            counters: Counters::default(),
+        }
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    pub fn effective_priority(&self) -> u8 {
+        self.effective_priority
+    }
+
+    pub fn liveness(&self) -> &Liveness {
+        &self.live
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    pub fn last_transition(&self) -> Option<&(u64, Reason)> {
+        self.last_transition.as_ref()
+    }
+
+    /// What the XDP program's CONFIG entry must say (address list, auth and flags that do not
+    /// concern the state machine are filled in by the caller).
+    pub fn datapath_config(&self, base: InstanceConfig) -> InstanceConfig {
+        let mut config = base;
+        config.priority = self.effective_priority;
+        config.state = self.state as u8;
+        config.version = self.params.version as u8;
+        config.interval_cs = self.params.interval_cs;
+        config.source = self.params.source;
+        config.preempt_delay_ns = self.params.preempt_delay_ns;
+        if self.params.preempt {
+            config.flags |= flags::PREEMPT;
+        } else {
+            config.flags &= !flags::PREEMPT;
+        }
+        config
+    }
+
+    /// The earliest moment [`Input::Timer`] has something to do.
+    pub fn next_deadline(&self) -> Option<u64> {
+        [
+            self.master_down_deadline(),
+            self.next_advert_ns,
+            self.second_garp_ns,
+            self.garp_refresh_ns,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Backup: when the Master_Down_Timer fires. Adverts received since we entered Backup set it
+    /// (through the shared rule); without any, it runs from our entry into Backup.
+    pub fn master_down_deadline(&self) -> Option<u64> {
+        if self.state != State::Backup {
+            return None;
+        }
+        let config = self.datapath_config(InstanceConfig::default());
+        match rules::master_down_deadline_ns(&config, &self.live) {
+            Some(deadline) if self.live.last_reset_ns >= self.backup_since_ns => Some(deadline),
+            _ => Some(
+                self.backup_since_ns
+                    + master_down_interval_ns(
+                        self.params.version,
+                        self.effective_priority,
+                        self.params.interval_cs,
+                    ),
+            ),
+        }
+    }
+
+    /// Processes one input, appending the resulting actions.
+    pub fn handle(&mut self, input: Input, now: u64, actions: &mut Vec<Action>) {
+        match input {
+            Input::Startup => self.startup(now, actions),
+            Input::Advert(advert) => self.advert(&advert, now, actions),
+            Input::Liveness(kernel) => self.merge_liveness(&kernel),
+            Input::Timer => self.timer(now, actions),
+            Input::Health { weight, fault } => self.health(weight, fault, now, actions),
+            Input::Shutdown => self.shutdown(now, actions),
+        }
+    }
+
+    fn startup(&mut self, now: u64, actions: &mut Vec<Action>) {
+        if self.state != State::Initialize {
+            return;
+        }
+        if let Some(fault) = self.fault.clone() {
+            self.transition(State::Fault, Reason::Fault(fault), now, actions);
+        } else if self.effective_priority == PRIORITY_OWNER {
+            // RFC 5798 section 6.4.1: the owner becomes master at once.
+            self.become_master(Reason::AddressOwner, now, actions);
+        } else {
+            // keepalived treats `state MASTER` below priority 255 like BACKUP: it waits 3-4
+            // advert intervals (Master_Down_Interval) for a better master before taking over.
+            self.become_backup(Reason::Startup, now, actions);
+        }
+    }
+
+    fn advert(&mut self, advert: &Advert, now: u64, actions: &mut Vec<Action>) {
+        self.counters.adverts_received += 1;
+        if advert.priority == PRIORITY_STOP {
+            self.counters.priority_zero_received += 1;
+        }
+        let config = self.datapath_config(InstanceConfig::default());
+        let observation = rules::observe_advert(&config, &mut self.live, advert, now);
+        if self.state != State::Master {
+            // Backup: the rule has updated the record the master-down deadline derives from.
+            return;
+        }
+        if advert.priority == PRIORITY_STOP {
+            // RFC 5798 section 6.4.3: send an advert at once and restart the Adver_Timer.
+            if self.reply_allowed(now) {
+                self.send_advert(now, actions);
+                self.next_advert_ns = Some(now + interval_ns(self.params.interval_cs));
+            }
+        } else if observation.resets_timer {
+            // A higher priority, or an equal one from a higher address: step down.
+            let reason = Reason::HigherPriority {
+                source: advert.source,
+                priority: advert.priority,
+            };
+            self.leave_master(State::Backup, reason, now, actions);
+        } else if self.reply_allowed(now) {
+            // Lower priority: advertise at once so the other side steps down quickly
+            // (RFC 9568 section 6.4.3; keepalived "forcing new election").
+            self.send_advert(now, actions);
+        }
+    }
+
+    /// Replies to other routers' adverts are limited to one per quarter interval.
+    fn reply_allowed(&mut self, now: u64) -> bool {
+        let gap = interval_ns(self.params.interval_cs) / 4;
+        if self.last_reply_advert_ns != 0 && now.saturating_sub(self.last_reply_advert_ns) < gap {
+            return false;
+        }
+        self.last_reply_advert_ns = now;
+        true
+    }
+
+    /// Takes the datapath's record when it has seen a more recent timer reset than we have.
+    fn merge_liveness(&mut self, kernel: &Liveness) {
+        if kernel.last_reset_ns > self.live.last_reset_ns {
+            self.live = *kernel;
+        } else {
+            self.live.adverts = self.live.adverts.max(kernel.adverts);
+            self.live.last_advert_ns = self.live.last_advert_ns.max(kernel.last_advert_ns);
+        }
+    }
+
+    fn timer(&mut self, now: u64, actions: &mut Vec<Action>) {
+        if let Some(deadline) = self.master_down_deadline()
+            && now >= deadline
+        {
+            let reason = if self.live.resigned != 0 && self.live.last_reset_ns >= self.backup_since_ns {
+                Reason::MasterResigned
+            } else {
+                Reason::MasterDown
+            };
+            self.become_master(reason, now, actions);
+            return;
+        }
+        if self.state != State::Master {
+            return;
+        }
+        if let Some(due) = self.next_advert_ns
+            && now >= due
+        {
+            self.send_advert(now, actions);
+            let interval = interval_ns(self.params.interval_cs);
+            // Keep the cadence on the original grid (no drift); if we fell more than an interval
+            // behind, start a new grid from now.
+            let next = due + interval;
+            self.next_advert_ns = Some(if next > now { next } else { now + interval });
+        }
+        if let Some(due) = self.second_garp_ns
+            && now >= due
+        {
+            self.second_garp_ns = None;
+            actions.push(Action::SendGratuitous {
+                count: self.params.garp.repeat,
+            });
+        }
+        if let Some(due) = self.garp_refresh_ns
+            && now >= due
+        {
+            self.garp_refresh_ns = Some(due + self.params.garp.refresh_ns);
+            actions.push(Action::SendGratuitous {
+                count: self.params.garp.refresh_repeat,
+            });
+        }
+    }
+
+    fn health(&mut self, weight: i32, fault: Option<FaultReason>, now: u64, actions: &mut Vec<Action>) {
+        let priority = effective_priority(self.params.base_priority, weight);
+        if priority != self.effective_priority {
+            actions.push(Action::PriorityChanged {
+                from: self.effective_priority,
+                to: priority,
+            });
+            self.effective_priority = priority;
+            // A master advertises its new priority at once, so a better backup can preempt.
+            if self.state == State::Master {
+                self.send_advert(now, actions);
+            }
+        }
+        self.fault = fault.clone();
+        match (self.state, fault) {
+            (State::Initialize, _) => {}
+            (State::Fault, None) => {
+                if self.effective_priority == PRIORITY_OWNER {
+                    self.become_master(Reason::FaultCleared, now, actions);
+                } else {
+                    self.become_backup(Reason::FaultCleared, now, actions);
+                }
+            }
+            (State::Fault, Some(_)) => {}
+            (State::Master, Some(reason)) => self.leave_master(State::Fault, Reason::Fault(reason), now, actions),
+            (State::Backup, Some(reason)) => self.transition(State::Fault, Reason::Fault(reason), now, actions),
+            (State::Master | State::Backup, None) => {}
+        }
+    }
+
+    fn shutdown(&mut self, now: u64, actions: &mut Vec<Action>) {
+        if self.state == State::Master {
+            // RFC 5798 section 6.4.3: send an advert with priority 0 so a backup takes over after
+            // Skew_Time rather than Master_Down_Interval.
+            self.counters.priority_zero_sent += 1;
+            self.counters.adverts_sent += 1;
+            actions.push(Action::SendAdvert {
+                priority: PRIORITY_STOP,
+            });
+            actions.push(Action::RemoveAddresses);
+            self.counters.released_master += 1;
+        }
+        self.clear_master_timers();
+        self.transition(State::Initialize, Reason::Shutdown, now, actions);
+    }
+
+    fn become_backup(&mut self, reason: Reason, now: u64, actions: &mut Vec<Action>) {
+        self.clear_master_timers();
+        self.backup_since_ns = now;
+        self.transition(State::Backup, reason, now, actions);
+    }
+
+    /// RFC 5798 section 6.4.2 "Master_Down_Timer fires" / 6.4.1 owner startup: advertise first
+    /// (so the old master drops its addresses before our ARPs), then install the addresses and
+    /// announce them.
+    fn become_master(&mut self, reason: Reason, now: u64, actions: &mut Vec<Action>) {
+        self.send_advert(now, actions);
+        self.transition(State::Master, reason, now, actions);
+        self.counters.became_master += 1;
+        actions.push(Action::AddAddresses);
+        actions.push(Action::SendGratuitous {
+            count: self.params.garp.repeat,
+        });
+        let interval = interval_ns(self.params.interval_cs);
+        self.next_advert_ns = Some(now + interval);
+        self.second_garp_ns = (self.params.garp.delay_ns > 0).then(|| now + self.params.garp.delay_ns);
+        self.garp_refresh_ns = (self.params.garp.refresh_ns > 0).then(|| now + self.params.garp.refresh_ns);
+    }
+
+    fn leave_master(&mut self, to: State, reason: Reason, now: u64, actions: &mut Vec<Action>) {
+        if to == State::Fault {
+            // keepalived tells the segment it is going away, as on shutdown.
+            self.counters.priority_zero_sent += 1;
+            self.counters.adverts_sent += 1;
+            actions.push(Action::SendAdvert {
+                priority: PRIORITY_STOP,
+            });
+        }
+        actions.push(Action::RemoveAddresses);
+        self.counters.released_master += 1;
+        self.clear_master_timers();
+        if to == State::Backup {
+            self.backup_since_ns = now;
+        }
+        self.transition(to, reason, now, actions);
+    }
+
+    fn clear_master_timers(&mut self) {
+        self.next_advert_ns = None;
+        self.second_garp_ns = None;
+        self.garp_refresh_ns = None;
+    }
+
+    fn send_advert(&mut self, _now: u64, actions: &mut Vec<Action>) {
+        self.counters.adverts_sent += 1;
+        actions.push(Action::SendAdvert {
+            priority: self.effective_priority,
+        });
+    }
+
+    fn transition(&mut self, to: State, reason: Reason, now: u64, actions: &mut Vec<Action>) {
+        let from = self.state;
+        if from == to {
+            return;
+        }
+        self.state = to;
+        self.counters.transitions += 1;
+        self.last_transition = Some((now, reason.clone()));
+        actions.push(Action::Transition { from, to, reason });
+    }
+}
+
+#[cfg(test)]
+mod tests;

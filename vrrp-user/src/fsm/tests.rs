@@ -1,0 +1,416 @@
+//! Scenarios on the simulated segment, each named after what it shows. Times are checked to the
+//! nanosecond: the virtual clock has no jitter, so the RFC's formulas must hold exactly.
+
+use vrrp_common::maps::State;
+use vrrp_common::wire::vrrp::Version;
+use vrrp_common::wire::{Family, raw_from_ipv4};
+
+use super::sim::{Delivery, Record, Segment};
+use vrrp_common::rules::Advert;
+use super::*;
+
+const SECOND: u64 = 1_000_000_000;
+const MS: u64 = 1_000_000;
+const BOTH: [Delivery; 2] = [Delivery::EveryAdvert, Delivery::KernelFiltered];
+
+fn params(last_octet: u8, priority: u8, version: Version, interval_cs: u16) -> Params {
+    Params {
+        name: format!("VI_{last_octet}"),
+        version,
+        family: Family::Ipv4,
+        vrid: 51,
+        base_priority: priority,
+        interval_cs,
+        preempt: true,
+        preempt_delay_ns: 0,
+        source: raw_from_ipv4([192, 0, 2, last_octet]),
+        garp: GarpSchedule::default(),
+    }
+}
+
+/// The seed's pair: DR1 (priority 100) and DR2 (priority 96), v2 with 1 s adverts, no delay
+/// on the wire so that times are exact.
+fn seed_pair(delivery: Delivery) -> Segment {
+    let mut segment = Segment::new(7);
+    segment.delay_ns = 0;
+    segment.add(params(11, 100, Version::V2, 100), delivery);
+    segment.add(params(12, 96, Version::V2, 100), delivery);
+    segment.start(0);
+    segment.start(1);
+    segment.run_for(10 * SECOND);
+    segment
+}
+
+fn v3_pair(delivery: Delivery) -> Segment {
+    let mut segment = Segment::new(7);
+    segment.delay_ns = 0;
+    segment.add(params(11, 100, Version::V3, 1), delivery);
+    segment.add(params(12, 96, Version::V3, 1), delivery);
+    segment.start(0);
+    segment.start(1);
+    segment.run_for(SECOND);
+    segment
+}
+
+#[test]
+fn the_higher_priority_router_wins_the_startup_election() {
+    for delivery in BOTH {
+        let segment = seed_pair(delivery);
+        assert_eq!(segment.masters(), vec![0], "{delivery:?}");
+        assert_eq!(segment.state(1), State::Backup);
+        assert!(segment.routers[0].addresses_installed);
+        assert!(!segment.routers[1].addresses_installed);
+    }
+}
+
+#[test]
+fn state_master_below_255_still_waits_master_down_interval_at_startup() {
+    // keepalived: `state MASTER` with priority < 255 waits 3-4 advert intervals first.
+    let mut segment = Segment::new(1);
+    segment.delay_ns = 0;
+    let start = segment.now;
+    segment.add(params(11, 100, Version::V2, 100), Delivery::EveryAdvert);
+    segment.start(0);
+    segment.run_for(10 * SECOND);
+    assert_eq!(segment.entries(0, State::Master), vec![start + 3 * SECOND + 156 * SECOND / 256]);
+}
+
+#[test]
+fn the_address_owner_becomes_master_at_once() {
+    let mut segment = Segment::new(1);
+    let start = segment.now;
+    segment.add(params(11, 255, Version::V3, 100), Delivery::EveryAdvert);
+    segment.start(0);
+    segment.run_for(SECOND);
+    assert_eq!(segment.entries(0, State::Master), vec![start]);
+    assert_eq!(segment.first_advert_since(0, start), Some(start));
+}
+
+#[test]
+fn crash_takeover_happens_at_master_down_interval_v2_to_the_nanosecond() {
+    for delivery in BOTH {
+        let mut segment = seed_pair(delivery);
+        segment.crash(0);
+        let cut = segment.now;
+        segment.run_for(10 * SECOND);
+        let last = segment.last_advert_before(0, cut).expect("master advertised");
+        let first = segment.first_advert_since(1, cut).expect("backup took over");
+        // v2, priority 96, 1 s: 3 + 160/256 = 3.625 s (RFC 3768 section 6.1).
+        assert_eq!(first - last, 3_625_000_000, "{delivery:?}");
+        assert_eq!(segment.masters(), vec![1]);
+    }
+}
+
+#[test]
+fn crash_takeover_happens_at_master_down_interval_v3_to_the_nanosecond() {
+    for delivery in BOTH {
+        let mut segment = v3_pair(delivery);
+        segment.crash(0);
+        let cut = segment.now;
+        segment.run_for(SECOND);
+        let last = segment.last_advert_before(0, cut).expect("master advertised");
+        let first = segment.first_advert_since(1, cut).expect("backup took over");
+        // v3, priority 96, 10 ms: 30 + 160 * 10 / 256 = 36.25 ms (RFC 5798 section 6.1).
+        assert_eq!(first - last, 36_250_000, "{delivery:?}");
+    }
+}
+
+#[test]
+fn stop_sends_priority_zero_and_the_backup_takes_over_after_skew_time() {
+    for delivery in BOTH {
+        let mut segment = seed_pair(delivery);
+        segment.stop(0);
+        let stop = segment.now;
+        segment.run_for(5 * SECOND);
+        assert!(segment.records.contains(&(stop, Record::Advert { router: 0, priority: 0 })));
+        assert!(segment.records.contains(&(stop, Record::Addresses { router: 0, installed: false })));
+        let first = segment.first_advert_since(1, stop).expect("backup took over");
+        // Skew_Time for priority 96: 160/256 s = 0.625 s.
+        assert_eq!(first - stop, 625_000_000, "{delivery:?}");
+        assert_eq!(segment.masters(), vec![1]);
+    }
+}
+
+#[test]
+fn v3_stop_takeover_is_skew_time_of_the_masters_interval() {
+    let mut segment = v3_pair(Delivery::KernelFiltered);
+    segment.stop(0);
+    let stop = segment.now;
+    segment.run_for(SECOND);
+    assert_eq!(segment.first_advert_since(1, stop).expect("takeover") - stop, 6_250_000);
+}
+
+#[test]
+fn a_returning_higher_priority_router_preempts() {
+    for delivery in BOTH {
+        let mut segment = seed_pair(delivery);
+        segment.stop(0);
+        segment.run_for(5 * SECOND);
+        segment.start(0);
+        let back = segment.now;
+        segment.run_for(10 * SECOND);
+        assert_eq!(segment.masters(), vec![0], "{delivery:?}");
+        assert_eq!(segment.state(1), State::Backup);
+        // DR1 ignores DR2's lower adverts and takes over at its own Master_Down_Interval.
+        let taken = segment.entries(0, State::Master).into_iter().find(|&t| t > back).expect("preempted");
+        assert_eq!(taken - back, 3 * SECOND + 156 * SECOND / 256);
+    }
+}
+
+#[test]
+fn nopreempt_keeps_the_current_master() {
+    for delivery in BOTH {
+        let mut segment = Segment::new(3);
+        let mut dr1 = params(11, 100, Version::V2, 100);
+        dr1.preempt = false;
+        segment.add(dr1, delivery);
+        segment.add(params(12, 96, Version::V2, 100), delivery);
+        segment.start(1);
+        segment.run_for(10 * SECOND);
+        segment.start(0);
+        segment.run_for(30 * SECOND);
+        assert_eq!(segment.masters(), vec![1], "{delivery:?}");
+    }
+}
+
+#[test]
+fn preempt_delay_postpones_the_preemption() {
+    for delivery in BOTH {
+        let mut segment = Segment::new(3);
+        segment.delay_ns = 0;
+        let mut dr1 = params(11, 100, Version::V2, 100);
+        dr1.preempt_delay_ns = 10 * SECOND;
+        segment.add(dr1, delivery);
+        segment.add(params(12, 96, Version::V2, 100), delivery);
+        segment.start(1);
+        segment.run_for(10 * SECOND);
+        segment.start(0);
+        let back = segment.now;
+        segment.run_for(30 * SECOND);
+        assert_eq!(segment.masters(), vec![0], "{delivery:?}");
+        let taken = segment.entries(0, State::Master).into_iter().find(|&t| t > back).expect("preempted");
+        // The first lower-priority advert arrives within a second, starts the delay; adverts keep
+        // resetting the timer for 10 s; then Master_Down_Interval runs out.
+        let waited = taken - back;
+        assert!(waited >= 10 * SECOND + 3 * SECOND, "{delivery:?}: took over after {waited} ns");
+        assert!(waited <= 11 * SECOND + 4 * SECOND, "{delivery:?}: took over after {waited} ns");
+    }
+}
+
+#[test]
+fn equal_priorities_elect_the_higher_address() {
+    for delivery in BOTH {
+        let mut segment = Segment::new(5);
+        segment.add(params(11, 100, Version::V3, 10), delivery);
+        segment.add(params(12, 100, Version::V3, 10), delivery);
+        segment.start(0);
+        segment.start(1);
+        segment.run_for(5 * SECOND);
+        assert_eq!(segment.masters(), vec![1], "{delivery:?}: 192.0.2.12 > 192.0.2.11");
+    }
+}
+
+#[test]
+fn a_master_answers_lower_priority_and_priority_zero_at_once() {
+    let mut instance = Instance::new(params(11, 255, Version::V3, 100));
+    let mut actions = Vec::new();
+    instance.handle(Input::Startup, SECOND, &mut actions);
+    assert_eq!(instance.state(), State::Master);
+    for (step, priority) in [90u8, 0].into_iter().enumerate() {
+        actions.clear();
+        let now = (2 + step as u64) * SECOND;
+        let advert = Advert {
+            source: raw_from_ipv4([192, 0, 2, 12]),
+            priority,
+            interval_cs: 100,
+        };
+        instance.handle(Input::Advert(advert), now, &mut actions);
+        assert_eq!(actions, vec![Action::SendAdvert { priority: 255 }], "reply to priority {priority}");
+    }
+}
+
+#[test]
+fn a_master_hearing_a_higher_priority_steps_down() {
+    let mut instance = Instance::new(params(11, 100, Version::V3, 100));
+    let mut actions = Vec::new();
+    instance.handle(Input::Startup, 0, &mut actions);
+    instance.handle(Input::Timer, 4 * SECOND, &mut actions);
+    assert_eq!(instance.state(), State::Master);
+    actions.clear();
+    let source = raw_from_ipv4([192, 0, 2, 12]);
+    let advert = Advert {
+        source,
+        priority: 110,
+        interval_cs: 100,
+    };
+    instance.handle(Input::Advert(advert), 5 * SECOND, &mut actions);
+    assert_eq!(
+        actions,
+        vec![
+            Action::RemoveAddresses,
+            Action::Transition {
+                from: State::Master,
+                to: State::Backup,
+                reason: Reason::HigherPriority { source, priority: 110 },
+            },
+        ]
+    );
+}
+
+#[test]
+fn a_healed_partition_converges_to_one_master_and_stays() {
+    for delivery in BOTH {
+        let mut segment = Segment::new(11);
+        for (i, priority) in [100u8, 96, 90].iter().enumerate() {
+            segment.add(params(11 + i as u8, *priority, Version::V3, 10), delivery);
+        }
+        for i in 0..3 {
+            segment.start(i);
+        }
+        segment.run_for(5 * SECOND);
+        segment.partition(0, 1);
+        segment.partition(0, 2);
+        segment.run_for(5 * SECOND);
+        assert_eq!(segment.masters(), vec![0, 1], "{delivery:?}: split brain while partitioned");
+        segment.heal();
+        segment.run_for(2 * SECOND);
+        assert_eq!(segment.masters(), vec![0], "{delivery:?}");
+        let settled = segment.now;
+        segment.run_for(60 * SECOND);
+        assert_eq!(segment.transitions_since(settled), 0, "{delivery:?}: no flapping");
+    }
+}
+
+#[test]
+fn a_tracking_weight_moves_the_master_and_back() {
+    // The seed's chk_down: weight -5 takes DR1 from 100 to 95, below DR2's 96.
+    for delivery in BOTH {
+        let mut segment = seed_pair(delivery);
+        segment.set_health(0, -5, None);
+        let touched = segment.now;
+        segment.run_for(10 * SECOND);
+        assert_eq!(segment.masters(), vec![1], "{delivery:?}");
+        // DR1 advertises 95 at once; DR2 ignores it and takes over at Master_Down_Interval.
+        assert!(segment.records.contains(&(touched, Record::Advert { router: 0, priority: 95 })));
+        let last_accepted = segment
+            .records
+            .iter()
+            .filter(|(t, r)| *t < touched && *r == Record::Advert { router: 0, priority: 100 })
+            .map(|(t, _)| *t)
+            .max()
+            .expect("DR1 advertised 100");
+        let taken = segment.entries(1, State::Master)[0];
+        assert_eq!(taken - last_accepted, 3_625_000_000);
+        segment.set_health(0, 0, None);
+        segment.run_for(10 * SECOND);
+        assert_eq!(segment.masters(), vec![0], "{delivery:?}");
+    }
+}
+
+#[test]
+fn a_flapping_tracking_script_settles_to_one_master() {
+    for delivery in BOTH {
+        let mut segment = seed_pair(delivery);
+        for flap in 0..40 {
+            let weight = if flap % 2 == 0 { -5 } else { 0 };
+            segment.set_health(0, weight, None);
+            segment.run_for(700 * MS);
+        }
+        segment.set_health(0, 0, None);
+        segment.run_for(10 * SECOND);
+        assert_eq!(segment.masters(), vec![0], "{delivery:?}");
+        let settled = segment.now;
+        segment.run_for(30 * SECOND);
+        assert_eq!(segment.transitions_since(settled), 0);
+    }
+}
+
+#[test]
+fn a_fault_releases_mastership_and_recovery_returns_to_backup() {
+    let mut segment = seed_pair(Delivery::KernelFiltered);
+    segment.set_health(0, 0, Some(FaultReason::InterfaceDown("eth0".into())));
+    let fault = segment.now;
+    assert_eq!(segment.state(0), State::Fault);
+    assert!(segment.records.contains(&(fault, Record::Advert { router: 0, priority: 0 })));
+    segment.run_for(5 * SECOND);
+    assert_eq!(segment.masters(), vec![1]);
+    segment.set_health(0, 0, None);
+    assert_eq!(segment.state(0), State::Backup);
+    segment.run_for(10 * SECOND);
+    assert_eq!(segment.masters(), vec![0], "preempts again once healthy");
+}
+
+#[test]
+fn a_v3_backup_adopts_the_masters_interval() {
+    for delivery in BOTH {
+        let mut segment = Segment::new(9);
+        segment.delay_ns = 0;
+        // The master advertises every 50 ms; the backup is configured for 10 ms.
+        segment.add(params(11, 100, Version::V3, 5), delivery);
+        segment.add(params(12, 96, Version::V3, 1), delivery);
+        segment.start(0);
+        segment.start(1);
+        segment.run_for(2 * SECOND);
+        assert_eq!(segment.masters(), vec![0], "{delivery:?}: no false takeover at 36 ms");
+        segment.crash(0);
+        let cut = segment.now;
+        segment.run_for(SECOND);
+        let last = segment.last_advert_before(0, cut).expect("advert");
+        let first = segment.first_advert_since(1, cut).expect("takeover");
+        // 3 x 50 ms + (160 x 50 ms) / 256 = 181.25 ms.
+        assert_eq!(first - last, 181_250_000, "{delivery:?}");
+    }
+}
+
+#[test]
+fn light_loss_never_leaves_two_masters_for_long() {
+    for delivery in BOTH {
+        let mut segment = Segment::new(42);
+        segment.loss = 0.05;
+        segment.add(params(11, 100, Version::V3, 10), delivery);
+        segment.add(params(12, 96, Version::V3, 10), delivery);
+        segment.start(0);
+        segment.start(1);
+        segment.run_for(60 * SECOND);
+        segment.loss = 0.0;
+        segment.run_for(5 * SECOND);
+        assert_eq!(segment.masters(), vec![0], "{delivery:?}");
+    }
+}
+
+#[test]
+fn effective_priority_is_clamped_and_the_owner_does_not_move() {
+    assert_eq!(effective_priority(100, -5), 95);
+    assert_eq!(effective_priority(100, -200), 1);
+    assert_eq!(effective_priority(100, 200), 254);
+    assert_eq!(effective_priority(255, -50), 255);
+}
+
+#[test]
+fn the_master_keeps_its_advert_cadence_without_drift() {
+    let mut segment = v3_pair(Delivery::KernelFiltered);
+    let start = segment.now;
+    segment.run_for(SECOND);
+    let sent: Vec<u64> = segment
+        .records
+        .iter()
+        .filter_map(|(t, r)| matches!(r, Record::Advert { router: 0, .. }).then_some(*t))
+        .filter(|&t| t >= start)
+        .collect();
+    assert_eq!(sent.len(), 100);
+    assert!(sent.windows(2).all(|w| w[1] - w[0] == 10 * MS));
+}
+
+#[test]
+fn the_state_machine_imports_no_io() {
+    // The fsm module is sans-IO: no runtime, sockets or system clock.
+    for source in [include_str!("mod.rs"), include_str!("sim.rs")] {
+        for forbidden in ["tokio", "std::net", "std::time", "SystemTime", "Instant::now", "libc", "aya"] {
+            let uses = source
+                .lines()
+                .filter(|line| line.trim_start().starts_with("use ") && line.contains(forbidden))
+                .count();
+            assert_eq!(uses, 0, "fsm imports {forbidden}");
+        }
+    }
+}
