@@ -394,6 +394,7 @@ pub fn master_down_deadline_ns(config: &InstanceConfig, live: &Liveness) -> Opti
 mod tests {
     use super::*;
     use crate::wire::raw_from_ipv4;
+    use crate::wire::vrrp::Packet;
 
     const US: [u8; 4] = [192, 0, 2, 12];
     const PEER: [u8; 4] = [192, 0, 2, 11];
@@ -512,6 +513,76 @@ mod tests {
         assert!(first.resets_timer);
         assert!(observe_advert(&config, &mut live, &advert(96), 500_000_000).resets_timer);
         assert!(!observe_advert(&config, &mut live, &advert(96), 1_000_000_011).resets_timer);
+    }
+
+    /// A v2 instance with PASS auth "abc123", VIP 192.0.2.99, 1 s interval.
+    fn v2_config() -> InstanceConfig {
+        InstanceConfig {
+            source: raw_from_ipv4(US),
+            auth_data: *b"abc123\0\0",
+            address_digest: address_digest(Family::Ipv4, &[192, 0, 2, 99], 0, 1),
+            priority: 96,
+            state: State::Backup as u8,
+            version: 2,
+            auth_type: Auth::TYPE_SIMPLE_TEXT,
+            interval_cs: 100,
+            address_count: 1,
+            flags: flags::PREEMPT | flags::CHECK_ADDRESSES,
+            ..InstanceConfig::default()
+        }
+    }
+
+    fn v2_advert(edit: impl FnOnce(&mut [u8; 20])) -> [u8; 20] {
+        let mut bytes = [0x21, 51, 100, 1, 1, 1, 0, 0, 192, 0, 2, 99, b'a', b'b', b'c', b'1', b'2', b'3', 0, 0];
+        edit(&mut bytes);
+        let mut packet = Packet::new_unchecked(&mut bytes[..], Family::Ipv4);
+        packet.fill_checksum(&PseudoHeader::None);
+        bytes
+    }
+
+    fn meta(source: [u8; 4], ttl: u8) -> IpMeta {
+        IpMeta {
+            family: Family::Ipv4,
+            source: raw_from_ipv4(source),
+            destination: raw_from_ipv4([224, 0, 0, 18]),
+            ttl,
+            protocol: 112,
+            payload_offset: 20,
+            payload_len: 20,
+        }
+    }
+
+    fn check(config: &InstanceConfig, ip: &IpMeta, bytes: &[u8], known_peer: bool) -> Result<Advert, Counter> {
+        let packet = Packet::new_checked(bytes, Family::Ipv4).expect("length");
+        let auth = packet.validate(&PseudoHeader::None).expect("well formed");
+        check_advert(config, ip, &packet, &auth, known_peer)
+    }
+
+    #[test]
+    fn each_receive_check_has_its_reason() {
+        let config = v2_config();
+        let good = v2_advert(|_| {});
+        assert!(check(&config, &meta(PEER, 255), &good, false).is_ok());
+        assert_eq!(check(&config, &meta(PEER, 254), &good, false), Err(Counter::DropBadTtl));
+        assert_eq!(check(&config, &meta(US, 255), &good, false), Err(Counter::DropOwnAddress));
+        let wrong_password = v2_advert(|b| b[12] = b'x');
+        assert_eq!(check(&config, &meta(PEER, 255), &wrong_password, false), Err(Counter::DropAuthFailure));
+        let no_auth = v2_advert(|b| b[4] = 0);
+        assert_eq!(check(&config, &meta(PEER, 255), &no_auth, false), Err(Counter::DropAuthTypeMismatch));
+        let slower = v2_advert(|b| b[5] = 2);
+        assert_eq!(check(&config, &meta(PEER, 255), &slower, false), Err(Counter::DropIntervalMismatch));
+        let other_vip = v2_advert(|b| b[11] = 98);
+        assert_eq!(check(&config, &meta(PEER, 255), &other_vip, false), Err(Counter::DropAddressListMismatch));
+        let mut skip = config;
+        skip.flags &= !flags::CHECK_ADDRESSES;
+        assert!(check(&skip, &meta(PEER, 255), &other_vip, false).is_ok(), "skip_check_adv_addr");
+        let mut v3 = config;
+        v3.version = 3;
+        assert_eq!(check(&v3, &meta(PEER, 255), &good, false), Err(Counter::DropVersionMismatch));
+        let mut unicast = config;
+        unicast.flags |= flags::UNICAST;
+        assert_eq!(check(&unicast, &meta(PEER, 64), &good, false), Err(Counter::DropUnknownPeer));
+        assert!(check(&unicast, &meta(PEER, 64), &good, true).is_ok(), "unicast skips the TTL check");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod arp;
 pub mod checksum;
 pub mod ethernet;
+pub mod frame;
 pub mod ip;
 pub mod vrrp;
 
