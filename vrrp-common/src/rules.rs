@@ -533,7 +533,9 @@ mod tests {
     }
 
     fn v2_advert(edit: impl FnOnce(&mut [u8; 20])) -> [u8; 20] {
-        let mut bytes = [0x21, 51, 100, 1, 1, 1, 0, 0, 192, 0, 2, 99, b'a', b'b', b'c', b'1', b'2', b'3', 0, 0];
+        let mut bytes = [
+            0x21, 51, 100, 1, 1, 1, 0, 0, 192, 0, 2, 99, b'a', b'b', b'c', b'1', b'2', b'3', 0, 0,
+        ];
         edit(&mut bytes);
         let mut packet = Packet::new_unchecked(&mut bytes[..], Family::Ipv4);
         packet.fill_checksum(&PseudoHeader::None);
@@ -552,7 +554,12 @@ mod tests {
         }
     }
 
-    fn check(config: &InstanceConfig, ip: &IpMeta, bytes: &[u8], known_peer: bool) -> Result<Advert, Counter> {
+    fn check(
+        config: &InstanceConfig,
+        ip: &IpMeta,
+        bytes: &[u8],
+        known_peer: bool,
+    ) -> Result<Advert, Counter> {
         let packet = Packet::new_checked(bytes, Family::Ipv4).expect("length");
         let auth = packet.validate(&PseudoHeader::None).expect("well formed");
         check_advert(config, ip, &packet, &auth, known_peer)
@@ -563,26 +570,56 @@ mod tests {
         let config = v2_config();
         let good = v2_advert(|_| {});
         assert!(check(&config, &meta(PEER, 255), &good, false).is_ok());
-        assert_eq!(check(&config, &meta(PEER, 254), &good, false), Err(Counter::DropBadTtl));
-        assert_eq!(check(&config, &meta(US, 255), &good, false), Err(Counter::DropOwnAddress));
+        assert_eq!(
+            check(&config, &meta(PEER, 254), &good, false),
+            Err(Counter::DropBadTtl)
+        );
+        assert_eq!(
+            check(&config, &meta(US, 255), &good, false),
+            Err(Counter::DropOwnAddress)
+        );
         let wrong_password = v2_advert(|b| b[12] = b'x');
-        assert_eq!(check(&config, &meta(PEER, 255), &wrong_password, false), Err(Counter::DropAuthFailure));
+        assert_eq!(
+            check(&config, &meta(PEER, 255), &wrong_password, false),
+            Err(Counter::DropAuthFailure)
+        );
         let no_auth = v2_advert(|b| b[4] = 0);
-        assert_eq!(check(&config, &meta(PEER, 255), &no_auth, false), Err(Counter::DropAuthTypeMismatch));
+        assert_eq!(
+            check(&config, &meta(PEER, 255), &no_auth, false),
+            Err(Counter::DropAuthTypeMismatch)
+        );
         let slower = v2_advert(|b| b[5] = 2);
-        assert_eq!(check(&config, &meta(PEER, 255), &slower, false), Err(Counter::DropIntervalMismatch));
+        assert_eq!(
+            check(&config, &meta(PEER, 255), &slower, false),
+            Err(Counter::DropIntervalMismatch)
+        );
         let other_vip = v2_advert(|b| b[11] = 98);
-        assert_eq!(check(&config, &meta(PEER, 255), &other_vip, false), Err(Counter::DropAddressListMismatch));
+        assert_eq!(
+            check(&config, &meta(PEER, 255), &other_vip, false),
+            Err(Counter::DropAddressListMismatch)
+        );
         let mut skip = config;
         skip.flags &= !flags::CHECK_ADDRESSES;
-        assert!(check(&skip, &meta(PEER, 255), &other_vip, false).is_ok(), "skip_check_adv_addr");
+        assert!(
+            check(&skip, &meta(PEER, 255), &other_vip, false).is_ok(),
+            "skip_check_adv_addr"
+        );
         let mut v3 = config;
         v3.version = 3;
-        assert_eq!(check(&v3, &meta(PEER, 255), &good, false), Err(Counter::DropVersionMismatch));
+        assert_eq!(
+            check(&v3, &meta(PEER, 255), &good, false),
+            Err(Counter::DropVersionMismatch)
+        );
         let mut unicast = config;
         unicast.flags |= flags::UNICAST;
-        assert_eq!(check(&unicast, &meta(PEER, 64), &good, false), Err(Counter::DropUnknownPeer));
-        assert!(check(&unicast, &meta(PEER, 64), &good, true).is_ok(), "unicast skips the TTL check");
+        assert_eq!(
+            check(&unicast, &meta(PEER, 64), &good, false),
+            Err(Counter::DropUnknownPeer)
+        );
+        assert!(
+            check(&unicast, &meta(PEER, 64), &good, true).is_ok(),
+            "unicast skips the TTL check"
+        );
     }
 
     #[test]

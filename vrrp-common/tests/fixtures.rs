@@ -98,7 +98,11 @@ fn keepalived_v3_ipv6_advert() {
         let frame = fixture(name);
         let (meta, repr) = parse_and_rebuild(&frame);
         assert_eq!(meta.family, Family::Ipv6);
-        assert_eq!(meta.source[..2], [0xfe, 0x80], "sent from the link-local address");
+        assert_eq!(
+            meta.source[..2],
+            [0xfe, 0x80],
+            "sent from the link-local address"
+        );
         assert_eq!(meta.destination, vrrp_common::wire::frame::VRRP_GROUP_IPV6);
         assert_eq!(repr.vrid, 53);
         assert_eq!(repr.interval_cs, 100);

@@ -15,8 +15,16 @@ fn family() -> impl Strategy<Value = Family> {
 fn pseudo() -> impl Strategy<Value = PseudoHeader> {
     prop_oneof![
         Just(PseudoHeader::None),
-        (any::<[u8; 4]>(), any::<[u8; 4]>()).prop_map(|(source, destination)| PseudoHeader::Ipv4 { source, destination }),
-        (any::<[u8; 16]>(), any::<[u8; 16]>()).prop_map(|(source, destination)| PseudoHeader::Ipv6 { source, destination }),
+        (any::<[u8; 4]>(), any::<[u8; 4]>()).prop_map(|(source, destination)| PseudoHeader::Ipv4 {
+            source,
+            destination
+        }),
+        (any::<[u8; 16]>(), any::<[u8; 16]>()).prop_map(|(source, destination)| {
+            PseudoHeader::Ipv6 {
+                source,
+                destination,
+            }
+        }),
     ]
 }
 

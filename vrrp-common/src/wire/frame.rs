@@ -61,7 +61,12 @@ impl AdvertFrame<'_> {
         let message_len = self.advert.buffer_len();
         let header_len = match family {
             Family::Ipv4 => {
-                let source = [self.source[0], self.source[1], self.source[2], self.source[3]];
+                let source = [
+                    self.source[0],
+                    self.source[1],
+                    self.source[2],
+                    self.source[3],
+                ];
                 let destination = [
                     self.destination[0],
                     self.destination[1],
@@ -80,7 +85,14 @@ impl AdvertFrame<'_> {
                 ip::IPV4_MIN_HEADER_LEN
             }
             Family::Ipv6 => {
-                ip::write_ipv6_header(packet, &self.source, &self.destination, IPPROTO_VRRP, self.ttl, message_len)?;
+                ip::write_ipv6_header(
+                    packet,
+                    &self.source,
+                    &self.destination,
+                    IPPROTO_VRRP,
+                    self.ttl,
+                    message_len,
+                )?;
                 ip::IPV6_HEADER_LEN
             }
         };
@@ -93,9 +105,13 @@ impl AdvertFrame<'_> {
             payload_offset: header_len,
             payload_len: message_len,
         };
-        let pseudo = crate::rules::pseudo_header(self.advert.version, &meta, self.v3_checksum_as_v2);
+        let pseudo =
+            crate::rules::pseudo_header(self.advert.version, &meta, self.v3_checksum_as_v2);
         self.advert
-            .emit(packet.get_mut(header_len..header_len + message_len)?, &pseudo)
+            .emit(
+                packet.get_mut(header_len..header_len + message_len)?,
+                &pseudo,
+            )
             .ok()?;
         Some(length)
     }

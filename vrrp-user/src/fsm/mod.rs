@@ -100,7 +100,10 @@ pub enum Input {
     Timer,
     /// Tracking changed: the sum of the weights of failing (negative) and succeeding (positive)
     /// tracked objects, and whether something the instance depends on is down.
-    Health { weight: i32, fault: Option<FaultReason> },
+    Health {
+        weight: i32,
+        fault: Option<FaultReason>,
+    },
     /// The daemon is stopping (RFC 5798 section 6.4.3, the Shutdown event).
     Shutdown,
 }
@@ -116,7 +119,10 @@ pub enum Reason {
     /// The master sent priority 0 and Skew_Time passed.
     MasterResigned,
     /// A router with higher priority (or equal priority and a higher address) advertised.
-    HigherPriority { source: RawAddress, priority: u8 },
+    HigherPriority {
+        source: RawAddress,
+        priority: u8,
+    },
     Fault(FaultReason),
     FaultCleared,
     Shutdown,
@@ -146,7 +152,11 @@ pub enum Action {
     /// Send an advert with this priority now.
     SendAdvert { priority: u8 },
     /// The state changed (log it, run notify scripts, update the datapath's CONFIG).
-    Transition { from: State, to: State, reason: Reason },
+    Transition {
+        from: State,
+        to: State,
+        reason: Reason,
+    },
     /// Install the virtual addresses (and routes), then mark them active in the datapath.
     AddAddresses,
     /// Mark the virtual addresses inactive, then remove them.
@@ -375,11 +385,12 @@ impl Instance {
         if let Some(deadline) = self.master_down_deadline()
             && now >= deadline
         {
-            let reason = if self.live.resigned != 0 && self.live.last_reset_ns >= self.backup_since_ns {
-                Reason::MasterResigned
-            } else {
-                Reason::MasterDown
-            };
+            let reason =
+                if self.live.resigned != 0 && self.live.last_reset_ns >= self.backup_since_ns {
+                    Reason::MasterResigned
+                } else {
+                    Reason::MasterDown
+                };
             self.become_master(reason, now, actions);
             return;
         }
@@ -414,7 +425,13 @@ impl Instance {
         }
     }
 
-    fn health(&mut self, weight: i32, fault: Option<FaultReason>, now: u64, actions: &mut Vec<Action>) {
+    fn health(
+        &mut self,
+        weight: i32,
+        fault: Option<FaultReason>,
+        now: u64,
+        actions: &mut Vec<Action>,
+    ) {
         let priority = effective_priority(self.params.base_priority, weight);
         if priority != self.effective_priority {
             actions.push(Action::PriorityChanged {
@@ -438,8 +455,12 @@ impl Instance {
                 }
             }
             (State::Fault, Some(_)) => {}
-            (State::Master, Some(reason)) => self.leave_master(State::Fault, Reason::Fault(reason), now, actions),
-            (State::Backup, Some(reason)) => self.transition(State::Fault, Reason::Fault(reason), now, actions),
+            (State::Master, Some(reason)) => {
+                self.leave_master(State::Fault, Reason::Fault(reason), now, actions)
+            }
+            (State::Backup, Some(reason)) => {
+                self.transition(State::Fault, Reason::Fault(reason), now, actions)
+            }
             (State::Master | State::Backup, None) => {}
         }
     }
@@ -479,8 +500,10 @@ impl Instance {
         });
         let interval = interval_ns(self.params.interval_cs);
         self.next_advert_ns = Some(now + interval);
-        self.second_garp_ns = (self.params.garp.delay_ns > 0).then(|| now + self.params.garp.delay_ns);
-        self.garp_refresh_ns = (self.params.garp.refresh_ns > 0).then(|| now + self.params.garp.refresh_ns);
+        self.second_garp_ns =
+            (self.params.garp.delay_ns > 0).then(|| now + self.params.garp.delay_ns);
+        self.garp_refresh_ns =
+            (self.params.garp.refresh_ns > 0).then(|| now + self.params.garp.refresh_ns);
     }
 
     fn leave_master(&mut self, to: State, reason: Reason, now: u64, actions: &mut Vec<Action>) {

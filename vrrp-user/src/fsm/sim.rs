@@ -30,7 +30,11 @@ pub enum Record {
     /// A router put an advert on the wire.
     Advert { router: usize, priority: u8 },
     /// A router changed state.
-    Transition { router: usize, from: State, to: State },
+    Transition {
+        router: usize,
+        from: State,
+        to: State,
+    },
     /// A router installed or removed its addresses.
     Addresses { router: usize, installed: bool },
     /// A router sent gratuitous ARPs.
@@ -151,7 +155,9 @@ impl Segment {
     /// Indices of routers currently in Master state (and running).
     pub fn masters(&self) -> Vec<usize> {
         (0..self.routers.len())
-            .filter(|&i| self.routers[i].running && self.routers[i].instance.state() == State::Master)
+            .filter(|&i| {
+                self.routers[i].running && self.routers[i].instance.state() == State::Master
+            })
             .collect()
     }
 
@@ -224,8 +230,12 @@ impl Segment {
         match self.routers[to].delivery {
             Delivery::EveryAdvert => self.input(to, Input::Advert(advert)),
             Delivery::KernelFiltered => {
-                let config = self.routers[to].instance.datapath_config(InstanceConfig::default());
-                let wake = rules::observe_advert(&config, &mut self.routers[to].kernel, &advert, self.now).wake;
+                let config = self.routers[to]
+                    .instance
+                    .datapath_config(InstanceConfig::default());
+                let wake =
+                    rules::observe_advert(&config, &mut self.routers[to].kernel, &advert, self.now)
+                        .wake;
                 if wake.is_some() {
                     self.input(to, Input::Advert(advert));
                 }
@@ -236,7 +246,9 @@ impl Segment {
     fn input(&mut self, router: usize, input: Input) {
         let mut actions = Vec::new();
         let now = self.now;
-        self.routers[router].instance.handle(input, now, &mut actions);
+        self.routers[router]
+            .instance
+            .handle(input, now, &mut actions);
         for action in actions {
             self.apply(router, action);
         }
@@ -246,7 +258,8 @@ impl Segment {
         let now = self.now;
         match action {
             Action::SendAdvert { priority } => {
-                self.records.push((now, Record::Advert { router, priority }));
+                self.records
+                    .push((now, Record::Advert { router, priority }));
                 if !self.routers[router].link_up {
                     return;
                 }
@@ -265,25 +278,41 @@ impl Segment {
                 }
             }
             Action::Transition { from, to, .. } => {
-                self.records.push((now, Record::Transition { router, from, to }));
+                self.records
+                    .push((now, Record::Transition { router, from, to }));
             }
             Action::AddAddresses => {
                 self.routers[router].addresses_installed = true;
-                self.records.push((now, Record::Addresses { router, installed: true }));
+                self.records.push((
+                    now,
+                    Record::Addresses {
+                        router,
+                        installed: true,
+                    },
+                ));
             }
             Action::RemoveAddresses => {
                 self.routers[router].addresses_installed = false;
-                self.records.push((now, Record::Addresses { router, installed: false }));
+                self.records.push((
+                    now,
+                    Record::Addresses {
+                        router,
+                        installed: false,
+                    },
+                ));
             }
             Action::SendGratuitous { count } => {
-                self.records.push((now, Record::Gratuitous { router, count }));
+                self.records
+                    .push((now, Record::Gratuitous { router, count }));
             }
             Action::PriorityChanged { .. } => {}
         }
     }
 
     fn is_blocked(&self, a: usize, b: usize) -> bool {
-        self.blocked.iter().any(|&(x, y)| (x == a && y == b) || (x == b && y == a))
+        self.blocked
+            .iter()
+            .any(|&(x, y)| (x == a && y == b) || (x == b && y == a))
     }
 
     /// xorshift64*: deterministic loss decisions.
@@ -303,7 +332,9 @@ impl Segment {
         self.records
             .iter()
             .filter_map(|(t, r)| match r {
-                Record::Transition { router: who, to, .. } if *who == router && *to == state => Some(*t),
+                Record::Transition {
+                    router: who, to, ..
+                } if *who == router && *to == state => Some(*t),
                 _ => None,
             })
             .collect()

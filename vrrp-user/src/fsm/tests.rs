@@ -6,8 +6,8 @@ use vrrp_common::wire::vrrp::Version;
 use vrrp_common::wire::{Family, raw_from_ipv4};
 
 use super::sim::{Delivery, Record, Segment};
-use vrrp_common::rules::Advert;
 use super::*;
+use vrrp_common::rules::Advert;
 
 const SECOND: u64 = 1_000_000_000;
 const MS: u64 = 1_000_000;
@@ -72,7 +72,10 @@ fn state_master_below_255_still_waits_master_down_interval_at_startup() {
     segment.add(params(11, 100, Version::V2, 100), Delivery::EveryAdvert);
     segment.start(0);
     segment.run_for(10 * SECOND);
-    assert_eq!(segment.entries(0, State::Master), vec![start + 3 * SECOND + 156 * SECOND / 256]);
+    assert_eq!(
+        segment.entries(0, State::Master),
+        vec![start + 3 * SECOND + 156 * SECOND / 256]
+    );
 }
 
 #[test]
@@ -93,8 +96,12 @@ fn crash_takeover_happens_at_master_down_interval_v2_to_the_nanosecond() {
         segment.crash(0);
         let cut = segment.now;
         segment.run_for(10 * SECOND);
-        let last = segment.last_advert_before(0, cut).expect("master advertised");
-        let first = segment.first_advert_since(1, cut).expect("backup took over");
+        let last = segment
+            .last_advert_before(0, cut)
+            .expect("master advertised");
+        let first = segment
+            .first_advert_since(1, cut)
+            .expect("backup took over");
         // v2, priority 96, 1 s: 3 + 160/256 = 3.625 s (RFC 3768 section 6.1).
         assert_eq!(first - last, 3_625_000_000, "{delivery:?}");
         assert_eq!(segment.masters(), vec![1]);
@@ -108,8 +115,12 @@ fn crash_takeover_happens_at_master_down_interval_v3_to_the_nanosecond() {
         segment.crash(0);
         let cut = segment.now;
         segment.run_for(SECOND);
-        let last = segment.last_advert_before(0, cut).expect("master advertised");
-        let first = segment.first_advert_since(1, cut).expect("backup took over");
+        let last = segment
+            .last_advert_before(0, cut)
+            .expect("master advertised");
+        let first = segment
+            .first_advert_since(1, cut)
+            .expect("backup took over");
         // v3, priority 96, 10 ms: 30 + 160 * 10 / 256 = 36.25 ms (RFC 5798 section 6.1).
         assert_eq!(first - last, 36_250_000, "{delivery:?}");
     }
@@ -122,9 +133,23 @@ fn stop_sends_priority_zero_and_the_backup_takes_over_after_skew_time() {
         segment.stop(0);
         let stop = segment.now;
         segment.run_for(5 * SECOND);
-        assert!(segment.records.contains(&(stop, Record::Advert { router: 0, priority: 0 })));
-        assert!(segment.records.contains(&(stop, Record::Addresses { router: 0, installed: false })));
-        let first = segment.first_advert_since(1, stop).expect("backup took over");
+        assert!(segment.records.contains(&(
+            stop,
+            Record::Advert {
+                router: 0,
+                priority: 0
+            }
+        )));
+        assert!(segment.records.contains(&(
+            stop,
+            Record::Addresses {
+                router: 0,
+                installed: false
+            }
+        )));
+        let first = segment
+            .first_advert_since(1, stop)
+            .expect("backup took over");
         // Skew_Time for priority 96: 160/256 s = 0.625 s.
         assert_eq!(first - stop, 625_000_000, "{delivery:?}");
         assert_eq!(segment.masters(), vec![1]);
@@ -137,7 +162,10 @@ fn v3_stop_takeover_is_skew_time_of_the_masters_interval() {
     segment.stop(0);
     let stop = segment.now;
     segment.run_for(SECOND);
-    assert_eq!(segment.first_advert_since(1, stop).expect("takeover") - stop, 6_250_000);
+    assert_eq!(
+        segment.first_advert_since(1, stop).expect("takeover") - stop,
+        6_250_000
+    );
 }
 
 #[test]
@@ -152,7 +180,11 @@ fn a_returning_higher_priority_router_preempts() {
         assert_eq!(segment.masters(), vec![0], "{delivery:?}");
         assert_eq!(segment.state(1), State::Backup);
         // DR1 ignores DR2's lower adverts and takes over at its own Master_Down_Interval.
-        let taken = segment.entries(0, State::Master).into_iter().find(|&t| t > back).expect("preempted");
+        let taken = segment
+            .entries(0, State::Master)
+            .into_iter()
+            .find(|&t| t > back)
+            .expect("preempted");
         assert_eq!(taken - back, 3 * SECOND + 156 * SECOND / 256);
     }
 }
@@ -188,12 +220,22 @@ fn preempt_delay_postpones_the_preemption() {
         let back = segment.now;
         segment.run_for(30 * SECOND);
         assert_eq!(segment.masters(), vec![0], "{delivery:?}");
-        let taken = segment.entries(0, State::Master).into_iter().find(|&t| t > back).expect("preempted");
+        let taken = segment
+            .entries(0, State::Master)
+            .into_iter()
+            .find(|&t| t > back)
+            .expect("preempted");
         // The first lower-priority advert arrives within a second, starts the delay; adverts keep
         // resetting the timer for 10 s; then Master_Down_Interval runs out.
         let waited = taken - back;
-        assert!(waited >= 10 * SECOND + 3 * SECOND, "{delivery:?}: took over after {waited} ns");
-        assert!(waited <= 11 * SECOND + 4 * SECOND, "{delivery:?}: took over after {waited} ns");
+        assert!(
+            waited >= 10 * SECOND + 3 * SECOND,
+            "{delivery:?}: took over after {waited} ns"
+        );
+        assert!(
+            waited <= 11 * SECOND + 4 * SECOND,
+            "{delivery:?}: took over after {waited} ns"
+        );
     }
 }
 
@@ -206,7 +248,11 @@ fn equal_priorities_elect_the_higher_address() {
         segment.start(0);
         segment.start(1);
         segment.run_for(5 * SECOND);
-        assert_eq!(segment.masters(), vec![1], "{delivery:?}: 192.0.2.12 > 192.0.2.11");
+        assert_eq!(
+            segment.masters(),
+            vec![1],
+            "{delivery:?}: 192.0.2.12 > 192.0.2.11"
+        );
     }
 }
 
@@ -225,7 +271,11 @@ fn a_master_answers_lower_priority_and_priority_zero_at_once() {
             interval_cs: 100,
         };
         instance.handle(Input::Advert(advert), now, &mut actions);
-        assert_eq!(actions, vec![Action::SendAdvert { priority: 255 }], "reply to priority {priority}");
+        assert_eq!(
+            actions,
+            vec![Action::SendAdvert { priority: 255 }],
+            "reply to priority {priority}"
+        );
     }
 }
 
@@ -251,7 +301,10 @@ fn a_master_hearing_a_higher_priority_steps_down() {
             Action::Transition {
                 from: State::Master,
                 to: State::Backup,
-                reason: Reason::HigherPriority { source, priority: 110 },
+                reason: Reason::HigherPriority {
+                    source,
+                    priority: 110
+                },
             },
         ]
     );
@@ -271,13 +324,21 @@ fn a_healed_partition_converges_to_one_master_and_stays() {
         segment.partition(0, 1);
         segment.partition(0, 2);
         segment.run_for(5 * SECOND);
-        assert_eq!(segment.masters(), vec![0, 1], "{delivery:?}: split brain while partitioned");
+        assert_eq!(
+            segment.masters(),
+            vec![0, 1],
+            "{delivery:?}: split brain while partitioned"
+        );
         segment.heal();
         segment.run_for(2 * SECOND);
         assert_eq!(segment.masters(), vec![0], "{delivery:?}");
         let settled = segment.now;
         segment.run_for(60 * SECOND);
-        assert_eq!(segment.transitions_since(settled), 0, "{delivery:?}: no flapping");
+        assert_eq!(
+            segment.transitions_since(settled),
+            0,
+            "{delivery:?}: no flapping"
+        );
     }
 }
 
@@ -291,11 +352,24 @@ fn a_tracking_weight_moves_the_master_and_back() {
         segment.run_for(10 * SECOND);
         assert_eq!(segment.masters(), vec![1], "{delivery:?}");
         // DR1 advertises 95 at once; DR2 ignores it and takes over at Master_Down_Interval.
-        assert!(segment.records.contains(&(touched, Record::Advert { router: 0, priority: 95 })));
+        assert!(segment.records.contains(&(
+            touched,
+            Record::Advert {
+                router: 0,
+                priority: 95
+            }
+        )));
         let last_accepted = segment
             .records
             .iter()
-            .filter(|(t, r)| *t < touched && *r == Record::Advert { router: 0, priority: 100 })
+            .filter(|(t, r)| {
+                *t < touched
+                    && *r
+                        == Record::Advert {
+                            router: 0,
+                            priority: 100,
+                        }
+            })
             .map(|(t, _)| *t)
             .max()
             .expect("DR1 advertised 100");
@@ -331,7 +405,13 @@ fn a_fault_releases_mastership_and_recovery_returns_to_backup() {
     segment.set_health(0, 0, Some(FaultReason::InterfaceDown("eth0".into())));
     let fault = segment.now;
     assert_eq!(segment.state(0), State::Fault);
-    assert!(segment.records.contains(&(fault, Record::Advert { router: 0, priority: 0 })));
+    assert!(segment.records.contains(&(
+        fault,
+        Record::Advert {
+            router: 0,
+            priority: 0
+        }
+    )));
     segment.run_for(5 * SECOND);
     assert_eq!(segment.masters(), vec![1]);
     segment.set_health(0, 0, None);
@@ -351,7 +431,11 @@ fn a_v3_backup_adopts_the_masters_interval() {
         segment.start(0);
         segment.start(1);
         segment.run_for(2 * SECOND);
-        assert_eq!(segment.masters(), vec![0], "{delivery:?}: no false takeover at 36 ms");
+        assert_eq!(
+            segment.masters(),
+            vec![0],
+            "{delivery:?}: no false takeover at 36 ms"
+        );
         segment.crash(0);
         let cut = segment.now;
         segment.run_for(SECOND);
@@ -405,7 +489,15 @@ fn the_master_keeps_its_advert_cadence_without_drift() {
 fn the_state_machine_imports_no_io() {
     // The fsm module is sans-IO: no runtime, sockets or system clock.
     for source in [include_str!("mod.rs"), include_str!("sim.rs")] {
-        for forbidden in ["tokio", "std::net", "std::time", "SystemTime", "Instant::now", "libc", "aya"] {
+        for forbidden in [
+            "tokio",
+            "std::net",
+            "std::time",
+            "SystemTime",
+            "Instant::now",
+            "libc",
+            "aya",
+        ] {
             let uses = source
                 .lines()
                 .filter(|line| line.trim_start().starts_with("use ") && line.contains(forbidden))

@@ -1,0 +1,299 @@
+//! The typed configuration: what keepalived.conf means, with keepalived's defaults filled in.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use vrrp_common::wire::Family;
+use vrrp_common::wire::vrrp::Version;
+
+use super::syntax::Location;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub global: GlobalDefs,
+    pub instances: Vec<Instance>,
+    pub scripts: Vec<Script>,
+    pub track_files: Vec<TrackFile>,
+    pub sync_groups: Vec<SyncGroup>,
+}
+
+/// A user (and optional group) scripts run as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunAs {
+    pub user: String,
+    pub group: Option<String>,
+}
+
+/// `notify_fifo` / `vrrp_notify_fifo`: a FIFO that receives one line per transition, and an
+/// optional script keepalived starts to read it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotifyFifo {
+    pub path: PathBuf,
+    pub script: Option<Command>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct GlobalDefs {
+    pub router_id: Option<String>,
+    pub mcast_group4: Ipv4Addr,
+    pub mcast_group6: Ipv6Addr,
+    pub garp_master_delay: Duration,
+    pub garp_master_repeat: u32,
+    pub garp_master_refresh: Duration,
+    pub garp_master_refresh_repeat: u32,
+    /// Pause between gratuitous ARPs of one burst.
+    pub garp_interval: Duration,
+    /// Pause between unsolicited neighbour adverts of one burst.
+    pub gna_interval: Duration,
+    pub vrrp_version: Version,
+    pub skip_check_adv_addr: bool,
+    pub vrrp_strict: bool,
+    pub startup_delay: Duration,
+    pub enable_script_security: bool,
+    pub script_user: Option<RunAs>,
+    pub notification_email: Vec<String>,
+    pub notification_email_from: Option<String>,
+    pub smtp_server: Option<(String, u16)>,
+    pub smtp_connect_timeout: Duration,
+    pub notify_fifo: Option<NotifyFifo>,
+    pub vrrp_notify_fifo: Option<NotifyFifo>,
+}
+
+impl Default for GlobalDefs {
+    fn default() -> Self {
+        GlobalDefs {
+            router_id: None,
+            mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
+            mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
+            garp_master_delay: Duration::from_secs(5),
+            garp_master_repeat: 5,
+            garp_master_refresh: Duration::ZERO,
+            garp_master_refresh_repeat: 1,
+            garp_interval: Duration::ZERO,
+            gna_interval: Duration::ZERO,
+            vrrp_version: Version::V2,
+            skip_check_adv_addr: false,
+            vrrp_strict: false,
+            startup_delay: Duration::ZERO,
+            enable_script_security: false,
+            script_user: None,
+            notification_email: Vec::new(),
+            notification_email_from: None,
+            smtp_server: None,
+            smtp_connect_timeout: Duration::from_secs(30),
+            notify_fifo: None,
+            vrrp_notify_fifo: None,
+        }
+    }
+}
+
+/// keepalived's `state`: only the owner's MASTER changes behaviour (see the state machine).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitialState {
+    Master,
+    Backup,
+}
+
+/// v2 authentication (`authentication { auth_type ...; auth_pass ... }`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Authentication {
+    /// Simple text password, zero-padded to 8 bytes.
+    Pass([u8; 8]),
+    /// IPsec AH: recognised; refused by validation (see `build`).
+    Ah([u8; 8]),
+}
+
+/// `scope` of an address, as iproute2 names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Global,
+    Site,
+    Link,
+    Host,
+    Nowhere,
+}
+
+impl Scope {
+    /// The rtnetlink value (RT_SCOPE_*).
+    pub const fn rt_scope(self) -> u8 {
+        match self {
+            Scope::Global => 0,
+            Scope::Site => 200,
+            Scope::Link => 253,
+            Scope::Host => 254,
+            Scope::Nowhere => 255,
+        }
+    }
+}
+
+/// One entry of `virtual_ipaddress` / `virtual_ipaddress_excluded`:
+/// `<IP>[/mask] [brd X] [dev X] [scope X] [label X] [no_track]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VirtualAddress {
+    pub address: IpAddr,
+    pub prefix: u8,
+    pub broadcast: Option<Ipv4Addr>,
+    pub device: Option<String>,
+    pub scope: Option<Scope>,
+    pub label: Option<String>,
+    pub no_track: bool,
+    pub location: Location,
+}
+
+/// One entry of `virtual_routes`: `<dest>/<len> [src X] [via|gw X] [dev X] [metric N]
+/// [table N] [blackhole]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VirtualRoute {
+    pub destination: IpAddr,
+    pub prefix: u8,
+    pub source: Option<IpAddr>,
+    pub gateway: Option<IpAddr>,
+    pub device: Option<String>,
+    pub metric: Option<u32>,
+    pub table: Option<u32>,
+    pub blackhole: bool,
+    pub location: Location,
+}
+
+/// A command line as written (notify scripts, vrrp_script), split into arguments the way
+/// keepalived splits them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Command {
+    pub line: String,
+    pub argv: Vec<String>,
+    pub location: Location,
+}
+
+impl Command {
+    /// Whether the line uses shell syntax, in which case it runs through `/bin/sh -c`; otherwise
+    /// it is executed directly, with no shell to interpret anything.
+    pub fn needs_shell(&self) -> bool {
+        self.line.chars().any(|c| {
+            matches!(
+                c,
+                '|' | '&' | ';' | '<' | '>' | '$' | '`' | '(' | ')' | '*' | '?' | '~' | '\n'
+            )
+        })
+    }
+}
+
+/// `unicast_peer { <IP> [min_ttl N] [max_ttl N] }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnicastPeer {
+    pub address: IpAddr,
+    pub min_ttl: Option<u8>,
+    pub max_ttl: Option<u8>,
+}
+
+/// A tracked object and its weight (None: failure means FAULT).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tracked {
+    pub name: String,
+    pub weight: Option<i32>,
+    /// `reverse`: success lowers, failure raises.
+    pub reverse: bool,
+    pub location: Location,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notify {
+    pub master: Option<Command>,
+    pub backup: Option<Command>,
+    pub fault: Option<Command>,
+    pub stop: Option<Command>,
+    /// `notify`: called with four arguments (INSTANCE|GROUP, name, state, priority).
+    pub any: Option<Command>,
+}
+
+impl Notify {
+    pub const fn none() -> Notify {
+        Notify {
+            master: None,
+            backup: None,
+            fault: None,
+            stop: None,
+            any: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Instance {
+    pub name: String,
+    pub location: Location,
+    /// No interface or no virtual_router_id (a fragment meant for inclusion, like the seed's
+    /// notify lines): kept for `vrrpd -t`, never run — keepalived drops such instances too.
+    pub incomplete: bool,
+    pub state: Option<InitialState>,
+    pub interface: String,
+    pub vrid: u8,
+    pub priority: u8,
+    /// Advertisement interval in centiseconds.
+    pub advert_interval_cs: u16,
+    pub version: Version,
+    pub family: Family,
+    pub authentication: Option<Authentication>,
+    pub addresses: Vec<VirtualAddress>,
+    pub excluded_addresses: Vec<VirtualAddress>,
+    pub routes: Vec<VirtualRoute>,
+    pub mcast_src_ip: Option<IpAddr>,
+    pub unicast_src_ip: Option<IpAddr>,
+    pub unicast_peers: Vec<UnicastPeer>,
+    pub preempt: bool,
+    pub preempt_delay: Duration,
+    /// `use_vmac [name]`: the macvlan's name (default `vrrp.<vrid>`).
+    pub use_vmac: Option<String>,
+    pub vmac_xmit_base: bool,
+    pub track_interfaces: Vec<Tracked>,
+    pub track_scripts: Vec<Tracked>,
+    pub track_files: Vec<Tracked>,
+    pub notify: Notify,
+    pub smtp_alert: bool,
+    /// v3 Accept_Mode; `None` leaves keepalived's default (accept unless vrrp_strict).
+    pub accept: Option<bool>,
+    pub garp_master_delay: Duration,
+    pub garp_master_repeat: u32,
+    pub garp_master_refresh: Duration,
+    pub garp_master_refresh_repeat: u32,
+    pub dont_track_primary: bool,
+    pub strict_mode: bool,
+    pub v3_checksum_as_v2: bool,
+    pub skip_check_adv_addr: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Script {
+    pub name: String,
+    pub location: Location,
+    pub command: Command,
+    pub interval: Duration,
+    pub timeout: Option<Duration>,
+    pub weight: i32,
+    pub weight_reverse: bool,
+    pub rise: u32,
+    pub fall: u32,
+    pub user: Option<RunAs>,
+    pub init_fail: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackFile {
+    pub name: String,
+    pub location: Location,
+    pub path: PathBuf,
+    pub weight: i32,
+    pub weight_reverse: bool,
+    /// `init_file [VALUE] [overwrite]`: create the file with VALUE if missing.
+    pub init_value: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncGroup {
+    pub name: String,
+    pub location: Location,
+    pub members: Vec<String>,
+    pub notify: Notify,
+    pub smtp_alert: bool,
+    pub track_scripts: Vec<Tracked>,
+}

@@ -1,0 +1,148 @@
+//! The summary `vrrpd -t` prints: one block per instance, then scripts and groups.
+
+use std::fmt::Write;
+
+use vrrp_common::wire::vrrp::Version;
+
+use super::model::{Authentication, Command, Config, InitialState, Tracked, VirtualAddress};
+
+fn address(vip: &VirtualAddress) -> String {
+    let mut text = format!("{}/{}", vip.address, vip.prefix);
+    if let Some(device) = &vip.device {
+        let _ = write!(text, " dev {device}");
+    }
+    if let Some(label) = &vip.label {
+        let _ = write!(text, " label {label}");
+    }
+    if let Some(broadcast) = vip.broadcast {
+        let _ = write!(text, " brd {broadcast}");
+    }
+    if vip.no_track {
+        text.push_str(" no_track");
+    }
+    text
+}
+
+/// A tracked object: its weight (the reference's, else `default_weight`), or FAULT when 0.
+fn tracked(item: &Tracked, default_weight: i32) -> String {
+    match item.weight.unwrap_or(default_weight) {
+        0 => format!("{} (fault on failure)", item.name),
+        weight => format!(
+            "{} (weight {weight}{})",
+            item.name,
+            if item.reverse { " reverse" } else { "" }
+        ),
+    }
+}
+
+fn command(label: &str, command: &Option<Command>, out: &mut String) {
+    if let Some(command) = command {
+        let _ = writeln!(out, "    {label:<16} {}", command.line);
+    }
+}
+
+/// A human-readable description of what the configuration will run.
+pub fn summary(config: &Config) -> String {
+    let mut out = String::new();
+    let global = &config.global;
+    let _ = writeln!(
+        out,
+        "global: router_id {}, multicast {} / {}, garp repeat {} delay {:?} interval {:?}",
+        global.router_id.as_deref().unwrap_or("(host name)"),
+        global.mcast_group4,
+        global.mcast_group6,
+        global.garp_master_repeat,
+        global.garp_master_delay,
+        global.garp_interval,
+    );
+    for instance in &config.instances {
+        let version = match instance.version {
+            Version::V2 => 2,
+            Version::V3 => 3,
+        };
+        let _ = writeln!(
+            out,
+            "\nvrrp_instance {}{}",
+            instance.name,
+            if instance.incomplete {
+                " (incomplete: will not run)"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(out, "    interface        {}", instance.interface);
+        let _ = writeln!(out, "    vrid             {}", instance.vrid);
+        let _ = writeln!(
+            out,
+            "    priority         {}{}",
+            instance.priority,
+            match instance.state {
+                Some(InitialState::Master) => " (state MASTER)",
+                Some(InitialState::Backup) => " (state BACKUP)",
+                None => "",
+            }
+        );
+        let _ = writeln!(
+            out,
+            "    advert           VRRPv{version}, every {} ms, {}{}",
+            u32::from(instance.advert_interval_cs) * 10,
+            match instance.authentication {
+                Some(Authentication::Pass(_)) => "PASS auth",
+                Some(Authentication::Ah(_)) => "AH auth",
+                None => "no auth",
+            },
+            if instance.preempt { "" } else { ", nopreempt" },
+        );
+        for vip in &instance.addresses {
+            let _ = writeln!(out, "    vip              {}", address(vip));
+        }
+        for vip in &instance.excluded_addresses {
+            let _ = writeln!(out, "    vip (excluded)   {}", address(vip));
+        }
+        for item in &instance.track_scripts {
+            let weight = config
+                .scripts
+                .iter()
+                .find(|s| s.name == item.name)
+                .map_or(0, |s| s.weight);
+            let _ = writeln!(out, "    track_script     {}", tracked(item, weight));
+        }
+        for item in &instance.track_interfaces {
+            let _ = writeln!(out, "    track_interface  {}", tracked(item, 0));
+        }
+        for item in &instance.track_files {
+            let weight = config
+                .track_files
+                .iter()
+                .find(|f| f.name == item.name)
+                .map_or(1, |f| f.weight);
+            let _ = writeln!(out, "    track_file       {}", tracked(item, weight));
+        }
+        command("notify_master", &instance.notify.master, &mut out);
+        command("notify_backup", &instance.notify.backup, &mut out);
+        command("notify_fault", &instance.notify.fault, &mut out);
+        command("notify_stop", &instance.notify.stop, &mut out);
+        command("notify", &instance.notify.any, &mut out);
+    }
+    for script in &config.scripts {
+        let _ = writeln!(
+            out,
+            "\nvrrp_script {}: '{}' every {:?}, weight {}, rise {}, fall {}",
+            script.name,
+            script.command.line,
+            script.interval,
+            script.weight,
+            script.rise,
+            script.fall
+        );
+    }
+    for group in &config.sync_groups {
+        let _ = writeln!(
+            out,
+            "\nvrrp_sync_group {}: {}",
+            group.name,
+            group.members.join(", ")
+        );
+    }
+    out
+}

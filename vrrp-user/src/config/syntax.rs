@@ -1,0 +1,565 @@
+//! keepalived's configuration language, below the meaning of any keyword: lines of words,
+//! `{ }` blocks, `!` and `#` comments, quoted strings, `include` with globs, `$NAME=value`
+//! definitions and `@id` conditional lines. The result is a tree of [`Node`]s whose every word
+//! knows its file, line and column.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where a word is: `file:line:col`, 1-based.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    pub file: Arc<PathBuf>,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+/// A problem found in a configuration, located.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub location: Location,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+impl Diagnostic {
+    pub fn new(location: &Location, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            location: location.clone(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A word (keyword or argument); quotes are removed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Word {
+    pub text: String,
+    pub location: Location,
+    /// It was written in double quotes.
+    pub quoted: bool,
+}
+
+/// One statement: a keyword, its arguments on the same line, and an optional block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    pub keyword: Word,
+    pub args: Vec<Word>,
+    pub block: Option<Vec<Node>>,
+}
+
+#[derive(Clone, Debug)]
+enum Token {
+    Word(Word),
+    Open(Location),
+    Close(Location),
+    EndOfLine,
+}
+
+/// Options that decide which lines of a file take part.
+#[derive(Clone, Debug, Default)]
+pub struct LexOptions {
+    /// keepalived's config_id (`-i`): `@id` lines apply only when it matches, `@^id` lines only
+    /// when it does not. keepalived's default is the host name.
+    pub config_id: Option<String>,
+}
+
+/// Nested includes deeper than this are an error (an include cycle, most likely).
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// Reads `path` (and whatever it includes) into a tree of nodes.
+pub fn parse_file(path: &Path, options: &LexOptions) -> Result<Vec<Node>, Diagnostic> {
+    let mut lexer = Lexer {
+        tokens: Vec::new(),
+        definitions: HashMap::new(),
+        options: options.clone(),
+    };
+    let top = Location {
+        file: Arc::new(path.to_path_buf()),
+        line: 0,
+        column: 0,
+    };
+    lexer.lex_file(path, &top, 0)?;
+    let mut parser = Parser {
+        tokens: lexer.tokens,
+        at: 0,
+    };
+    parser.nodes(None)
+}
+
+struct Lexer {
+    tokens: Vec<Token>,
+    definitions: HashMap<String, String>,
+    options: LexOptions,
+}
+
+impl Lexer {
+    fn lex_file(
+        &mut self,
+        path: &Path,
+        included_at: &Location,
+        depth: usize,
+    ) -> Result<(), Diagnostic> {
+        if depth > MAX_INCLUDE_DEPTH {
+            return Err(Diagnostic::new(
+                included_at,
+                "includes nested too deeply (an include cycle?)",
+            ));
+        }
+        let bytes = std::fs::read(path).map_err(|error| {
+            Diagnostic::new(
+                included_at,
+                format!("cannot read {}: {error}", path.display()),
+            )
+        })?;
+        // Comments in the seed files are UTF-8; anything else is kept byte-for-byte as far as
+        // possible rather than refused.
+        let text = String::from_utf8_lossy(&bytes);
+        let file = Arc::new(path.to_path_buf());
+        for (index, raw_line) in text.lines().enumerate() {
+            let line_number = index + 1;
+            let location = |column: usize| Location {
+                file: Arc::clone(&file),
+                line: line_number,
+                column,
+            };
+            let Some(line) = self.select_line(raw_line, &location)? else {
+                continue;
+            };
+            let words = split_line(&line, &location)?;
+            if let Some(first) = words.first()
+                && first.text == "include"
+                && !first.quoted
+            {
+                self.include(path, &words, depth)?;
+                continue;
+            }
+            for word in words {
+                let token = match (word.text.as_str(), word.quoted) {
+                    ("{", false) => Token::Open(word.location),
+                    ("}", false) => Token::Close(word.location),
+                    _ => Token::Word(word),
+                };
+                self.tokens.push(token);
+            }
+            self.tokens.push(Token::EndOfLine);
+        }
+        Ok(())
+    }
+
+    /// Applies `@id` conditionals and `$NAME` definitions; `None` when the line takes no part.
+    fn select_line(
+        &mut self,
+        raw: &str,
+        location: &dyn Fn(usize) -> Location,
+    ) -> Result<Option<String>, Diagnostic> {
+        let trimmed = raw.trim_start();
+        let indent = raw.len() - trimmed.len();
+        let mut line = trimmed.to_string();
+        if let Some(rest) = line.strip_prefix('@') {
+            let (condition, body) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            let (negated, id) = match condition.strip_prefix('^') {
+                Some(id) => (true, id),
+                None => (false, condition),
+            };
+            let matches = self.options.config_id.as_deref() == Some(id);
+            if matches == negated {
+                return Ok(None);
+            }
+            line = body.to_string();
+        }
+        if let Some(definition) = line.strip_prefix('$')
+            && let Some((name, value)) = definition.split_once('=')
+            && is_identifier(name.trim())
+        {
+            if value.trim_end().ends_with('\\') {
+                return Err(Diagnostic::new(
+                    &location(indent + 1),
+                    "multi-line $definitions are not supported",
+                ));
+            }
+            self.definitions
+                .insert(name.trim().to_string(), value.trim().to_string());
+            return Ok(None);
+        }
+        // Comments first, so that a `$` in a comment is just text.
+        line.truncate(comment_start(&line));
+        if line.contains('$') {
+            line = self.substitute(&line, &|column| location(indent + column))?;
+        }
+        Ok(Some(format!("{}{line}", " ".repeat(indent))))
+    }
+
+    /// Replaces `$NAME` and `${NAME}` with their definitions.
+    fn substitute(
+        &self,
+        line: &str,
+        location: &dyn Fn(usize) -> Location,
+    ) -> Result<String, Diagnostic> {
+        let mut out = String::with_capacity(line.len());
+        let mut chars = line.chars().enumerate().peekable();
+        while let Some((index, c)) = chars.next() {
+            if c != '$' {
+                out.push(c);
+                continue;
+            }
+            let location = location(index + 1);
+            let braced = chars.peek().map(|&(_, n)| n) == Some('{');
+            if braced {
+                chars.next();
+            }
+            let mut name = String::new();
+            while let Some(&(_, n)) = chars.peek() {
+                if n.is_ascii_alphanumeric() || n == '_' {
+                    name.push(n);
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            if braced && chars.next().map(|(_, n)| n) != Some('}') {
+                return Err(Diagnostic::new(
+                    &location,
+                    format!("unterminated ${{{name}"),
+                ));
+            }
+            if name.is_empty() {
+                out.push('$');
+                continue;
+            }
+            match self.definitions.get(&name) {
+                Some(value) => out.push_str(value),
+                None => {
+                    return Err(Diagnostic::new(
+                        &location,
+                        format!("${name} is not defined"),
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// `include PATTERN`: every file the glob matches, relative to the including file's folder,
+    /// in sorted order.
+    fn include(
+        &mut self,
+        including: &Path,
+        words: &[Word],
+        depth: usize,
+    ) -> Result<(), Diagnostic> {
+        let Some(pattern) = words.get(1) else {
+            return Err(Diagnostic::new(
+                &words[0].location,
+                "include needs a file name or pattern",
+            ));
+        };
+        let base = including.parent().unwrap_or(Path::new("."));
+        let full = if Path::new(&pattern.text).is_absolute() {
+            PathBuf::from(&pattern.text)
+        } else {
+            base.join(&pattern.text)
+        };
+        let Some(full_text) = full.to_str() else {
+            return Err(Diagnostic::new(
+                &pattern.location,
+                "include path is not valid UTF-8",
+            ));
+        };
+        let matches: Vec<PathBuf> = match glob::glob(full_text) {
+            Ok(paths) => paths.filter_map(Result::ok).collect(),
+            Err(error) => {
+                return Err(Diagnostic::new(
+                    &pattern.location,
+                    format!("bad include pattern: {error}"),
+                ));
+            }
+        };
+        if matches.is_empty() {
+            // keepalived only warns here; a missing optional include is common. We refuse, since
+            // a silently missing instance is worse than a clear error.
+            return Err(Diagnostic::new(
+                &pattern.location,
+                format!("include {} matches no file", full.display()),
+            ));
+        }
+        for path in matches {
+            self.lex_file(&path, &pattern.location, depth + 1)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a line's comment starts (its length if it has none): the first `!` or `#` outside
+/// quotes that begins a word.
+fn comment_start(line: &str) -> usize {
+    let mut in_quotes = false;
+    let mut previous_is_space = true;
+    for (index, c) in line.char_indices() {
+        match c {
+            '"' => in_quotes = !in_quotes,
+            '!' | '#' if !in_quotes && previous_is_space => return index,
+            _ => {}
+        }
+        previous_is_space = c.is_whitespace() || c == '{' || c == '}';
+    }
+    line.len()
+}
+
+fn is_identifier(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Splits a line into words: whitespace separates, `{` and `}` stand alone, double quotes group
+/// (with `\"` and `\\` escapes), and `!` or `#` at the start of a word begins a comment.
+fn split_line(line: &str, location: &dyn Fn(usize) -> Location) -> Result<Vec<Word>, Diagnostic> {
+    let mut words = Vec::new();
+    let chars: Vec<char> = line.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+            continue;
+        }
+        let column = i + 1;
+        if c == '!' || c == '#' {
+            break;
+        }
+        if c == '{' || c == '}' {
+            words.push(Word {
+                text: c.to_string(),
+                location: location(column),
+                quoted: false,
+            });
+            i += 1;
+            continue;
+        }
+        if c == '"' {
+            let mut text = String::new();
+            i += 1;
+            loop {
+                match chars.get(i) {
+                    None => {
+                        return Err(Diagnostic::new(
+                            &location(column),
+                            "unterminated quoted string",
+                        ));
+                    }
+                    Some('"') => {
+                        i += 1;
+                        break;
+                    }
+                    Some('\\') if matches!(chars.get(i + 1), Some('"') | Some('\\')) => {
+                        text.push(chars[i + 1]);
+                        i += 2;
+                    }
+                    Some(&other) => {
+                        text.push(other);
+                        i += 1;
+                    }
+                }
+            }
+            words.push(Word {
+                text,
+                location: location(column),
+                quoted: true,
+            });
+            continue;
+        }
+        let mut text = String::new();
+        while let Some(&next) = chars.get(i) {
+            if next.is_whitespace() || next == '{' || next == '}' || next == '"' {
+                break;
+            }
+            text.push(next);
+            i += 1;
+        }
+        words.push(Word {
+            text,
+            location: location(column),
+            quoted: false,
+        });
+    }
+    Ok(words)
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    at: usize,
+}
+
+impl Parser {
+    /// Statements until the closing brace of `open` (or the end of input at top level).
+    fn nodes(&mut self, open: Option<&Location>) -> Result<Vec<Node>, Diagnostic> {
+        let mut nodes = Vec::new();
+        loop {
+            match self.tokens.get(self.at).cloned() {
+                None => {
+                    return match open {
+                        Some(location) => {
+                            Err(Diagnostic::new(location, "this '{' is never closed"))
+                        }
+                        None => Ok(nodes),
+                    };
+                }
+                Some(Token::EndOfLine) => self.at += 1,
+                Some(Token::Close(location)) => {
+                    self.at += 1;
+                    return match open {
+                        Some(_) => Ok(nodes),
+                        None => Err(Diagnostic::new(&location, "'}' without a matching '{'")),
+                    };
+                }
+                Some(Token::Open(location)) => {
+                    // A block with no keyword: keepalived ignores it with a warning; we refuse.
+                    return Err(Diagnostic::new(
+                        &location,
+                        "'{' without a keyword before it",
+                    ));
+                }
+                Some(Token::Word(keyword)) => {
+                    self.at += 1;
+                    nodes.push(self.statement(keyword)?);
+                }
+            }
+        }
+    }
+
+    fn statement(&mut self, keyword: Word) -> Result<Node, Diagnostic> {
+        let mut args = Vec::new();
+        loop {
+            match self.tokens.get(self.at).cloned() {
+                Some(Token::Word(word)) => {
+                    self.at += 1;
+                    args.push(word);
+                }
+                Some(Token::Open(location)) => {
+                    self.at += 1;
+                    let block = self.nodes(Some(&location))?;
+                    return Ok(Node {
+                        keyword,
+                        args,
+                        block: Some(block),
+                    });
+                }
+                Some(Token::EndOfLine) => {
+                    self.at += 1;
+                    // A block may open on the next line.
+                    let mut look = self.at;
+                    while matches!(self.tokens.get(look), Some(Token::EndOfLine)) {
+                        look += 1;
+                    }
+                    if let Some(Token::Open(location)) = self.tokens.get(look).cloned() {
+                        self.at = look + 1;
+                        let block = self.nodes(Some(&location))?;
+                        return Ok(Node {
+                            keyword,
+                            args,
+                            block: Some(block),
+                        });
+                    }
+                    return Ok(Node {
+                        keyword,
+                        args,
+                        block: None,
+                    });
+                }
+                Some(Token::Close(_)) | None => {
+                    return Ok(Node {
+                        keyword,
+                        args,
+                        block: None,
+                    });
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_text(text: &str) -> Result<Vec<Node>, Diagnostic> {
+        let dir =
+            std::env::temp_dir().join(format!("vrrp-syntax-{}-{}", std::process::id(), text.len()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("k.conf");
+        std::fs::write(&path, text).expect("write");
+        let result = parse_file(&path, &LexOptions::default());
+        let _ = std::fs::remove_dir_all(&dir);
+        result
+    }
+
+    #[test]
+    fn comments_quotes_and_nested_blocks() {
+        let nodes = parse_text("! top\nglobal_defs {   # trailing\n  router_id \"DR 1\" ! x\n  notification_email {\n root@localhost\n }\n}\n")
+            .expect("parse");
+        assert_eq!(nodes.len(), 1);
+        let global = &nodes[0];
+        assert_eq!(global.keyword.text, "global_defs");
+        let block = global.block.as_ref().expect("block");
+        assert_eq!(block[0].args[0].text, "DR 1");
+        assert!(block[0].args[0].quoted);
+        assert_eq!(
+            block[1].block.as_ref().expect("emails")[0].keyword.text,
+            "root@localhost"
+        );
+    }
+
+    #[test]
+    fn brace_on_the_next_line_and_attached_braces() {
+        let nodes = parse_text("vrrp_instance VI_1\n{\n virtual_ipaddress {192.0.2.1}\n}\n")
+            .expect("parse");
+        let block = nodes[0].block.as_ref().expect("block");
+        assert_eq!(
+            block[0].block.as_ref().expect("vips")[0].keyword.text,
+            "192.0.2.1"
+        );
+    }
+
+    #[test]
+    fn definitions_and_conditionals() {
+        let options = LexOptions {
+            config_id: Some("dr1".into()),
+        };
+        let dir = std::env::temp_dir().join(format!("vrrp-syntax-defs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("k.conf");
+        std::fs::write(
+            &path,
+            "$PRIO=100\n@dr1 priority $PRIO\n@^dr1 priority 50\n@dr2 priority 1\n",
+        )
+        .expect("write");
+        let nodes = parse_file(&path, &options).expect("parse");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(nodes.len(), 1);
+        assert_eq!(nodes[0].args[0].text, "100");
+    }
+
+    #[test]
+    fn errors_are_located() {
+        let error = parse_text("a {\n b {\n}\n").expect_err("unclosed");
+        assert_eq!((error.location.line, error.location.column), (1, 3));
+        let error = parse_text("a\n}\n").expect_err("stray");
+        assert_eq!((error.location.line, error.location.column), (2, 1));
+        let error = parse_text("x \"open\n").expect_err("quote");
+        assert_eq!((error.location.line, error.location.column), (1, 3));
+        let error = parse_text("priority $NOPE\n").expect_err("undefined");
+        assert!(error.message.contains("$NOPE"));
+    }
+}

@@ -1,0 +1,3 @@
+//! The control socket and its client (`vrrpd status`, `vrrpd stats`).
+
+pub mod client;

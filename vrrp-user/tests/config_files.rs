@@ -1,0 +1,279 @@
+//! keepalived.conf compatibility: the seed's files parse to the expected model; each broken file
+//! gives its expected located error (and `vrrpd -t` exits 2); keepalived's fallbacks warn; and
+//! no input makes the parser panic.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use vrrp_common::wire::vrrp::Version;
+use vrrp_user::config::model::{Authentication, InitialState};
+use vrrp_user::config::{self, Config, LexOptions};
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
+}
+
+fn load(path: &str) -> Config {
+    let loaded = config::load(&fixture(path), &LexOptions::default())
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    loaded.config
+}
+
+#[test]
+fn seed_dr1_parses_to_the_walkthroughs_master() {
+    let config = load("seed/dr1-keepalived.conf");
+    assert_eq!(config.global.router_id.as_deref(), Some("DR1"));
+    assert_eq!(config.global.mcast_group4.to_string(), "224.0.1.11");
+    assert_eq!(config.global.garp_master_repeat, 1);
+    assert_eq!(config.global.notification_email, vec!["root@localhost"]);
+    assert_eq!(
+        config.global.notification_email_from.as_deref(),
+        Some("keepalive@localhost")
+    );
+    assert_eq!(
+        config.global.smtp_server,
+        Some(("127.0.0.1".to_string(), 25))
+    );
+    assert_eq!(config.global.smtp_connect_timeout, Duration::from_secs(30));
+    let vi1 = &config.instances[0];
+    assert_eq!(vi1.name, "VI_1");
+    assert_eq!(vi1.state, Some(InitialState::Master));
+    assert_eq!(
+        (vi1.interface.as_str(), vi1.vrid, vi1.priority),
+        ("ens33", 51, 100)
+    );
+    assert_eq!(vi1.advert_interval_cs, 100);
+    assert_eq!(vi1.version, Version::V2);
+    assert_eq!(
+        vi1.authentication,
+        Some(Authentication::Pass(*b"abc123\0\0"))
+    );
+    let vip = &vi1.addresses[0];
+    assert_eq!(vip.address.to_string(), "172.16.1.99");
+    assert_eq!(vip.prefix, 24);
+    assert_eq!(vip.device.as_deref(), Some("ens33"));
+    assert_eq!(vip.label.as_deref(), Some("ens33:0"));
+}
+
+#[test]
+fn seed_dr2_parses_to_the_walkthroughs_backup() {
+    let config = load("seed/dr2-keepalived.conf");
+    assert_eq!(config.global.router_id.as_deref(), Some("DR2"));
+    assert_eq!(config.global.garp_interval, Duration::ZERO);
+    assert_eq!(config.global.gna_interval, Duration::ZERO);
+    let vi1 = &config.instances[0];
+    assert_eq!((vi1.state, vi1.priority), (Some(InitialState::Backup), 96));
+}
+
+#[test]
+fn seed_dual_master_blocks() {
+    let dr1 = load("seed/dr1-dual-master-vi2.conf");
+    let script = &dr1.scripts[0];
+    assert_eq!(script.name, "chk_down");
+    assert_eq!(script.command.argv, vec!["/etc/keepalived/chk_down.sh"]);
+    assert_eq!(script.interval, Duration::from_secs(1));
+    assert_eq!(script.weight, -5);
+    let vi2 = &dr1.instances[0];
+    assert_eq!(
+        (vi2.vrid, vi2.priority, vi2.state),
+        (52, 96, Some(InitialState::Backup))
+    );
+    assert_eq!(
+        vi2.authentication,
+        Some(Authentication::Pass(*b"ABC123\0\0"))
+    );
+    assert_eq!(vi2.addresses[0].label.as_deref(), Some("ens33:1"));
+    assert_eq!(vi2.track_scripts[0].name, "chk_down");
+    // The commented-out notify lines stay comments.
+    assert_eq!(vi2.notify.master, None);
+    let dr2 = load("seed/dr2-dual-master-vi2.conf");
+    assert_eq!(
+        (dr2.instances[0].priority, dr2.instances[0].state),
+        (100, Some(InitialState::Master))
+    );
+}
+
+#[test]
+fn seed_notify_lines() {
+    let loaded =
+        config::load(&fixture("seed/notify-lines.conf"), &LexOptions::default()).expect("loads");
+    let vi1 = &loaded.config.instances[0];
+    assert!(vi1.incomplete, "no interface: a fragment");
+    let master = vi1.notify.master.as_ref().expect("notify_master");
+    assert_eq!(master.argv, vec!["/etc/keepalived", "master"]);
+    assert_eq!(
+        vi1.notify.backup.as_ref().expect("backup").argv[1],
+        "backup"
+    );
+    assert_eq!(vi1.notify.fault.as_ref().expect("fault").argv[1], "fault");
+}
+
+/// Each file in tests/fixtures/broken starts with `! expect: LINE:COL: message`.
+#[test]
+fn each_broken_file_gives_its_located_error() {
+    let dir = fixture("broken");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("dir") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("read");
+        let expect = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("! expect: "))
+            .expect("expect line");
+        let (position, message) = expect.split_at(expect.find(": ").expect("position"));
+        let message = &message[2..];
+        let error =
+            config::load(&path, &LexOptions::default()).expect_err(&path.display().to_string());
+        let found = error.diagnostics().iter().any(|d| {
+            format!("{}:{}", d.location.line, d.location.column) == position
+                && d.message.contains(message)
+        });
+        assert!(
+            found,
+            "{}: expected {expect}, got:\n{error}",
+            path.display()
+        );
+        assert!(
+            error.to_string().starts_with(&path.display().to_string()),
+            "file:line:col form"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 12);
+}
+
+#[test]
+fn keepalived_fallbacks_warn_and_go_on() {
+    let loaded = config::load(
+        &fixture("warnings/keepalived-fallbacks.conf"),
+        &LexOptions::default(),
+    )
+    .expect("valid");
+    let messages: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    let has = |needle: &str| messages.iter().any(|m| m.contains(needle));
+    assert!(
+        has(":4:14: (VI_1) VRRPv2 advert_int must be whole seconds; using 2"),
+        "{messages:#?}"
+    );
+    assert!(has(":5:3: unknown keyword 'frobnicate'"), "{messages:#?}");
+    assert!(
+        has(":8:15: auth_pass is longer than 8 characters; truncated to '01234567'"),
+        "{messages:#?}"
+    );
+    assert!(
+        has(":11:5: (VI_1) track_script nosuch is not a defined vrrp_script; ignored"),
+        "{messages:#?}"
+    );
+    let vi1 = &loaded.config.instances[0];
+    assert_eq!(vi1.authentication, Some(Authentication::Pass(*b"01234567")));
+    assert!(vi1.track_scripts.is_empty());
+}
+
+#[test]
+fn includes_are_relative_to_the_including_file() {
+    let dir = std::env::temp_dir().join(format!("vrrp-include-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("conf.d")).expect("dir");
+    std::fs::write(
+        dir.join("main.conf"),
+        "global_defs {\n router_id R\n}\ninclude conf.d/*.conf\n",
+    )
+    .expect("write");
+    for (name, vrid) in [("a.conf", 1), ("b.conf", 2)] {
+        std::fs::write(
+            dir.join("conf.d").join(name),
+            format!("vrrp_instance VI_{vrid} {{\n interface eth0\n virtual_router_id {vrid}\n}}\n"),
+        )
+        .expect("write");
+    }
+    let loaded = config::load(&dir.join("main.conf"), &LexOptions::default());
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = loaded.expect("valid").config;
+    let vrids: Vec<u8> = config.instances.iter().map(|i| i.vrid).collect();
+    assert_eq!(vrids, vec![1, 2]);
+}
+
+#[test]
+fn vrrpd_t_prints_the_summary_or_the_error() {
+    let vrrpd = env!("CARGO_BIN_EXE_vrrpd");
+    for seed in [
+        "dr1-keepalived.conf",
+        "dr2-keepalived.conf",
+        "dr1-dual-master-vi2.conf",
+        "dr2-dual-master-vi2.conf",
+        "notify-lines.conf",
+    ] {
+        let output = Command::new(vrrpd)
+            .arg("-t")
+            .arg("-f")
+            .arg(fixture("seed").join(seed))
+            .output()
+            .expect("run");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{seed}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.contains("vrrp_instance VI_"), "{seed}: {stdout}");
+    }
+    let broken = fixture("broken/priority-300.conf");
+    let output = Command::new(vrrpd)
+        .args(["--config-test", "--use-file"])
+        .arg(&broken)
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "{}:4:12: priority 300 is out of range",
+            broken.display()
+        )),
+        "{stderr}"
+    );
+}
+
+mod arbitrary_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn words() -> impl Strategy<Value = String> {
+        let word = prop_oneof![
+            Just("{".to_string()),
+            Just("}".to_string()),
+            Just("\n".to_string()),
+            Just("vrrp_instance".to_string()),
+            Just("virtual_ipaddress".to_string()),
+            Just("authentication".to_string()),
+            Just("global_defs".to_string()),
+            Just("include".to_string()),
+            Just("priority".to_string()),
+            Just("advert_int".to_string()),
+            Just("\"".to_string()),
+            Just("#".to_string()),
+            Just("$X=1\n".to_string()),
+            Just("@id".to_string()),
+            "[ -~]{0,12}",
+        ];
+        proptest::collection::vec(word, 0..60).prop_map(|w| w.join(" "))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn the_parser_never_panics(text in words(), bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let dir = std::env::temp_dir().join(format!("vrrp-prop-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("dir");
+            for (name, contents) in [("t.conf", text.into_bytes()), ("b.conf", bytes)] {
+                let path = dir.join(name);
+                std::fs::write(&path, contents).expect("write");
+                let _ = config::load(&path, &LexOptions::default());
+            }
+        }
+    }
+}
