@@ -7,7 +7,7 @@
 //!   6.4.3), and does userspace need to hear about it.
 //! - [`master_down_deadline_ns`]: when the backup takes over, given what was observed.
 
-use crate::maps::{EventKind, InstanceConfig, Liveness, State, flags};
+use crate::maps::{EventKind, InstanceConfig, InstanceKey, Liveness, State, flags};
 use crate::stats::Counter;
 use crate::time::{interval_ns, master_down_interval_ns, skew_time_ns};
 use crate::wire::checksum::PseudoHeader;
@@ -172,6 +172,63 @@ pub fn check_advert(
         priority: advert.priority(),
         interval_cs,
     })
+}
+
+/// The outcome of receiving a VRRP message on an interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reception {
+    /// The instance it is for, once the VRID was readable and configured.
+    pub key: Option<InstanceKey>,
+    /// The advert's priority and interval as sent (for records of rejected adverts too).
+    pub priority: u8,
+    pub interval_cs: u16,
+    pub verdict: Result<Advert, Counter>,
+}
+
+/// The whole receive path for one VRRP message, shared by the XDP program and socket mode:
+/// length, instance lookup, format (type, checksum, auth type), then [`check_advert`].
+/// `config_for` finds our instance for a key; `is_peer` says whether a source is one of its
+/// unicast peers.
+#[inline(always)]
+pub fn receive_advert<'c>(
+    ifindex: u32,
+    meta: &IpMeta,
+    payload: &[u8],
+    config_for: impl FnOnce(&InstanceKey) -> Option<&'c InstanceConfig>,
+    is_peer: impl FnOnce(&InstanceKey, &RawAddress) -> bool,
+) -> Reception {
+    let packet = Packet::new_unchecked(payload, meta.family);
+    let mut reception = Reception {
+        key: None,
+        priority: packet.priority(),
+        interval_cs: packet.interval_cs(),
+        verdict: Err(Counter::DropTruncated),
+    };
+    if let Err(error) = packet.check_len() {
+        reception.verdict = Err(classify_frame_error(error));
+        return reception;
+    }
+    let key = InstanceKey::new(ifindex, meta.family, packet.vrid());
+    let Some(config) = config_for(&key) else {
+        reception.verdict = Err(Counter::DropUnknownVrid);
+        return reception;
+    };
+    reception.key = Some(key);
+    let Some(version) = packet.version() else {
+        reception.verdict = Err(Counter::DropBadVersion);
+        return reception;
+    };
+    let pseudo = pseudo_header(version, meta, config.flags & flags::V3_CHECKSUM_AS_V2 != 0);
+    let auth = match packet.validate(&pseudo) {
+        Ok(auth) => auth,
+        Err(error) => {
+            reception.verdict = Err(classify_frame_error(error));
+            return reception;
+        }
+    };
+    let known_peer = config.flags & flags::UNICAST != 0 && is_peer(&key, &meta.source);
+    reception.verdict = check_advert(config, meta, &packet, &auth, known_peer);
+    reception
 }
 
 /// What one valid advert means for the instance.

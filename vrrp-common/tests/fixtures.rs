@@ -149,3 +149,15 @@ fn the_seed_walkthrough_adverts() {
         assert_eq!(Repr::parse(&view, &PseudoHeader::None), Ok(repr));
     }
 }
+
+#[test]
+fn keepalived_unsolicited_neighbour_advert_matches_ours() {
+    use vrrp_common::wire::icmpv6::NeighborAdvert;
+    let frame = fixture("keepalived-unsolicited-na");
+    let (_, source_mac, _) = ethernet::read_header(&frame).expect("ethernet");
+    let mut target = [0u8; 16];
+    target.copy_from_slice(&frame[14 + 8..14 + 24]);
+    let mut built = [0u8; NeighborAdvert::FRAME_LEN];
+    NeighborAdvert::unsolicited(source_mac, target).emit_frame(&mut built).expect("room");
+    assert_eq!(&built[..], &frame[..]);
+}

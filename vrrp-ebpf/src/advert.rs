@@ -3,12 +3,12 @@
 use aya_ebpf::bindings::xdp_action::{XDP_DROP, XDP_PASS};
 use aya_ebpf::helpers::generated::bpf_ktime_get_ns;
 use aya_ebpf::programs::XdpContext;
-use vrrp_common::maps::{Event, EventKind, InstanceKey, Liveness, PeerKey, flags};
+use vrrp_common::maps::{Event, EventKind, InstanceKey, Liveness, PeerKey};
 use vrrp_common::rules;
 use vrrp_common::stats::Counter;
 use vrrp_common::wire::checksum::IPPROTO_VRRP;
 use vrrp_common::wire::ip::{self, IpMeta};
-use vrrp_common::wire::vrrp::{self, Packet};
+use vrrp_common::wire::vrrp;
 use vrrp_common::wire::{Family, RawAddress};
 
 use crate::maps::{
@@ -123,45 +123,26 @@ fn on_vrrp(ctx: &XdpContext, family: Family, ip_len: usize) -> u32 {
 
 #[inline(always)]
 fn on_advert(ifindex: u32, meta: &IpMeta, payload: &[u8]) -> u32 {
-    let packet = Packet::new_unchecked(payload, meta.family);
-    if let Err(error) = packet.check_len() {
-        return drop(rules::classify_frame_error(error));
-    }
-    let key = InstanceKey::new(ifindex, meta.family, packet.vrid());
     // SAFETY: CONFIG values are plain data written whole by userspace.
+    let reception = rules::receive_advert(ifindex, meta, payload, |key| unsafe { CONFIG.get(key) }, is_peer);
+    let Some(key) = reception.key else {
+        return drop(reception.verdict.err().unwrap_or(Counter::DropUnknownVrid));
+    };
+    // SAFETY: as above; the entry existed a moment ago and userspace never deletes a live one.
     let Some(config) = (unsafe { CONFIG.get(key) }) else {
-        return drop(Counter::DropUnknownVrid);
-    };
-    let Some(version) = packet.version() else {
-        return drop(Counter::DropBadVersion);
-    };
-    let pseudo = rules::pseudo_header(version, meta, config.flags & flags::V3_CHECKSUM_AS_V2 != 0);
-    let auth = match packet.validate(&pseudo) {
-        Ok(auth) => auth,
-        Err(error) => return drop(rules::classify_frame_error(error)),
+        return XDP_PASS;
     };
     let Some(live) = liveness(&key) else {
         return XDP_PASS;
     };
     // SAFETY: reading the monotonic clock has no preconditions.
     let now = unsafe { bpf_ktime_get_ns() };
-    let known_peer = config.flags & flags::UNICAST != 0 && is_peer(&key, &meta.source);
-    let advert = match rules::check_advert(config, meta, &packet, &auth, known_peer) {
+    let advert = match reception.verdict {
         Ok(advert) => advert,
         Err(counter) => {
-            let auth = matches!(
-                counter,
-                Counter::DropAuthFailure | Counter::DropAuthTypeMismatch
-            );
+            let auth = matches!(counter, Counter::DropAuthFailure | Counter::DropAuthTypeMismatch);
             if auth && rules::auth_failure_wakes(live, now) {
-                wake(
-                    &key,
-                    EventKind::AuthFailure,
-                    &meta.source,
-                    packet.priority(),
-                    packet.interval_cs(),
-                    now,
-                );
+                wake(&key, EventKind::AuthFailure, &meta.source, reception.priority, reception.interval_cs, now);
             }
             return drop(counter);
         }
@@ -169,14 +150,7 @@ fn on_advert(ifindex: u32, meta: &IpMeta, payload: &[u8]) -> u32 {
     maps::count(Counter::AdvertsValid);
     let observation = rules::observe_advert(config, live, &advert, now);
     if let Some(kind) = observation.wake {
-        wake(
-            &key,
-            kind,
-            &advert.source,
-            advert.priority,
-            advert.interval_cs,
-            now,
-        );
+        wake(&key, kind, &advert.source, advert.priority, advert.interval_cs, now);
     } else if live.event_pending != 0 {
         maps::count(Counter::EventsDeferred);
     }
@@ -202,7 +176,6 @@ fn liveness(key: &InstanceKey) -> Option<&'static mut Liveness> {
         .map(|entry| unsafe { &mut *entry })
 }
 
-#[inline(always)]
 fn is_peer(key: &InstanceKey, source: &RawAddress) -> bool {
     let peer = PeerKey {
         instance: *key,

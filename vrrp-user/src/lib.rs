@@ -9,3 +9,7 @@ pub mod control;
 pub mod daemon;
 pub mod datapath;
 pub mod fsm;
+pub mod net;
+pub mod notify;
+pub mod script;
+pub mod track;

@@ -92,6 +92,7 @@ impl AdvertFrame<'_> {
                     IPPROTO_VRRP,
                     self.ttl,
                     message_len,
+                    ip::TRAFFIC_CLASS_VRRP,
                 )?;
                 ip::IPV6_HEADER_LEN
             }

@@ -183,7 +183,10 @@ pub fn write_ipv4_header(
     Some(())
 }
 
-/// Writes a 40-byte IPv6 header.
+/// Traffic class of VRRP adverts (internetwork control, like IPv4's TOS 0xc0; keepalived's).
+pub const TRAFFIC_CLASS_VRRP: u8 = 0xc0;
+
+/// Writes a 40-byte IPv6 header (flow label 0).
 pub fn write_ipv6_header(
     buffer: &mut [u8],
     source: &RawAddress,
@@ -191,12 +194,12 @@ pub fn write_ipv6_header(
     next_header: u8,
     hop_limit: u8,
     payload_len: usize,
+    traffic_class: u8,
 ) -> Option<()> {
     let header = buffer.get_mut(..IPV6_HEADER_LEN)?;
     let length = u16::try_from(payload_len).ok()?;
-    // Traffic class 0xc0 like the IPv4 TOS, flow label 0.
-    header[0] = 0x6c;
-    header[1] = 0;
+    header[0] = 0x60 | (traffic_class >> 4);
+    header[1] = traffic_class << 4;
     header[2] = 0;
     header[3] = 0;
     header[4..6].copy_from_slice(&length.to_be_bytes());
@@ -255,7 +258,7 @@ mod tests {
     #[test]
     fn ipv6_walks_a_hop_by_hop_header() {
         let mut packet = [0u8; 40 + 8 + 8];
-        write_ipv6_header(&mut packet, &[0xfe; 16], &[0xff; 16], 0, 255, 16).expect("room");
+        write_ipv6_header(&mut packet, &[0xfe; 16], &[0xff; 16], 0, 255, 16, 0).expect("room");
         packet[40] = 112; // hop-by-hop's next header: VRRP
         packet[41] = 0; // 8 bytes long
         let meta = parse_ipv6(&packet).expect("valid");
@@ -267,7 +270,7 @@ mod tests {
     #[test]
     fn ipv6_fragments_are_refused() {
         let mut packet = [0u8; 48];
-        write_ipv6_header(&mut packet, &[0; 16], &[0; 16], 44, 255, 8).expect("room");
+        write_ipv6_header(&mut packet, &[0; 16], &[0; 16], 44, 255, 8, 0).expect("room");
         assert_eq!(parse_ipv6(&packet), Err(Error::UnsupportedExtension));
     }
 }

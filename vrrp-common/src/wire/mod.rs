@@ -5,6 +5,7 @@ pub mod arp;
 pub mod checksum;
 pub mod ethernet;
 pub mod frame;
+pub mod icmpv6;
 pub mod ip;
 pub mod vrrp;
 

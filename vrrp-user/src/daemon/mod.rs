@@ -1,9 +1,39 @@
-//! The running daemon: wires configuration, datapath, state machines, network actions,
-//! tracking and notification into one tokio runtime.
+//! The running daemon: loads the configuration, resolves it against the interfaces, starts the
+//! datapath and the protocol thread, and runs everything asynchronous (address work,
+//! notification, tracking, link events, signals, control socket) on tokio.
 
+pub mod addresses;
+pub mod logging;
+pub mod pidfile;
+pub mod plan;
+pub mod protocol;
+pub mod shared;
+
+use std::collections::HashMap;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use crate::cli::Cli;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tracing::{error, info, warn};
+use vrrp_common::maps::State;
+use vrrp_common::stats::Counter;
+
+use crate::cli::{Cli, DatapathChoice, XdpModeChoice};
+use crate::config::{self, Config, LexOptions};
+use crate::datapath::attach::AttachPolicy;
+use crate::datapath::xdp::XdpDatapath;
+use crate::net::netlink::{self, Netlink};
+use crate::notify::{Notice, Notifier};
+use crate::track::{self, Health, InstanceTracking, Observation, Source};
+use plan::InstancePlan;
+use protocol::{Command, Outcome, Receive};
+use shared::Shared;
+
+/// keepalived's exit status for a configuration error.
+const EXIT_CONFIG: u8 = 2;
 
 /// The host name, keepalived's default config_id and router_id.
 pub fn host_name() -> Option<String> {
@@ -13,7 +43,461 @@ pub fn host_name() -> Option<String> {
         .filter(|name| !name.is_empty())
 }
 
-pub fn run(_cli: Cli) -> ExitCode {
-    eprintln!("vrrpd: the daemon is not built yet");
-    ExitCode::FAILURE
+fn lex_options(cli: &Cli) -> LexOptions {
+    LexOptions {
+        config_id: cli.config_id.clone().or_else(host_name),
+    }
+}
+
+/// Loads the configuration, logging warnings; `None` (after logging each located error) if it
+/// cannot be used.
+fn load_config(cli: &Cli) -> Option<Config> {
+    match config::load(&cli.file, &lex_options(cli)) {
+        Ok(loaded) => {
+            for warning in &loaded.warnings {
+                warn!("{warning}");
+            }
+            if crate::script::writable_by_others(&cli.file) {
+                warn!("{} is writable by group or others; anyone who can write it controls vrrpd", cli.file.display());
+            }
+            Some(loaded.config)
+        }
+        Err(errors) => {
+            for diagnostic in errors.diagnostics() {
+                error!("{diagnostic}");
+            }
+            None
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    logging::init(&cli);
+    info!("Starting vrrpd {} (keepalived-compatible VRRP)", env!("CARGO_PKG_VERSION"));
+    let Some(config) = load_config(&cli) else {
+        return ExitCode::from(EXIT_CONFIG);
+    };
+    if config.instances.iter().all(|i| i.incomplete) {
+        error!("{}: no vrrp_instance to run", cli.file.display());
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let _pid = match pidfile::PidFile::acquire(&cli.pid_file) {
+        Ok(pid) => pid,
+        Err(error) => {
+            error!("{error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("vrrpd-async")
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            error!("tokio runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(cli, config))
+}
+
+/// Loads and attaches the XDP program on every interface the plans use; `None` (with the
+/// reason logged) when that is impossible here, and socket mode takes over.
+fn start_xdp(cli: &Cli, plans: &[InstancePlan]) -> Option<Arc<Mutex<XdpDatapath>>> {
+    if cli.datapath == DatapathChoice::Socket {
+        info!("datapath: socket mode (as configured)");
+        return None;
+    }
+    let policy = match cli.xdp_mode {
+        XdpModeChoice::Auto => AttachPolicy::Auto,
+        XdpModeChoice::Driver => AttachPolicy::PreferDriver,
+        XdpModeChoice::Skb => AttachPolicy::Skb,
+    };
+    let mut datapath = match XdpDatapath::load() {
+        Ok(datapath) => datapath,
+        Err(error) => {
+            warn!("XDP unavailable ({error}); falling back to socket mode");
+            return None;
+        }
+    };
+    for plan in plans {
+        if let Err(error) = datapath.attach(&plan.config.interface, plan.ifindex, policy) {
+            warn!("XDP cannot attach to {} ({error}); falling back to socket mode", plan.config.interface);
+            return None;
+        }
+    }
+    if cli.pin_maps
+        && let Err(error) = datapath.pin_maps(std::path::Path::new("/sys/fs/bpf/vrrpd"))
+    {
+        warn!("{error}");
+    }
+    Some(Arc::new(Mutex::new(datapath)))
+}
+
+async fn serve(cli: Cli, config: Config) -> ExitCode {
+    let netlink = match Netlink::connect() {
+        Ok(netlink) => netlink,
+        Err(error) => {
+            error!("{error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let plans = match plan::resolve(&config, &netlink).await {
+        Ok(plans) => plans,
+        Err(error) => {
+            error!("{error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    addresses::remove_stale(&netlink, &plans).await;
+    let datapath = start_xdp(&cli, &plans);
+    let socket_counters = Arc::new(Mutex::new([0u64; Counter::COUNT]));
+    let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel();
+    let receive = match &datapath {
+        Some(datapath) => Receive::Xdp(Arc::clone(datapath)),
+        None => Receive::Sockets,
+    };
+    let protocol = match protocol::spawn(plans.clone(), receive, Arc::clone(&socket_counters), outcomes_tx) {
+        Ok(protocol) => protocol,
+        Err(error) => {
+            error!("starting the protocol thread: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (tracking_tx, tracking_rx) = mpsc::unbounded_channel();
+    let shared = Arc::new(Shared {
+        protocol,
+        datapath: datapath.clone(),
+        socket_counters,
+        announced: Arc::new(Mutex::new(HashMap::new())),
+        total_announced: Arc::new(AtomicU64::new(0)),
+        observations: Mutex::new(HashMap::new()),
+        started: std::time::Instant::now(),
+    });
+    let address_context = addresses::Context {
+        netlink: netlink.clone(),
+        datapath: datapath.clone(),
+        tracking: tracking_tx.clone(),
+        announced: Arc::clone(&shared.announced),
+        total_announced: Arc::clone(&shared.total_announced),
+    };
+    let mut daemon = Daemon {
+        cli,
+        config,
+        netlink,
+        shared: Arc::clone(&shared),
+        address_context,
+        address_queues: HashMap::new(),
+        address_workers: Vec::new(),
+        tracking_tx,
+        notices: start_notifier(),
+        background: Vec::new(),
+    };
+    daemon.start_tracking(tracking_rx);
+    daemon.start_link_watch();
+    daemon.background.push(tokio::spawn(crate::control::server::serve(
+        daemon.cli.control.clone(),
+        Arc::clone(&shared),
+    )));
+    if let Some(address) = daemon.cli.metrics {
+        daemon.background.push(tokio::spawn(crate::control::metrics::serve(address, Arc::clone(&shared))));
+    }
+    daemon.main_loop(&mut outcomes).await
+}
+
+struct Daemon {
+    cli: Cli,
+    config: Config,
+    netlink: Netlink,
+    shared: Arc<Shared>,
+    address_context: addresses::Context,
+    address_queues: HashMap<String, UnboundedSender<addresses::Work>>,
+    address_workers: Vec<tokio::task::JoinHandle<()>>,
+    tracking_tx: UnboundedSender<(Source, Observation)>,
+    notices: UnboundedSender<(Notifier, Notice)>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Notifications run from one task, in transition order.
+fn start_notifier() -> UnboundedSender<(Notifier, Notice)> {
+    let (sender, mut receiver) = mpsc::unbounded_channel::<(Notifier, Notice)>();
+    tokio::spawn(async move {
+        while let Some((notifier, notice)) = receiver.recv().await {
+            notifier.announce(&notice).await;
+        }
+    });
+    sender
+}
+
+impl Daemon {
+    async fn main_loop(&mut self, outcomes: &mut UnboundedReceiver<Outcome>) -> ExitCode {
+        let signals = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+            signal(SignalKind::user_defined1()),
+            signal(SignalKind::user_defined2()),
+        );
+        let (Ok(mut term), Ok(mut int), Ok(mut hup), Ok(mut usr1), Ok(mut usr2)) = signals else {
+            error!("cannot install signal handlers");
+            return ExitCode::FAILURE;
+        };
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = hup.recv() => self.reload().await,
+                _ = usr1.recv() => self.write_dump(false),
+                _ = usr2.recv() => self.write_dump(true),
+                outcome = outcomes.recv() => match outcome {
+                    Some(Outcome::Stopped) | None => break,
+                    Some(outcome) => self.dispatch(outcome),
+                },
+            }
+        }
+        self.shutdown(outcomes).await
+    }
+
+    /// Priority 0 from every master, addresses removed, XDP detached; within a second.
+    async fn shutdown(&mut self, outcomes: &mut UnboundedReceiver<Outcome>) -> ExitCode {
+        info!("Stopping");
+        self.shared.protocol.send(Command::Shutdown);
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(600);
+        while let Ok(Some(outcome)) = tokio::time::timeout_at(deadline, outcomes.recv()).await {
+            if matches!(outcome, Outcome::Stopped) {
+                break;
+            }
+            self.dispatch(outcome);
+        }
+        self.address_queues.clear();
+        for worker in self.address_workers.drain(..) {
+            let _ = tokio::time::timeout_at(deadline + Duration::from_millis(300), worker).await;
+        }
+        // Give the notifier a moment to start notify_stop scripts.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        for task in &self.background {
+            task.abort();
+        }
+        let _ = std::fs::remove_file(&self.cli.control);
+        info!("Stopped vrrpd");
+        ExitCode::SUCCESS
+    }
+
+    fn dispatch(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Transition { plan, from: _, to, reason: _, priority, at_ns: _ } => {
+                let notice = Notice {
+                    kind: "INSTANCE",
+                    name: plan.name().to_string(),
+                    state: to,
+                    priority,
+                    stopping: to == State::Initialize,
+                };
+                let _ = self.notices.send((self.notifier(&plan.config.notify), notice.clone()));
+                for group in self.config.sync_groups.iter().filter(|g| g.members.iter().any(|m| m == plan.name())) {
+                    let group_notice = Notice {
+                        kind: "GROUP",
+                        name: group.name.clone(),
+                        ..notice.clone()
+                    };
+                    let _ = self.notices.send((self.notifier(&group.notify), group_notice));
+                }
+            }
+            Outcome::Addresses { plan, install } => {
+                let work = if install {
+                    addresses::Work::Install(plan)
+                } else {
+                    addresses::Work::Remove(plan)
+                };
+                self.address_work(work);
+            }
+            Outcome::Gratuitous { plan, count } => self.address_work(addresses::Work::Announce(plan, count)),
+            Outcome::Stopped => {}
+        }
+    }
+
+    fn notifier(&self, scripts: &crate::config::model::Notify) -> Notifier {
+        let global = &self.config.global;
+        Notifier {
+            scripts: scripts.clone(),
+            fifos: global
+                .notify_fifo
+                .iter()
+                .chain(&global.vrrp_notify_fifo)
+                .map(|f| f.path.clone())
+                .collect(),
+            identity: crate::script::identity(global.script_user.as_ref()).unwrap_or_default(),
+            secure: global.enable_script_security,
+        }
+    }
+
+    /// Queues work on the instance's own worker (started on first use).
+    fn address_work(&mut self, work: addresses::Work) {
+        let name = match &work {
+            addresses::Work::Install(plan) | addresses::Work::Remove(plan) | addresses::Work::Announce(plan, _) => {
+                plan.name().to_string()
+            }
+        };
+        let queue = self.address_queues.entry(name).or_insert_with(|| {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            self.address_workers
+                .push(tokio::spawn(addresses::worker(self.address_context.clone(), receiver)));
+            sender
+        });
+        let _ = queue.send(work);
+    }
+
+    fn start_tracking(&mut self, updates: UnboundedReceiver<(Source, Observation)>) {
+        let identity = match crate::script::identity(self.config.global.script_user.as_ref()) {
+            Ok(identity) => identity,
+            Err(error) => {
+                warn!("script_user: {error}; scripts run as root");
+                Default::default()
+            }
+        };
+        let secure = self.config.global.enable_script_security;
+        for script in self.config.scripts.clone() {
+            let identity = match &script.user {
+                Some(user) => crate::script::identity(Some(user)).unwrap_or(identity),
+                None => identity,
+            };
+            self.background
+                .push(tokio::spawn(track::run_script(script, identity, secure, self.tracking_tx.clone())));
+        }
+        for file in self.config.track_files.clone() {
+            if let Some(value) = file.init_value
+                && !file.path.exists()
+            {
+                let _ = std::fs::write(&file.path, format!("{value}\n"));
+            }
+            self.background
+                .push(tokio::spawn(track::watch_file(file.name, file.path, self.tracking_tx.clone())));
+        }
+        let tracking = track::plan(&self.config);
+        let shared = Arc::clone(&self.shared);
+        self.background.push(tokio::spawn(tracker(tracking, updates, shared)));
+    }
+
+    fn start_link_watch(&mut self) {
+        let netlink = self.netlink.clone();
+        let updates = self.tracking_tx.clone();
+        let shared = Arc::clone(&self.shared);
+        let interfaces: Vec<String> = self.interfaces();
+        self.background.push(tokio::spawn(async move {
+            let mut events = match netlink::watch_links() {
+                Ok(events) => events,
+                Err(error) => {
+                    warn!("link watch: {error}");
+                    return;
+                }
+            };
+            if let Ok(links) = netlink.links().await {
+                for name in &interfaces {
+                    let up = links.iter().any(|l| &l.name == name && l.up);
+                    let _ = updates.send((Source::Interface(name.clone()), Observation::Ok(up)));
+                }
+            }
+            let mut known: HashMap<String, u32> = HashMap::new();
+            while let Some(event) = events.recv().await {
+                let name = event.link.name.clone();
+                let up = event.link.up && !event.removed;
+                if event.removed {
+                    known.remove(&name);
+                } else if let Some(previous) = known.insert(name.clone(), event.link.index)
+                    && previous != event.link.index
+                {
+                    shared.protocol.send(Command::Reattach {
+                        interface: name.clone(),
+                        ifindex: event.link.index,
+                    });
+                }
+                info!("Netlink reports {name} {}", if up { "up" } else { "down" });
+                let _ = updates.send((Source::Interface(name), Observation::Ok(up)));
+            }
+        }));
+    }
+
+    fn interfaces(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for instance in &self.config.instances {
+            names.push(instance.interface.clone());
+            names.extend(instance.track_interfaces.iter().map(|t| t.name.clone()));
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// SIGHUP: a bad file is refused with its located error and the running config stays.
+    async fn reload(&mut self) {
+        info!("Reloading configuration {}", self.cli.file.display());
+        let Some(config) = load_config(&self.cli) else {
+            error!("reload failed; keeping the running configuration");
+            return;
+        };
+        let plans = match plan::resolve(&config, &self.netlink).await {
+            Ok(plans) => plans,
+            Err(error) => {
+                error!("reload failed ({error}); keeping the running configuration");
+                return;
+            }
+        };
+        if let Some(datapath) = &self.shared.datapath
+            && let Ok(mut datapath) = datapath.lock()
+        {
+            for plan in &plans {
+                if let Err(error) = datapath.attach(&plan.config.interface, plan.ifindex, AttachPolicy::Auto) {
+                    warn!("{error}");
+                }
+            }
+        }
+        self.config = config;
+        self.shared.protocol.send(Command::Reload(plans));
+        info!("Configuration reloaded");
+    }
+
+    /// SIGUSR1 / SIGUSR2: keepalived-like data and stats dumps.
+    fn write_dump(&self, stats: bool) {
+        let path = if stats { &self.cli.stats_file } else { &self.cli.dump_file };
+        let text = if stats {
+            crate::control::render::stats_text(&self.shared.stats())
+        } else {
+            crate::control::render::status_text(&self.shared.status())
+        };
+        match std::fs::write(path, text) {
+            Ok(()) => info!("wrote {}", path.display()),
+            Err(error) => warn!("{}: {error}", path.display()),
+        }
+    }
+}
+
+/// Keeps the latest observation of every tracked source; sends each instance's health to the
+/// protocol thread whenever it changes.
+async fn tracker(tracking: Vec<InstanceTracking>, mut updates: UnboundedReceiver<(Source, Observation)>, shared: Arc<Shared>) {
+    let mut sent: HashMap<String, Health> = HashMap::new();
+    while let Some((source, observation)) = updates.recv().await {
+        let observations = {
+            let Ok(mut observations) = shared.observations.lock() else {
+                return;
+            };
+            observations.insert(source, observation);
+            observations.clone()
+        };
+        for instance in &tracking {
+            let health = Health::of(instance, &observations);
+            let unchanged = sent.get(&instance.name) == Some(&health)
+                || (!sent.contains_key(&instance.name) && health == Health { weight: 0, fault: None });
+            if unchanged {
+                continue;
+            }
+            sent.insert(instance.name.clone(), health.clone());
+            shared.protocol.send(Command::Health {
+                instance: instance.name.clone(),
+                weight: health.weight,
+                fault: health.fault,
+            });
+        }
+    }
 }

@@ -5,3 +5,4 @@
 
 pub mod attach;
 pub mod program;
+pub mod xdp;

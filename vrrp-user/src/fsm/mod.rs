@@ -515,13 +515,13 @@ impl Instance {
                 priority: PRIORITY_STOP,
             });
         }
-        actions.push(Action::RemoveAddresses);
         self.counters.released_master += 1;
         self.clear_master_timers();
         if to == State::Backup {
             self.backup_since_ns = now;
         }
         self.transition(to, reason, now, actions);
+        actions.push(Action::RemoveAddresses);
     }
 
     fn clear_master_timers(&mut self) {

@@ -1,0 +1,193 @@
+//! The address side of a transition, per instance and in order: install the virtual addresses
+//! and routes and mark them active for the XDP responder, then announce them with gratuitous
+//! ARPs / unsolicited NAs; or mark them inactive and remove them.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tracing::{info, warn};
+use vrrp_common::maps::{VipKey, VipValue};
+use vrrp_common::wire::raw_from_ip;
+
+use super::plan::InstancePlan;
+use crate::datapath::xdp::XdpDatapath;
+use crate::net::gratuitous::GratuitousSender;
+use crate::net::netlink::Netlink;
+use crate::track::{Observation, Source};
+
+/// One piece of address work.
+#[derive(Clone, Debug)]
+pub enum Work {
+    Install(Arc<InstancePlan>),
+    Remove(Arc<InstancePlan>),
+    Announce(Arc<InstancePlan>, u32),
+}
+
+/// What the workers share.
+#[derive(Clone)]
+pub struct Context {
+    pub netlink: Netlink,
+    pub datapath: Option<Arc<Mutex<XdpDatapath>>>,
+    pub tracking: UnboundedSender<(Source, Observation)>,
+    /// Gratuitous ARPs / NAs sent, per instance.
+    pub announced: Arc<Mutex<HashMap<String, u64>>>,
+    pub total_announced: Arc<AtomicU64>,
+}
+
+/// Attempts before a refused address faults the instance.
+const INSTALL_ATTEMPTS: u32 = 3;
+
+/// Serves one instance's queue until it closes.
+pub async fn worker(context: Context, mut queue: UnboundedReceiver<Work>) {
+    let mut senders: HashMap<u32, GratuitousSender> = HashMap::new();
+    while let Some(work) = queue.recv().await {
+        match work {
+            Work::Install(plan) => install(&context, &plan).await,
+            Work::Remove(plan) => remove(&context, &plan).await,
+            Work::Announce(plan, count) => announce(&context, &plan, count, &mut senders).await,
+        }
+    }
+}
+
+fn vip_key(plan: &InstancePlan, address: std::net::IpAddr) -> VipKey {
+    let (family, raw) = raw_from_ip(address);
+    VipKey::new(plan.ifindex, family, raw)
+}
+
+fn set_active(context: &Context, plan: &InstancePlan, active: bool) {
+    let Some(datapath) = &context.datapath else {
+        return;
+    };
+    let Ok(mut datapath) = datapath.lock() else {
+        return;
+    };
+    for vip in plan.config.addresses.iter().chain(&plan.config.excluded_addresses) {
+        let key = vip_key(plan, vip.address);
+        let value = VipValue {
+            mac: plan.mac,
+            active: u8::from(active),
+            vrid: plan.config.vrid,
+        };
+        if let Err(error) = datapath.set_vip(&key, &value) {
+            warn!("({}) VIPS map: {error}", plan.name());
+        }
+    }
+}
+
+async fn install(context: &Context, plan: &InstancePlan) {
+    info!("({}) setting VIPs.", plan.name());
+    let mut refused = false;
+    for vip in plan.config.addresses.iter().chain(&plan.config.excluded_addresses) {
+        let ifindex = match &vip.device {
+            Some(device) if device != &plan.config.interface => crate::net::sys::interface_index(device),
+            _ => plan.ifindex,
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match context.netlink.add_address(ifindex, vip).await {
+                Ok(()) => break,
+                Err(error) if attempt < INSTALL_ATTEMPTS => {
+                    warn!("({}) adding {}/{} failed ({error}); retrying", plan.name(), vip.address, vip.prefix);
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                }
+                Err(error) => {
+                    warn!("({}) adding {}/{} failed ({error}); giving up", plan.name(), vip.address, vip.prefix);
+                    refused = true;
+                    break;
+                }
+            }
+        }
+    }
+    for route in &plan.config.routes {
+        let ifindex = route.device.as_deref().map(crate::net::sys::interface_index);
+        if let Err(error) = context.netlink.route(ifindex.or(Some(plan.ifindex)), route, true).await {
+            warn!("({}) adding route {}/{}: {error}", plan.name(), route.destination, route.prefix);
+        }
+    }
+    set_active(context, plan, true);
+    let _ = context
+        .tracking
+        .send((Source::Addresses(plan.name().to_string()), Observation::Ok(!refused)));
+}
+
+async fn remove(context: &Context, plan: &InstancePlan) {
+    set_active(context, plan, false);
+    info!("({}) removing VIPs.", plan.name());
+    for route in &plan.config.routes {
+        let ifindex = route.device.as_deref().map(crate::net::sys::interface_index);
+        let _ = context.netlink.route(ifindex.or(Some(plan.ifindex)), route, false).await;
+    }
+    for vip in plan.config.addresses.iter().chain(&plan.config.excluded_addresses) {
+        let ifindex = match &vip.device {
+            Some(device) if device != &plan.config.interface => crate::net::sys::interface_index(device),
+            _ => plan.ifindex,
+        };
+        if let Err(error) = context.netlink.del_address(ifindex, vip.address, vip.prefix).await {
+            warn!("({}) removing {}/{}: {error}", plan.name(), vip.address, vip.prefix);
+        }
+    }
+}
+
+/// `count` rounds of one message per address, `garp_interval` apart (keepalived's wording).
+async fn announce(context: &Context, plan: &InstancePlan, count: u32, senders: &mut HashMap<u32, GratuitousSender>) {
+    let interface = &plan.config.interface;
+    let sender = match senders.entry(plan.ifindex) {
+        std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+        std::collections::hash_map::Entry::Vacant(entry) => match GratuitousSender::open(plan.ifindex) {
+            Ok(sender) => entry.insert(sender),
+            Err(error) => {
+                warn!("({}) gratuitous ARP socket on {interface}: {error}", plan.name());
+                return;
+            }
+        },
+    };
+    let addresses: Vec<std::net::IpAddr> = plan
+        .config
+        .addresses
+        .iter()
+        .chain(&plan.config.excluded_addresses)
+        .map(|a| a.address)
+        .collect();
+    for address in &addresses {
+        info!("({}) Sending/queueing gratuitous ARPs on {interface} for {address}", plan.name());
+    }
+    let mut sent = 0u64;
+    for round in 0..count {
+        for address in &addresses {
+            if round > 0 || sent > 0 {
+                tokio::time::sleep(plan.garp_interval).await;
+            }
+            match sender.announce(plan.mac, *address) {
+                Ok(()) => {
+                    sent += 1;
+                    let what = if address.is_ipv4() { "gratuitous ARP" } else { "unsolicited Neighbour Advert" };
+                    info!("Sending {what} on {interface} for {address}");
+                }
+                Err(error) => warn!("({}) announcing {address} on {interface}: {error}", plan.name()),
+            }
+        }
+    }
+    if let Ok(mut announced) = context.announced.lock() {
+        *announced.entry(plan.name().to_string()).or_default() += sent;
+    }
+    context.total_announced.fetch_add(sent, Ordering::Relaxed);
+}
+
+/// At start: removes our virtual addresses that a crashed run left installed.
+pub async fn remove_stale(netlink: &Netlink, plans: &[InstancePlan]) {
+    for plan in plans {
+        let Ok(present) = netlink.addresses(plan.ifindex).await else {
+            continue;
+        };
+        for vip in plan.config.addresses.iter().chain(&plan.config.excluded_addresses) {
+            if present.iter().any(|a| a.address == vip.address) {
+                info!("({}) removing stale VIP {} left by an earlier run", plan.name(), vip.address);
+                let _ = netlink.del_address(plan.ifindex, vip.address, vip.prefix).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! From the configuration to what runs: each instance resolved against the live interfaces
+//! (index, MAC, source address) into the state machine's parameters, the advert to send and
+//! the datapath's CONFIG entry.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use thiserror::Error;
+use vrrp_common::maps::{InstanceConfig, InstanceKey, flags};
+use vrrp_common::rules::address_digest;
+use vrrp_common::wire::vrrp::{Auth, Version};
+use vrrp_common::wire::{Family, raw_from_ip};
+
+use crate::config::Config;
+use crate::config::model::{Authentication, Instance};
+use crate::fsm::{GarpSchedule, Params};
+use crate::net::advert::AdvertSpec;
+use crate::net::netlink::{self, Netlink, NetlinkError};
+
+#[derive(Debug, Error)]
+pub enum PlanError {
+    #[error("({instance}) interface {interface}: {source}")]
+    Interface {
+        instance: String,
+        interface: String,
+        source: NetlinkError,
+    },
+    #[error("({instance}) interface {interface} has no {what} address to send adverts from")]
+    NoSource {
+        instance: String,
+        interface: String,
+        what: &'static str,
+    },
+}
+
+/// One instance, ready to run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstancePlan {
+    pub config: Instance,
+    pub ifindex: u32,
+    /// The MAC the virtual addresses answer with (the interface's).
+    pub mac: [u8; 6],
+    pub source: IpAddr,
+    pub key: InstanceKey,
+    pub params: Params,
+    pub advert: AdvertSpec,
+    /// CONFIG entry fields the state machine does not own (auth, address list, flags).
+    pub datapath_base: InstanceConfig,
+    pub garp_interval: Duration,
+    pub startup_delay: Duration,
+}
+
+impl InstancePlan {
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// Whether the same instance would run identically (a reload keeps its state then).
+    pub fn same_as(&self, other: &InstancePlan) -> bool {
+        self == other
+    }
+}
+
+/// Resolves every complete instance; stops at the first that cannot run.
+pub async fn resolve(config: &Config, netlink: &Netlink) -> Result<Vec<InstancePlan>, PlanError> {
+    let mut plans = Vec::new();
+    for instance in config.instances.iter().filter(|i| !i.incomplete) {
+        plans.push(resolve_one(config, instance, netlink).await?);
+    }
+    Ok(plans)
+}
+
+async fn resolve_one(config: &Config, instance: &Instance, netlink: &Netlink) -> Result<InstancePlan, PlanError> {
+    let interface_error = |source| PlanError::Interface {
+        instance: instance.name.clone(),
+        interface: instance.interface.clone(),
+        source,
+    };
+    let link = netlink.link(&instance.interface).await.map_err(interface_error)?;
+    let addresses = netlink.addresses(link.index).await.map_err(interface_error)?;
+    let own: Vec<IpAddr> = instance
+        .addresses
+        .iter()
+        .chain(&instance.excluded_addresses)
+        .map(|a| a.address)
+        .collect();
+    let ipv6 = instance.family == Family::Ipv6;
+    let configured_source = instance.unicast_src_ip.or(instance.mcast_src_ip);
+    let source = match configured_source {
+        Some(source) => source,
+        None => netlink::primary_address(&addresses, ipv6, &own).ok_or_else(|| PlanError::NoSource {
+            instance: instance.name.clone(),
+            interface: instance.interface.clone(),
+            what: if ipv6 { "IPv6 link-local" } else { "IPv4" },
+        })?,
+    };
+    Ok(build(config, instance, link.index, link.mac, source))
+}
+
+/// The pure part of planning, given the interface's facts.
+pub fn build(config: &Config, instance: &Instance, ifindex: u32, mac: [u8; 6], source: IpAddr) -> InstancePlan {
+    let family = instance.family;
+    let mut address_bytes = Vec::new();
+    for vip in &instance.addresses {
+        address_bytes.extend_from_slice(&raw_from_ip(vip.address).1[..family.address_len()]);
+    }
+    let auth = match instance.authentication {
+        Some(Authentication::Pass(data)) if instance.version == Version::V2 => Auth::SimpleText(data),
+        _ => Auth::None,
+    };
+    let destinations: Vec<IpAddr> = if instance.unicast_peers.is_empty() {
+        vec![match family {
+            Family::Ipv4 => IpAddr::V4(config.global.mcast_group4),
+            Family::Ipv6 => IpAddr::V6(config.global.mcast_group6),
+        }]
+    } else {
+        instance.unicast_peers.iter().map(|p| p.address).collect()
+    };
+    let mut datapath_flags = 0;
+    if !instance.skip_check_adv_addr {
+        datapath_flags |= flags::CHECK_ADDRESSES;
+    }
+    if instance.v3_checksum_as_v2 {
+        datapath_flags |= flags::V3_CHECKSUM_AS_V2;
+    }
+    if !instance.unicast_peers.is_empty() {
+        datapath_flags |= flags::UNICAST;
+    }
+    let count = instance.addresses.len().min(255);
+    let datapath_base = InstanceConfig {
+        auth_data: auth.data(),
+        auth_type: auth.type_code(),
+        address_digest: address_digest(family, &address_bytes, 0, count),
+        address_count: count as u8,
+        flags: datapath_flags,
+        ..InstanceConfig::default()
+    };
+    let params = Params {
+        name: instance.name.clone(),
+        version: instance.version,
+        family,
+        vrid: instance.vrid,
+        base_priority: instance.priority,
+        interval_cs: instance.advert_interval_cs,
+        preempt: instance.preempt,
+        preempt_delay_ns: instance.preempt_delay.as_nanos() as u64,
+        source: raw_from_ip(source).1,
+        garp: GarpSchedule {
+            repeat: instance.garp_master_repeat,
+            delay_ns: instance.garp_master_delay.as_nanos() as u64,
+            refresh_ns: instance.garp_master_refresh.as_nanos() as u64,
+            refresh_repeat: instance.garp_master_refresh_repeat,
+        },
+    };
+    InstancePlan {
+        config: instance.clone(),
+        ifindex,
+        mac,
+        source,
+        key: InstanceKey::new(ifindex, family, instance.vrid),
+        params,
+        advert: AdvertSpec {
+            family,
+            version: instance.version,
+            vrid: instance.vrid,
+            interval_cs: instance.advert_interval_cs,
+            auth,
+            addresses: address_bytes,
+            source,
+            destinations,
+            v3_checksum_as_v2: instance.v3_checksum_as_v2,
+        },
+        datapath_base,
+        garp_interval: match family {
+            Family::Ipv4 => config.global.garp_interval,
+            Family::Ipv6 => config.global.gna_interval,
+        },
+        startup_delay: config.global.startup_delay,
+    }
+}
+
+/// The group an instance's adverts go to, when it uses multicast.
+pub fn multicast_group(config: &Config, family: Family) -> IpAddr {
+    match family {
+        Family::Ipv4 => IpAddr::V4(config.global.mcast_group4),
+        Family::Ipv6 => IpAddr::V6(config.global.mcast_group6),
+    }
+}
+

@@ -1,0 +1,200 @@
+//! The XDP datapath from userspace: load the program, attach it per interface, write CONFIG,
+//! PEERS and VIPS, read LIVENESS and the counters, and hand out the EVENTS ring buffer.
+//! Dropping it detaches the program everywhere (the attachments are bpf_links owned by this
+//! process, so even a crash leaves nothing attached).
+
+use std::collections::HashMap as StdHashMap;
+use std::path::{Path, PathBuf};
+
+use aya::Ebpf;
+use aya::maps::{HashMap, MapData, MapError, PerCpuArray, RingBuf};
+use aya::programs::xdp::XdpLinkId;
+use thiserror::Error;
+use tracing::info;
+use vrrp_common::maps::{InstanceConfig, InstanceKey, Liveness, PeerKey, VipKey, VipValue};
+use vrrp_common::stats::Counter;
+
+use super::attach::{self, AttachError, AttachPolicy, AttachedMode};
+use super::program::{self, LoadError};
+
+#[derive(Debug, Error)]
+pub enum XdpError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Attach(#[from] AttachError),
+    #[error("map {0}: {1}")]
+    Map(&'static str, MapError),
+    #[error("the object has no map {0}")]
+    MissingMap(&'static str),
+    #[error("pinning maps under {path}: {message}")]
+    Pin { path: PathBuf, message: String },
+}
+
+pub struct XdpDatapath {
+    ebpf: Ebpf,
+    config: HashMap<MapData, InstanceKey, InstanceConfig>,
+    liveness: HashMap<MapData, InstanceKey, Liveness>,
+    peers: HashMap<MapData, PeerKey, u8>,
+    vips: HashMap<MapData, VipKey, VipValue>,
+    stats: PerCpuArray<MapData, u64>,
+    events: Option<RingBuf<MapData>>,
+    attached: StdHashMap<u32, (XdpLinkId, AttachedMode)>,
+    pinned: Option<PathBuf>,
+}
+
+fn take<T: TryFrom<aya::maps::Map, Error = MapError>>(ebpf: &mut Ebpf, name: &'static str) -> Result<T, XdpError> {
+    let map = ebpf.take_map(name).ok_or(XdpError::MissingMap(name))?;
+    T::try_from(map).map_err(|error| XdpError::Map(name, error))
+}
+
+impl XdpDatapath {
+    /// Loads the program into the kernel (verified, not yet attached).
+    pub fn load() -> Result<XdpDatapath, XdpError> {
+        let mut ebpf = program::load()?;
+        Ok(XdpDatapath {
+            config: take(&mut ebpf, "CONFIG")?,
+            liveness: take(&mut ebpf, "LIVENESS")?,
+            peers: take(&mut ebpf, "PEERS")?,
+            vips: take(&mut ebpf, "VIPS")?,
+            stats: take(&mut ebpf, "STATS")?,
+            events: Some(take(&mut ebpf, "EVENTS")?),
+            ebpf,
+            attached: StdHashMap::new(),
+            pinned: None,
+        })
+    }
+
+    /// Attaches to an interface (once); returns the mode it runs in.
+    pub fn attach(&mut self, interface: &str, ifindex: u32, policy: AttachPolicy) -> Result<AttachedMode, XdpError> {
+        if let Some((_, mode)) = self.attached.get(&ifindex) {
+            return Ok(*mode);
+        }
+        let xdp = program::xdp_program(&mut self.ebpf)?;
+        let (link, mode) = attach::attach(xdp, interface, ifindex, policy)?;
+        info!("{interface}: XDP program attached in {mode} mode");
+        self.attached.insert(ifindex, (link, mode));
+        Ok(mode)
+    }
+
+    /// Detaches from an interface (a no-op if not attached, or if the interface is gone).
+    pub fn detach(&mut self, ifindex: u32) {
+        if let Some((link, _)) = self.attached.remove(&ifindex)
+            && let Ok(xdp) = program::xdp_program(&mut self.ebpf)
+        {
+            let _ = xdp.detach(link);
+        }
+    }
+
+    /// Forgets an attachment whose interface disappeared (the kernel dropped the link with it).
+    pub fn forget(&mut self, ifindex: u32) {
+        self.attached.remove(&ifindex);
+    }
+
+    pub fn attached_mode(&self, ifindex: u32) -> Option<AttachedMode> {
+        self.attached.get(&ifindex).map(|(_, mode)| *mode)
+    }
+
+    pub fn write_config(&mut self, key: &InstanceKey, config: &InstanceConfig) -> Result<(), XdpError> {
+        self.config.insert(key, config, 0).map_err(|e| XdpError::Map("CONFIG", e))
+    }
+
+    pub fn remove_instance(&mut self, key: &InstanceKey) {
+        let _ = self.config.remove(key);
+        let _ = self.liveness.remove(key);
+    }
+
+    /// Starts a fresh LIVENESS record for an instance.
+    pub fn reset_liveness(&mut self, key: &InstanceKey) -> Result<(), XdpError> {
+        self.liveness
+            .insert(key, Liveness::default(), 0)
+            .map_err(|e| XdpError::Map("LIVENESS", e))
+    }
+
+    pub fn liveness(&self, key: &InstanceKey) -> Option<Liveness> {
+        self.liveness.get(key, 0).ok()
+    }
+
+    pub fn add_peer(&mut self, key: &PeerKey) -> Result<(), XdpError> {
+        self.peers.insert(key, 1, 0).map_err(|e| XdpError::Map("PEERS", e))
+    }
+
+    pub fn set_vip(&mut self, key: &VipKey, value: &VipValue) -> Result<(), XdpError> {
+        self.vips.insert(key, value, 0).map_err(|e| XdpError::Map("VIPS", e))
+    }
+
+    pub fn remove_vip(&mut self, key: &VipKey) {
+        let _ = self.vips.remove(key);
+    }
+
+    /// Every counter, summed over CPUs.
+    pub fn counters(&self) -> [u64; Counter::COUNT] {
+        let mut totals = [0u64; Counter::COUNT];
+        for (index, total) in totals.iter_mut().enumerate() {
+            if let Ok(values) = self.stats.get(&(index as u32), 0) {
+                *total = values.iter().sum();
+            }
+        }
+        totals
+    }
+
+    /// The EVENTS ring buffer (taken once, by whoever polls it).
+    pub fn take_events(&mut self) -> Option<RingBuf<MapData>> {
+        self.events.take()
+    }
+
+    /// Pins the maps under `dir` (e.g. /sys/fs/bpf/vrrpd) for `bpftool map dump pinned ...`.
+    pub fn pin_maps(&mut self, dir: &Path) -> Result<(), XdpError> {
+        let error = |message: String| XdpError::Pin {
+            path: dir.to_path_buf(),
+            message,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| error(e.to_string()))?;
+        let pins: [(&str, &MapData); 5] = [
+            ("CONFIG", self.config.map_data()),
+            ("LIVENESS", self.liveness.map_data()),
+            ("PEERS", self.peers.map_data()),
+            ("VIPS", self.vips.map_data()),
+            ("STATS", self.stats.map_data()),
+        ];
+        for (name, map) in pins {
+            let path = dir.join(name);
+            let _ = std::fs::remove_file(&path);
+            map.pin(&path).map_err(|e| error(format!("{name}: {e}")))?;
+        }
+        self.pinned = Some(dir.to_path_buf());
+        Ok(())
+    }
+}
+
+/// Access to the `MapData` behind aya's typed map wrappers (for pinning).
+trait MapDataOf {
+    fn map_data(&self) -> &MapData;
+}
+
+impl<K: aya::Pod, V: aya::Pod> MapDataOf for HashMap<MapData, K, V> {
+    fn map_data(&self) -> &MapData {
+        aya::maps::IterableMap::map(self)
+    }
+}
+
+impl MapDataOf for PerCpuArray<MapData, u64> {
+    fn map_data(&self) -> &MapData {
+        aya::maps::IterableMap::map(self)
+    }
+}
+
+impl Drop for XdpDatapath {
+    fn drop(&mut self) {
+        let interfaces: Vec<u32> = self.attached.keys().copied().collect();
+        for ifindex in interfaces {
+            self.detach(ifindex);
+        }
+        if let Some(dir) = &self.pinned {
+            for name in ["CONFIG", "LIVENESS", "PEERS", "VIPS", "STATS"] {
+                let _ = std::fs::remove_file(dir.join(name));
+            }
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Prepared adverts: built once per instance and destination, then re-sent with only the
+//! priority patched (and the checksum fixed incrementally), so a send is one system call.
+
+use std::io;
+use std::net::IpAddr;
+
+use vrrp_common::rules;
+use vrrp_common::wire::checksum::IPPROTO_VRRP;
+use vrrp_common::wire::ip::{self, IpMeta};
+use vrrp_common::wire::vrrp::{Auth, Packet, Repr, Version};
+use vrrp_common::wire::{Family, raw_from_ip};
+
+use super::vrrp_socket::VrrpSocket;
+
+/// What every advert of an instance carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdvertSpec {
+    pub family: Family,
+    pub version: Version,
+    pub vrid: u8,
+    pub interval_cs: u16,
+    pub auth: Auth,
+    /// The advertised virtual addresses, in wire order.
+    pub addresses: Vec<u8>,
+    pub source: IpAddr,
+    /// The multicast group, or each unicast peer.
+    pub destinations: Vec<IpAddr>,
+    pub v3_checksum_as_v2: bool,
+}
+
+struct Prepared {
+    destination: IpAddr,
+    /// IPv4: header and message; IPv6: the message.
+    bytes: Vec<u8>,
+    message_offset: usize,
+}
+
+/// The adverts of one instance, ready to send.
+pub struct AdvertTemplate {
+    family: Family,
+    prepared: Vec<Prepared>,
+}
+
+impl AdvertTemplate {
+    pub fn new(spec: &AdvertSpec) -> AdvertTemplate {
+        let (_, source) = raw_from_ip(spec.source);
+        let repr = Repr {
+            version: spec.version,
+            vrid: spec.vrid,
+            priority: 0,
+            interval_cs: spec.interval_cs,
+            auth: spec.auth,
+            family: spec.family,
+            addresses: &spec.addresses,
+        };
+        let message_len = repr.buffer_len();
+        let header_len = match spec.family {
+            Family::Ipv4 => ip::IPV4_MIN_HEADER_LEN,
+            Family::Ipv6 => 0,
+        };
+        let prepared = spec
+            .destinations
+            .iter()
+            .map(|&destination| {
+                let (_, raw_destination) = raw_from_ip(destination);
+                let mut bytes = vec![0u8; header_len + message_len];
+                if spec.family == Family::Ipv4 {
+                    // The kernel fills in the identification and header checksum (IP_HDRINCL).
+                    let _ = ip::write_ipv4_header(
+                        &mut bytes,
+                        [source[0], source[1], source[2], source[3]],
+                        [raw_destination[0], raw_destination[1], raw_destination[2], raw_destination[3]],
+                        IPPROTO_VRRP,
+                        ip::VRRP_TTL,
+                        message_len,
+                        0,
+                    );
+                }
+                let meta = IpMeta {
+                    family: spec.family,
+                    source,
+                    destination: raw_destination,
+                    ttl: ip::VRRP_TTL,
+                    protocol: IPPROTO_VRRP,
+                    payload_offset: header_len,
+                    payload_len: message_len,
+                };
+                let pseudo = rules::pseudo_header(spec.version, &meta, spec.v3_checksum_as_v2);
+                // The spec was validated by the configuration; a failure leaves zeros, which the
+                // receivers drop as a bad advert rather than a crash here.
+                let _ = repr.emit(&mut bytes[header_len..], &pseudo);
+                Prepared {
+                    destination,
+                    bytes,
+                    message_offset: header_len,
+                }
+            })
+            .collect();
+        AdvertTemplate {
+            family: spec.family,
+            prepared,
+        }
+    }
+
+    /// Sends the advert with `priority` to every destination.
+    pub fn send(&mut self, socket: &VrrpSocket, priority: u8) -> io::Result<()> {
+        let mut result = Ok(());
+        for prepared in &mut self.prepared {
+            Packet::new_unchecked(&mut prepared.bytes[prepared.message_offset..], self.family).set_priority(priority);
+            if let Err(error) = socket.send(&prepared.bytes, prepared.destination) {
+                result = Err(error);
+            }
+        }
+        result
+    }
+
+    /// The VRRP message of the first destination (for tests).
+    pub fn message(&self) -> Option<&[u8]> {
+        self.prepared.first().map(|p| &p.bytes[p.message_offset..])
+    }
+}

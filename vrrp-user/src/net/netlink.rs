@@ -1,0 +1,282 @@
+//! rtnetlink: interfaces, their addresses, the virtual addresses and routes we install, and the
+//! link events that drive interface tracking.
+
+use std::net::IpAddr;
+
+use futures_util::stream::{StreamExt, TryStreamExt};
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use rtnetlink::packet_core::NetlinkPayload;
+use rtnetlink::{Handle, MulticastGroup};
+use thiserror::Error;
+
+use crate::config::model::{VirtualAddress, VirtualRoute};
+
+#[derive(Debug, Error)]
+pub enum NetlinkError {
+    #[error("netlink socket: {0}")]
+    Socket(#[from] std::io::Error),
+    #[error("netlink: {0}")]
+    Request(#[from] rtnetlink::Error),
+    #[error("no interface named {0}")]
+    NoSuchInterface(String),
+}
+
+/// What the daemon needs to know about an interface.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkInfo {
+    pub index: u32,
+    pub name: String,
+    pub mac: [u8; 6],
+    /// Administratively up and the carrier present (IFF_UP and IFF_RUNNING).
+    pub up: bool,
+}
+
+/// An address on an interface.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddressInfo {
+    pub address: IpAddr,
+    pub prefix: u8,
+    pub label: Option<String>,
+    pub secondary: bool,
+    pub scope: u8,
+}
+
+/// A link went up, down, appeared or disappeared.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkEvent {
+    pub link: LinkInfo,
+    pub removed: bool,
+}
+
+/// A connection to the kernel's routing netlink; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Netlink {
+    handle: Handle,
+}
+
+impl Netlink {
+    /// Connects, running the connection on the current tokio runtime.
+    pub fn connect() -> Result<Netlink, NetlinkError> {
+        let (connection, handle, _) = rtnetlink::new_connection()?;
+        tokio::spawn(connection);
+        Ok(Netlink { handle })
+    }
+
+    pub async fn links(&self) -> Result<Vec<LinkInfo>, NetlinkError> {
+        let mut stream = self.handle.link().get().execute();
+        let mut links = Vec::new();
+        while let Some(message) = stream.try_next().await? {
+            links.push(link_info(&message));
+        }
+        Ok(links)
+    }
+
+    pub async fn link(&self, name: &str) -> Result<LinkInfo, NetlinkError> {
+        self.links()
+            .await?
+            .into_iter()
+            .find(|l| l.name == name)
+            .ok_or_else(|| NetlinkError::NoSuchInterface(name.to_string()))
+    }
+
+    /// Addresses on `index`, in the kernel's order (the primary IPv4 address first).
+    pub async fn addresses(&self, index: u32) -> Result<Vec<AddressInfo>, NetlinkError> {
+        let mut stream = self.handle.address().get().set_link_index_filter(index).execute();
+        let mut addresses = Vec::new();
+        while let Some(message) = stream.try_next().await? {
+            if message.header.index != index {
+                continue;
+            }
+            if let Some(info) = address_info(&message) {
+                addresses.push(info);
+            }
+        }
+        Ok(addresses)
+    }
+
+    /// Installs a virtual address as `ip addr add ADDR/PREFIX [brd X] [scope X] [label X] dev IF`
+    /// would, with `nodad` for IPv6 (keepalived does the same: the VIP must work at once).
+    pub async fn add_address(&self, index: u32, vip: &VirtualAddress) -> Result<(), NetlinkError> {
+        let mut request = self.handle.address().add(index, vip.address, vip.prefix).replace();
+        let message = request.message_mut();
+        if let Some(broadcast) = vip.broadcast {
+            message.attributes.retain(|a| !matches!(a, AddressAttribute::Broadcast(_)));
+            message.attributes.push(AddressAttribute::Broadcast(broadcast));
+        }
+        if let Some(label) = &vip.label {
+            message.attributes.push(AddressAttribute::Label(label.clone()));
+        }
+        if let Some(scope) = vip.scope {
+            message.header.scope = AddressScope::from(scope.rt_scope());
+        } else if let IpAddr::V6(v6) = vip.address
+            && v6.is_unicast_link_local()
+        {
+            message.header.scope = AddressScope::Link;
+        }
+        if vip.address.is_ipv6() {
+            message.header.flags = AddressHeaderFlags::Nodad;
+            message.attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
+        }
+        request.execute().await?;
+        Ok(())
+    }
+
+    /// Removes an address; removing one that is not there is not an error.
+    pub async fn del_address(&self, index: u32, address: IpAddr, prefix: u8) -> Result<(), NetlinkError> {
+        let mut message = AddressMessage::default();
+        message.header.index = index;
+        message.header.prefix_len = prefix;
+        message.header.family = match address {
+            IpAddr::V4(_) => AddressFamily::Inet,
+            IpAddr::V6(_) => AddressFamily::Inet6,
+        };
+        message.attributes.push(AddressAttribute::Address(address));
+        if address.is_ipv4() {
+            message.attributes.push(AddressAttribute::Local(address));
+        }
+        match self.handle.address().del(message).execute().await {
+            Ok(()) => Ok(()),
+            Err(rtnetlink::Error::NetlinkError(error))
+                if error.raw_code() == -libc::EADDRNOTAVAIL || error.raw_code() == -libc::ENODEV =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Adds (or, with `add` false, removes) a virtual route.
+    pub async fn route(&self, index: Option<u32>, route: &VirtualRoute, add: bool) -> Result<(), NetlinkError> {
+        let mut message = RouteMessage::default();
+        message.header.address_family = match route.destination {
+            IpAddr::V4(_) => AddressFamily::Inet,
+            IpAddr::V6(_) => AddressFamily::Inet6,
+        };
+        message.header.destination_prefix_length = route.prefix;
+        message.header.protocol = RouteProtocol::Static;
+        message.header.kind = if route.blackhole { RouteType::BlackHole } else { RouteType::Unicast };
+        message.header.scope = if route.gateway.is_some() || route.blackhole {
+            RouteScope::Universe
+        } else {
+            RouteScope::Link
+        };
+        let table = route.table.unwrap_or(254);
+        message.header.table = u8::try_from(table).unwrap_or(252);
+        message.attributes.push(RouteAttribute::Table(table));
+        if route.prefix > 0 {
+            message.attributes.push(RouteAttribute::Destination(route_address(route.destination)));
+        }
+        if let Some(gateway) = route.gateway {
+            message.attributes.push(RouteAttribute::Gateway(route_address(gateway)));
+        }
+        if let Some(source) = route.source {
+            message.attributes.push(RouteAttribute::PrefSource(route_address(source)));
+        }
+        if let Some(metric) = route.metric {
+            message.attributes.push(RouteAttribute::Priority(metric));
+        }
+        if let Some(index) = index {
+            message.attributes.push(RouteAttribute::Oif(index));
+        }
+        let result = if add {
+            self.handle.route().add(message).replace().execute().await
+        } else {
+            self.handle.route().del(message).execute().await
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(rtnetlink::Error::NetlinkError(error)) if !add && error.raw_code() == -libc::ESRCH => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+fn route_address(address: IpAddr) -> RouteAddress {
+    match address {
+        IpAddr::V4(v4) => RouteAddress::Inet(v4),
+        IpAddr::V6(v6) => RouteAddress::Inet6(v6),
+    }
+}
+
+fn link_info(message: &LinkMessage) -> LinkInfo {
+    let mut info = LinkInfo {
+        index: message.header.index,
+        name: String::new(),
+        mac: [0; 6],
+        up: message.header.flags.contains(LinkFlags::Up) && message.header.flags.contains(LinkFlags::Running),
+    };
+    for attribute in &message.attributes {
+        match attribute {
+            LinkAttribute::IfName(name) => info.name = name.clone(),
+            LinkAttribute::Address(bytes) if bytes.len() == 6 => info.mac.copy_from_slice(bytes),
+            _ => {}
+        }
+    }
+    info
+}
+
+fn address_info(message: &AddressMessage) -> Option<AddressInfo> {
+    let mut address = None;
+    let mut local = None;
+    let mut label = None;
+    for attribute in &message.attributes {
+        match attribute {
+            AddressAttribute::Address(a) => address = Some(*a),
+            AddressAttribute::Local(a) => local = Some(*a),
+            AddressAttribute::Label(l) => label = Some(l.clone()),
+            _ => {}
+        }
+    }
+    Some(AddressInfo {
+        // For IPv4, IFA_LOCAL is the interface's own address (IFA_ADDRESS is the peer's on
+        // point-to-point links).
+        address: local.or(address)?,
+        prefix: message.header.prefix_len,
+        label,
+        secondary: message.header.flags.contains(AddressHeaderFlags::Secondary),
+        scope: u8::from(message.header.scope),
+    })
+}
+
+/// The address our adverts come from: IPv4, the interface's primary address (keepalived's
+/// choice); IPv6, its first link-local address (RFC 5798 section 5.1.2.1). Addresses in
+/// `exclude` (our own VIPs) never qualify.
+pub fn primary_address(addresses: &[AddressInfo], ipv6: bool, exclude: &[IpAddr]) -> Option<IpAddr> {
+    addresses
+        .iter()
+        .filter(|a| !exclude.contains(&a.address))
+        .find(|a| match a.address {
+            IpAddr::V4(_) => !ipv6 && !a.secondary,
+            IpAddr::V6(v6) => ipv6 && v6.is_unicast_link_local(),
+        })
+        .map(|a| a.address)
+}
+
+/// Subscribes to link changes (`ip monitor link`).
+pub fn watch_links() -> Result<tokio::sync::mpsc::UnboundedReceiver<LinkEvent>, NetlinkError> {
+    let (connection, _handle, mut messages) = rtnetlink::new_multicast_connection(&[MulticastGroup::Link])?;
+    tokio::spawn(connection);
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some((message, _)) = messages.next().await {
+            let event = match message.payload {
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link)) => LinkEvent {
+                    link: link_info(&link),
+                    removed: false,
+                },
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(link)) => LinkEvent {
+                    link: link_info(&link),
+                    removed: true,
+                },
+                _ => continue,
+            };
+            if sender.send(event).is_err() {
+                break;
+            }
+        }
+    });
+    Ok(receiver)
+}

@@ -1,0 +1,192 @@
+//! The raw IP socket (protocol 112) of one interface and family: sends our adverts, joins the
+//! VRRP group so the NIC accepts the group's frames, and in socket mode receives adverts. In XDP
+//! mode a drop-everything socket filter keeps the kernel from queueing what XDP passed up for
+//! tcpdump, while the socket's existence keeps unicast adverts from drawing ICMP errors.
+
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use vrrp_common::wire::checksum::IPPROTO_VRRP;
+use vrrp_common::wire::ip::{self, IpMeta};
+use vrrp_common::wire::{Family, raw_from_ip};
+
+use super::sys;
+
+pub struct VrrpSocket {
+    fd: OwnedFd,
+    family: Family,
+    ifindex: u32,
+}
+
+/// One received advert: the IP facts and where the VRRP message lies in the buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Received {
+    pub meta: IpMeta,
+    pub length: usize,
+}
+
+impl VrrpSocket {
+    /// Opens the socket for `interface`, sending from `source`.
+    pub fn open(family: Family, interface: &str, ifindex: u32, source: IpAddr) -> io::Result<VrrpSocket> {
+        let domain = match family {
+            Family::Ipv4 => libc::AF_INET,
+            Family::Ipv6 => libc::AF_INET6,
+        };
+        let fd = sys::socket(domain, libc::SOCK_RAW | libc::SOCK_NONBLOCK, i32::from(IPPROTO_VRRP))?;
+        sys::bind_to_device(&fd, interface)?;
+        match family {
+            Family::Ipv4 => {
+                // We write the IP header ourselves: TTL 255 and TOS 0xc0 like keepalived, and the
+                // source address of our choosing (RFC 5798 section 5.1.1).
+                sys::set_int(&fd, libc::IPPROTO_IP, libc::IP_HDRINCL, 1)?;
+                sys::set_int(&fd, libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP, 0)?;
+                sys::set_int(&fd, libc::IPPROTO_IP, libc::IP_MULTICAST_TTL, 255)?;
+                let request = libc::ip_mreqn {
+                    imr_multiaddr: libc::in_addr { s_addr: 0 },
+                    imr_address: libc::in_addr { s_addr: 0 },
+                    imr_ifindex: ifindex as i32,
+                };
+                sys::set_option(&fd, libc::IPPROTO_IP, libc::IP_MULTICAST_IF, &request)?;
+                sys::set_int(&fd, libc::IPPROTO_IP, libc::IP_PKTINFO, 1)?;
+            }
+            Family::Ipv6 => {
+                sys::set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_HOPS, 255)?;
+                sys::set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS, 255)?;
+                sys::set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_IF, ifindex as i32)?;
+                sys::set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP, 0)?;
+                sys::set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_TCLASS, i32::from(ip::TRAFFIC_CLASS_VRRP))?;
+                sys::set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
+                sys::set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
+                sys::bind(&fd, source, ifindex)?;
+            }
+        }
+        Ok(VrrpSocket { fd, family, ifindex })
+    }
+
+    pub fn family(&self) -> Family {
+        self.family
+    }
+
+    pub fn raw_fd(&self) -> i32 {
+        self.fd.as_raw_fd()
+    }
+
+    /// Joins a multicast group on our interface.
+    pub fn join(&self, group: IpAddr) -> io::Result<()> {
+        match group {
+            IpAddr::V4(v4) => {
+                let request = libc::ip_mreqn {
+                    imr_multiaddr: libc::in_addr {
+                        s_addr: u32::from_ne_bytes(v4.octets()),
+                    },
+                    imr_address: libc::in_addr { s_addr: 0 },
+                    imr_ifindex: self.ifindex as i32,
+                };
+                sys::set_option(&self.fd, libc::IPPROTO_IP, libc::IP_ADD_MEMBERSHIP, &request)
+            }
+            IpAddr::V6(v6) => {
+                let request = libc::ipv6_mreq {
+                    ipv6mr_multiaddr: libc::in6_addr { s6_addr: v6.octets() },
+                    ipv6mr_interface: self.ifindex,
+                };
+                sys::set_option(&self.fd, libc::IPPROTO_IPV6, libc::IPV6_ADD_MEMBERSHIP, &request)
+            }
+        }
+    }
+
+    /// XDP mode: the kernel never queues anything on this socket.
+    pub fn drop_all_incoming(&self) -> io::Result<()> {
+        let mut program = [libc::sock_filter {
+            code: (libc::BPF_RET | libc::BPF_K) as u16,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        }];
+        let filter = libc::sock_fprog {
+            len: 1,
+            filter: program.as_mut_ptr(),
+        };
+        sys::set_option(&self.fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &filter)
+    }
+
+    /// Sends one packet: for IPv4 the IP header and the message, for IPv6 the message.
+    pub fn send(&self, packet: &[u8], destination: IpAddr) -> io::Result<()> {
+        sys::send_to(&self.fd, packet, destination, self.ifindex)
+    }
+
+    /// Receives one advert into `buffer` (socket mode). `Ok(None)` when nothing is queued.
+    /// For IPv4 the buffer holds the IP header too (`meta.payload_offset` says where the message
+    /// starts); for IPv6 the kernel strips the header and we rebuild its facts from ancillary
+    /// data (hop limit, destination).
+    pub fn receive(&self, buffer: &mut [u8]) -> io::Result<Option<Received>> {
+        // SAFETY: all-zero is valid for these plain C structs.
+        let mut source: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        let mut control = [0u64; 16];
+        let mut iov = libc::iovec {
+            iov_base: buffer.as_mut_ptr().cast(),
+            iov_len: buffer.len(),
+        };
+        // SAFETY: all-zero msghdr is valid; the pointers set below outlive the call.
+        let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+        message.msg_name = (&mut source as *mut libc::sockaddr_storage).cast();
+        message.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as u32;
+        message.msg_iov = &mut iov;
+        message.msg_iovlen = 1;
+        message.msg_control = control.as_mut_ptr().cast();
+        message.msg_controllen = std::mem::size_of_val(&control);
+        // SAFETY: message points at valid buffers.
+        let received = unsafe { libc::recvmsg(self.fd.as_raw_fd(), &mut message, libc::MSG_DONTWAIT) };
+        if received < 0 {
+            let error = io::Error::last_os_error();
+            return if error.kind() == io::ErrorKind::WouldBlock { Ok(None) } else { Err(error) };
+        }
+        let length = received as usize;
+        let bytes = &buffer[..length.min(buffer.len())];
+        let meta = match self.family {
+            Family::Ipv4 => match ip::parse_ipv4(bytes) {
+                Ok(meta) => meta,
+                Err(_) => return Ok(Some(Received { meta: empty_meta(self.family), length: 0 })),
+            },
+            Family::Ipv6 => {
+                let mut meta = empty_meta(Family::Ipv6);
+                if let Some(address) = sys::from_socket_address(&source) {
+                    meta.source = raw_from_ip(address).1;
+                }
+                // SAFETY: walking the control buffer the kernel filled, with the libc macros.
+                unsafe {
+                    let mut header = libc::CMSG_FIRSTHDR(&message);
+                    while !header.is_null() {
+                        let data = libc::CMSG_DATA(header);
+                        match ((*header).cmsg_level, (*header).cmsg_type) {
+                            (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
+                                meta.ttl = std::ptr::read_unaligned(data.cast::<libc::c_int>()) as u8;
+                            }
+                            (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                                let info = std::ptr::read_unaligned(data.cast::<libc::in6_pktinfo>());
+                                meta.destination = info.ipi6_addr.s6_addr;
+                            }
+                            _ => {}
+                        }
+                        header = libc::CMSG_NXTHDR(&message, header);
+                    }
+                }
+                meta.payload_len = length;
+                meta
+            }
+        };
+        Ok(Some(Received { meta, length }))
+    }
+}
+
+fn empty_meta(family: Family) -> IpMeta {
+    IpMeta {
+        family,
+        source: [0; 16],
+        destination: [0; 16],
+        ttl: 0,
+        protocol: IPPROTO_VRRP,
+        payload_offset: 0,
+        payload_len: 0,
+    }
+}

@@ -1,0 +1,299 @@
+//! Tracking: vrrp_script, track_interface, track_file and the instance's own interface, folded
+//! into each instance's health (a weight to add to its priority, or a fault) as keepalived does.
+//!
+//! [`Health::of`] is the pure rule; [`run_script`] and [`watch_file`] produce observations; the
+//! tracker task in the daemon keeps the latest observation of everything and sends a new health
+//! to the protocol thread whenever an instance's changes.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::config::model::Script;
+use crate::fsm::FaultReason;
+use crate::script::{self, Identity};
+
+/// Something tracked, by kind and name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Source {
+    Script(String),
+    Interface(String),
+    File(String),
+    /// The instance's virtual addresses could not be installed.
+    Addresses(String),
+}
+
+/// The latest observation of a source: up/down, or the number in a tracked file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Observation {
+    Ok(bool),
+    Value(i64),
+}
+
+/// One tracked item of an instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    pub source: Source,
+    /// 0: failure means FAULT.
+    pub weight: i32,
+    pub reverse: bool,
+}
+
+/// What an instance tracks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceTracking {
+    pub name: String,
+    pub items: Vec<Item>,
+}
+
+/// The effect of tracking on an instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Health {
+    pub weight: i32,
+    pub fault: Option<FaultReason>,
+}
+
+impl Health {
+    /// keepalived's rules: an item with weight 0 faults the instance when it fails; a positive
+    /// weight is added while it succeeds, a negative one while it fails (`reverse` swaps); a
+    /// tracked file contributes its number times the weight (0 weight: non-zero faults).
+    pub fn of(tracking: &InstanceTracking, observations: &HashMap<Source, Observation>) -> Health {
+        let mut health = Health { weight: 0, fault: None };
+        for item in &tracking.items {
+            let Some(observation) = observations.get(&item.source) else {
+                continue;
+            };
+            match *observation {
+                Observation::Ok(ok) => {
+                    if item.weight == 0 {
+                        if !ok && health.fault.is_none() {
+                            health.fault = Some(fault_reason(&item.source));
+                        }
+                        continue;
+                    }
+                    let counts = if item.weight > 0 { ok != item.reverse } else { ok == item.reverse };
+                    if counts {
+                        health.weight += item.weight;
+                    }
+                }
+                Observation::Value(value) => {
+                    if item.weight == 0 {
+                        if value != 0 && health.fault.is_none() {
+                            health.fault = Some(fault_reason(&item.source));
+                        }
+                        continue;
+                    }
+                    let contribution = value.saturating_mul(i64::from(item.weight));
+                    let contribution = if item.reverse { -contribution } else { contribution };
+                    health.weight = health
+                        .weight
+                        .saturating_add(contribution.clamp(-254, 254) as i32);
+                }
+            }
+        }
+        health
+    }
+}
+
+fn fault_reason(source: &Source) -> FaultReason {
+    match source {
+        Source::Script(name) => FaultReason::TrackScriptFailed(name.clone()),
+        Source::Interface(name) => FaultReason::InterfaceDown(name.clone()),
+        Source::File(name) => FaultReason::TrackFileFailed(name.clone()),
+        Source::Addresses(_) => FaultReason::AddressesRefused,
+    }
+}
+
+/// What each instance tracks, from the configuration (sync groups' track_script included).
+pub fn plan(config: &Config) -> Vec<InstanceTracking> {
+    config
+        .instances
+        .iter()
+        .filter(|i| !i.incomplete)
+        .map(|instance| {
+            let mut items = Vec::new();
+            if !instance.dont_track_primary {
+                items.push(Item {
+                    source: Source::Interface(instance.interface.clone()),
+                    weight: 0,
+                    reverse: false,
+                });
+            }
+            for tracked in &instance.track_interfaces {
+                items.push(Item {
+                    source: Source::Interface(tracked.name.clone()),
+                    weight: tracked.weight.unwrap_or(0),
+                    reverse: tracked.reverse,
+                });
+            }
+            let groups = config.sync_groups.iter().filter(|g| g.members.contains(&instance.name));
+            for tracked in instance.track_scripts.iter().chain(groups.flat_map(|g| g.track_scripts.iter())) {
+                if let Some(script) = config.scripts.iter().find(|s| s.name == tracked.name) {
+                    items.push(Item {
+                        source: Source::Script(script.name.clone()),
+                        weight: tracked.weight.unwrap_or(script.weight),
+                        reverse: tracked.reverse || script.weight_reverse,
+                    });
+                }
+            }
+            for tracked in &instance.track_files {
+                if let Some(file) = config.track_files.iter().find(|f| f.name == tracked.name) {
+                    items.push(Item {
+                        source: Source::File(file.name.clone()),
+                        weight: tracked.weight.unwrap_or(file.weight),
+                        reverse: tracked.reverse || file.weight_reverse,
+                    });
+                }
+            }
+            items.push(Item {
+                source: Source::Addresses(instance.name.clone()),
+                weight: 0,
+                reverse: false,
+            });
+            InstanceTracking {
+                name: instance.name.clone(),
+                items,
+            }
+        })
+        .collect()
+}
+
+/// Runs a vrrp_script forever: every `interval`, with a timeout (killed and counted as a
+/// failure), applying rise/fall, reporting each change of state.
+pub async fn run_script(script: Script, identity: Identity, secure: bool, updates: UnboundedSender<(Source, Observation)>) {
+    let source = Source::Script(script.name.clone());
+    let mut ok = !script.init_fail;
+    let _ = updates.send((source.clone(), Observation::Ok(ok)));
+    let mut streak = 0u32;
+    let timeout = script.timeout.unwrap_or(script.interval);
+    let mut next = Instant::now();
+    loop {
+        tokio::time::sleep_until(next).await;
+        next += script.interval;
+        let success = run_once(&script, identity, secure, timeout).await;
+        if success == ok {
+            streak = 0;
+            continue;
+        }
+        streak += 1;
+        let needed = if success { script.rise } else { script.fall };
+        if streak >= needed {
+            ok = success;
+            streak = 0;
+            info!("VRRP_Script({}) {}", script.name, if ok { "succeeded" } else { "failed" });
+            if updates.send((source.clone(), Observation::Ok(ok))).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+async fn run_once(script: &Script, identity: Identity, secure: bool, timeout: Duration) -> bool {
+    if let Err(error) = script::check_runnable(&script.command, secure) {
+        warn!("VRRP_Script({}): {error}", script.name);
+        return false;
+    }
+    let mut child = match script::process(&script.command, &[], identity).spawn() {
+        Ok(child) => child,
+        Err(error) => {
+            warn!("VRRP_Script({}): {error}", script.name);
+            return false;
+        }
+    };
+    match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(Ok(status)) => status.success(),
+        Ok(Err(error)) => {
+            warn!("VRRP_Script({}): {error}", script.name);
+            false
+        }
+        Err(_) => {
+            warn!("VRRP_Script({}) timed out after {timeout:?}; killed", script.name);
+            if let Some(pid) = child.id() {
+                // SAFETY: signalling the script's own process group.
+                unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+            }
+            let _ = child.kill().await;
+            false
+        }
+    }
+}
+
+/// Polls a tracked file, reporting the number in it whenever it changes (missing or not a
+/// number: 0).
+pub async fn watch_file(name: String, path: std::path::PathBuf, updates: UnboundedSender<(Source, Observation)>) {
+    let source = Source::File(name);
+    let mut last = None;
+    loop {
+        let value = tokio::fs::read_to_string(&path)
+            .await
+            .ok()
+            .and_then(|text| text.trim().parse::<i64>().ok())
+            .unwrap_or(0);
+        if last != Some(value) {
+            last = Some(value);
+            if updates.send((source.clone(), Observation::Value(value))).is_err() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tracking(items: Vec<Item>) -> InstanceTracking {
+        InstanceTracking {
+            name: "VI_1".into(),
+            items,
+        }
+    }
+
+    fn item(source: Source, weight: i32, reverse: bool) -> Item {
+        Item { source, weight, reverse }
+    }
+
+    #[test]
+    fn keepalived_weight_rules() {
+        let script = Source::Script("chk_down".into());
+        let t = tracking(vec![item(script.clone(), -5, false)]);
+        let mut seen = HashMap::new();
+        seen.insert(script.clone(), Observation::Ok(true));
+        assert_eq!(Health::of(&t, &seen), Health { weight: 0, fault: None });
+        seen.insert(script.clone(), Observation::Ok(false));
+        assert_eq!(Health::of(&t, &seen), Health { weight: -5, fault: None });
+        let positive = tracking(vec![item(script.clone(), 10, false)]);
+        assert_eq!(Health::of(&positive, &seen).weight, 0);
+        seen.insert(script.clone(), Observation::Ok(true));
+        assert_eq!(Health::of(&positive, &seen).weight, 10);
+        let reversed = tracking(vec![item(script.clone(), -5, true)]);
+        assert_eq!(Health::of(&reversed, &seen).weight, -5);
+    }
+
+    #[test]
+    fn zero_weight_failure_is_a_fault() {
+        let interface = Source::Interface("eth0".into());
+        let t = tracking(vec![item(interface.clone(), 0, false)]);
+        let mut seen = HashMap::new();
+        seen.insert(interface, Observation::Ok(false));
+        assert_eq!(Health::of(&t, &seen).fault, Some(FaultReason::InterfaceDown("eth0".into())));
+    }
+
+    #[test]
+    fn a_tracked_file_multiplies_its_number_by_the_weight() {
+        let file = Source::File("f".into());
+        let t = tracking(vec![item(file.clone(), -10, false)]);
+        let mut seen = HashMap::new();
+        seen.insert(file.clone(), Observation::Value(2));
+        assert_eq!(Health::of(&t, &seen).weight, -20);
+        let faulting = tracking(vec![item(file.clone(), 0, false)]);
+        assert!(Health::of(&faulting, &seen).fault.is_some());
+        seen.insert(file, Observation::Value(0));
+        assert!(Health::of(&faulting, &seen).fault.is_none());
+    }
+}
