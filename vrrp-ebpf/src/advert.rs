@@ -124,7 +124,13 @@ fn on_vrrp(ctx: &XdpContext, family: Family, ip_len: usize) -> u32 {
 #[inline(always)]
 fn on_advert(ifindex: u32, meta: &IpMeta, payload: &[u8]) -> u32 {
     // SAFETY: CONFIG values are plain data written whole by userspace.
-    let reception = rules::receive_advert(ifindex, meta, payload, |key| unsafe { CONFIG.get(key) }, is_peer);
+    let reception = rules::receive_advert(
+        ifindex,
+        meta,
+        payload,
+        |key| unsafe { CONFIG.get(key) },
+        is_peer,
+    );
     let Some(key) = reception.key else {
         return drop(reception.verdict.err().unwrap_or(Counter::DropUnknownVrid));
     };
@@ -140,9 +146,19 @@ fn on_advert(ifindex: u32, meta: &IpMeta, payload: &[u8]) -> u32 {
     let advert = match reception.verdict {
         Ok(advert) => advert,
         Err(counter) => {
-            let auth = matches!(counter, Counter::DropAuthFailure | Counter::DropAuthTypeMismatch);
+            let auth = matches!(
+                counter,
+                Counter::DropAuthFailure | Counter::DropAuthTypeMismatch
+            );
             if auth && rules::auth_failure_wakes(live, now) {
-                wake(&key, EventKind::AuthFailure, &meta.source, reception.priority, reception.interval_cs, now);
+                wake(
+                    &key,
+                    EventKind::AuthFailure,
+                    &meta.source,
+                    reception.priority,
+                    reception.interval_cs,
+                    now,
+                );
             }
             return drop(counter);
         }
@@ -150,7 +166,14 @@ fn on_advert(ifindex: u32, meta: &IpMeta, payload: &[u8]) -> u32 {
     maps::count(Counter::AdvertsValid);
     let observation = rules::observe_advert(config, live, &advert, now);
     if let Some(kind) = observation.wake {
-        wake(&key, kind, &advert.source, advert.priority, advert.interval_cs, now);
+        wake(
+            &key,
+            kind,
+            &advert.source,
+            advert.priority,
+            advert.interval_cs,
+            now,
+        );
     } else if live.event_pending != 0 {
         maps::count(Counter::EventsDeferred);
     }

@@ -19,7 +19,10 @@ pub enum ScriptError {
     #[error("unknown user or group {0}")]
     UnknownUser(String),
     #[error("spawning {path}: {source}")]
-    Spawn { path: PathBuf, source: std::io::Error },
+    Spawn {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Who a command runs as.
@@ -34,7 +37,8 @@ pub fn identity(run_as: Option<&RunAs>) -> Result<Identity, ScriptError> {
     let Some(run_as) = run_as else {
         return Ok(Identity::default());
     };
-    let user = std::ffi::CString::new(run_as.user.as_str()).map_err(|_| ScriptError::UnknownUser(run_as.user.clone()))?;
+    let user = std::ffi::CString::new(run_as.user.as_str())
+        .map_err(|_| ScriptError::UnknownUser(run_as.user.clone()))?;
     // SAFETY: getpwnam reads a valid C string; the result is copied before any other call.
     let entry = unsafe { libc::getpwnam(user.as_ptr()) };
     if entry.is_null() {
@@ -43,7 +47,8 @@ pub fn identity(run_as: Option<&RunAs>) -> Result<Identity, ScriptError> {
     // SAFETY: entry is non-null and points at the static passwd record.
     let (uid, mut gid) = unsafe { ((*entry).pw_uid, (*entry).pw_gid) };
     if let Some(group) = &run_as.group {
-        let name = std::ffi::CString::new(group.as_str()).map_err(|_| ScriptError::UnknownUser(group.clone()))?;
+        let name = std::ffi::CString::new(group.as_str())
+            .map_err(|_| ScriptError::UnknownUser(group.clone()))?;
         // SAFETY: as above, for the group database.
         let entry = unsafe { libc::getgrnam(name.as_ptr()) };
         if entry.is_null() {
@@ -120,14 +125,23 @@ fn resolve(program: &str) -> PathBuf {
 pub fn process(command: &Command, extra: &[String], identity: Identity) -> tokio::process::Command {
     let mut process = if command.needs_shell() {
         let mut process = tokio::process::Command::new("/bin/sh");
-        process.arg("-c").arg(format!("{} \"$@\"", command.line)).arg("sh").args(extra);
+        process
+            .arg("-c")
+            .arg(format!("{} \"$@\"", command.line))
+            .arg("sh")
+            .args(extra);
         process
     } else {
-        let mut process = tokio::process::Command::new(command.argv.first().map_or("", String::as_str));
+        let mut process =
+            tokio::process::Command::new(command.argv.first().map_or("", String::as_str));
         process.args(&command.argv[1..]).args(extra);
         process
     };
-    process.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true);
+    process
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
     if let Some(gid) = identity.gid {
         process.gid(gid);
     }

@@ -2,10 +2,10 @@
 //! unsolicited neighbour advertisement a new master sends for each IPv6 VIP (RFC 5798 section
 //! 6.4.1), and the solicitation the datapath answers for active VIPs.
 
+use super::RawAddress;
 use super::checksum::{accumulate, finish};
 use super::ethernet::{self, Mac};
 use super::ip;
-use super::RawAddress;
 
 pub const NEXT_HEADER_ICMPV6: u8 = 58;
 pub const TYPE_NEIGHBOR_SOLICITATION: u8 = 135;
@@ -64,7 +64,12 @@ impl NeighborAdvert {
     /// Writes the whole frame; returns its length.
     pub fn emit_frame(&self, frame: &mut [u8]) -> Option<usize> {
         let frame = frame.get_mut(..Self::FRAME_LEN)?;
-        ethernet::write_header(frame, &self.destination_mac, &self.source_mac, ethernet::ETHERTYPE_IPV6)?;
+        ethernet::write_header(
+            frame,
+            &self.destination_mac,
+            &self.source_mac,
+            ethernet::ETHERTYPE_IPV6,
+        )?;
         let message_len = ND_LEN + LINK_LAYER_OPTION_LEN;
         ip::write_ipv6_header(
             &mut frame[ethernet::HEADER_LEN..],

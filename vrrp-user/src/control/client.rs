@@ -28,7 +28,10 @@ pub fn run(command: &Command) -> ExitCode {
     let answer = match request(control, what) {
         Ok(answer) => answer,
         Err(error) => {
-            eprintln!("vrrpd: cannot reach the daemon at {}: {error}", control.display());
+            eprintln!(
+                "vrrpd: cannot reach the daemon at {}: {error}",
+                control.display()
+            );
             return ExitCode::FAILURE;
         }
     };

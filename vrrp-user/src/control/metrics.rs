@@ -14,7 +14,10 @@ use crate::daemon::shared::Shared;
 /// Renders the metrics for one scrape.
 pub fn render(status: &Status, stats: &Stats) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# HELP vrrp_instance_state VRRP state: 0 init, 1 backup, 2 master, 3 fault.");
+    let _ = writeln!(
+        out,
+        "# HELP vrrp_instance_state VRRP state: 0 init, 1 backup, 2 master, 3 fault."
+    );
     let _ = writeln!(out, "# TYPE vrrp_instance_state gauge");
     for i in &status.instances {
         let _ = writeln!(
@@ -29,14 +32,34 @@ pub fn render(status: &Status, stats: &Stats) -> String {
     let _ = writeln!(out, "# HELP vrrp_instance_priority Effective priority.");
     let _ = writeln!(out, "# TYPE vrrp_instance_priority gauge");
     for i in &status.instances {
-        let _ = writeln!(out, "vrrp_instance_priority{{instance=\"{}\"}} {}", i.name, i.effective_priority);
+        let _ = writeln!(
+            out,
+            "vrrp_instance_priority{{instance=\"{}\"}} {}",
+            i.name, i.effective_priority
+        );
     }
     let families: [(&str, &str, fn(&super::model::InstanceStats) -> u64); 5] = [
-        ("vrrp_transitions_total", "State transitions.", |s| s.transitions),
-        ("vrrp_adverts_sent_total", "Adverts sent.", |s| s.adverts_sent),
-        ("vrrp_adverts_processed_total", "Adverts the state machine processed.", |s| s.adverts_received),
-        ("vrrp_gratuitous_sent_total", "Gratuitous ARPs and unsolicited NAs sent.", |s| s.gratuitous_sent),
-        ("vrrp_priority_zero_sent_total", "Priority-0 adverts sent.", |s| s.priority_zero_sent),
+        ("vrrp_transitions_total", "State transitions.", |s| {
+            s.transitions
+        }),
+        ("vrrp_adverts_sent_total", "Adverts sent.", |s| {
+            s.adverts_sent
+        }),
+        (
+            "vrrp_adverts_processed_total",
+            "Adverts the state machine processed.",
+            |s| s.adverts_received,
+        ),
+        (
+            "vrrp_gratuitous_sent_total",
+            "Gratuitous ARPs and unsolicited NAs sent.",
+            |s| s.gratuitous_sent,
+        ),
+        (
+            "vrrp_priority_zero_sent_total",
+            "Priority-0 adverts sent.",
+            |s| s.priority_zero_sent,
+        ),
     ];
     for (name, help, value) in families {
         let _ = writeln!(out, "# HELP {name} {help}");
@@ -45,22 +68,46 @@ pub fn render(status: &Status, stats: &Stats) -> String {
             let _ = writeln!(out, "{name}{{instance=\"{}\"}} {}", i.name, value(i));
         }
     }
-    let _ = writeln!(out, "# HELP vrrp_adverts_received_total Adverts received by the datapath, by outcome.");
+    let _ = writeln!(
+        out,
+        "# HELP vrrp_adverts_received_total Adverts received by the datapath, by outcome."
+    );
     let _ = writeln!(out, "# TYPE vrrp_adverts_received_total counter");
-    let valid = stats.datapath.counters.get("adverts_valid").copied().unwrap_or(0);
-    let _ = writeln!(out, "vrrp_adverts_received_total{{reason=\"valid\"}} {valid}");
+    let valid = stats
+        .datapath
+        .counters
+        .get("adverts_valid")
+        .copied()
+        .unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "vrrp_adverts_received_total{{reason=\"valid\"}} {valid}"
+    );
     for (reason, value) in &stats.datapath.drops {
-        let _ = writeln!(out, "vrrp_adverts_received_total{{reason=\"{reason}\"}} {value}");
+        let _ = writeln!(
+            out,
+            "vrrp_adverts_received_total{{reason=\"{reason}\"}} {value}"
+        );
     }
-    let _ = writeln!(out, "# HELP vrrp_xdp_drops_total Frames the datapath dropped, by reason.");
+    let _ = writeln!(
+        out,
+        "# HELP vrrp_xdp_drops_total Frames the datapath dropped, by reason."
+    );
     let _ = writeln!(out, "# TYPE vrrp_xdp_drops_total counter");
     for (reason, value) in &stats.datapath.drops {
-        let _ = writeln!(out, "vrrp_xdp_drops_total{{reason=\"{reason}\",mode=\"{}\"}} {value}", stats.datapath.mode);
+        let _ = writeln!(
+            out,
+            "vrrp_xdp_drops_total{{reason=\"{reason}\",mode=\"{}\"}} {value}",
+            stats.datapath.mode
+        );
     }
     let _ = writeln!(out, "# HELP vrrp_datapath_events_total Datapath counters.");
     let _ = writeln!(out, "# TYPE vrrp_datapath_events_total counter");
     for (name, value) in &stats.datapath.counters {
-        let _ = writeln!(out, "vrrp_datapath_events_total{{counter=\"{name}\"}} {value}");
+        let _ = writeln!(
+            out,
+            "vrrp_datapath_events_total{{counter=\"{name}\"}} {value}"
+        );
     }
     out
 }
@@ -81,9 +128,10 @@ pub async fn serve(address: SocketAddr, shared: Arc<Shared>) {
         tokio::spawn(async move {
             let mut request = [0u8; 1024];
             let _ = stream.read(&mut request).await;
-            let body = tokio::task::spawn_blocking(move || render(&shared.status(), &shared.stats()))
-                .await
-                .unwrap_or_default();
+            let body =
+                tokio::task::spawn_blocking(move || render(&shared.status(), &shared.stats()))
+                    .await
+                    .unwrap_or_default();
             let response = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()

@@ -52,7 +52,12 @@ pub struct Transition {
 }
 
 impl Status {
-    pub fn from_snapshots(datapath: &str, uptime: Duration, snapshots: &[InstanceSnapshot], now_ns: u64) -> Status {
+    pub fn from_snapshots(
+        datapath: &str,
+        uptime: Duration,
+        snapshots: &[InstanceSnapshot],
+        now_ns: u64,
+    ) -> Status {
         Status {
             schema: SCHEMA_VERSION,
             version: env!("CARGO_PKG_VERSION").to_string(),

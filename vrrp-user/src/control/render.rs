@@ -52,12 +52,24 @@ pub fn status_text(status: &Status) -> String {
         let _ = writeln!(out, "   State = {}", i.state);
         let _ = writeln!(out, "   Interface = {}", i.interface);
         let _ = writeln!(out, "   Virtual Router ID = {}", i.vrid);
-        let _ = writeln!(out, "   Priority = {} (base {})", i.effective_priority, i.base_priority);
+        let _ = writeln!(
+            out,
+            "   Priority = {} (base {})",
+            i.effective_priority, i.base_priority
+        );
         if let Some(master) = &i.master {
-            let _ = writeln!(out, "   Master router = {} priority {}", master.address, master.priority);
+            let _ = writeln!(
+                out,
+                "   Master router = {} priority {}",
+                master.address, master.priority
+            );
         }
         if let Some(t) = &i.last_transition {
-            let _ = writeln!(out, "   Last transition = {} ({:.1} s ago)", t.reason, t.seconds_ago);
+            let _ = writeln!(
+                out,
+                "   Last transition = {} ({:.1} s ago)",
+                t.reason, t.seconds_ago
+            );
         }
         let _ = writeln!(out, "   Virtual IP = {}", i.vips.len());
         for vip in &i.vips {
@@ -71,9 +83,21 @@ pub fn stats_text(stats: &Stats) -> String {
     let mut out = String::new();
     for i in &stats.instances {
         let _ = writeln!(out, "VRRP Instance: {}", i.name);
-        let _ = writeln!(out, "  Advertisements:\n    Received: {} (seen by the datapath: {})\n    Sent: {}", i.adverts_received, i.adverts_seen, i.adverts_sent);
-        let _ = writeln!(out, "  Became master: {}\n  Released master: {}\n  Transitions: {}", i.became_master, i.released_master, i.transitions);
-        let _ = writeln!(out, "  Priority Zero:\n    Received: {}\n    Sent: {}", i.priority_zero_received, i.priority_zero_sent);
+        let _ = writeln!(
+            out,
+            "  Advertisements:\n    Received: {} (seen by the datapath: {})\n    Sent: {}",
+            i.adverts_received, i.adverts_seen, i.adverts_sent
+        );
+        let _ = writeln!(
+            out,
+            "  Became master: {}\n  Released master: {}\n  Transitions: {}",
+            i.became_master, i.released_master, i.transitions
+        );
+        let _ = writeln!(
+            out,
+            "  Priority Zero:\n    Received: {}\n    Sent: {}",
+            i.priority_zero_received, i.priority_zero_sent
+        );
         let _ = writeln!(out, "  Gratuitous ARP / NA sent: {}", i.gratuitous_sent);
     }
     let _ = writeln!(out, "Datapath ({}):", stats.datapath.mode);

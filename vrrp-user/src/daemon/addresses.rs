@@ -64,7 +64,12 @@ fn set_active(context: &Context, plan: &InstancePlan, active: bool) {
     let Ok(mut datapath) = datapath.lock() else {
         return;
     };
-    for vip in plan.config.addresses.iter().chain(&plan.config.excluded_addresses) {
+    for vip in plan
+        .config
+        .addresses
+        .iter()
+        .chain(&plan.config.excluded_addresses)
+    {
         let key = vip_key(plan, vip.address);
         let value = VipValue {
             mac: plan.mac,
@@ -80,9 +85,16 @@ fn set_active(context: &Context, plan: &InstancePlan, active: bool) {
 async fn install(context: &Context, plan: &InstancePlan) {
     info!("({}) setting VIPs.", plan.name());
     let mut refused = false;
-    for vip in plan.config.addresses.iter().chain(&plan.config.excluded_addresses) {
+    for vip in plan
+        .config
+        .addresses
+        .iter()
+        .chain(&plan.config.excluded_addresses)
+    {
         let ifindex = match &vip.device {
-            Some(device) if device != &plan.config.interface => crate::net::sys::interface_index(device),
+            Some(device) if device != &plan.config.interface => {
+                crate::net::sys::interface_index(device)
+            }
             _ => plan.ifindex,
         };
         let mut attempt = 0;
@@ -91,11 +103,21 @@ async fn install(context: &Context, plan: &InstancePlan) {
             match context.netlink.add_address(ifindex, vip).await {
                 Ok(()) => break,
                 Err(error) if attempt < INSTALL_ATTEMPTS => {
-                    warn!("({}) adding {}/{} failed ({error}); retrying", plan.name(), vip.address, vip.prefix);
+                    warn!(
+                        "({}) adding {}/{} failed ({error}); retrying",
+                        plan.name(),
+                        vip.address,
+                        vip.prefix
+                    );
                     tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
                 }
                 Err(error) => {
-                    warn!("({}) adding {}/{} failed ({error}); giving up", plan.name(), vip.address, vip.prefix);
+                    warn!(
+                        "({}) adding {}/{} failed ({error}); giving up",
+                        plan.name(),
+                        vip.address,
+                        vip.prefix
+                    );
                     refused = true;
                     break;
                 }
@@ -103,47 +125,92 @@ async fn install(context: &Context, plan: &InstancePlan) {
         }
     }
     for route in &plan.config.routes {
-        let ifindex = route.device.as_deref().map(crate::net::sys::interface_index);
-        if let Err(error) = context.netlink.route(ifindex.or(Some(plan.ifindex)), route, true).await {
-            warn!("({}) adding route {}/{}: {error}", plan.name(), route.destination, route.prefix);
+        let ifindex = route
+            .device
+            .as_deref()
+            .map(crate::net::sys::interface_index);
+        if let Err(error) = context
+            .netlink
+            .route(ifindex.or(Some(plan.ifindex)), route, true)
+            .await
+        {
+            warn!(
+                "({}) adding route {}/{}: {error}",
+                plan.name(),
+                route.destination,
+                route.prefix
+            );
         }
     }
     set_active(context, plan, true);
-    let _ = context
-        .tracking
-        .send((Source::Addresses(plan.name().to_string()), Observation::Ok(!refused)));
+    let _ = context.tracking.send((
+        Source::Addresses(plan.name().to_string()),
+        Observation::Ok(!refused),
+    ));
 }
 
 async fn remove(context: &Context, plan: &InstancePlan) {
     set_active(context, plan, false);
     info!("({}) removing VIPs.", plan.name());
     for route in &plan.config.routes {
-        let ifindex = route.device.as_deref().map(crate::net::sys::interface_index);
-        let _ = context.netlink.route(ifindex.or(Some(plan.ifindex)), route, false).await;
+        let ifindex = route
+            .device
+            .as_deref()
+            .map(crate::net::sys::interface_index);
+        let _ = context
+            .netlink
+            .route(ifindex.or(Some(plan.ifindex)), route, false)
+            .await;
     }
-    for vip in plan.config.addresses.iter().chain(&plan.config.excluded_addresses) {
+    for vip in plan
+        .config
+        .addresses
+        .iter()
+        .chain(&plan.config.excluded_addresses)
+    {
         let ifindex = match &vip.device {
-            Some(device) if device != &plan.config.interface => crate::net::sys::interface_index(device),
+            Some(device) if device != &plan.config.interface => {
+                crate::net::sys::interface_index(device)
+            }
             _ => plan.ifindex,
         };
-        if let Err(error) = context.netlink.del_address(ifindex, vip.address, vip.prefix).await {
-            warn!("({}) removing {}/{}: {error}", plan.name(), vip.address, vip.prefix);
+        if let Err(error) = context
+            .netlink
+            .del_address(ifindex, vip.address, vip.prefix)
+            .await
+        {
+            warn!(
+                "({}) removing {}/{}: {error}",
+                plan.name(),
+                vip.address,
+                vip.prefix
+            );
         }
     }
 }
 
 /// `count` rounds of one message per address, `garp_interval` apart (keepalived's wording).
-async fn announce(context: &Context, plan: &InstancePlan, count: u32, senders: &mut HashMap<u32, GratuitousSender>) {
+async fn announce(
+    context: &Context,
+    plan: &InstancePlan,
+    count: u32,
+    senders: &mut HashMap<u32, GratuitousSender>,
+) {
     let interface = &plan.config.interface;
     let sender = match senders.entry(plan.ifindex) {
         std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-        std::collections::hash_map::Entry::Vacant(entry) => match GratuitousSender::open(plan.ifindex) {
-            Ok(sender) => entry.insert(sender),
-            Err(error) => {
-                warn!("({}) gratuitous ARP socket on {interface}: {error}", plan.name());
-                return;
+        std::collections::hash_map::Entry::Vacant(entry) => {
+            match GratuitousSender::open(plan.ifindex) {
+                Ok(sender) => entry.insert(sender),
+                Err(error) => {
+                    warn!(
+                        "({}) gratuitous ARP socket on {interface}: {error}",
+                        plan.name()
+                    );
+                    return;
+                }
             }
-        },
+        }
     };
     let addresses: Vec<std::net::IpAddr> = plan
         .config
@@ -153,7 +220,10 @@ async fn announce(context: &Context, plan: &InstancePlan, count: u32, senders: &
         .map(|a| a.address)
         .collect();
     for address in &addresses {
-        info!("({}) Sending/queueing gratuitous ARPs on {interface} for {address}", plan.name());
+        info!(
+            "({}) Sending/queueing gratuitous ARPs on {interface} for {address}",
+            plan.name()
+        );
     }
     let mut sent = 0u64;
     for round in 0..count {
@@ -164,10 +234,17 @@ async fn announce(context: &Context, plan: &InstancePlan, count: u32, senders: &
             match sender.announce(plan.mac, *address) {
                 Ok(()) => {
                     sent += 1;
-                    let what = if address.is_ipv4() { "gratuitous ARP" } else { "unsolicited Neighbour Advert" };
+                    let what = if address.is_ipv4() {
+                        "gratuitous ARP"
+                    } else {
+                        "unsolicited Neighbour Advert"
+                    };
                     info!("Sending {what} on {interface} for {address}");
                 }
-                Err(error) => warn!("({}) announcing {address} on {interface}: {error}", plan.name()),
+                Err(error) => warn!(
+                    "({}) announcing {address} on {interface}: {error}",
+                    plan.name()
+                ),
             }
         }
     }
@@ -183,10 +260,21 @@ pub async fn remove_stale(netlink: &Netlink, plans: &[InstancePlan]) {
         let Ok(present) = netlink.addresses(plan.ifindex).await else {
             continue;
         };
-        for vip in plan.config.addresses.iter().chain(&plan.config.excluded_addresses) {
+        for vip in plan
+            .config
+            .addresses
+            .iter()
+            .chain(&plan.config.excluded_addresses)
+        {
             if present.iter().any(|a| a.address == vip.address) {
-                info!("({}) removing stale VIP {} left by an earlier run", plan.name(), vip.address);
-                let _ = netlink.del_address(plan.ifindex, vip.address, vip.prefix).await;
+                info!(
+                    "({}) removing stale VIP {} left by an earlier run",
+                    plan.name(),
+                    vip.address
+                );
+                let _ = netlink
+                    .del_address(plan.ifindex, vip.address, vip.prefix)
+                    .await;
             }
         }
     }

@@ -58,7 +58,10 @@ fn load_config(cli: &Cli) -> Option<Config> {
                 warn!("{warning}");
             }
             if crate::script::writable_by_others(&cli.file) {
-                warn!("{} is writable by group or others; anyone who can write it controls vrrpd", cli.file.display());
+                warn!(
+                    "{} is writable by group or others; anyone who can write it controls vrrpd",
+                    cli.file.display()
+                );
             }
             Some(loaded.config)
         }
@@ -73,7 +76,10 @@ fn load_config(cli: &Cli) -> Option<Config> {
 
 pub fn run(cli: Cli) -> ExitCode {
     logging::init(&cli);
-    info!("Starting vrrpd {} (keepalived-compatible VRRP)", env!("CARGO_PKG_VERSION"));
+    info!(
+        "Starting vrrpd {} (keepalived-compatible VRRP)",
+        env!("CARGO_PKG_VERSION")
+    );
     let Some(config) = load_config(&cli) else {
         return ExitCode::from(EXIT_CONFIG);
     };
@@ -124,7 +130,10 @@ fn start_xdp(cli: &Cli, plans: &[InstancePlan]) -> Option<Arc<Mutex<XdpDatapath>
     };
     for plan in plans {
         if let Err(error) = datapath.attach(&plan.config.interface, plan.ifindex, policy) {
-            warn!("XDP cannot attach to {} ({error}); falling back to socket mode", plan.config.interface);
+            warn!(
+                "XDP cannot attach to {} ({error}); falling back to socket mode",
+                plan.config.interface
+            );
             return None;
         }
     }
@@ -159,7 +168,12 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
         Some(datapath) => Receive::Xdp(Arc::clone(datapath)),
         None => Receive::Sockets,
     };
-    let protocol = match protocol::spawn(plans.clone(), receive, Arc::clone(&socket_counters), outcomes_tx) {
+    let protocol = match protocol::spawn(
+        plans.clone(),
+        receive,
+        Arc::clone(&socket_counters),
+        outcomes_tx,
+    ) {
         Ok(protocol) => protocol,
         Err(error) => {
             error!("starting the protocol thread: {error}");
@@ -197,12 +211,19 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
     };
     daemon.start_tracking(tracking_rx);
     daemon.start_link_watch();
-    daemon.background.push(tokio::spawn(crate::control::server::serve(
-        daemon.cli.control.clone(),
-        Arc::clone(&shared),
-    )));
+    daemon
+        .background
+        .push(tokio::spawn(crate::control::server::serve(
+            daemon.cli.control.clone(),
+            Arc::clone(&shared),
+        )));
     if let Some(address) = daemon.cli.metrics {
-        daemon.background.push(tokio::spawn(crate::control::metrics::serve(address, Arc::clone(&shared))));
+        daemon
+            .background
+            .push(tokio::spawn(crate::control::metrics::serve(
+                address,
+                Arc::clone(&shared),
+            )));
     }
     daemon.main_loop(&mut outcomes).await
 }
@@ -287,7 +308,14 @@ impl Daemon {
 
     fn dispatch(&mut self, outcome: Outcome) {
         match outcome {
-            Outcome::Transition { plan, from: _, to, reason: _, priority, at_ns: _ } => {
+            Outcome::Transition {
+                plan,
+                from: _,
+                to,
+                reason: _,
+                priority,
+                at_ns: _,
+            } => {
                 let notice = Notice {
                     kind: "INSTANCE",
                     name: plan.name().to_string(),
@@ -295,14 +323,23 @@ impl Daemon {
                     priority,
                     stopping: to == State::Initialize,
                 };
-                let _ = self.notices.send((self.notifier(&plan.config.notify), notice.clone()));
-                for group in self.config.sync_groups.iter().filter(|g| g.members.iter().any(|m| m == plan.name())) {
+                let _ = self
+                    .notices
+                    .send((self.notifier(&plan.config.notify), notice.clone()));
+                for group in self
+                    .config
+                    .sync_groups
+                    .iter()
+                    .filter(|g| g.members.iter().any(|m| m == plan.name()))
+                {
                     let group_notice = Notice {
                         kind: "GROUP",
                         name: group.name.clone(),
                         ..notice.clone()
                     };
-                    let _ = self.notices.send((self.notifier(&group.notify), group_notice));
+                    let _ = self
+                        .notices
+                        .send((self.notifier(&group.notify), group_notice));
                 }
             }
             Outcome::Addresses { plan, install } => {
@@ -313,7 +350,9 @@ impl Daemon {
                 };
                 self.address_work(work);
             }
-            Outcome::Gratuitous { plan, count } => self.address_work(addresses::Work::Announce(plan, count)),
+            Outcome::Gratuitous { plan, count } => {
+                self.address_work(addresses::Work::Announce(plan, count))
+            }
             Outcome::Stopped => {}
         }
     }
@@ -336,14 +375,16 @@ impl Daemon {
     /// Queues work on the instance's own worker (started on first use).
     fn address_work(&mut self, work: addresses::Work) {
         let name = match &work {
-            addresses::Work::Install(plan) | addresses::Work::Remove(plan) | addresses::Work::Announce(plan, _) => {
-                plan.name().to_string()
-            }
+            addresses::Work::Install(plan)
+            | addresses::Work::Remove(plan)
+            | addresses::Work::Announce(plan, _) => plan.name().to_string(),
         };
         let queue = self.address_queues.entry(name).or_insert_with(|| {
             let (sender, receiver) = mpsc::unbounded_channel();
-            self.address_workers
-                .push(tokio::spawn(addresses::worker(self.address_context.clone(), receiver)));
+            self.address_workers.push(tokio::spawn(addresses::worker(
+                self.address_context.clone(),
+                receiver,
+            )));
             sender
         });
         let _ = queue.send(work);
@@ -363,8 +404,12 @@ impl Daemon {
                 Some(user) => crate::script::identity(Some(user)).unwrap_or(identity),
                 None => identity,
             };
-            self.background
-                .push(tokio::spawn(track::run_script(script, identity, secure, self.tracking_tx.clone())));
+            self.background.push(tokio::spawn(track::run_script(
+                script,
+                identity,
+                secure,
+                self.tracking_tx.clone(),
+            )));
         }
         for file in self.config.track_files.clone() {
             if let Some(value) = file.init_value
@@ -372,12 +417,16 @@ impl Daemon {
             {
                 let _ = std::fs::write(&file.path, format!("{value}\n"));
             }
-            self.background
-                .push(tokio::spawn(track::watch_file(file.name, file.path, self.tracking_tx.clone())));
+            self.background.push(tokio::spawn(track::watch_file(
+                file.name,
+                file.path,
+                self.tracking_tx.clone(),
+            )));
         }
         let tracking = track::plan(&self.config);
         let shared = Arc::clone(&self.shared);
-        self.background.push(tokio::spawn(tracker(tracking, updates, shared)));
+        self.background
+            .push(tokio::spawn(tracker(tracking, updates, shared)));
     }
 
     fn start_link_watch(&mut self) {
@@ -448,7 +497,9 @@ impl Daemon {
             && let Ok(mut datapath) = datapath.lock()
         {
             for plan in &plans {
-                if let Err(error) = datapath.attach(&plan.config.interface, plan.ifindex, AttachPolicy::Auto) {
+                if let Err(error) =
+                    datapath.attach(&plan.config.interface, plan.ifindex, AttachPolicy::Auto)
+                {
                     warn!("{error}");
                 }
             }
@@ -460,7 +511,11 @@ impl Daemon {
 
     /// SIGUSR1 / SIGUSR2: keepalived-like data and stats dumps.
     fn write_dump(&self, stats: bool) {
-        let path = if stats { &self.cli.stats_file } else { &self.cli.dump_file };
+        let path = if stats {
+            &self.cli.stats_file
+        } else {
+            &self.cli.dump_file
+        };
         let text = if stats {
             crate::control::render::stats_text(&self.shared.stats())
         } else {
@@ -475,7 +530,11 @@ impl Daemon {
 
 /// Keeps the latest observation of every tracked source; sends each instance's health to the
 /// protocol thread whenever it changes.
-async fn tracker(tracking: Vec<InstanceTracking>, mut updates: UnboundedReceiver<(Source, Observation)>, shared: Arc<Shared>) {
+async fn tracker(
+    tracking: Vec<InstanceTracking>,
+    mut updates: UnboundedReceiver<(Source, Observation)>,
+    shared: Arc<Shared>,
+) {
     let mut sent: HashMap<String, Health> = HashMap::new();
     while let Some((source, observation)) = updates.recv().await {
         let observations = {
@@ -488,7 +547,12 @@ async fn tracker(tracking: Vec<InstanceTracking>, mut updates: UnboundedReceiver
         for instance in &tracking {
             let health = Health::of(instance, &observations);
             let unchanged = sent.get(&instance.name) == Some(&health)
-                || (!sent.contains_key(&instance.name) && health == Health { weight: 0, fault: None });
+                || (!sent.contains_key(&instance.name)
+                    && health
+                        == Health {
+                            weight: 0,
+                            fault: None,
+                        });
             if unchanged {
                 continue;
             }

@@ -9,7 +9,10 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum PidFileError {
     #[error("cannot open pid file {path}: {source}")]
-    Open { path: PathBuf, source: std::io::Error },
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("another vrrpd is running (pid file {path} is locked{holder})")]
     Locked { path: PathBuf, holder: String },
 }

@@ -70,14 +70,24 @@ pub async fn resolve(config: &Config, netlink: &Netlink) -> Result<Vec<InstanceP
     Ok(plans)
 }
 
-async fn resolve_one(config: &Config, instance: &Instance, netlink: &Netlink) -> Result<InstancePlan, PlanError> {
+async fn resolve_one(
+    config: &Config,
+    instance: &Instance,
+    netlink: &Netlink,
+) -> Result<InstancePlan, PlanError> {
     let interface_error = |source| PlanError::Interface {
         instance: instance.name.clone(),
         interface: instance.interface.clone(),
         source,
     };
-    let link = netlink.link(&instance.interface).await.map_err(interface_error)?;
-    let addresses = netlink.addresses(link.index).await.map_err(interface_error)?;
+    let link = netlink
+        .link(&instance.interface)
+        .await
+        .map_err(interface_error)?;
+    let addresses = netlink
+        .addresses(link.index)
+        .await
+        .map_err(interface_error)?;
     let own: Vec<IpAddr> = instance
         .addresses
         .iter()
@@ -88,24 +98,34 @@ async fn resolve_one(config: &Config, instance: &Instance, netlink: &Netlink) ->
     let configured_source = instance.unicast_src_ip.or(instance.mcast_src_ip);
     let source = match configured_source {
         Some(source) => source,
-        None => netlink::primary_address(&addresses, ipv6, &own).ok_or_else(|| PlanError::NoSource {
-            instance: instance.name.clone(),
-            interface: instance.interface.clone(),
-            what: if ipv6 { "IPv6 link-local" } else { "IPv4" },
-        })?,
+        None => {
+            netlink::primary_address(&addresses, ipv6, &own).ok_or_else(|| PlanError::NoSource {
+                instance: instance.name.clone(),
+                interface: instance.interface.clone(),
+                what: if ipv6 { "IPv6 link-local" } else { "IPv4" },
+            })?
+        }
     };
     Ok(build(config, instance, link.index, link.mac, source))
 }
 
 /// The pure part of planning, given the interface's facts.
-pub fn build(config: &Config, instance: &Instance, ifindex: u32, mac: [u8; 6], source: IpAddr) -> InstancePlan {
+pub fn build(
+    config: &Config,
+    instance: &Instance,
+    ifindex: u32,
+    mac: [u8; 6],
+    source: IpAddr,
+) -> InstancePlan {
     let family = instance.family;
     let mut address_bytes = Vec::new();
     for vip in &instance.addresses {
         address_bytes.extend_from_slice(&raw_from_ip(vip.address).1[..family.address_len()]);
     }
     let auth = match instance.authentication {
-        Some(Authentication::Pass(data)) if instance.version == Version::V2 => Auth::SimpleText(data),
+        Some(Authentication::Pass(data)) if instance.version == Version::V2 => {
+            Auth::SimpleText(data)
+        }
         _ => Auth::None,
     };
     let destinations: Vec<IpAddr> = if instance.unicast_peers.is_empty() {
@@ -186,4 +206,3 @@ pub fn multicast_group(config: &Config, family: Family) -> IpAddr {
         Family::Ipv6 => IpAddr::V6(config.global.mcast_group6),
     }
 }
-

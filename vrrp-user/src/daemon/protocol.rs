@@ -37,7 +37,11 @@ const EARLY_WAKE_NS: u64 = 400_000;
 #[derive(Debug)]
 pub enum Command {
     /// Tracking changed for an instance.
-    Health { instance: String, weight: i32, fault: Option<FaultReason> },
+    Health {
+        instance: String,
+        weight: i32,
+        fault: Option<FaultReason>,
+    },
     /// A new configuration: keep identical instances, replace the rest.
     Reload(Vec<InstancePlan>),
     /// An interface came back with a new index: re-attach XDP there.
@@ -60,8 +64,14 @@ pub enum Outcome {
         at_ns: u64,
     },
     /// Install (true) or remove (false) the instance's addresses.
-    Addresses { plan: Arc<InstancePlan>, install: bool },
-    Gratuitous { plan: Arc<InstancePlan>, count: u32 },
+    Addresses {
+        plan: Arc<InstancePlan>,
+        install: bool,
+    },
+    Gratuitous {
+        plan: Arc<InstancePlan>,
+        count: u32,
+    },
     /// The thread has finished (after Shutdown).
     Stopped,
 }
@@ -140,7 +150,12 @@ pub fn spawn(
     outcomes: UnboundedSender<Outcome>,
 ) -> io::Result<ProtocolHandle> {
     // SAFETY: plain descriptor creation, owned below.
-    let wake = Arc::new(unsafe { OwnedFd::from_raw_fd(sys::check(libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC))?) });
+    let wake = Arc::new(unsafe {
+        OwnedFd::from_raw_fd(sys::check(libc::eventfd(
+            0,
+            libc::EFD_NONBLOCK | libc::EFD_CLOEXEC,
+        ))?)
+    });
     // SAFETY: as above.
     let timer = unsafe {
         OwnedFd::from_raw_fd(sys::check(libc::timerfd_create(
@@ -149,13 +164,17 @@ pub fn spawn(
         ))?)
     };
     // SAFETY: as above.
-    let epoll = unsafe { OwnedFd::from_raw_fd(sys::check(libc::epoll_create1(libc::EPOLL_CLOEXEC))?) };
+    let epoll =
+        unsafe { OwnedFd::from_raw_fd(sys::check(libc::epoll_create1(libc::EPOLL_CLOEXEC))?) };
     let (commands_tx, commands) = std::sync::mpsc::channel();
     let mut thread = Thread {
         instances: Vec::new(),
         sockets: HashMap::new(),
         events: match &receive {
-            Receive::Xdp(datapath) => datapath.lock().map_err(|_| io::Error::other("datapath lock"))?.take_events(),
+            Receive::Xdp(datapath) => datapath
+                .lock()
+                .map_err(|_| io::Error::other("datapath lock"))?
+                .take_events(),
             Receive::Sockets => None,
         },
         receive,
@@ -193,7 +212,10 @@ impl Thread {
             u64: fd as u64,
         };
         // SAFETY: registering a descriptor we own with our epoll instance.
-        sys::check(unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut event) }).map(drop)
+        sys::check(unsafe {
+            libc::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut event)
+        })
+        .map(drop)
     }
 
     fn xdp(&self) -> Option<std::sync::MutexGuard<'_, XdpDatapath>> {
@@ -207,7 +229,12 @@ impl Thread {
     fn add_instance(&mut self, plan: InstancePlan) -> io::Result<()> {
         let socket_key = (plan.ifindex, plan.config.family);
         if !self.sockets.contains_key(&socket_key) {
-            let socket = VrrpSocket::open(plan.config.family, &plan.config.interface, plan.ifindex, plan.source)?;
+            let socket = VrrpSocket::open(
+                plan.config.family,
+                &plan.config.interface,
+                plan.ifindex,
+                plan.source,
+            )?;
             if matches!(self.receive, Receive::Xdp(_)) {
                 socket.drop_all_incoming()?;
             } else {
@@ -221,7 +248,11 @@ impl Thread {
                     && let Err(error) = socket.join(*destination)
                     && error.raw_os_error() != Some(libc::EADDRINUSE)
                 {
-                    warn!("({}) joining {destination} on {}: {error}", plan.name(), plan.config.interface);
+                    warn!(
+                        "({}) joining {destination} on {}: {error}",
+                        plan.name(),
+                        plan.config.interface
+                    );
                 }
             }
         }
@@ -255,12 +286,24 @@ impl Thread {
         loop {
             self.start_due_instances();
             self.serve_timers();
-            if self.stopping && self.instances.iter().all(|r| r.fsm.state() != State::Master) {
+            if self.stopping
+                && self
+                    .instances
+                    .iter()
+                    .all(|r| r.fsm.state() != State::Master)
+            {
                 break;
             }
             self.arm_timer();
             // SAFETY: ready is a valid array of epoll_event.
-            let count = unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), ready.as_mut_ptr(), ready.len() as i32, 1000) };
+            let count = unsafe {
+                libc::epoll_wait(
+                    self.epoll.as_raw_fd(),
+                    ready.as_mut_ptr(),
+                    ready.len() as i32,
+                    1000,
+                )
+            };
             for event in ready.iter().take(count.max(0) as usize) {
                 let fd = event.u64 as i32;
                 if fd == self.wake.as_raw_fd() {
@@ -274,7 +317,12 @@ impl Thread {
                     self.socket_adverts(fd);
                 }
             }
-            if self.stopping && self.instances.iter().all(|r| r.fsm.state() != State::Master) {
+            if self.stopping
+                && self
+                    .instances
+                    .iter()
+                    .all(|r| r.fsm.state() != State::Master)
+            {
                 break;
             }
         }
@@ -318,14 +366,24 @@ impl Thread {
         // An absolute time of zero would disarm the timer; 1 ns means "now".
         let value = wake_at.map_or(0, |t| t.max(1));
         let spec = libc::itimerspec {
-            it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 },
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
             it_value: libc::timespec {
                 tv_sec: (value / 1_000_000_000) as libc::time_t,
                 tv_nsec: (value % 1_000_000_000) as libc::c_long,
             },
         };
         // SAFETY: arming our timerfd with a valid itimerspec.
-        unsafe { libc::timerfd_settime(self.timer.as_raw_fd(), libc::TFD_TIMER_ABSTIME, &spec, std::ptr::null_mut()) };
+        unsafe {
+            libc::timerfd_settime(
+                self.timer.as_raw_fd(),
+                libc::TFD_TIMER_ABSTIME,
+                &spec,
+                std::ptr::null_mut(),
+            )
+        };
     }
 
     /// Serves every deadline that has come, spinning up to a master-down deadline that is
@@ -346,7 +404,11 @@ impl Thread {
                         spin_until = Some(spin_until.map_or(down, |s| s.min(down)));
                     }
                 }
-                if self.instances[index].fsm.next_deadline().is_some_and(|d| d <= now) {
+                if self.instances[index]
+                    .fsm
+                    .next_deadline()
+                    .is_some_and(|d| d <= now)
+                {
                     self.input(index, Input::Timer, now);
                     now = monotonic_ns();
                 }
@@ -374,15 +436,27 @@ impl Thread {
         while let Ok(command) = self.commands.try_recv() {
             let now = monotonic_ns();
             match command {
-                Command::Health { instance, weight, fault } => {
-                    if let Some(index) = self.instances.iter().position(|r| r.plan.name() == instance) {
+                Command::Health {
+                    instance,
+                    weight,
+                    fault,
+                } => {
+                    if let Some(index) = self
+                        .instances
+                        .iter()
+                        .position(|r| r.plan.name() == instance)
+                    {
                         self.input(index, Input::Health { weight, fault }, now);
                     }
                 }
                 Command::Reload(plans) => self.reload(plans),
                 Command::Reattach { interface, ifindex } => {
                     if let Some(mut datapath) = self.xdp() {
-                        match datapath.attach(&interface, ifindex, crate::datapath::attach::AttachPolicy::Auto) {
+                        match datapath.attach(
+                            &interface,
+                            ifindex,
+                            crate::datapath::attach::AttachPolicy::Auto,
+                        ) {
                             Ok(mode) => info!("{interface}: XDP re-attached in {mode} mode"),
                             Err(error) => warn!("{interface}: XDP re-attach failed: {error}"),
                         }
@@ -417,7 +491,10 @@ impl Thread {
         }
         self.instances = stopping;
         for index in 0..self.instances.len() {
-            info!("({}) removed or changed by the reload; stopping it", self.instances[index].plan.name());
+            info!(
+                "({}) removed or changed by the reload; stopping it",
+                self.instances[index].plan.name()
+            );
             self.input(index, Input::Shutdown, now);
             let key = self.instances[index].plan.key;
             if let Some(mut datapath) = self.xdp() {
@@ -451,8 +528,13 @@ impl Thread {
                     base_priority: running.plan.config.priority,
                     effective_priority: running.fsm.effective_priority(),
                     master: match running.fsm.state() {
-                        State::Master => Some((running.plan.source, running.fsm.effective_priority())),
-                        _ if live.last_reset_ns != 0 => Some((vrrp_common::wire::raw_to_ip(family, &live.master), live.master_priority)),
+                        State::Master => {
+                            Some((running.plan.source, running.fsm.effective_priority()))
+                        }
+                        _ if live.last_reset_ns != 0 => Some((
+                            vrrp_common::wire::raw_to_ip(family, &live.master),
+                            live.master_priority,
+                        )),
                         _ => None,
                     },
                     last_transition: running
@@ -507,7 +589,11 @@ impl Thread {
             );
             return;
         }
-        debug!("({}) datapath event {kind:?} priority {}", self.instances[index].plan.name(), event.priority);
+        debug!(
+            "({}) datapath event {kind:?} priority {}",
+            self.instances[index].plan.name(),
+            event.priority
+        );
         let advert = rules::Advert {
             source: event.source,
             priority: event.priority,
@@ -523,7 +609,12 @@ impl Thread {
         };
         let mut buffer = [0u8; 2048];
         loop {
-            let received = match self.sockets.values().find(|s| s.raw_fd() == fd).map(|s| s.receive(&mut buffer)) {
+            let received = match self
+                .sockets
+                .values()
+                .find(|s| s.raw_fd() == fd)
+                .map(|s| s.receive(&mut buffer))
+            {
                 Some(Ok(Some(received))) => received,
                 _ => return,
             };
@@ -541,7 +632,13 @@ impl Thread {
             let peers: Vec<(InstanceKey, [u8; 16])> = self
                 .instances
                 .iter()
-                .flat_map(|r| r.plan.config.unicast_peers.iter().map(|p| (r.plan.key, raw_from_ip(p.address).1)))
+                .flat_map(|r| {
+                    r.plan
+                        .config
+                        .unicast_peers
+                        .iter()
+                        .map(|p| (r.plan.key, raw_from_ip(p.address).1))
+                })
                 .collect();
             let reception = rules::receive_advert(
                 ifindex,
@@ -608,7 +705,10 @@ impl Thread {
                 let reason_text = reason.describe(family);
                 match (to, &reason) {
                     (State::Initialize, Reason::Shutdown) => info!("({name}) Stopping"),
-                    _ => info!("({name}) Entering {} STATE ({reason_text})", to.keepalived_name()),
+                    _ => info!(
+                        "({name}) Entering {} STATE ({reason_text})",
+                        to.keepalived_name()
+                    ),
                 }
                 let _ = self.outcomes.send(Outcome::Transition {
                     plan: Arc::clone(&self.instances[index].plan),

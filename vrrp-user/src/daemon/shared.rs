@@ -28,24 +28,42 @@ impl Shared {
     pub fn snapshot(&self) -> Vec<InstanceSnapshot> {
         let (reply, answer) = std::sync::mpsc::channel();
         self.protocol.send(Command::Snapshot(reply));
-        answer.recv_timeout(Duration::from_secs(2)).unwrap_or_default()
+        answer
+            .recv_timeout(Duration::from_secs(2))
+            .unwrap_or_default()
     }
 
     pub fn datapath_name(&self) -> &'static str {
-        if self.datapath.is_some() { "xdp" } else { "socket" }
+        if self.datapath.is_some() {
+            "xdp"
+        } else {
+            "socket"
+        }
     }
 
     /// The datapath's counters (the XDP program's, or socket mode's).
     pub fn counters(&self) -> [u64; Counter::COUNT] {
         match &self.datapath {
-            Some(datapath) => datapath.lock().map(|d| d.counters()).unwrap_or([0; Counter::COUNT]),
-            None => self.socket_counters.lock().map(|c| *c).unwrap_or([0; Counter::COUNT]),
+            Some(datapath) => datapath
+                .lock()
+                .map(|d| d.counters())
+                .unwrap_or([0; Counter::COUNT]),
+            None => self
+                .socket_counters
+                .lock()
+                .map(|c| *c)
+                .unwrap_or([0; Counter::COUNT]),
         }
     }
 
     pub fn status(&self) -> Status {
         let now = vrrp_user_now();
-        Status::from_snapshots(self.datapath_name(), self.started.elapsed(), &self.snapshot(), now)
+        Status::from_snapshots(
+            self.datapath_name(),
+            self.started.elapsed(),
+            &self.snapshot(),
+            now,
+        )
     }
 
     pub fn stats(&self) -> Stats {
@@ -53,14 +71,21 @@ impl Shared {
         let instances = self
             .snapshot()
             .into_iter()
-            .map(|snapshot| InstanceStats::new(&snapshot, announced.get(&snapshot.name).copied().unwrap_or(0)))
+            .map(|snapshot| {
+                InstanceStats::new(
+                    &snapshot,
+                    announced.get(&snapshot.name).copied().unwrap_or(0),
+                )
+            })
             .collect();
         let tracking = self
             .observations
             .lock()
             .map(|o| {
                 o.iter()
-                    .map(|(source, observation)| (describe_source(source), describe_observation(observation)))
+                    .map(|(source, observation)| {
+                        (describe_source(source), describe_observation(observation))
+                    })
                     .collect()
             })
             .unwrap_or_default();

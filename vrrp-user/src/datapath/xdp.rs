@@ -43,7 +43,10 @@ pub struct XdpDatapath {
     pinned: Option<PathBuf>,
 }
 
-fn take<T: TryFrom<aya::maps::Map, Error = MapError>>(ebpf: &mut Ebpf, name: &'static str) -> Result<T, XdpError> {
+fn take<T: TryFrom<aya::maps::Map, Error = MapError>>(
+    ebpf: &mut Ebpf,
+    name: &'static str,
+) -> Result<T, XdpError> {
     let map = ebpf.take_map(name).ok_or(XdpError::MissingMap(name))?;
     T::try_from(map).map_err(|error| XdpError::Map(name, error))
 }
@@ -66,7 +69,12 @@ impl XdpDatapath {
     }
 
     /// Attaches to an interface (once); returns the mode it runs in.
-    pub fn attach(&mut self, interface: &str, ifindex: u32, policy: AttachPolicy) -> Result<AttachedMode, XdpError> {
+    pub fn attach(
+        &mut self,
+        interface: &str,
+        ifindex: u32,
+        policy: AttachPolicy,
+    ) -> Result<AttachedMode, XdpError> {
         if let Some((_, mode)) = self.attached.get(&ifindex) {
             return Ok(*mode);
         }
@@ -95,8 +103,14 @@ impl XdpDatapath {
         self.attached.get(&ifindex).map(|(_, mode)| *mode)
     }
 
-    pub fn write_config(&mut self, key: &InstanceKey, config: &InstanceConfig) -> Result<(), XdpError> {
-        self.config.insert(key, config, 0).map_err(|e| XdpError::Map("CONFIG", e))
+    pub fn write_config(
+        &mut self,
+        key: &InstanceKey,
+        config: &InstanceConfig,
+    ) -> Result<(), XdpError> {
+        self.config
+            .insert(key, config, 0)
+            .map_err(|e| XdpError::Map("CONFIG", e))
     }
 
     pub fn remove_instance(&mut self, key: &InstanceKey) {
@@ -116,11 +130,15 @@ impl XdpDatapath {
     }
 
     pub fn add_peer(&mut self, key: &PeerKey) -> Result<(), XdpError> {
-        self.peers.insert(key, 1, 0).map_err(|e| XdpError::Map("PEERS", e))
+        self.peers
+            .insert(key, 1, 0)
+            .map_err(|e| XdpError::Map("PEERS", e))
     }
 
     pub fn set_vip(&mut self, key: &VipKey, value: &VipValue) -> Result<(), XdpError> {
-        self.vips.insert(key, value, 0).map_err(|e| XdpError::Map("VIPS", e))
+        self.vips
+            .insert(key, value, 0)
+            .map_err(|e| XdpError::Map("VIPS", e))
     }
 
     pub fn remove_vip(&mut self, key: &VipKey) {

@@ -297,7 +297,6 @@ fn a_master_hearing_a_higher_priority_steps_down() {
     assert_eq!(
         actions,
         vec![
-            Action::RemoveAddresses,
             Action::Transition {
                 from: State::Master,
                 to: State::Backup,
@@ -306,6 +305,7 @@ fn a_master_hearing_a_higher_priority_steps_down() {
                     priority: 110
                 },
             },
+            Action::RemoveAddresses,
         ]
     );
 }

@@ -69,7 +69,12 @@ impl AdvertTemplate {
                     let _ = ip::write_ipv4_header(
                         &mut bytes,
                         [source[0], source[1], source[2], source[3]],
-                        [raw_destination[0], raw_destination[1], raw_destination[2], raw_destination[3]],
+                        [
+                            raw_destination[0],
+                            raw_destination[1],
+                            raw_destination[2],
+                            raw_destination[3],
+                        ],
                         IPPROTO_VRRP,
                         ip::VRRP_TTL,
                         message_len,
@@ -106,7 +111,8 @@ impl AdvertTemplate {
     pub fn send(&mut self, socket: &VrrpSocket, priority: u8) -> io::Result<()> {
         let mut result = Ok(());
         for prepared in &mut self.prepared {
-            Packet::new_unchecked(&mut prepared.bytes[prepared.message_offset..], self.family).set_priority(priority);
+            Packet::new_unchecked(&mut prepared.bytes[prepared.message_offset..], self.family)
+                .set_priority(priority);
             if let Err(error) = socket.send(&prepared.bytes, prepared.destination) {
                 result = Err(error);
             }

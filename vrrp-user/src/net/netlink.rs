@@ -4,9 +4,13 @@
 use std::net::IpAddr;
 
 use futures_util::stream::{StreamExt, TryStreamExt};
-use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
+};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::packet_core::NetlinkPayload;
 use rtnetlink::{Handle, MulticastGroup};
@@ -84,7 +88,12 @@ impl Netlink {
 
     /// Addresses on `index`, in the kernel's order (the primary IPv4 address first).
     pub async fn addresses(&self, index: u32) -> Result<Vec<AddressInfo>, NetlinkError> {
-        let mut stream = self.handle.address().get().set_link_index_filter(index).execute();
+        let mut stream = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .execute();
         let mut addresses = Vec::new();
         while let Some(message) = stream.try_next().await? {
             if message.header.index != index {
@@ -100,14 +109,24 @@ impl Netlink {
     /// Installs a virtual address as `ip addr add ADDR/PREFIX [brd X] [scope X] [label X] dev IF`
     /// would, with `nodad` for IPv6 (keepalived does the same: the VIP must work at once).
     pub async fn add_address(&self, index: u32, vip: &VirtualAddress) -> Result<(), NetlinkError> {
-        let mut request = self.handle.address().add(index, vip.address, vip.prefix).replace();
+        let mut request = self
+            .handle
+            .address()
+            .add(index, vip.address, vip.prefix)
+            .replace();
         let message = request.message_mut();
         if let Some(broadcast) = vip.broadcast {
-            message.attributes.retain(|a| !matches!(a, AddressAttribute::Broadcast(_)));
-            message.attributes.push(AddressAttribute::Broadcast(broadcast));
+            message
+                .attributes
+                .retain(|a| !matches!(a, AddressAttribute::Broadcast(_)));
+            message
+                .attributes
+                .push(AddressAttribute::Broadcast(broadcast));
         }
         if let Some(label) = &vip.label {
-            message.attributes.push(AddressAttribute::Label(label.clone()));
+            message
+                .attributes
+                .push(AddressAttribute::Label(label.clone()));
         }
         if let Some(scope) = vip.scope {
             message.header.scope = AddressScope::from(scope.rt_scope());
@@ -118,14 +137,21 @@ impl Netlink {
         }
         if vip.address.is_ipv6() {
             message.header.flags = AddressHeaderFlags::Nodad;
-            message.attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
+            message
+                .attributes
+                .push(AddressAttribute::Flags(AddressFlags::Nodad));
         }
         request.execute().await?;
         Ok(())
     }
 
     /// Removes an address; removing one that is not there is not an error.
-    pub async fn del_address(&self, index: u32, address: IpAddr, prefix: u8) -> Result<(), NetlinkError> {
+    pub async fn del_address(
+        &self,
+        index: u32,
+        address: IpAddr,
+        prefix: u8,
+    ) -> Result<(), NetlinkError> {
         let mut message = AddressMessage::default();
         message.header.index = index;
         message.header.prefix_len = prefix;
@@ -140,7 +166,8 @@ impl Netlink {
         match self.handle.address().del(message).execute().await {
             Ok(()) => Ok(()),
             Err(rtnetlink::Error::NetlinkError(error))
-                if error.raw_code() == -libc::EADDRNOTAVAIL || error.raw_code() == -libc::ENODEV =>
+                if error.raw_code() == -libc::EADDRNOTAVAIL
+                    || error.raw_code() == -libc::ENODEV =>
             {
                 Ok(())
             }
@@ -149,7 +176,12 @@ impl Netlink {
     }
 
     /// Adds (or, with `add` false, removes) a virtual route.
-    pub async fn route(&self, index: Option<u32>, route: &VirtualRoute, add: bool) -> Result<(), NetlinkError> {
+    pub async fn route(
+        &self,
+        index: Option<u32>,
+        route: &VirtualRoute,
+        add: bool,
+    ) -> Result<(), NetlinkError> {
         let mut message = RouteMessage::default();
         message.header.address_family = match route.destination {
             IpAddr::V4(_) => AddressFamily::Inet,
@@ -157,7 +189,11 @@ impl Netlink {
         };
         message.header.destination_prefix_length = route.prefix;
         message.header.protocol = RouteProtocol::Static;
-        message.header.kind = if route.blackhole { RouteType::BlackHole } else { RouteType::Unicast };
+        message.header.kind = if route.blackhole {
+            RouteType::BlackHole
+        } else {
+            RouteType::Unicast
+        };
         message.header.scope = if route.gateway.is_some() || route.blackhole {
             RouteScope::Universe
         } else {
@@ -167,13 +203,21 @@ impl Netlink {
         message.header.table = u8::try_from(table).unwrap_or(252);
         message.attributes.push(RouteAttribute::Table(table));
         if route.prefix > 0 {
-            message.attributes.push(RouteAttribute::Destination(route_address(route.destination)));
+            message
+                .attributes
+                .push(RouteAttribute::Destination(route_address(
+                    route.destination,
+                )));
         }
         if let Some(gateway) = route.gateway {
-            message.attributes.push(RouteAttribute::Gateway(route_address(gateway)));
+            message
+                .attributes
+                .push(RouteAttribute::Gateway(route_address(gateway)));
         }
         if let Some(source) = route.source {
-            message.attributes.push(RouteAttribute::PrefSource(route_address(source)));
+            message
+                .attributes
+                .push(RouteAttribute::PrefSource(route_address(source)));
         }
         if let Some(metric) = route.metric {
             message.attributes.push(RouteAttribute::Priority(metric));
@@ -188,7 +232,11 @@ impl Netlink {
         };
         match result {
             Ok(()) => Ok(()),
-            Err(rtnetlink::Error::NetlinkError(error)) if !add && error.raw_code() == -libc::ESRCH => Ok(()),
+            Err(rtnetlink::Error::NetlinkError(error))
+                if !add && error.raw_code() == -libc::ESRCH =>
+            {
+                Ok(())
+            }
             Err(error) => Err(error.into()),
         }
     }
@@ -206,7 +254,8 @@ fn link_info(message: &LinkMessage) -> LinkInfo {
         index: message.header.index,
         name: String::new(),
         mac: [0; 6],
-        up: message.header.flags.contains(LinkFlags::Up) && message.header.flags.contains(LinkFlags::Running),
+        up: message.header.flags.contains(LinkFlags::Up)
+            && message.header.flags.contains(LinkFlags::Running),
     };
     for attribute in &message.attributes {
         match attribute {
@@ -244,7 +293,11 @@ fn address_info(message: &AddressMessage) -> Option<AddressInfo> {
 /// The address our adverts come from: IPv4, the interface's primary address (keepalived's
 /// choice); IPv6, its first link-local address (RFC 5798 section 5.1.2.1). Addresses in
 /// `exclude` (our own VIPs) never qualify.
-pub fn primary_address(addresses: &[AddressInfo], ipv6: bool, exclude: &[IpAddr]) -> Option<IpAddr> {
+pub fn primary_address(
+    addresses: &[AddressInfo],
+    ipv6: bool,
+    exclude: &[IpAddr],
+) -> Option<IpAddr> {
     addresses
         .iter()
         .filter(|a| !exclude.contains(&a.address))
@@ -257,7 +310,8 @@ pub fn primary_address(addresses: &[AddressInfo], ipv6: bool, exclude: &[IpAddr]
 
 /// Subscribes to link changes (`ip monitor link`).
 pub fn watch_links() -> Result<tokio::sync::mpsc::UnboundedReceiver<LinkEvent>, NetlinkError> {
-    let (connection, _handle, mut messages) = rtnetlink::new_multicast_connection(&[MulticastGroup::Link])?;
+    let (connection, _handle, mut messages) =
+        rtnetlink::new_multicast_connection(&[MulticastGroup::Link])?;
     tokio::spawn(connection);
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {

@@ -5,17 +5,30 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 pub fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
-    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(rc) }
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(rc)
+    }
 }
 
-pub fn socket(domain: libc::c_int, kind: libc::c_int, protocol: libc::c_int) -> io::Result<OwnedFd> {
+pub fn socket(
+    domain: libc::c_int,
+    kind: libc::c_int,
+    protocol: libc::c_int,
+) -> io::Result<OwnedFd> {
     // SAFETY: plain socket creation; the descriptor is owned below.
     let fd = check(unsafe { libc::socket(domain, kind | libc::SOCK_CLOEXEC, protocol) })?;
     // SAFETY: fd is a fresh descriptor nobody else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-pub fn set_option<T>(fd: &OwnedFd, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
+pub fn set_option<T>(
+    fd: &OwnedFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
     // SAFETY: value points to a live T of the size passed.
     check(unsafe {
         libc::setsockopt(
@@ -29,7 +42,12 @@ pub fn set_option<T>(fd: &OwnedFd, level: libc::c_int, name: libc::c_int, value:
     .map(drop)
 }
 
-pub fn set_int(fd: &OwnedFd, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
+pub fn set_int(
+    fd: &OwnedFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
     set_option(fd, level, name, &value)
 }
 
@@ -63,19 +81,27 @@ pub fn socket_address(address: IpAddr, scope: u32) -> (libc::sockaddr_storage, l
             };
             // SAFETY: sockaddr_storage is large enough and suitably aligned for sockaddr_in.
             unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin) };
-            (storage, std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t)
+            (
+                storage,
+                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            )
         }
         IpAddr::V6(v6) => {
             let sin6 = libc::sockaddr_in6 {
                 sin6_family: libc::AF_INET6 as libc::sa_family_t,
                 sin6_port: 0,
                 sin6_flowinfo: 0,
-                sin6_addr: libc::in6_addr { s6_addr: v6.octets() },
+                sin6_addr: libc::in6_addr {
+                    s6_addr: v6.octets(),
+                },
                 sin6_scope_id: scope,
             };
             // SAFETY: as above, for sockaddr_in6.
             unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6) };
-            (storage, std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t)
+            (
+                storage,
+                std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+            )
         }
     }
 }
@@ -85,12 +111,16 @@ pub fn from_socket_address(storage: &libc::sockaddr_storage) -> Option<IpAddr> {
     match i32::from(storage.ss_family) {
         libc::AF_INET => {
             // SAFETY: the family says this is a sockaddr_in.
-            let sin: libc::sockaddr_in = unsafe { std::ptr::read((storage as *const libc::sockaddr_storage).cast()) };
-            Some(IpAddr::V4(Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes())))
+            let sin: libc::sockaddr_in =
+                unsafe { std::ptr::read((storage as *const libc::sockaddr_storage).cast()) };
+            Some(IpAddr::V4(Ipv4Addr::from(
+                sin.sin_addr.s_addr.to_ne_bytes(),
+            )))
         }
         libc::AF_INET6 => {
             // SAFETY: the family says this is a sockaddr_in6.
-            let sin6: libc::sockaddr_in6 = unsafe { std::ptr::read((storage as *const libc::sockaddr_storage).cast()) };
+            let sin6: libc::sockaddr_in6 =
+                unsafe { std::ptr::read((storage as *const libc::sockaddr_storage).cast()) };
             Some(IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)))
         }
         _ => None,
@@ -100,7 +130,14 @@ pub fn from_socket_address(storage: &libc::sockaddr_storage) -> Option<IpAddr> {
 pub fn bind(fd: &OwnedFd, address: IpAddr, scope: u32) -> io::Result<()> {
     let (storage, length) = socket_address(address, scope);
     // SAFETY: storage holds a valid address of the given length.
-    check(unsafe { libc::bind(fd.as_raw_fd(), (&storage as *const libc::sockaddr_storage).cast(), length) }).map(drop)
+    check(unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&storage as *const libc::sockaddr_storage).cast(),
+            length,
+        )
+    })
+    .map(drop)
 }
 
 pub fn send_to(fd: &OwnedFd, bytes: &[u8], destination: IpAddr, scope: u32) -> io::Result<()> {

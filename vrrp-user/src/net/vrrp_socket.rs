@@ -28,12 +28,21 @@ pub struct Received {
 
 impl VrrpSocket {
     /// Opens the socket for `interface`, sending from `source`.
-    pub fn open(family: Family, interface: &str, ifindex: u32, source: IpAddr) -> io::Result<VrrpSocket> {
+    pub fn open(
+        family: Family,
+        interface: &str,
+        ifindex: u32,
+        source: IpAddr,
+    ) -> io::Result<VrrpSocket> {
         let domain = match family {
             Family::Ipv4 => libc::AF_INET,
             Family::Ipv6 => libc::AF_INET6,
         };
-        let fd = sys::socket(domain, libc::SOCK_RAW | libc::SOCK_NONBLOCK, i32::from(IPPROTO_VRRP))?;
+        let fd = sys::socket(
+            domain,
+            libc::SOCK_RAW | libc::SOCK_NONBLOCK,
+            i32::from(IPPROTO_VRRP),
+        )?;
         sys::bind_to_device(&fd, interface)?;
         match family {
             Family::Ipv4 => {
@@ -53,15 +62,29 @@ impl VrrpSocket {
             Family::Ipv6 => {
                 sys::set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_HOPS, 255)?;
                 sys::set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS, 255)?;
-                sys::set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_IF, ifindex as i32)?;
+                sys::set_int(
+                    &fd,
+                    libc::IPPROTO_IPV6,
+                    libc::IPV6_MULTICAST_IF,
+                    ifindex as i32,
+                )?;
                 sys::set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP, 0)?;
-                sys::set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_TCLASS, i32::from(ip::TRAFFIC_CLASS_VRRP))?;
+                sys::set_int(
+                    &fd,
+                    libc::IPPROTO_IPV6,
+                    libc::IPV6_TCLASS,
+                    i32::from(ip::TRAFFIC_CLASS_VRRP),
+                )?;
                 sys::set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
                 sys::set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
                 sys::bind(&fd, source, ifindex)?;
             }
         }
-        Ok(VrrpSocket { fd, family, ifindex })
+        Ok(VrrpSocket {
+            fd,
+            family,
+            ifindex,
+        })
     }
 
     pub fn family(&self) -> Family {
@@ -83,14 +106,26 @@ impl VrrpSocket {
                     imr_address: libc::in_addr { s_addr: 0 },
                     imr_ifindex: self.ifindex as i32,
                 };
-                sys::set_option(&self.fd, libc::IPPROTO_IP, libc::IP_ADD_MEMBERSHIP, &request)
+                sys::set_option(
+                    &self.fd,
+                    libc::IPPROTO_IP,
+                    libc::IP_ADD_MEMBERSHIP,
+                    &request,
+                )
             }
             IpAddr::V6(v6) => {
                 let request = libc::ipv6_mreq {
-                    ipv6mr_multiaddr: libc::in6_addr { s6_addr: v6.octets() },
+                    ipv6mr_multiaddr: libc::in6_addr {
+                        s6_addr: v6.octets(),
+                    },
                     ipv6mr_interface: self.ifindex,
                 };
-                sys::set_option(&self.fd, libc::IPPROTO_IPV6, libc::IPV6_ADD_MEMBERSHIP, &request)
+                sys::set_option(
+                    &self.fd,
+                    libc::IPPROTO_IPV6,
+                    libc::IPV6_ADD_MEMBERSHIP,
+                    &request,
+                )
             }
         }
     }
@@ -136,17 +171,27 @@ impl VrrpSocket {
         message.msg_control = control.as_mut_ptr().cast();
         message.msg_controllen = std::mem::size_of_val(&control);
         // SAFETY: message points at valid buffers.
-        let received = unsafe { libc::recvmsg(self.fd.as_raw_fd(), &mut message, libc::MSG_DONTWAIT) };
+        let received =
+            unsafe { libc::recvmsg(self.fd.as_raw_fd(), &mut message, libc::MSG_DONTWAIT) };
         if received < 0 {
             let error = io::Error::last_os_error();
-            return if error.kind() == io::ErrorKind::WouldBlock { Ok(None) } else { Err(error) };
+            return if error.kind() == io::ErrorKind::WouldBlock {
+                Ok(None)
+            } else {
+                Err(error)
+            };
         }
         let length = received as usize;
         let bytes = &buffer[..length.min(buffer.len())];
         let meta = match self.family {
             Family::Ipv4 => match ip::parse_ipv4(bytes) {
                 Ok(meta) => meta,
-                Err(_) => return Ok(Some(Received { meta: empty_meta(self.family), length: 0 })),
+                Err(_) => {
+                    return Ok(Some(Received {
+                        meta: empty_meta(self.family),
+                        length: 0,
+                    }));
+                }
             },
             Family::Ipv6 => {
                 let mut meta = empty_meta(Family::Ipv6);
@@ -160,10 +205,12 @@ impl VrrpSocket {
                         let data = libc::CMSG_DATA(header);
                         match ((*header).cmsg_level, (*header).cmsg_type) {
                             (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
-                                meta.ttl = std::ptr::read_unaligned(data.cast::<libc::c_int>()) as u8;
+                                meta.ttl =
+                                    std::ptr::read_unaligned(data.cast::<libc::c_int>()) as u8;
                             }
                             (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
-                                let info = std::ptr::read_unaligned(data.cast::<libc::in6_pktinfo>());
+                                let info =
+                                    std::ptr::read_unaligned(data.cast::<libc::in6_pktinfo>());
                                 meta.destination = info.ipi6_addr.s6_addr;
                             }
                             _ => {}

@@ -39,7 +39,13 @@ impl Notice {
 
     /// The FIFO line: `INSTANCE "VI_1" MASTER 100`.
     pub fn fifo_line(&self) -> String {
-        format!("{} \"{}\" {} {}\n", self.kind, self.name, self.state_word(), self.priority)
+        format!(
+            "{} \"{}\" {} {}\n",
+            self.kind,
+            self.name,
+            self.state_word(),
+            self.priority
+        )
     }
 }
 
@@ -80,18 +86,30 @@ impl Notifier {
 
     fn start(&self, command: &Command, extra: &[String], notice: &Notice) {
         if let Err(error) = script::check_runnable(command, self.secure) {
-            warn!("({}) notify script for {}: {error}", notice.name, notice.state_word());
+            warn!(
+                "({}) notify script for {}: {error}",
+                notice.name,
+                notice.state_word()
+            );
             return;
         }
         match script::process(command, extra, self.identity).spawn() {
             Ok(mut child) => {
-                info!("({}) running notify script '{}' for {}", notice.name, command.line, notice.state_word());
+                info!(
+                    "({}) running notify script '{}' for {}",
+                    notice.name,
+                    command.line,
+                    notice.state_word()
+                );
                 // Reap it whenever it ends; never wait for it here.
                 tokio::spawn(async move {
                     let _ = child.wait().await;
                 });
             }
-            Err(error) => warn!("({}) notify script '{}': {error}", notice.name, command.line),
+            Err(error) => warn!(
+                "({}) notify script '{}': {error}",
+                notice.name, command.line
+            ),
         }
     }
 }

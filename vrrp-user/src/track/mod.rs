@@ -62,7 +62,10 @@ impl Health {
     /// weight is added while it succeeds, a negative one while it fails (`reverse` swaps); a
     /// tracked file contributes its number times the weight (0 weight: non-zero faults).
     pub fn of(tracking: &InstanceTracking, observations: &HashMap<Source, Observation>) -> Health {
-        let mut health = Health { weight: 0, fault: None };
+        let mut health = Health {
+            weight: 0,
+            fault: None,
+        };
         for item in &tracking.items {
             let Some(observation) = observations.get(&item.source) else {
                 continue;
@@ -75,7 +78,11 @@ impl Health {
                         }
                         continue;
                     }
-                    let counts = if item.weight > 0 { ok != item.reverse } else { ok == item.reverse };
+                    let counts = if item.weight > 0 {
+                        ok != item.reverse
+                    } else {
+                        ok == item.reverse
+                    };
                     if counts {
                         health.weight += item.weight;
                     }
@@ -88,7 +95,11 @@ impl Health {
                         continue;
                     }
                     let contribution = value.saturating_mul(i64::from(item.weight));
-                    let contribution = if item.reverse { -contribution } else { contribution };
+                    let contribution = if item.reverse {
+                        -contribution
+                    } else {
+                        contribution
+                    };
                     health.weight = health
                         .weight
                         .saturating_add(contribution.clamp(-254, 254) as i32);
@@ -130,8 +141,15 @@ pub fn plan(config: &Config) -> Vec<InstanceTracking> {
                     reverse: tracked.reverse,
                 });
             }
-            let groups = config.sync_groups.iter().filter(|g| g.members.contains(&instance.name));
-            for tracked in instance.track_scripts.iter().chain(groups.flat_map(|g| g.track_scripts.iter())) {
+            let groups = config
+                .sync_groups
+                .iter()
+                .filter(|g| g.members.contains(&instance.name));
+            for tracked in instance
+                .track_scripts
+                .iter()
+                .chain(groups.flat_map(|g| g.track_scripts.iter()))
+            {
                 if let Some(script) = config.scripts.iter().find(|s| s.name == tracked.name) {
                     items.push(Item {
                         source: Source::Script(script.name.clone()),
@@ -164,7 +182,12 @@ pub fn plan(config: &Config) -> Vec<InstanceTracking> {
 
 /// Runs a vrrp_script forever: every `interval`, with a timeout (killed and counted as a
 /// failure), applying rise/fall, reporting each change of state.
-pub async fn run_script(script: Script, identity: Identity, secure: bool, updates: UnboundedSender<(Source, Observation)>) {
+pub async fn run_script(
+    script: Script,
+    identity: Identity,
+    secure: bool,
+    updates: UnboundedSender<(Source, Observation)>,
+) {
     let source = Source::Script(script.name.clone());
     let mut ok = !script.init_fail;
     let _ = updates.send((source.clone(), Observation::Ok(ok)));
@@ -184,7 +207,11 @@ pub async fn run_script(script: Script, identity: Identity, secure: bool, update
         if streak >= needed {
             ok = success;
             streak = 0;
-            info!("VRRP_Script({}) {}", script.name, if ok { "succeeded" } else { "failed" });
+            info!(
+                "VRRP_Script({}) {}",
+                script.name,
+                if ok { "succeeded" } else { "failed" }
+            );
             if updates.send((source.clone(), Observation::Ok(ok))).is_err() {
                 return;
             }
@@ -211,7 +238,10 @@ async fn run_once(script: &Script, identity: Identity, secure: bool, timeout: Du
             false
         }
         Err(_) => {
-            warn!("VRRP_Script({}) timed out after {timeout:?}; killed", script.name);
+            warn!(
+                "VRRP_Script({}) timed out after {timeout:?}; killed",
+                script.name
+            );
             if let Some(pid) = child.id() {
                 // SAFETY: signalling the script's own process group.
                 unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
@@ -224,7 +254,11 @@ async fn run_once(script: &Script, identity: Identity, secure: bool, timeout: Du
 
 /// Polls a tracked file, reporting the number in it whenever it changes (missing or not a
 /// number: 0).
-pub async fn watch_file(name: String, path: std::path::PathBuf, updates: UnboundedSender<(Source, Observation)>) {
+pub async fn watch_file(
+    name: String,
+    path: std::path::PathBuf,
+    updates: UnboundedSender<(Source, Observation)>,
+) {
     let source = Source::File(name);
     let mut last = None;
     loop {
@@ -235,7 +269,10 @@ pub async fn watch_file(name: String, path: std::path::PathBuf, updates: Unbound
             .unwrap_or(0);
         if last != Some(value) {
             last = Some(value);
-            if updates.send((source.clone(), Observation::Value(value))).is_err() {
+            if updates
+                .send((source.clone(), Observation::Value(value)))
+                .is_err()
+            {
                 return;
             }
         }
@@ -255,7 +292,11 @@ mod tests {
     }
 
     fn item(source: Source, weight: i32, reverse: bool) -> Item {
-        Item { source, weight, reverse }
+        Item {
+            source,
+            weight,
+            reverse,
+        }
     }
 
     #[test]
@@ -264,9 +305,21 @@ mod tests {
         let t = tracking(vec![item(script.clone(), -5, false)]);
         let mut seen = HashMap::new();
         seen.insert(script.clone(), Observation::Ok(true));
-        assert_eq!(Health::of(&t, &seen), Health { weight: 0, fault: None });
+        assert_eq!(
+            Health::of(&t, &seen),
+            Health {
+                weight: 0,
+                fault: None
+            }
+        );
         seen.insert(script.clone(), Observation::Ok(false));
-        assert_eq!(Health::of(&t, &seen), Health { weight: -5, fault: None });
+        assert_eq!(
+            Health::of(&t, &seen),
+            Health {
+                weight: -5,
+                fault: None
+            }
+        );
         let positive = tracking(vec![item(script.clone(), 10, false)]);
         assert_eq!(Health::of(&positive, &seen).weight, 0);
         seen.insert(script.clone(), Observation::Ok(true));
@@ -281,7 +334,10 @@ mod tests {
         let t = tracking(vec![item(interface.clone(), 0, false)]);
         let mut seen = HashMap::new();
         seen.insert(interface, Observation::Ok(false));
-        assert_eq!(Health::of(&t, &seen).fault, Some(FaultReason::InterfaceDown("eth0".into())));
+        assert_eq!(
+            Health::of(&t, &seen).fault,
+            Some(FaultReason::InterfaceDown("eth0".into()))
+        );
     }
 
     #[test]
