@@ -3,10 +3,13 @@
 
 pub mod bpf_run;
 pub mod capture;
+pub mod daemons;
 pub mod netns;
 pub mod packet_socket;
+pub mod pinger;
 pub mod process;
 pub mod topology;
+pub mod wire;
 
 /// Fails early, with a clear message, when a test that needs root runs without it.
 pub fn require_root() {
@@ -16,4 +19,12 @@ pub fn require_root() {
         euid, 0,
         "this test needs root (network namespaces, XDP, BPF test runs)"
     );
+}
+
+/// Serialises the tests that measure protocol timing, so a busy machine cannot make them flaky:
+/// hold the guard for the whole test.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

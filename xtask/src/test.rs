@@ -69,6 +69,9 @@ pub fn run_all(extra: &[String]) -> Result<()> {
         ])
         .args(["--target-dir", "target/ebpf-clippy", "--", "-D", "warnings"]))?;
 
+    step("cargo build --release --bins (the integration tests run the real vrrpd)");
+    run(cargo().args(["build", "--release", "--bins"]))?;
+
     step("cargo test (unit, property, BPF test-run and namespace integration tests)");
     let tally = cargo_test(extra)?;
     let seconds = started.elapsed().as_secs_f64();

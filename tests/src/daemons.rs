@@ -1,0 +1,211 @@
+//! Running vrrpd and keepalived inside the test network, with configurations derived from the
+//! seed's files (interface and addresses mapped to the namespaces and documentation ranges).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::process::{Scratch, Spawned};
+use crate::topology::Host;
+
+/// The vrrpd binary built by `cargo build` for the profile the tests were built with.
+pub fn vrrpd_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("VRRPD_BIN") {
+        return PathBuf::from(path);
+    }
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target")
+        .join(profile)
+        .join("vrrpd")
+}
+
+/// The seed file with its own names replaced: `ens33` -> `eth0`, 172.16.1.99/98 ->
+/// 192.0.2.99/98, /etc/keepalived/... -> files in `scratch`.
+pub fn seed_config(name: &str, scratch: &Scratch) -> Result<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../vrrp-user/tests/fixtures/seed")
+        .join(name);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+    Ok(localise(&text, scratch))
+}
+
+/// Maps the seed's interface, addresses and paths into the test network.
+pub fn localise(text: &str, scratch: &Scratch) -> String {
+    text.replace("ens33", "eth0")
+        .replace("172.16.1.99", "192.0.2.99")
+        .replace("172.16.1.98", "192.0.2.98")
+        .replace(
+            "/etc/keepalived/",
+            &format!("{}/", scratch.path().display()),
+        )
+}
+
+/// The seed's `chk_down.sh`, reading the `down` file of `scratch`.
+pub fn write_chk_down(scratch: &Scratch) -> Result<PathBuf> {
+    let script = format!(
+        "#!/bin/sh\n[ -f {}/down ] && exit 1 || exit 0\n",
+        scratch.path().display()
+    );
+    let path = scratch.write("chk_down.sh", &script)?;
+    make_executable(&path)?;
+    Ok(path)
+}
+
+/// A notify script that appends its arguments, one call per line, to `notify.log`.
+pub fn write_notify_recorder(scratch: &Scratch, name: &str) -> Result<PathBuf> {
+    let log = scratch.join("notify.log");
+    let script = format!("#!/bin/sh\necho \"{name} $*\" >> {}\n", log.display());
+    let path = scratch.write(name, &script)?;
+    make_executable(&path)?;
+    Ok(path)
+}
+
+pub fn make_executable(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+    Ok(())
+}
+
+/// A vrrpd running in a router's namespace.
+#[derive(Debug)]
+pub struct Vrrpd {
+    pub process: Spawned,
+    pub control: PathBuf,
+    pub config: PathBuf,
+}
+
+impl Vrrpd {
+    /// Starts vrrpd on `host` with `config` (text), plus extra arguments.
+    pub fn start(
+        host: &Host,
+        label: &str,
+        config: &str,
+        scratch: &Scratch,
+        extra: &[&str],
+    ) -> Result<Vrrpd> {
+        let config_path = scratch.write(&format!("{label}.conf"), config)?;
+        let control = scratch.join(&format!("{label}.sock"));
+        let mut argv: Vec<String> = vec![
+            vrrpd_binary().display().to_string(),
+            "-l".into(),
+            "-f".into(),
+            config_path.display().to_string(),
+            "--pid-file".into(),
+            scratch.join(&format!("{label}.pid")).display().to_string(),
+            "--control".into(),
+            control.display().to_string(),
+            "--dump-file".into(),
+            scratch.join(&format!("{label}.data")).display().to_string(),
+        ];
+        argv.extend(extra.iter().map(|s| s.to_string()));
+        let log = scratch.join(&format!("{label}.log"));
+        let process = Spawned::start(&host.ns, &argv, &log)?;
+        Ok(Vrrpd {
+            process,
+            control,
+            config: config_path,
+        })
+    }
+
+    pub fn wait_for(&mut self, needle: &str, timeout: Duration) -> Result<Duration> {
+        self.process.wait_for_log(needle, timeout)
+    }
+
+    pub fn log(&self) -> String {
+        self.process.log()
+    }
+
+    /// `vrrpd status --json` against this daemon.
+    pub fn status_json(&self) -> Result<serde_json::Value> {
+        let output = std::process::Command::new(vrrpd_binary())
+            .args(["status", "--json", "--control"])
+            .arg(&self.control)
+            .output()?;
+        anyhow::ensure!(
+            output.status.success(),
+            "status: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(serde_json::from_slice(&output.stdout)?)
+    }
+
+    /// The state vrrpd reports for an instance ("MASTER", ...).
+    pub fn state_of(&self, instance: &str) -> Result<String> {
+        let status = self.status_json()?;
+        let instances = status["instances"].as_array().context("instances")?;
+        let entry = instances
+            .iter()
+            .find(|i| i["name"] == instance)
+            .with_context(|| format!("no instance {instance}"))?;
+        Ok(entry["state"].as_str().unwrap_or_default().to_string())
+    }
+}
+
+/// keepalived 2.2.7 running only its VRRP side in a router's namespace.
+#[derive(Debug)]
+pub struct Keepalived {
+    pub process: Spawned,
+}
+
+impl Keepalived {
+    pub fn start(host: &Host, label: &str, config: &str, scratch: &Scratch) -> Result<Keepalived> {
+        let config_path = scratch.write(&format!("{label}.conf"), config)?;
+        let pid = |kind: &str| {
+            scratch
+                .join(&format!("{label}-{kind}.pid"))
+                .display()
+                .to_string()
+        };
+        let argv = vec![
+            "keepalived".to_string(),
+            "-n".into(),
+            "-l".into(),
+            "-D".into(),
+            "--vrrp".into(),
+            "-f".into(),
+            config_path.display().to_string(),
+            "-p".into(),
+            pid("main"),
+            "-r".into(),
+            pid("vrrp"),
+            "-c".into(),
+            pid("checkers"),
+        ];
+        let log = scratch.join(&format!("{label}.log"));
+        Ok(Keepalived {
+            process: Spawned::start(&host.ns, &argv, &log)?,
+        })
+    }
+
+    pub fn log(&self) -> String {
+        self.process.log()
+    }
+
+    /// Lines in keepalived's log that complain about received packets.
+    pub fn complaints(&self) -> Vec<String> {
+        self.log()
+            .lines()
+            .filter(|line| {
+                let lower = line.to_ascii_lowercase();
+                [
+                    "invalid",
+                    "mismatch",
+                    "bad ",
+                    "error",
+                    "not present",
+                    "too short",
+                ]
+                .iter()
+                .any(|word| lower.contains(word))
+            })
+            .map(str::to_string)
+            .collect()
+    }
+}

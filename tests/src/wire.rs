@@ -1,0 +1,108 @@
+//! Reading captured frames: the adverts and gratuitous ARPs on the wire, with their times.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use vrrp_common::rules;
+use vrrp_common::wire::vrrp::{Packet, Repr, Version};
+use vrrp_common::wire::{Family, arp, ethernet, ip, raw_to_ip};
+
+use crate::capture::Frame;
+
+/// One VRRP advert seen on the wire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeenAdvert {
+    pub time_ns: u64,
+    pub source_mac: [u8; 6],
+    pub source: IpAddr,
+    pub destination: IpAddr,
+    pub ttl: u8,
+    pub version: Version,
+    pub vrid: u8,
+    pub priority: u8,
+    pub interval_cs: u16,
+    /// The checksum (with the right pseudo-header) was correct.
+    pub checksum_ok: bool,
+}
+
+/// One gratuitous ARP seen on the wire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeenGarp {
+    pub time_ns: u64,
+    pub source_mac: [u8; 6],
+    pub address: Ipv4Addr,
+}
+
+pub fn adverts(frames: &[Frame]) -> Vec<SeenAdvert> {
+    frames.iter().filter_map(advert).collect()
+}
+
+fn advert(frame: &Frame) -> Option<SeenAdvert> {
+    let (destination_mac, source_mac, ethertype) = ethernet::read_header(&frame.data)?;
+    let _ = destination_mac;
+    let packet = frame.data.get(ethernet::HEADER_LEN..)?;
+    let meta = match ethertype {
+        ethernet::ETHERTYPE_IPV4 => ip::parse_ipv4(packet).ok()?,
+        ethernet::ETHERTYPE_IPV6 => ip::parse_ipv6(packet).ok()?,
+        _ => return None,
+    };
+    if meta.protocol != 112 {
+        return None;
+    }
+    let message = packet.get(meta.payload_offset..meta.payload_offset + meta.payload_len)?;
+    let view = Packet::new_checked(message, meta.family).ok()?;
+    let version = view.version()?;
+    let pseudo = rules::pseudo_header(version, &meta, false);
+    let checksum_ok = Repr::parse(&view, &pseudo).is_ok();
+    Some(SeenAdvert {
+        time_ns: frame.time_ns,
+        source_mac,
+        source: raw_to_ip(meta.family, &meta.source),
+        destination: raw_to_ip(meta.family, &meta.destination),
+        ttl: meta.ttl,
+        version,
+        vrid: view.vrid(),
+        priority: view.priority(),
+        interval_cs: view.interval_cs(),
+        checksum_ok,
+    })
+}
+
+pub fn garps(frames: &[Frame]) -> Vec<SeenGarp> {
+    frames
+        .iter()
+        .filter_map(|frame| {
+            let (_, source_mac, ethertype) = ethernet::read_header(&frame.data)?;
+            if ethertype != ethernet::ETHERTYPE_ARP {
+                return None;
+            }
+            let parsed = arp::Repr::parse(frame.data.get(ethernet::HEADER_LEN..)?).ok()?;
+            parsed.is_gratuitous().then(|| SeenGarp {
+                time_ns: frame.time_ns,
+                source_mac,
+                address: Ipv4Addr::from(parsed.sender_ip),
+            })
+        })
+        .collect()
+}
+
+/// The adverts of one VRID from one source address.
+pub fn from(adverts: &[SeenAdvert], source: IpAddr, vrid: u8) -> Vec<SeenAdvert> {
+    adverts
+        .iter()
+        .filter(|a| a.source == source && a.vrid == vrid)
+        .cloned()
+        .collect()
+}
+
+/// Seconds between two capture times.
+pub fn seconds(from_ns: u64, to_ns: u64) -> f64 {
+    (to_ns as f64 - from_ns as f64) / 1e9
+}
+
+/// Family of an address.
+pub fn family(address: &IpAddr) -> Family {
+    match address {
+        IpAddr::V4(_) => Family::Ipv4,
+        IpAddr::V6(_) => Family::Ipv6,
+    }
+}
