@@ -188,10 +188,12 @@ impl Keepalived {
         self.process.log()
     }
 
-    /// Lines in keepalived's log that complain about received packets.
+    /// Lines in keepalived's log that complain about received packets (its remarks on its own
+    /// configuration file, "(Line N) ...", are not about the peer).
     pub fn complaints(&self) -> Vec<String> {
         self.log()
             .lines()
+            .filter(|line| !line.contains("(Line "))
             .filter(|line| {
                 let lower = line.to_ascii_lowercase();
                 [
