@@ -49,9 +49,48 @@ impl XdpUnderTest {
         Ok(XdpUnderTest { ebpf })
     }
 
+    /// A hash map of the program, typed.
+    pub fn hash_map<K: aya::Pod, V: aya::Pod>(
+        &mut self,
+        name: &str,
+    ) -> Result<aya::maps::HashMap<&mut aya::maps::MapData, K, V>> {
+        let map = self
+            .ebpf
+            .map_mut(name)
+            .with_context(|| format!("no map {name}"))?;
+        Ok(aya::maps::HashMap::try_from(map)?)
+    }
+
+    /// One counter of the STATS map, summed over CPUs.
+    pub fn counter(&self, counter: vrrp_common::stats::Counter) -> Result<u64> {
+        let map = self.ebpf.map("STATS").context("no STATS map")?;
+        let stats: aya::maps::PerCpuArray<&aya::maps::MapData, u64> =
+            aya::maps::PerCpuArray::try_from(map)?;
+        Ok(stats.get(&(counter as u32), 0)?.iter().sum())
+    }
+
+    /// Every EVENTS record written so far (and not yet read).
+    pub fn events(&mut self) -> Result<Vec<vrrp_common::maps::Event>> {
+        let map = self.ebpf.map_mut("EVENTS").context("no EVENTS map")?;
+        let mut ring: aya::maps::RingBuf<&mut aya::maps::MapData> =
+            aya::maps::RingBuf::try_from(map)?;
+        let mut events = Vec::new();
+        while let Some(item) = ring.next() {
+            if item.len() >= std::mem::size_of::<vrrp_common::maps::Event>() {
+                // SAFETY: the program writes whole Event records.
+                events.push(unsafe {
+                    std::ptr::read_unaligned(item.as_ptr().cast::<vrrp_common::maps::Event>())
+                });
+            }
+        }
+        Ok(events)
+    }
+
     /// Runs the program once on `frame`.
     pub fn run(&mut self, frame: &[u8]) -> Result<XdpRun> {
         let program = vrrp_user::datapath::program::xdp_program(&mut self.ebpf)?;
+        // XDP test runs hand the program a frame with this much headroom; the output is the
+        // frame as the program left it.
         let mut output = vec![0u8; frame.len() + 256];
         let options = TestRunOptions {
             data_in: Some(frame),

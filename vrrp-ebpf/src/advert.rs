@@ -16,8 +16,9 @@ use crate::maps::{
 };
 use crate::packet::{self, L3_OFFSET, ptr_at};
 
-/// IPv6 next-header values that may precede VRRP (hop-by-hop, routing, destination options).
-const IPV6_EXTENSIONS: [u8; 3] = [0, 43, 60];
+/// IPv6 next-header values that may precede VRRP (hop-by-hop, routing, fragment, destination
+/// options).
+const IPV6_EXTENSIONS: [u8; 4] = [0, 43, 44, 60];
 
 pub fn on_ipv4(ctx: &XdpContext) -> u32 {
     let Some(header) = ptr_at::<[u8; ip::IPV4_MIN_HEADER_LEN]>(ctx, L3_OFFSET) else {

@@ -125,13 +125,23 @@ pub fn parse_ipv6_header(bytes: &[u8], packet_len: usize) -> Result<IpMeta, Erro
                 next = extension[0];
                 offset = crate::opaque(offset + (usize::from(extension[1]) + 1) * 8);
             }
-            NEXT_FRAGMENT => return Err(Error::UnsupportedExtension),
+            NEXT_FRAGMENT => {
+                // A fragment of VRRP cannot be checked without reassembly: refused. Fragments
+                // of anything else are none of our business.
+                let fragment = bytes
+                    .get(offset..offset + 1)
+                    .ok_or(Error::UnsupportedExtension)?;
+                if fragment[0] == super::checksum::IPPROTO_VRRP {
+                    return Err(Error::UnsupportedExtension);
+                }
+                break;
+            }
             _ => break,
         }
     }
     if matches!(
         next,
-        NEXT_HOP_BY_HOP | NEXT_ROUTING | NEXT_DESTINATION_OPTIONS | NEXT_FRAGMENT
+        NEXT_HOP_BY_HOP | NEXT_ROUTING | NEXT_DESTINATION_OPTIONS
     ) {
         return Err(Error::UnsupportedExtension);
     }
@@ -268,9 +278,12 @@ mod tests {
     }
 
     #[test]
-    fn ipv6_fragments_are_refused() {
+    fn ipv6_fragments_of_vrrp_are_refused_and_others_left_alone() {
         let mut packet = [0u8; 48];
         write_ipv6_header(&mut packet, &[0; 16], &[0; 16], 44, 255, 8, 0).expect("room");
+        packet[40] = 112;
         assert_eq!(parse_ipv6(&packet), Err(Error::UnsupportedExtension));
+        packet[40] = 17;
+        assert_eq!(parse_ipv6(&packet).map(|m| m.protocol), Ok(44));
     }
 }

@@ -1,0 +1,588 @@
+//! The XDP program, frame by frame through BPF_PROG_TEST_RUN: every drop reason with its
+//! counter, LIVENESS and EVENTS for valid adverts, the ARP responder byte for byte, IPv6, and
+//! truncation at every length.
+
+use std::time::Duration;
+
+use vrrp_common::maps::{
+    Event, EventKind, InstanceConfig, InstanceKey, Liveness, PeerKey, State, VipKey, VipValue,
+    flags,
+};
+use vrrp_common::rules::address_digest;
+use vrrp_common::stats::Counter;
+use vrrp_common::wire::frame::AdvertFrame;
+use vrrp_common::wire::vrrp::{Auth, Repr, Version};
+use vrrp_common::wire::{Family, raw_from_ipv4};
+use vrrp_tests::bpf_run::{Verdict, XdpUnderTest};
+
+/// BPF_PROG_TEST_RUN reports ifindex 1 (loopback) as the ingress interface.
+const TEST_IFINDEX: u32 = 1;
+const MASTER: [u8; 4] = [192, 0, 2, 11];
+const US: [u8; 4] = [192, 0, 2, 12];
+const VIP: [u8; 4] = [192, 0, 2, 99];
+const MASTER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x11];
+
+fn key() -> InstanceKey {
+    InstanceKey::new(TEST_IFINDEX, Family::Ipv4, 51)
+}
+
+/// DR2 of the seed: v2, PASS abc123, 1 s, VIP 192.0.2.99, priority 96, backup.
+fn backup_config() -> InstanceConfig {
+    InstanceConfig {
+        source: raw_from_ipv4(US),
+        auth_data: *b"abc123\0\0",
+        address_digest: address_digest(Family::Ipv4, &VIP, 0, 1),
+        priority: 96,
+        state: State::Backup as u8,
+        version: 2,
+        auth_type: Auth::TYPE_SIMPLE_TEXT,
+        interval_cs: 100,
+        address_count: 1,
+        flags: flags::PREEMPT | flags::CHECK_ADDRESSES,
+        ..InstanceConfig::default()
+    }
+}
+
+fn loaded(config: InstanceConfig) -> XdpUnderTest {
+    vrrp_tests::require_root();
+    let mut xdp = XdpUnderTest::load().expect("load");
+    xdp.hash_map::<InstanceKey, InstanceConfig>("CONFIG")
+        .expect("CONFIG")
+        .insert(key(), config, 0)
+        .expect("insert");
+    xdp
+}
+
+/// A v2 advert as DR1 sends it, after `edit` changes the fields.
+struct Advert {
+    vrid: u8,
+    priority: u8,
+    version: Version,
+    interval_cs: u16,
+    auth: Auth,
+    addresses: Vec<u8>,
+    source: [u8; 4],
+    ttl: u8,
+}
+
+impl Default for Advert {
+    fn default() -> Self {
+        Advert {
+            vrid: 51,
+            priority: 100,
+            version: Version::V2,
+            interval_cs: 100,
+            auth: Auth::SimpleText(*b"abc123\0\0"),
+            addresses: VIP.to_vec(),
+            source: MASTER,
+            ttl: 255,
+        }
+    }
+}
+
+impl Advert {
+    fn frame(&self) -> Vec<u8> {
+        let frame = AdvertFrame {
+            source_mac: MASTER_MAC,
+            destination_mac: None,
+            source: raw_from_ipv4(self.source),
+            destination: raw_from_ipv4([224, 0, 0, 18]),
+            ttl: self.ttl,
+            identification: 1,
+            v3_checksum_as_v2: false,
+            advert: Repr {
+                version: self.version,
+                vrid: self.vrid,
+                priority: self.priority,
+                interval_cs: self.interval_cs,
+                auth: self.auth,
+                family: Family::Ipv4,
+                addresses: &self.addresses,
+            },
+        };
+        let mut bytes = vec![0u8; frame.len()];
+        frame.emit(&mut bytes).expect("emit");
+        bytes
+    }
+}
+
+/// Runs `frame` on a fresh program with `config`; returns the verdict and the counter.
+fn verdict_and_count(config: InstanceConfig, frame: &[u8], counter: Counter) -> (Verdict, u64) {
+    let mut xdp = loaded(config);
+    let run = xdp.run(frame).expect("run");
+    (run.verdict, xdp.counter(counter).expect("counter"))
+}
+
+fn assert_dropped(frame: &[u8], config: InstanceConfig, reason: Counter) {
+    let (verdict, count) = verdict_and_count(config, frame, reason);
+    assert_eq!((verdict, count), (Verdict::Drop, 1), "{reason:?}");
+}
+
+#[test]
+fn a_valid_advert_is_counted_and_passed() {
+    let (verdict, valid) = verdict_and_count(
+        backup_config(),
+        &Advert::default().frame(),
+        Counter::AdvertsValid,
+    );
+    assert_eq!((verdict, valid), (Verdict::Pass, 1));
+}
+
+#[test]
+fn every_drop_reason_has_its_counter() {
+    let config = backup_config();
+    assert_dropped(
+        &Advert {
+            vrid: 52,
+            ..Advert::default()
+        }
+        .frame(),
+        config,
+        Counter::DropUnknownVrid,
+    );
+    assert_dropped(
+        &Advert {
+            ttl: 254,
+            ..Advert::default()
+        }
+        .frame(),
+        config,
+        Counter::DropBadTtl,
+    );
+    assert_dropped(
+        &Advert {
+            source: US,
+            ..Advert::default()
+        }
+        .frame(),
+        config,
+        Counter::DropOwnAddress,
+    );
+    assert_dropped(
+        &Advert {
+            auth: Auth::SimpleText(*b"wrong\0\0\0"),
+            ..Advert::default()
+        }
+        .frame(),
+        config,
+        Counter::DropAuthFailure,
+    );
+    assert_dropped(
+        &Advert {
+            auth: Auth::None,
+            ..Advert::default()
+        }
+        .frame(),
+        config,
+        Counter::DropAuthTypeMismatch,
+    );
+    assert_dropped(
+        &Advert {
+            interval_cs: 200,
+            ..Advert::default()
+        }
+        .frame(),
+        config,
+        Counter::DropIntervalMismatch,
+    );
+    assert_dropped(
+        &Advert {
+            addresses: vec![192, 0, 2, 98],
+            ..Advert::default()
+        }
+        .frame(),
+        config,
+        Counter::DropAddressListMismatch,
+    );
+    assert_dropped(
+        &Advert {
+            addresses: vec![192, 0, 2, 99, 192, 0, 2, 98],
+            ..Advert::default()
+        }
+        .frame(),
+        config,
+        Counter::DropAddressListMismatch,
+    );
+    assert_dropped(
+        &Advert {
+            version: Version::V3,
+            interval_cs: 100,
+            auth: Auth::None,
+            ..Advert::default()
+        }
+        .frame(),
+        config,
+        Counter::DropVersionMismatch,
+    );
+    let mut unicast = config;
+    unicast.flags |= flags::UNICAST;
+    assert_dropped(
+        &Advert::default().frame(),
+        unicast,
+        Counter::DropUnknownPeer,
+    );
+    let good = Advert::default().frame();
+    // VRRP starts at 14 + 20.
+    let mut bad_checksum = good.clone();
+    bad_checksum[34 + 6] ^= 0xff;
+    assert_dropped(&bad_checksum, config, Counter::DropBadChecksum);
+    let mut bad_version = good.clone();
+    bad_version[34] = 0x41;
+    assert_dropped(&bad_version, config, Counter::DropBadVersion);
+    let mut bad_type = good.clone();
+    bad_type[34] = 0x22;
+    assert_dropped(&bad_type, config, Counter::DropBadType);
+    let mut bad_ihl = good.clone();
+    bad_ihl[14] = 0x44;
+    assert_dropped(&bad_ihl, config, Counter::DropBadIpHeader);
+    // The IP header claims 8 bytes more than the frame holds.
+    let mut truncated = good.clone();
+    truncated[16..18].copy_from_slice(&48u16.to_be_bytes());
+    assert_dropped(&truncated, config, Counter::DropTruncated);
+    // Four bytes of VRRP more than the address count allows (IP length grown to cover them).
+    let mut longer = good.clone();
+    longer.extend_from_slice(&[0; 4]);
+    longer[16..18].copy_from_slice(&44u16.to_be_bytes());
+    let header_checksum = {
+        longer[24] = 0;
+        longer[25] = 0;
+        vrrp_common::wire::checksum::finish(vrrp_common::wire::checksum::accumulate(
+            0,
+            &longer[14..34],
+        ))
+    };
+    longer[24..26].copy_from_slice(&header_checksum.to_be_bytes());
+    assert_dropped(&longer, config, Counter::DropLengthMismatch);
+}
+
+#[test]
+fn an_ipv6_fragment_is_unsupported() {
+    let mut frame = vec![0u8; 14 + 40 + 8 + 8];
+    vrrp_common::wire::ethernet::write_header(
+        &mut frame,
+        &[0x33, 0x33, 0, 0, 0, 0x12],
+        &MASTER_MAC,
+        0x86dd,
+    )
+    .expect("eth");
+    vrrp_common::wire::ip::write_ipv6_header(
+        &mut frame[14..],
+        &[0xfe; 16],
+        &[0xff; 16],
+        44,
+        255,
+        16,
+        0,
+    )
+    .expect("ipv6");
+    frame[54] = 112;
+    assert_dropped(&frame, backup_config(), Counter::DropUnsupported);
+}
+
+#[test]
+fn a_steady_master_updates_liveness_and_wakes_userspace_only_on_change() {
+    let mut xdp = loaded(backup_config());
+    let gap = Duration::from_millis(3); // beyond the 1 ms event rate limit
+    for _ in 0..5 {
+        // Passed or dropped by the pass budget; counted either way.
+        assert_ne!(
+            xdp.run(&Advert::default().frame()).expect("run").verdict,
+            Verdict::Aborted
+        );
+        std::thread::sleep(gap);
+    }
+    let live: Liveness = xdp
+        .hash_map::<InstanceKey, Liveness>("LIVENESS")
+        .expect("map")
+        .get(&key(), 0)
+        .expect("entry");
+    assert_eq!(live.adverts, 5);
+    assert_eq!(live.master, raw_from_ipv4(MASTER));
+    assert_eq!(
+        (live.master_priority, live.master_interval_cs, live.resigned),
+        (100, 100, 0)
+    );
+    assert!(live.last_reset_ns > 0 && live.last_reset_ns == live.last_advert_ns);
+    let kinds = |events: Vec<Event>| {
+        events
+            .iter()
+            .map(|e| EventKind::from_u8(e.kind))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        kinds(xdp.events().expect("events")),
+        vec![Some(EventKind::NewMaster)],
+        "one event for five adverts"
+    );
+    // Each change is one event.
+    xdp.run(
+        &Advert {
+            priority: 101,
+            ..Advert::default()
+        }
+        .frame(),
+    )
+    .expect("run");
+    std::thread::sleep(gap);
+    xdp.run(
+        &Advert {
+            priority: 101,
+            ..Advert::default()
+        }
+        .frame(),
+    )
+    .expect("run");
+    std::thread::sleep(gap);
+    xdp.run(
+        &Advert {
+            priority: 0,
+            ..Advert::default()
+        }
+        .frame(),
+    )
+    .expect("run");
+    let events = xdp.events().expect("events");
+    assert_eq!(
+        kinds(events.clone()),
+        vec![
+            Some(EventKind::MasterPriorityChanged),
+            Some(EventKind::MasterResigned)
+        ]
+    );
+    assert_eq!(events[1].key, key());
+    assert_eq!(events[1].source, raw_from_ipv4(MASTER));
+    // A lower-priority master that we may preempt resets nothing and wakes nobody.
+    let before = xdp
+        .hash_map::<InstanceKey, Liveness>("LIVENESS")
+        .expect("map")
+        .get(&key(), 0)
+        .expect("entry");
+    std::thread::sleep(gap);
+    xdp.run(
+        &Advert {
+            priority: 90,
+            ..Advert::default()
+        }
+        .frame(),
+    )
+    .expect("run");
+    let after = xdp
+        .hash_map::<InstanceKey, Liveness>("LIVENESS")
+        .expect("map")
+        .get(&key(), 0)
+        .expect("entry");
+    assert_eq!(after.last_reset_ns, before.last_reset_ns);
+    assert!(xdp.events().expect("events").is_empty());
+}
+
+#[test]
+fn a_master_is_woken_by_a_higher_priority_advert() {
+    let mut config = backup_config();
+    config.state = State::Master as u8;
+    config.priority = 100;
+    let mut xdp = loaded(config);
+    xdp.run(
+        &Advert {
+            priority: 110,
+            ..Advert::default()
+        }
+        .frame(),
+    )
+    .expect("run");
+    let events = xdp.events().expect("events");
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        EventKind::from_u8(events[0].kind),
+        Some(EventKind::HigherPriorityWhileMaster)
+    );
+    assert_eq!(events[0].priority, 110);
+}
+
+#[test]
+fn valid_adverts_beyond_the_pass_budget_are_dropped_but_counted() {
+    let mut xdp = loaded(backup_config());
+    let mut verdicts = Vec::new();
+    for _ in 0..20 {
+        verdicts.push(xdp.run(&Advert::default().frame()).expect("run").verdict);
+    }
+    assert_eq!(verdicts[0], Verdict::Pass);
+    assert!(
+        verdicts[1..].iter().all(|v| *v == Verdict::Drop),
+        "a burst within a quarter interval: {verdicts:?}"
+    );
+    assert_eq!(xdp.counter(Counter::AdvertsValid).expect("counter"), 20);
+    assert_eq!(
+        xdp.counter(Counter::AdvertsOverPassBudget)
+            .expect("counter"),
+        19
+    );
+}
+
+#[test]
+fn an_ipv6_v3_advert_updates_liveness() {
+    let key6 = InstanceKey::new(TEST_IFINDEX, Family::Ipv6, 53);
+    let master6: [u8; 16] = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x11];
+    let vips: Vec<u8> = [[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53], {
+        let mut a = [0u8; 16];
+        a[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        a[15] = 0x53;
+        a
+    }]
+    .concat();
+    let config = InstanceConfig {
+        source: [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12],
+        address_digest: address_digest(Family::Ipv6, &vips, 0, 2),
+        priority: 96,
+        state: State::Backup as u8,
+        version: 3,
+        interval_cs: 100,
+        address_count: 2,
+        flags: flags::PREEMPT | flags::CHECK_ADDRESSES,
+        ..InstanceConfig::default()
+    };
+    vrrp_tests::require_root();
+    let mut xdp = XdpUnderTest::load().expect("load");
+    xdp.hash_map::<InstanceKey, InstanceConfig>("CONFIG")
+        .expect("map")
+        .insert(key6, config, 0)
+        .expect("insert");
+    let frame = AdvertFrame {
+        source_mac: MASTER_MAC,
+        destination_mac: None,
+        source: master6,
+        destination: vrrp_common::wire::frame::VRRP_GROUP_IPV6,
+        ttl: 255,
+        identification: 0,
+        v3_checksum_as_v2: false,
+        advert: Repr {
+            version: Version::V3,
+            vrid: 53,
+            priority: 100,
+            interval_cs: 100,
+            auth: Auth::None,
+            family: Family::Ipv6,
+            addresses: &vips,
+        },
+    };
+    let mut bytes = vec![0u8; frame.len()];
+    frame.emit(&mut bytes).expect("emit");
+    assert_eq!(xdp.run(&bytes).expect("run").verdict, Verdict::Pass);
+    let live = xdp
+        .hash_map::<InstanceKey, Liveness>("LIVENESS")
+        .expect("map")
+        .get(&key6, 0)
+        .expect("entry");
+    assert_eq!(
+        (live.master, live.master_priority, live.adverts),
+        (master6, 100, 1)
+    );
+}
+
+#[test]
+fn a_frame_cut_at_any_length_never_aborts() {
+    let mut xdp = loaded(backup_config());
+    let frame = Advert::default().frame();
+    // The kernel refuses test frames shorter than an Ethernet header.
+    for length in 14..=frame.len() {
+        let run = xdp.run(&frame[..length]).expect("run");
+        assert_ne!(run.verdict, Verdict::Aborted, "cut at {length}");
+    }
+    let arp = arp_request([192, 0, 2, 100], VIP);
+    for length in 14..=arp.len() {
+        assert_ne!(
+            xdp.run(&arp[..length]).expect("run").verdict,
+            Verdict::Aborted
+        );
+    }
+}
+
+const CLIENT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x64];
+const ROUTER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x12];
+
+/// An ARP request from the client, built byte by byte.
+fn arp_request(sender: [u8; 4], target: [u8; 4]) -> Vec<u8> {
+    let mut frame = vec![0xff; 6];
+    frame.extend_from_slice(&CLIENT_MAC);
+    frame.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1]);
+    frame.extend_from_slice(&CLIENT_MAC);
+    frame.extend_from_slice(&sender);
+    frame.extend_from_slice(&[0; 6]);
+    frame.extend_from_slice(&target);
+    frame
+}
+
+fn with_vip(active: bool) -> XdpUnderTest {
+    let mut xdp = loaded(backup_config());
+    let vip = VipKey::new(TEST_IFINDEX, Family::Ipv4, raw_from_ipv4(VIP));
+    let value = VipValue {
+        mac: ROUTER_MAC,
+        active: u8::from(active),
+        vrid: 51,
+    };
+    xdp.hash_map::<VipKey, VipValue>("VIPS")
+        .expect("map")
+        .insert(vip, value, 0)
+        .expect("insert");
+    xdp
+}
+
+#[test]
+fn an_arp_request_for_an_active_vip_is_answered_in_place() {
+    let mut xdp = with_vip(true);
+    let run = xdp.run(&arp_request([192, 0, 2, 100], VIP)).expect("run");
+    assert_eq!(run.verdict, Verdict::Tx);
+    let mut expected = CLIENT_MAC.to_vec();
+    expected.extend_from_slice(&ROUTER_MAC);
+    expected.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 2]);
+    expected.extend_from_slice(&ROUTER_MAC);
+    expected.extend_from_slice(&VIP);
+    expected.extend_from_slice(&CLIENT_MAC);
+    expected.extend_from_slice(&[192, 0, 2, 100]);
+    assert_eq!(run.output, expected, "the reply byte for byte");
+    assert_eq!(xdp.counter(Counter::ArpRepliesSent).expect("counter"), 1);
+}
+
+#[test]
+fn inactive_vips_gratuitous_arps_and_probes_pass_untouched() {
+    let mut inactive = with_vip(false);
+    let request = arp_request([192, 0, 2, 100], VIP);
+    let run = inactive.run(&request).expect("run");
+    assert_eq!((run.verdict, run.output), (Verdict::Pass, request));
+    let mut active = with_vip(true);
+    for frame in [
+        arp_request(VIP, VIP),
+        arp_request([0, 0, 0, 0], VIP),
+        arp_request([192, 0, 2, 100], [192, 0, 2, 7]),
+    ] {
+        let run = active.run(&frame).expect("run");
+        assert_eq!((run.verdict, run.output), (Verdict::Pass, frame));
+    }
+    assert_eq!(active.counter(Counter::ArpRepliesSent).expect("counter"), 0);
+}
+
+#[test]
+fn a_unicast_peer_in_peers_is_accepted() {
+    let mut config = backup_config();
+    config.flags |= flags::UNICAST;
+    let mut xdp = loaded(config);
+    let peer = PeerKey {
+        instance: key(),
+        address: raw_from_ipv4(MASTER),
+    };
+    xdp.hash_map::<PeerKey, u8>("PEERS")
+        .expect("map")
+        .insert(peer, 1, 0)
+        .expect("insert");
+    assert_eq!(
+        xdp.run(
+            &Advert {
+                ttl: 64,
+                ..Advert::default()
+            }
+            .frame()
+        )
+        .expect("run")
+        .verdict,
+        Verdict::Pass
+    );
+}
