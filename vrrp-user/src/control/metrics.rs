@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tracing::warn;
 
-use super::model::{Stats, Status, state_value};
+use super::model::{InstanceStats, Stats, Status, state_value};
 use crate::daemon::shared::Shared;
 
 /// Renders the metrics for one scrape.
@@ -38,7 +38,8 @@ pub fn render(status: &Status, stats: &Stats) -> String {
             i.name, i.effective_priority
         );
     }
-    let families: [(&str, &str, fn(&super::model::InstanceStats) -> u64); 5] = [
+    type Family = (&'static str, &'static str, fn(&InstanceStats) -> u64);
+    let families: [Family; 5] = [
         ("vrrp_transitions_total", "State transitions.", |s| {
             s.transitions
         }),
