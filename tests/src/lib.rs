@@ -4,6 +4,7 @@
 pub mod bpf_run;
 pub mod capture;
 pub mod daemons;
+pub mod lab;
 pub mod netns;
 pub mod packet_socket;
 pub mod pinger;

@@ -20,6 +20,8 @@ static SWEEP: std::sync::Once = std::sync::Once::new();
 #[derive(Debug)]
 pub struct Netns {
     name: String,
+    /// Left in place on drop (the lab's `--keep`).
+    persistent: bool,
 }
 
 impl Netns {
@@ -31,10 +33,34 @@ impl Netns {
             std::process::id(),
             SEQUENCE.fetch_add(1, Ordering::Relaxed)
         );
+        Netns::create(name)
+    }
+
+    /// Creates `<prefix><role>`, a name that survives this process (not swept as stale): for
+    /// the lab, whose `--keep` leaves its namespaces running.
+    pub fn with_prefix(prefix: &str, role: &str) -> Result<Netns> {
+        let name = format!("{prefix}{role}");
+        if list_namespaces().contains(&name) {
+            bail!(
+                "namespace {name} already exists (a kept lab? remove it with `ip netns del {name}`)"
+            );
+        }
+        Netns::create(name)
+    }
+
+    fn create(name: String) -> Result<Netns> {
         run_checked(Command::new("ip").args(["netns", "add", &name]))?;
-        let netns = Netns { name };
+        let netns = Netns {
+            name,
+            persistent: false,
+        };
         netns.run_ok(["ip", "link", "set", "lo", "up"])?;
         Ok(netns)
+    }
+
+    /// Keeps the namespace (and what runs in it) after this value is dropped.
+    pub fn persist(&mut self) {
+        self.persistent = true;
     }
 
     pub fn name(&self) -> &str {
@@ -114,6 +140,9 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
+        if self.persistent {
+            return;
+        }
         kill_processes_in(&self.name);
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])

@@ -22,8 +22,32 @@ pub struct PingReport {
     pub replies: Vec<Duration>,
 }
 
+impl PingReport {
+    /// The longest time without a reply within `[from, to]` (times since the pinger started),
+    /// counting from the last reply before `from`.
+    pub fn max_gap_between(&self, from: Duration, to: Duration) -> Duration {
+        let mut previous = self
+            .replies
+            .iter()
+            .rev()
+            .find(|t| **t <= from)
+            .copied()
+            .unwrap_or(from);
+        let mut longest = Duration::ZERO;
+        for reply in self.replies.iter().filter(|t| **t > from && **t <= to) {
+            longest = longest.max(*reply - previous);
+            previous = *reply;
+        }
+        // Replies that stopped before `to` leave a gap running to the end of the window.
+        longest.max(to.saturating_sub(previous))
+    }
+}
+
 pub struct Pinger {
     stop: Arc<AtomicBool>,
+    report: Arc<std::sync::Mutex<PingReport>>,
+    /// When the pinger started (reply times are relative to it).
+    pub started: Instant,
     thread: Option<std::thread::JoinHandle<Result<PingReport>>>,
 }
 
@@ -38,17 +62,37 @@ impl Pinger {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let path = format!("/run/netns/{}", netns.name());
+        let started = Instant::now();
+        let report = Arc::new(std::sync::Mutex::new(PingReport {
+            sent: 0,
+            received: 0,
+            max_gap: Duration::ZERO,
+            replies: Vec::new(),
+        }));
+        let shared = Arc::clone(&report);
         let thread = std::thread::spawn(move || -> Result<PingReport> {
             let file = std::fs::File::open(&path)?;
             // SAFETY: entering a namespace on this thread only.
             if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
                 bail!("setns: {}", std::io::Error::last_os_error());
             }
-            run(target, interval, limit, &flag)
+            run(target, interval, limit, &flag, started, &shared)
         });
         Ok(Pinger {
             stop,
+            report,
+            started,
             thread: Some(thread),
+        })
+    }
+
+    /// The replies so far, without stopping.
+    pub fn snapshot(&self) -> PingReport {
+        self.report.lock().map(|r| r.clone()).unwrap_or(PingReport {
+            sent: 0,
+            received: 0,
+            max_gap: Duration::ZERO,
+            replies: Vec::new(),
         })
     }
 
@@ -72,6 +116,8 @@ fn run(
     interval: Duration,
     limit: Duration,
     stop: &AtomicBool,
+    started: Instant,
+    shared: &std::sync::Mutex<PingReport>,
 ) -> Result<PingReport> {
     // SAFETY: plain socket creation, owned below.
     let raw = unsafe {
@@ -87,7 +133,6 @@ fn run(
     // SAFETY: raw is ours.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
     let identifier = (std::process::id() & 0xffff) as u16;
-    let started = Instant::now();
     let mut report = PingReport {
         sent: 0,
         received: 0,
@@ -120,6 +165,9 @@ fn run(
                 }
                 report.replies.push(at);
                 report.received += 1;
+                if let Ok(mut shared) = shared.lock() {
+                    *shared = report.clone();
+                }
             }
         } else {
             std::thread::sleep(Duration::from_micros(200));

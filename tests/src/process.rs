@@ -126,6 +126,13 @@ impl Spawned {
     }
 }
 
+impl Spawned {
+    /// Lets the process outlive this value (the lab's `--keep`).
+    pub fn detach(self) {
+        std::mem::forget(self);
+    }
+}
+
 impl Drop for Spawned {
     fn drop(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {
@@ -146,6 +153,7 @@ pub fn tail(text: &str, lines: usize) -> String {
 #[derive(Debug)]
 pub struct Scratch {
     path: PathBuf,
+    keep: bool,
 }
 
 impl Scratch {
@@ -154,7 +162,22 @@ impl Scratch {
         let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path = std::env::temp_dir().join(format!("vrrp-{label}-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&path).with_context(|| format!("mkdir {}", path.display()))?;
-        Ok(Scratch { path })
+        Ok(Scratch { path, keep: false })
+    }
+
+    /// A scratch directory at a fixed path (emptied first).
+    pub fn at(path: &Path) -> Result<Scratch> {
+        let _ = std::fs::remove_dir_all(path);
+        std::fs::create_dir_all(path).with_context(|| format!("mkdir {}", path.display()))?;
+        Ok(Scratch {
+            path: path.to_path_buf(),
+            keep: false,
+        })
+    }
+
+    /// Leaves the directory in place on drop.
+    pub fn keep(&mut self) {
+        self.keep = true;
     }
 
     pub fn path(&self) -> &Path {
@@ -175,7 +198,7 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        if std::env::var_os("VRRP_TEST_KEEP").is_none() {
+        if !self.keep && std::env::var_os("VRRP_TEST_KEEP").is_none() {
             let _ = std::fs::remove_dir_all(&self.path);
         }
     }

@@ -65,7 +65,25 @@ pub const BRIDGE: &str = "br0";
 
 impl Segment {
     pub fn new(routers: usize) -> Result<Segment> {
-        let switch = Netns::new("sw")?;
+        Segment::build(routers, &|role| Netns::new(role))
+    }
+
+    /// The same topology with namespaces named `<prefix>sw`, `<prefix>r1`, ... `<prefix>cl`.
+    pub fn with_prefix(prefix: &str, routers: usize) -> Result<Segment> {
+        Segment::build(routers, &|role| Netns::with_prefix(prefix, role))
+    }
+
+    /// Leaves every namespace in place when the segment is dropped.
+    pub fn persist(&mut self) {
+        self.switch.persist();
+        self.client.ns.persist();
+        for router in &mut self.routers {
+            router.ns.persist();
+        }
+    }
+
+    fn build(routers: usize, make: &dyn Fn(&str) -> Result<Netns>) -> Result<Segment> {
+        let switch = make("sw")?;
         switch.run_ok(["ip", "link", "add", BRIDGE, "type", "bridge"])?;
         // No IGMP snooping: adverts to a non-link-local group (the seed's 224.0.1.11) must be
         // flooded like 224.0.0.18 is, without a querier on the segment.
@@ -84,6 +102,7 @@ impl Segment {
         for i in 1..=routers {
             let octet = 10 + i as u8;
             hosts.push(attach_host(
+                make,
                 &switch,
                 &format!("r{i}"),
                 Ipv4Addr::new(192, 0, 2, octet),
@@ -91,6 +110,7 @@ impl Segment {
             )?);
         }
         let client = attach_host(
+            make,
             &switch,
             "cl",
             Ipv4Addr::new(192, 0, 2, 100),
@@ -123,8 +143,14 @@ impl Segment {
     }
 }
 
-fn attach_host(switch: &Netns, role: &str, ipv4: Ipv4Addr, ipv6: Ipv6Addr) -> Result<Host> {
-    let ns = Netns::new(role)?;
+fn attach_host(
+    make: &dyn Fn(&str) -> Result<Netns>,
+    switch: &Netns,
+    role: &str,
+    ipv4: Ipv4Addr,
+    ipv6: Ipv6Addr,
+) -> Result<Host> {
+    let ns = make(role)?;
     let ifname = "eth0";
     let port = role.to_string();
     switch.run_ok([

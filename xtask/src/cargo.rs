@@ -48,3 +48,10 @@ pub fn run_vrrpd(args: &[String]) -> Result<()> {
     };
     run(Command::new(release_binary("vrrpd")).args(args))
 }
+
+/// Builds everything, then runs one of the workspace's tool binaries (the lab, the bench).
+pub fn run_tool(name: &str, args: &[String]) -> Result<()> {
+    println!("xtask: building (release)");
+    build_release()?;
+    run(Command::new(release_binary(name)).args(args))
+}

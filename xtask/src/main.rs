@@ -19,7 +19,11 @@ commands:
   test               setup, then fmt check, clippy -D warnings, unit, BPF test-run and
                      namespace integration tests, with a summary line
   run -- ARGS        setup, build, then run `vrrpd ARGS` (as root: it loads the XDP program)
-  lab [options]      setup, build, then the live failover lab in network namespaces
+  lab [options]      setup, build, then the live failover lab in network namespaces:
+                     DR1/DR2 with the seed's configurations and a client, every failover
+                     measured on the wire. Options: --keep (leave it running),
+                     --peer keepalived (DR2 runs keepalived), --advert-int 0.01 (VRRPv3),
+                     --down (remove a kept lab)
 ";
 
 fn main() -> ExitCode {
@@ -33,6 +37,7 @@ fn main() -> ExitCode {
         "build" => bootstrap::run().and_then(|()| cargo::build_release()),
         "test" => bootstrap::run().and_then(|()| test::run_all(rest)),
         "run" => bootstrap::run().and_then(|()| cargo::run_vrrpd(rest)),
+        "lab" => bootstrap::run().and_then(|()| cargo::run_tool("vrrp-lab", rest)),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(())

@@ -8,6 +8,7 @@ pub mod pidfile;
 pub mod plan;
 pub mod protocol;
 pub mod shared;
+pub mod systemd;
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -225,6 +226,11 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
                 Arc::clone(&shared),
             )));
     }
+    let mode = shared.datapath_name();
+    systemd::notify(&format!(
+        "READY=1\nSTATUS=running {} instances, {mode} datapath",
+        plans.len()
+    ));
     daemon.main_loop(&mut outcomes).await
 }
 
@@ -284,6 +290,7 @@ impl Daemon {
     /// Priority 0 from every master, addresses removed, XDP detached; within a second.
     async fn shutdown(&mut self, outcomes: &mut UnboundedReceiver<Outcome>) -> ExitCode {
         info!("Stopping");
+        systemd::notify("STOPPING=1");
         self.shared.protocol.send(Command::Shutdown);
         let deadline = tokio::time::Instant::now() + Duration::from_millis(600);
         while let Ok(Some(outcome)) = tokio::time::timeout_at(deadline, outcomes.recv()).await {
@@ -479,8 +486,15 @@ impl Daemon {
         names
     }
 
-    /// SIGHUP: a bad file is refused with its located error and the running config stays.
+    /// SIGHUP, told to systemd as a reload.
     async fn reload(&mut self) {
+        systemd::notify("RELOADING=1");
+        self.reload_config().await;
+        systemd::notify("READY=1");
+    }
+
+    /// A bad file is refused with its located error and the running config stays.
+    async fn reload_config(&mut self) {
         info!("Reloading configuration {}", self.cli.file.display());
         let Some(config) = load_config(&self.cli) else {
             error!("reload failed; keeping the running configuration");
