@@ -90,6 +90,19 @@ impl Vrrpd {
         scratch: &Scratch,
         extra: &[&str],
     ) -> Result<Vrrpd> {
+        Vrrpd::start_with(host, label, config, scratch, extra, false)
+    }
+
+    /// As [`Vrrpd::start`]; with `host_mounts` the daemon enters only the network namespace
+    /// (nsenter), keeping the host's mounts (bpffs) that `ip netns exec` hides.
+    pub fn start_with(
+        host: &Host,
+        label: &str,
+        config: &str,
+        scratch: &Scratch,
+        extra: &[&str],
+        host_mounts: bool,
+    ) -> Result<Vrrpd> {
         let config_path = scratch.write(&format!("{label}.conf"), config)?;
         let control = scratch.join(&format!("{label}.sock"));
         let mut argv: Vec<String> = vec![
@@ -103,10 +116,23 @@ impl Vrrpd {
             control.display().to_string(),
             "--dump-file".into(),
             scratch.join(&format!("{label}.data")).display().to_string(),
+            "--stats-file".into(),
+            scratch
+                .join(&format!("{label}.stats"))
+                .display()
+                .to_string(),
         ];
         argv.extend(extra.iter().map(|s| s.to_string()));
         let log = scratch.join(&format!("{label}.log"));
-        let process = Spawned::start(&host.ns, &argv, &log)?;
+        let process = if host_mounts {
+            let mut command = std::process::Command::new("nsenter");
+            command
+                .arg(format!("--net=/run/netns/{}", host.ns.name()))
+                .args(&argv);
+            Spawned::start_command(command, &log)?
+        } else {
+            Spawned::start(&host.ns, &argv, &log)?
+        };
         Ok(Vrrpd {
             process,
             control,

@@ -167,6 +167,9 @@ impl XdpDatapath {
             path: dir.to_path_buf(),
             message,
         };
+        if let Some(root) = dir.parent() {
+            ensure_bpffs(root).map_err(&error)?;
+        }
         std::fs::create_dir_all(dir).map_err(|e| error(e.to_string()))?;
         let pins: [(&str, &MapData); 5] = [
             ("CONFIG", self.config.map_data()),
@@ -183,6 +186,41 @@ impl XdpDatapath {
         self.pinned = Some(dir.to_path_buf());
         Ok(())
     }
+}
+
+/// Mounts bpffs at `root` unless one is mounted there already (pinning needs it; attaching
+/// XDP does not, so only `--pin-maps` calls this).
+fn ensure_bpffs(root: &Path) -> Result<(), String> {
+    let mounted = std::fs::read_to_string("/proc/self/mounts").is_ok_and(|mounts| {
+        mounts.lines().any(|line| {
+            let mut fields = line.split_whitespace();
+            let (_, point, kind) = (fields.next(), fields.next(), fields.next());
+            point == root.to_str() && kind == Some("bpf")
+        })
+    });
+    if mounted {
+        return Ok(());
+    }
+    info!("bpffs is not mounted at {}; mounting it", root.display());
+    let target =
+        std::ffi::CString::new(root.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
+    // SAFETY: mount(2) with valid C strings and no data.
+    let rc = unsafe {
+        libc::mount(
+            c"bpf".as_ptr(),
+            target.as_ptr(),
+            c"bpf".as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if rc != 0 {
+        return Err(format!(
+            "mounting bpffs: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(())
 }
 
 /// Access to the `MapData` behind aya's typed map wrappers (for pinning).
