@@ -58,8 +58,23 @@ impl Capture {
 
     /// Stops tcpdump (letting it flush) and reads every frame it wrote.
     pub fn finish(mut self) -> Result<Vec<Frame>> {
-        // Give frames that are in flight a moment to be written.
+        // tcpdump can lag behind the wire by up to a libpcap block (a second): wait until the
+        // file holds frames from the moment we were called (traffic permitting), and at least
+        // a moment for what is in flight.
+        let now = wall_clock_ns();
+        let deadline = Instant::now() + Duration::from_millis(1500);
         std::thread::sleep(Duration::from_millis(50));
+        while Instant::now() < deadline {
+            let caught_up = self
+                .snapshot()
+                .ok()
+                .and_then(|frames| frames.last().map(|f| f.time_ns))
+                .is_some_and(|last| last + 20_000_000 >= now);
+            if caught_up {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         self.process.stop(libc::SIGINT, Duration::from_secs(5))?;
         read_pcap(
             &std::fs::read(&self.file).with_context(|| format!("read {}", self.file.display()))?,
@@ -100,6 +115,14 @@ impl Capture {
     pub fn path(&self) -> &std::path::Path {
         &self.file
     }
+}
+
+/// CLOCK_REALTIME in nanoseconds (the clock of capture timestamps).
+pub fn wall_clock_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
 }
 
 /// Parses a classic pcap file (microsecond or nanosecond timestamps, either byte order). A

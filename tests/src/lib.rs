@@ -1,10 +1,12 @@
 //! Test support shared by the integration tests, the lab and the benchmarks: network namespaces
 //! and the segment topology, spawned processes, captures, raw packet sockets, and BPF test runs.
 
+pub mod bench;
 pub mod bpf_run;
 pub mod capture;
 pub mod daemons;
 pub mod lab;
+pub mod loadgen;
 pub mod netns;
 pub mod packet_socket;
 pub mod pinger;

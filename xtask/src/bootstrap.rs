@@ -67,6 +67,12 @@ const REQUIREMENTS: &[Requirement] = &[
         manual: "apt-get install -y tcpdump",
     },
     Requirement {
+        name: "DejaVu fonts (the benchmark plot's labels)",
+        present: || Path::new("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf").exists(),
+        install: || apt_install(&["fonts-dejavu-core"]),
+        manual: "apt-get install -y fonts-dejavu-core",
+    },
+    Requirement {
         name: "tshark (judges the wire format)",
         present: || on_path("tshark"),
         install: || apt_install(&["tshark"]),

@@ -19,6 +19,8 @@ commands:
   test               setup, then fmt check, clippy -D warnings, unit, BPF test-run and
                      namespace integration tests, with a summary line
   run -- ARGS        setup, build, then run `vrrpd ARGS` (as root: it loads the XDP program)
+  bench [--quick]    setup, build, then benchmarks: vrrpd (XDP), vrrpd (socket) and keepalived
+                     side by side; writes BENCHMARKS.md and benchmarks-failover.png
   lab [options]      setup, build, then the live failover lab in network namespaces:
                      DR1/DR2 with the seed's configurations and a client, every failover
                      measured on the wire. Options: --keep (leave it running),
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         "test" => bootstrap::run().and_then(|()| test::run_all(rest)),
         "run" => bootstrap::run().and_then(|()| cargo::run_vrrpd(rest)),
         "lab" => bootstrap::run().and_then(|()| cargo::run_tool("vrrp-lab", rest)),
+        "bench" => bootstrap::run().and_then(|()| cargo::run_tool("vrrp-bench", rest)),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(())

@@ -32,6 +32,12 @@ use crate::net::vrrp_socket::VrrpSocket;
 
 /// How long before a master-down deadline the thread wakes to check the kernel's record.
 const EARLY_WAKE_NS: u64 = 400_000;
+/// When the thread is awake anyway, backups whose deadline is this close also read the
+/// kernel's record, so that hundreds of instances do not each wake the thread separately.
+const REFRESH_WINDOW_NS: u64 = 5_000_000;
+/// Advert and GARP deadlines this close are served in the same wake-up (a master's advert a
+/// fraction of a millisecond early is harmless: the interval is a maximum).
+const COALESCE_NS: u64 = 300_000;
 
 /// Requests from the async side.
 #[derive(Debug)]
@@ -394,7 +400,7 @@ impl Thread {
             let mut spin_until: Option<u64> = None;
             for index in 0..self.instances.len() {
                 if let Some(down) = self.instances[index].fsm.master_down_deadline()
-                    && down <= now + EARLY_WAKE_NS
+                    && down <= now + EARLY_WAKE_NS + REFRESH_WINDOW_NS
                 {
                     self.refresh_liveness(index);
                     if let Some(down) = self.instances[index].fsm.master_down_deadline()
@@ -404,13 +410,16 @@ impl Thread {
                         spin_until = Some(spin_until.map_or(down, |s| s.min(down)));
                     }
                 }
-                if self.instances[index]
-                    .fsm
-                    .next_deadline()
-                    .is_some_and(|d| d <= now)
-                {
+                let Some(next) = self.instances[index].fsm.next_deadline() else {
+                    continue;
+                };
+                let is_master_down = self.instances[index].fsm.master_down_deadline() == Some(next);
+                if next <= now {
                     self.input(index, Input::Timer, now);
                     now = monotonic_ns();
+                } else if !is_master_down && next <= now + COALESCE_NS {
+                    // Served at its own deadline's time, a moment early.
+                    self.input(index, Input::Timer, next);
                 }
             }
             let Some(until) = spin_until else {

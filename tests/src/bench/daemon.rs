@@ -1,0 +1,224 @@
+//! The implementations under test, started the same way, and the configurations they share.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::daemons::{Keepalived, Vrrpd};
+use crate::process::{Scratch, Spawned};
+use crate::topology::Host;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Implementation {
+    Xdp,
+    Socket,
+    Keepalived,
+}
+
+impl Implementation {
+    pub const ALL: [Implementation; 3] = [
+        Implementation::Xdp,
+        Implementation::Socket,
+        Implementation::Keepalived,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Implementation::Xdp => "vrrpd (XDP)",
+            Implementation::Socket => "vrrpd (socket)",
+            Implementation::Keepalived => "keepalived 2.2.7",
+        }
+    }
+}
+
+/// A running daemon of any implementation.
+pub enum Daemon {
+    Vrrpd(Vrrpd),
+    Keepalived(Keepalived, std::path::PathBuf),
+}
+
+impl Daemon {
+    pub fn start(
+        implementation: Implementation,
+        host: &Host,
+        label: &str,
+        config: &str,
+        scratch: &Scratch,
+    ) -> Result<Daemon> {
+        Ok(match implementation {
+            Implementation::Xdp => Daemon::Vrrpd(Vrrpd::start(host, label, config, scratch, &[])?),
+            Implementation::Socket => Daemon::Vrrpd(Vrrpd::start(
+                host,
+                label,
+                config,
+                scratch,
+                &["--datapath", "socket"],
+            )?),
+            Implementation::Keepalived => Daemon::Keepalived(
+                Keepalived::start(host, label, config, scratch)?,
+                scratch.join(&format!("{label}-vrrp.pid")),
+            ),
+        })
+    }
+
+    pub fn process(&mut self) -> &mut Spawned {
+        match self {
+            Daemon::Vrrpd(v) => &mut v.process,
+            Daemon::Keepalived(k, _) => &mut k.process,
+        }
+    }
+
+    pub fn log(&self) -> String {
+        match self {
+            Daemon::Vrrpd(v) => v.log(),
+            Daemon::Keepalived(k, _) => k.log(),
+        }
+    }
+
+    /// The process doing the VRRP work (keepalived's VRRP child).
+    pub fn worker_pid(&self) -> Option<i32> {
+        match self {
+            Daemon::Vrrpd(v) => Some(v.process.pid()),
+            Daemon::Keepalived(_, pidfile) => {
+                std::fs::read_to_string(pidfile).ok()?.trim().parse().ok()
+            }
+        }
+    }
+
+    pub fn count(&self, needle: &str) -> usize {
+        self.log().matches(needle).count()
+    }
+
+    /// Waits until `needle` appears at least `count` times in the log.
+    pub fn wait_count(&self, needle: &str, count: usize, timeout: Duration) -> Result<()> {
+        let started = std::time::Instant::now();
+        while self.count(needle) < count {
+            if started.elapsed() > timeout {
+                anyhow::bail!("timed out waiting for {needle:?} x{count}");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(())
+    }
+
+    /// Valid adverts of the instance the daemon has counted (keepalived: from its SIGUSR2
+    /// statistics; vrrpd: the datapath's count).
+    pub fn adverts_counted(&self) -> Result<u64> {
+        match self {
+            Daemon::Vrrpd(v) => {
+                let stats: serde_json::Value = serde_json::from_str(
+                    &vrrp_user::control::client::request(&v.control, "stats")?,
+                )?;
+                let xdp = stats["datapath"]["mode"] == "xdp";
+                Ok(if xdp {
+                    stats["instances"][0]["adverts_seen"].as_u64().unwrap_or(0)
+                } else {
+                    stats["datapath"]["counters"]["adverts_valid"]
+                        .as_u64()
+                        .unwrap_or(0)
+                })
+            }
+            Daemon::Keepalived(k, _) => {
+                let _ = std::fs::remove_file("/tmp/keepalived.stats");
+                // keepalived's parent passes SIGUSR2 on to its VRRP child, which writes the file.
+                k.process.signal(libc::SIGUSR2);
+                let started = std::time::Instant::now();
+                loop {
+                    if let Ok(text) = std::fs::read_to_string("/tmp/keepalived.stats")
+                        && let Some(received) = keepalived_received(&text)
+                    {
+                        return Ok(received);
+                    }
+                    if started.elapsed() > Duration::from_secs(3) {
+                        anyhow::bail!("keepalived wrote no statistics");
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+    }
+}
+
+/// `Advertisements: ... Received: N` from keepalived's statistics dump.
+fn keepalived_received(text: &str) -> Option<u64> {
+    let after = &text[text.find("Advertisements:")?..];
+    let line = after
+        .lines()
+        .find(|l| l.trim_start().starts_with("Received:"))?;
+    line.split(':').nth(1)?.trim().parse().ok()
+}
+
+/// `global_defs` for a version (v3 or the default v2).
+pub fn global(v3: bool) -> String {
+    if v3 {
+        "global_defs {\n  vrrp_version 3\n}\n".into()
+    } else {
+        "global_defs {\n}\n".into()
+    }
+}
+
+/// One `vrrp_instance` block.
+pub fn instance(
+    name: &str,
+    vrid: u8,
+    priority: u8,
+    advert_int: &str,
+    vips: &[String],
+    excluded: &[String],
+    password: Option<&str>,
+) -> String {
+    let mut text = format!(
+        "vrrp_instance {name} {{\n  state BACKUP\n  interface eth0\n  virtual_router_id {vrid}\n  priority {priority}\n  advert_int {advert_int}\n"
+    );
+    if let Some(password) = password {
+        text.push_str(&format!(
+            "  authentication {{\n    auth_type PASS\n    auth_pass {password}\n  }}\n"
+        ));
+    }
+    text.push_str("  virtual_ipaddress {\n");
+    for vip in vips {
+        text.push_str(&format!("    {vip} dev eth0\n"));
+    }
+    text.push_str("  }\n");
+    if !excluded.is_empty() {
+        text.push_str("  virtual_ipaddress_excluded {\n");
+        for vip in excluded {
+            text.push_str(&format!("    {vip} dev eth0\n"));
+        }
+        text.push_str("  }\n");
+    }
+    text.push_str("}\n");
+    text
+}
+
+/// The failover pair's configuration: v3, 10 ms adverts, VIP 192.0.2.99.
+pub fn v3_pair_config(priority: u8) -> String {
+    global(true)
+        + &instance(
+            "VI_1",
+            51,
+            priority,
+            "0.01",
+            &["192.0.2.99/24".into()],
+            &[],
+            None,
+        )
+}
+
+/// A v2 pair with PASS auth at 1 s (for the bad-authentication flood).
+pub fn v2_pair_config(priority: u8) -> String {
+    global(false)
+        + &instance(
+            "VI_1",
+            51,
+            priority,
+            "1",
+            &["192.0.2.99/24".into()],
+            &[],
+            Some("secret"),
+        )
+}
+
+pub fn require_pid(daemon: &Daemon) -> Result<i32> {
+    daemon.worker_pid().context("the daemon's pid")
+}

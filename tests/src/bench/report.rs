@@ -1,0 +1,429 @@
+//! The benchmark's results: rows per scenario, rendered as the BENCHMARKS.md tables and a PNG
+//! plot of failover precision.
+
+use std::fmt::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use plotters::prelude::*;
+
+use super::BenchOptions;
+use super::daemon::Implementation;
+
+/// The `p`th percentile (nearest rank) of `values`; NaN for none.
+pub fn percentile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1]
+}
+
+fn max(values: &[f64]) -> f64 {
+    values.iter().copied().fold(f64::NAN, f64::max)
+}
+
+pub struct FailoverRow {
+    pub implementation: Implementation,
+    pub condition: String,
+    pub excess_ms: Vec<f64>,
+    pub elapsed: Duration,
+}
+
+pub struct FloodRow {
+    pub kind: String,
+    pub implementation: Implementation,
+    pub rate: f64,
+    pub false_takeovers_per_minute: f64,
+    pub master_adverts: u64,
+    pub master_adverts_lost: Option<u64>,
+    pub socket_drops: u64,
+    pub cpu_seconds_per_million: f64,
+}
+
+pub struct ArpRow {
+    pub responder: String,
+    pub requests: u64,
+    pub replies: u64,
+    pub replies_per_second: f64,
+    pub cpu_seconds_per_million_replies: f64,
+    /// The same, less the load generator thread's own CPU time.
+    pub responder_cpu_seconds_per_million_replies: f64,
+    /// Softirq time (the receive path, where both responders run) per million replies.
+    pub softirq_seconds_per_million_replies: f64,
+    pub latency_p50_us: f64,
+    pub latency_p99_us: f64,
+}
+
+pub struct ScaleRow {
+    pub implementation: Implementation,
+    pub converge: Option<Duration>,
+    pub vips_up: usize,
+    pub false_transitions: usize,
+    pub window: Duration,
+    pub master_cpu_percent: f64,
+    pub backup_cpu_percent: f64,
+    pub master_rss_kib: u64,
+    pub backup_rss_kib: u64,
+}
+
+pub struct Report {
+    command: String,
+    quick: bool,
+    failover: Vec<FailoverRow>,
+    handover: Vec<(Implementation, Vec<f64>)>,
+    garp: Vec<(Implementation, Vec<f64>)>,
+    floods: Vec<FloodRow>,
+    arp: Vec<ArpRow>,
+    scale: Vec<ScaleRow>,
+    startup: Vec<(Implementation, Vec<f64>, Vec<f64>)>,
+}
+
+fn ms(value: f64) -> String {
+    if value.is_nan() {
+        "-".into()
+    } else {
+        format!("{value:.3}")
+    }
+}
+
+impl Report {
+    pub fn new(options: &BenchOptions) -> Report {
+        Report {
+            command: options.command.clone(),
+            quick: options.quick,
+            failover: Vec::new(),
+            handover: Vec::new(),
+            garp: Vec::new(),
+            floods: Vec::new(),
+            arp: Vec::new(),
+            scale: Vec::new(),
+            startup: Vec::new(),
+        }
+    }
+
+    pub fn failover(
+        &mut self,
+        implementation: Implementation,
+        condition: &str,
+        excess_ms: Vec<f64>,
+        elapsed: Duration,
+    ) {
+        println!(
+            "failover, {} {condition}: {} samples, p50 {} ms",
+            implementation.name(),
+            excess_ms.len(),
+            ms(percentile(&excess_ms, 50.0))
+        );
+        self.failover.push(FailoverRow {
+            implementation,
+            condition: condition.to_string(),
+            excess_ms,
+            elapsed,
+        });
+    }
+
+    pub fn handover(&mut self, implementation: Implementation, excess_ms: Vec<f64>) {
+        self.handover.push((implementation, excess_ms));
+    }
+
+    pub fn garp(&mut self, implementation: Implementation, delay_ms: Vec<f64>) {
+        self.garp.push((implementation, delay_ms));
+    }
+
+    pub fn flood(&mut self, row: FloodRow) {
+        println!(
+            "flood {}, {}: {:.0} pps, {:.1} false takeovers/min",
+            row.kind,
+            row.implementation.name(),
+            row.rate,
+            row.false_takeovers_per_minute
+        );
+        self.floods.push(row);
+    }
+
+    pub fn arp(&mut self, row: ArpRow) {
+        self.arp.push(row);
+    }
+
+    pub fn scale(&mut self, row: ScaleRow) {
+        self.scale.push(row);
+    }
+
+    pub fn startup(
+        &mut self,
+        implementation: Implementation,
+        to_first_advert_ms: Vec<f64>,
+        to_backup_ms: Vec<f64>,
+    ) {
+        self.startup
+            .push((implementation, to_first_advert_ms, to_backup_ms));
+    }
+
+    pub fn failover_rows(&self) -> &[FailoverRow] {
+        &self.failover
+    }
+
+    pub fn flood_rows(&self) -> &[FloodRow] {
+        &self.floods
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "## Failover precision (v3, 10 ms adverts, backup priority 96, link cut)\n"
+        );
+        let _ = writeln!(
+            out,
+            "Excess = backup's first advert − master's last advert − Master_Down_Interval (36.25 ms), on the wire.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| implementation | condition | runs | p50 (ms) | p99 (ms) | max (ms) |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|");
+        for row in &self.failover {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                row.implementation.name(),
+                row.condition,
+                row.excess_ms.len(),
+                ms(percentile(&row.excess_ms, 50.0)),
+                ms(percentile(&row.excess_ms, 99.0)),
+                ms(max(&row.excess_ms)),
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\n## Planned handover (priority 0 → new master's first advert − Skew_Time 6.25 ms)\n"
+        );
+        let _ = writeln!(out, "| implementation | runs | p50 (ms) | p99 (ms) |");
+        let _ = writeln!(out, "|---|---|---|---|");
+        for (implementation, excess) in &self.handover {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                implementation.name(),
+                excess.len(),
+                ms(percentile(excess, 50.0)),
+                ms(percentile(excess, 99.0))
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\n## First gratuitous ARP after takeover (after the backup's first advert)\n"
+        );
+        let _ = writeln!(out, "| implementation | runs | p50 (ms) | p99 (ms) |");
+        let _ = writeln!(out, "|---|---|---|---|");
+        for (implementation, delay) in &self.garp {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                implementation.name(),
+                delay.len(),
+                ms(percentile(delay, 50.0)),
+                ms(percentile(delay, 99.0))
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\n## Flood resistance (master alive; the backup is measured)\n"
+        );
+        let _ = writeln!(
+            out,
+            "| flood | implementation | rate (pps) | false takeovers / min | master adverts | lost | socket drops | backup CPU s / M frames |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+        for row in &self.floods {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.0} | {:.1} | {} | {} | {} | {:.3} |",
+                row.kind,
+                row.implementation.name(),
+                row.rate,
+                row.false_takeovers_per_minute,
+                row.master_adverts,
+                row.master_adverts_lost
+                    .map_or("n/a".into(), |l| l.to_string()),
+                row.socket_drops,
+                row.cpu_seconds_per_million,
+            );
+        }
+        let _ = writeln!(out, "\n## ARP request flood for a VIP\n");
+        let _ = writeln!(
+            out,
+            "| responder | requests | replies | replies / s | machine CPU s / M replies | without the sender's thread | softirq s / M replies | latency p50 (µs) | p99 (µs) |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+        for row in &self.arp {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {:.0} | {:.3} | {:.3} | {:.3} | {:.0} | {:.0} |",
+                row.responder,
+                row.requests,
+                row.replies,
+                row.replies_per_second,
+                row.cpu_seconds_per_million_replies,
+                row.responder_cpu_seconds_per_million_replies,
+                row.softirq_seconds_per_million_replies,
+                row.latency_p50_us,
+                row.latency_p99_us
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\n## Scale: 255 VRIDs at 10 ms on one interface, ~1000 VIPs, two routers\n"
+        );
+        let _ = writeln!(
+            out,
+            "| implementation | converged in | VIPs up on master | false transitions | window | master CPU % | backup CPU % | master RSS (MiB) | backup RSS (MiB) |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+        for row in &self.scale {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {:.0} s | {:.1} | {:.1} | {:.1} | {:.1} |",
+                row.implementation.name(),
+                row.converge
+                    .map_or("did not".into(), |d| format!("{:.2} s", d.as_secs_f64())),
+                row.vips_up,
+                row.false_transitions,
+                row.window.as_secs_f64(),
+                row.master_cpu_percent,
+                row.backup_cpu_percent,
+                row.master_rss_kib as f64 / 1024.0,
+                row.backup_rss_kib as f64 / 1024.0,
+            );
+        }
+        let _ = writeln!(out, "\n## Start-up\n");
+        let _ = writeln!(
+            out,
+            "| implementation | start → first advert − Master_Down_Interval (ms, p50) | start → steady BACKUP (ms, p50) |"
+        );
+        let _ = writeln!(out, "|---|---|---|");
+        for (implementation, first, backup) in &self.startup {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                implementation.name(),
+                ms(percentile(first, 50.0)),
+                ms(percentile(backup, 50.0))
+            );
+        }
+        out
+    }
+
+    /// Writes BENCHMARKS.md and benchmarks-failover.png into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let plot = dir.join("benchmarks-failover.png");
+        self.plot(&plot)?;
+        let machine = machine_description();
+        let date = std::process::Command::new("date")
+            .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+        let text = format!(
+            "# Benchmarks\n\nvrrpd in XDP mode, vrrpd in socket mode and keepalived 2.2.7, interleaved in one run on the same\nnamespace lab (veth pairs on a bridge; routers, client and load generator in their own namespaces).\n\n- Command: `{}`{}\n- Machine: {machine}\n- Date: {date}\n\n![failover precision](benchmarks-failover.png)\n\n{}",
+            self.command,
+            if self.quick {
+                " (quick: a few runs per scenario)"
+            } else {
+                ""
+            },
+            self.markdown()
+        );
+        std::fs::write(dir.join("BENCHMARKS.md"), text).context("writing BENCHMARKS.md")?;
+        Ok(())
+    }
+
+    fn plot(&self, path: &Path) -> Result<()> {
+        let font = std::fs::read("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+            .context("DejaVu font")?;
+        let font: &'static [u8] = Box::leak(font.into_boxed_slice());
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, font);
+        let root = BitMapBackend::new(path, (1000, 500)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let rows: Vec<&FailoverRow> = self.failover.iter().collect();
+        let top = rows
+            .iter()
+            .map(|r| percentile(&r.excess_ms, 99.0))
+            .filter(|v| v.is_finite())
+            .fold(0.5f64, f64::max)
+            * 1.2;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "Failover excess over Master_Down_Interval (p50 bar, p99 whisker), ms",
+                ("sans-serif", 20),
+            )
+            .margin(15)
+            .x_label_area_size(60)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..rows.len() as f64, 0f64..top)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(rows.len())
+            .x_label_formatter(&|x| {
+                let index = x.floor() as usize;
+                rows.get(index)
+                    .map(|r| format!("{}, {}", r.implementation.name(), r.condition))
+                    .unwrap_or_default()
+            })
+            .x_label_style(("sans-serif", 11))
+            .y_desc("ms")
+            .draw()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        for (index, row) in rows.iter().enumerate() {
+            let colour = match row.implementation {
+                Implementation::Xdp => RGBColor(31, 119, 180),
+                Implementation::Socket => RGBColor(44, 160, 44),
+                Implementation::Keepalived => RGBColor(214, 39, 40),
+            };
+            let x = index as f64;
+            let p50 = percentile(&row.excess_ms, 50.0).max(0.0);
+            let p99 = percentile(&row.excess_ms, 99.0).max(0.0);
+            if p50.is_finite() {
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(x + 0.2, 0.0), (x + 0.8, p50)],
+                        colour.filled(),
+                    )))
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            if p99.is_finite() {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(x + 0.5, p50), (x + 0.5, p99)],
+                        colour.stroke_width(3),
+                    )))
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+        }
+        root.present().map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(())
+    }
+}
+
+fn machine_description() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("{cores} cores ({cpu}), Linux {}", kernel.trim())
+}

@@ -1,0 +1,624 @@
+//! The scenarios. Each builds its own namespaces, runs every implementation in turn on the same
+//! topology, and adds rows to the report.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use vrrp_common::time::{master_down_interval_ns, skew_time_ns};
+use vrrp_common::wire::arp;
+use vrrp_common::wire::frame::AdvertFrame;
+use vrrp_common::wire::vrrp::{Auth, Repr, Version};
+use vrrp_common::wire::{Family, raw_from_ipv4};
+
+use super::BenchOptions;
+use super::daemon::{
+    Daemon, Implementation, global, instance, require_pid, v2_pair_config, v3_pair_config,
+};
+use super::report::{Report, percentile};
+use crate::capture::Capture;
+use crate::loadgen::{
+    Flood, machine_busy_seconds, machine_softirq_seconds, process_cpu_seconds, process_rss_kib,
+    raw_socket_drops,
+};
+use crate::process::Scratch;
+use crate::topology::{BRIDGE, Segment};
+use crate::wire;
+
+const MASTER: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 11));
+const BACKUP: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 12));
+const WAIT: Duration = Duration::from_secs(30);
+const MASTER_LINE: &str = "(VI_1) Entering MASTER STATE";
+const BACKUP_LINE: &str = "(VI_1) Entering BACKUP STATE";
+
+fn wall_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// A v3 advert frame from the client (the flood's building block).
+fn advert_frame(
+    mac: [u8; 6],
+    vrid: u8,
+    priority: u8,
+    version: Version,
+    interval_cs: u16,
+    auth: Auth,
+    destination: [u8; 4],
+) -> Vec<u8> {
+    let frame = AdvertFrame {
+        source_mac: mac,
+        destination_mac: None,
+        source: raw_from_ipv4([192, 0, 2, 100]),
+        destination: raw_from_ipv4(destination),
+        ttl: 255,
+        identification: 1,
+        v3_checksum_as_v2: false,
+        advert: Repr {
+            version,
+            vrid,
+            priority,
+            interval_cs,
+            auth,
+            family: Family::Ipv4,
+            addresses: &[192, 0, 2, 99],
+        },
+    };
+    let mut bytes = vec![0u8; frame.len()];
+    let _ = frame.emit(&mut bytes);
+    bytes
+}
+
+/// The kinds of flood the bench sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FloodKind {
+    OtherVrid,
+    SameVridLowerPriority,
+    SameVridBadAuth,
+}
+
+impl FloodKind {
+    fn name(self) -> &'static str {
+        match self {
+            FloodKind::OtherVrid => "other-VRID adverts",
+            FloodKind::SameVridLowerPriority => "same-VRID, lower priority",
+            FloodKind::SameVridBadAuth => "same-VRID, bad auth (v2, 1 s)",
+        }
+    }
+
+    fn frames(self, mac: [u8; 6]) -> Vec<Vec<u8>> {
+        match self {
+            FloodKind::OtherVrid => (60..124u8)
+                .map(|vrid| {
+                    advert_frame(mac, vrid, 200, Version::V3, 1, Auth::None, [224, 0, 0, 18])
+                })
+                .collect(),
+            FloodKind::SameVridLowerPriority => vec![advert_frame(
+                mac,
+                51,
+                50,
+                Version::V3,
+                1,
+                Auth::None,
+                [224, 0, 0, 18],
+            )],
+            FloodKind::SameVridBadAuth => vec![advert_frame(
+                mac,
+                51,
+                200,
+                Version::V2,
+                100,
+                Auth::SimpleText(*b"guess\0\0\0"),
+                [224, 0, 0, 18],
+            )],
+        }
+    }
+}
+
+/// A master (priority 100) and a backup (96) of one implementation on a fresh segment, the
+/// capture running on the bridge (only the routers' frames: floods come from the client).
+struct Pair {
+    segment: Segment,
+    scratch: Scratch,
+    master: Daemon,
+    backup: Daemon,
+    capture: Capture,
+}
+
+impl Pair {
+    fn start(
+        implementation: Implementation,
+        config: impl Fn(u8) -> String,
+        label: &str,
+    ) -> Result<Pair> {
+        let segment = Segment::new(2)?;
+        let scratch = Scratch::new(label)?;
+        let capture = Capture::start(
+            &segment.switch,
+            BRIDGE,
+            // The routers' frames only (floods come from the client), and gratuitous ARPs (sent
+            // from the VIP's address).
+            "src host 192.0.2.11 or src host 192.0.2.12 or arp",
+            scratch.path(),
+        )?;
+        let master = Daemon::start(
+            implementation,
+            segment.router(1),
+            "master",
+            &config(100),
+            &scratch,
+        )?;
+        master.wait_count(MASTER_LINE, 1, WAIT)?;
+        let backup = Daemon::start(
+            implementation,
+            segment.router(2),
+            "backup",
+            &config(96),
+            &scratch,
+        )?;
+        backup.wait_count(BACKUP_LINE, 1, WAIT)?;
+        std::thread::sleep(Duration::from_millis(300));
+        Ok(Pair {
+            segment,
+            scratch,
+            master,
+            backup,
+            capture,
+        })
+    }
+}
+
+/// Scenario 1 and 3: crash failovers (link cut), idle and under an other-VRID flood.
+pub fn failover(options: &BenchOptions, report: &mut Report) -> Result<()> {
+    let cycles = options.scale(3, 30) as usize;
+    let master_down = master_down_interval_ns(Version::V3, 96, 1) as f64 / 1e6;
+    for flooded in [false, true] {
+        for implementation in Implementation::ALL {
+            let pair = Pair::start(implementation, v3_pair_config, "bench-failover")?;
+            let flood = if flooded {
+                let mac = pair.segment.client.mac()?;
+                Some(Flood::start(
+                    &pair.segment.client.ns,
+                    "eth0",
+                    FloodKind::OtherVrid.frames(mac),
+                    Duration::from_secs(cycles as u64 * 3 + 20),
+                    u64::MAX,
+                )?)
+            } else {
+                None
+            };
+            std::thread::sleep(Duration::from_millis(300));
+            let started = Instant::now();
+            let mut cuts = Vec::new();
+            for cycle in 0..cycles {
+                cuts.push(wall_now());
+                pair.segment.cut(pair.segment.router(1))?;
+                pair.backup.wait_count(MASTER_LINE, cycle + 1, WAIT)?;
+                std::thread::sleep(Duration::from_millis(150));
+                pair.segment.restore(pair.segment.router(1))?;
+                pair.master.wait_count(MASTER_LINE, cycle + 2, WAIT)?;
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            let elapsed = started.elapsed();
+            let rate = flood.map(|f| f.stop()).transpose()?.map(|r| r.rate());
+            let frames = pair.capture.finish()?;
+            let adverts = wire::adverts(&frames);
+            let garps = wire::garps(&frames);
+            let backup_mac = pair.segment.router(2).mac()?;
+            let mut excess = Vec::new();
+            let mut garp_delay = Vec::new();
+            for cut in &cuts {
+                let Some(first) = wire::from(&adverts, BACKUP, 51)
+                    .into_iter()
+                    .find(|a| a.time_ns > *cut)
+                else {
+                    continue;
+                };
+                let Some(last) = wire::from(&adverts, MASTER, 51)
+                    .into_iter()
+                    .filter(|a| a.time_ns < first.time_ns)
+                    .map(|a| a.time_ns)
+                    .max()
+                else {
+                    continue;
+                };
+                excess.push(wire::seconds(last, first.time_ns) * 1e3 - master_down);
+                if let Some(garp) = garps
+                    .iter()
+                    .find(|g| g.source_mac == backup_mac && g.time_ns >= first.time_ns)
+                {
+                    garp_delay.push(wire::seconds(first.time_ns, garp.time_ns) * 1e3);
+                }
+            }
+            let condition = match rate {
+                Some(rate) => format!("flood {:.0}k pps", rate / 1e3),
+                None => "idle".to_string(),
+            };
+            report.failover(implementation, &condition, excess, elapsed);
+            if !flooded {
+                report.garp(implementation, garp_delay);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Scenario 2: planned handover (priority 0) — stop the master, restart it, again.
+pub fn handover(options: &BenchOptions, report: &mut Report) -> Result<()> {
+    let cycles = options.scale(1, 10) as usize;
+    let skew = skew_time_ns(Version::V3, 96, 1) as f64 / 1e6;
+    for implementation in Implementation::ALL {
+        let mut pair = Pair::start(implementation, v3_pair_config, "bench-handover")?;
+        let mut stops = Vec::new();
+        for cycle in 0..cycles {
+            stops.push(wall_now());
+            pair.master
+                .process()
+                .stop(libc::SIGTERM, Duration::from_secs(5))?;
+            pair.backup.wait_count(MASTER_LINE, cycle + 1, WAIT)?;
+            std::thread::sleep(Duration::from_millis(100));
+            pair.master = Daemon::start(
+                implementation,
+                pair.segment.router(1),
+                &format!("master-{cycle}"),
+                &v3_pair_config(100),
+                &pair.scratch,
+            )?;
+            pair.master.wait_count(MASTER_LINE, 1, WAIT)?;
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let adverts = wire::adverts(&pair.capture.finish()?);
+        let mut excess = Vec::new();
+        for stop in &stops {
+            let Some(resign) = wire::from(&adverts, MASTER, 51)
+                .into_iter()
+                .find(|a| a.time_ns > *stop && a.priority == 0)
+            else {
+                continue;
+            };
+            if let Some(first) = wire::from(&adverts, BACKUP, 51)
+                .into_iter()
+                .find(|a| a.time_ns > resign.time_ns)
+            {
+                excess.push(wire::seconds(resign.time_ns, first.time_ns) * 1e3 - skew);
+            }
+        }
+        report.handover(implementation, excess);
+    }
+    Ok(())
+}
+
+/// Scenario 4: the master alive, a flood at the highest rate the sender reaches.
+pub fn floods(options: &BenchOptions, report: &mut Report) -> Result<()> {
+    let duration = options.seconds(1.0, 15.0);
+    for kind in [
+        FloodKind::OtherVrid,
+        FloodKind::SameVridBadAuth,
+        FloodKind::SameVridLowerPriority,
+    ] {
+        for implementation in Implementation::ALL {
+            let config = if kind == FloodKind::SameVridBadAuth {
+                v2_pair_config
+            } else {
+                v3_pair_config
+            };
+            let pair = Pair::start(implementation, config, "bench-flood")?;
+            let backup_pid = require_pid(&pair.backup)?;
+            let takeovers_before = pair.backup.count(MASTER_LINE);
+            let counted_before = pair.backup.adverts_counted().unwrap_or(0);
+            let drops_before = raw_socket_drops(&pair.segment.router(2).ns, 112);
+            let cpu_before = process_cpu_seconds(backup_pid).unwrap_or(0.0);
+            let window_start = wall_now();
+            let mac = pair.segment.client.mac()?;
+            let flood = Flood::start(
+                &pair.segment.client.ns,
+                "eth0",
+                kind.frames(mac),
+                duration,
+                50_000_000,
+            )?;
+            std::thread::sleep(duration);
+            let flooded = flood.stop()?;
+            let window_end = wall_now();
+            std::thread::sleep(Duration::from_millis(200));
+            let cpu = process_cpu_seconds(backup_pid).unwrap_or(0.0) - cpu_before;
+            let drops =
+                raw_socket_drops(&pair.segment.router(2).ns, 112).saturating_sub(drops_before);
+            let takeovers = pair.backup.count(MASTER_LINE) - takeovers_before;
+            let counted = pair
+                .backup
+                .adverts_counted()
+                .unwrap_or(0)
+                .saturating_sub(counted_before);
+            let frames = pair.capture.finish()?;
+            let sent = wire::from(&wire::adverts(&frames), MASTER, 51)
+                .iter()
+                .filter(|a| a.time_ns >= window_start && a.time_ns <= window_end + 150_000_000)
+                .count() as u64;
+            // A lower-priority flood is valid traffic for the same VRID: counts say nothing
+            // about the master's adverts there.
+            let lost =
+                (kind != FloodKind::SameVridLowerPriority).then(|| sent.saturating_sub(counted));
+            report.flood(super::report::FloodRow {
+                kind: kind.name().to_string(),
+                implementation,
+                rate: flooded.rate(),
+                false_takeovers_per_minute: takeovers as f64 * 60.0 / duration.as_secs_f64(),
+                master_adverts: sent,
+                master_adverts_lost: lost,
+                socket_drops: drops,
+                cpu_seconds_per_million: cpu * 1e6 / flooded.sent.max(1) as f64,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn arp_request(client_mac: [u8; 6]) -> Vec<u8> {
+    let request = arp::Repr {
+        operation: arp::Operation::Request,
+        sender_mac: client_mac,
+        sender_ip: [192, 0, 2, 100],
+        target_mac: [0; 6],
+        target_ip: [192, 0, 2, 99],
+    };
+    let mut frame = vec![0u8; 42];
+    let _ = request.emit_frame(&mut frame);
+    frame
+}
+
+fn rx_packets(segment: &Segment) -> u64 {
+    segment
+        .client
+        .ns
+        .run_ok(["cat", "/sys/class/net/eth0/statistics/rx_packets"])
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Scenario 5: an ARP request flood for the VIP — XDP responder versus the kernel.
+pub fn arp(options: &BenchOptions, report: &mut Report) -> Result<()> {
+    let duration = options.seconds(1.0, 10.0);
+    for implementation in [Implementation::Xdp, Implementation::Socket] {
+        let segment = Segment::new(1)?;
+        let scratch = Scratch::new("bench-arp")?;
+        let owner = Daemon::start(
+            implementation,
+            segment.router(1),
+            "owner",
+            &v3_pair_config(100),
+            &scratch,
+        )?;
+        owner.wait_count(MASTER_LINE, 1, WAIT)?;
+        std::thread::sleep(Duration::from_millis(500));
+        let mac = segment.client.mac()?;
+        let latency = arp_latency(&segment, mac, options.scale(50, 500) as usize)?;
+        let rx_before = rx_packets(&segment);
+        let busy_before = machine_busy_seconds().unwrap_or(0.0);
+        let softirq_before = machine_softirq_seconds().unwrap_or(0.0);
+        let flood = Flood::start(
+            &segment.client.ns,
+            "eth0",
+            vec![arp_request(mac)],
+            duration,
+            50_000_000,
+        )?;
+        std::thread::sleep(duration);
+        let flooded = flood.stop()?;
+        std::thread::sleep(Duration::from_millis(200));
+        let busy = machine_busy_seconds().unwrap_or(0.0) - busy_before;
+        let softirq = machine_softirq_seconds().unwrap_or(0.0) - softirq_before;
+        // What the machine spent beyond the load generator's own thread: the responder's side.
+        let responder = (busy - flooded.sender_cpu_seconds).max(0.0);
+        let replies = rx_packets(&segment).saturating_sub(rx_before);
+        report.arp(super::report::ArpRow {
+            responder: if implementation == Implementation::Xdp {
+                "XDP responder (skb mode)"
+            } else {
+                "kernel ARP (socket mode)"
+            }
+            .into(),
+            requests: flooded.sent,
+            replies,
+            replies_per_second: replies as f64 / flooded.elapsed.as_secs_f64().max(1e-9),
+            cpu_seconds_per_million_replies: busy * 1e6 / replies.max(1) as f64,
+            responder_cpu_seconds_per_million_replies: responder * 1e6 / replies.max(1) as f64,
+            softirq_seconds_per_million_replies: softirq * 1e6 / replies.max(1) as f64,
+            latency_p50_us: percentile(&latency, 50.0),
+            latency_p99_us: percentile(&latency, 99.0),
+        });
+        drop(owner);
+    }
+    Ok(())
+}
+
+/// Round trips of single ARP requests (µs), one every 2 ms.
+fn arp_latency(segment: &Segment, mac: [u8; 6], count: usize) -> Result<Vec<f64>> {
+    segment.client.ns.enter(|| -> Result<Vec<f64>> {
+        let socket = crate::packet_socket::PacketSocket::open("eth0")?;
+        let request = arp_request(mac);
+        let mut samples = Vec::new();
+        for _ in 0..count {
+            let sent = Instant::now();
+            socket.send(&request)?;
+            while let Some(frame) = socket.recv_timeout(Duration::from_millis(100))? {
+                if let Ok(reply) = arp::Repr::parse(frame.get(14..).unwrap_or(&[]))
+                    && reply.operation == arp::Operation::Reply
+                    && reply.sender_ip == [192, 0, 2, 99]
+                {
+                    samples.push(sent.elapsed().as_secs_f64() * 1e6);
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        Ok(samples)
+    })?
+}
+
+/// 255 instances, about 1000 virtual addresses.
+fn scale_config(priority: u8) -> String {
+    let mut config = global(true);
+    for vrid in 1..=255u8 {
+        let (vips, excluded) = if vrid <= 250 {
+            (
+                vec![
+                    format!("198.51.100.{vrid}/24"),
+                    format!("203.0.113.{vrid}/24"),
+                ],
+                vec![
+                    format!("2001:db8:1::{vrid:x}/64"),
+                    format!("2001:db8:2::{vrid:x}/64"),
+                ],
+            )
+        } else {
+            (
+                vec![format!("192.0.2.{}/24", 200 + u16::from(vrid - 250))],
+                Vec::new(),
+            )
+        };
+        config.push_str(&instance(
+            &format!("VI_{vrid}"),
+            vrid,
+            priority,
+            "0.01",
+            &vips,
+            &excluded,
+            None,
+        ));
+    }
+    config
+}
+
+/// Scenario 6: 255 VRIDs at 10 ms on one interface, two routers.
+pub fn scale(options: &BenchOptions, report: &mut Report) -> Result<()> {
+    let window = options.seconds(3.0, 60.0);
+    for implementation in Implementation::ALL {
+        let segment = Segment::new(2)?;
+        let scratch = Scratch::new("bench-scale")?;
+        let started = Instant::now();
+        let master = Daemon::start(
+            implementation,
+            segment.router(1),
+            "master",
+            &scale_config(100),
+            &scratch,
+        )?;
+        let backup = Daemon::start(
+            implementation,
+            segment.router(2),
+            "backup",
+            &scale_config(96),
+            &scratch,
+        )?;
+        let converge_limit = Duration::from_secs(if options.quick { 20 } else { 60 });
+        let mut converged = None;
+        while started.elapsed() < converge_limit {
+            let masters = master.count("Entering MASTER STATE") as i64
+                - master.count("Entering BACKUP STATE (higher") as i64;
+            let backups_master = backup.count("Entering MASTER STATE") as i64
+                - backup.count("Entering BACKUP STATE (higher") as i64;
+            if masters >= 255 && backups_master <= 0 {
+                converged = Some(started.elapsed());
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let transitions = |d: &Daemon| {
+            d.count("Entering MASTER STATE")
+                + d.count("Entering BACKUP STATE")
+                + d.count("Entering FAULT STATE")
+        };
+        let (master_pid, backup_pid) = (require_pid(&master)?, require_pid(&backup)?);
+        let before = (
+            transitions(&master) + transitions(&backup),
+            process_cpu_seconds(master_pid),
+            process_cpu_seconds(backup_pid),
+        );
+        std::thread::sleep(window);
+        let after = (
+            transitions(&master) + transitions(&backup),
+            process_cpu_seconds(master_pid),
+            process_cpu_seconds(backup_pid),
+        );
+        let vips_up = segment
+            .router(1)
+            .ns
+            .run_ok(["ip", "-o", "addr", "show", "dev", "eth0"])
+            .map(|t| {
+                t.lines()
+                    .filter(|l| {
+                        l.contains("198.51.100.")
+                            || l.contains("203.0.113.")
+                            || l.contains("2001:db8:")
+                    })
+                    .count()
+            })
+            .unwrap_or(0);
+        let cpu = |a: Option<f64>, b: Option<f64>| {
+            (b.unwrap_or(0.0) - a.unwrap_or(0.0)) / window.as_secs_f64() * 100.0
+        };
+        report.scale(super::report::ScaleRow {
+            implementation,
+            converge: converged,
+            vips_up,
+            false_transitions: after.0.saturating_sub(before.0),
+            window,
+            master_cpu_percent: cpu(before.1, after.1),
+            backup_cpu_percent: cpu(before.2, after.2),
+            master_rss_kib: process_rss_kib(master_pid).unwrap_or(0),
+            backup_rss_kib: process_rss_kib(backup_pid).unwrap_or(0),
+        });
+    }
+    Ok(())
+}
+
+/// Scenario 7: start-up — process start to first advert (alone, v3 10 ms), and to steady
+/// BACKUP with a master present.
+pub fn startup(options: &BenchOptions, report: &mut Report) -> Result<()> {
+    let runs = options.scale(1, 5) as usize;
+    let master_down = master_down_interval_ns(Version::V3, 100, 1) as f64 / 1e6;
+    for implementation in Implementation::ALL {
+        let mut to_first_advert = Vec::new();
+        let mut to_backup = Vec::new();
+        for run in 0..runs {
+            let segment = Segment::new(2)?;
+            let scratch = Scratch::new("bench-startup")?;
+            let capture = Capture::start(
+                &segment.switch,
+                BRIDGE,
+                "src host 192.0.2.11",
+                scratch.path(),
+            )?;
+            let spawned = wall_now();
+            let master = Daemon::start(
+                implementation,
+                segment.router(1),
+                &format!("alone-{run}"),
+                &v3_pair_config(100),
+                &scratch,
+            )?;
+            master.wait_count(MASTER_LINE, 1, WAIT)?;
+            std::thread::sleep(Duration::from_millis(100));
+            let first = wire::from(&wire::adverts(&capture.finish()?), MASTER, 51)
+                .first()
+                .map(|a| a.time_ns)
+                .context("no advert")?;
+            to_first_advert.push(wire::seconds(spawned, first) * 1e3 - master_down);
+            let spawned = Instant::now();
+            let backup = Daemon::start(
+                implementation,
+                segment.router(2),
+                &format!("join-{run}"),
+                &v3_pair_config(96),
+                &scratch,
+            )?;
+            backup.wait_count(BACKUP_LINE, 1, WAIT)?;
+            to_backup.push(spawned.elapsed().as_secs_f64() * 1e3);
+        }
+        report.startup(implementation, to_first_advert, to_backup);
+    }
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! A load generator inside a namespace: AF_PACKET + sendmmsg, cycling through prepared frames,
+//! bounded in packets and in seconds.
+
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+
+use crate::netns::Netns;
+use crate::packet_socket::PacketSocket;
+
+/// What a flood achieved.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FloodReport {
+    pub sent: u64,
+    pub elapsed: Duration,
+    /// CPU time (user + system) of the sending thread.
+    pub sender_cpu_seconds: f64,
+}
+
+impl FloodReport {
+    pub fn rate(&self) -> f64 {
+        self.sent as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// A running flood.
+pub struct Flood {
+    stop: Arc<AtomicBool>,
+    sent: Arc<AtomicU64>,
+    thread: Option<std::thread::JoinHandle<Result<FloodReport>>>,
+}
+
+impl Flood {
+    /// Sends `frames` round-robin out of `interface` in `netns` as fast as the socket takes
+    /// them, until `duration` passes, `max_frames` are sent, or [`Flood::stop`].
+    pub fn start(
+        netns: &Netns,
+        interface: &str,
+        frames: Vec<Vec<u8>>,
+        duration: Duration,
+        max_frames: u64,
+    ) -> Result<Flood> {
+        if frames.is_empty() {
+            bail!("no frames to send");
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let sent = Arc::new(AtomicU64::new(0));
+        let (flag, counter) = (Arc::clone(&stop), Arc::clone(&sent));
+        let path = format!("/run/netns/{}", netns.name());
+        let interface = interface.to_string();
+        let thread = std::thread::spawn(move || -> Result<FloodReport> {
+            let file = std::fs::File::open(&path)?;
+            // SAFETY: entering a namespace on this thread only.
+            if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                bail!("setns: {}", std::io::Error::last_os_error());
+            }
+            let socket = PacketSocket::open(&interface)?;
+            let batch: Vec<&[u8]> = frames.iter().map(Vec::as_slice).cycle().take(256).collect();
+            let started = Instant::now();
+            while !flag.load(Ordering::Relaxed)
+                && started.elapsed() < duration
+                && counter.load(Ordering::Relaxed) < max_frames
+            {
+                let n = socket.send_batch(&batch)?;
+                counter.fetch_add(n as u64, Ordering::Relaxed);
+            }
+            Ok(FloodReport {
+                sent: counter.load(Ordering::Relaxed),
+                elapsed: started.elapsed(),
+                sender_cpu_seconds: thread_cpu_seconds(),
+            })
+        });
+        Ok(Flood {
+            stop,
+            sent,
+            thread: Some(thread),
+        })
+    }
+
+    /// Frames sent so far.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    pub fn stop(mut self) -> Result<FloodReport> {
+        self.stop.store(true, Ordering::Relaxed);
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(report)) => report,
+            _ => bail!("flood thread failed"),
+        }
+    }
+}
+
+impl Drop for Flood {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The calling thread's CPU time (user + system) in seconds.
+fn thread_cpu_seconds() -> f64 {
+    // SAFETY: all-zero rusage is valid; getrusage fills it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: usage is a valid rusage to write.
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// Process CPU time (user + system) in seconds, from /proc.
+pub fn process_cpu_seconds(pid: i32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line; 12 and 13 after the name.
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some(ticks / hz)
+}
+
+/// Resident memory in KiB, from /proc.
+pub fn process_rss_kib(pid: i32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// The whole machine's busy CPU time in seconds (all CPUs), from /proc/stat.
+pub fn machine_busy_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let cpu = stat.lines().next()?;
+    let values: Vec<f64> = cpu
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal ...
+    let busy: f64 = values
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, v)| v)
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some(busy / hz)
+}
+
+/// Time the machine spent in softirq (the network receive path), in seconds, from the tick
+/// sampling of /proc/stat.
+pub fn machine_softirq_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let softirq: f64 = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .nth(7)?
+        .parse()
+        .ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some(softirq / hz)
+}
+
+/// Drops counted on raw sockets of protocol `protocol` in the current network namespace
+/// (`/proc/net/raw`'s last column), summed.
+pub fn raw_socket_drops(netns: &Netns, protocol: u32) -> u64 {
+    let Ok(text) = netns.run_ok(["cat", "/proc/net/raw"]) else {
+        return 0;
+    };
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let local = fields.get(1)?;
+            let port = u32::from_str_radix(local.split(':').nth(1)?, 16).ok()?;
+            (port == protocol)
+                .then(|| fields.last()?.parse::<u64>().ok())
+                .flatten()
+        })
+        .sum()
+}

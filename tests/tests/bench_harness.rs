@@ -1,0 +1,40 @@
+//! `cargo xtask bench --quick` runs every scenario to the end and produces its table, so the
+//! harness cannot rot. Its figures are not asserted: timings belong to the benchmark, not tests.
+
+use vrrp_tests::bench::{self, BenchOptions};
+
+#[test]
+fn the_quick_benchmark_runs_every_scenario() {
+    let _serial = vrrp_tests::serial();
+    vrrp_tests::require_root();
+    let scratch = vrrp_tests::process::Scratch::new("bench-quick").expect("scratch");
+    let options = BenchOptions {
+        quick: true,
+        output: Some(scratch.path().to_path_buf()),
+        command: "cargo xtask bench --quick".into(),
+    };
+    let report = bench::run(&options).expect("the quick bench runs");
+    // Every implementation took part in the failover scenario, idle and flooded.
+    assert_eq!(report.failover_rows().len(), 6);
+    assert!(
+        report
+            .failover_rows()
+            .iter()
+            .all(|row| !row.excess_ms.is_empty()),
+        "every run measured"
+    );
+    assert_eq!(report.flood_rows().len(), 9);
+    let markdown = std::fs::read_to_string(scratch.join("BENCHMARKS.md")).expect("BENCHMARKS.md");
+    for section in [
+        "Failover precision",
+        "Planned handover",
+        "First gratuitous ARP",
+        "Flood resistance",
+        "ARP request flood",
+        "Scale",
+        "Start-up",
+    ] {
+        assert!(markdown.contains(section), "{section}");
+    }
+    assert!(scratch.join("benchmarks-failover.png").exists(), "the plot");
+}
