@@ -11,6 +11,7 @@ pub mod netns;
 pub mod packet_socket;
 pub mod pinger;
 pub mod process;
+pub mod soak;
 pub mod topology;
 pub mod wire;
 

@@ -7,6 +7,7 @@ use vrrp_common::maps::{Event, EventKind, InstanceKey, Liveness, PeerKey};
 use vrrp_common::rules;
 use vrrp_common::stats::Counter;
 use vrrp_common::wire::checksum::IPPROTO_VRRP;
+use vrrp_common::wire::icmpv6::NEXT_HEADER_ICMPV6;
 use vrrp_common::wire::ip::{self, IpMeta};
 use vrrp_common::wire::vrrp;
 use vrrp_common::wire::{Family, RawAddress};
@@ -48,6 +49,9 @@ pub fn on_ipv6(ctx: &XdpContext) -> u32 {
             u16::from_be_bytes([(*header)[4], (*header)[5]]),
         )
     };
+    if next == NEXT_HEADER_ICMPV6 {
+        return crate::nd::on_icmpv6(ctx);
+    }
     if next != IPPROTO_VRRP && !IPV6_EXTENSIONS.contains(&next) {
         return XDP_PASS;
     }

@@ -15,6 +15,7 @@
 mod advert;
 mod arp;
 mod maps;
+mod nd;
 mod packet;
 
 use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};

@@ -5,6 +5,7 @@
 
 mod bootstrap;
 mod cargo;
+mod fuzz;
 mod test;
 
 use std::process::ExitCode;
@@ -21,6 +22,9 @@ commands:
   run -- ARGS        setup, build, then run `vrrpd ARGS` (as root: it loads the XDP program)
   bench [--quick]    setup, build, then benchmarks: vrrpd (XDP), vrrpd (socket) and keepalived
                      side by side; writes BENCHMARKS.md and benchmarks-failover.png
+  fuzz --seconds N   every cargo-fuzz target for N seconds (installs cargo-fuzz if missing)
+  soak --minutes N   chaos soak: three routers, random stops, crashes, link cuts and tracking
+                     changes, checked continuously for two masters and misplaced VIPs
   lab [options]      setup, build, then the live failover lab in network namespaces:
                      DR1/DR2 with the seed's configurations and a client, every failover
                      measured on the wire. Options: --keep (leave it running),
@@ -41,6 +45,8 @@ fn main() -> ExitCode {
         "run" => bootstrap::run().and_then(|()| cargo::run_vrrpd(rest)),
         "lab" => bootstrap::run().and_then(|()| cargo::run_tool("vrrp-lab", rest)),
         "bench" => bootstrap::run().and_then(|()| cargo::run_tool("vrrp-bench", rest)),
+        "fuzz" => bootstrap::run().and_then(|()| fuzz::run_all(rest)),
+        "soak" => bootstrap::run().and_then(|()| cargo::run_tool("vrrp-soak", rest)),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(())

@@ -142,6 +142,11 @@ async fn install(context: &Context, plan: &InstancePlan) {
             );
         }
     }
+    if !plan.accept
+        && let Err(error) = crate::net::accept::block(&addresses_of(plan))
+    {
+        warn!("({}) no_accept: {error}", plan.name());
+    }
     set_active(context, plan, true);
     let _ = context.tracking.send((
         Source::Addresses(plan.name().to_string()),
@@ -149,8 +154,20 @@ async fn install(context: &Context, plan: &InstancePlan) {
     ));
 }
 
+fn addresses_of(plan: &InstancePlan) -> Vec<std::net::IpAddr> {
+    plan.config
+        .addresses
+        .iter()
+        .chain(&plan.config.excluded_addresses)
+        .map(|a| a.address)
+        .collect()
+}
+
 async fn remove(context: &Context, plan: &InstancePlan) {
     set_active(context, plan, false);
+    if !plan.accept {
+        crate::net::accept::unblock(&addresses_of(plan));
+    }
     info!("({}) removing VIPs.", plan.name());
     for route in &plan.config.routes {
         let ifindex = route

@@ -76,6 +76,12 @@ fn load_config(cli: &Cli) -> Option<Config> {
 }
 
 pub fn run(cli: Cli) -> ExitCode {
+    // Until the handlers are installed (after the XDP program loads), a reload or dump request
+    // must not kill the daemon with the signals' default action.
+    for signal in [libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2] {
+        // SAFETY: setting a signal's disposition to "ignore".
+        unsafe { libc::signal(signal, libc::SIG_IGN) };
+    }
     logging::init(&cli);
     info!(
         "Starting vrrpd {} (keepalived-compatible VRRP)",
@@ -162,6 +168,10 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
         }
     };
     addresses::remove_stale(&netlink, &plans).await;
+    let no_accept = plans.iter().any(|p| !p.accept);
+    if no_accept && let Err(error) = crate::net::accept::reset() {
+        warn!("no_accept needs nftables: {error}");
+    }
     let datapath = start_xdp(&cli, &plans);
     let socket_counters = Arc::new(Mutex::new([0u64; Counter::COUNT]));
     let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel();
@@ -209,9 +219,11 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
         tracking_tx,
         notices: start_notifier(),
         background: Vec::new(),
+        plans: plans.clone(),
     };
     daemon.start_tracking(tracking_rx);
-    daemon.start_link_watch();
+    let (recreated_tx, mut recreated) = mpsc::unbounded_channel();
+    daemon.start_link_watch(recreated_tx);
     daemon
         .background
         .push(tokio::spawn(crate::control::server::serve(
@@ -231,7 +243,7 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
         "READY=1\nSTATUS=running {} instances, {mode} datapath",
         plans.len()
     ));
-    daemon.main_loop(&mut outcomes).await
+    daemon.main_loop(&mut outcomes, &mut recreated).await
 }
 
 struct Daemon {
@@ -245,6 +257,8 @@ struct Daemon {
     tracking_tx: UnboundedSender<(Source, Observation)>,
     notices: UnboundedSender<(Notifier, Notice)>,
     background: Vec<tokio::task::JoinHandle<()>>,
+    /// The plans running now (for what exit must undo, such as macvlans).
+    plans: Vec<InstancePlan>,
 }
 
 /// Notifications run from one task, in transition order.
@@ -259,7 +273,11 @@ fn start_notifier() -> UnboundedSender<(Notifier, Notice)> {
 }
 
 impl Daemon {
-    async fn main_loop(&mut self, outcomes: &mut UnboundedReceiver<Outcome>) -> ExitCode {
+    async fn main_loop(
+        &mut self,
+        outcomes: &mut UnboundedReceiver<Outcome>,
+        recreated: &mut UnboundedReceiver<String>,
+    ) -> ExitCode {
         let signals = (
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
@@ -278,6 +296,7 @@ impl Daemon {
                 _ = hup.recv() => self.reload().await,
                 _ = usr1.recv() => self.write_dump(false),
                 _ = usr2.recv() => self.write_dump(true),
+                Some(interface) = recreated.recv() => self.replan(&interface).await,
                 outcome = outcomes.recv() => match outcome {
                     Some(Outcome::Stopped) | None => break,
                     Some(outcome) => self.dispatch(outcome),
@@ -309,6 +328,13 @@ impl Daemon {
             task.abort();
         }
         let _ = std::fs::remove_file(&self.cli.control);
+        crate::net::accept::remove();
+        for vmac in self.plans.iter().filter_map(|p| p.vmac.as_ref()) {
+            match self.netlink.delete_link(vmac.ifindex).await {
+                Ok(()) => info!("{}: macvlan removed", vmac.name),
+                Err(error) => warn!("{}: {error}", vmac.name),
+            }
+        }
         info!("Stopped vrrpd");
         ExitCode::SUCCESS
     }
@@ -333,6 +359,14 @@ impl Daemon {
                 let _ = self
                     .notices
                     .send((self.notifier(&plan.config.notify), notice.clone()));
+                let groups_alert = self
+                    .config
+                    .sync_groups
+                    .iter()
+                    .any(|g| g.smtp_alert && g.members.iter().any(|m| m == plan.name()));
+                if plan.config.smtp_alert || groups_alert {
+                    self.email(&notice);
+                }
                 for group in self
                     .config
                     .sync_groups
@@ -362,6 +396,47 @@ impl Daemon {
             }
             Outcome::Stopped => {}
         }
+    }
+
+    /// `smtp_alert`: one email per transition, sent in the background.
+    fn email(&self, notice: &Notice) {
+        let global = &self.config.global;
+        let Some(server) = global.smtp_server.clone() else {
+            warn!("({}) smtp_alert without smtp_server", notice.name);
+            return;
+        };
+        if global.notification_email.is_empty() {
+            return;
+        }
+        let router = global
+            .router_id
+            .clone()
+            .or_else(host_name)
+            .unwrap_or_default();
+        let state = notice.state_word();
+        let alert = crate::notify::smtp::Alert {
+            server,
+            timeout: global.smtp_connect_timeout,
+            from: global
+                .notification_email_from
+                .clone()
+                .unwrap_or_else(|| format!("keepalived@{router}")),
+            to: global.notification_email.clone(),
+            subject: format!(
+                "[{router}] VRRP Instance {} - Entering {state} state",
+                notice.name
+            ),
+            body: format!(
+                "=> VRRP Instance {} is now {state} (priority {}) on {router} <=",
+                notice.name, notice.priority
+            ),
+        };
+        tokio::spawn(async move {
+            match crate::notify::smtp::send(&alert).await {
+                Ok(()) => info!("SMTP alert sent for {}", alert.subject),
+                Err(error) => warn!("SMTP alert for {}: {error}", alert.subject),
+            }
+        });
     }
 
     fn notifier(&self, scripts: &crate::config::model::Notify) -> Notifier {
@@ -436,10 +511,11 @@ impl Daemon {
             .push(tokio::spawn(tracker(tracking, updates, shared)));
     }
 
-    fn start_link_watch(&mut self) {
+    /// Watches links: up/down feeds tracking; an interface we use that is deleted and
+    /// created again (a new index) is re-planned through `recreated`.
+    fn start_link_watch(&mut self, recreated: UnboundedSender<String>) {
         let netlink = self.netlink.clone();
         let updates = self.tracking_tx.clone();
-        let shared = Arc::clone(&self.shared);
         let interfaces: Vec<String> = self.interfaces();
         self.background.push(tokio::spawn(async move {
             let mut events = match netlink::watch_links() {
@@ -449,25 +525,29 @@ impl Daemon {
                     return;
                 }
             };
+            let mut known: HashMap<String, u32> = HashMap::new();
             if let Ok(links) = netlink.links().await {
+                for link in &links {
+                    known.insert(link.name.clone(), link.index);
+                }
                 for name in &interfaces {
                     let up = links.iter().any(|l| &l.name == name && l.up);
                     let _ = updates.send((Source::Interface(name.clone()), Observation::Ok(up)));
                 }
             }
-            let mut known: HashMap<String, u32> = HashMap::new();
             while let Some(event) = events.recv().await {
                 let name = event.link.name.clone();
                 let up = event.link.up && !event.removed;
                 if event.removed {
                     known.remove(&name);
-                } else if let Some(previous) = known.insert(name.clone(), event.link.index)
-                    && previous != event.link.index
+                } else if known.insert(name.clone(), event.link.index) != Some(event.link.index)
+                    && interfaces.contains(&name)
                 {
-                    shared.protocol.send(Command::Reattach {
-                        interface: name.clone(),
-                        ifindex: event.link.index,
-                    });
+                    info!(
+                        "Netlink reports {name} (re)created with index {}",
+                        event.link.index
+                    );
+                    let _ = recreated.send(name.clone());
                 }
                 info!("Netlink reports {name} {}", if up { "up" } else { "down" });
                 let _ = updates.send((Source::Interface(name), Observation::Ok(up)));
@@ -507,6 +587,15 @@ impl Daemon {
                 return;
             }
         };
+        self.config = config;
+        self.apply_plans(plans);
+        info!("Configuration reloaded");
+    }
+
+    /// Attaches XDP where the plans need it and hands them to the protocol thread, which keeps
+    /// unchanged instances and replaces the rest.
+    fn apply_plans(&mut self, plans: Vec<InstancePlan>) {
+        self.plans = plans.clone();
         if let Some(datapath) = &self.shared.datapath
             && let Ok(mut datapath) = datapath.lock()
         {
@@ -518,9 +607,25 @@ impl Daemon {
                 }
             }
         }
-        self.config = config;
         self.shared.protocol.send(Command::Reload(plans));
-        info!("Configuration reloaded");
+    }
+
+    /// An interface came back (new index): plan its instances again once it has an address.
+    async fn replan(&mut self, interface: &str) {
+        for _ in 0..40 {
+            match plan::resolve(&self.config, &self.netlink).await {
+                Ok(plans) => {
+                    info!("{interface}: instances re-planned on the new interface");
+                    self.apply_plans(plans);
+                    return;
+                }
+                Err(error) => {
+                    info!("{interface}: waiting for the interface to be usable ({error})");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+            }
+        }
+        warn!("{interface}: gave up re-planning its instances; they stay in FAULT");
     }
 
     /// SIGUSR1 / SIGUSR2: keepalived-like data and stats dumps.

@@ -33,13 +33,22 @@ pub enum PlanError {
     },
 }
 
+/// `use_vmac`: the macvlan carrying the virtual MAC (RFC 5798 section 7.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vmac {
+    pub name: String,
+    pub ifindex: u32,
+}
+
 /// One instance, ready to run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InstancePlan {
     pub config: Instance,
+    /// The interface adverts and ARP requests arrive on (where XDP runs).
     pub ifindex: u32,
-    /// The MAC the virtual addresses answer with (the interface's).
+    /// The MAC the virtual addresses answer with: the interface's, or the virtual MAC.
     pub mac: [u8; 6],
+    pub vmac: Option<Vmac>,
     pub source: IpAddr,
     pub key: InstanceKey,
     pub params: Params,
@@ -48,11 +57,31 @@ pub struct InstancePlan {
     pub datapath_base: InstanceConfig,
     pub garp_interval: Duration,
     pub startup_delay: Duration,
+    /// The vrrp_sync_group the instance belongs to, if any.
+    pub sync_group: Option<String>,
+    /// Accept_Mode: whether the master accepts packets addressed to the virtual addresses
+    /// (keepalived: yes unless strict mode or `no_accept`; the owner always does).
+    pub accept: bool,
 }
 
 impl InstancePlan {
     pub fn name(&self) -> &str {
         &self.config.name
+    }
+
+    /// Where the virtual addresses are installed and announced from: the macvlan under
+    /// `use_vmac`, else the interface.
+    pub fn address_ifindex(&self) -> u32 {
+        self.vmac.as_ref().map_or(self.ifindex, |v| v.ifindex)
+    }
+
+    /// Where adverts are sent from: the macvlan (so they carry the virtual MAC) unless
+    /// `vmac_xmit_base`.
+    pub fn send_interface(&self) -> (u32, &str) {
+        match &self.vmac {
+            Some(vmac) if !self.config.vmac_xmit_base => (vmac.ifindex, vmac.name.as_str()),
+            _ => (self.ifindex, self.config.interface.as_str()),
+        }
     }
 
     /// Whether the same instance would run identically (a reload keeps its state then).
@@ -106,7 +135,30 @@ async fn resolve_one(
             })?
         }
     };
-    Ok(build(config, instance, link.index, link.mac, source))
+    let mut plan = build(config, instance, link.index, link.mac, source);
+    if let Some(requested) = &instance.use_vmac {
+        let name = if requested.is_empty() {
+            format!("vrrp.{}", instance.vrid)
+        } else {
+            requested.clone()
+        };
+        let mac = vrrp_common::wire::ethernet::virtual_mac(instance.family, instance.vrid);
+        let ifindex = netlink
+            .ensure_macvlan(link.index, &name, mac)
+            .await
+            .map_err(interface_error)?;
+        // keepalived's settings: the base interface must not answer ARP for addresses that live
+        // on the macvlan.
+        for (key, value) in [("arp_ignore", "1"), ("arp_filter", "1")] {
+            let _ = std::fs::write(
+                format!("/proc/sys/net/ipv4/conf/{}/{key}", instance.interface),
+                value,
+            );
+        }
+        plan.mac = mac;
+        plan.vmac = Some(Vmac { name, ifindex });
+    }
+    Ok(plan)
 }
 
 /// The pure part of planning, given the interface's facts.
@@ -176,6 +228,7 @@ pub fn build(
         config: instance.clone(),
         ifindex,
         mac,
+        vmac: None,
         source,
         key: InstanceKey::new(ifindex, family, instance.vrid),
         params,
@@ -196,6 +249,13 @@ pub fn build(
             Family::Ipv6 => config.global.gna_interval,
         },
         startup_delay: config.global.startup_delay,
+        accept: instance.priority == vrrp_common::wire::vrrp::PRIORITY_OWNER
+            || instance.accept.unwrap_or(!instance.strict_mode),
+        sync_group: config
+            .sync_groups
+            .iter()
+            .find(|g| g.members.contains(&instance.name))
+            .map(|g| g.name.clone()),
     }
 }
 

@@ -50,8 +50,6 @@ pub enum Command {
     },
     /// A new configuration: keep identical instances, replace the rest.
     Reload(Vec<InstancePlan>),
-    /// An interface came back with a new index: re-attach XDP there.
-    Reattach { interface: String, ifindex: u32 },
     /// Send a snapshot of every instance.
     Snapshot(std::sync::mpsc::Sender<Vec<InstanceSnapshot>>),
     /// Priority 0 from masters, then stop.
@@ -129,6 +127,7 @@ struct Running {
     plan: Arc<InstancePlan>,
     fsm: fsm::Instance,
     template: AdvertTemplate,
+    /// The socket adverts leave by (the macvlan's under `use_vmac`).
     socket: (u32, Family),
     started: bool,
 }
@@ -262,6 +261,15 @@ impl Thread {
                 }
             }
         }
+        // Under use_vmac adverts leave by the macvlan (carrying the virtual MAC); they are still
+        // received, and the group joined, on the interface itself.
+        let (send_index, send_name) = plan.send_interface();
+        let send_key = (send_index, plan.config.family);
+        if !self.sockets.contains_key(&send_key) {
+            let socket = VrrpSocket::open(plan.config.family, send_name, send_index, plan.source)?;
+            socket.drop_all_incoming()?;
+            self.sockets.insert(send_key, socket);
+        }
         let fsm = fsm::Instance::new(plan.params.clone());
         if let Some(mut datapath) = self.xdp() {
             let _ = datapath.reset_liveness(&plan.key);
@@ -278,7 +286,7 @@ impl Thread {
             plan: Arc::new(plan),
             fsm,
             template,
-            socket: socket_key,
+            socket: send_key,
             started: false,
         });
         Ok(())
@@ -415,7 +423,12 @@ impl Thread {
                 };
                 let is_master_down = self.instances[index].fsm.master_down_deadline() == Some(next);
                 if next <= now {
-                    self.input(index, Input::Timer, now);
+                    let input = if is_master_down && !self.group_may_take_over(index, now) {
+                        Input::Sync(fsm::SyncEvent::Hold)
+                    } else {
+                        Input::Timer
+                    };
+                    self.input(index, input, now);
                     now = monotonic_ns();
                 } else if !is_master_down && next <= now + COALESCE_NS {
                     // Served at its own deadline's time, a moment early.
@@ -429,6 +442,35 @@ impl Thread {
                 std::hint::spin_loop();
             }
         }
+    }
+
+    /// A sync-group member may become master only when every other member could too: none is
+    /// in FAULT, and every backup among them has stopped hearing a better master.
+    fn group_may_take_over(&mut self, index: usize, now: u64) -> bool {
+        let Some(group) = self.instances[index].plan.sync_group.clone() else {
+            return true;
+        };
+        let members: Vec<usize> = (0..self.instances.len())
+            .filter(|&i| {
+                i != index && self.instances[i].plan.sync_group.as_deref() == Some(group.as_str())
+            })
+            .collect();
+        for member in members {
+            self.refresh_liveness(member);
+            let fsm = &self.instances[member].fsm;
+            match fsm.state() {
+                State::Fault => return false,
+                State::Backup
+                    if fsm
+                        .master_down_deadline()
+                        .is_some_and(|d| d > now + EARLY_WAKE_NS) =>
+                {
+                    return false;
+                }
+                _ => {}
+            }
+        }
+        true
     }
 
     /// XDP mode: hand the state machine the kernel's record of the adverts it saw.
@@ -459,18 +501,6 @@ impl Thread {
                     }
                 }
                 Command::Reload(plans) => self.reload(plans),
-                Command::Reattach { interface, ifindex } => {
-                    if let Some(mut datapath) = self.xdp() {
-                        match datapath.attach(
-                            &interface,
-                            ifindex,
-                            crate::datapath::attach::AttachPolicy::Auto,
-                        ) {
-                            Ok(mode) => info!("{interface}: XDP re-attached in {mode} mode"),
-                            Err(error) => warn!("{interface}: XDP re-attach failed: {error}"),
-                        }
-                    }
-                }
                 Command::Snapshot(reply) => {
                     let _ = reply.send(self.snapshot());
                 }
@@ -632,29 +662,31 @@ impl Thread {
             let payload = buffer
                 .get(meta.payload_offset..meta.payload_offset + meta.payload_len)
                 .unwrap_or(&[]);
-            let configs: Vec<(InstanceKey, vrrp_common::maps::InstanceConfig)> = self
+            // The instance this message would be for, looked up once, without allocating: the
+            // socket path runs once per received frame.
+            let vrid = payload.get(1).copied().unwrap_or(0);
+            let wanted = InstanceKey::new(ifindex, meta.family, vrid);
+            let config = self
                 .instances
                 .iter()
-                .filter(|r| r.plan.ifindex == ifindex)
-                .map(|r| (r.plan.key, r.fsm.datapath_config(r.plan.datapath_base)))
-                .collect();
-            let peers: Vec<(InstanceKey, [u8; 16])> = self
-                .instances
-                .iter()
-                .flat_map(|r| {
-                    r.plan
-                        .config
-                        .unicast_peers
-                        .iter()
-                        .map(|p| (r.plan.key, raw_from_ip(p.address).1))
-                })
-                .collect();
+                .find(|r| r.plan.key == wanted)
+                .map(|r| r.fsm.datapath_config(r.plan.datapath_base));
+            let instances = &self.instances;
             let reception = rules::receive_advert(
                 ifindex,
                 &meta,
                 payload,
-                |key| configs.iter().find(|(k, _)| k == key).map(|(_, c)| c),
-                |key, source| peers.iter().any(|(k, a)| k == key && a == source),
+                |key| config.as_ref().filter(|_| *key == wanted),
+                |key, source| {
+                    instances.iter().any(|r| {
+                        r.plan.key == *key
+                            && r.plan
+                                .config
+                                .unicast_peers
+                                .iter()
+                                .any(|p| raw_from_ip(p.address).1 == *source)
+                    })
+                },
             );
             let counter = match reception.verdict {
                 Ok(_) => Counter::AdvertsValid,
@@ -672,16 +704,45 @@ impl Thread {
         }
     }
 
-    /// Feeds an input to one state machine and carries out what it asks.
+    /// Feeds an input to one state machine and carries out what it asks; a transition of a
+    /// sync-group member is passed on to the other members.
     fn input(&mut self, index: usize, input: Input, now: u64) {
         let mut actions = Vec::new();
         self.instances[index].fsm.handle(input, now, &mut actions);
         if actions.is_empty() {
             return;
         }
+        let mut sync = Vec::new();
+        for action in &actions {
+            if let Action::Transition { from, to, reason } = action
+                && *reason != Reason::SyncGroup
+                && *reason != Reason::Shutdown
+            {
+                match (from, to) {
+                    (_, State::Master) => sync.push(fsm::SyncEvent::Master),
+                    (State::Master, State::Backup) => sync.push(fsm::SyncEvent::Backup),
+                    (_, State::Fault) => sync.push(fsm::SyncEvent::Fault(true)),
+                    (State::Fault, _) => sync.push(fsm::SyncEvent::Fault(false)),
+                    _ => {}
+                }
+            }
+        }
         let mut config_changed = false;
         for action in actions {
             config_changed |= self.act(index, action, now);
+        }
+        if let Some(group) = self.instances[index].plan.sync_group.clone() {
+            for event in sync {
+                let members: Vec<usize> = (0..self.instances.len())
+                    .filter(|&i| {
+                        i != index
+                            && self.instances[i].plan.sync_group.as_deref() == Some(group.as_str())
+                    })
+                    .collect();
+                for member in members {
+                    self.input(member, Input::Sync(event), now);
+                }
+            }
         }
         if config_changed {
             let running = &self.instances[index];

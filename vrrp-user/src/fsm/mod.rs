@@ -106,6 +106,23 @@ pub enum Input {
     },
     /// The daemon is stopping (RFC 5798 section 6.4.3, the Shutdown event).
     Shutdown,
+    /// Another member of this instance's vrrp_sync_group changed state: members move together.
+    Sync(SyncEvent),
+}
+
+/// What a sync-group member tells the others (keepalived's vrrp_sync_group).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncEvent {
+    /// A member became master: the others follow.
+    Master,
+    /// This member's Master_Down_Timer ran out, but another member still hears a better
+    /// master: stay backup and start the timer again (keepalived waits until every member of
+    /// the group can become master).
+    Hold,
+    /// A member stepped down to backup: the others' masters step down too.
+    Backup,
+    /// A member entered (true) or left (false) FAULT: the group follows.
+    Fault(bool),
 }
 
 /// Why a transition happened, for logs, notify scripts and `vrrpd status`.
@@ -126,6 +143,8 @@ pub enum Reason {
     Fault(FaultReason),
     FaultCleared,
     Shutdown,
+    /// A member of the vrrp_sync_group moved.
+    SyncGroup,
 }
 
 impl Reason {
@@ -142,6 +161,7 @@ impl Reason {
             Reason::Fault(fault) => format!("fault: {fault}"),
             Reason::FaultCleared => "fault cleared".into(),
             Reason::Shutdown => "shutdown".into(),
+            Reason::SyncGroup => "sync group".into(),
         }
     }
 }
@@ -186,6 +206,8 @@ pub struct Instance {
     state: State,
     effective_priority: u8,
     fault: Option<FaultReason>,
+    /// Another member of the sync group is in FAULT.
+    group_fault: bool,
     /// What the adverts seen so far say about the master (shared rules, same as the kernel).
     live: Liveness,
     /// When we last entered Backup (the Master_Down_Timer's start without adverts).
@@ -216,6 +238,7 @@ impl Instance {
             state: State::Initialize,
             effective_priority,
             fault: None,
+            group_fault: false,
             live: Liveness::default(),
             backup_since_ns: 0,
             next_advert_ns: None,
@@ -311,6 +334,37 @@ impl Instance {
             Input::Timer => self.timer(now, actions),
             Input::Health { weight, fault } => self.health(weight, fault, now, actions),
             Input::Shutdown => self.shutdown(now, actions),
+            Input::Sync(event) => self.sync(event, now, actions),
+        }
+    }
+
+    /// keepalived's sync groups: members move together.
+    fn sync(&mut self, event: SyncEvent, now: u64, actions: &mut Vec<Action>) {
+        match (event, self.state) {
+            (SyncEvent::Master, State::Backup) => {
+                self.become_master(Reason::SyncGroup, now, actions)
+            }
+            (SyncEvent::Hold, State::Backup) => self.backup_since_ns = now,
+            (SyncEvent::Backup, State::Master) => {
+                self.leave_master(State::Backup, Reason::SyncGroup, now, actions)
+            }
+            (SyncEvent::Fault(true), _) => {
+                self.group_fault = true;
+                match self.state {
+                    State::Master => {
+                        self.leave_master(State::Fault, Reason::SyncGroup, now, actions)
+                    }
+                    State::Backup => self.transition(State::Fault, Reason::SyncGroup, now, actions),
+                    State::Initialize | State::Fault => {}
+                }
+            }
+            (SyncEvent::Fault(false), _) => {
+                self.group_fault = false;
+                if self.state == State::Fault && self.fault.is_none() {
+                    self.become_backup(Reason::SyncGroup, now, actions);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -447,6 +501,7 @@ impl Instance {
         self.fault = fault.clone();
         match (self.state, fault) {
             (State::Initialize, _) => {}
+            (State::Fault, None) if self.group_fault => {}
             (State::Fault, None) => {
                 if self.effective_priority == PRIORITY_OWNER {
                     self.become_master(Reason::FaultCleared, now, actions);

@@ -2,6 +2,7 @@
 //! VRRP sockets that send adverts (and receive them in socket mode), and gratuitous ARP /
 //! unsolicited neighbour advertisements.
 
+pub mod accept;
 pub mod advert;
 pub mod gratuitous;
 pub mod netlink;

@@ -175,6 +175,35 @@ impl Netlink {
         }
     }
 
+    /// Creates the macvlan `name` on `base` with `mac` in private mode and brings it up
+    /// (`use_vmac`); one a crashed run left is reused. Returns its index.
+    pub async fn ensure_macvlan(
+        &self,
+        base: u32,
+        name: &str,
+        mac: [u8; 6],
+    ) -> Result<u32, NetlinkError> {
+        if let Ok(existing) = self.link(name).await {
+            return Ok(existing.index);
+        }
+        let message = rtnetlink::LinkMacVlan::new(
+            name,
+            base,
+            netlink_packet_route::link::MacVlanMode::Private,
+        )
+        .address(mac.to_vec())
+        .up()
+        .build();
+        self.handle.link().add(message).execute().await?;
+        Ok(self.link(name).await?.index)
+    }
+
+    /// Deletes an interface (the macvlan at exit).
+    pub async fn delete_link(&self, index: u32) -> Result<(), NetlinkError> {
+        self.handle.link().del(index).execute().await?;
+        Ok(())
+    }
+
     /// Adds (or, with `add` false, removes) a virtual route.
     pub async fn route(
         &self,

@@ -2,6 +2,8 @@
 //! keepalived's four arguments, and notify_fifo lines in keepalived's format. Scripts are
 //! started in transition order and never awaited by the protocol.
 
+pub mod smtp;
+
 use std::path::PathBuf;
 
 use tokio::io::AsyncWriteExt;

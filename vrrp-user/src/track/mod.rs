@@ -194,10 +194,24 @@ pub async fn run_script(
     let mut streak = 0u32;
     let timeout = script.timeout.unwrap_or(script.interval);
     let mut next = Instant::now();
+    // A script that cannot run says so once, not every interval.
+    let mut last_problem: Option<String> = None;
     loop {
         tokio::time::sleep_until(next).await;
         next += script.interval;
-        let success = run_once(&script, identity, secure, timeout).await;
+        let success = match run_once(&script, identity, secure, timeout).await {
+            Ok(success) => {
+                last_problem = None;
+                success
+            }
+            Err(problem) => {
+                if last_problem.as_deref() != Some(problem.as_str()) {
+                    warn!("VRRP_Script({}): {problem}", script.name);
+                    last_problem = Some(problem);
+                }
+                false
+            }
+        };
         if success == ok {
             streak = 0;
             continue;
@@ -219,24 +233,20 @@ pub async fn run_script(
     }
 }
 
-async fn run_once(script: &Script, identity: Identity, secure: bool, timeout: Duration) -> bool {
-    if let Err(error) = script::check_runnable(&script.command, secure) {
-        warn!("VRRP_Script({}): {error}", script.name);
-        return false;
-    }
-    let mut child = match script::process(&script.command, &[], identity).spawn() {
-        Ok(child) => child,
-        Err(error) => {
-            warn!("VRRP_Script({}): {error}", script.name);
-            return false;
-        }
-    };
+/// One run: `Ok(exit status was success)`, or why the script could not run at all.
+async fn run_once(
+    script: &Script,
+    identity: Identity,
+    secure: bool,
+    timeout: Duration,
+) -> Result<bool, String> {
+    script::check_runnable(&script.command, secure).map_err(|e| e.to_string())?;
+    let mut child = script::process(&script.command, &[], identity)
+        .spawn()
+        .map_err(|e| e.to_string())?;
     match tokio::time::timeout(timeout, child.wait()).await {
-        Ok(Ok(status)) => status.success(),
-        Ok(Err(error)) => {
-            warn!("VRRP_Script({}): {error}", script.name);
-            false
-        }
+        Ok(Ok(status)) => Ok(status.success()),
+        Ok(Err(error)) => Err(error.to_string()),
         Err(_) => {
             warn!(
                 "VRRP_Script({}) timed out after {timeout:?}; killed",
@@ -247,7 +257,7 @@ async fn run_once(script: &Script, identity: Identity, secure: bool, timeout: Du
                 unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
             }
             let _ = child.kill().await;
-            false
+            Ok(false)
         }
     }
 }

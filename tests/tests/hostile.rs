@@ -1,0 +1,351 @@
+//! Hostile traffic against a live pair, at the highest rate the sender reaches: nothing changes
+//! state, every dropped frame is counted under its reason, a real failover during a flood is not
+//! missed, and the daemon's memory stays flat.
+
+use std::time::Duration;
+
+use vrrp_common::wire::arp;
+use vrrp_common::wire::frame::AdvertFrame;
+use vrrp_common::wire::vrrp::{Auth, Repr, Version};
+use vrrp_common::wire::{Family, raw_from_ipv4};
+use vrrp_tests::capture::Capture;
+use vrrp_tests::daemons::{Vrrpd, seed_config};
+use vrrp_tests::loadgen::{Flood, process_rss_kib};
+use vrrp_tests::process::Scratch;
+use vrrp_tests::topology::{BRIDGE, Segment};
+use vrrp_tests::wire;
+
+const WAIT: Duration = Duration::from_secs(15);
+/// Frames per flood: bounded in packets (and by the flood's own time limit).
+const FRAMES: u64 = 100_000;
+
+/// An advert as the client forges it (the seed's VRID 51, group 224.0.1.11).
+struct Forged {
+    vrid: u8,
+    priority: u8,
+    ttl: u8,
+    auth: Auth,
+}
+
+impl Forged {
+    fn frame(&self, mac: [u8; 6]) -> Vec<u8> {
+        let frame = AdvertFrame {
+            source_mac: mac,
+            destination_mac: None,
+            source: raw_from_ipv4([192, 0, 2, 100]),
+            destination: raw_from_ipv4([224, 0, 1, 11]),
+            ttl: self.ttl,
+            identification: 7,
+            v3_checksum_as_v2: false,
+            advert: Repr {
+                version: Version::V2,
+                vrid: self.vrid,
+                priority: self.priority,
+                interval_cs: 100,
+                auth: self.auth,
+                family: Family::Ipv4,
+                addresses: &[192, 0, 2, 99],
+            },
+        };
+        let mut bytes = vec![0u8; frame.len()];
+        frame.emit(&mut bytes).expect("emit");
+        bytes
+    }
+}
+
+fn valid_auth() -> Auth {
+    Auth::SimpleText(*b"abc123\0\0")
+}
+
+fn counters(daemon: &Vrrpd) -> serde_json::Value {
+    serde_json::from_str(
+        &vrrp_user::control::client::request(&daemon.control, "stats").expect("stats"),
+    )
+    .expect("json")
+}
+
+fn counter(stats: &serde_json::Value, name: &str) -> u64 {
+    stats["datapath"]["drops"][name]
+        .as_u64()
+        .or_else(|| stats["datapath"]["counters"][name].as_u64())
+        .unwrap_or(0)
+}
+
+struct Pair {
+    segment: Segment,
+    scratch: Scratch,
+    dr1: Vrrpd,
+    dr2: Vrrpd,
+}
+
+fn pair(label: &str) -> Pair {
+    vrrp_tests::require_root();
+    let segment = Segment::new(2).expect("segment");
+    let scratch = Scratch::new(label).expect("scratch");
+    let mut dr1 = Vrrpd::start(
+        segment.router(1),
+        "dr1",
+        &seed_config("dr1-keepalived.conf", &scratch).expect("dr1"),
+        &scratch,
+        &[],
+    )
+    .expect("dr1");
+    dr1.wait_for("(VI_1) Entering MASTER STATE", WAIT)
+        .expect("master");
+    let mut dr2 = Vrrpd::start(
+        segment.router(2),
+        "dr2",
+        &seed_config("dr2-keepalived.conf", &scratch).expect("dr2"),
+        &scratch,
+        &[],
+    )
+    .expect("dr2");
+    dr2.wait_for("(VI_1) Entering BACKUP STATE", WAIT)
+        .expect("backup");
+    std::thread::sleep(Duration::from_secs(2));
+    Pair {
+        segment,
+        scratch,
+        dr1,
+        dr2,
+    }
+}
+
+fn flood(pair: &Pair, frames: Vec<Vec<u8>>) -> u64 {
+    let flood = Flood::start(
+        &pair.segment.client.ns,
+        "eth0",
+        frames,
+        Duration::from_secs(10),
+        FRAMES,
+    )
+    .expect("flood");
+    while flood.sent() < FRAMES {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let report = flood.stop().expect("flood report");
+    std::thread::sleep(Duration::from_millis(500));
+    report.sent
+}
+
+#[test]
+fn hostile_floods_change_nothing_and_every_drop_is_counted() {
+    let _serial = vrrp_tests::serial();
+    let pair = pair("hostile-floods");
+    let mac = pair.segment.client.mac().expect("mac");
+    let rss_before = process_rss_kib(pair.dr2.process.pid()).expect("rss");
+    let transitions = |d: &Vrrpd| d.log().matches("Entering").count();
+    let (dr1_transitions, dr2_transitions) = (transitions(&pair.dr1), transitions(&pair.dr2));
+    let truncated = {
+        let mut frame = Forged {
+            vrid: 51,
+            priority: 200,
+            ttl: 255,
+            auth: valid_auth(),
+        }
+        .frame(mac);
+        // The IP header claims 16 bytes more than the frame carries.
+        frame[16..18].copy_from_slice(&56u16.to_be_bytes());
+        frame
+    };
+    let bad_checksum = {
+        let mut frame = Forged {
+            vrid: 51,
+            priority: 200,
+            ttl: 255,
+            auth: valid_auth(),
+        }
+        .frame(mac);
+        frame[14 + 20 + 6] ^= 0x55;
+        frame
+    };
+    let cases: Vec<(&str, Vec<Vec<u8>>, &str)> = vec![
+        (
+            "other VRIDs",
+            (60..80)
+                .map(|vrid| {
+                    Forged {
+                        vrid,
+                        priority: 200,
+                        ttl: 255,
+                        auth: valid_auth(),
+                    }
+                    .frame(mac)
+                })
+                .collect(),
+            "unknown_vrid",
+        ),
+        (
+            "bad auth",
+            vec![
+                Forged {
+                    vrid: 51,
+                    priority: 200,
+                    ttl: 255,
+                    auth: Auth::SimpleText(*b"guess\0\0\0"),
+                }
+                .frame(mac),
+            ],
+            "auth_failure",
+        ),
+        (
+            "bad TTL",
+            vec![
+                Forged {
+                    vrid: 51,
+                    priority: 200,
+                    ttl: 64,
+                    auth: valid_auth(),
+                }
+                .frame(mac),
+            ],
+            "bad_ttl",
+        ),
+        ("bad checksum", vec![bad_checksum], "bad_checksum"),
+        ("truncated", vec![truncated], "truncated"),
+        (
+            "lower priority",
+            vec![
+                Forged {
+                    vrid: 51,
+                    priority: 50,
+                    ttl: 255,
+                    auth: valid_auth(),
+                }
+                .frame(mac),
+            ],
+            "adverts_valid",
+        ),
+    ];
+    for (what, frames, reason) in cases {
+        let before = counter(&counters(&pair.dr2), reason);
+        let sent = flood(&pair, frames);
+        let after = counter(&counters(&pair.dr2), reason);
+        println!(
+            "{what}: {sent} frames sent, {} counted as {reason}",
+            after - before
+        );
+        if after - before != sent {
+            println!("all counters: {}", counters(&pair.dr2)["datapath"]);
+        }
+        // Valid adverts also include the master's own, one a second.
+        let counted = if reason == "adverts_valid" {
+            (after - before).min(sent)
+        } else {
+            after - before
+        };
+        assert_eq!(
+            counted, sent,
+            "{what}: every frame accounted for under {reason}"
+        );
+        assert_eq!(
+            transitions(&pair.dr1),
+            dr1_transitions,
+            "{what}: the master never moved"
+        );
+        assert_eq!(
+            transitions(&pair.dr2),
+            dr2_transitions,
+            "{what}: the backup never moved"
+        );
+    }
+    // An ARP request flood for the VIP, aimed at the master: answered by its XDP program.
+    let request = {
+        let repr = arp::Repr {
+            operation: arp::Operation::Request,
+            sender_mac: mac,
+            sender_ip: [192, 0, 2, 100],
+            target_mac: [0; 6],
+            target_ip: [192, 0, 2, 99],
+        };
+        let mut frame = vec![0u8; 42];
+        repr.emit_frame(&mut frame).expect("frame");
+        frame
+    };
+    let before = counter(&counters(&pair.dr1), "arp_replies_sent");
+    let sent = flood(&pair, vec![request]);
+    let replies = counter(&counters(&pair.dr1), "arp_replies_sent") - before;
+    println!("ARP flood: {sent} requests, {replies} answered by XDP");
+    assert_eq!(replies, sent, "every request answered");
+    assert_eq!(transitions(&pair.dr1), dr1_transitions);
+    let rss_after = process_rss_kib(pair.dr2.process.pid()).expect("rss");
+    println!("backup RSS {rss_before} KiB -> {rss_after} KiB");
+    assert!(
+        rss_after <= rss_before + 1024,
+        "memory flat: {rss_before} -> {rss_after} KiB"
+    );
+    let _ = &pair.scratch;
+}
+
+#[test]
+fn a_failover_during_a_flood_is_not_missed() {
+    let _serial = vrrp_tests::serial();
+    let mut pair = pair("hostile-failover");
+    let mac = pair.segment.client.mac().expect("mac");
+    let capture = Capture::start(
+        &pair.segment.switch,
+        BRIDGE,
+        "src host 192.0.2.11 or src host 192.0.2.12",
+        pair.scratch.path(),
+    )
+    .expect("capture");
+    let frames: Vec<Vec<u8>> = (60..70)
+        .map(|vrid| {
+            Forged {
+                vrid,
+                priority: 200,
+                ttl: 255,
+                auth: valid_auth(),
+            }
+            .frame(mac)
+        })
+        .chain(std::iter::once(
+            Forged {
+                vrid: 51,
+                priority: 200,
+                ttl: 255,
+                auth: Auth::SimpleText(*b"guess\0\0\0"),
+            }
+            .frame(mac),
+        ))
+        .collect();
+    let flood = Flood::start(
+        &pair.segment.client.ns,
+        "eth0",
+        frames,
+        Duration::from_secs(12),
+        3_000_000,
+    )
+    .expect("flood");
+    std::thread::sleep(Duration::from_secs(2));
+    pair.segment.cut(pair.segment.router(1)).expect("cut");
+    pair.dr2
+        .wait_for("(VI_1) Entering MASTER STATE", WAIT)
+        .expect("takeover during the flood");
+    std::thread::sleep(Duration::from_millis(500));
+    let flooded = flood.stop().expect("flood");
+    let adverts = wire::adverts(&capture.finish().expect("capture"));
+    let master = "192.0.2.11".parse().expect("ip");
+    let backup = "192.0.2.12".parse().expect("ip");
+    let first = wire::from(&adverts, backup, 51)
+        .first()
+        .cloned()
+        .expect("DR2 advertised");
+    let last = wire::from(&adverts, master, 51)
+        .into_iter()
+        .filter(|a| a.time_ns < first.time_ns)
+        .map(|a| a.time_ns)
+        .max()
+        .expect("DR1 advertised");
+    let takeover = wire::seconds(last, first.time_ns);
+    println!(
+        "takeover under a {:.0} pps flood: {takeover:.4} s (Master_Down_Interval 3.625 s)",
+        flooded.rate()
+    );
+    assert!((3.6..=3.625 + 0.1).contains(&takeover), "{takeover}");
+    assert_eq!(
+        pair.dr2.log().matches("Entering MASTER STATE").count(),
+        1,
+        "exactly one takeover, at the cut"
+    );
+}

@@ -1,0 +1,64 @@
+//! The neighbour-discovery responder: a solicitation for an active IPv6 virtual address is
+//! answered in place with a solicited neighbour advertisement (RFC 4861 section 7.2.4).
+
+use aya_ebpf::bindings::xdp_action::{XDP_PASS, XDP_TX};
+use aya_ebpf::programs::XdpContext;
+use vrrp_common::maps::VipKey;
+use vrrp_common::stats::Counter;
+use vrrp_common::wire::icmpv6::{self, NeighborAdvert, NeighborSolicit};
+use vrrp_common::wire::{Family, ethernet, ip};
+
+use crate::maps::{self, VIPS};
+use crate::packet;
+
+/// A solicitation with the asker's link-layer address option, the only kind answered: one
+/// without it is a duplicate-address probe (or a frame we would have to grow to answer).
+const FRAME_LEN: usize = NeighborAdvert::FRAME_LEN;
+const ND_OFFSET: usize = ethernet::HEADER_LEN + ip::IPV6_HEADER_LEN;
+
+pub fn on_icmpv6(ctx: &XdpContext) -> u32 {
+    if ctx.data_end() - ctx.data() != FRAME_LEN {
+        return XDP_PASS;
+    }
+    let mut frame = [0u8; FRAME_LEN];
+    if !packet::load(ctx, 0, &mut frame, FRAME_LEN) {
+        return XDP_PASS;
+    }
+    let Some(solicit) = NeighborSolicit::parse(&frame[ND_OFFSET..]) else {
+        return XDP_PASS;
+    };
+    // RFC 4861 section 7.1.1: hop limit 255; the source must be unspecified only for DAD.
+    if frame[ethernet::HEADER_LEN + 7] != 255 {
+        return XDP_PASS;
+    }
+    let mut asker = [0u8; 16];
+    asker.copy_from_slice(&frame[ethernet::HEADER_LEN + 8..ethernet::HEADER_LEN + 24]);
+    let Some(asker_mac) = solicit.source_mac else {
+        return XDP_PASS;
+    };
+    if asker == [0; 16] {
+        return XDP_PASS;
+    }
+    let key = VipKey::new(ctx.ingress_ifindex() as u32, Family::Ipv6, solicit.target);
+    let Some(vip) = VIPS.get_ptr(key) else {
+        return XDP_PASS;
+    };
+    // SAFETY: VIPS values are plain data written whole by userspace.
+    let vip = unsafe { *vip };
+    if vip.active == 0 {
+        return XDP_PASS;
+    }
+    let advert = NeighborAdvert {
+        source_mac: vip.mac,
+        destination_mac: asker_mac,
+        source: solicit.target,
+        destination: asker,
+        target: solicit.target,
+        flags: icmpv6::FLAG_SOLICITED | icmpv6::FLAG_OVERRIDE,
+    };
+    if advert.emit_frame(&mut frame).is_none() || !packet::store(ctx, 0, &mut frame) {
+        return XDP_PASS;
+    }
+    maps::count(Counter::NeighborAdvertsSent);
+    XDP_TX
+}
