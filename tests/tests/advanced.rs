@@ -288,15 +288,22 @@ fn use_vmac_answers_with_the_virtual_mac_and_removes_the_macvlan_at_exit() {
         Duration::from_secs(2),
     )
     .expect("pinger");
+    std::thread::sleep(Duration::from_millis(500));
     let report = pinger.stop().expect("report");
-    let _ = report;
-    std::thread::sleep(Duration::from_millis(300));
+    assert!(report.received > 0, "the VIP answers pings: {report:?}");
     let neighbours = segment
         .client
         .ns
-        .run_ok(["ip", "neigh", "show", "192.0.2.99"])
+        .run_ok(["ip", "neigh", "show"])
         .expect("neigh");
-    assert!(neighbours.contains("00:00:5e:00:01:33"), "{neighbours}");
+    assert!(
+        neighbours
+            .lines()
+            .any(|l| l.starts_with("192.0.2.99 ") && l.contains("00:00:5e:00:01:33")),
+        "{neighbours}\n{}\n{}",
+        stats(&dr1)["datapath"]["counters"],
+        router.ns.run_ok(["ip", "-br", "link"]).unwrap_or_default()
+    );
     assert!(
         stats(&dr1)["datapath"]["counters"]["arp_replies_sent"]
             .as_u64()
@@ -434,7 +441,7 @@ fn sync_config(
         notify.display()
     );
     let track = if track {
-        "  track_script {\n    chk_down\n  }\n"
+        "  track_script {\n    chk_down weight 0\n  }\n"
     } else {
         ""
     };
@@ -484,12 +491,13 @@ fn a_sync_group_moves_together_with_keepalived_as_the_peer() {
         .process
         .wait_for_log("(VI_2) Entering BACKUP STATE", WAIT)
         .expect("backup");
-    // Only VI_1 tracks chk_down; its failure moves VI_1 — and VI_2 with it.
+    // Only VI_1 tracks chk_down, unweighted (keepalived ignores weighted tracking inside a sync
+    // group): its failure puts VI_1 in FAULT — and VI_2 with it, so the peer takes both.
     std::fs::write(scratch.join("down"), "").expect("touch down");
     keepalived
         .process
         .wait_for_log("(VI_1) Entering MASTER STATE", WAIT)
-        .expect("VI_1 moves");
+        .unwrap_or_else(|e| panic!("VI_1 moves: {e}\nDR1's log:\n{}", dr1.log()));
     keepalived
         .process
         .wait_for_log("(VI_2) Entering MASTER STATE", WAIT)
@@ -502,7 +510,7 @@ fn a_sync_group_moves_together_with_keepalived_as_the_peer() {
     });
     let log = std::fs::read_to_string(scratch.join("notify.log")).unwrap_or_default();
     assert!(
-        log.contains("group.sh GROUP G BACKUP"),
+        log.contains("group.sh GROUP G FAULT"),
         "the group's notify ran: {log}"
     );
     std::fs::remove_file(scratch.join("down")).expect("rm down");
@@ -744,6 +752,12 @@ fn vrrp_strict_refuses_what_the_rfc_forbids_and_defaults_to_no_accept() {
         .output()
         .expect("run");
     assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("strict mode does not allow authentication"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     // Strict mode means no_accept unless `accept` is given.
     let segment = Segment::new(1).expect("segment");
     let config = format!(

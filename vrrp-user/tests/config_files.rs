@@ -277,3 +277,39 @@ mod arbitrary_input {
         }
     }
 }
+
+/// keepalived drops a sync-group member's weighted tracking (with a warning) unless the group
+/// says `sync_group_tracking_weight`; unweighted tracking stays.
+#[test]
+fn sync_group_members_lose_weighted_tracking_unless_the_group_keeps_it() {
+    let loaded = config::load(
+        &fixture("warnings/sync-group-weights.conf"),
+        &LexOptions::default(),
+    )
+    .expect("valid");
+    let messages: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        messages.iter().any(|m| m.contains(
+            ":25:5: (VI_1) ignoring tracked script chk_weighted with weights due to SYNC group G"
+        )),
+        "{messages:#?}"
+    );
+    let by_name = |name: &str| {
+        loaded
+            .config
+            .instances
+            .iter()
+            .find(|i| i.name == name)
+            .unwrap_or_else(|| panic!("{name}"))
+    };
+    let vi1 = by_name("VI_1");
+    assert_eq!(vi1.track_scripts.len(), 1);
+    assert_eq!(vi1.track_scripts[0].name, "chk_plain");
+    let vi3 = by_name("VI_3");
+    assert_eq!(
+        vi3.track_scripts.len(),
+        1,
+        "sync_group_tracking_weight keeps it"
+    );
+    assert_eq!(vi3.track_scripts[0].weight, None);
+}

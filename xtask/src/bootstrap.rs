@@ -61,6 +61,12 @@ const REQUIREMENTS: &[Requirement] = &[
         manual: "apt-get install -y keepalived",
     },
     Requirement {
+        name: "nftables (no_accept and vrrp_strict drop traffic to the VIPs)",
+        present: || on_path("nft"),
+        install: || apt_install(&["nftables"]),
+        manual: "apt-get install -y nftables",
+    },
+    Requirement {
         name: "tcpdump",
         present: || on_path("tcpdump"),
         install: || apt_install(&["tcpdump"]),

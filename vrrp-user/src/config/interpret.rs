@@ -83,6 +83,7 @@ pub fn interpret(nodes: &[Node]) -> Result<Interpreted, Vec<Diagnostic>> {
     for instance in &mut config.instances {
         instance.track_scripts.retain(|t| known.contains(&t.name));
     }
+    context.drop_weighted_tracking_in_sync_groups(&mut config);
     if context.errors.is_empty() {
         Ok(Interpreted {
             config,
@@ -669,6 +670,15 @@ impl Context {
                 format!("({}) nopreempt with state MASTER: the instance starts as BACKUP, as keepalived does", instance.name),
             ));
         }
+        if instance.strict_mode && instance.addresses.is_empty() {
+            self.error(
+                &name.location,
+                format!(
+                    "({}) strict mode needs at least one virtual_ipaddress",
+                    instance.name
+                ),
+            );
+        }
         if instance.strict_mode && !instance.unicast_peers.is_empty() {
             self.error(
                 &name.location,
@@ -719,7 +729,15 @@ impl Context {
         let (Some(auth), Some(location)) = (instance.authentication, location) else {
             return;
         };
-        if instance.version == Version::V3 {
+        if instance.strict_mode {
+            self.error(
+                location,
+                format!(
+                    "({}) strict mode does not allow authentication (RFC 3768 section 5.3.6 removed it)",
+                    instance.name
+                ),
+            );
+        } else if instance.version == Version::V3 {
             self.error(
                 location,
                 format!(
@@ -1132,6 +1150,7 @@ impl Context {
             notify: Notify::none(),
             smtp_alert: false,
             track_scripts: Vec::new(),
+            tracking_weight: false,
         };
         for item in self.block(node) {
             match item.keyword.text.as_str() {
@@ -1148,6 +1167,11 @@ impl Context {
                 "notify_stop" => group.notify.stop = self.command(item),
                 "notify" => group.notify.any = self.command(item),
                 "smtp_alert" => group.smtp_alert = self.flag(item),
+                "sync_group_tracking_weight" => group.tracking_weight = true,
+                "global_tracking" => {
+                    self.warn(&item.keyword, format!("({}) global_tracking is deprecated; use sync_group_tracking_weight or track_script on the sync group", group.name));
+                    group.tracking_weight = true;
+                }
                 "track_script" => {
                     for entry in self.block(item) {
                         if let Some(tracked) = self.tracked(entry) {
@@ -1159,6 +1183,44 @@ impl Context {
             }
         }
         Some(group)
+    }
+
+    /// keepalived ignores a member's weighted track_script unless the group says
+    /// `sync_group_tracking_weight`: a weight moves one member's priority, and a sync group whose
+    /// members disagree about who should be master cannot move together. Unweighted tracking
+    /// (a failure means FAULT) still applies, and FAULT moves the whole group.
+    fn drop_weighted_tracking_in_sync_groups(&mut self, config: &mut Config) {
+        for group in config.sync_groups.iter().filter(|g| !g.tracking_weight) {
+            for instance in config
+                .instances
+                .iter_mut()
+                .filter(|i| group.members.contains(&i.name))
+            {
+                let scripts = &config.scripts;
+                let weight_of = |tracked: &Tracked| {
+                    tracked.weight.unwrap_or_else(|| {
+                        scripts
+                            .iter()
+                            .find(|s| s.name == tracked.name)
+                            .map_or(0, |s| s.weight)
+                    })
+                };
+                let (weighted, kept): (Vec<Tracked>, Vec<Tracked>) = instance
+                    .track_scripts
+                    .drain(..)
+                    .partition(|t| weight_of(t) != 0);
+                for tracked in weighted {
+                    self.warnings.push(Diagnostic::new(
+                        &tracked.location,
+                        format!(
+                            "({}) ignoring tracked script {} with weights due to SYNC group {} (add sync_group_tracking_weight to keep them)",
+                            instance.name, tracked.name, group.name
+                        ),
+                    ));
+                }
+                instance.track_scripts = kept;
+            }
+        }
     }
 
     /// Checks that need the whole file: references and duplicates.

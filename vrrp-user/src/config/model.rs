@@ -296,4 +296,6 @@ pub struct SyncGroup {
     pub notify: Notify,
     pub smtp_alert: bool,
     pub track_scripts: Vec<Tracked>,
+    /// `sync_group_tracking_weight`: members keep their weighted tracking.
+    pub tracking_weight: bool,
 }

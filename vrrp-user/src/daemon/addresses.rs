@@ -91,12 +91,7 @@ async fn install(context: &Context, plan: &InstancePlan) {
         .iter()
         .chain(&plan.config.excluded_addresses)
     {
-        let ifindex = match &vip.device {
-            Some(device) if device != &plan.config.interface => {
-                crate::net::sys::interface_index(device)
-            }
-            _ => plan.ifindex,
-        };
+        let ifindex = plan.vip_ifindex(vip);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -185,12 +180,7 @@ async fn remove(context: &Context, plan: &InstancePlan) {
         .iter()
         .chain(&plan.config.excluded_addresses)
     {
-        let ifindex = match &vip.device {
-            Some(device) if device != &plan.config.interface => {
-                crate::net::sys::interface_index(device)
-            }
-            _ => plan.ifindex,
-        };
+        let ifindex = plan.vip_ifindex(vip);
         if let Err(error) = context
             .netlink
             .del_address(ifindex, vip.address, vip.prefix)

@@ -12,7 +12,7 @@ use vrrp_common::wire::vrrp::{Auth, Version};
 use vrrp_common::wire::{Family, raw_from_ip};
 
 use crate::config::Config;
-use crate::config::model::{Authentication, Instance};
+use crate::config::model::{Authentication, Instance, VirtualAddress};
 use crate::fsm::{GarpSchedule, Params};
 use crate::net::advert::AdvertSpec;
 use crate::net::netlink::{self, Netlink, NetlinkError};
@@ -69,10 +69,16 @@ impl InstancePlan {
         &self.config.name
     }
 
-    /// Where the virtual addresses are installed and announced from: the macvlan under
-    /// `use_vmac`, else the interface.
-    pub fn address_ifindex(&self) -> u32 {
-        self.vmac.as_ref().map_or(self.ifindex, |v| v.ifindex)
+    /// Where a virtual address is installed: its own `dev` when that names another interface,
+    /// else the macvlan under `use_vmac` (so the address answers with the virtual MAC), else
+    /// the instance's interface.
+    pub fn vip_ifindex(&self, vip: &VirtualAddress) -> u32 {
+        match &vip.device {
+            Some(device) if device != &self.config.interface => {
+                crate::net::sys::interface_index(device)
+            }
+            _ => self.vmac.as_ref().map_or(self.ifindex, |v| v.ifindex),
+        }
     }
 
     /// Where adverts are sent from: the macvlan (so they carry the virtual MAC) unless
@@ -148,8 +154,14 @@ async fn resolve_one(
             .await
             .map_err(interface_error)?;
         // keepalived's settings: the base interface must not answer ARP for addresses that live
-        // on the macvlan.
-        for (key, value) in [("arp_ignore", "1"), ("arp_filter", "1")] {
+        // on the macvlan. arp_announce 2 goes one step further: the base interface's own ARP
+        // requests (say, to reach a client the VIP replies to) then carry the base address, not
+        // the VIP, so they cannot re-teach the segment that the VIP lives at the base MAC.
+        for (key, value) in [
+            ("arp_ignore", "1"),
+            ("arp_filter", "1"),
+            ("arp_announce", "2"),
+        ] {
             let _ = std::fs::write(
                 format!("/proc/sys/net/ipv4/conf/{}/{key}", instance.interface),
                 value,
