@@ -265,10 +265,10 @@ impl Thread {
         // received, and the group joined, on the interface itself.
         let (send_index, send_name) = plan.send_interface();
         let send_key = (send_index, plan.config.family);
-        if !self.sockets.contains_key(&send_key) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.sockets.entry(send_key) {
             let socket = VrrpSocket::open(plan.config.family, send_name, send_index, plan.source)?;
             socket.drop_all_incoming()?;
-            self.sockets.insert(send_key, socket);
+            slot.insert(socket);
         }
         let fsm = fsm::Instance::new(plan.params.clone());
         if let Some(mut datapath) = self.xdp() {
