@@ -25,6 +25,7 @@ fn main() -> ExitCode {
                 println!("  {event}: {count}");
             }
             println!("  address checks: {}", report.checks);
+            println!("  adverts judged on the wire: {}", report.adverts);
             println!("  violations: {}", report.violations.len());
             for violation in &report.violations {
                 println!("    {violation}");
