@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
             flags: flags::PREEMPT | flags::CHECK_ADDRESSES,
             ..InstanceConfig::default()
         };
-        if let Ok(advert) = rules::check_advert(&config, &meta, &packet, &auth, false) {
+        if let Ok(advert) = rules::check_advert(&config, &meta, &packet, &auth, None) {
             let mut live = Liveness::default();
             let _ = rules::observe_advert(&config, &mut live, &advert, 1_000);
             let _ = rules::master_down_deadline_ns(&config, &live);

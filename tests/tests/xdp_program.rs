@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use vrrp_common::maps::{
-    Event, EventKind, InstanceConfig, InstanceKey, Liveness, PeerKey, State, VipKey, VipValue,
-    flags,
+    Event, EventKind, InstanceConfig, InstanceKey, Liveness, PeerKey, PeerTtl, State, VipKey,
+    VipValue, flags,
 };
 use vrrp_common::rules::address_digest;
 use vrrp_common::stats::Counter;
@@ -561,7 +561,7 @@ fn inactive_vips_gratuitous_arps_and_probes_pass_untouched() {
 }
 
 #[test]
-fn a_unicast_peer_in_peers_is_accepted() {
+fn a_unicast_peer_is_accepted_within_its_ttl_range() {
     let mut config = backup_config();
     config.flags |= flags::UNICAST;
     let mut xdp = loaded(config);
@@ -569,20 +569,34 @@ fn a_unicast_peer_in_peers_is_accepted() {
         instance: key(),
         address: raw_from_ipv4(MASTER),
     };
-    xdp.hash_map::<PeerKey, u8>("PEERS")
+    // unicast_peer { 192.0.2.11 min_ttl 60 max_ttl 64 }: routed at most a few hops.
+    xdp.hash_map::<PeerKey, PeerTtl>("PEERS")
         .expect("map")
-        .insert(peer, 1, 0)
+        .insert(peer, PeerTtl { min: 60, max: 64 }, 0)
         .expect("insert");
+    let with_ttl = |ttl: u8| {
+        Advert {
+            ttl,
+            ..Advert::default()
+        }
+        .frame()
+    };
+    assert_eq!(xdp.run(&with_ttl(64)).expect("run").verdict, Verdict::Pass);
+    let before = xdp.counter(Counter::DropBadTtl).expect("counter");
+    assert_eq!(xdp.run(&with_ttl(255)).expect("run").verdict, Verdict::Drop);
+    assert_eq!(xdp.run(&with_ttl(59)).expect("run").verdict, Verdict::Drop);
     assert_eq!(
-        xdp.run(
-            &Advert {
-                ttl: 64,
-                ..Advert::default()
-            }
-            .frame()
-        )
-        .expect("run")
-        .verdict,
-        Verdict::Pass
+        xdp.counter(Counter::DropBadTtl).expect("counter"),
+        before + 2
     );
+    let stranger = Advert {
+        ttl: 64,
+        source: [192, 0, 2, 66],
+        ..Advert::default()
+    };
+    assert_eq!(
+        xdp.run(&stranger.frame()).expect("run").verdict,
+        Verdict::Drop
+    );
+    assert_eq!(xdp.counter(Counter::DropUnknownPeer).expect("counter"), 1);
 }

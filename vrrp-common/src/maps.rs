@@ -3,7 +3,7 @@
 //!
 //! - `CONFIG`   (hash, [`InstanceKey`] -> [`InstanceConfig`]): written by userspace.
 //! - `LIVENESS` (hash, [`InstanceKey`] -> [`Liveness`]): written by the program.
-//! - `PEERS`    (hash, [`PeerKey`] -> u8): unicast peers allowed to advertise.
+//! - `PEERS`    (hash, [`PeerKey`] -> [`PeerTtl`]): unicast peers allowed to advertise.
 //! - `VIPS`     (hash, [`VipKey`] -> [`VipValue`]): addresses the ARP/ND responder answers.
 //! - `EVENTS`   (ring buffer of [`Event`]): what changed, when it changed.
 //! - `STATS`    (per-CPU array of u64, indexed by [`crate::stats::Counter`]).
@@ -77,8 +77,8 @@ pub mod flags {
     pub const CHECK_ADDRESSES: u8 = 1 << 1;
     /// v3 over IPv4 checksummed without the pseudo-header (`v3_checksum_as_v2`).
     pub const V3_CHECKSUM_AS_V2: u8 = 1 << 2;
-    /// Unicast peers configured: sources must be in PEERS, and the TTL check is skipped as
-    /// keepalived does.
+    /// Unicast peers configured: sources must be in PEERS, and their TTL within the peer's
+    /// `min_ttl`..`max_ttl` (keepalived's rule; the multicast TTL of 255 does not apply).
     pub const UNICAST: u8 = 1 << 3;
 }
 
@@ -209,6 +209,24 @@ pub struct PeerKey {
     pub address: RawAddress,
 }
 
+/// The TTLs a unicast peer's adverts may arrive with (`unicast_peer { IP min_ttl N max_ttl M }`;
+/// keepalived's defaults 0 and 255 accept any).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(C)]
+pub struct PeerTtl {
+    pub min: u8,
+    pub max: u8,
+}
+
+impl PeerTtl {
+    pub const ANY: PeerTtl = PeerTtl { min: 0, max: 255 };
+
+    #[inline(always)]
+    pub const fn allows(&self, ttl: u8) -> bool {
+        ttl >= self.min && ttl <= self.max
+    }
+}
+
 /// A virtual address on an interface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[repr(C)]
@@ -259,6 +277,7 @@ mod pod {
     unsafe impl aya::Pod for Liveness {}
     unsafe impl aya::Pod for Event {}
     unsafe impl aya::Pod for PeerKey {}
+    unsafe impl aya::Pod for PeerTtl {}
     unsafe impl aya::Pod for VipKey {}
     unsafe impl aya::Pod for VipValue {}
 }

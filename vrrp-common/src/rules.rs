@@ -7,7 +7,7 @@
 //!   6.4.3), and does userspace need to hear about it.
 //! - [`master_down_deadline_ns`]: when the backup takes over, given what was observed.
 
-use crate::maps::{EventKind, InstanceConfig, InstanceKey, Liveness, State, flags};
+use crate::maps::{EventKind, InstanceConfig, InstanceKey, Liveness, PeerTtl, State, flags};
 use crate::stats::Counter;
 use crate::time::{interval_ns, master_down_interval_ns, skew_time_ns};
 use crate::wire::checksum::PseudoHeader;
@@ -114,7 +114,7 @@ pub fn constant_time_eq(a: &[u8; 8], b: &[u8; 8]) -> bool {
 
 /// The receive checks that depend on our configuration (RFC 5798 section 7.1; RFC 3768
 /// section 7.1 for v2's authentication and interval), after the wire format was validated.
-/// `known_peer` says whether the source is one of our unicast peers (only consulted when the
+/// `peer` is the source's TTL range when it is one of our unicast peers (only consulted when the
 /// instance has any).
 #[inline(always)]
 pub fn check_advert(
@@ -122,10 +122,11 @@ pub fn check_advert(
     ip: &IpMeta,
     advert: &Packet<&[u8]>,
     auth: &Auth,
-    known_peer: bool,
+    peer: Option<PeerTtl>,
 ) -> Result<Advert, Counter> {
     let unicast = config.flags & flags::UNICAST != 0;
-    // keepalived skips the TTL check for unicast peers (they may be routed).
+    // RFC 5798 section 7.1: multicast adverts arrive with TTL 255. Unicast peers may be routed,
+    // so keepalived checks their TTL against the peer's own min_ttl..max_ttl instead (below).
     if !unicast && ip.ttl != VRRP_TTL {
         return Err(Counter::DropBadTtl);
     }
@@ -164,8 +165,13 @@ pub fn check_advert(
     if ip.source == config.source {
         return Err(Counter::DropOwnAddress);
     }
-    if unicast && !known_peer {
-        return Err(Counter::DropUnknownPeer);
+    if unicast {
+        let Some(ttl_range) = peer else {
+            return Err(Counter::DropUnknownPeer);
+        };
+        if !ttl_range.allows(ip.ttl) {
+            return Err(Counter::DropBadTtl);
+        }
     }
     Ok(Advert {
         source: ip.source,
@@ -187,15 +193,15 @@ pub struct Reception {
 
 /// The whole receive path for one VRRP message, shared by the XDP program and socket mode:
 /// length, instance lookup, format (type, checksum, auth type), then [`check_advert`].
-/// `config_for` finds our instance for a key; `is_peer` says whether a source is one of its
-/// unicast peers.
+/// `config_for` finds our instance for a key; `peer_ttl` gives a source's TTL range when it is
+/// one of the instance's unicast peers.
 #[inline(always)]
 pub fn receive_advert<'c>(
     ifindex: u32,
     meta: &IpMeta,
     payload: &[u8],
     config_for: impl FnOnce(&InstanceKey) -> Option<&'c InstanceConfig>,
-    is_peer: impl FnOnce(&InstanceKey, &RawAddress) -> bool,
+    peer_ttl: impl FnOnce(&InstanceKey, &RawAddress) -> Option<PeerTtl>,
 ) -> Reception {
     let packet = Packet::new_unchecked(payload, meta.family);
     let mut reception = Reception {
@@ -226,8 +232,12 @@ pub fn receive_advert<'c>(
             return reception;
         }
     };
-    let known_peer = config.flags & flags::UNICAST != 0 && is_peer(&key, &meta.source);
-    reception.verdict = check_advert(config, meta, &packet, &auth, known_peer);
+    let peer = if config.flags & flags::UNICAST != 0 {
+        peer_ttl(&key, &meta.source)
+    } else {
+        None
+    };
+    reception.verdict = check_advert(config, meta, &packet, &auth, peer);
     reception
 }
 
@@ -615,67 +625,74 @@ mod tests {
         config: &InstanceConfig,
         ip: &IpMeta,
         bytes: &[u8],
-        known_peer: bool,
+        peer: Option<PeerTtl>,
     ) -> Result<Advert, Counter> {
         let packet = Packet::new_checked(bytes, Family::Ipv4).expect("length");
         let auth = packet.validate(&PseudoHeader::None).expect("well formed");
-        check_advert(config, ip, &packet, &auth, known_peer)
+        check_advert(config, ip, &packet, &auth, peer)
     }
 
     #[test]
     fn each_receive_check_has_its_reason() {
         let config = v2_config();
         let good = v2_advert(|_| {});
-        assert!(check(&config, &meta(PEER, 255), &good, false).is_ok());
+        assert!(check(&config, &meta(PEER, 255), &good, None).is_ok());
         assert_eq!(
-            check(&config, &meta(PEER, 254), &good, false),
+            check(&config, &meta(PEER, 254), &good, None),
             Err(Counter::DropBadTtl)
         );
         assert_eq!(
-            check(&config, &meta(US, 255), &good, false),
+            check(&config, &meta(US, 255), &good, None),
             Err(Counter::DropOwnAddress)
         );
         let wrong_password = v2_advert(|b| b[12] = b'x');
         assert_eq!(
-            check(&config, &meta(PEER, 255), &wrong_password, false),
+            check(&config, &meta(PEER, 255), &wrong_password, None),
             Err(Counter::DropAuthFailure)
         );
         let no_auth = v2_advert(|b| b[4] = 0);
         assert_eq!(
-            check(&config, &meta(PEER, 255), &no_auth, false),
+            check(&config, &meta(PEER, 255), &no_auth, None),
             Err(Counter::DropAuthTypeMismatch)
         );
         let slower = v2_advert(|b| b[5] = 2);
         assert_eq!(
-            check(&config, &meta(PEER, 255), &slower, false),
+            check(&config, &meta(PEER, 255), &slower, None),
             Err(Counter::DropIntervalMismatch)
         );
         let other_vip = v2_advert(|b| b[11] = 98);
         assert_eq!(
-            check(&config, &meta(PEER, 255), &other_vip, false),
+            check(&config, &meta(PEER, 255), &other_vip, None),
             Err(Counter::DropAddressListMismatch)
         );
         let mut skip = config;
         skip.flags &= !flags::CHECK_ADDRESSES;
         assert!(
-            check(&skip, &meta(PEER, 255), &other_vip, false).is_ok(),
+            check(&skip, &meta(PEER, 255), &other_vip, None).is_ok(),
             "skip_check_adv_addr"
         );
         let mut v3 = config;
         v3.version = 3;
         assert_eq!(
-            check(&v3, &meta(PEER, 255), &good, false),
+            check(&v3, &meta(PEER, 255), &good, None),
             Err(Counter::DropVersionMismatch)
         );
         let mut unicast = config;
         unicast.flags |= flags::UNICAST;
         assert_eq!(
-            check(&unicast, &meta(PEER, 64), &good, false),
+            check(&unicast, &meta(PEER, 64), &good, None),
             Err(Counter::DropUnknownPeer)
         );
         assert!(
-            check(&unicast, &meta(PEER, 64), &good, true).is_ok(),
-            "unicast skips the TTL check"
+            check(&unicast, &meta(PEER, 64), &good, Some(PeerTtl::ANY)).is_ok(),
+            "a unicast peer may be routed: TTL 255 is not required"
+        );
+        let near = PeerTtl { min: 250, max: 255 };
+        assert!(check(&unicast, &meta(PEER, 254), &good, Some(near)).is_ok());
+        assert_eq!(
+            check(&unicast, &meta(PEER, 64), &good, Some(near)),
+            Err(Counter::DropBadTtl),
+            "outside the peer's min_ttl..max_ttl"
         );
     }
 

@@ -3,7 +3,7 @@
 use aya_ebpf::bindings::xdp_action::{XDP_DROP, XDP_PASS};
 use aya_ebpf::helpers::generated::bpf_ktime_get_ns;
 use aya_ebpf::programs::XdpContext;
-use vrrp_common::maps::{Event, EventKind, InstanceKey, Liveness, PeerKey};
+use vrrp_common::maps::{Event, EventKind, InstanceKey, Liveness, PeerKey, PeerTtl};
 use vrrp_common::rules;
 use vrrp_common::stats::Counter;
 use vrrp_common::wire::checksum::IPPROTO_VRRP;
@@ -134,7 +134,7 @@ fn on_advert(ifindex: u32, meta: &IpMeta, payload: &[u8]) -> u32 {
         meta,
         payload,
         |key| unsafe { CONFIG.get(key) },
-        is_peer,
+        peer_ttl,
     );
     let Some(key) = reception.key else {
         return drop(reception.verdict.err().unwrap_or(Counter::DropUnknownVrid));
@@ -204,12 +204,13 @@ fn liveness(key: &InstanceKey) -> Option<&'static mut Liveness> {
         .map(|entry| unsafe { &mut *entry })
 }
 
-fn is_peer(key: &InstanceKey, source: &RawAddress) -> bool {
+fn peer_ttl(key: &InstanceKey, source: &RawAddress) -> Option<PeerTtl> {
     let peer = PeerKey {
         instance: *key,
         address: *source,
     };
-    PEERS.get_ptr(peer).is_some()
+    // SAFETY: PEERS values are plain data written whole by userspace.
+    unsafe { PEERS.get(peer) }.copied()
 }
 
 #[inline(always)]

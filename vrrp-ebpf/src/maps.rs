@@ -4,7 +4,7 @@ use aya_ebpf::macros::map;
 use aya_ebpf::maps::{HashMap, PerCpuArray, RingBuf};
 use vrrp_common::maps::{
     EVENTS_BYTES, Event, InstanceConfig, InstanceKey, Liveness, MAX_INSTANCES, MAX_PEERS, MAX_VIPS,
-    PeerKey, VipKey, VipValue,
+    PeerKey, PeerTtl, VipKey, VipValue,
 };
 use vrrp_common::stats::Counter;
 
@@ -16,7 +16,7 @@ pub static CONFIG: HashMap<InstanceKey, InstanceConfig> =
 pub static LIVENESS: HashMap<InstanceKey, Liveness> = HashMap::with_max_entries(MAX_INSTANCES, 0);
 
 #[map]
-pub static PEERS: HashMap<PeerKey, u8> = HashMap::with_max_entries(MAX_PEERS, 0);
+pub static PEERS: HashMap<PeerKey, PeerTtl> = HashMap::with_max_entries(MAX_PEERS, 0);
 
 #[map]
 pub static VIPS: HashMap<VipKey, VipValue> = HashMap::with_max_entries(MAX_VIPS, 0);

@@ -186,6 +186,17 @@ pub struct UnicastPeer {
     pub max_ttl: Option<u8>,
 }
 
+impl UnicastPeer {
+    /// The TTLs this peer's adverts are accepted with, for the XDP program and socket mode alike.
+    pub fn ttl_range(&self) -> vrrp_common::maps::PeerTtl {
+        let any = vrrp_common::maps::PeerTtl::ANY;
+        vrrp_common::maps::PeerTtl {
+            min: self.min_ttl.unwrap_or(any.min),
+            max: self.max_ttl.unwrap_or(any.max),
+        }
+    }
+}
+
 /// A tracked object and its weight (None: failure means FAULT).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tracked {

@@ -275,10 +275,13 @@ impl Thread {
             let _ = datapath.reset_liveness(&plan.key);
             let _ = datapath.write_config(&plan.key, &fsm.datapath_config(plan.datapath_base));
             for peer in &plan.config.unicast_peers {
-                let _ = datapath.add_peer(&PeerKey {
-                    instance: plan.key,
-                    address: raw_from_ip(peer.address).1,
-                });
+                let _ = datapath.add_peer(
+                    &PeerKey {
+                        instance: plan.key,
+                        address: raw_from_ip(peer.address).1,
+                    },
+                    peer.ttl_range(),
+                );
             }
         }
         let template = AdvertTemplate::new(&plan.advert);
@@ -678,14 +681,12 @@ impl Thread {
                 payload,
                 |key| config.as_ref().filter(|_| *key == wanted),
                 |key, source| {
-                    instances.iter().any(|r| {
-                        r.plan.key == *key
-                            && r.plan
-                                .config
-                                .unicast_peers
-                                .iter()
-                                .any(|p| raw_from_ip(p.address).1 == *source)
-                    })
+                    instances
+                        .iter()
+                        .filter(|r| r.plan.key == *key)
+                        .flat_map(|r| &r.plan.config.unicast_peers)
+                        .find(|p| raw_from_ip(p.address).1 == *source)
+                        .map(|p| p.ttl_range())
                 },
             );
             let counter = match reception.verdict {

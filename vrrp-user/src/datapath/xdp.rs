@@ -11,7 +11,9 @@ use aya::maps::{HashMap, MapData, MapError, PerCpuArray, RingBuf};
 use aya::programs::xdp::XdpLinkId;
 use thiserror::Error;
 use tracing::info;
-use vrrp_common::maps::{InstanceConfig, InstanceKey, Liveness, PeerKey, VipKey, VipValue};
+use vrrp_common::maps::{
+    InstanceConfig, InstanceKey, Liveness, PeerKey, PeerTtl, VipKey, VipValue,
+};
 use vrrp_common::stats::Counter;
 
 use super::attach::{self, AttachError, AttachPolicy, AttachedMode};
@@ -35,7 +37,7 @@ pub struct XdpDatapath {
     ebpf: Ebpf,
     config: HashMap<MapData, InstanceKey, InstanceConfig>,
     liveness: HashMap<MapData, InstanceKey, Liveness>,
-    peers: HashMap<MapData, PeerKey, u8>,
+    peers: HashMap<MapData, PeerKey, PeerTtl>,
     vips: HashMap<MapData, VipKey, VipValue>,
     stats: PerCpuArray<MapData, u64>,
     events: Option<RingBuf<MapData>>,
@@ -129,9 +131,9 @@ impl XdpDatapath {
         self.liveness.get(key, 0).ok()
     }
 
-    pub fn add_peer(&mut self, key: &PeerKey) -> Result<(), XdpError> {
+    pub fn add_peer(&mut self, key: &PeerKey, ttl: PeerTtl) -> Result<(), XdpError> {
         self.peers
-            .insert(key, 1, 0)
+            .insert(key, ttl, 0)
             .map_err(|e| XdpError::Map("PEERS", e))
     }
 
