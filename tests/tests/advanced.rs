@@ -258,6 +258,18 @@ fn use_vmac_answers_with_the_virtual_mac_and_removes_the_macvlan_at_exit() {
     dr1.wait_for("(VI_1) Entering MASTER STATE", WAIT)
         .expect("master");
     let router = segment.router(1);
+    let arp_setting = |key: &str| {
+        router
+            .ns
+            .run_ok(["cat", &format!("/proc/sys/net/ipv4/conf/eth0/{key}")])
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        (arp_setting("arp_ignore"), arp_setting("arp_announce")),
+        ("1".to_string(), "2".to_string()),
+        "keepalived's ARP settings on the base interface"
+    );
     let link = router
         .ns
         .run_ok(["ip", "-d", "link", "show", "vrrp.51"])
@@ -330,6 +342,11 @@ fn use_vmac_answers_with_the_virtual_mac_and_removes_the_macvlan_at_exit() {
             .map(|o| !o.status.success())
             .unwrap_or(false),
         "macvlan removed"
+    );
+    assert_eq!(
+        (arp_setting("arp_ignore"), arp_setting("arp_announce")),
+        ("0".to_string(), "0".to_string()),
+        "the base interface's ARP settings restored at exit"
     );
     let frames = capture.finish().expect("capture");
     let from_vmac = wire::adverts(&frames)

@@ -185,16 +185,18 @@ fn a_hanging_tracking_script_is_killed_at_its_timeout_and_elections_go_on() {
         .expect("timeout");
     dr1.wait_for("(VI_1) Changing effective priority from 100 to 95", WAIT)
         .expect("counted as a failure");
-    std::thread::sleep(Duration::from_secs(3));
-    let sleepers = segment
-        .router(1)
-        .ns
-        .run(["pgrep", "-f", "sleep 30"])
-        .expect("pgrep");
-    let alive = String::from_utf8_lossy(&sleepers.stdout).lines().count();
+    // The daemon's own children running the hung command (the host's process table is shared
+    // by every namespace, so a name alone would count other processes too), sampled for 3 s:
+    // never more than the current run, and the current run is seen.
+    let samples: Vec<usize> = (0..30)
+        .map(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            hung_children(dr1.process.pid(), "sleep\x0030\x00")
+        })
+        .collect();
     assert!(
-        alive <= 1,
-        "hung scripts are killed, at most the current one runs: {alive}"
+        samples.iter().all(|&n| n <= 1) && samples.contains(&1),
+        "hung scripts are killed, at most the current one runs: {samples:?}"
     );
     let adverts = wire::adverts(&capture.finish().expect("capture"));
     let times: Vec<u64> = adverts.iter().map(|a| a.time_ns).collect();
@@ -352,4 +354,27 @@ fn without_bpffs_vrrpd_runs_and_mounts_it_for_pinning() {
     dr1.wait_for("(VI_1) Entering MASTER STATE", WAIT)
         .expect("runs normally");
     assert!(dr1.log().contains("XDP program attached"), "{}", dr1.log());
+}
+
+/// How many children of `parent` have exactly `cmdline` (NUL-separated, as in /proc).
+fn hung_children(parent: i32, cmdline: &str) -> usize {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|entry| {
+            let path = entry.path();
+            let parent_matches = std::fs::read_to_string(path.join("stat"))
+                .ok()
+                .and_then(|stat| {
+                    // pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
+                    let rest = stat.rsplit_once(')')?.1.to_string();
+                    rest.split_whitespace().nth(1)?.parse::<i32>().ok()
+                })
+                == Some(parent);
+            parent_matches
+                && std::fs::read(path.join("cmdline")).is_ok_and(|c| c == cmdline.as_bytes())
+        })
+        .count()
 }

@@ -335,6 +335,7 @@ impl Daemon {
                 Err(error) => warn!("{}: {error}", vmac.name),
             }
         }
+        crate::net::sysctl::restore_all();
         info!("Stopped vrrpd");
         ExitCode::SUCCESS
     }

@@ -162,10 +162,9 @@ async fn resolve_one(
             ("arp_filter", "1"),
             ("arp_announce", "2"),
         ] {
-            let _ = std::fs::write(
-                format!("/proc/sys/net/ipv4/conf/{}/{key}", instance.interface),
-                value,
-            );
+            if let Err(error) = crate::net::sysctl::set_ipv4(&instance.interface, key, value) {
+                tracing::warn!("{}: setting {key} to {value}: {error}", instance.interface);
+            }
         }
         plan.mac = mac;
         plan.vmac = Some(Vmac { name, ifindex });
