@@ -38,9 +38,12 @@ fn main() -> std::process::ExitCode {
         Ok(info) => {
             let instructions = info.size_translated().unwrap_or(0) / 8;
             println!(
-                "loaded: {instructions} translated instructions (xlated {} bytes, jited {} bytes)",
+                "loaded: {instructions} translated instructions (xlated {} bytes, jited {} bytes); \
+                 the verifier processed {} instructions",
                 info.size_translated().unwrap_or(0),
-                info.size_jitted()
+                info.size_jitted(),
+                info.verified_instruction_count()
+                    .map_or_else(|| "an unknown number of".to_string(), |n| n.to_string())
             );
         }
         Err(error) => eprintln!("program info: {error}"),
