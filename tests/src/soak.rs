@@ -115,24 +115,28 @@ pub fn run(duration: Duration, seed: u64) -> Result<SoakReport> {
     let mut next_event = started + Duration::from_secs(3);
     let mut generation = 0;
     println!("soak: seed {seed}, {} s", duration.as_secs());
+    let start = |router: usize, label: String| {
+        Vrrpd::start(
+            segment.router(router + 1),
+            &label,
+            &configs[router],
+            &scratch,
+            &[],
+        )
+    };
     while started.elapsed() < duration {
         if Instant::now() >= next_event {
             generation += 1;
             let router = random.below(ROUTERS as u64) as usize;
             let host = segment.router(router + 1);
+            let label = || format!("r{}-{generation}", router + 1);
             let event = match random.below(4) {
                 0 => {
                     if let Some(mut daemon) = daemons[router].take() {
                         let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(3));
                         "stop"
                     } else {
-                        daemons[router] = Some(Vrrpd::start(
-                            host,
-                            &format!("r{}-{generation}", router + 1),
-                            &configs[router],
-                            &scratch,
-                            &[],
-                        )?);
+                        daemons[router] = Some(start(router, label())?);
                         "start"
                     }
                 }
@@ -142,22 +146,10 @@ pub fn run(duration: Duration, seed: u64) -> Result<SoakReport> {
                         std::thread::sleep(Duration::from_millis(50));
                         // A crash: restart at once (a supervisor would); stale VIPs are cleaned
                         // by the new process.
-                        daemons[router] = Some(Vrrpd::start(
-                            host,
-                            &format!("r{}-{generation}", router + 1),
-                            &configs[router],
-                            &scratch,
-                            &[],
-                        )?);
+                        daemons[router] = Some(start(router, label())?);
                         "crash+restart"
                     } else {
-                        daemons[router] = Some(Vrrpd::start(
-                            host,
-                            &format!("r{}-{generation}", router + 1),
-                            &configs[router],
-                            &scratch,
-                            &[],
-                        )?);
+                        daemons[router] = Some(start(router, label())?);
                         "start"
                     }
                 }
