@@ -33,8 +33,14 @@ pub fn run_all(args: &[String]) -> Result<()> {
         .filter(|t| only.as_deref().is_none_or(|o| o == **t))
     {
         println!("\n==> fuzzing {target} for {seconds} s");
+        // libFuzzer adds what it finds to the first corpus directory: a working copy under
+        // fuzz/target, so the committed seed corpus (read as the second) stays as it is.
+        let working = workspace_root().join(format!("fuzz/target/corpus/{target}"));
+        std::fs::create_dir_all(&working)
+            .with_context(|| format!("creating {}", working.display()))?;
         let output = Command::new("rustup")
             .args(["run", "nightly", "cargo", "fuzz", "run", target])
+            .arg(&working)
             .arg(format!("fuzz/corpus/{target}"))
             .args([
                 "--",
