@@ -67,6 +67,12 @@ const REQUIREMENTS: &[Requirement] = &[
         manual: "apt-get install -y nftables",
     },
     Requirement {
+        name: "systemd-analyze (verifies the packaged unit)",
+        present: || on_path("systemd-analyze"),
+        install: || apt_install(&["systemd"]),
+        manual: "apt-get install -y systemd",
+    },
+    Requirement {
         name: "tcpdump",
         present: || on_path("tcpdump"),
         install: || apt_install(&["tcpdump"]),
