@@ -356,6 +356,43 @@ fn use_vmac_answers_with_the_virtual_mac_and_removes_the_macvlan_at_exit() {
     assert!(from_vmac > 0, "adverts leave with the virtual MAC");
 }
 
+#[test]
+fn vmac_xmit_base_sends_adverts_from_the_base_interface() {
+    let _serial = vrrp_tests::serial();
+    vrrp_tests::require_root();
+    let segment = Segment::new(1).expect("segment");
+    let scratch = Scratch::new("adv-xmit-base").expect("scratch");
+    let capture =
+        Capture::start(&segment.switch, BRIDGE, "ip proto 112", scratch.path()).expect("capture");
+    let mut dr1 = Vrrpd::start(
+        segment.router(1),
+        "dr1",
+        &seed_like(100, "  use_vmac\n  vmac_xmit_base\n"),
+        &scratch,
+        &[],
+    )
+    .expect("dr1");
+    dr1.wait_for("(VI_1) Entering MASTER STATE", WAIT)
+        .expect("master");
+    std::thread::sleep(Duration::from_secs(2));
+    let router = segment.router(1);
+    assert!(
+        router
+            .ns
+            .run_ok(["ip", "-4", "addr", "show", "dev", "vrrp.51"])
+            .expect("addr")
+            .contains("192.0.2.99/24"),
+        "the VIP still lives on the macvlan"
+    );
+    let base_mac = router.mac().expect("mac");
+    let adverts = wire::adverts(&capture.finish().expect("capture"));
+    assert!(!adverts.is_empty());
+    assert!(
+        adverts.iter().all(|a| a.source_mac == base_mac),
+        "every advert leaves with the base interface's MAC"
+    );
+}
+
 fn unicast_config(priority: u8, me: u8, peer: u8) -> String {
     seed_like(
         priority,
