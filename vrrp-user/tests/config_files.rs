@@ -313,3 +313,26 @@ fn sync_group_members_lose_weighted_tracking_unless_the_group_keeps_it() {
     );
     assert_eq!(vi3.track_scripts[0].weight, None);
 }
+
+/// keepalived's strict mode resets preempt_delay, and accept mode under VRRPv2, with warnings.
+#[test]
+fn strict_mode_resets_preempt_delay_and_v2_accept() {
+    let loaded = config::load(
+        &fixture("warnings/strict-resets.conf"),
+        &LexOptions::default(),
+    )
+    .expect("valid");
+    let messages: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    let has = |needle: &str| messages.iter().any(|m| m.contains(needle));
+    assert!(
+        has("(VI_1) preempt_delay is incompatible with strict mode"),
+        "{messages:#?}"
+    );
+    assert!(
+        has("(VI_1) accept mode does not comply with RFC 3768"),
+        "{messages:#?}"
+    );
+    let vi1 = &loaded.config.instances[0];
+    assert_eq!(vi1.preempt_delay, Duration::ZERO);
+    assert_eq!(vi1.accept, Some(false));
+}

@@ -679,6 +679,30 @@ impl Context {
                 ),
             );
         }
+        if instance.strict_mode && !instance.preempt_delay.is_zero() {
+            self.warnings.push(Diagnostic::new(
+                &name.location,
+                format!(
+                    "({}) preempt_delay is incompatible with strict mode; resetting it (RFC 5798 has no such delay)",
+                    instance.name
+                ),
+            ));
+            instance.preempt_delay = Duration::ZERO;
+        }
+        if instance.strict_mode
+            && instance.version == Version::V2
+            && instance.accept == Some(true)
+            && instance.priority != vrrp_common::wire::vrrp::PRIORITY_OWNER
+        {
+            self.warnings.push(Diagnostic::new(
+                &name.location,
+                format!(
+                    "({}) accept mode does not comply with RFC 3768 (VRRPv2); resetting it",
+                    instance.name
+                ),
+            ));
+            instance.accept = Some(false);
+        }
         if instance.strict_mode && !instance.unicast_peers.is_empty() {
             self.error(
                 &name.location,
