@@ -73,6 +73,12 @@ const REQUIREMENTS: &[Requirement] = &[
         manual: "apt-get install -y systemd",
     },
     Requirement {
+        name: "bpftool (shows the pinned maps, as an operator would inspect them)",
+        present: || on_path("bpftool"),
+        install: || apt_install(&["bpftool"]),
+        manual: "apt-get install -y bpftool",
+    },
+    Requirement {
         name: "tcpdump",
         present: || on_path("tcpdump"),
         install: || apt_install(&["tcpdump"]),

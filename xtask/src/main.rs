@@ -15,7 +15,8 @@ usage: cargo xtask <command> [options]
 
 commands:
   setup              install what is missing (nightly rust-src, llvm-22-dev, bpf-linker,
-                     bpffs, iproute2, keepalived, tcpdump, tshark) and say what was done
+                     bpffs, iproute2, keepalived, tcpdump, bpftool, nftables, tshark) and say
+                     what was done
   build              setup, then build every crate (release) including the XDP program
   test               setup, then fmt check, clippy -D warnings, unit, BPF test-run and
                      namespace integration tests, with a summary line
