@@ -66,6 +66,8 @@ impl Row {
 #[derive(Clone, Debug, Default)]
 pub struct LabReport {
     pub rows: Vec<Row>,
+    /// Where the VIPs were at the start: (router, instance, address/prefix, label).
+    pub vips: Vec<(String, String, String, String)>,
 }
 
 /// A router of the lab: vrrpd, or keepalived as DR2's peer.
@@ -404,23 +406,20 @@ impl Lab {
             ("DR1", self.segment.router(1)),
             ("DR2", self.segment.router(2)),
         ] {
-            let addresses = host.ipv4_addresses()?;
-            for line in addresses.lines() {
-                let words: Vec<&str> = line.split_whitespace().collect();
-                if let Some(at) = words.iter().position(|w| *w == "inet")
-                    && let Some(address) = words.get(at + 1)
-                    && (address.starts_with("192.0.2.99") || address.starts_with("192.0.2.98"))
-                {
-                    let label = words.last().copied().unwrap_or("");
-                    let instance = if address.starts_with("192.0.2.99") {
-                        "VI_1"
-                    } else {
-                        "VI_2"
-                    };
-                    self.narrator.good(&format!(
-                        "{name} is MASTER of {instance}: {address} label {label}"
-                    ));
-                }
+            for (address, label) in host.ipv4_labels()? {
+                let instance = if address.starts_with("192.0.2.99/") {
+                    "VI_1"
+                } else if address.starts_with("192.0.2.98/") {
+                    "VI_2"
+                } else {
+                    continue;
+                };
+                self.narrator.good(&format!(
+                    "{name} is MASTER of {instance}: {address} label {label}"
+                ));
+                self.report
+                    .vips
+                    .push((name.into(), instance.into(), address, label));
             }
         }
         self.print_notifications()

@@ -44,6 +44,23 @@ impl Host {
             .run_ok(["ip", "-4", "-o", "addr", "show", "dev", self.ifname])
     }
 
+    /// The IPv4 addresses on the interface as (address/prefix, label) pairs. In `ip -o addr`
+    /// the label is the last word before the line's `\` continuation (then `valid_lft ...`).
+    pub fn ipv4_labels(&self) -> Result<Vec<(String, String)>> {
+        let text = self.ipv4_addresses()?;
+        Ok(text
+            .lines()
+            .filter_map(|line| {
+                let (address_part, _lifetimes) = line.split_once('\\').unwrap_or((line, ""));
+                let words: Vec<&str> = address_part.split_whitespace().collect();
+                let at = words.iter().position(|w| *w == "inet")?;
+                let address = words.get(at + 1)?;
+                let label = words.last()?;
+                Some((address.to_string(), label.to_string()))
+            })
+            .collect())
+    }
+
     /// Whether `address` is configured on the host's interface.
     pub fn has_address(&self, address: &str) -> bool {
         self.ns

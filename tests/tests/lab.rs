@@ -30,6 +30,17 @@ fn the_lab_measures_every_event_within_its_bound_and_cleans_up() {
             "cut DR1's link (crash)",
         ]
     );
+    let vip = |router: &str, instance: &str, address: &str, label: &str| {
+        (router.into(), instance.into(), address.into(), label.into())
+    };
+    assert_eq!(
+        report.vips,
+        vec![
+            vip("DR1", "VI_1", "192.0.2.99/24", "eth0:0"),
+            vip("DR2", "VI_2", "192.0.2.98/24", "eth0:1"),
+        ],
+        "each VIP on its master only, with its label"
+    );
     for row in &report.rows {
         let excess = row.excess();
         assert!(
