@@ -527,12 +527,16 @@ impl Daemon {
                 }
             };
             let mut known: HashMap<String, u32> = HashMap::new();
+            // The last state logged per interface we use: a link message also comes for
+            // changes that are not up/down (promiscuous mode when tcpdump starts, MTU, ...).
+            let mut logged_up: HashMap<String, bool> = HashMap::new();
             if let Ok(links) = netlink.links().await {
                 for link in &links {
                     known.insert(link.name.clone(), link.index);
                 }
                 for name in &interfaces {
                     let up = links.iter().any(|l| &l.name == name && l.up);
+                    logged_up.insert(name.clone(), up);
                     let _ = updates.send((Source::Interface(name.clone()), Observation::Ok(up)));
                 }
             }
@@ -550,7 +554,9 @@ impl Daemon {
                     );
                     let _ = recreated.send(name.clone());
                 }
-                info!("Netlink reports {name} {}", if up { "up" } else { "down" });
+                if interfaces.contains(&name) && logged_up.insert(name.clone(), up) != Some(up) {
+                    info!("Netlink reports {name} {}", if up { "up" } else { "down" });
+                }
                 let _ = updates.send((Source::Interface(name), Observation::Ok(up)));
             }
         }));

@@ -774,13 +774,13 @@ impl Thread {
             Action::Transition { from, to, reason } => {
                 let family = self.instances[index].plan.config.family;
                 let reason_text = reason.describe(family);
-                match (to, &reason) {
-                    (State::Initialize, Reason::Shutdown) => info!("({name}) Stopping"),
-                    _ => info!(
-                        "({name}) Entering {} STATE ({reason_text})",
-                        to.keepalived_name()
-                    ),
-                }
+                log_transition(
+                    &name,
+                    to,
+                    &reason,
+                    family,
+                    self.instances[index].fsm.effective_priority(),
+                );
                 let _ = self.outcomes.send(Outcome::Transition {
                     plan: Arc::clone(&self.instances[index].plan),
                     from,
@@ -809,6 +809,34 @@ impl Thread {
                 info!("({name}) Changing effective priority from {from} to {to}");
                 true
             }
+        }
+    }
+}
+
+/// Logs a transition in keepalived's words, so operators' greps keep working: the line keepalived
+/// writes before the change where it writes one ("Receive advertisement timeout", "Master
+/// received advert from ... with higher priority ..."), then "Entering X STATE" — at start-up
+/// exactly keepalived's "(init)", otherwise followed by vrrpd's reason in parentheses.
+fn log_transition(name: &str, to: State, reason: &Reason, family: Family, ours: u8) {
+    match (to, reason) {
+        (State::Initialize, Reason::Shutdown) => info!("({name}) Stopping"),
+        (State::Backup, Reason::Startup) => info!("({name}) Entering BACKUP STATE (init)"),
+        _ => {
+            match reason {
+                Reason::MasterDown | Reason::MasterResigned => {
+                    info!("({name}) Receive advertisement timeout");
+                }
+                Reason::HigherPriority { source, priority } if to == State::Backup => info!(
+                    "({name}) Master received advert from {} with higher priority {priority}, ours {ours}",
+                    vrrp_common::wire::raw_to_ip(family, source)
+                ),
+                _ => {}
+            }
+            info!(
+                "({name}) Entering {} STATE ({})",
+                to.keepalived_name(),
+                reason.describe(family)
+            );
         }
     }
 }
