@@ -600,3 +600,22 @@ fn a_unicast_peer_is_accepted_within_its_ttl_range() {
     );
     assert_eq!(xdp.counter(Counter::DropUnknownPeer).expect("counter"), 1);
 }
+
+/// The verifier's work is what vrrpd's start-up waits for, and the kernel refuses a program
+/// past 1,000,000 processed instructions. The checksum and address-digest loops are shaped so
+/// that it follows them once per path (see `checksum::fold`); this keeps a change that breaks
+/// that shape from going unnoticed until the program no longer loads.
+#[test]
+fn the_verifier_needs_well_under_its_limit() {
+    let mut xdp = loaded(backup_config());
+    let program = vrrp_user::datapath::program::xdp_program(&mut xdp.ebpf).expect("program");
+    let processed = program
+        .info()
+        .expect("program info")
+        .verified_instruction_count()
+        .expect("this kernel reports the verifier's count");
+    assert!(
+        processed < 400_000,
+        "the verifier processed {processed} instructions (limit 1,000,000)"
+    );
+}

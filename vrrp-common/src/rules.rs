@@ -68,29 +68,53 @@ pub const fn classify_frame_error(error: vrrp::Error) -> Counter {
 /// verifier tracks the buffer's own.
 #[inline(always)]
 pub fn address_digest(family: Family, bytes: &[u8], offset: usize, count: usize) -> u64 {
-    const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
-    // One loop over 32-bit words (an IPv4 address is one, an IPv6 address four), bounded by the
-    // largest list a VRRP message can carry: cheap for the verifier to follow.
-    let words_per_address = family.address_len() / 4;
-    let words = count * words_per_address;
+    // One loop per family, each taking a whole address per step, bounded by the most addresses
+    // a VRRP message can carry: no branch inside a step but the loop's exits, which keeps the
+    // verifier's work to one pass per step.
     let mut digest: u64 = 0;
-    let mut address: u64 = SEED;
-    for index in 0..vrrp::MAX_LEN / 4 {
-        if index >= words {
-            break;
+    match family {
+        Family::Ipv4 => {
+            for index in 0..(vrrp::MAX_LEN - vrrp::HEADER_LEN) / 4 {
+                if index >= count {
+                    break;
+                }
+                let Some(word) = read_word(bytes, offset + 4 * index) else {
+                    break;
+                };
+                digest = digest.wrapping_add(mix(DIGEST_SEED ^ word));
+            }
         }
-        let at = offset + 4 * index;
-        let Some(word) = bytes.get(at..at + 4) else {
-            break;
-        };
-        address =
-            mix(address ^ u64::from(u32::from_be_bytes([word[0], word[1], word[2], word[3]])));
-        if (index + 1) % words_per_address == 0 {
-            digest = digest.wrapping_add(address);
-            address = SEED;
+        Family::Ipv6 => {
+            for index in 0..(vrrp::MAX_LEN - vrrp::HEADER_LEN) / 16 {
+                if index >= count {
+                    break;
+                }
+                let at = offset + 16 * index;
+                let (Some(w0), Some(w1), Some(w2), Some(w3)) = (
+                    read_word(bytes, at),
+                    read_word(bytes, at + 4),
+                    read_word(bytes, at + 8),
+                    read_word(bytes, at + 12),
+                ) else {
+                    break;
+                };
+                let address = mix(mix(mix(mix(DIGEST_SEED ^ w0) ^ w1) ^ w2) ^ w3);
+                digest = digest.wrapping_add(address);
+            }
         }
     }
     digest
+}
+
+const DIGEST_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// The big-endian 32-bit word at `at`, if `bytes` holds it.
+#[inline(always)]
+fn read_word(bytes: &[u8], at: usize) -> Option<u64> {
+    let word = bytes.get(at..at + 4)?;
+    Some(u64::from(u32::from_be_bytes([
+        word[0], word[1], word[2], word[3],
+    ])))
 }
 
 /// splitmix64's finaliser: a cheap, well-spread 64-bit mix.
@@ -115,7 +139,7 @@ pub fn constant_time_eq(a: &[u8; 8], b: &[u8; 8]) -> bool {
 /// The receive checks that depend on our configuration (RFC 5798 section 7.1; RFC 3768
 /// section 7.1 for v2's authentication and interval), after the wire format was validated.
 /// `peer` is the source's TTL range when it is one of our unicast peers (only consulted when the
-/// instance has any).
+/// instance has any); `addresses` is the advert's [`advert_address_digest`].
 #[inline(always)]
 pub fn check_advert(
     config: &InstanceConfig,
@@ -123,6 +147,7 @@ pub fn check_advert(
     advert: &Packet<&[u8]>,
     auth: &Auth,
     peer: Option<PeerTtl>,
+    addresses: u64,
 ) -> Result<Advert, Counter> {
     let unicast = config.flags & flags::UNICAST != 0;
     // RFC 5798 section 7.1: multicast adverts arrive with TTL 255. Unicast peers may be routed,
@@ -152,14 +177,7 @@ pub fn check_advert(
     if advert.address_count() != config.address_count {
         return Err(Counter::DropAddressListMismatch);
     }
-    if config.flags & flags::CHECK_ADDRESSES != 0
-        && address_digest(
-            advert.family(),
-            advert.as_bytes(),
-            vrrp::HEADER_LEN,
-            usize::from(advert.address_count()),
-        ) != config.address_digest
-    {
+    if config.flags & flags::CHECK_ADDRESSES != 0 && addresses != config.address_digest {
         return Err(Counter::DropAddressListMismatch);
     }
     if ip.source == config.source {
@@ -178,6 +196,17 @@ pub fn check_advert(
         priority: advert.priority(),
         interval_cs,
     })
+}
+
+/// The [`address_digest`] of the address list an advert carries.
+#[inline(always)]
+pub fn advert_address_digest(advert: &Packet<&[u8]>) -> u64 {
+    address_digest(
+        advert.family(),
+        advert.as_bytes(),
+        vrrp::HEADER_LEN,
+        usize::from(advert.address_count()),
+    )
 }
 
 /// The outcome of receiving a VRRP message on an interface.
@@ -237,7 +266,14 @@ pub fn receive_advert<'c>(
     } else {
         None
     };
-    reception.verdict = check_advert(config, meta, &packet, &auth, peer);
+    reception.verdict = check_advert(
+        config,
+        meta,
+        &packet,
+        &auth,
+        peer,
+        advert_address_digest(&packet),
+    );
     reception
 }
 
@@ -629,7 +665,14 @@ mod tests {
     ) -> Result<Advert, Counter> {
         let packet = Packet::new_checked(bytes, Family::Ipv4).expect("length");
         let auth = packet.validate(&PseudoHeader::None).expect("well formed");
-        check_advert(config, ip, &packet, &auth, peer)
+        check_advert(
+            config,
+            ip,
+            &packet,
+            &auth,
+            peer,
+            advert_address_digest(&packet),
+        )
     }
 
     #[test]

@@ -38,6 +38,12 @@ pub fn run_all(args: &[String]) -> Result<()> {
         let working = workspace_root().join(format!("fuzz/target/corpus/{target}"));
         std::fs::create_dir_all(&working)
             .with_context(|| format!("creating {}", working.display()))?;
+        // Built first, so that a build error is reported as one and not as a crash.
+        run(Command::new("rustup")
+            .args(["run", "nightly", "cargo", "fuzz", "build", target])
+            .env("AYA_BUILD_SKIP", "1")
+            .current_dir(workspace_root()))
+        .with_context(|| format!("building the fuzz target {target}"))?;
         let output = Command::new("rustup")
             .args(["run", "nightly", "cargo", "fuzz", "run", target])
             .arg(&working)

@@ -39,19 +39,30 @@ pub fn accumulate(sum: u32, data: &[u8]) -> u32 {
         (Some(&last), None, _) => wide += u64::from(last) << 8,
         _ => {}
     }
-    while wide > 0xffff {
-        wide = (wide & 0xffff) + (wide >> 16);
-    }
-    wide as u32
+    u32::from(fold(wide))
+}
+
+/// Folds a one's-complement sum of any width into 16 bits (RFC 1071: add the carries back in).
+///
+/// A fixed number of steps, with no loop or branch: in XDP the verifier would otherwise follow
+/// a data-dependent `while sum > 0xffff` once per distinct bound it knows for the sum, and a
+/// branch on the sum makes every such bound a separate state to verify from there on (the
+/// checksum loop's exits multiplied the whole program's verification ~6 times). Each step keeps
+/// the value modulo 0xffff and is the identity once the value fits 16 bits; four reach that
+/// from any u64 (2^64 -> 2^33 -> 0x2fffe -> 0x10001 -> 0xffff).
+#[inline(always)]
+pub const fn fold(sum: u64) -> u16 {
+    let sum = (sum & 0xffff_ffff) + (sum >> 32);
+    let sum = (sum & 0xffff) + (sum >> 16);
+    let sum = (sum & 0xffff) + (sum >> 16);
+    let sum = (sum & 0xffff) + (sum >> 16);
+    sum as u16
 }
 
 /// Folds a running sum into the 16-bit one's-complement checksum value.
 #[inline(always)]
-pub fn finish(mut sum: u32) -> u16 {
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
+pub fn finish(sum: u32) -> u16 {
+    !fold(u64::from(sum))
 }
 
 /// What the checksum of a VRRP message covers besides the message itself.

@@ -299,11 +299,8 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         self.set_byte(2, priority);
         let new_word = u16::from_be_bytes([self.byte(2), self.byte(3)]);
         // HC' = ~(~HC + ~m + m')
-        let mut sum = u32::from(!self.checksum()) + u32::from(!old_word) + u32::from(new_word);
-        while sum > 0xffff {
-            sum = (sum & 0xffff) + (sum >> 16);
-        }
-        let [hi, lo] = (!(sum as u16)).to_be_bytes();
+        let sum = u32::from(!self.checksum()) + u32::from(!old_word) + u32::from(new_word);
+        let [hi, lo] = finish(sum).to_be_bytes();
         self.set_byte(6, hi);
         self.set_byte(7, lo);
     }
