@@ -400,3 +400,54 @@ fn notify_scripts_run_with_keepalived_arguments_in_order() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn sighup_refuses_a_bad_file_and_keeps_unchanged_instances_in_their_state() {
+    let _serial = vrrp_tests::serial();
+    let lab = Lab::new("seed-reload", false, false);
+    let (mut dr1, _dr2) = lab.start_both();
+    let vi1_transitions = |d: &Vrrpd| d.log().matches("(VI_1) Entering").count();
+    let before = vi1_transitions(&dr1);
+
+    // A bad value: refused with its location, the running configuration stays.
+    let broken = lab.dr1_config.replacen("priority 100", "priority 300", 1);
+    let line = broken
+        .lines()
+        .position(|l| l.contains("priority 300"))
+        .expect("the edited line")
+        + 1;
+    std::fs::write(&dr1.config, &broken).expect("write");
+    dr1.process.signal(libc::SIGHUP);
+    dr1.wait_for("keeping the running configuration", WAIT)
+        .expect("reload refused");
+    let located = format!("{}:{line}:", dr1.config.display());
+    assert!(
+        dr1.log().contains(&located),
+        "the error is located at {located}: {}",
+        dr1.log()
+    );
+    assert_eq!(dr1.state_of("VI_1").expect("status"), "MASTER");
+    assert!(lab.segment.router(1).has_address(VIP1), "VIP stays");
+
+    // A good file that adds an instance: VI_1, unchanged, keeps its state with no transition.
+    let added = format!(
+        "{}\nvrrp_instance VI_3 {{\n    state BACKUP\n    interface eth0\n    \
+         virtual_router_id 53\n    priority 90\n    advert_int 1\n    \
+         virtual_ipaddress {{\n        192.0.2.97/24\n    }}\n}}\n",
+        lab.dr1_config
+    );
+    std::fs::write(&dr1.config, added).expect("write");
+    dr1.process.signal(libc::SIGHUP);
+    dr1.wait_for("Configuration reloaded", WAIT)
+        .expect("reloaded");
+    wait_until("VI_3 running", WAIT, || dr1.state_of("VI_3").is_ok());
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(dr1.state_of("VI_1").expect("status"), "MASTER");
+    assert_eq!(
+        vi1_transitions(&dr1),
+        before,
+        "no VI_1 transition across the reloads: {}",
+        dr1.log()
+    );
+    assert!(lab.segment.router(1).has_address(VIP1), "VIP stays");
+}
