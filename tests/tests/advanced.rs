@@ -638,12 +638,15 @@ fn no_accept_drops_traffic_to_the_vip_and_accept_lets_it_in() {
 }
 
 #[test]
-fn virtual_routes_follow_the_master() {
+fn virtual_routes_and_rules_follow_the_master() {
     let _serial = vrrp_tests::serial();
     vrrp_tests::require_root();
     let segment = Segment::new(2).expect("segment");
     let scratch = Scratch::new("adv-routes").expect("scratch");
-    let routes = "  virtual_routes {\n    198.51.100.0/24 via 192.0.2.1 dev eth0\n  }\n";
+    let routes = "  virtual_routes {\n    198.51.100.0/24 via 192.0.2.1 dev eth0\n  }\n  \
+                  virtual_rules {\n    from 203.0.113.0/24 table 100 priority 1000\n    \
+                  to 198.51.100.7 fwmark 0x10/0xff lookup 101 pref 1001\n    \
+                  not from 192.0.2.0/24 iif eth0 prohibit pref 1002\n  }\n";
     let mut dr1 = Vrrpd::start(
         segment.router(1),
         "dr1",
@@ -671,15 +674,42 @@ fn virtual_routes_follow_the_master() {
             .run_ok(["ip", "route", "show", "198.51.100.0/24"])
             .is_ok_and(|t| t.contains("via 192.0.2.1"))
     };
+    // iproute2 is the judge of what the kernel holds.
+    let rules = |router: usize| {
+        segment
+            .router(router)
+            .ns
+            .run_ok(["ip", "rule", "show"])
+            .unwrap_or_default()
+    };
+    let expected_rules = [
+        "1000:\tfrom 203.0.113.0/24 lookup 100",
+        "1001:\tfrom all to 198.51.100.7 fwmark 0x10/0xff lookup 101",
+        "1002:\tnot from 192.0.2.0/24 iif eth0 prohibit",
+    ];
+    let has_rules = |router: usize| {
+        let listed = rules(router);
+        expected_rules.iter().all(|rule| listed.contains(rule))
+    };
+    let has_any_rule = |router: usize| {
+        let listed = rules(router);
+        ["1000:", "1001:", "1002:"]
+            .iter()
+            .any(|rule| listed.contains(rule))
+    };
     wait_until("the route on DR1", || has_route(1));
+    wait_until("the rules on DR1", || has_rules(1));
     assert!(!has_route(2), "no route on the backup");
+    assert!(!has_any_rule(2), "no rule on the backup: {}", rules(2));
     dr1.process
         .stop(libc::SIGTERM, Duration::from_secs(2))
         .expect("stop");
-    assert!(!has_route(1), "removed at exit");
+    assert!(!has_route(1), "route removed at exit");
+    assert!(!has_any_rule(1), "rules removed at exit: {}", rules(1));
     dr2.wait_for("(VI_1) Entering MASTER STATE", WAIT)
         .expect("takeover");
     wait_until("the route on DR2", || has_route(2));
+    wait_until("the rules on DR2", || has_rules(2));
 }
 
 #[test]

@@ -336,3 +336,28 @@ fn strict_mode_resets_preempt_delay_and_v2_accept() {
     assert_eq!(vi1.preempt_delay, Duration::ZERO);
     assert_eq!(vi1.accept, Some(false));
 }
+
+#[test]
+fn virtual_rules_parse_as_ip_rule_reads_them() {
+    use std::net::IpAddr;
+    use vrrp_common::wire::Family;
+    use vrrp_user::config::model::RuleTarget;
+    let config = load("features/virtual-rules.conf");
+    let rules = &config.instances[0].rules;
+    assert_eq!(rules.len(), 4);
+    let ip = |text: &str| text.parse::<IpAddr>().expect("address");
+    assert_eq!(rules[0].from, Some((ip("203.0.113.0"), 24)));
+    assert_eq!(rules[0].target, RuleTarget::Table(100));
+    assert_eq!(rules[0].priority, Some(1000));
+    assert_eq!(rules[0].family, Some(Family::Ipv4));
+    assert_eq!(rules[1].from, None);
+    assert_eq!(rules[1].to, Some((ip("198.51.100.7"), 32)));
+    assert_eq!(rules[1].fwmark, Some((0x10, Some(0xff))));
+    assert_eq!(rules[1].target, RuleTarget::Table(101));
+    assert!(rules[2].invert);
+    assert_eq!(rules[2].input_interface.as_deref(), Some("eth0"));
+    assert_eq!(rules[2].target, RuleTarget::Prohibit);
+    assert_eq!(rules[2].family, None, "`all` takes the instance's family");
+    assert_eq!(rules[3].family, Some(Family::Ipv6));
+    assert_eq!(rules[3].target, RuleTarget::Goto(2000));
+}

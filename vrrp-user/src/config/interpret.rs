@@ -63,7 +63,6 @@ pub fn interpret(nodes: &[Node]) -> Result<Interpreted, Vec<Diagnostic>> {
             | "static_ipaddress"
             | "static_routes"
             | "static_rules"
-            | "virtual_rules"
             | "linkbeat_use_polling"
             | "net_namespace"
             | "bfd_instance" => {
@@ -442,6 +441,7 @@ impl Context {
             addresses: Vec::new(),
             excluded_addresses: Vec::new(),
             routes: Vec::new(),
+            rules: Vec::new(),
             mcast_src_ip: None,
             unicast_src_ip: None,
             unicast_peers: Vec::new(),
@@ -550,6 +550,13 @@ impl Context {
                     for entry in self.block(item) {
                         if let Some(route) = self.virtual_route(entry) {
                             instance.routes.push(route);
+                        }
+                    }
+                }
+                "virtual_rules" => {
+                    for entry in self.block(item) {
+                        if let Some(rule) = self.virtual_rule(entry) {
+                            instance.rules.push(rule);
                         }
                     }
                 }
@@ -1006,6 +1013,130 @@ impl Context {
         Some(route)
     }
 
+    /// One `virtual_rules` line, as `ip rule` reads it. A selector vrrpd does not implement is
+    /// an error rather than a warning: a rule installed without it would match more traffic
+    /// than the operator wrote.
+    fn virtual_rule(&mut self, entry: &Node) -> Option<VirtualRule> {
+        let mut rule = VirtualRule {
+            family: None,
+            from: None,
+            to: None,
+            invert: false,
+            input_interface: None,
+            output_interface: None,
+            fwmark: None,
+            tos: None,
+            priority: None,
+            target: RuleTarget::Table(254),
+            location: entry.keyword.location.clone(),
+        };
+        let mut families = Vec::new();
+        let words: Vec<&Word> = std::iter::once(&entry.keyword)
+            .chain(entry.args.iter())
+            .collect();
+        let mut rest = words.into_iter();
+        while let Some(option) = rest.next() {
+            let flag_target = match option.text.as_str() {
+                "not" => {
+                    rule.invert = true;
+                    continue;
+                }
+                "no_track" => continue,
+                "blackhole" => Some(RuleTarget::Blackhole),
+                "unreachable" => Some(RuleTarget::Unreachable),
+                "prohibit" => Some(RuleTarget::Prohibit),
+                _ => None,
+            };
+            if let Some(target) = flag_target {
+                rule.target = target;
+                continue;
+            }
+            let Some(value) = rest.next() else {
+                self.error(&option.location, format!("'{}' needs a value", option.text));
+                return None;
+            };
+            match option.text.as_str() {
+                "from" | "to" => {
+                    let selector = if value.text == "all" {
+                        None
+                    } else {
+                        let (address, prefix) = self.prefixed_address(value, &option.text)?;
+                        families.push(if address.is_ipv4() {
+                            Family::Ipv4
+                        } else {
+                            Family::Ipv6
+                        });
+                        Some((address, prefix))
+                    };
+                    if option.text == "from" {
+                        rule.from = selector;
+                    } else {
+                        rule.to = selector;
+                    }
+                }
+                "iif" | "dev" => rule.input_interface = Some(value.text.clone()),
+                "oif" => rule.output_interface = Some(value.text.clone()),
+                "fwmark" => {
+                    let (mark, mask) = match value.text.split_once('/') {
+                        Some((mark, mask)) => (mark, Some(mask)),
+                        None => (value.text.as_str(), None),
+                    };
+                    let (Some(mark), Some(mask)) = (
+                        parse_u32_any_base(mark),
+                        mask.map(parse_u32_any_base)
+                            .map_or(Some(None), |m| m.map(Some)),
+                    ) else {
+                        self.error(
+                            &value.location,
+                            format!("fwmark '{}' is not MARK[/MASK]", value.text),
+                        );
+                        return None;
+                    };
+                    rule.fwmark = Some((mark, mask));
+                }
+                "tos" | "dsfield" => rule.tos = Some(self.number(value, "tos", 0..=255)?),
+                "priority" | "preference" | "pref" => {
+                    rule.priority = Some(self.number(value, "priority", 0..=u32::MAX)?)
+                }
+                "table" | "lookup" => {
+                    let table = match value.text.as_str() {
+                        "main" => 254,
+                        "local" => 255,
+                        "default" => 253,
+                        _ => self.number(value, "table", 1..=u32::MAX)?,
+                    };
+                    rule.target = RuleTarget::Table(table);
+                }
+                "goto" => {
+                    rule.target = RuleTarget::Goto(self.number(value, "goto", 0..=u32::MAX)?)
+                }
+                _ => {
+                    self.error(
+                        &option.location,
+                        format!(
+                            "virtual_rules option '{}' is not supported by vrrpd",
+                            option.text
+                        ),
+                    );
+                    return None;
+                }
+            }
+        }
+        families.dedup();
+        match families.as_slice() {
+            [] => {}
+            [family] => rule.family = Some(*family),
+            _ => {
+                self.error(
+                    &entry.keyword.location,
+                    "virtual_rules: from and to are of different address families",
+                );
+                return None;
+            }
+        }
+        Some(rule)
+    }
+
     fn unicast_peer(&mut self, entry: &Node) -> Option<UnicastPeer> {
         let address = self.ip(&entry.keyword, "unicast_peer")?;
         let mut peer = UnicastPeer {
@@ -1368,4 +1499,12 @@ pub fn split_command(line: &str) -> Option<Vec<String>> {
         argv.push(current);
     }
     Some(argv)
+}
+
+/// A 32-bit number in decimal or, with `0x`, hexadecimal (how `ip rule` writes marks).
+fn parse_u32_any_base(text: &str) -> Option<u32> {
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
 }

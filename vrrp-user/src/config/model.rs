@@ -156,6 +156,36 @@ pub struct VirtualRoute {
     pub location: Location,
 }
 
+/// One entry of `virtual_rules` (policy routing, as `ip rule` writes it):
+/// `[not] [from PREFIX|all] [to PREFIX|all] [iif X] [oif X] [fwmark N[/M]] [tos N]
+/// [priority|preference|pref N] [table|lookup N | goto N | blackhole | unreachable | prohibit]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VirtualRule {
+    /// From the addresses; `None` (only `all`) means the instance's own family.
+    pub family: Option<Family>,
+    pub from: Option<(IpAddr, u8)>,
+    pub to: Option<(IpAddr, u8)>,
+    /// `not`: the selector is inverted.
+    pub invert: bool,
+    pub input_interface: Option<String>,
+    pub output_interface: Option<String>,
+    pub fwmark: Option<(u32, Option<u32>)>,
+    pub tos: Option<u8>,
+    pub priority: Option<u32>,
+    pub target: RuleTarget,
+    pub location: Location,
+}
+
+/// What a matching rule does; without one, `ip rule` looks up the main table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleTarget {
+    Table(u32),
+    Goto(u32),
+    Blackhole,
+    Unreachable,
+    Prohibit,
+}
+
 /// A command line as written (notify scripts, vrrp_script), split into arguments the way
 /// keepalived splits them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -248,6 +278,7 @@ pub struct Instance {
     pub addresses: Vec<VirtualAddress>,
     pub excluded_addresses: Vec<VirtualAddress>,
     pub routes: Vec<VirtualRoute>,
+    pub rules: Vec<VirtualRule>,
     pub mcast_src_ip: Option<IpAddr>,
     pub unicast_src_ip: Option<IpAddr>,
     pub unicast_peers: Vec<UnicastPeer>,

@@ -4,7 +4,10 @@ use std::fmt::Write;
 
 use vrrp_common::wire::vrrp::Version;
 
-use super::model::{Authentication, Command, Config, InitialState, Tracked, VirtualAddress};
+use super::model::{
+    Authentication, Command, Config, InitialState, RuleTarget, Tracked, VirtualAddress,
+    VirtualRoute, VirtualRule,
+};
 
 fn address(vip: &VirtualAddress) -> String {
     let mut text = format!("{}/{}", vip.address, vip.prefix);
@@ -99,6 +102,12 @@ pub fn summary(config: &Config) -> String {
         for vip in &instance.excluded_addresses {
             let _ = writeln!(out, "    vip (excluded)   {}", address(vip));
         }
+        for route in &instance.routes {
+            let _ = writeln!(out, "    route            {}", route_text(route));
+        }
+        for rule in &instance.rules {
+            let _ = writeln!(out, "    rule             {}", rule_text(rule));
+        }
         for item in &instance.track_scripts {
             let weight = config
                 .scripts
@@ -145,4 +154,72 @@ pub fn summary(config: &Config) -> String {
         );
     }
     out
+}
+
+/// A virtual route as `ip route` would print it.
+fn route_text(route: &VirtualRoute) -> String {
+    let mut text = if route.blackhole {
+        format!("blackhole {}/{}", route.destination, route.prefix)
+    } else {
+        format!("{}/{}", route.destination, route.prefix)
+    };
+    if let Some(gateway) = route.gateway {
+        let _ = write!(text, " via {gateway}");
+    }
+    if let Some(device) = &route.device {
+        let _ = write!(text, " dev {device}");
+    }
+    if let Some(source) = route.source {
+        let _ = write!(text, " src {source}");
+    }
+    if let Some(metric) = route.metric {
+        let _ = write!(text, " metric {metric}");
+    }
+    if let Some(table) = route.table {
+        let _ = write!(text, " table {table}");
+    }
+    text
+}
+
+/// A virtual rule as `ip rule` would print it.
+fn rule_text(rule: &VirtualRule) -> String {
+    let selector = |side: Option<(std::net::IpAddr, u8)>| {
+        side.map_or("all".to_string(), |(address, prefix)| {
+            format!("{address}/{prefix}")
+        })
+    };
+    let mut text = String::new();
+    if let Some(priority) = rule.priority {
+        let _ = write!(text, "{priority}: ");
+    }
+    if rule.invert {
+        text.push_str("not ");
+    }
+    let _ = write!(text, "from {}", selector(rule.from));
+    if rule.to.is_some() {
+        let _ = write!(text, " to {}", selector(rule.to));
+    }
+    if let Some(tos) = rule.tos {
+        let _ = write!(text, " tos {tos}");
+    }
+    if let Some((mark, mask)) = rule.fwmark {
+        let _ = write!(text, " fwmark {mark:#x}");
+        if let Some(mask) = mask {
+            let _ = write!(text, "/{mask:#x}");
+        }
+    }
+    if let Some(name) = &rule.input_interface {
+        let _ = write!(text, " iif {name}");
+    }
+    if let Some(name) = &rule.output_interface {
+        let _ = write!(text, " oif {name}");
+    }
+    let _ = match rule.target {
+        RuleTarget::Table(table) => write!(text, " lookup {table}"),
+        RuleTarget::Goto(target) => write!(text, " goto {target}"),
+        RuleTarget::Blackhole => write!(text, " blackhole"),
+        RuleTarget::Unreachable => write!(text, " unreachable"),
+        RuleTarget::Prohibit => write!(text, " prohibit"),
+    };
+    text
 }

@@ -13,6 +13,7 @@ use vrrp_common::maps::{VipKey, VipValue};
 use vrrp_common::wire::raw_from_ip;
 
 use super::plan::InstancePlan;
+use crate::config::model::VirtualRoute;
 use crate::datapath::xdp::XdpDatapath;
 use crate::net::gratuitous::GratuitousSender;
 use crate::net::netlink::Netlink;
@@ -120,13 +121,9 @@ async fn install(context: &Context, plan: &InstancePlan) {
         }
     }
     for route in &plan.config.routes {
-        let ifindex = route
-            .device
-            .as_deref()
-            .map(crate::net::sys::interface_index);
         if let Err(error) = context
             .netlink
-            .route(ifindex.or(Some(plan.ifindex)), route, true)
+            .route(route_ifindex(plan, route), route, true)
             .await
         {
             warn!(
@@ -134,6 +131,15 @@ async fn install(context: &Context, plan: &InstancePlan) {
                 plan.name(),
                 route.destination,
                 route.prefix
+            );
+        }
+    }
+    for rule in &plan.config.rules {
+        if let Err(error) = context.netlink.rule(rule, plan.config.family, true).await {
+            warn!(
+                "({}) adding rule at {}: {error}",
+                plan.name(),
+                rule.location
             );
         }
     }
@@ -147,6 +153,15 @@ async fn install(context: &Context, plan: &InstancePlan) {
         Source::Addresses(plan.name().to_string()),
         Observation::Ok(!refused),
     ));
+}
+
+/// The interface a virtual route goes out of: its `dev`, or the instance's interface.
+fn route_ifindex(plan: &InstancePlan, route: &VirtualRoute) -> Option<u32> {
+    route
+        .device
+        .as_deref()
+        .map(crate::net::sys::interface_index)
+        .or(Some(plan.ifindex))
 }
 
 fn addresses_of(plan: &InstancePlan) -> Vec<std::net::IpAddr> {
@@ -164,14 +179,13 @@ async fn remove(context: &Context, plan: &InstancePlan) {
         crate::net::accept::unblock(&addresses_of(plan));
     }
     info!("({}) removing VIPs.", plan.name());
+    for rule in &plan.config.rules {
+        let _ = context.netlink.rule(rule, plan.config.family, false).await;
+    }
     for route in &plan.config.routes {
-        let ifindex = route
-            .device
-            .as_deref()
-            .map(crate::net::sys::interface_index);
         let _ = context
             .netlink
-            .route(ifindex.or(Some(plan.ifindex)), route, false)
+            .route(route_ifindex(plan, route), route, false)
             .await;
     }
     for vip in plan
@@ -261,9 +275,18 @@ async fn announce(
     context.total_announced.fetch_add(sent, Ordering::Relaxed);
 }
 
-/// At start: removes our virtual addresses that a crashed run left installed.
+/// At start: removes our virtual addresses, routes and rules that a crashed run left
+/// installed (every instance starts outside MASTER, so none of them should be there yet).
 pub async fn remove_stale(netlink: &Netlink, plans: &[InstancePlan]) {
     for plan in plans {
+        for rule in &plan.config.rules {
+            let _ = netlink.rule(rule, plan.config.family, false).await;
+        }
+        for route in &plan.config.routes {
+            let _ = netlink
+                .route(route_ifindex(plan, route), route, false)
+                .await;
+        }
         let Ok(present) = netlink.addresses(plan.ifindex).await else {
             continue;
         };

@@ -11,12 +11,14 @@ use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
+use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleFlags, RuleMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::packet_core::NetlinkPayload;
 use rtnetlink::{Handle, MulticastGroup};
 use thiserror::Error;
 
-use crate::config::model::{VirtualAddress, VirtualRoute};
+use crate::config::model::{RuleTarget, VirtualAddress, VirtualRoute, VirtualRule};
+use vrrp_common::wire::Family;
 
 #[derive(Debug, Error)]
 pub enum NetlinkError {
@@ -269,6 +271,95 @@ impl Netlink {
             Err(error) => Err(error.into()),
         }
     }
+}
+
+impl Netlink {
+    /// Adds (or, with `add` false, removes) a virtual rule; `family` is the instance's, for a
+    /// rule whose selectors name no address. Adding a rule that is already there (a crashed
+    /// run's) and removing one that is gone both succeed.
+    pub async fn rule(
+        &self,
+        rule: &VirtualRule,
+        family: Family,
+        add: bool,
+    ) -> Result<(), NetlinkError> {
+        let message = rule_message(rule, rule.family.unwrap_or(family));
+        let result = if add {
+            let mut request = self.handle.rule().add();
+            *request.message_mut() = message;
+            request.execute().await
+        } else {
+            self.handle.rule().del(message).execute().await
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(rtnetlink::Error::NetlinkError(error))
+                if (add && error.raw_code() == -libc::EEXIST)
+                    || (!add && error.raw_code() == -libc::ENOENT) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// The RTM_NEWRULE / RTM_DELRULE message for a rule, as `ip rule` builds it.
+fn rule_message(rule: &VirtualRule, family: Family) -> RuleMessage {
+    let mut message = RuleMessage::default();
+    message.header.family = match family {
+        Family::Ipv4 => AddressFamily::Inet,
+        Family::Ipv6 => AddressFamily::Inet6,
+    };
+    if rule.invert {
+        message.header.flags = RuleFlags::Invert;
+    }
+    if let Some((address, prefix)) = rule.from {
+        message.header.src_len = prefix;
+        message.attributes.push(RuleAttribute::Source(address));
+    }
+    if let Some((address, prefix)) = rule.to {
+        message.header.dst_len = prefix;
+        message.attributes.push(RuleAttribute::Destination(address));
+    }
+    if let Some(name) = &rule.input_interface {
+        message
+            .attributes
+            .push(RuleAttribute::Iifname(name.clone()));
+    }
+    if let Some(name) = &rule.output_interface {
+        message
+            .attributes
+            .push(RuleAttribute::Oifname(name.clone()));
+    }
+    if let Some((mark, mask)) = rule.fwmark {
+        message.attributes.push(RuleAttribute::FwMark(mark));
+        if let Some(mask) = mask {
+            message.attributes.push(RuleAttribute::FwMask(mask));
+        }
+    }
+    if let Some(tos) = rule.tos {
+        message.header.tos = tos;
+    }
+    if let Some(priority) = rule.priority {
+        message.attributes.push(RuleAttribute::Priority(priority));
+    }
+    message.header.action = match rule.target {
+        RuleTarget::Table(table) => {
+            // Tables above 255 travel in the attribute, the header saying RT_TABLE_COMPAT.
+            message.header.table = u8::try_from(table).unwrap_or(252);
+            message.attributes.push(RuleAttribute::Table(table));
+            RuleAction::ToTable
+        }
+        RuleTarget::Goto(target) => {
+            message.attributes.push(RuleAttribute::Goto(target));
+            RuleAction::Goto
+        }
+        RuleTarget::Blackhole => RuleAction::Blackhole,
+        RuleTarget::Unreachable => RuleAction::Unreachable,
+        RuleTarget::Prohibit => RuleAction::Prohibit,
+    };
+    message
 }
 
 fn route_address(address: IpAddr) -> RouteAddress {
