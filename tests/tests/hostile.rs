@@ -349,3 +349,76 @@ fn a_failover_during_a_flood_is_not_missed() {
         "exactly one takeover, at the cut"
     );
 }
+
+/// keepalived's answer to a lower-priority router while master (a healed split segment): an
+/// advert at once, the "forcing new election" line, and the VIP announced again with
+/// `garp_lower_prio_repeat` gratuitous ARPs (by default `vrrp_garp_master_repeat`, 1 in the seed)
+/// — one burst however many such adverts arrive within a second.
+#[test]
+fn a_master_hearing_a_lower_priority_answers_and_announces_its_vip_again() {
+    let _serial = vrrp_tests::serial();
+    let pair = pair("hostile-lower");
+    // After DR1's second start-up burst (garp_master_delay, 5 s), so that only the answer to
+    // the forged adverts can put a gratuitous ARP on the wire.
+    let started = std::time::Instant::now();
+    while pair
+        .dr1
+        .log()
+        .matches("Sending gratuitous ARP on eth0 for 192.0.2.99")
+        .count()
+        < 2
+    {
+        assert!(
+            started.elapsed() < WAIT,
+            "DR1's second burst: {}",
+            pair.dr1.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let capture =
+        Capture::start(&pair.segment.switch, BRIDGE, "", pair.scratch.path()).expect("capture");
+    let mac = pair.segment.client.mac().expect("mac");
+    let lower = Forged {
+        vrid: 51,
+        priority: 50,
+        ttl: 255,
+        auth: valid_auth(),
+    }
+    .frame(mac);
+    let sent_at = vrrp_tests::capture::wall_clock_ns();
+    pair.segment
+        .client
+        .ns
+        .enter(|| -> anyhow::Result<()> {
+            let socket = vrrp_tests::packet_socket::PacketSocket::open("eth0")?;
+            for _ in 0..3 {
+                socket.send(&lower)?;
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            Ok(())
+        })
+        .expect("enter")
+        .expect("send");
+    std::thread::sleep(Duration::from_millis(500));
+    let frames = capture.finish().expect("capture");
+    let dr1_mac = pair.segment.router(1).mac().expect("mac");
+    let garps: Vec<_> = wire::garps(&frames)
+        .into_iter()
+        .filter(|g| g.source_mac == dr1_mac && g.time_ns >= sent_at)
+        .collect();
+    assert_eq!(
+        garps.len(),
+        1,
+        "one burst of garp_lower_prio_repeat (1) for 192.0.2.99: {garps:?}"
+    );
+    assert_eq!(garps[0].address.to_string(), "192.0.2.99");
+    let log = pair.dr1.log();
+    assert_eq!(
+        log.matches("Master received advert from 192.0.2.100 with lower priority 50, ours 100, forcing new election")
+            .count(),
+        1,
+        "{log}"
+    );
+    assert_eq!(pair.dr1.state_of("VI_1").expect("status"), "MASTER");
+    assert_eq!(pair.dr2.state_of("VI_1").expect("status"), "BACKUP");
+}

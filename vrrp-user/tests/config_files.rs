@@ -361,3 +361,21 @@ fn virtual_rules_parse_as_ip_rule_reads_them() {
     assert_eq!(rules[3].family, Some(Family::Ipv6));
     assert_eq!(rules[3].target, RuleTarget::Goto(2000));
 }
+
+#[test]
+fn lower_priority_answers_follow_keepalived_defaults() {
+    let config = load("features/garp-lower-prio.conf");
+    let defaults = &config.instances[0];
+    assert_eq!(
+        defaults.garp_lower_prio_repeat, 3,
+        "the global garp_master_repeat"
+    );
+    assert_eq!(defaults.garp_lower_prio_delay, Duration::from_secs(7));
+    assert!(!defaults.lower_prio_no_advert);
+    assert!(!defaults.higher_prio_send_advert);
+    let quiet = &config.instances[1];
+    assert_eq!(quiet.garp_lower_prio_repeat, 0);
+    assert_eq!(quiet.garp_lower_prio_delay, Duration::ZERO);
+    assert!(quiet.lower_prio_no_advert);
+    assert!(quiet.higher_prio_send_advert);
+}

@@ -337,6 +337,18 @@ impl Context {
                         global.garp_master_refresh_repeat = value;
                     }
                 }
+                "vrrp_garp_lower_prio_repeat" => {
+                    if let Some(value) = self.number_arg(item, 0..=255) {
+                        global.garp_lower_prio_repeat = Some(value);
+                    }
+                }
+                "vrrp_garp_lower_prio_delay" => {
+                    if let Some(value) = self.number_arg::<u64>(item, 0..=1000) {
+                        global.garp_lower_prio_delay = Some(Duration::from_secs(value));
+                    }
+                }
+                "vrrp_lower_prio_no_advert" => global.lower_prio_no_advert = self.flag(item),
+                "vrrp_higher_prio_send_advert" => global.higher_prio_send_advert = self.flag(item),
                 "vrrp_garp_interval" => {
                     if let Some(value) = self.seconds(item, 1.0) {
                         global.garp_interval = value;
@@ -459,6 +471,15 @@ impl Context {
             garp_master_repeat: global.garp_master_repeat,
             garp_master_refresh: global.garp_master_refresh,
             garp_master_refresh_repeat: global.garp_master_refresh_repeat,
+            // keepalived: unset, the lower-priority bursts follow the global garp_master ones.
+            garp_lower_prio_repeat: global
+                .garp_lower_prio_repeat
+                .unwrap_or(global.garp_master_repeat),
+            garp_lower_prio_delay: global
+                .garp_lower_prio_delay
+                .unwrap_or(global.garp_master_delay),
+            lower_prio_no_advert: global.lower_prio_no_advert,
+            higher_prio_send_advert: global.higher_prio_send_advert,
             dont_track_primary: false,
             strict_mode: global.vrrp_strict,
             v3_checksum_as_v2: false,
@@ -642,6 +663,18 @@ impl Context {
                         instance.garp_master_refresh_repeat = value;
                     }
                 }
+                "garp_lower_prio_repeat" => {
+                    if let Some(value) = self.number_arg(item, 0..=255) {
+                        instance.garp_lower_prio_repeat = value;
+                    }
+                }
+                "garp_lower_prio_delay" => {
+                    if let Some(value) = self.number_arg::<u64>(item, 0..=1000) {
+                        instance.garp_lower_prio_delay = Duration::from_secs(value);
+                    }
+                }
+                "lower_prio_no_advert" => instance.lower_prio_no_advert = self.flag(item),
+                "higher_prio_send_advert" => instance.higher_prio_send_advert = self.flag(item),
                 "dont_track_primary" => instance.dont_track_primary = true,
                 "strict_mode" => instance.strict_mode = self.flag(item),
                 "v3_checksum_as_v2" => instance.v3_checksum_as_v2 = true,

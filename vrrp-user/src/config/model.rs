@@ -42,6 +42,14 @@ pub struct GlobalDefs {
     pub garp_master_repeat: u32,
     pub garp_master_refresh: Duration,
     pub garp_master_refresh_repeat: u32,
+    /// Gratuitous ARPs a master sends on hearing a lower-priority advert, and the delay of
+    /// their second burst; unset, keepalived takes the garp_master values.
+    pub garp_lower_prio_repeat: Option<u32>,
+    pub garp_lower_prio_delay: Option<Duration>,
+    /// A master answers a lower-priority advert without an advert of its own.
+    pub lower_prio_no_advert: bool,
+    /// A master sends one more advert before stepping down for a higher priority.
+    pub higher_prio_send_advert: bool,
     /// Pause between gratuitous ARPs of one burst.
     pub garp_interval: Duration,
     /// Pause between unsolicited neighbour adverts of one burst.
@@ -70,6 +78,10 @@ impl Default for GlobalDefs {
             garp_master_repeat: 5,
             garp_master_refresh: Duration::ZERO,
             garp_master_refresh_repeat: 1,
+            garp_lower_prio_repeat: None,
+            garp_lower_prio_delay: None,
+            lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
             garp_interval: Duration::ZERO,
             gna_interval: Duration::ZERO,
             vrrp_version: Version::V2,
@@ -298,6 +310,10 @@ pub struct Instance {
     pub garp_master_repeat: u32,
     pub garp_master_refresh: Duration,
     pub garp_master_refresh_repeat: u32,
+    pub garp_lower_prio_repeat: u32,
+    pub garp_lower_prio_delay: Duration,
+    pub lower_prio_no_advert: bool,
+    pub higher_prio_send_advert: bool,
     pub dont_track_primary: bool,
     pub strict_mode: bool,
     pub v3_checksum_as_v2: bool,

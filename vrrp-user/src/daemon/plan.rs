@@ -233,7 +233,11 @@ pub fn build(
             delay_ns: instance.garp_master_delay.as_nanos() as u64,
             refresh_ns: instance.garp_master_refresh.as_nanos() as u64,
             refresh_repeat: instance.garp_master_refresh_repeat,
+            lower_prio_repeat: instance.garp_lower_prio_repeat,
+            lower_prio_delay_ns: instance.garp_lower_prio_delay.as_nanos() as u64,
         },
+        lower_prio_no_advert: instance.lower_prio_no_advert,
+        higher_prio_send_advert: instance.higher_prio_send_advert,
     };
     InstancePlan {
         config: instance.clone(),

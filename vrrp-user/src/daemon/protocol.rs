@@ -805,6 +805,15 @@ impl Thread {
                 });
                 false
             }
+            Action::LowerPriorityHeard { source, priority } => {
+                let running = &self.instances[index];
+                info!(
+                    "({name}) Master received advert from {} with lower priority {priority}, ours {}, forcing new election",
+                    vrrp_common::wire::raw_to_ip(running.plan.config.family, &source),
+                    running.fsm.effective_priority()
+                );
+                false
+            }
             Action::PriorityChanged { from, to } => {
                 info!("({name}) Changing effective priority from {from} to {to}");
                 true

@@ -38,6 +38,12 @@ pub struct Params {
     /// The address our adverts come from (ties between equal priorities go to the higher).
     pub source: RawAddress,
     pub garp: GarpSchedule,
+    /// keepalived's `lower_prio_no_advert`: a master does not answer a lower-priority advert
+    /// with an advert of its own.
+    pub lower_prio_no_advert: bool,
+    /// keepalived's `higher_prio_send_advert`: a master sends one last advert before it steps
+    /// down for a higher priority (so a peer that cannot hear our multicast learns of us).
+    pub higher_prio_send_advert: bool,
 }
 
 /// When to send gratuitous ARPs / unsolicited NAs as master (keepalived's garp_* settings).
@@ -51,6 +57,12 @@ pub struct GarpSchedule {
     pub refresh_ns: u64,
     /// Messages per refresh (`garp_master_refresh_repeat`, default 1).
     pub refresh_repeat: u32,
+    /// Messages per burst when a master hears a lower priority (`garp_lower_prio_repeat`,
+    /// keepalived's default: `garp_master_repeat`; 0: none), so hosts that followed the other
+    /// router (a healed split brain) come back.
+    pub lower_prio_repeat: u32,
+    /// Its second burst this long after (`garp_lower_prio_delay`, default `garp_master_delay`).
+    pub lower_prio_delay_ns: u64,
 }
 
 impl Default for GarpSchedule {
@@ -60,6 +72,8 @@ impl Default for GarpSchedule {
             delay_ns: 5_000_000_000,
             refresh_ns: 0,
             refresh_repeat: 1,
+            lower_prio_repeat: 5,
+            lower_prio_delay_ns: 5_000_000_000,
         }
     }
 }
@@ -185,6 +199,9 @@ pub enum Action {
     SendGratuitous { count: u32 },
     /// The effective priority changed (update the datapath's CONFIG; logged).
     PriorityChanged { from: u8, to: u8 },
+    /// As master, a router with a lower priority was heard (at most once per
+    /// [`LOWER_PRIO_GARP_GAP_NS`]): logged as keepalived does, a sign of a split segment.
+    LowerPriorityHeard { source: RawAddress, priority: u8 },
 }
 
 /// Counters kept by the state machine (the datapath keeps the per-frame ones).
@@ -198,6 +215,9 @@ pub struct Counters {
     pub priority_zero_sent: u64,
     pub priority_zero_received: u64,
 }
+
+/// The least time between two gratuitous ARP bursts answering lower-priority adverts.
+pub const LOWER_PRIO_GARP_GAP_NS: u64 = 1_000_000_000;
 
 /// One VRRP instance (virtual router) on one interface.
 #[derive(Clone, Debug)]
@@ -215,6 +235,11 @@ pub struct Instance {
     next_advert_ns: Option<u64>,
     second_garp_ns: Option<u64>,
     garp_refresh_ns: Option<u64>,
+    /// The second burst after a lower-priority advert.
+    lower_prio_garp_ns: Option<u64>,
+    /// When the last lower-priority burst went out (at most one per [`LOWER_PRIO_GARP_GAP_NS`]
+    /// or advert interval, so a flood of such adverts cannot make us flood ARP).
+    last_lower_prio_garp_ns: u64,
     /// Rate limit for adverts sent in reply to lower-priority or priority-0 adverts.
     last_reply_advert_ns: u64,
     last_transition: Option<(u64, Reason)>,
@@ -244,6 +269,8 @@ impl Instance {
             next_advert_ns: None,
             second_garp_ns: None,
             garp_refresh_ns: None,
+            lower_prio_garp_ns: None,
+            last_lower_prio_garp_ns: 0,
             last_reply_advert_ns: 0,
             last_transition: None,
             counters: Counters::default(),
@@ -299,6 +326,7 @@ impl Instance {
             self.next_advert_ns,
             self.second_garp_ns,
             self.garp_refresh_ns,
+            self.lower_prio_garp_ns,
         ]
         .into_iter()
         .flatten()
@@ -403,16 +431,48 @@ impl Instance {
             }
         } else if observation.resets_timer {
             // A higher priority, or an equal one from a higher address: step down.
+            if self.params.higher_prio_send_advert {
+                self.send_advert(now, actions);
+            }
             let reason = Reason::HigherPriority {
                 source: advert.source,
                 priority: advert.priority,
             };
             self.leave_master(State::Backup, reason, now, actions);
-        } else if self.reply_allowed(now) {
+        } else {
             // Lower priority: advertise at once so the other side steps down quickly
-            // (RFC 9568 section 6.4.3; keepalived "forcing new election").
-            self.send_advert(now, actions);
+            // (RFC 9568 section 6.4.3; keepalived "forcing new election"), and announce our
+            // addresses again for the hosts that followed the other router (keepalived).
+            if !self.params.lower_prio_no_advert && self.reply_allowed(now) {
+                self.send_advert(now, actions);
+            }
+            self.lower_priority_heard(advert, now, actions);
         }
+    }
+
+    /// The log line and keepalived's `garp_lower_prio_repeat` burst (with its second after
+    /// `garp_lower_prio_delay`), at most once per [`LOWER_PRIO_GARP_GAP_NS`] or advert interval.
+    fn lower_priority_heard(&mut self, advert: &Advert, now: u64, actions: &mut Vec<Action>) {
+        let gap = interval_ns(self.params.interval_cs).max(LOWER_PRIO_GARP_GAP_NS);
+        if self.last_lower_prio_garp_ns != 0
+            && now.saturating_sub(self.last_lower_prio_garp_ns) < gap
+        {
+            return;
+        }
+        self.last_lower_prio_garp_ns = now;
+        actions.push(Action::LowerPriorityHeard {
+            source: advert.source,
+            priority: advert.priority,
+        });
+        let garp = self.params.garp;
+        if garp.lower_prio_repeat == 0 {
+            return;
+        }
+        actions.push(Action::SendGratuitous {
+            count: garp.lower_prio_repeat,
+        });
+        self.lower_prio_garp_ns =
+            (garp.lower_prio_delay_ns > 0).then(|| now + garp.lower_prio_delay_ns);
     }
 
     /// Replies to other routers' adverts are limited to one per quarter interval.
@@ -460,6 +520,14 @@ impl Instance {
             // behind, start a new grid from now.
             let next = due + interval;
             self.next_advert_ns = Some(if next > now { next } else { now + interval });
+        }
+        if let Some(due) = self.lower_prio_garp_ns
+            && now >= due
+        {
+            self.lower_prio_garp_ns = None;
+            actions.push(Action::SendGratuitous {
+                count: self.params.garp.lower_prio_repeat,
+            });
         }
         if let Some(due) = self.second_garp_ns
             && now >= due
@@ -583,6 +651,8 @@ impl Instance {
         self.next_advert_ns = None;
         self.second_garp_ns = None;
         self.garp_refresh_ns = None;
+        self.lower_prio_garp_ns = None;
+        self.last_lower_prio_garp_ns = 0;
     }
 
     fn send_advert(&mut self, _now: u64, actions: &mut Vec<Action>) {

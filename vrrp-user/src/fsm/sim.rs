@@ -305,7 +305,7 @@ impl Segment {
                 self.records
                     .push((now, Record::Gratuitous { router, count }));
             }
-            Action::PriorityChanged { .. } => {}
+            Action::PriorityChanged { .. } | Action::LowerPriorityHeard { .. } => {}
         }
     }
 

@@ -25,6 +25,8 @@ fn params(last_octet: u8, priority: u8, version: Version, interval_cs: u16) -> P
         preempt_delay_ns: 0,
         source: raw_from_ipv4([192, 0, 2, last_octet]),
         garp: GarpSchedule::default(),
+        lower_prio_no_advert: false,
+        higher_prio_send_advert: false,
     }
 }
 
@@ -256,27 +258,107 @@ fn equal_priorities_elect_the_higher_address() {
     }
 }
 
+fn advert_from_12(priority: u8) -> Input {
+    Input::Advert(Advert {
+        source: raw_from_ipv4([192, 0, 2, 12]),
+        priority,
+        interval_cs: 100,
+    })
+}
+
 #[test]
 fn a_master_answers_lower_priority_and_priority_zero_at_once() {
     let mut instance = Instance::new(params(11, 255, Version::V3, 100));
     let mut actions = Vec::new();
     instance.handle(Input::Startup, SECOND, &mut actions);
     assert_eq!(instance.state(), State::Master);
-    for (step, priority) in [90u8, 0].into_iter().enumerate() {
-        actions.clear();
-        let now = (2 + step as u64) * SECOND;
-        let advert = Advert {
-            source: raw_from_ipv4([192, 0, 2, 12]),
-            priority,
-            interval_cs: 100,
-        };
-        instance.handle(Input::Advert(advert), now, &mut actions);
-        assert_eq!(
-            actions,
-            vec![Action::SendAdvert { priority: 255 }],
-            "reply to priority {priority}"
-        );
+    actions.clear();
+    // Lower priority: an advert at once, and keepalived's garp_lower_prio_repeat burst
+    // (default: garp_master_repeat, 5).
+    instance.handle(advert_from_12(90), 2 * SECOND, &mut actions);
+    assert_eq!(
+        actions,
+        vec![
+            Action::SendAdvert { priority: 255 },
+            Action::LowerPriorityHeard {
+                source: raw_from_ipv4([192, 0, 2, 12]),
+                priority: 90
+            },
+            Action::SendGratuitous { count: 5 }
+        ]
+    );
+    actions.clear();
+    // Priority 0: an advert at once, nothing more.
+    instance.handle(advert_from_12(0), 3 * SECOND, &mut actions);
+    assert_eq!(actions, vec![Action::SendAdvert { priority: 255 }]);
+}
+
+/// Fires every timer the instance asks for up to `until`, returning (time, action) pairs.
+fn run_timers(instance: &mut Instance, until: u64) -> Vec<(u64, Action)> {
+    let mut fired = Vec::new();
+    while let Some(due) = instance.next_deadline().filter(|&due| due <= until) {
+        let mut actions = Vec::new();
+        instance.handle(Input::Timer, due, &mut actions);
+        fired.extend(actions.into_iter().map(|action| (due, action)));
     }
+    fired
+}
+
+#[test]
+fn lower_priority_garps_repeat_after_their_delay_and_are_rate_limited() {
+    let mut instance = Instance::new(params(11, 255, Version::V3, 100));
+    let mut actions = Vec::new();
+    instance.handle(Input::Startup, 0, &mut actions);
+    // Past the start-up bursts (the second after garp_master_delay, 5 s).
+    run_timers(&mut instance, 9 * SECOND);
+    actions.clear();
+    instance.handle(advert_from_12(90), 9 * SECOND + 500 * MS, &mut actions);
+    assert!(actions.contains(&Action::SendGratuitous { count: 5 }));
+    // Another lower-priority advert half a second later: an advert, no second burst.
+    actions.clear();
+    instance.handle(advert_from_12(90), 10 * SECOND, &mut actions);
+    assert_eq!(actions, vec![Action::SendAdvert { priority: 255 }]);
+    // garp_lower_prio_delay (default garp_master_delay, 5 s) after the first: the second burst,
+    // and no other.
+    let bursts: Vec<u64> = run_timers(&mut instance, 20 * SECOND)
+        .into_iter()
+        .filter(|(_, action)| matches!(action, Action::SendGratuitous { .. }))
+        .map(|(at, _)| at)
+        .collect();
+    assert_eq!(bursts, vec![14 * SECOND + 500 * MS]);
+}
+
+#[test]
+fn lower_prio_no_advert_and_a_zero_repeat_answer_nothing() {
+    let mut quiet = params(11, 255, Version::V3, 100);
+    quiet.lower_prio_no_advert = true;
+    quiet.garp.lower_prio_repeat = 0;
+    let mut instance = Instance::new(quiet);
+    let mut actions = Vec::new();
+    instance.handle(Input::Startup, SECOND, &mut actions);
+    actions.clear();
+    instance.handle(advert_from_12(90), 2 * SECOND, &mut actions);
+    assert!(
+        actions
+            .iter()
+            .all(|a| matches!(a, Action::LowerPriorityHeard { .. })),
+        "only the log line: {actions:?}"
+    );
+}
+
+#[test]
+fn higher_prio_send_advert_sends_one_before_stepping_down() {
+    let mut loud = params(11, 100, Version::V3, 100);
+    loud.higher_prio_send_advert = true;
+    let mut instance = Instance::new(loud);
+    let mut actions = Vec::new();
+    instance.handle(Input::Startup, 0, &mut actions);
+    instance.handle(Input::Timer, 4 * SECOND, &mut actions);
+    assert_eq!(instance.state(), State::Master);
+    actions.clear();
+    instance.handle(advert_from_12(110), 5 * SECOND, &mut actions);
+    assert_eq!(actions.first(), Some(&Action::SendAdvert { priority: 100 }));
+    assert_eq!(instance.state(), State::Backup);
 }
 
 #[test]
