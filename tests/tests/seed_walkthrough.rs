@@ -451,3 +451,49 @@ fn sighup_refuses_a_bad_file_and_keeps_unchanged_instances_in_their_state() {
     );
     assert!(lab.segment.router(1).has_address(VIP1), "VIP stays");
 }
+
+#[test]
+fn notify_fifo_lines_reach_the_fifo_script_and_the_fifo_goes_at_exit() {
+    let _serial = vrrp_tests::serial();
+    let lab = Lab::new("seed-fifo", false, false);
+    let fifo = lab.scratch.join("vrrp.fifo");
+    let received = lab.scratch.join("fifo.log");
+    // keepalived starts the script with the FIFO's path as its argument.
+    let reader = lab
+        .scratch
+        .write(
+            "fifo-reader.sh",
+            &format!("#!/bin/sh\ncat \"$1\" >> {}\n", received.display()),
+        )
+        .expect("script");
+    vrrp_tests::daemons::make_executable(&reader).expect("chmod");
+    let config = lab.dr1_config.replacen(
+        "global_defs {",
+        &format!(
+            "global_defs {{\n   vrrp_notify_fifo {}\n   vrrp_notify_fifo_script {}",
+            fifo.display(),
+            reader.display()
+        ),
+        1,
+    );
+    let mut dr1 =
+        Vrrpd::start(lab.segment.router(1), "dr1", &config, &lab.scratch, &[]).expect("dr1");
+    dr1.wait_for("(VI_1) Entering MASTER STATE", WAIT)
+        .expect("master");
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = std::fs::metadata(&fifo).expect("created").file_type();
+        assert!(kind.is_fifo(), "vrrpd created the FIFO");
+    }
+    dr1.process
+        .stop(libc::SIGTERM, Duration::from_secs(2))
+        .expect("stop");
+    wait_until("three FIFO lines", WAIT, || {
+        std::fs::read_to_string(&received).is_ok_and(|t| t.lines().count() >= 3)
+    });
+    assert_eq!(
+        std::fs::read_to_string(&received).expect("log"),
+        "INSTANCE \"VI_1\" BACKUP 100\nINSTANCE \"VI_1\" MASTER 100\nINSTANCE \"VI_1\" STOP 100\n"
+    );
+    assert!(!fifo.exists(), "the FIFO vrrpd made is removed at exit");
+}

@@ -27,6 +27,7 @@ use crate::config::{self, Config, LexOptions};
 use crate::datapath::attach::AttachPolicy;
 use crate::datapath::xdp::XdpDatapath;
 use crate::net::netlink::{self, Netlink};
+use crate::notify::fifo::Fifos;
 use crate::notify::{Notice, Notifier};
 use crate::track::{self, Health, InstanceTracking, Observation, Source};
 use plan::InstancePlan;
@@ -208,6 +209,7 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
         announced: Arc::clone(&shared.announced),
         total_announced: Arc::clone(&shared.total_announced),
     };
+    let fifos = open_fifos(&config);
     let mut daemon = Daemon {
         cli,
         config,
@@ -218,6 +220,7 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
         address_workers: Vec::new(),
         tracking_tx,
         notices: start_notifier(),
+        fifos,
         background: Vec::new(),
         plans: plans.clone(),
     };
@@ -256,9 +259,30 @@ struct Daemon {
     address_workers: Vec<tokio::task::JoinHandle<()>>,
     tracking_tx: UnboundedSender<(Source, Observation)>,
     notices: UnboundedSender<(Notifier, Notice)>,
+    fifos: Arc<Fifos>,
     background: Vec<tokio::task::JoinHandle<()>>,
     /// The plans running now (for what exit must undo, such as macvlans).
     plans: Vec<InstancePlan>,
+}
+
+/// Who scripts run as (`script_user`; root when unset or unknown).
+fn script_identity(config: &Config) -> crate::script::Identity {
+    crate::script::identity(config.global.script_user.as_ref()).unwrap_or_default()
+}
+
+/// The notify FIFOs the configuration names, opened (and their scripts started).
+fn open_fifos(config: &Config) -> Arc<Fifos> {
+    let global = &config.global;
+    let configured: Vec<_> = global
+        .notify_fifo
+        .iter()
+        .chain(&global.vrrp_notify_fifo)
+        .collect();
+    Arc::new(Fifos::open(
+        &configured,
+        script_identity(config),
+        global.enable_script_security,
+    ))
 }
 
 /// Notifications run from one task, in transition order.
@@ -322,8 +346,9 @@ impl Daemon {
         for worker in self.address_workers.drain(..) {
             let _ = tokio::time::timeout_at(deadline + Duration::from_millis(300), worker).await;
         }
-        // Give the notifier a moment to start notify_stop scripts.
+        // Give the notifier a moment to start notify_stop scripts and write the FIFO lines.
         tokio::time::sleep(Duration::from_millis(20)).await;
+        self.fifos.close();
         for task in &self.background {
             task.abort();
         }
@@ -444,13 +469,8 @@ impl Daemon {
         let global = &self.config.global;
         Notifier {
             scripts: scripts.clone(),
-            fifos: global
-                .notify_fifo
-                .iter()
-                .chain(&global.vrrp_notify_fifo)
-                .map(|f| f.path.clone())
-                .collect(),
-            identity: crate::script::identity(global.script_user.as_ref()).unwrap_or_default(),
+            fifos: Arc::clone(&self.fifos),
+            identity: script_identity(&self.config),
             secure: global.enable_script_security,
         }
     }
@@ -594,7 +614,16 @@ impl Daemon {
                 return;
             }
         };
+        let fifos_changed = (&config.global.notify_fifo, &config.global.vrrp_notify_fifo)
+            != (
+                &self.config.global.notify_fifo,
+                &self.config.global.vrrp_notify_fifo,
+            );
         self.config = config;
+        if fifos_changed {
+            self.fifos.close();
+            self.fifos = open_fifos(&self.config);
+        }
         self.apply_plans(plans);
         info!("Configuration reloaded");
     }

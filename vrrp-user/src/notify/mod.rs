@@ -2,11 +2,11 @@
 //! keepalived's four arguments, and notify_fifo lines in keepalived's format. Scripts are
 //! started in transition order and never awaited by the protocol.
 
+pub mod fifo;
 pub mod smtp;
 
-use std::path::PathBuf;
+use std::sync::Arc;
 
-use tokio::io::AsyncWriteExt;
 use tracing::{info, warn};
 use vrrp_common::maps::State;
 
@@ -55,7 +55,7 @@ impl Notice {
 #[derive(Clone, Debug)]
 pub struct Notifier {
     pub scripts: Notify,
-    pub fifos: Vec<PathBuf>,
+    pub fifos: Arc<fifo::Fifos>,
     pub identity: Identity,
     pub secure: bool,
 }
@@ -81,9 +81,7 @@ impl Notifier {
             ];
             self.start(command, &extra, notice);
         }
-        for fifo in &self.fifos {
-            write_fifo(fifo, &notice.fifo_line()).await;
-        }
+        self.fifos.write(&notice.fifo_line());
     }
 
     fn start(&self, command: &Command, extra: &[String], notice: &Notice) {
@@ -113,22 +111,5 @@ impl Notifier {
                 notice.name, command.line
             ),
         }
-    }
-}
-
-/// Writes one line to a FIFO without blocking when nobody reads it.
-async fn write_fifo(path: &PathBuf, line: &str) {
-    let opened = tokio::fs::OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .await;
-    match opened {
-        Ok(mut fifo) => {
-            if let Err(error) = fifo.write_all(line.as_bytes()).await {
-                warn!("notify fifo {}: {error}", path.display());
-            }
-        }
-        Err(error) => warn!("notify fifo {}: {error}", path.display()),
     }
 }
