@@ -22,6 +22,29 @@ impl Implementation {
         Implementation::Keepalived,
     ];
 
+    /// Those of `candidates` that `VRRP_BENCH_IMPL` (a comma list of xdp, socket, keepalived)
+    /// asks for, all of them when it is unset: for profiling one implementation alone.
+    pub fn selected(candidates: &[Implementation]) -> Vec<Implementation> {
+        let wanted = std::env::var("VRRP_BENCH_IMPL").ok();
+        candidates
+            .iter()
+            .copied()
+            .filter(|implementation| {
+                wanted
+                    .as_deref()
+                    .is_none_or(|list| list.split(',').any(|w| w == implementation.key()))
+            })
+            .collect()
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Implementation::Xdp => "xdp",
+            Implementation::Socket => "socket",
+            Implementation::Keepalived => "keepalived",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Implementation::Xdp => "vrrpd (XDP)",

@@ -5,6 +5,9 @@
 //! ARP after takeover, flood resistance, ARP responder rate and cost, scale (255 VRIDs), and
 //! start-up. The figures are written to BENCHMARKS.md with a PNG plot; nothing here asserts a
 //! timing — the test suite only checks that `--quick` runs to the end.
+//!
+//! For working on one part (a profile, say): `VRRP_BENCH_ONLY=arp,scale` runs only those
+//! scenarios, `VRRP_BENCH_IMPL=xdp,socket,keepalived` only those implementations.
 
 mod daemon;
 mod report;

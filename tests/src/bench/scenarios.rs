@@ -174,7 +174,7 @@ pub fn failover(options: &BenchOptions, report: &mut Report) -> Result<()> {
     let cycles = options.scale(3, 30) as usize;
     let master_down = master_down_interval_ns(Version::V3, 96, 1) as f64 / 1e6;
     for flooded in [false, true] {
-        for implementation in Implementation::ALL {
+        for implementation in Implementation::selected(&Implementation::ALL) {
             let pair = Pair::start(implementation, v3_pair_config, "bench-failover")?;
             let flood = if flooded {
                 let mac = pair.segment.client.mac()?;
@@ -248,7 +248,7 @@ pub fn failover(options: &BenchOptions, report: &mut Report) -> Result<()> {
 pub fn handover(options: &BenchOptions, report: &mut Report) -> Result<()> {
     let cycles = options.scale(1, 10) as usize;
     let skew = skew_time_ns(Version::V3, 96, 1) as f64 / 1e6;
-    for implementation in Implementation::ALL {
+    for implementation in Implementation::selected(&Implementation::ALL) {
         let mut pair = Pair::start(implementation, v3_pair_config, "bench-handover")?;
         let mut stops = Vec::new();
         for cycle in 0..cycles {
@@ -297,7 +297,7 @@ pub fn floods(options: &BenchOptions, report: &mut Report) -> Result<()> {
         FloodKind::SameVridBadAuth,
         FloodKind::SameVridLowerPriority,
     ] {
-        for implementation in Implementation::ALL {
+        for implementation in Implementation::selected(&Implementation::ALL) {
             let config = if kind == FloodKind::SameVridBadAuth {
                 v2_pair_config
             } else {
@@ -381,7 +381,7 @@ fn rx_packets(segment: &Segment) -> u64 {
 /// Scenario 5: an ARP request flood for the VIP — XDP responder versus the kernel.
 pub fn arp(options: &BenchOptions, report: &mut Report) -> Result<()> {
     let duration = options.seconds(1.0, 10.0);
-    for implementation in [Implementation::Xdp, Implementation::Socket] {
+    for implementation in Implementation::selected(&[Implementation::Xdp, Implementation::Socket]) {
         let segment = Segment::new(1)?;
         let scratch = Scratch::new("bench-arp")?;
         let owner = Daemon::start(
@@ -495,7 +495,7 @@ fn scale_config(priority: u8) -> String {
 /// Scenario 6: 255 VRIDs at 10 ms on one interface, two routers.
 pub fn scale(options: &BenchOptions, report: &mut Report) -> Result<()> {
     let window = options.seconds(3.0, 60.0);
-    for implementation in Implementation::ALL {
+    for implementation in Implementation::selected(&Implementation::ALL) {
         let segment = Segment::new(2)?;
         let scratch = Scratch::new("bench-scale")?;
         let started = Instant::now();
@@ -580,7 +580,7 @@ pub fn scale(options: &BenchOptions, report: &mut Report) -> Result<()> {
 pub fn startup(options: &BenchOptions, report: &mut Report) -> Result<()> {
     let runs = options.scale(1, 5) as usize;
     let master_down = master_down_interval_ns(Version::V3, 100, 1) as f64 / 1e6;
-    for implementation in Implementation::ALL {
+    for implementation in Implementation::selected(&Implementation::ALL) {
         let mut to_first_advert = Vec::new();
         let mut to_backup = Vec::new();
         for run in 0..runs {
