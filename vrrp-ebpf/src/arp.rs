@@ -13,10 +13,11 @@ use crate::packet;
 const FRAME_LEN: usize = ethernet::HEADER_LEN + arp::LEN;
 
 pub fn on_arp(ctx: &XdpContext) -> u32 {
-    let mut frame = [0u8; FRAME_LEN];
-    if !packet::load(ctx, 0, &mut frame, FRAME_LEN) {
+    // The frame is parsed and rewritten where it lies: copying it out and back (and zeroing the
+    // copy) was most of the responder's cost.
+    let Some(frame) = packet::head_mut::<FRAME_LEN>(ctx) else {
         return XDP_PASS;
-    }
+    };
     let Ok(request) = Repr::parse(&frame[ethernet::HEADER_LEN..]) else {
         return XDP_PASS;
     };
@@ -37,10 +38,7 @@ pub fn on_arp(ctx: &XdpContext) -> u32 {
     if vip.active == 0 {
         return XDP_PASS;
     }
-    let Some(_) = request.reply_from(vip.mac).emit_frame(&mut frame) else {
-        return XDP_PASS;
-    };
-    if !packet::store(ctx, 0, &mut frame) {
+    if request.reply_from(vip.mac).emit_frame(frame).is_none() {
         return XDP_PASS;
     }
     maps::count(Counter::ArpRepliesSent);

@@ -17,11 +17,13 @@ const FRAME_LEN: usize = NeighborAdvert::FRAME_LEN;
 const ND_OFFSET: usize = ethernet::HEADER_LEN + ip::IPV6_HEADER_LEN;
 
 pub fn on_icmpv6(ctx: &XdpContext) -> u32 {
-    if ctx.data_end() - ctx.data() != FRAME_LEN {
+    // Parsed and rewritten in place, as the ARP responder does. The bounds check comes before
+    // the exact-length test: after that test the compiler would know the check passes and drop
+    // it, and the verifier needs to see it.
+    let Some(frame) = packet::head_mut::<FRAME_LEN>(ctx) else {
         return XDP_PASS;
-    }
-    let mut frame = [0u8; FRAME_LEN];
-    if !packet::load(ctx, 0, &mut frame, FRAME_LEN) {
+    };
+    if ctx.data_end() - ctx.data() != FRAME_LEN {
         return XDP_PASS;
     }
     let Some(solicit) = NeighborSolicit::parse(&frame[ND_OFFSET..]) else {
@@ -56,7 +58,7 @@ pub fn on_icmpv6(ctx: &XdpContext) -> u32 {
         target: solicit.target,
         flags: icmpv6::FLAG_SOLICITED | icmpv6::FLAG_OVERRIDE,
     };
-    if advert.emit_frame(&mut frame).is_none() || !packet::store(ctx, 0, &mut frame) {
+    if advert.emit_frame(frame).is_none() {
         return XDP_PASS;
     }
     maps::count(Counter::NeighborAdvertsSent);

@@ -1,7 +1,7 @@
-//! Access to the frame: bounds-checked pointers for fixed offsets, and copies in and out for
-//! the shared parsers.
+//! Access to the frame: bounds-checked pointers for fixed offsets (read and written in place),
+//! and copies out for the shared parsers of variable-length headers.
 
-use aya_ebpf::helpers::generated::{bpf_xdp_load_bytes, bpf_xdp_store_bytes};
+use aya_ebpf::helpers::generated::bpf_xdp_load_bytes;
 use aya_ebpf::programs::XdpContext;
 use vrrp_common::wire::ethernet;
 
@@ -14,6 +14,15 @@ pub fn ptr_at<T>(ctx: &XdpContext, offset: usize) -> Option<*const T> {
         return None;
     }
     Some((start + offset) as *const T)
+}
+
+/// The frame's first `N` bytes, in place, if it is that long: read and rewritten directly,
+/// with no copy in or out (the ARP responder's whole frame).
+#[inline(always)]
+pub fn head_mut<const N: usize>(ctx: &XdpContext) -> Option<&mut [u8; N]> {
+    let start: *const [u8; N] = ptr_at(ctx, 0)?;
+    // SAFETY: ptr_at checked the N bytes lie inside the frame, which this program run owns.
+    Some(unsafe { &mut *start.cast_mut() })
 }
 
 /// The frame's EtherType.
@@ -37,21 +46,6 @@ pub fn load(ctx: &XdpContext, offset: usize, buffer: &mut [u8], len: usize) -> b
             offset as u32,
             buffer.as_mut_ptr().cast(),
             len as u32,
-        )
-    };
-    rc == 0
-}
-
-/// Copies `bytes` into the frame at `offset`; false if the frame is shorter.
-#[inline(always)]
-pub fn store(ctx: &XdpContext, offset: usize, bytes: &mut [u8]) -> bool {
-    // SAFETY: bytes is valid for its length; the helper checks the frame side.
-    let rc = unsafe {
-        bpf_xdp_store_bytes(
-            ctx.ctx,
-            offset as u32,
-            bytes.as_mut_ptr().cast(),
-            bytes.len() as u32,
         )
     };
     rc == 0
