@@ -18,6 +18,9 @@ pub fn ptr_at<T>(ctx: &XdpContext, offset: usize) -> Option<*const T> {
 
 /// The frame's first `N` bytes, in place, if it is that long: read and rewritten directly,
 /// with no copy in or out (the ARP responder's whole frame).
+// The frame is not memory the context owns in Rust's sense: the kernel hands this program run
+// the frame, and the context is only the handle to it, so a shared context gives a mutable view.
+#[allow(clippy::mut_from_ref)]
 #[inline(always)]
 pub fn head_mut<const N: usize>(ctx: &XdpContext) -> Option<&mut [u8; N]> {
     let start: *const [u8; N] = ptr_at(ctx, 0)?;
