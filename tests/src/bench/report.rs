@@ -376,17 +376,35 @@ impl Report {
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_labels(rows.len())
-            .x_label_formatter(&|x| {
-                let index = x.floor() as usize;
-                rows.get(index)
-                    .map(|r| format!("{}, {}", r.implementation.name(), r.condition))
-                    .unwrap_or_default()
-            })
-            .x_label_style(("sans-serif", 11))
+            .x_labels(0)
             .y_desc("ms")
             .draw()
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        // Each bar named under itself (implementation, then condition), and its p99 above it.
+        let label = ("sans-serif", 11).into_font().color(&BLACK);
+        for (index, row) in rows.iter().enumerate() {
+            let (x, y) = chart.backend_coord(&(index as f64 + 0.5, 0.0));
+            let (name, condition) = (row.implementation.name(), row.condition.as_str());
+            for (line, text) in [name, condition].into_iter().enumerate() {
+                let width = text.len() as i32 * 3;
+                root.draw(&Text::new(
+                    text.to_string(),
+                    (x - width, y + 8 + 14 * line as i32),
+                    label.clone(),
+                ))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            let p99 = percentile(&row.excess_ms, 99.0);
+            if p99.is_finite() {
+                let (x, y) = chart.backend_coord(&(index as f64 + 0.5, p99.max(0.0)));
+                root.draw(&Text::new(
+                    format!("p99 {p99:.2}"),
+                    (x - 22, y - 16),
+                    label.clone(),
+                ))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+        }
         for (index, row) in rows.iter().enumerate() {
             let colour = match row.implementation {
                 Implementation::Xdp => RGBColor(31, 119, 180),
