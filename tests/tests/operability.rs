@@ -346,3 +346,67 @@ fn systemd_accepts_the_unit() {
         "systemd-analyze verify: {stderr}"
     );
 }
+
+/// The thread of `pid` named `name`, by its /proc entry.
+fn thread_named(pid: i32, name: &str) -> Option<String> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|task| {
+            std::fs::read_to_string(task.join("comm")).is_ok_and(|comm| comm.trim() == name)
+        })
+        .map(|task| task.display().to_string())
+}
+
+/// Field `index` (1-based, as proc(5) numbers them) of a /proc stat line; the command name in
+/// parentheses may hold spaces, so fields are counted after its closing parenthesis.
+fn stat_field(stat: &str, index: usize) -> Option<i64> {
+    let after_name = stat.rsplit_once(')')?.1;
+    after_name.split_whitespace().nth(index - 3)?.parse().ok()
+}
+
+#[test]
+fn keepalived_scheduling_settings_apply_where_they_matter() {
+    let _serial = vrrp_tests::serial();
+    vrrp_tests::require_root();
+    let segment = Segment::new(1).expect("segment");
+    let scratch = Scratch::new("ops-sched").expect("scratch");
+    let config = seed_config("dr1-keepalived.conf", &scratch)
+        .expect("dr1")
+        .replacen(
+            "global_defs {",
+            "global_defs {\n   vrrp_priority -5\n   vrrp_rt_priority 20\n   vrrp_no_swap\n   \
+             vrrp_cpu_affinity 0",
+            1,
+        );
+    let mut dr1 = Vrrpd::start(segment.router(1), "dr1", &config, &scratch, &[]).expect("dr1");
+    dr1.wait_for("(VI_1) Entering BACKUP STATE", WAIT)
+        .expect("started");
+    let pid = dr1.process.pid();
+    let protocol = thread_named(pid, "vrrp-protocol").expect("the protocol thread");
+    let stat = std::fs::read_to_string(format!("{protocol}/stat")).expect("stat");
+    // proc(5): field 18 priority, 19 nice, 40 rt_priority, 41 policy (SCHED_RR is 2).
+    assert_eq!(stat_field(&stat, 41), Some(2), "SCHED_RR: {stat}");
+    assert_eq!(stat_field(&stat, 40), Some(20), "rt priority 20: {stat}");
+    let main = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    assert_eq!(stat_field(&main, 19), Some(-5), "nice -5: {main}");
+    assert_eq!(
+        stat_field(&main, 41),
+        Some(0),
+        "the rest stays SCHED_OTHER: {main}"
+    );
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let locked_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmLck:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
+    assert!(locked_kib > 0, "vrrp_no_swap locks memory: {status}");
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("Cpus_allowed_list:") && l.trim_end().ends_with("\t0")),
+        "vrrp_cpu_affinity 0: {status}"
+    );
+}

@@ -172,12 +172,21 @@ fn keepalived_received(text: &str) -> Option<u64> {
 }
 
 /// `global_defs` for a version (v3 or the default v2).
+/// `global_defs`: VRRPv3 or v2, and with `VRRP_BENCH_RT_PRIORITY=N` keepalived's
+/// `vrrp_rt_priority N` for every implementation (a tuned comparison; the default is untuned).
 pub fn global(v3: bool) -> String {
+    let mut text = String::from("global_defs {\n");
     if v3 {
-        "global_defs {\n  vrrp_version 3\n}\n".into()
-    } else {
-        "global_defs {\n}\n".into()
+        text.push_str("  vrrp_version 3\n");
     }
+    if let Some(priority) = std::env::var("VRRP_BENCH_RT_PRIORITY")
+        .ok()
+        .and_then(|p| p.parse::<u8>().ok())
+    {
+        text.push_str(&format!("  vrrp_rt_priority {priority}\n"));
+    }
+    text.push_str("}\n");
+    text
 }
 
 /// One `vrrp_instance` block.

@@ -7,7 +7,8 @@
 //! timing — the test suite only checks that `--quick` runs to the end.
 //!
 //! For working on one part (a profile, say): `VRRP_BENCH_ONLY=arp,scale` runs only those
-//! scenarios, `VRRP_BENCH_IMPL=xdp,socket,keepalived` only those implementations.
+//! scenarios, `VRRP_BENCH_IMPL=xdp,socket,keepalived` only those implementations;
+//! `VRRP_BENCH_RT_PRIORITY=N` gives every implementation keepalived's `vrrp_rt_priority N`.
 
 mod daemon;
 mod report;

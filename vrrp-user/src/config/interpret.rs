@@ -397,6 +397,32 @@ impl Context {
                         global.smtp_server = Some((host.text, port));
                     }
                 }
+                "vrrp_priority" => {
+                    if let Some(value) = self.number_arg::<i32>(item, -20..=19) {
+                        global.scheduling.nice = Some(value);
+                    }
+                }
+                "vrrp_no_swap" => global.scheduling.no_swap = true,
+                "vrrp_rt_priority" => {
+                    if let Some(value) = self.number_arg::<u32>(item, 1..=99) {
+                        global.scheduling.rt_priority = Some(value);
+                    }
+                }
+                // keepalived's spelling, and its deprecated one.
+                "vrrp_rlimit_rttime" | "vrrp_rlimit_rtime" => {
+                    if let Some(value) = self.number_arg::<u64>(item, 1..=u64::from(u32::MAX)) {
+                        global.scheduling.rlimit_rttime_us = Some(value);
+                    }
+                }
+                "vrrp_cpu_affinity" => {
+                    let mut cpus = Vec::new();
+                    for word in &item.args {
+                        if let Some(cpu) = self.number::<u32>(word, "vrrp_cpu_affinity", 0..=1023) {
+                            cpus.push(cpu as usize);
+                        }
+                    }
+                    global.scheduling.cpu_affinity = cpus;
+                }
                 "smtp_connect_timeout" => {
                     if let Some(value) = self.number_arg::<u64>(item, 1..=3600) {
                         global.smtp_connect_timeout = Duration::from_secs(value);

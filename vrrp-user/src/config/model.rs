@@ -66,6 +66,24 @@ pub struct GlobalDefs {
     pub smtp_connect_timeout: Duration,
     pub notify_fifo: Option<NotifyFifo>,
     pub vrrp_notify_fifo: Option<NotifyFifo>,
+    pub scheduling: Scheduling,
+}
+
+/// keepalived's scheduling settings for its VRRP process (`vrrp_priority`, `vrrp_no_swap`,
+/// `vrrp_rt_priority`, `vrrp_rlimit_rttime`, `vrrp_cpu_affinity`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scheduling {
+    /// Nice value, -20..=19.
+    pub nice: Option<i32>,
+    /// Lock the daemon's memory so that it is never paged out.
+    pub no_swap: bool,
+    /// SCHED_RR priority, 1..=99, for the protocol thread (whose deadlines are the takeover).
+    pub rt_priority: Option<u32>,
+    /// RLIMIT_RTTIME in microseconds: real-time CPU time without blocking before the kernel
+    /// stops the daemon.
+    pub rlimit_rttime_us: Option<u64>,
+    /// CPUs the daemon may run on.
+    pub cpu_affinity: Vec<usize>,
 }
 
 impl Default for GlobalDefs {
@@ -90,6 +108,7 @@ impl Default for GlobalDefs {
             startup_delay: Duration::ZERO,
             enable_script_security: false,
             script_user: None,
+            scheduling: Scheduling::default(),
             notification_email: Vec::new(),
             notification_email_from: None,
             smtp_server: None,

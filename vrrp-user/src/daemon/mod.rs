@@ -7,6 +7,7 @@ pub mod logging;
 pub mod pidfile;
 pub mod plan;
 pub mod protocol;
+pub mod scheduling;
 pub mod shared;
 pub mod systemd;
 
@@ -95,6 +96,8 @@ pub fn run(cli: Cli) -> ExitCode {
         error!("{}: no vrrp_instance to run", cli.file.display());
         return ExitCode::from(EXIT_CONFIG);
     }
+    // Before any thread starts, so that every thread inherits them.
+    scheduling::apply_to_process(&config.global.scheduling);
     let _pid = match pidfile::PidFile::acquire(&cli.pid_file) {
         Ok(pid) => pid,
         Err(error) => {
@@ -185,6 +188,7 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
         receive,
         Arc::clone(&socket_counters),
         outcomes_tx,
+        config.global.scheduling.clone(),
     ) {
         Ok(protocol) => protocol,
         Err(error) => {

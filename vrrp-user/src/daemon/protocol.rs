@@ -24,6 +24,7 @@ use vrrp_common::wire::vrrp::PRIORITY_STOP;
 use vrrp_common::wire::{Family, raw_from_ip};
 
 use super::plan::InstancePlan;
+use crate::config::model::Scheduling;
 use crate::datapath::xdp::XdpDatapath;
 use crate::fsm::{self, Action, FaultReason, Input, Reason};
 use crate::net::advert::AdvertTemplate;
@@ -153,6 +154,7 @@ pub fn spawn(
     receive: Receive,
     socket_counters: Arc<Mutex<[u64; Counter::COUNT]>>,
     outcomes: UnboundedSender<Outcome>,
+    scheduling: Scheduling,
 ) -> io::Result<ProtocolHandle> {
     // SAFETY: plain descriptor creation, owned below.
     let wake = Arc::new(unsafe {
@@ -202,7 +204,10 @@ pub fn spawn(
     }
     let handle = std::thread::Builder::new()
         .name("vrrp-protocol".into())
-        .spawn(move || thread.run())?;
+        .spawn(move || {
+            super::scheduling::apply_to_protocol_thread(&scheduling);
+            thread.run()
+        })?;
     Ok(ProtocolHandle {
         commands: commands_tx,
         wake,
