@@ -203,3 +203,14 @@ impl Drop for Scratch {
         }
     }
 }
+
+/// Field `index` (1-based, as proc(5) numbers them) of a `/proc/.../stat` line. The command
+/// name in parentheses may hold spaces, so fields are counted after its closing parenthesis.
+pub fn stat_field(stat: &str, index: usize) -> Option<i64> {
+    let after_name = stat.rsplit_once(')')?.1;
+    after_name
+        .split_whitespace()
+        .nth(index.checked_sub(3)?)?
+        .parse()
+        .ok()
+}

@@ -8,7 +8,7 @@ use vrrp_tests::capture::Capture;
 use vrrp_tests::daemons::{
     Vrrpd, make_executable, seed_config, vrrpd_binary, write_notify_recorder,
 };
-use vrrp_tests::process::Scratch;
+use vrrp_tests::process::{Scratch, stat_field};
 use vrrp_tests::topology::{BRIDGE, Segment};
 use vrrp_tests::wire;
 
@@ -365,14 +365,11 @@ fn hung_children(parent: i32, cmdline: &str) -> usize {
         .flatten()
         .filter(|entry| {
             let path = entry.path();
+            // proc(5): field 4 is the parent's pid.
             let parent_matches = std::fs::read_to_string(path.join("stat"))
                 .ok()
-                .and_then(|stat| {
-                    // pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
-                    let rest = stat.rsplit_once(')')?.1.to_string();
-                    rest.split_whitespace().nth(1)?.parse::<i32>().ok()
-                })
-                == Some(parent);
+                .and_then(|stat| stat_field(&stat, 4))
+                == Some(i64::from(parent));
             parent_matches
                 && std::fs::read(path.join("cmdline")).is_ok_and(|c| c == cmdline.as_bytes())
         })

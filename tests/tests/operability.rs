@@ -13,7 +13,7 @@ use vrrp_common::wire::vrrp::{Auth, Repr, Version};
 use vrrp_common::wire::{Family, raw_from_ipv4};
 use vrrp_tests::daemons::{Vrrpd, seed_config, vrrpd_binary};
 use vrrp_tests::packet_socket::PacketSocket;
-use vrrp_tests::process::Scratch;
+use vrrp_tests::process::{Scratch, stat_field};
 use vrrp_tests::topology::Segment;
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -357,13 +357,6 @@ fn thread_named(pid: i32, name: &str) -> Option<String> {
             std::fs::read_to_string(task.join("comm")).is_ok_and(|comm| comm.trim() == name)
         })
         .map(|task| task.display().to_string())
-}
-
-/// Field `index` (1-based, as proc(5) numbers them) of a /proc stat line; the command name in
-/// parentheses may hold spaces, so fields are counted after its closing parenthesis.
-fn stat_field(stat: &str, index: usize) -> Option<i64> {
-    let after_name = stat.rsplit_once(')')?.1;
-    after_name.split_whitespace().nth(index - 3)?.parse().ok()
 }
 
 #[test]

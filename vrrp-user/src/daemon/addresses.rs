@@ -164,6 +164,18 @@ fn route_ifindex(plan: &InstancePlan, route: &VirtualRoute) -> Option<u32> {
         .or(Some(plan.ifindex))
 }
 
+/// Removes the instance's virtual rules and routes (those already gone are no error).
+async fn remove_routes_and_rules(netlink: &Netlink, plan: &InstancePlan) {
+    for rule in &plan.config.rules {
+        let _ = netlink.rule(rule, plan.config.family, false).await;
+    }
+    for route in &plan.config.routes {
+        let _ = netlink
+            .route(route_ifindex(plan, route), route, false)
+            .await;
+    }
+}
+
 fn addresses_of(plan: &InstancePlan) -> Vec<std::net::IpAddr> {
     plan.config
         .addresses
@@ -179,15 +191,7 @@ async fn remove(context: &Context, plan: &InstancePlan) {
         crate::net::accept::unblock(&addresses_of(plan));
     }
     info!("({}) removing VIPs.", plan.name());
-    for rule in &plan.config.rules {
-        let _ = context.netlink.rule(rule, plan.config.family, false).await;
-    }
-    for route in &plan.config.routes {
-        let _ = context
-            .netlink
-            .route(route_ifindex(plan, route), route, false)
-            .await;
-    }
+    remove_routes_and_rules(&context.netlink, plan).await;
     for vip in plan
         .config
         .addresses
@@ -279,14 +283,7 @@ async fn announce(
 /// installed (every instance starts outside MASTER, so none of them should be there yet).
 pub async fn remove_stale(netlink: &Netlink, plans: &[InstancePlan]) {
     for plan in plans {
-        for rule in &plan.config.rules {
-            let _ = netlink.rule(rule, plan.config.family, false).await;
-        }
-        for route in &plan.config.routes {
-            let _ = netlink
-                .route(route_ifindex(plan, route), route, false)
-                .await;
-        }
+        remove_routes_and_rules(netlink, plan).await;
         let Ok(present) = netlink.addresses(plan.ifindex).await else {
             continue;
         };

@@ -783,6 +783,7 @@ impl Thread {
                     &name,
                     to,
                     &reason,
+                    &reason_text,
                     family,
                     self.instances[index].fsm.effective_priority(),
                 );
@@ -831,7 +832,14 @@ impl Thread {
 /// writes before the change where it writes one ("Receive advertisement timeout", "Master
 /// received advert from ... with higher priority ..."), then "Entering X STATE" — at start-up
 /// exactly keepalived's "(init)", otherwise followed by vrrpd's reason in parentheses.
-fn log_transition(name: &str, to: State, reason: &Reason, family: Family, ours: u8) {
+fn log_transition(
+    name: &str,
+    to: State,
+    reason: &Reason,
+    reason_text: &str,
+    family: Family,
+    ours: u8,
+) {
     match (to, reason) {
         (State::Initialize, Reason::Shutdown) => info!("({name}) Stopping"),
         (State::Backup, Reason::Startup) => info!("({name}) Entering BACKUP STATE (init)"),
@@ -847,9 +855,8 @@ fn log_transition(name: &str, to: State, reason: &Reason, family: Family, ours: 
                 _ => {}
             }
             info!(
-                "({name}) Entering {} STATE ({})",
-                to.keepalived_name(),
-                reason.describe(family)
+                "({name}) Entering {} STATE ({reason_text})",
+                to.keepalived_name()
             );
         }
     }
