@@ -7,15 +7,15 @@ use std::time::Duration;
 
 use vrrp_common::wire::icmpv6;
 use vrrp_common::wire::{ethernet, ip};
-use vrrp_tests::capture::Capture;
-use vrrp_tests::daemons::{
+use vrrp_harness::capture::Capture;
+use vrrp_harness::daemons::{
     Keepalived, Vrrpd, make_executable, vrrpd_binary, write_notify_recorder,
 };
-use vrrp_tests::packet_socket::PacketSocket;
-use vrrp_tests::pinger::Pinger;
-use vrrp_tests::process::Scratch;
-use vrrp_tests::topology::{BRIDGE, Segment};
-use vrrp_tests::wire;
+use vrrp_harness::packet_socket::PacketSocket;
+use vrrp_harness::pinger::Pinger;
+use vrrp_harness::process::Scratch;
+use vrrp_harness::topology::{BRIDGE, Segment};
+use vrrp_harness::wire;
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -92,8 +92,8 @@ fn solicitation(client_mac: [u8; 6], target: [u8; 16]) -> Vec<u8> {
 
 #[test]
 fn ipv6_vrrpv3_with_unsolicited_na_nodad_vips_and_the_nd_responder() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let segment = Segment::new(2).expect("segment");
     let scratch = Scratch::new("adv-ipv6").expect("scratch");
     let capture = Capture::start(&segment.switch, BRIDGE, "ip6", scratch.path()).expect("capture");
@@ -176,8 +176,8 @@ fn ipv6_vrrpv3_with_unsolicited_na_nodad_vips_and_the_nd_responder() {
 
 #[test]
 fn ipv6_interop_with_keepalived() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let segment = Segment::new(2).expect("segment");
     let scratch = Scratch::new("adv-ipv6-interop").expect("scratch");
     let mut keepalived = Keepalived::start(segment.router(1), "ka", &ipv6_config(100), &scratch)
@@ -236,8 +236,8 @@ fn seed_like(priority: u8, extra: &str) -> String {
 
 #[test]
 fn use_vmac_answers_with_the_virtual_mac_and_removes_the_macvlan_at_exit() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let segment = Segment::new(2).expect("segment");
     let scratch = Scratch::new("adv-vmac").expect("scratch");
     let capture = Capture::start(
@@ -358,8 +358,8 @@ fn use_vmac_answers_with_the_virtual_mac_and_removes_the_macvlan_at_exit() {
 
 #[test]
 fn vmac_xmit_base_sends_adverts_from_the_base_interface() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let segment = Segment::new(1).expect("segment");
     let scratch = Scratch::new("adv-xmit-base").expect("scratch");
     let capture =
@@ -402,8 +402,8 @@ fn unicast_config(priority: u8, me: u8, peer: u8) -> String {
 
 #[test]
 fn unicast_peers_with_keepalived_and_strangers_dropped() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let segment = Segment::new(3).expect("segment");
     let scratch = Scratch::new("adv-unicast").expect("scratch");
     let capture =
@@ -518,11 +518,11 @@ fn sync_config(
 
 #[test]
 fn a_sync_group_moves_together_with_keepalived_as_the_peer() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let segment = Segment::new(2).expect("segment");
     let scratch = Scratch::new("adv-sync").expect("scratch");
-    vrrp_tests::daemons::write_chk_down(&scratch).expect("chk_down");
+    vrrp_harness::daemons::write_chk_down(&scratch).expect("chk_down");
     let notify = write_notify_recorder(&scratch, "group.sh").expect("recorder");
     let mut dr1 = Vrrpd::start(
         segment.router(1),
@@ -580,8 +580,8 @@ fn a_sync_group_moves_together_with_keepalived_as_the_peer() {
 
 #[test]
 fn no_accept_drops_traffic_to_the_vip_and_accept_lets_it_in() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     for (mode, answered) in [("no_accept", false), ("accept", true)] {
         let segment = Segment::new(1).expect("segment");
         let scratch = Scratch::new("adv-accept").expect("scratch");
@@ -639,8 +639,8 @@ fn no_accept_drops_traffic_to_the_vip_and_accept_lets_it_in() {
 
 #[test]
 fn virtual_routes_and_rules_follow_the_master() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let segment = Segment::new(2).expect("segment");
     let scratch = Scratch::new("adv-routes").expect("scratch");
     let routes = "  virtual_routes {\n    198.51.100.0/24 via 192.0.2.1 dev eth0\n  }\n  \
@@ -714,8 +714,8 @@ fn virtual_routes_and_rules_follow_the_master() {
 
 #[test]
 fn smtp_alert_emails_each_transition() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let segment = Segment::new(1).expect("segment");
     let scratch = Scratch::new("adv-smtp").expect("scratch");
     let router = segment.router(1);
@@ -797,7 +797,7 @@ fn smtp_alert_emails_each_transition() {
 
 #[test]
 fn vrrp_strict_refuses_what_the_rfc_forbids_and_defaults_to_no_accept() {
-    vrrp_tests::require_root();
+    vrrp_harness::require_root();
     let scratch = Scratch::new("adv-strict").expect("scratch");
     let unicast = scratch
         .write(

@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
-use vrrp_tests::capture::Capture;
-use vrrp_tests::daemons::{
+use vrrp_harness::capture::Capture;
+use vrrp_harness::daemons::{
     Vrrpd, make_executable, seed_config, vrrpd_binary, write_notify_recorder,
 };
-use vrrp_tests::process::{Scratch, stat_field};
-use vrrp_tests::topology::{BRIDGE, Segment};
-use vrrp_tests::wire;
+use vrrp_harness::process::{Scratch, stat_field};
+use vrrp_harness::topology::{BRIDGE, Segment};
+use vrrp_harness::wire;
 
 const WAIT: Duration = Duration::from_secs(20);
 const VIP: &str = "192.0.2.99";
@@ -25,7 +25,7 @@ fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
 
 /// DR1 with `dr1_config` (the seed's by default) as master, DR2 (seed) as backup.
 fn pair(label: &str, dr1_config: Option<String>) -> (Segment, Scratch, Vrrpd, Vrrpd) {
-    vrrp_tests::require_root();
+    vrrp_harness::require_root();
     let segment = Segment::new(2).expect("segment");
     let scratch = Scratch::new(label).expect("scratch");
     let dr1_config =
@@ -48,8 +48,8 @@ fn pair(label: &str, dr1_config: Option<String>) -> (Segment, Scratch, Vrrpd, Vr
 
 #[test]
 fn interface_down_means_fault_and_notify_fault_then_back_to_backup() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let segment = Segment::new(2).expect("segment");
     let scratch = Scratch::new("fault-ifdown").expect("scratch");
     let recorder = write_notify_recorder(&scratch, "notify.sh").expect("recorder");
@@ -103,7 +103,7 @@ fn interface_down_means_fault_and_notify_fault_then_back_to_backup() {
 
 #[test]
 fn an_interface_deleted_and_recreated_gets_xdp_again_and_recovers() {
-    let _serial = vrrp_tests::serial();
+    let _serial = vrrp_harness::serial();
     let (segment, _scratch, mut dr1, mut dr2) = pair("fault-recreate", None);
     let router = segment.router(1);
     segment
@@ -158,8 +158,8 @@ fn an_interface_deleted_and_recreated_gets_xdp_again_and_recovers() {
 
 #[test]
 fn a_hanging_tracking_script_is_killed_at_its_timeout_and_elections_go_on() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let scratch = Scratch::new("fault-hang").expect("scratch");
     let hang = scratch
         .write("hang.sh", "#!/bin/sh\nexec sleep 30\n")
@@ -210,8 +210,8 @@ fn a_hanging_tracking_script_is_killed_at_its_timeout_and_elections_go_on() {
 
 #[test]
 fn a_missing_or_non_executable_script_is_a_clear_failure() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let scratch = Scratch::new("fault-missing").expect("scratch");
     let plain = scratch
         .write("plain.sh", "#!/bin/sh\nexit 0\n")
@@ -244,7 +244,7 @@ fn a_missing_or_non_executable_script_is_a_clear_failure() {
 
 #[test]
 fn sigkill_of_the_master_then_restart_cleans_up_and_preempts() {
-    let _serial = vrrp_tests::serial();
+    let _serial = vrrp_harness::serial();
     let (segment, scratch, dr1, mut dr2) = pair("fault-sigkill", None);
     let router = segment.router(1);
     dr1.process.signal(libc::SIGKILL);
@@ -279,7 +279,7 @@ fn sigkill_of_the_master_then_restart_cleans_up_and_preempts() {
 
 #[test]
 fn a_second_vrrpd_on_the_same_configuration_is_refused() {
-    let _serial = vrrp_tests::serial();
+    let _serial = vrrp_harness::serial();
     let (segment, scratch, _dr1, _dr2) = pair("fault-second", None);
     let output = segment
         .router(1)
@@ -302,8 +302,8 @@ fn a_second_vrrpd_on_the_same_configuration_is_refused() {
 
 #[test]
 fn a_vip_netlink_refuses_is_retried_then_faults() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let segment = Segment::new(1).expect("segment");
     let scratch = Scratch::new("fault-netlink").expect("scratch");
     let config = seed_config("dr1-keepalived.conf", &scratch)
@@ -327,8 +327,8 @@ fn a_vip_netlink_refuses_is_retried_then_faults() {
 
 #[test]
 fn without_bpffs_vrrpd_runs_and_mounts_it_for_pinning() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let segment = Segment::new(1).expect("segment");
     let scratch = Scratch::new("fault-bpffs").expect("scratch");
     // `ip netns exec` gives the command a fresh /sys: no bpffs there.

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use aya::maps::PerCpuArray;
-use vrrp_tests::bpf_run::{Verdict, XdpUnderTest};
-use vrrp_tests::netns::{self, Netns};
-use vrrp_tests::packet_socket::PacketSocket;
-use vrrp_tests::topology::VethPair;
+use vrrp_harness::bpf_run::{Verdict, XdpUnderTest};
+use vrrp_harness::netns::{self, Netns};
+use vrrp_harness::packet_socket::PacketSocket;
+use vrrp_harness::topology::VethPair;
 use vrrp_user::datapath::attach::{AttachPolicy, AttachedMode, attach};
 
 const FRAMES: u64 = 1000;
@@ -72,7 +72,7 @@ fn count_on_veth(policy: AttachPolicy) -> (AttachedMode, u64) {
 
 #[test]
 fn xdp_counts_every_frame_on_veth_in_driver_mode() {
-    vrrp_tests::require_root();
+    vrrp_harness::require_root();
     let (mode, seen) = count_on_veth(AttachPolicy::PreferDriver);
     assert_eq!(mode, AttachedMode::Driver, "veth supports driver-mode XDP");
     assert_eq!(seen, FRAMES);
@@ -80,7 +80,7 @@ fn xdp_counts_every_frame_on_veth_in_driver_mode() {
 
 #[test]
 fn xdp_counts_every_frame_on_veth_in_skb_mode() {
-    vrrp_tests::require_root();
+    vrrp_harness::require_root();
     let (mode, seen) = count_on_veth(AttachPolicy::Skb);
     assert_eq!(mode, AttachedMode::Skb);
     assert_eq!(seen, FRAMES);
@@ -88,7 +88,7 @@ fn xdp_counts_every_frame_on_veth_in_skb_mode() {
 
 #[test]
 fn auto_policy_picks_skb_mode_on_veth() {
-    vrrp_tests::require_root();
+    vrrp_harness::require_root();
     let (mode, seen) = count_on_veth(AttachPolicy::Auto);
     assert_eq!(
         mode,
@@ -100,7 +100,7 @@ fn auto_policy_picks_skb_mode_on_veth() {
 
 #[test]
 fn test_run_passes_an_unrelated_frame_untouched_and_counts_it() {
-    vrrp_tests::require_root();
+    vrrp_harness::require_root();
     let mut xdp = XdpUnderTest::load().expect("load");
     let frame = experimental_frame(7);
     let run = xdp.run(&frame).expect("test run");
@@ -111,7 +111,7 @@ fn test_run_passes_an_unrelated_frame_untouched_and_counts_it() {
 
 #[test]
 fn a_panicking_namespace_test_leaves_no_namespace_behind() {
-    vrrp_tests::require_root();
+    vrrp_harness::require_root();
     let created = std::sync::Mutex::new(String::new());
     let outcome = std::panic::catch_unwind(|| {
         let ns = Netns::new("panics").expect("netns");

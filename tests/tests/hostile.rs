@@ -8,12 +8,12 @@ use vrrp_common::wire::arp;
 use vrrp_common::wire::frame::AdvertFrame;
 use vrrp_common::wire::vrrp::{Auth, Repr, Version};
 use vrrp_common::wire::{Family, raw_from_ipv4};
-use vrrp_tests::capture::Capture;
-use vrrp_tests::daemons::{Vrrpd, seed_config};
-use vrrp_tests::loadgen::{Flood, process_rss_kib};
-use vrrp_tests::process::Scratch;
-use vrrp_tests::topology::{BRIDGE, Segment};
-use vrrp_tests::wire;
+use vrrp_harness::capture::Capture;
+use vrrp_harness::daemons::{Vrrpd, seed_config};
+use vrrp_harness::loadgen::{Flood, process_rss_kib};
+use vrrp_harness::process::Scratch;
+use vrrp_harness::topology::{BRIDGE, Segment};
+use vrrp_harness::wire;
 
 const WAIT: Duration = Duration::from_secs(15);
 /// Frames per flood: bounded in packets (and by the flood's own time limit).
@@ -79,7 +79,7 @@ struct Pair {
 }
 
 fn pair(label: &str) -> Pair {
-    vrrp_tests::require_root();
+    vrrp_harness::require_root();
     let segment = Segment::new(2).expect("segment");
     let scratch = Scratch::new(label).expect("scratch");
     let mut dr1 = Vrrpd::start(
@@ -130,7 +130,7 @@ fn flood(pair: &Pair, frames: Vec<Vec<u8>>) -> u64 {
 
 #[test]
 fn hostile_floods_change_nothing_and_every_drop_is_counted() {
-    let _serial = vrrp_tests::serial();
+    let _serial = vrrp_harness::serial();
     let pair = pair("hostile-floods");
     let mac = pair.segment.client.mac().expect("mac");
     let rss_before = process_rss_kib(pair.dr2.process.pid()).expect("rss");
@@ -279,7 +279,7 @@ fn hostile_floods_change_nothing_and_every_drop_is_counted() {
 
 #[test]
 fn a_failover_during_a_flood_is_not_missed() {
-    let _serial = vrrp_tests::serial();
+    let _serial = vrrp_harness::serial();
     let mut pair = pair("hostile-failover");
     let mac = pair.segment.client.mac().expect("mac");
     let capture = Capture::start(
@@ -356,7 +356,7 @@ fn a_failover_during_a_flood_is_not_missed() {
 /// — one burst however many such adverts arrive within a second.
 #[test]
 fn a_master_hearing_a_lower_priority_answers_and_announces_its_vip_again() {
-    let _serial = vrrp_tests::serial();
+    let _serial = vrrp_harness::serial();
     let pair = pair("hostile-lower");
     // After DR1's second start-up burst (garp_master_delay, 5 s), so that only the answer to
     // the forged adverts can put a gratuitous ARP on the wire.
@@ -385,12 +385,12 @@ fn a_master_hearing_a_lower_priority_answers_and_announces_its_vip_again() {
         auth: valid_auth(),
     }
     .frame(mac);
-    let sent_at = vrrp_tests::capture::wall_clock_ns();
+    let sent_at = vrrp_harness::capture::wall_clock_ns();
     pair.segment
         .client
         .ns
         .enter(|| -> anyhow::Result<()> {
-            let socket = vrrp_tests::packet_socket::PacketSocket::open("eth0")?;
+            let socket = vrrp_harness::packet_socket::PacketSocket::open("eth0")?;
             for _ in 0..3 {
                 socket.send(&lower)?;
                 std::thread::sleep(Duration::from_millis(300));

@@ -8,11 +8,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use vrrp_tests::capture::Capture;
-use vrrp_tests::daemons::{Keepalived, Vrrpd, seed_config};
-use vrrp_tests::process::Scratch;
-use vrrp_tests::topology::{BRIDGE, Segment};
-use vrrp_tests::wire;
+use vrrp_harness::capture::Capture;
+use vrrp_harness::daemons::{Keepalived, Vrrpd, seed_config};
+use vrrp_harness::process::Scratch;
+use vrrp_harness::topology::{BRIDGE, Segment};
+use vrrp_harness::wire;
 
 const WAIT: Duration = Duration::from_secs(15);
 const VIP: &str = "192.0.2.99";
@@ -66,8 +66,8 @@ fn v3_config(priority: u8, state: &str) -> String {
 
 #[test]
 fn v2_pass_keepalived_master_and_vrrpd_backup() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let segment = Segment::new(2).expect("segment");
     let scratch = Scratch::new("interop-v2-ka-master").expect("scratch");
     let dr1_config = seed_config("dr1-keepalived.conf", &scratch).expect("dr1");
@@ -139,8 +139,8 @@ fn v2_pass_keepalived_master_and_vrrpd_backup() {
 
 #[test]
 fn v2_pass_vrrpd_master_and_keepalived_backup() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let segment = Segment::new(2).expect("segment");
     let scratch = Scratch::new("interop-v2-vrrpd-master").expect("scratch");
     let dr1_config = seed_config("dr1-keepalived.conf", &scratch).expect("dr1");
@@ -207,8 +207,8 @@ fn v2_pass_vrrpd_master_and_keepalived_backup() {
 /// (link cut) failover near Master_Down_Interval (36.25 ms for priority 96).
 #[test]
 fn v3_10ms_interop_in_both_roles() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     for vrrpd_is_master in [false, true] {
         let segment = Segment::new(2).expect("segment");
         let scratch = Scratch::new("interop-v3").expect("scratch");

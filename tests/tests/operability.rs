@@ -11,10 +11,10 @@ use std::time::Duration;
 use vrrp_common::wire::frame::AdvertFrame;
 use vrrp_common::wire::vrrp::{Auth, Repr, Version};
 use vrrp_common::wire::{Family, raw_from_ipv4};
-use vrrp_tests::daemons::{Vrrpd, seed_config, vrrpd_binary};
-use vrrp_tests::packet_socket::PacketSocket;
-use vrrp_tests::process::{Scratch, stat_field};
-use vrrp_tests::topology::Segment;
+use vrrp_harness::daemons::{Vrrpd, seed_config, vrrpd_binary};
+use vrrp_harness::packet_socket::PacketSocket;
+use vrrp_harness::process::{Scratch, stat_field};
+use vrrp_harness::topology::Segment;
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -27,7 +27,7 @@ fn pair_with(
     extra_dr2: &[&str],
     host_mounts: bool,
 ) -> (Segment, Scratch, Vrrpd, Vrrpd) {
-    vrrp_tests::require_root();
+    vrrp_harness::require_root();
     let segment = Segment::new(2).expect("segment");
     let scratch = Scratch::new(label).expect("scratch");
     let mut dr1 = Vrrpd::start(
@@ -90,7 +90,7 @@ fn schema(value: &serde_json::Value, path: &str, out: &mut BTreeSet<String>) {
 
 #[test]
 fn status_table_json_schema_stats_and_dumps() {
-    let _serial = vrrp_tests::serial();
+    let _serial = vrrp_harness::serial();
     let (_segment, scratch, dr1, dr2) = pair("ops-status", &[]);
     std::thread::sleep(Duration::from_millis(2500));
     // The table.
@@ -237,7 +237,7 @@ fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
 
 #[test]
 fn metrics_are_scraped_and_drop_counters_move_with_traffic() {
-    let _serial = vrrp_tests::serial();
+    let _serial = vrrp_harness::serial();
     let (segment, _scratch, _dr1, dr2) = pair("ops-metrics", &["--metrics", "127.0.0.1:9650"]);
     std::thread::sleep(Duration::from_millis(1500));
     let first = scrape(&segment, 2, 9650);
@@ -294,7 +294,7 @@ fn metrics_are_scraped_and_drop_counters_move_with_traffic() {
 
 #[test]
 fn pinned_maps_are_visible_to_bpftool_and_removed_on_exit() {
-    let _serial = vrrp_tests::serial();
+    let _serial = vrrp_harness::serial();
     // nsenter rather than `ip netns exec`, so the daemon sees the host's bpffs.
     let (_segment, _scratch, _dr1, mut dr2) = pair_with("ops-pin", &["--pin-maps"], true);
     std::thread::sleep(Duration::from_millis(1500));
@@ -361,8 +361,8 @@ fn thread_named(pid: i32, name: &str) -> Option<String> {
 
 #[test]
 fn keepalived_scheduling_settings_apply_where_they_matter() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let segment = Segment::new(1).expect("segment");
     let scratch = Scratch::new("ops-sched").expect("scratch");
     let config = seed_config("dr1-keepalived.conf", &scratch)

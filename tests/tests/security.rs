@@ -6,9 +6,9 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use vrrp_tests::daemons::{Vrrpd, make_executable, seed_config};
-use vrrp_tests::process::Scratch;
-use vrrp_tests::topology::Segment;
+use vrrp_harness::daemons::{Vrrpd, make_executable, seed_config};
+use vrrp_harness::process::Scratch;
+use vrrp_harness::topology::Segment;
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -39,8 +39,8 @@ fn dr1_with(scratch: &Scratch, global: &str, instance: &str) -> String {
 
 #[test]
 fn scripts_run_as_script_user() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let scratch = Scratch::new("security-user").expect("scratch");
     std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o777))
         .expect("chmod");
@@ -69,8 +69,8 @@ fn scripts_run_as_script_user() {
 
 #[test]
 fn script_security_refuses_a_script_others_can_write() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let scratch = Scratch::new("security-writable").expect("scratch");
     let check = scratch
         .write("check.sh", "#!/bin/sh\nexit 0\n")
@@ -102,8 +102,8 @@ fn script_security_refuses_a_script_others_can_write() {
 
 #[test]
 fn configuration_values_never_reach_a_shell_as_code() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let scratch = Scratch::new("security-injection").expect("scratch");
     let record = scratch
         .write(
@@ -148,8 +148,8 @@ fn configuration_values_never_reach_a_shell_as_code() {
 
 #[test]
 fn a_configuration_file_writable_by_others_is_warned_about() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let scratch = Scratch::new("security-config").expect("scratch");
     let segment = Segment::new(1).expect("segment");
     let config = seed_config("dr1-keepalived.conf", &scratch).expect("dr1");

@@ -5,12 +5,12 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use vrrp_tests::capture::Capture;
-use vrrp_tests::daemons::{Vrrpd, localise, seed_config, write_chk_down, write_notify_recorder};
-use vrrp_tests::pinger::Pinger;
-use vrrp_tests::process::Scratch;
-use vrrp_tests::topology::{BRIDGE, Segment};
-use vrrp_tests::wire;
+use vrrp_harness::capture::Capture;
+use vrrp_harness::daemons::{Vrrpd, localise, seed_config, write_chk_down, write_notify_recorder};
+use vrrp_harness::pinger::Pinger;
+use vrrp_harness::process::Scratch;
+use vrrp_harness::topology::{BRIDGE, Segment};
+use vrrp_harness::wire;
 
 const VIP1: &str = "192.0.2.99";
 const VIP2: &str = "192.0.2.98";
@@ -27,7 +27,7 @@ impl Lab {
     /// The seed's two directors; `dual` adds VI_2 (dual master); `track` makes VI_1 track
     /// chk_down (the tutorial's step 5).
     fn new(label: &str, dual: bool, track: bool) -> Lab {
-        vrrp_tests::require_root();
+        vrrp_harness::require_root();
         let segment = Segment::new(2).expect("segment");
         let scratch = Scratch::new(label).expect("scratch");
         write_chk_down(&scratch).expect("chk_down");
@@ -115,7 +115,7 @@ fn dr2_ip() -> IpAddr {
 
 #[test]
 fn dr1_is_master_with_the_labelled_vip_and_dr2_backs_it_up() {
-    let _serial = vrrp_tests::serial();
+    let _serial = vrrp_harness::serial();
     let lab = Lab::new("seed-steady", false, false);
     let capture = lab.capture();
     let (dr1, dr2) = lab.start_both();
@@ -162,7 +162,7 @@ fn dr1_is_master_with_the_labelled_vip_and_dr2_backs_it_up() {
 
 #[test]
 fn stopping_dr1_hands_over_after_skew_time_and_dr1_preempts_on_return() {
-    let _serial = vrrp_tests::serial();
+    let _serial = vrrp_harness::serial();
     let lab = Lab::new("seed-stop", false, false);
     let (mut dr1, mut dr2) = lab.start_both();
     let capture = lab.capture();
@@ -236,7 +236,7 @@ fn stopping_dr1_hands_over_after_skew_time_and_dr1_preempts_on_return() {
 
 #[test]
 fn cutting_dr1s_link_fails_over_at_master_down_interval() {
-    let _serial = vrrp_tests::serial();
+    let _serial = vrrp_harness::serial();
     let lab = Lab::new("seed-cut", false, false);
     let (_dr1, mut dr2) = lab.start_both();
     let capture = lab.capture();
@@ -272,7 +272,7 @@ fn cutting_dr1s_link_fails_over_at_master_down_interval() {
 
 #[test]
 fn chk_down_with_weight_minus_5_moves_the_vip_and_back() {
-    let _serial = vrrp_tests::serial();
+    let _serial = vrrp_harness::serial();
     let lab = Lab::new("seed-chk", false, true);
     let (mut dr1, mut dr2) = lab.start_both();
     let down = lab.scratch.join("down");
@@ -295,7 +295,7 @@ fn chk_down_with_weight_minus_5_moves_the_vip_and_back() {
 
 #[test]
 fn dual_master_each_router_owns_one_vip_and_takes_both_when_the_other_stops() {
-    let _serial = vrrp_tests::serial();
+    let _serial = vrrp_harness::serial();
     let lab = Lab::new("seed-dual", true, false);
     let (mut dr1, mut dr2) = lab.start_both();
     dr2.wait_for("(VI_2) Entering MASTER STATE", WAIT)
@@ -325,7 +325,7 @@ fn dual_master_each_router_owns_one_vip_and_takes_both_when_the_other_stops() {
 
 #[test]
 fn notify_scripts_run_with_keepalived_arguments_in_order() {
-    let _serial = vrrp_tests::serial();
+    let _serial = vrrp_harness::serial();
     let lab = Lab::new("seed-notify", false, false);
     let master = write_notify_recorder(&lab.scratch, "on-master.sh").expect("script");
     let backup = write_notify_recorder(&lab.scratch, "on-backup.sh").expect("script");
@@ -403,7 +403,7 @@ fn notify_scripts_run_with_keepalived_arguments_in_order() {
 
 #[test]
 fn sighup_refuses_a_bad_file_and_keeps_unchanged_instances_in_their_state() {
-    let _serial = vrrp_tests::serial();
+    let _serial = vrrp_harness::serial();
     let lab = Lab::new("seed-reload", false, false);
     let (mut dr1, _dr2) = lab.start_both();
     let vi1_transitions = |d: &Vrrpd| d.log().matches("(VI_1) Entering").count();
@@ -454,7 +454,7 @@ fn sighup_refuses_a_bad_file_and_keeps_unchanged_instances_in_their_state() {
 
 #[test]
 fn notify_fifo_lines_reach_the_fifo_script_and_the_fifo_goes_at_exit() {
-    let _serial = vrrp_tests::serial();
+    let _serial = vrrp_harness::serial();
     let lab = Lab::new("seed-fifo", false, false);
     let fifo = lab.scratch.join("vrrp.fifo");
     let received = lab.scratch.join("fifo.log");
@@ -466,7 +466,7 @@ fn notify_fifo_lines_reach_the_fifo_script_and_the_fifo_goes_at_exit() {
             &format!("#!/bin/sh\ncat \"$1\" >> {}\n", received.display()),
         )
         .expect("script");
-    vrrp_tests::daemons::make_executable(&reader).expect("chmod");
+    vrrp_harness::daemons::make_executable(&reader).expect("chmod");
     let config = lab.dr1_config.replacen(
         "global_defs {",
         &format!(

@@ -9,11 +9,11 @@ use vrrp_common::rules::address_digest;
 use vrrp_common::wire::arp;
 use vrrp_common::wire::vrrp::Auth;
 use vrrp_common::wire::{Family, raw_from_ipv4};
-use vrrp_tests::bpf_run::XdpUnderTest;
-use vrrp_tests::daemons::{Keepalived, seed_config};
-use vrrp_tests::packet_socket::PacketSocket;
-use vrrp_tests::process::Scratch;
-use vrrp_tests::topology::Segment;
+use vrrp_harness::bpf_run::XdpUnderTest;
+use vrrp_harness::daemons::{Keepalived, seed_config};
+use vrrp_harness::packet_socket::PacketSocket;
+use vrrp_harness::process::Scratch;
+use vrrp_harness::topology::Segment;
 use vrrp_user::datapath::attach::{AttachPolicy, AttachedMode, attach};
 
 fn attach_to(
@@ -40,8 +40,8 @@ fn attach_to(
 
 #[test]
 fn a_keepalived_masters_adverts_update_liveness_on_the_far_end() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let segment = Segment::new(2).expect("segment");
     let scratch = Scratch::new("xdp-live-liveness").expect("scratch");
     let mut xdp = XdpUnderTest::load().expect("load");
@@ -126,8 +126,8 @@ fn ask(segment: &Segment) -> Option<[u8; 6]> {
 
 #[test]
 fn the_arp_responder_answers_over_veth_and_the_router_kernel_never_sees_it() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let segment = Segment::new(1).expect("segment");
     let router = segment.router(1);
     let mut xdp = XdpUnderTest::load().expect("load");

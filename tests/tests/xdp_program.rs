@@ -13,7 +13,7 @@ use vrrp_common::stats::Counter;
 use vrrp_common::wire::frame::AdvertFrame;
 use vrrp_common::wire::vrrp::{Auth, Repr, Version};
 use vrrp_common::wire::{Family, raw_from_ipv4};
-use vrrp_tests::bpf_run::{Verdict, XdpUnderTest};
+use vrrp_harness::bpf_run::{Verdict, XdpUnderTest};
 
 /// BPF_PROG_TEST_RUN reports ifindex 1 (loopback) as the ingress interface.
 const TEST_IFINDEX: u32 = 1;
@@ -44,7 +44,7 @@ fn backup_config() -> InstanceConfig {
 }
 
 fn loaded(config: InstanceConfig) -> XdpUnderTest {
-    vrrp_tests::require_root();
+    vrrp_harness::require_root();
     let mut xdp = XdpUnderTest::load().expect("load");
     xdp.hash_map::<InstanceKey, InstanceConfig>("CONFIG")
         .expect("CONFIG")
@@ -440,7 +440,7 @@ fn an_ipv6_v3_advert_updates_liveness() {
         flags: flags::PREEMPT | flags::CHECK_ADDRESSES,
         ..InstanceConfig::default()
     };
-    vrrp_tests::require_root();
+    vrrp_harness::require_root();
     let mut xdp = XdpUnderTest::load().expect("load");
     xdp.hash_map::<InstanceKey, InstanceConfig>("CONFIG")
         .expect("map")

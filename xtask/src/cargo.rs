@@ -1,7 +1,8 @@
 //! Cargo invocations shared by the commands.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
@@ -29,29 +30,80 @@ pub fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
-/// Builds every host crate in release mode; vrrp-user's build script builds the XDP program.
-pub fn build_release() -> Result<()> {
-    run(cargo().args(["build", "--release", "--bins"]))
+/// The binaries of a release build, as cargo reported them: name -> path (cargo knows where
+/// they are, whatever `CARGO_TARGET_DIR` or `build.target-dir` says).
+pub struct Binaries(BTreeMap<String, PathBuf>);
+
+/// The environment variable through which the tests and the lab find vrrpd (the harness reads it).
+pub const VRRPD_BIN: &str = "VRRPD_BIN";
+
+impl Binaries {
+    pub fn path(&self, name: &str) -> Result<&Path> {
+        self.0
+            .get(name)
+            .map(PathBuf::as_path)
+            .with_context(|| format!("cargo built no binary named {name}"))
+    }
+
+    /// A command for binary `name`, with `VRRPD_BIN` set for whatever it runs.
+    pub fn command(&self, name: &str) -> Result<Command> {
+        let mut command = Command::new(self.path(name)?);
+        command.env(VRRPD_BIN, self.path("vrrpd")?);
+        Ok(command)
+    }
 }
 
-/// Path of a release binary built by [`build_release`].
-pub fn release_binary(name: &str) -> PathBuf {
-    workspace_root().join("target/release").join(name)
+/// Builds every host crate's binaries in release mode (vrrp-user's build script builds the XDP
+/// program) and returns where cargo put them, read from its JSON messages.
+pub fn build_release() -> Result<Binaries> {
+    let output = cargo()
+        .args([
+            "build",
+            "--release",
+            "--bins",
+            "--message-format=json-render-diagnostics",
+        ])
+        .current_dir(workspace_root())
+        .stderr(Stdio::inherit())
+        .output()
+        .context("could not start cargo build")?;
+    if !output.status.success() {
+        bail!("cargo build --release --bins failed with {}", output.status);
+    }
+    let mut binaries = BTreeMap::new();
+    for line in output.stdout.split(|&byte| byte == b'\n') {
+        let Ok(message) = serde_json::from_slice::<serde_json::Value>(line) else {
+            continue;
+        };
+        let is_bin = message["target"]["kind"]
+            .as_array()
+            .is_some_and(|kinds| kinds.iter().any(|kind| kind == "bin"));
+        if message["reason"] != "compiler-artifact" || !is_bin {
+            continue;
+        }
+        if let (Some(name), Some(path)) = (
+            message["target"]["name"].as_str(),
+            message["executable"].as_str(),
+        ) {
+            binaries.insert(name.to_string(), PathBuf::from(path));
+        }
+    }
+    Ok(Binaries(binaries))
 }
 
 /// `cargo xtask run -- ARGS`: build, then exec vrrpd with ARGS.
 pub fn run_vrrpd(args: &[String]) -> Result<()> {
-    build_release()?;
+    let binaries = build_release()?;
     let args = match args.first().map(String::as_str) {
         Some("--") => &args[1..],
         _ => args,
     };
-    run(Command::new(release_binary("vrrpd")).args(args))
+    run(binaries.command("vrrpd")?.args(args))
 }
 
-/// Builds everything, then runs one of the workspace's tool binaries (the lab, the bench).
+/// Builds everything, then runs one of the lab's binaries (the lab, the bench, the soak).
 pub fn run_tool(name: &str, args: &[String]) -> Result<()> {
     println!("xtask: building (release)");
-    build_release()?;
-    run(Command::new(release_binary(name)).args(args))
+    let binaries = build_release()?;
+    run(binaries.command(name)?.args(args))
 }

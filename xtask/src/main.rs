@@ -41,7 +41,7 @@ fn main() -> ExitCode {
     };
     let result = match command.as_str() {
         "setup" => bootstrap::run(),
-        "build" => bootstrap::run().and_then(|()| cargo::build_release()),
+        "build" => bootstrap::run().and_then(|()| cargo::build_release().map(drop)),
         "test" => bootstrap::run().and_then(|()| test::run_all(rest)),
         "run" => bootstrap::run().and_then(|()| cargo::run_vrrpd(rest)),
         "lab" => bootstrap::run().and_then(|()| cargo::run_tool("vrrp-lab", rest)),

@@ -1,12 +1,13 @@
 //! `cargo xtask test`: every check the project has, in the order that fails fastest.
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::cargo::{cargo, run, workspace_root};
+use crate::cargo::{VRRPD_BIN, build_release, cargo, run, workspace_root};
 
 /// Counts parsed from cargo test's `test result:` lines.
 #[derive(Default, Debug)]
@@ -70,10 +71,10 @@ pub fn run_all(extra: &[String]) -> Result<()> {
         .args(["--target-dir", "target/ebpf-clippy", "--", "-D", "warnings"]))?;
 
     step("cargo build --release --bins (the integration tests run the real vrrpd)");
-    run(cargo().args(["build", "--release", "--bins"]))?;
+    let binaries = build_release()?;
 
     step("cargo test (unit, property, BPF test-run and namespace integration tests)");
-    let tally = cargo_test(extra)?;
+    let tally = cargo_test(extra, binaries.path("vrrpd")?)?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "\nxtask test summary: {} passed, {} failed, {} ignored in {} test binaries; fmt and clippy clean; {:.0} s",
@@ -90,10 +91,11 @@ fn step(what: &str) {
 }
 
 /// Runs `cargo test`, streaming its output while tallying the results.
-fn cargo_test(extra: &[String]) -> Result<Tally> {
+fn cargo_test(extra: &[String], vrrpd: &Path) -> Result<Tally> {
     let mut child = cargo()
         .args(["test", "--release", "--no-fail-fast"])
         .args(extra)
+        .env(VRRPD_BIN, vrrpd)
         .current_dir(workspace_root())
         .stdout(Stdio::piped())
         .spawn()

@@ -14,11 +14,11 @@ use anyhow::Result;
 use vrrp_common::time::master_down_interval_ns;
 use vrrp_common::wire::vrrp::Version;
 
-use crate::capture::Capture;
-use crate::daemons::{Vrrpd, make_executable};
-use crate::process::Scratch;
-use crate::topology::{BRIDGE, Segment};
-use crate::wire;
+use vrrp_harness::capture::Capture;
+use vrrp_harness::daemons::{Vrrpd, make_executable};
+use vrrp_harness::process::Scratch;
+use vrrp_harness::topology::{BRIDGE, Segment};
+use vrrp_harness::wire;
 
 const ROUTERS: usize = 3;
 /// Adverts every 100 ms (VRRPv3): Master_Down_Interval about 0.35 s.

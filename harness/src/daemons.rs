@@ -9,20 +9,18 @@ use anyhow::{Context, Result};
 use crate::process::{Scratch, Spawned};
 use crate::topology::Host;
 
-/// The vrrpd binary built by `cargo build` for the profile the tests were built with.
+/// The vrrpd binary under test, as cargo built it: `cargo xtask test` (and lab, bench, soak)
+/// read its path from cargo's build messages and pass it in `VRRPD_BIN`. Run by hand, set it
+/// yourself (`VRRPD_BIN=/path/to/vrrpd cargo test ...`); nothing here guesses a target directory.
 pub fn vrrpd_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("VRRPD_BIN") {
-        return PathBuf::from(path);
+    match std::env::var_os("VRRPD_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => panic!(
+            "VRRPD_BIN is not set: run the tests through `cargo xtask test` (it builds vrrpd and \
+             passes the path cargo reports), or set VRRPD_BIN to a vrrpd built with \
+             `cargo build --release --bins`"
+        ),
     }
-    let profile = if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
-    };
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target")
-        .join(profile)
-        .join("vrrpd")
 }
 
 /// The seed file with its own names replaced: `ens33` -> `eth0`, 172.16.1.99/98 ->

@@ -1,8 +1,8 @@
-//! `cargo xtask bench [--quick]`: benchmarks against keepalived (see `vrrp_tests::bench`).
+//! `cargo xtask bench [--quick]`: benchmarks against keepalived (see `vrrp_lab::bench`).
 
 use std::process::ExitCode;
 
-use vrrp_tests::bench::{self, BenchOptions};
+use vrrp_lab::bench::{self, BenchOptions};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

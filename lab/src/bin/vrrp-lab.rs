@@ -1,9 +1,9 @@
-//! `cargo xtask lab`: the live, narrated failover lab (see `vrrp_tests::lab`).
+//! `cargo xtask lab`: the live, narrated failover lab (see `vrrp_lab::lab`).
 
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
-use vrrp_tests::lab::{self, INTERRUPTED, LabOptions};
+use vrrp_lab::lab::{self, INTERRUPTED, LabOptions};
 
 extern "C" fn interrupted(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::Relaxed);

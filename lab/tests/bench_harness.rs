@@ -1,13 +1,13 @@
 //! `cargo xtask bench --quick` runs every scenario to the end and produces its table, so the
 //! harness cannot rot. Its figures are not asserted: timings belong to the benchmark, not tests.
 
-use vrrp_tests::bench::{self, BenchOptions};
+use vrrp_lab::bench::{self, BenchOptions};
 
 #[test]
 fn the_quick_benchmark_runs_every_scenario() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
-    let scratch = vrrp_tests::process::Scratch::new("bench-quick").expect("scratch");
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let scratch = vrrp_harness::process::Scratch::new("bench-quick").expect("scratch");
     let options = BenchOptions {
         quick: true,
         output: Some(scratch.path().to_path_buf()),

@@ -4,8 +4,8 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use vrrp_tests::lab::{self, INTERRUPTED, LabOptions, PREFIX};
-use vrrp_tests::netns::list_namespaces;
+use vrrp_harness::netns::list_namespaces;
+use vrrp_lab::lab::{self, INTERRUPTED, LabOptions, PREFIX};
 
 fn lab_namespaces() -> Vec<String> {
     list_namespaces()
@@ -16,8 +16,8 @@ fn lab_namespaces() -> Vec<String> {
 
 #[test]
 fn the_lab_measures_every_event_within_its_bound_and_cleans_up() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let report = lab::run(LabOptions::default()).expect("the lab runs to the end");
     let events: Vec<&str> = report.rows.iter().map(|r| r.event.as_str()).collect();
     assert_eq!(
@@ -66,8 +66,8 @@ fn the_lab_measures_every_event_within_its_bound_and_cleans_up() {
 
 #[test]
 fn an_interrupted_lab_leaves_nothing_behind() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     let interrupter = std::thread::spawn(|| {
         std::thread::sleep(Duration::from_secs(3));
         INTERRUPTED.store(true, Ordering::Relaxed);

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::daemons::{Keepalived, Vrrpd};
-use crate::process::{Scratch, Spawned};
-use crate::topology::Host;
+use vrrp_harness::daemons::{Keepalived, Vrrpd};
+use vrrp_harness::process::{Scratch, Spawned};
+use vrrp_harness::topology::Host;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Implementation {

@@ -12,12 +12,14 @@ use anyhow::{Context, Result, bail};
 use vrrp_common::time::{master_down_interval_ns, skew_time_ns};
 use vrrp_common::wire::vrrp::Version;
 
-use crate::capture::Capture;
-use crate::daemons::{Keepalived, Vrrpd, seed_config, write_chk_down, write_notify_recorder};
-use crate::pinger::Pinger;
-use crate::process::{Scratch, Spawned};
-use crate::topology::{BRIDGE, Segment};
-use crate::wire;
+use vrrp_harness::capture::Capture;
+use vrrp_harness::daemons::{
+    Keepalived, Vrrpd, seed_config, write_chk_down, write_notify_recorder,
+};
+use vrrp_harness::pinger::Pinger;
+use vrrp_harness::process::{Scratch, Spawned};
+use vrrp_harness::topology::{BRIDGE, Segment};
+use vrrp_harness::wire;
 
 /// Set by the lab binary's SIGINT/SIGTERM handler; every wait checks it.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -98,7 +100,7 @@ impl Router {
             if started.elapsed() > Duration::from_secs(20) {
                 bail!(
                     "timed out waiting for {needle:?}; log:\n{}",
-                    crate::process::tail(&self.log(), 20)
+                    vrrp_harness::process::tail(&self.log(), 20)
                 );
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -187,7 +189,7 @@ fn router_config(scratch: &Scratch, dr: u8, options: &LabOptions) -> Result<Stri
         // DR2's fragment tracks chk_down but does not define it; the lab gives DR2 the script
         // too (always succeeding: DR2 has no `down` file of its own).
         let never_down = scratch.write("chk_down_dr2.sh", "#!/bin/sh\nexit 0\n")?;
-        crate::daemons::make_executable(&never_down)?;
+        vrrp_harness::daemons::make_executable(&never_down)?;
         config.push_str(&format!(
             "vrrp_script chk_down {{\n    script \"{}\"\n    interval 1\n    weight -5\n}}\n",
             never_down.display()
@@ -735,11 +737,13 @@ fn print_table(narrator: &Narrator, report: &LabReport, options: &LabOptions) {
 }
 
 fn print_cheat_sheet() {
+    let vrrpd = vrrp_harness::daemons::vrrpd_binary();
+    let vrrpd = vrrpd.display();
     println!(
         "
 The lab keeps running. Explore it:
-    ip netns exec {PREFIX}r1 target/release/vrrpd status --control {SCRATCH}/dr1-back.sock
-    ip netns exec {PREFIX}r2 target/release/vrrpd stats --control {SCRATCH}/dr2.sock
+    ip netns exec {PREFIX}r1 {vrrpd} status --control {SCRATCH}/dr1-back.sock
+    ip netns exec {PREFIX}r2 {vrrpd} stats --control {SCRATCH}/dr2.sock
     tail -f {SCRATCH}/dr1-back.log {SCRATCH}/dr2.log
     ip netns exec {PREFIX}sw tcpdump -ni br0 'ip proto 112 or arp'
     ip -n {PREFIX}r1 addr show dev eth0
@@ -751,7 +755,7 @@ Tear it down:
 
 /// Removes a kept lab: its processes and namespaces.
 pub fn teardown() -> Result<()> {
-    for name in crate::netns::list_namespaces()
+    for name in vrrp_harness::netns::list_namespaces()
         .into_iter()
         .filter(|n| n.starts_with(PREFIX))
     {

@@ -15,14 +15,14 @@ use super::daemon::{
     Daemon, Implementation, global, instance, require_pid, v2_pair_config, v3_pair_config,
 };
 use super::report::{Report, percentile};
-use crate::capture::Capture;
-use crate::loadgen::{
+use vrrp_harness::capture::Capture;
+use vrrp_harness::loadgen::{
     Flood, machine_busy_seconds, machine_softirq_seconds, process_cpu_seconds, process_rss_kib,
     raw_socket_drops,
 };
-use crate::process::Scratch;
-use crate::topology::{BRIDGE, Segment};
-use crate::wire;
+use vrrp_harness::process::Scratch;
+use vrrp_harness::topology::{BRIDGE, Segment};
+use vrrp_harness::wire;
 
 const MASTER: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 11));
 const BACKUP: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 12));
@@ -470,7 +470,7 @@ fn arp_round(
 /// Round trips of single ARP requests (µs), one every 2 ms.
 fn arp_latency(segment: &Segment, mac: [u8; 6], count: usize) -> Result<Vec<f64>> {
     segment.client.ns.enter(|| -> Result<Vec<f64>> {
-        let socket = crate::packet_socket::PacketSocket::open("eth0")?;
+        let socket = vrrp_harness::packet_socket::PacketSocket::open("eth0")?;
         let request = arp_request(mac);
         let mut samples = Vec::new();
         for _ in 0..count {

@@ -1,4 +1,4 @@
-//! `cargo xtask soak --minutes N [--seed S]`: the chaos soak (see `vrrp_tests::soak`).
+//! `cargo xtask soak --minutes N [--seed S]`: the chaos soak (see `vrrp_lab::soak`).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -18,7 +18,7 @@ fn main() -> ExitCode {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(1)
     });
-    match vrrp_tests::soak::run(Duration::from_secs(minutes * 60), seed) {
+    match vrrp_lab::soak::run(Duration::from_secs(minutes * 60), seed) {
         Ok(report) => {
             println!("soak: {:.0} s, seed {seed}", report.duration.as_secs_f64());
             for (event, count) in &report.events {

@@ -1,18 +1,18 @@
 //! The chaos soak's short version (the long one is `cargo xtask soak --minutes N`): 60 s of
 //! random stops, crashes, link cuts and tracking changes on three routers, checked from the wire
-//! and from `ip addr` (see `vrrp_tests::soak`).
+//! and from `ip addr` (see `vrrp_lab::soak`).
 
 use std::time::Duration;
 
 #[test]
 fn a_minute_of_chaos_keeps_one_master_and_every_vip() {
-    let _serial = vrrp_tests::serial();
-    vrrp_tests::require_root();
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
     // A fixed seed makes the test's sequence of events reproducible; the xtask command picks a
     // fresh one each run.
     let seed = 0x5eed_1e55;
     let report =
-        vrrp_tests::soak::run(Duration::from_secs(60), seed).expect("the soak ran to its end");
+        vrrp_lab::soak::run(Duration::from_secs(60), seed).expect("the soak ran to its end");
     println!(
         "soak: seed {seed:#x}, events {:?}, address checks {}, adverts {}",
         report.events, report.checks, report.adverts

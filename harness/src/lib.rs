@@ -1,0 +1,32 @@
+//! The harness the integration tests and the lab (with its benchmarks and soak) are built on:
+//! network namespaces and the segment topology, spawned processes and daemons (vrrpd,
+//! keepalived), captures, raw packet sockets, a pinger, the load generator, and BPF test runs.
+
+pub mod bpf_run;
+pub mod capture;
+pub mod daemons;
+pub mod loadgen;
+pub mod netns;
+pub mod packet_socket;
+pub mod pinger;
+pub mod process;
+pub mod topology;
+pub mod wire;
+
+/// Fails early, with a clear message, when a test that needs root runs without it.
+pub fn require_root() {
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(
+        euid, 0,
+        "this test needs root (network namespaces, XDP, BPF test runs)"
+    );
+}
+
+/// Serialises the tests that measure protocol timing, so a busy machine cannot make them flaky:
+/// hold the guard for the whole test.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
