@@ -9,6 +9,7 @@ pub mod control;
 pub mod daemon;
 pub mod datapath;
 pub mod fsm;
+pub mod host;
 pub mod net;
 pub mod notify;
 pub mod script;

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
 
 fn config_test(cli: &Cli) -> ExitCode {
     let options = LexOptions {
-        config_id: cli.config_id.clone().or_else(vrrp_user::daemon::host_name),
+        config_id: cli.config_id.clone().or_else(vrrp_user::host::host_name),
     };
     match config::load(&cli.file, &options) {
         Ok(loaded) => {

@@ -8,8 +8,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tracing::warn;
 
+use super::Reporter;
 use super::model::{InstanceStats, Stats, Status, state_value};
-use crate::daemon::shared::Shared;
 
 /// Renders the metrics for one scrape.
 pub fn render(status: &Status, stats: &Stats) -> String {
@@ -113,7 +113,7 @@ pub fn render(status: &Status, stats: &Stats) -> String {
     out
 }
 
-pub async fn serve(address: SocketAddr, shared: Arc<Shared>) {
+pub async fn serve(address: SocketAddr, reporter: Arc<dyn Reporter>) {
     let listener = match TcpListener::bind(address).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -125,12 +125,12 @@ pub async fn serve(address: SocketAddr, shared: Arc<Shared>) {
         let Ok((mut stream, _)) = listener.accept().await else {
             continue;
         };
-        let shared = Arc::clone(&shared);
+        let reporter = Arc::clone(&reporter);
         tokio::spawn(async move {
             let mut request = [0u8; 1024];
             let _ = stream.read(&mut request).await;
             let body =
-                tokio::task::spawn_blocking(move || render(&shared.status(), &shared.stats()))
+                tokio::task::spawn_blocking(move || render(&reporter.status(), &reporter.stats()))
                     .await
                     .unwrap_or_default();
             let response = format!(

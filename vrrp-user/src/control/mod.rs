@@ -6,3 +6,12 @@ pub mod metrics;
 pub mod model;
 pub mod render;
 pub mod server;
+
+use model::{Stats, Status};
+
+/// What the control socket and the metrics endpoint ask the daemon for. The daemon implements
+/// it; this module knows nothing else of the daemon.
+pub trait Reporter: Send + Sync + 'static {
+    fn status(&self) -> Status;
+    fn stats(&self) -> Stats;
+}

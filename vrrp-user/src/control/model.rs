@@ -9,9 +9,25 @@ use vrrp_common::maps::State;
 use vrrp_common::stats::Counter;
 use vrrp_common::wire::Family;
 
-use crate::daemon::protocol::InstanceSnapshot;
-
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// One instance as the protocol thread publishes it for `vrrpd status` / `stats`.
+#[derive(Clone, Debug)]
+pub struct InstanceSnapshot {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u8,
+    pub family: Family,
+    pub state: State,
+    pub base_priority: u8,
+    pub effective_priority: u8,
+    pub master: Option<(std::net::IpAddr, u8)>,
+    pub last_transition: Option<(u64, String)>,
+    pub counters: crate::fsm::Counters,
+    /// Valid adverts the datapath saw (every one in XDP mode).
+    pub adverts_seen: u64,
+    pub addresses: Vec<String>,
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Status {

@@ -9,9 +9,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
 use tracing::warn;
 
-use crate::daemon::shared::Shared;
+use super::Reporter;
 
-pub async fn serve(path: PathBuf, shared: Arc<Shared>) {
+pub async fn serve(path: PathBuf, reporter: Arc<dyn Reporter>) {
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
@@ -30,7 +30,7 @@ pub async fn serve(path: PathBuf, shared: Arc<Shared>) {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
-        let shared = Arc::clone(&shared);
+        let reporter = Arc::clone(&reporter);
         tokio::spawn(async move {
             let (reader, mut writer) = stream.into_split();
             let mut line = String::new();
@@ -38,8 +38,8 @@ pub async fn serve(path: PathBuf, shared: Arc<Shared>) {
                 return;
             }
             let answer = tokio::task::spawn_blocking(move || match line.trim() {
-                "status" => serde_json::to_string(&shared.status()),
-                "stats" => serde_json::to_string(&shared.stats()),
+                "status" => serde_json::to_string(&reporter.status()),
+                "stats" => serde_json::to_string(&reporter.stats()),
                 other => Ok(format!("{{\"error\":\"unknown request {other:?}\"}}")),
             })
             .await;

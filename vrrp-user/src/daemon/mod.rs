@@ -25,6 +25,7 @@ use vrrp_common::stats::Counter;
 
 use crate::cli::{Cli, DatapathChoice, XdpModeChoice};
 use crate::config::{self, Config, LexOptions};
+use crate::control::Reporter;
 use crate::datapath::attach::AttachPolicy;
 use crate::datapath::xdp::XdpDatapath;
 use crate::net::netlink::{self, Netlink};
@@ -38,17 +39,9 @@ use shared::Shared;
 /// keepalived's exit status for a configuration error.
 const EXIT_CONFIG: u8 = 2;
 
-/// The host name, keepalived's default config_id and router_id.
-pub fn host_name() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|name| name.trim().to_string())
-        .filter(|name| !name.is_empty())
-}
-
 fn lex_options(cli: &Cli) -> LexOptions {
     LexOptions {
-        config_id: cli.config_id.clone().or_else(host_name),
+        config_id: cli.config_id.clone().or_else(crate::host::host_name),
     }
 }
 
@@ -235,14 +228,14 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
         .background
         .push(tokio::spawn(crate::control::server::serve(
             daemon.cli.control.clone(),
-            Arc::clone(&shared),
+            Arc::clone(&shared) as Arc<dyn Reporter>,
         )));
     if let Some(address) = daemon.cli.metrics {
         daemon
             .background
             .push(tokio::spawn(crate::control::metrics::serve(
                 address,
-                Arc::clone(&shared),
+                Arc::clone(&shared) as Arc<dyn Reporter>,
             )));
     }
     let mode = shared.datapath_name();
@@ -441,7 +434,7 @@ impl Daemon {
         let router = global
             .router_id
             .clone()
-            .or_else(host_name)
+            .or_else(crate::host::host_name)
             .unwrap_or_default();
         let state = notice.state_word();
         let alert = crate::notify::smtp::Alert {

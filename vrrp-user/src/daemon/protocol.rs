@@ -25,6 +25,7 @@ use vrrp_common::wire::{Family, raw_from_ip};
 
 use super::plan::InstancePlan;
 use crate::config::model::Scheduling;
+use crate::control::model::InstanceSnapshot;
 use crate::datapath::xdp::XdpDatapath;
 use crate::fsm::{self, Action, FaultReason, Input, Reason};
 use crate::net::advert::AdvertTemplate;
@@ -79,24 +80,6 @@ pub enum Outcome {
     },
     /// The thread has finished (after Shutdown).
     Stopped,
-}
-
-/// One instance as `vrrpd status` shows it.
-#[derive(Clone, Debug)]
-pub struct InstanceSnapshot {
-    pub name: String,
-    pub interface: String,
-    pub vrid: u8,
-    pub family: Family,
-    pub state: State,
-    pub base_priority: u8,
-    pub effective_priority: u8,
-    pub master: Option<(std::net::IpAddr, u8)>,
-    pub last_transition: Option<(u64, String)>,
-    pub counters: fsm::Counters,
-    /// Valid adverts the datapath saw (every one in XDP mode).
-    pub adverts_seen: u64,
-    pub addresses: Vec<String>,
 }
 
 /// The handle the async side keeps.

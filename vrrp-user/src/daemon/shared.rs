@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use vrrp_common::stats::Counter;
 
-use super::protocol::{Command, InstanceSnapshot, ProtocolHandle};
-use crate::control::model::{DatapathStats, InstanceStats, InstanceStatus, Stats, Status};
+use super::protocol::{Command, ProtocolHandle};
+use crate::control::Reporter;
+use crate::control::model::{DatapathStats, InstanceSnapshot, InstanceStats, Stats, Status};
 use crate::datapath::xdp::XdpDatapath;
 use crate::track::{Observation, Source};
 
@@ -55,8 +56,10 @@ impl Shared {
                 .unwrap_or([0; Counter::COUNT]),
         }
     }
+}
 
-    pub fn status(&self) -> Status {
+impl Reporter for Shared {
+    fn status(&self) -> Status {
         let now = vrrp_user_now();
         Status::from_snapshots(
             self.datapath_name(),
@@ -66,7 +69,7 @@ impl Shared {
         )
     }
 
-    pub fn stats(&self) -> Stats {
+    fn stats(&self) -> Stats {
         let announced = self.announced.lock().map(|a| a.clone()).unwrap_or_default();
         let instances = self
             .snapshot()
@@ -95,11 +98,6 @@ impl Shared {
             gratuitous_sent: self.total_announced.load(Ordering::Relaxed),
             tracking,
         }
-    }
-
-    /// Status rows, for instances only (used by the metrics endpoint).
-    pub fn instance_status(&self) -> Vec<InstanceStatus> {
-        self.status().instances
     }
 }
 

@@ -46,7 +46,7 @@ async fn converse(alert: &Alert) -> Result<(), SmtpError> {
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
     expect(&mut reader, '2').await?;
-    let host = crate::daemon::host_name().unwrap_or_else(|| "vrrpd".into());
+    let host = crate::host::host_name().unwrap_or_else(|| "vrrpd".into());
     command(&mut writer, &mut reader, &format!("HELO {host}"), '2').await?;
     command(
         &mut writer,
