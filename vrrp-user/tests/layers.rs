@@ -15,7 +15,10 @@ const LAYERS: &[&[&str]] = &[
 ];
 
 fn sources(dir: &Path, found: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("read the source folder").flatten() {
+    for entry in std::fs::read_dir(dir)
+        .expect("read the source folder")
+        .flatten()
+    {
         let path = entry.path();
         if path.is_dir() {
             sources(&path, found);
@@ -96,7 +99,9 @@ fn every_module_has_a_layer_and_uses_only_its_own_and_lower_ones() {
     let mut wrong = Vec::new();
     for (module, uses) in &graph {
         let Some(own) = layer_of(module) else {
-            wrong.push(format!("{module} is in no layer: add it to LAYERS and ARCHITECTURE.md"));
+            wrong.push(format!(
+                "{module} is in no layer: add it to LAYERS and ARCHITECTURE.md"
+            ));
             continue;
         };
         for used in uses {

@@ -12,6 +12,9 @@ use anyhow::{Context, Result, bail};
 
 const BPF_LINKER_VERSION: &str = "0.13.0";
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
+/// The stable toolchain is pinned in rust-toolchain.toml; the nightly that builds the XDP program
+/// is whatever `nightly` is, so its LLVM is checked against the one bpf-linker links (22).
+const NIGHTLY_LLVM_MAJOR: u32 = 22;
 
 /// One prerequisite: how to tell it is there, and how to get it.
 struct Requirement {
@@ -28,6 +31,18 @@ const REQUIREMENTS: &[Requirement] = &[
         present: nightly_rust_src_present,
         install: install_nightly_rust_src,
         manual: "rustup toolchain install nightly --component rust-src",
+    },
+    Requirement {
+        name: "a nightly whose LLVM is 22 (the LLVM bpf-linker is built against)",
+        present: || nightly_llvm_major() == Some(NIGHTLY_LLVM_MAJOR),
+        install: || {
+            bail!(
+                "the nightly's LLVM is {:?}, not {NIGHTLY_LLVM_MAJOR}: install a nightly of \
+                 2026-03 to 2026-07 (LLVM 22) as `nightly`, or rebuild bpf-linker for its LLVM",
+                nightly_llvm_major()
+            )
+        },
+        manual: "rustup toolchain install nightly-2026-05-19 --component rust-src (LLVM 22), as `nightly`",
     },
     Requirement {
         name: "llvm-22-dev (bpf-linker links against the nightly's LLVM 22)",
@@ -194,6 +209,19 @@ fn apt_install(packages: &[&str]) -> Result<()> {
 fn nightly_sysroot() -> Option<PathBuf> {
     output_of(Command::new("rustup").args(["run", "nightly", "rustc", "--print", "sysroot"]))
         .map(|s| PathBuf::from(s.trim()))
+}
+
+/// The major LLVM version of the `nightly` toolchain (`rustc -vV`'s "LLVM version: 22.1.4").
+fn nightly_llvm_major() -> Option<u32> {
+    let output = Command::new("rustup")
+        .args(["run", "nightly", "rustc", "-vV"])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("LLVM version: "))
+        .and_then(|version| version.split('.').next()?.parse().ok())
 }
 
 fn nightly_rust_src_present() -> bool {

@@ -41,7 +41,6 @@ pub fn run_all(args: &[String]) -> Result<()> {
         // Built first, so that a build error is reported as one and not as a crash.
         run(Command::new("rustup")
             .args(["run", "nightly", "cargo", "fuzz", "build", target])
-            .env("AYA_BUILD_SKIP", "1")
             .current_dir(workspace_root()))
         .with_context(|| format!("building the fuzz target {target}"))?;
         let output = Command::new("rustup")
@@ -53,7 +52,6 @@ pub fn run_all(args: &[String]) -> Result<()> {
                 &format!("-max_total_time={seconds}"),
                 "-print_final_stats=1",
             ])
-            .env("AYA_BUILD_SKIP", "1")
             .current_dir(workspace_root())
             .output()
             .context("running cargo fuzz")?;

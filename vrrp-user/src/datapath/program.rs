@@ -5,13 +5,19 @@ use aya::{Ebpf, EbpfLoader};
 use thiserror::Error;
 
 /// The eBPF object built from `vrrp-ebpf` for bpfel-unknown-none.
+#[cfg(feature = "xdp")]
 pub static XDP_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/vrrp"));
+/// Built without the `xdp` feature: no program, and [`load`] says so.
+#[cfg(not(feature = "xdp"))]
+pub static XDP_OBJECT: &[u8] = &[];
 
 /// Name of the XDP entry point inside [`XDP_OBJECT`].
 pub const XDP_PROGRAM_NAME: &str = "vrrp_xdp";
 
 #[derive(Debug, Error)]
 pub enum LoadError {
+    #[error("this vrrpd was built without the XDP program (feature `xdp` off)")]
+    NotBuilt,
     #[error("loading the eBPF object failed: {0}")]
     Object(#[from] aya::EbpfError),
     #[error("the eBPF object has no program named {XDP_PROGRAM_NAME}")]
@@ -22,6 +28,9 @@ pub enum LoadError {
 
 /// Loads the object (maps created, program verified by the kernel), ready to attach or test-run.
 pub fn load() -> Result<Ebpf, LoadError> {
+    if XDP_OBJECT.is_empty() {
+        return Err(LoadError::NotBuilt);
+    }
     let mut ebpf = EbpfLoader::new().load(XDP_OBJECT)?;
     xdp_program(&mut ebpf)?.load()?;
     Ok(ebpf)

@@ -426,13 +426,13 @@ impl Instance {
         if advert.priority == PRIORITY_STOP {
             // RFC 5798 section 6.4.3: send an advert at once and restart the Adver_Timer.
             if self.reply_allowed(now) {
-                self.send_advert(now, actions);
+                self.send_advert(actions);
                 self.next_advert_ns = Some(now + interval_ns(self.params.interval_cs));
             }
         } else if observation.resets_timer {
             // A higher priority, or an equal one from a higher address: step down.
             if self.params.higher_prio_send_advert {
-                self.send_advert(now, actions);
+                self.send_advert(actions);
             }
             let reason = Reason::HigherPriority {
                 source: advert.source,
@@ -444,7 +444,7 @@ impl Instance {
             // (RFC 9568 section 6.4.3; keepalived "forcing new election"), and announce our
             // addresses again for the hosts that followed the other router (keepalived).
             if !self.params.lower_prio_no_advert && self.reply_allowed(now) {
-                self.send_advert(now, actions);
+                self.send_advert(actions);
             }
             self.lower_priority_heard(advert, now, actions);
         }
@@ -514,7 +514,7 @@ impl Instance {
         if let Some(due) = self.next_advert_ns
             && now >= due
         {
-            self.send_advert(now, actions);
+            self.send_advert(actions);
             let interval = interval_ns(self.params.interval_cs);
             // Keep the cadence on the original grid (no drift); if we fell more than an interval
             // behind, start a new grid from now.
@@ -563,7 +563,7 @@ impl Instance {
             self.effective_priority = priority;
             // A master advertises its new priority at once, so a better backup can preempt.
             if self.state == State::Master {
-                self.send_advert(now, actions);
+                self.send_advert(actions);
             }
         }
         self.fault = fault.clone();
@@ -614,7 +614,7 @@ impl Instance {
     /// (so the old master drops its addresses before our ARPs), then install the addresses and
     /// announce them.
     fn become_master(&mut self, reason: Reason, now: u64, actions: &mut Vec<Action>) {
-        self.send_advert(now, actions);
+        self.send_advert(actions);
         self.transition(State::Master, reason, now, actions);
         self.counters.became_master += 1;
         actions.push(Action::AddAddresses);
@@ -655,7 +655,7 @@ impl Instance {
         self.last_lower_prio_garp_ns = 0;
     }
 
-    fn send_advert(&mut self, _now: u64, actions: &mut Vec<Action>) {
+    fn send_advert(&mut self, actions: &mut Vec<Action>) {
         self.counters.adverts_sent += 1;
         actions.push(Action::SendAdvert {
             priority: self.effective_priority,

@@ -41,6 +41,36 @@ pub struct Item {
     /// 0: failure means FAULT.
     pub weight: i32,
     pub reverse: bool,
+    /// The fault this item reports when it fails with weight 0.
+    pub fails_as: FaultReason,
+}
+
+impl Item {
+    /// A tracked item (`track_interface`, `track_script`, `track_file`, the addresses).
+    pub fn tracked(source: Source, weight: i32, reverse: bool) -> Item {
+        let fails_as = match &source {
+            Source::Script(name) => FaultReason::TrackScriptFailed(name.clone()),
+            Source::Interface(name) => FaultReason::TrackedInterfaceDown(name.clone()),
+            Source::File(name) => FaultReason::TrackFileFailed(name.clone()),
+            Source::Addresses(_) => FaultReason::AddressesRefused,
+        };
+        Item {
+            source,
+            weight,
+            reverse,
+            fails_as,
+        }
+    }
+
+    /// The instance's own interface: down means FAULT (unless `dont_track_primary`).
+    pub fn own_interface(name: &str) -> Item {
+        Item {
+            source: Source::Interface(name.to_string()),
+            weight: 0,
+            reverse: false,
+            fails_as: FaultReason::InterfaceDown(name.to_string()),
+        }
+    }
 }
 
 /// What an instance tracks.
@@ -74,7 +104,7 @@ impl Health {
                 Observation::Ok(ok) => {
                     if item.weight == 0 {
                         if !ok && health.fault.is_none() {
-                            health.fault = Some(fault_reason(&item.source));
+                            health.fault = Some(item.fails_as.clone());
                         }
                         continue;
                     }
@@ -90,7 +120,7 @@ impl Health {
                 Observation::Value(value) => {
                     if item.weight == 0 {
                         if value != 0 && health.fault.is_none() {
-                            health.fault = Some(fault_reason(&item.source));
+                            health.fault = Some(item.fails_as.clone());
                         }
                         continue;
                     }
@@ -110,15 +140,6 @@ impl Health {
     }
 }
 
-fn fault_reason(source: &Source) -> FaultReason {
-    match source {
-        Source::Script(name) => FaultReason::TrackScriptFailed(name.clone()),
-        Source::Interface(name) => FaultReason::InterfaceDown(name.clone()),
-        Source::File(name) => FaultReason::TrackFileFailed(name.clone()),
-        Source::Addresses(_) => FaultReason::AddressesRefused,
-    }
-}
-
 /// What each instance tracks, from the configuration (sync groups' track_script included).
 pub fn plan(config: &Config) -> Vec<InstanceTracking> {
     config
@@ -128,18 +149,14 @@ pub fn plan(config: &Config) -> Vec<InstanceTracking> {
         .map(|instance| {
             let mut items = Vec::new();
             if !instance.dont_track_primary {
-                items.push(Item {
-                    source: Source::Interface(instance.interface.clone()),
-                    weight: 0,
-                    reverse: false,
-                });
+                items.push(Item::own_interface(&instance.interface));
             }
             for tracked in &instance.track_interfaces {
-                items.push(Item {
-                    source: Source::Interface(tracked.name.clone()),
-                    weight: tracked.weight.unwrap_or(0),
-                    reverse: tracked.reverse,
-                });
+                items.push(Item::tracked(
+                    Source::Interface(tracked.name.clone()),
+                    tracked.weight.unwrap_or(0),
+                    tracked.reverse,
+                ));
             }
             let groups = config
                 .sync_groups
@@ -151,27 +168,27 @@ pub fn plan(config: &Config) -> Vec<InstanceTracking> {
                 .chain(groups.flat_map(|g| g.track_scripts.iter()))
             {
                 if let Some(script) = config.scripts.iter().find(|s| s.name == tracked.name) {
-                    items.push(Item {
-                        source: Source::Script(script.name.clone()),
-                        weight: tracked.weight.unwrap_or(script.weight),
-                        reverse: tracked.reverse || script.weight_reverse,
-                    });
+                    items.push(Item::tracked(
+                        Source::Script(script.name.clone()),
+                        tracked.weight.unwrap_or(script.weight),
+                        tracked.reverse || script.weight_reverse,
+                    ));
                 }
             }
             for tracked in &instance.track_files {
                 if let Some(file) = config.track_files.iter().find(|f| f.name == tracked.name) {
-                    items.push(Item {
-                        source: Source::File(file.name.clone()),
-                        weight: tracked.weight.unwrap_or(file.weight),
-                        reverse: tracked.reverse || file.weight_reverse,
-                    });
+                    items.push(Item::tracked(
+                        Source::File(file.name.clone()),
+                        tracked.weight.unwrap_or(file.weight),
+                        tracked.reverse || file.weight_reverse,
+                    ));
                 }
             }
-            items.push(Item {
-                source: Source::Addresses(instance.name.clone()),
-                weight: 0,
-                reverse: false,
-            });
+            items.push(Item::tracked(
+                Source::Addresses(instance.name.clone()),
+                0,
+                false,
+            ));
             InstanceTracking {
                 name: instance.name.clone(),
                 items,
@@ -302,11 +319,7 @@ mod tests {
     }
 
     fn item(source: Source, weight: i32, reverse: bool) -> Item {
-        Item {
-            source,
-            weight,
-            reverse,
-        }
+        Item::tracked(source, weight, reverse)
     }
 
     #[test]
@@ -341,12 +354,17 @@ mod tests {
     #[test]
     fn zero_weight_failure_is_a_fault() {
         let interface = Source::Interface("eth0".into());
-        let t = tracking(vec![item(interface.clone(), 0, false)]);
+        let own = tracking(vec![Item::own_interface("eth0")]);
         let mut seen = HashMap::new();
-        seen.insert(interface, Observation::Ok(false));
+        seen.insert(interface.clone(), Observation::Ok(false));
         assert_eq!(
-            Health::of(&t, &seen).fault,
+            Health::of(&own, &seen).fault,
             Some(FaultReason::InterfaceDown("eth0".into()))
+        );
+        let tracked = tracking(vec![item(interface, 0, false)]);
+        assert_eq!(
+            Health::of(&tracked, &seen).fault,
+            Some(FaultReason::TrackedInterfaceDown("eth0".into()))
         );
     }
 
