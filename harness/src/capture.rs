@@ -75,7 +75,17 @@ impl Capture {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        self.process.stop(libc::SIGINT, Duration::from_secs(5))?;
+        // Under a flood it matches, tcpdump may still be writing its backlog when told to stop
+        // (seen with keepalived answering a flood on a loaded machine): after 5 s it is killed.
+        // It writes packet by packet (-U), so the file holds every frame it took in, and a
+        // record cut short by the kill is ignored by read_pcap.
+        if self
+            .process
+            .stop(libc::SIGINT, Duration::from_secs(5))
+            .is_err()
+        {
+            self.process.stop(libc::SIGKILL, Duration::from_secs(5))?;
+        }
         read_pcap(
             &std::fs::read(&self.file).with_context(|| format!("read {}", self.file.display()))?,
         )

@@ -211,9 +211,10 @@ pub fn advert_address_digest(advert: &Packet<&[u8]>) -> u64 {
 
 /// The outcome of receiving a VRRP message on an interface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Reception {
-    /// The instance it is for, once the VRID was readable and configured.
-    pub key: Option<InstanceKey>,
+pub struct Reception<'c> {
+    /// The instance it is for, once the VRID was readable and configured, with the configuration
+    /// it was checked against: the one lookup whose entry the caller then acts on.
+    pub instance: Option<(InstanceKey, &'c InstanceConfig)>,
     /// The advert's priority and interval as sent (for records of rejected adverts too).
     pub priority: u8,
     pub interval_cs: u16,
@@ -231,10 +232,10 @@ pub fn receive_advert<'c>(
     payload: &[u8],
     config_for: impl FnOnce(&InstanceKey) -> Option<&'c InstanceConfig>,
     peer_ttl: impl FnOnce(&InstanceKey, &RawAddress) -> Option<PeerTtl>,
-) -> Reception {
+) -> Reception<'c> {
     let packet = Packet::new_unchecked(payload, meta.family);
     let mut reception = Reception {
-        key: None,
+        instance: None,
         priority: packet.priority(),
         interval_cs: packet.interval_cs(),
         verdict: Err(Counter::DropTruncated),
@@ -248,7 +249,7 @@ pub fn receive_advert<'c>(
         reception.verdict = Err(Counter::DropUnknownVrid);
         return reception;
     };
-    reception.key = Some(key);
+    reception.instance = Some((key, config));
     let Some(version) = packet.version() else {
         reception.verdict = Err(Counter::DropBadVersion);
         return reception;

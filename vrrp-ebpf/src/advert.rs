@@ -2,8 +2,9 @@
 
 use aya_ebpf::bindings::xdp_action::{XDP_DROP, XDP_PASS};
 use aya_ebpf::helpers::generated::bpf_ktime_get_ns;
-use aya_ebpf::programs::XdpContext;
-use vrrp_common::maps::{Event, EventKind, InstanceKey, Liveness, PeerKey, PeerTtl};
+use vrrp_common::maps::{
+    Event, EventKind, InstanceConfig, InstanceKey, Liveness, PeerKey, PeerTtl,
+};
 use vrrp_common::rules;
 use vrrp_common::stats::Counter;
 use vrrp_common::wire::checksum::IPPROTO_VRRP;
@@ -13,52 +14,49 @@ use vrrp_common::wire::vrrp;
 use vrrp_common::wire::{Family, RawAddress};
 
 use crate::maps::{
-    self, CONFIG, IP_HEADER_SCRATCH, IP_HEADER_SCRATCH_LEN, LIVENESS, PEERS, VRRP_SCRATCH,
+    self, CONFIG, IP_HEADER_SCRATCH, IP_HEADER_SCRATCH_LEN, LIVENESS, LIVENESS_SCRATCH, PEERS,
+    VRRP_SCRATCH,
 };
-use crate::packet::{self, L3_OFFSET, ptr_at};
+use crate::packet::{Frame, L3_OFFSET};
 
 /// IPv6 next-header values that may precede VRRP (hop-by-hop, routing, fragment, destination
 /// options).
 const IPV6_EXTENSIONS: [u8; 4] = [0, 43, 44, 60];
 
-pub fn on_ipv4(ctx: &XdpContext) -> u32 {
-    let Some(header) = ptr_at::<[u8; ip::IPV4_MIN_HEADER_LEN]>(ctx, L3_OFFSET) else {
+pub fn on_ipv4(frame: &Frame) -> u32 {
+    let Some(header) = frame.read::<[u8; ip::IPV4_MIN_HEADER_LEN]>(L3_OFFSET) else {
         return XDP_PASS;
     };
-    // SAFETY: ptr_at checked the header lies inside the frame.
-    let (protocol, total_len) = unsafe {
-        (
-            (*header)[9],
-            u16::from_be_bytes([(*header)[2], (*header)[3]]),
-        )
-    };
-    if protocol != IPPROTO_VRRP {
+    if header[9] != IPPROTO_VRRP {
         return XDP_PASS;
     }
-    on_vrrp(ctx, Family::Ipv4, usize::from(total_len))
+    let total_len = u16::from_be_bytes([header[2], header[3]]);
+    on_vrrp(frame, Family::Ipv4, usize::from(total_len))
 }
 
-pub fn on_ipv6(ctx: &XdpContext) -> u32 {
-    let Some(header) = ptr_at::<[u8; ip::IPV6_HEADER_LEN]>(ctx, L3_OFFSET) else {
+pub fn on_ipv6(frame: &mut Frame) -> u32 {
+    let Some(header) = frame.read::<[u8; ip::IPV6_HEADER_LEN]>(L3_OFFSET) else {
         return XDP_PASS;
     };
-    // SAFETY: ptr_at checked the header lies inside the frame.
-    let (next, payload_len) = unsafe {
-        (
-            (*header)[6],
-            u16::from_be_bytes([(*header)[4], (*header)[5]]),
-        )
-    };
+    let next = header[6];
     if next == NEXT_HEADER_ICMPV6 {
-        return crate::nd::on_icmpv6(ctx);
+        return crate::nd::on_icmpv6(frame);
     }
     if next != IPPROTO_VRRP && !IPV6_EXTENSIONS.contains(&next) {
         return XDP_PASS;
     }
+    let payload_len = u16::from_be_bytes([header[4], header[5]]);
     on_vrrp(
-        ctx,
+        frame,
         Family::Ipv6,
         ip::IPV6_HEADER_LEN + usize::from(payload_len),
+    )
+}
+
+fn is_auth_failure(counter: Counter) -> bool {
+    matches!(
+        counter,
+        Counter::DropAuthFailure | Counter::DropAuthTypeMismatch
     )
 }
 
@@ -70,7 +68,7 @@ fn drop(counter: Counter) -> u32 {
 /// The IP packet (header and VRRP message, `ip_len` bytes by its own header) of a frame that
 /// looks like VRRP.
 #[inline(always)]
-fn on_vrrp(ctx: &XdpContext, family: Family, ip_len: usize) -> u32 {
+fn on_vrrp(frame: &Frame, family: Family, ip_len: usize) -> u32 {
     let (Some(header), Some(message)) = (
         IP_HEADER_SCRATCH.get_ptr_mut(0),
         VRRP_SCRATCH.get_ptr_mut(0),
@@ -79,7 +77,7 @@ fn on_vrrp(ctx: &XdpContext, family: Family, ip_len: usize) -> u32 {
     };
     // SAFETY: the per-CPU scratch slots belong to this program run.
     let (header, message) = unsafe { (&mut *header, &mut *message) };
-    let available = ctx.data_end().saturating_sub(ctx.data() + L3_OFFSET);
+    let available = frame.len().saturating_sub(L3_OFFSET);
     if available < ip_len {
         return drop(Counter::DropTruncated);
     }
@@ -91,7 +89,7 @@ fn on_vrrp(ctx: &XdpContext, family: Family, ip_len: usize) -> u32 {
     if header_len < ip::IPV4_MIN_HEADER_LEN {
         return drop(Counter::DropTruncated);
     }
-    if !packet::load(ctx, L3_OFFSET, header, header_len) {
+    if !frame.load(L3_OFFSET, header, header_len) {
         return drop(Counter::DropTruncated);
     }
     // The whole scratch array goes to the parser, not a slice of `header_len`: its constant
@@ -116,14 +114,13 @@ fn on_vrrp(ctx: &XdpContext, family: Family, ip_len: usize) -> u32 {
     if length < vrrp::HEADER_LEN {
         return drop(Counter::DropTruncated);
     }
-    if !packet::load(ctx, L3_OFFSET + meta.payload_offset, message, length) {
+    if !frame.load(L3_OFFSET + meta.payload_offset, message, length) {
         return drop(Counter::DropTruncated);
     }
     let Some(payload) = message.get(..length) else {
         return drop(Counter::DropTruncated);
     };
-    let ifindex = ctx.ingress_ifindex() as u32;
-    on_advert(ifindex, &meta, payload)
+    on_advert(frame.ingress_ifindex(), &meta, payload)
 }
 
 #[inline(always)]
@@ -136,30 +133,49 @@ fn on_advert(ifindex: u32, meta: &IpMeta, payload: &[u8]) -> u32 {
         |key| unsafe { CONFIG.get(key) },
         peer_ttl,
     );
-    let Some(key) = reception.key else {
+    let Some((key, config)) = reception.instance else {
         return drop(reception.verdict.err().unwrap_or(Counter::DropUnknownVrid));
     };
-    // SAFETY: as above; the entry existed a moment ago and userspace never deletes a live one.
-    let Some(config) = (unsafe { CONFIG.get(key) }) else {
+    // Only a valid advert or an authentication failure (which may wake userspace) touches
+    // LIVENESS; every other drop leaves it as other CPUs wrote it.
+    if let Err(counter) = reception.verdict
+        && !is_auth_failure(counter)
+    {
+        return drop(counter);
+    }
+    let (Some(slot), Some(copy)) = (LivenessSlot::of(&key), LIVENESS_SCRATCH.get_ptr_mut(0)) else {
         return XDP_PASS;
     };
-    let Some(live) = liveness(&key) else {
-        return XDP_PASS;
-    };
+    // SAFETY: the per-CPU scratch slot belongs to this program run (XDP runs neither migrate nor
+    // nest on a CPU), and this is the run's only reference to it.
+    let live = unsafe { &mut *copy };
+    slot.load_into(live);
     // SAFETY: reading the monotonic clock has no preconditions.
     let now = unsafe { bpf_ktime_get_ns() };
+    let verdict = act_on_advert(&key, config, live, &meta.source, &reception, now);
+    slot.store(live);
+    verdict
+}
+
+/// What a checked advert means: wake-ups, counters, and whether the kernel stack sees it.
+/// `live` is this run's copy of the instance's LIVENESS entry.
+#[inline(always)]
+fn act_on_advert(
+    key: &InstanceKey,
+    config: &InstanceConfig,
+    live: &mut Liveness,
+    source: &RawAddress,
+    reception: &rules::Reception,
+    now: u64,
+) -> u32 {
     let advert = match reception.verdict {
         Ok(advert) => advert,
         Err(counter) => {
-            let auth = matches!(
-                counter,
-                Counter::DropAuthFailure | Counter::DropAuthTypeMismatch
-            );
-            if auth && rules::auth_failure_wakes(live, now) {
+            if is_auth_failure(counter) && rules::auth_failure_wakes(live, now) {
                 wake(
-                    &key,
+                    key,
                     EventKind::AuthFailure,
-                    &meta.source,
+                    source,
                     reception.priority,
                     reception.interval_cs,
                     now,
@@ -172,7 +188,7 @@ fn on_advert(ifindex: u32, meta: &IpMeta, payload: &[u8]) -> u32 {
     let observation = rules::observe_advert(config, live, &advert, now);
     if let Some(kind) = observation.wake {
         wake(
-            &key,
+            key,
             kind,
             &advert.source,
             advert.priority,
@@ -191,17 +207,37 @@ fn on_advert(ifindex: u32, meta: &IpMeta, payload: &[u8]) -> u32 {
     }
 }
 
-/// The instance's LIVENESS entry, created on first use (userspace normally creates it).
-#[inline(always)]
-fn liveness(key: &InstanceKey) -> Option<&'static mut Liveness> {
-    if LIVENESS.get_ptr_mut(key).is_none() {
-        let _ = LIVENESS.insert(key, Liveness::default(), 0);
+/// An instance's LIVENESS entry. The program may run on several CPUs at once for the same
+/// instance, and userspace reads the entry meanwhile, so no Rust reference to it is ever made:
+/// a run reads the entry whole into a copy, the rules work on the copy, and the copy is written
+/// back whole. Two runs that overlap can lose one's update (the last writer wins); the rules
+/// tolerate that, as every field is a latest timestamp, value or count.
+struct LivenessSlot(*mut Liveness);
+
+impl LivenessSlot {
+    /// The entry for `key`, created on first use (userspace normally creates it).
+    #[inline(always)]
+    fn of(key: &InstanceKey) -> Option<LivenessSlot> {
+        if LIVENESS.get_ptr_mut(key).is_none() {
+            let _ = LIVENESS.insert(key, Liveness::default(), 0);
+        }
+        LIVENESS.get_ptr_mut(key).map(LivenessSlot)
     }
-    // SAFETY: hash map values are stable while the program runs; concurrent writers on other
-    // CPUs can at worst interleave field updates, which the rules tolerate.
-    LIVENESS
-        .get_ptr_mut(key)
-        .map(|entry| unsafe { &mut *entry })
+
+    /// Copies the entry into this run's working copy.
+    #[inline(always)]
+    fn load_into(&self, live: &mut Liveness) {
+        // SAFETY: a map value pointer stays valid for the program run and never overlaps the
+        // per-CPU copy; the bytes are copied, never borrowed (see the type's comment).
+        unsafe { core::ptr::copy_nonoverlapping(self.0, live, 1) }
+    }
+
+    /// Writes the working copy back whole.
+    #[inline(always)]
+    fn store(&self, live: &Liveness) {
+        // SAFETY: as for `load_into`.
+        unsafe { core::ptr::copy_nonoverlapping(live, self.0, 1) }
+    }
 }
 
 fn peer_ttl(key: &InstanceKey, source: &RawAddress) -> Option<PeerTtl> {

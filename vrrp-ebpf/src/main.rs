@@ -25,10 +25,12 @@ use vrrp_common::wire::ethernet;
 #[xdp]
 pub fn vrrp_xdp(ctx: XdpContext) -> u32 {
     maps::count(Counter::FramesSeen);
-    match packet::ethertype(&ctx) {
-        Some(ethernet::ETHERTYPE_IPV4) => advert::on_ipv4(&ctx),
-        Some(ethernet::ETHERTYPE_IPV6) => advert::on_ipv6(&ctx),
-        Some(ethernet::ETHERTYPE_ARP) => arp::on_arp(&ctx),
+    // SAFETY: the one Frame of this program run.
+    let mut frame = unsafe { packet::Frame::new(&ctx) };
+    match frame.ethertype() {
+        Some(ethernet::ETHERTYPE_IPV4) => advert::on_ipv4(&frame),
+        Some(ethernet::ETHERTYPE_IPV6) => advert::on_ipv6(&mut frame),
+        Some(ethernet::ETHERTYPE_ARP) => arp::on_arp(&mut frame),
         _ => xdp_action::XDP_PASS,
     }
 }

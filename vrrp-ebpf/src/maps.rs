@@ -45,6 +45,11 @@ pub static IP_HEADER_SCRATCH: PerCpuArray<[u8; IP_HEADER_SCRATCH_LEN]> =
 #[map]
 pub static VRRP_SCRATCH: PerCpuArray<[u8; VRRP_SCRATCH_LEN]> = PerCpuArray::with_max_entries(1, 0);
 
+/// Per-CPU room for a run's working copy of a LIVENESS entry (too big for the BPF stack next to
+/// the parsers' frames).
+#[map]
+pub static LIVENESS_SCRATCH: PerCpuArray<Liveness> = PerCpuArray::with_max_entries(1, 0);
+
 #[inline(always)]
 pub fn count(counter: Counter) {
     if let Some(slot) = STATS.get_ptr_mut(counter as u32) {

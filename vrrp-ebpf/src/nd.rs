@@ -2,28 +2,29 @@
 //! answered in place with a solicited neighbour advertisement (RFC 4861 section 7.2.4).
 
 use aya_ebpf::bindings::xdp_action::{XDP_PASS, XDP_TX};
-use aya_ebpf::programs::XdpContext;
 use vrrp_common::maps::VipKey;
 use vrrp_common::stats::Counter;
 use vrrp_common::wire::icmpv6::{self, NeighborAdvert, NeighborSolicit};
 use vrrp_common::wire::{Family, ethernet, ip};
 
 use crate::maps::{self, VIPS};
-use crate::packet;
+use crate::packet::Frame;
 
 /// A solicitation with the asker's link-layer address option, the only kind answered: one
 /// without it is a duplicate-address probe (or a frame we would have to grow to answer).
 const FRAME_LEN: usize = NeighborAdvert::FRAME_LEN;
 const ND_OFFSET: usize = ethernet::HEADER_LEN + ip::IPV6_HEADER_LEN;
 
-pub fn on_icmpv6(ctx: &XdpContext) -> u32 {
+pub fn on_icmpv6(frame: &mut Frame) -> u32 {
     // Parsed and rewritten in place, as the ARP responder does. The bounds check comes before
     // the exact-length test: after that test the compiler would know the check passes and drop
     // it, and the verifier needs to see it.
-    let Some(frame) = packet::head_mut::<FRAME_LEN>(ctx) else {
+    let ifindex = frame.ingress_ifindex();
+    let frame_len = frame.len();
+    let Some(frame) = frame.head_mut::<FRAME_LEN>() else {
         return XDP_PASS;
     };
-    if ctx.data_end() - ctx.data() != FRAME_LEN {
+    if frame_len != FRAME_LEN {
         return XDP_PASS;
     }
     let Some(solicit) = NeighborSolicit::parse(&frame[ND_OFFSET..]) else {
@@ -41,7 +42,7 @@ pub fn on_icmpv6(ctx: &XdpContext) -> u32 {
     if asker == [0; 16] {
         return XDP_PASS;
     }
-    let key = VipKey::new(ctx.ingress_ifindex() as u32, Family::Ipv6, solicit.target);
+    let key = VipKey::new(ifindex, Family::Ipv6, solicit.target);
     let Some(vip) = VIPS.get_ptr(key) else {
         return XDP_PASS;
     };

@@ -685,7 +685,7 @@ impl Thread {
                 counters[Counter::FramesSeen as usize] += 1;
                 counters[counter as usize] += 1;
             }
-            if let (Some(key), Ok(advert)) = (reception.key, reception.verdict)
+            if let (Some((key, _)), Ok(advert)) = (reception.instance, reception.verdict)
                 && let Some(index) = self.instances.iter().position(|r| r.plan.key == key)
             {
                 self.input(index, Input::Advert(advert), now);
