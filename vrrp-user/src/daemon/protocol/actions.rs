@@ -1,0 +1,144 @@
+//! What a state machine asks for, carried out: adverts sent on the spot, transitions logged in
+//! keepalived's words and reported to the async side (addresses, GARPs, notify), the
+//! datapath's CONFIG rewritten when the instance's picture changed.
+
+use std::sync::Arc;
+
+use tracing::{debug, info};
+use vrrp_common::maps::State;
+use vrrp_common::wire::Family;
+use vrrp_common::wire::vrrp::PRIORITY_STOP;
+
+use super::{Outcome, Thread};
+use crate::fsm::{Action, Input, Reason};
+
+impl Thread {
+    /// Feeds an input to one state machine and carries out what it asks; a transition of a
+    /// sync-group member is passed on to the other members.
+    pub(super) fn input(&mut self, index: usize, input: Input, now: u64) {
+        let mut actions = Vec::new();
+        self.instances[index].fsm.handle(input, now, &mut actions);
+        if actions.is_empty() {
+            return;
+        }
+        let sync = super::sync::events_for_the_group(&actions);
+        let mut config_changed = false;
+        for action in actions {
+            config_changed |= self.act(index, action, now);
+        }
+        for event in sync {
+            for member in self.group_members(index) {
+                self.input(member, Input::Sync(event), now);
+            }
+        }
+        if config_changed {
+            let running = &self.instances[index];
+            let config = running.fsm.datapath_config(running.plan.datapath_base);
+            let key = running.plan.key;
+            if let Some(mut datapath) = self.xdp() {
+                let _ = datapath.write_config(&key, &config);
+            }
+        }
+    }
+
+    /// Carries out one action; says whether the datapath's CONFIG entry must be rewritten.
+    pub(super) fn act(&mut self, index: usize, action: Action, now: u64) -> bool {
+        let name = self.instances[index].plan.name().to_string();
+        match action {
+            Action::SendAdvert { priority } => {
+                let running = &mut self.instances[index];
+                if let Some(socket) = self.sockets.get(&running.socket)
+                    && let Err(error) = running.template.send(socket, priority)
+                {
+                    debug!("({name}) sending advert: {error}");
+                }
+                if priority == PRIORITY_STOP {
+                    info!("({name}) sent 0 priority");
+                }
+                false
+            }
+            Action::Transition { from, to, reason } => {
+                let family = self.instances[index].plan.config.family;
+                let reason_text = reason.describe(family);
+                log_transition(
+                    &name,
+                    to,
+                    &reason,
+                    &reason_text,
+                    family,
+                    self.instances[index].fsm.effective_priority(),
+                );
+                let _ = self.outcomes.send(Outcome::Transition {
+                    plan: Arc::clone(&self.instances[index].plan),
+                    from,
+                    to,
+                    reason: reason_text,
+                    priority: self.instances[index].fsm.effective_priority(),
+                    at_ns: now,
+                });
+                true
+            }
+            Action::AddAddresses | Action::RemoveAddresses => {
+                let _ = self.outcomes.send(Outcome::Addresses {
+                    plan: Arc::clone(&self.instances[index].plan),
+                    install: action == Action::AddAddresses,
+                });
+                false
+            }
+            Action::SendGratuitous { count } => {
+                let _ = self.outcomes.send(Outcome::Gratuitous {
+                    plan: Arc::clone(&self.instances[index].plan),
+                    count,
+                });
+                false
+            }
+            Action::LowerPriorityHeard { source, priority } => {
+                let running = &self.instances[index];
+                info!(
+                    "({name}) Master received advert from {} with lower priority {priority}, ours {}, forcing new election",
+                    vrrp_common::wire::raw_to_ip(running.plan.config.family, &source),
+                    running.fsm.effective_priority()
+                );
+                false
+            }
+            Action::PriorityChanged { from, to } => {
+                info!("({name}) Changing effective priority from {from} to {to}");
+                true
+            }
+        }
+    }
+}
+
+/// Logs a transition in keepalived's words, so operators' greps keep working: the line keepalived
+/// writes before the change where it writes one ("Receive advertisement timeout", "Master
+/// received advert from ... with higher priority ..."), then "Entering X STATE" — at start-up
+/// exactly keepalived's "(init)", otherwise followed by vrrpd's reason in parentheses.
+fn log_transition(
+    name: &str,
+    to: State,
+    reason: &Reason,
+    reason_text: &str,
+    family: Family,
+    ours: u8,
+) {
+    match (to, reason) {
+        (State::Initialize, Reason::Shutdown) => info!("({name}) Stopping"),
+        (State::Backup, Reason::Startup) => info!("({name}) Entering BACKUP STATE (init)"),
+        _ => {
+            match reason {
+                Reason::MasterDown | Reason::MasterResigned => {
+                    info!("({name}) Receive advertisement timeout");
+                }
+                Reason::HigherPriority { source, priority } if to == State::Backup => info!(
+                    "({name}) Master received advert from {} with higher priority {priority}, ours {ours}",
+                    vrrp_common::wire::raw_to_ip(family, source)
+                ),
+                _ => {}
+            }
+            info!(
+                "({name}) Entering {} STATE ({reason_text})",
+                to.keepalived_name()
+            );
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Instances joining the thread (socket opened or shared, datapath entries written), starting
+//! after `vrrp_startup_delay`, and a reload keeping, stopping or adding them.
+
+use std::io;
+use std::sync::Arc;
+
+use tracing::{info, warn};
+use vrrp_common::maps::PeerKey;
+use vrrp_common::wire::raw_from_ip;
+
+use super::{Receive, Running, Thread};
+use crate::daemon::plan::InstancePlan;
+use crate::fsm::{self, Input};
+use crate::net::advert::AdvertTemplate;
+use crate::net::sys::monotonic_ns;
+use crate::net::vrrp_socket::VrrpSocket;
+
+impl Thread {
+    /// Opens (or reuses) the interface's socket, registers the instance with the datapath.
+    pub(super) fn add_instance(&mut self, plan: InstancePlan) -> io::Result<()> {
+        let socket_key = (plan.ifindex, plan.config.family);
+        if !self.sockets.contains_key(&socket_key) {
+            let socket = VrrpSocket::open(
+                plan.config.family,
+                &plan.config.interface,
+                plan.ifindex,
+                plan.source,
+            )?;
+            if matches!(self.receive, Receive::Xdp(_)) {
+                socket.drop_all_incoming()?;
+            } else {
+                self.watch(socket.raw_fd())?;
+            }
+            self.sockets.insert(socket_key, socket);
+        }
+        if let Some(socket) = self.sockets.get(&socket_key) {
+            for destination in &plan.advert.destinations {
+                if destination.is_multicast()
+                    && let Err(error) = socket.join(*destination)
+                    && error.raw_os_error() != Some(libc::EADDRINUSE)
+                {
+                    warn!(
+                        "({}) joining {destination} on {}: {error}",
+                        plan.name(),
+                        plan.config.interface
+                    );
+                }
+            }
+        }
+        // Under use_vmac adverts leave by the macvlan (carrying the virtual MAC); they are still
+        // received, and the group joined, on the interface itself.
+        let (send_index, send_name) = plan.send_interface();
+        let send_key = (send_index, plan.config.family);
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.sockets.entry(send_key) {
+            let socket = VrrpSocket::open(plan.config.family, send_name, send_index, plan.source)?;
+            socket.drop_all_incoming()?;
+            slot.insert(socket);
+        }
+        let fsm = fsm::Instance::new(plan.params.clone());
+        if let Some(mut datapath) = self.xdp() {
+            let _ = datapath.reset_liveness(&plan.key);
+            let _ = datapath.write_config(&plan.key, &fsm.datapath_config(plan.datapath_base));
+            for peer in &plan.config.unicast_peers {
+                let _ = datapath.add_peer(
+                    &PeerKey {
+                        instance: plan.key,
+                        address: raw_from_ip(peer.address).1,
+                    },
+                    peer.ttl_range(),
+                );
+            }
+        }
+        let template = AdvertTemplate::new(&plan.advert);
+        self.instances.push(Running {
+            plan: Arc::new(plan),
+            fsm,
+            template,
+            socket: send_key,
+            started: false,
+        });
+        Ok(())
+    }
+
+    /// Instances start after `vrrp_startup_delay`.
+    pub(super) fn start_due_instances(&mut self) {
+        let now = monotonic_ns();
+        for index in 0..self.instances.len() {
+            let running = &self.instances[index];
+            if running.started || self.stopping {
+                continue;
+            }
+            if now < self.start_ns + running.plan.startup_delay.as_nanos() as u64 {
+                continue;
+            }
+            self.instances[index].started = true;
+            self.input(index, Input::Startup, now);
+        }
+    }
+
+    /// Keeps instances whose plan did not change (with their state); stops the others and
+    /// starts the new ones.
+    pub(super) fn reload(&mut self, plans: Vec<InstancePlan>) {
+        let now = monotonic_ns();
+        let mut kept = Vec::new();
+        let old = std::mem::take(&mut self.instances);
+        let mut stopping = Vec::new();
+        for running in old {
+            if plans.iter().any(|p| p.same_as(running.plan.as_ref())) {
+                kept.push(running);
+            } else {
+                stopping.push(running);
+            }
+        }
+        self.instances = stopping;
+        for index in 0..self.instances.len() {
+            info!(
+                "({}) removed or changed by the reload; stopping it",
+                self.instances[index].plan.name()
+            );
+            self.input(index, Input::Shutdown, now);
+            let key = self.instances[index].plan.key;
+            if let Some(mut datapath) = self.xdp() {
+                datapath.remove_instance(&key);
+            }
+        }
+        self.instances = kept;
+        for plan in plans {
+            if self.instances.iter().any(|r| r.plan.same_as(&plan)) {
+                continue;
+            }
+            info!("({}) added by the reload", plan.name());
+            if let Err(error) = self.add_instance(plan) {
+                warn!("reload: cannot start an instance: {error}");
+            }
+        }
+    }
+}

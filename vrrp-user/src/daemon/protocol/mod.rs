@@ -1,0 +1,357 @@
+//! The protocol thread: owns every state machine and runs them against CLOCK_MONOTONIC.
+//!
+//! It sleeps in epoll on a timerfd armed with the earliest absolute deadline, the EVENTS ring
+//! buffer (XDP mode) or the VRRP sockets (socket mode), and an eventfd for commands from the
+//! async side. Adverts are sent from here, synchronously, the moment a state machine asks.
+//!
+//! Takeover precision: a master-down deadline is only real if the kernel saw no advert since
+//! the state machine last looked, so the thread wakes `EARLY_WAKE_NS` before it, reads LIVENESS,
+//! and if the deadline still stands, spins the last stretch and decides on time. Advert timers
+//! need no such care and are served on the timerfd's wake-up.
+
+//!
+//! This file is the reactor: the thread's state, its epoll loop and the commands of the async
+//! side. Around it: `lifecycle` (instances added, started, reloaded), `timers` (deadlines and
+//! the spin before a takeover), `receive` (adverts from the ring buffer or the sockets),
+//! `actions` (what a state machine asks for: adverts sent, transitions reported) and `sync`
+//! (sync groups).
+
+mod actions;
+mod lifecycle;
+mod receive;
+mod sync;
+mod timers;
+
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedSender;
+use vrrp_common::maps::State;
+use vrrp_common::stats::Counter;
+use vrrp_common::wire::Family;
+
+use super::plan::InstancePlan;
+use crate::config::model::Scheduling;
+use crate::control::model::InstanceSnapshot;
+use crate::datapath::xdp::XdpDatapath;
+use crate::fsm::{self, FaultReason, Input};
+use crate::net::advert::AdvertTemplate;
+use crate::net::sys::{self, monotonic_ns};
+use crate::net::vrrp_socket::VrrpSocket;
+
+/// Requests from the async side.
+#[derive(Debug)]
+pub enum Command {
+    /// Tracking changed for an instance.
+    Health {
+        instance: String,
+        weight: i32,
+        fault: Option<FaultReason>,
+    },
+    /// A new configuration: keep identical instances, replace the rest.
+    Reload(Vec<InstancePlan>),
+    /// Send a snapshot of every instance.
+    Snapshot(std::sync::mpsc::Sender<Vec<InstanceSnapshot>>),
+    /// Priority 0 from masters, then stop.
+    Shutdown,
+}
+
+/// What the async side hears from the protocol thread.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    Transition {
+        plan: Arc<InstancePlan>,
+        from: State,
+        to: State,
+        reason: String,
+        priority: u8,
+        at_ns: u64,
+    },
+    /// Install (true) or remove (false) the instance's addresses.
+    Addresses {
+        plan: Arc<InstancePlan>,
+        install: bool,
+    },
+    Gratuitous {
+        plan: Arc<InstancePlan>,
+        count: u32,
+    },
+    /// The thread has finished (after Shutdown).
+    Stopped,
+}
+
+/// The handle the async side keeps.
+pub struct ProtocolHandle {
+    commands: std::sync::mpsc::Sender<Command>,
+    wake: Arc<OwnedFd>,
+    pub thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ProtocolHandle {
+    pub fn send(&self, command: Command) {
+        if self.commands.send(command).is_ok() {
+            let one: u64 = 1;
+            // SAFETY: writing 8 bytes to our eventfd.
+            unsafe { libc::write(self.wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
+        }
+    }
+}
+
+/// How adverts reach the state machines.
+pub enum Receive {
+    /// The XDP program (shared with the async side for VIPS and counters).
+    Xdp(Arc<Mutex<XdpDatapath>>),
+    /// Raw sockets, with counters kept here by the same reasons.
+    Sockets,
+}
+
+struct Running {
+    plan: Arc<InstancePlan>,
+    fsm: fsm::Instance,
+    template: AdvertTemplate,
+    /// The socket adverts leave by (the macvlan's under `use_vmac`).
+    socket: (u32, Family),
+    started: bool,
+}
+
+struct Thread {
+    instances: Vec<Running>,
+    sockets: HashMap<(u32, Family), VrrpSocket>,
+    receive: Receive,
+    events: Option<aya::maps::RingBuf<aya::maps::MapData>>,
+    socket_counters: Arc<Mutex<[u64; Counter::COUNT]>>,
+    commands: std::sync::mpsc::Receiver<Command>,
+    wake: Arc<OwnedFd>,
+    timer: OwnedFd,
+    epoll: OwnedFd,
+    outcomes: UnboundedSender<Outcome>,
+    start_ns: u64,
+    stopping: bool,
+}
+
+/// Starts the protocol thread with the initial instances.
+pub fn spawn(
+    plans: Vec<InstancePlan>,
+    receive: Receive,
+    socket_counters: Arc<Mutex<[u64; Counter::COUNT]>>,
+    outcomes: UnboundedSender<Outcome>,
+    scheduling: Scheduling,
+) -> io::Result<ProtocolHandle> {
+    // SAFETY: plain descriptor creation, owned below.
+    let wake = Arc::new(unsafe {
+        OwnedFd::from_raw_fd(sys::check(libc::eventfd(
+            0,
+            libc::EFD_NONBLOCK | libc::EFD_CLOEXEC,
+        ))?)
+    });
+    // SAFETY: as above.
+    let timer = unsafe {
+        OwnedFd::from_raw_fd(sys::check(libc::timerfd_create(
+            libc::CLOCK_MONOTONIC,
+            libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+        ))?)
+    };
+    // SAFETY: as above.
+    let epoll =
+        unsafe { OwnedFd::from_raw_fd(sys::check(libc::epoll_create1(libc::EPOLL_CLOEXEC))?) };
+    let (commands_tx, commands) = std::sync::mpsc::channel();
+    let mut thread = Thread {
+        instances: Vec::new(),
+        sockets: HashMap::new(),
+        events: match &receive {
+            Receive::Xdp(datapath) => datapath
+                .lock()
+                .map_err(|_| io::Error::other("datapath lock"))?
+                .take_events(),
+            Receive::Sockets => None,
+        },
+        receive,
+        socket_counters,
+        commands,
+        wake: Arc::clone(&wake),
+        timer,
+        epoll,
+        outcomes,
+        start_ns: monotonic_ns(),
+        stopping: false,
+    };
+    thread.watch(thread.wake.as_raw_fd())?;
+    thread.watch(thread.timer.as_raw_fd())?;
+    if let Some(events) = &thread.events {
+        thread.watch(events.as_raw_fd())?;
+    }
+    for plan in plans {
+        thread.add_instance(plan)?;
+    }
+    let handle = std::thread::Builder::new()
+        .name("vrrp-protocol".into())
+        .spawn(move || {
+            super::scheduling::apply_to_protocol_thread(&scheduling);
+            thread.run()
+        })?;
+    Ok(ProtocolHandle {
+        commands: commands_tx,
+        wake,
+        thread: Some(handle),
+    })
+}
+
+impl Thread {
+    fn watch(&self, fd: i32) -> io::Result<()> {
+        let mut event = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: fd as u64,
+        };
+        // SAFETY: registering a descriptor we own with our epoll instance.
+        sys::check(unsafe {
+            libc::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut event)
+        })
+        .map(drop)
+    }
+
+    fn xdp(&self) -> Option<std::sync::MutexGuard<'_, XdpDatapath>> {
+        match &self.receive {
+            Receive::Xdp(datapath) => datapath.lock().ok(),
+            Receive::Sockets => None,
+        }
+    }
+
+    fn run(mut self) {
+        // Timer precision: no slack on this thread's sleeps.
+        // SAFETY: prctl with PR_SET_TIMERSLACK has no memory-safety preconditions.
+        unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1, 0, 0, 0) };
+        let mut ready = [libc::epoll_event { events: 0, u64: 0 }; 16];
+        loop {
+            self.start_due_instances();
+            self.serve_timers();
+            if self.stopping
+                && self
+                    .instances
+                    .iter()
+                    .all(|r| r.fsm.state() != State::Master)
+            {
+                break;
+            }
+            self.arm_timer();
+            // SAFETY: ready is a valid array of epoll_event.
+            let count = unsafe {
+                libc::epoll_wait(
+                    self.epoll.as_raw_fd(),
+                    ready.as_mut_ptr(),
+                    ready.len() as i32,
+                    1000,
+                )
+            };
+            for event in ready.iter().take(count.max(0) as usize) {
+                let fd = event.u64 as i32;
+                if fd == self.wake.as_raw_fd() {
+                    drain(fd);
+                    self.commands();
+                } else if fd == self.timer.as_raw_fd() {
+                    drain(fd);
+                } else if self.events.as_ref().is_some_and(|e| e.as_raw_fd() == fd) {
+                    self.ring_events();
+                } else {
+                    self.socket_adverts(fd);
+                }
+            }
+            if self.stopping
+                && self
+                    .instances
+                    .iter()
+                    .all(|r| r.fsm.state() != State::Master)
+            {
+                break;
+            }
+        }
+        let _ = self.outcomes.send(Outcome::Stopped);
+    }
+
+    fn commands(&mut self) {
+        while let Ok(command) = self.commands.try_recv() {
+            let now = monotonic_ns();
+            match command {
+                Command::Health {
+                    instance,
+                    weight,
+                    fault,
+                } => {
+                    if let Some(index) = self
+                        .instances
+                        .iter()
+                        .position(|r| r.plan.name() == instance)
+                    {
+                        self.input(index, Input::Health { weight, fault }, now);
+                    }
+                }
+                Command::Reload(plans) => self.reload(plans),
+                Command::Snapshot(reply) => {
+                    let _ = reply.send(self.snapshot());
+                }
+                Command::Shutdown => {
+                    self.stopping = true;
+                    for index in 0..self.instances.len() {
+                        self.input(index, Input::Shutdown, now);
+                    }
+                }
+            }
+        }
+    }
+
+    fn snapshot(&self) -> Vec<InstanceSnapshot> {
+        self.instances
+            .iter()
+            .map(|running| {
+                let live = running.fsm.liveness();
+                let family = running.plan.config.family;
+                InstanceSnapshot {
+                    name: running.plan.name().to_string(),
+                    interface: running.plan.config.interface.clone(),
+                    vrid: running.plan.config.vrid,
+                    family,
+                    state: running.fsm.state(),
+                    base_priority: running.plan.config.priority,
+                    effective_priority: running.fsm.effective_priority(),
+                    master: match running.fsm.state() {
+                        State::Master => {
+                            Some((running.plan.source, running.fsm.effective_priority()))
+                        }
+                        _ if live.last_reset_ns != 0 => Some((
+                            vrrp_common::wire::raw_to_ip(family, &live.master),
+                            live.master_priority,
+                        )),
+                        _ => None,
+                    },
+                    last_transition: running
+                        .fsm
+                        .last_transition()
+                        .map(|(at, reason)| (*at, reason.describe(family))),
+                    counters: *running.fsm.counters(),
+                    adverts_seen: self
+                        .xdp()
+                        .and_then(|d| d.liveness(&running.plan.key))
+                        .map_or(live.adverts, |l| l.adverts),
+                    addresses: running
+                        .plan
+                        .config
+                        .addresses
+                        .iter()
+                        .map(|a| format!("{}/{}", a.address, a.prefix))
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+}
+
+fn drain(fd: i32) {
+    let mut buffer = [0u8; 8];
+    // SAFETY: reading into a local buffer from a descriptor we own.
+    unsafe { libc::read(fd, buffer.as_mut_ptr().cast(), buffer.len()) };
+}
+
+/// How long a clean shutdown waits for the thread.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_millis(500);

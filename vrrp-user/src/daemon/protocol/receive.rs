@@ -1,0 +1,119 @@
+//! The receive path: records of the XDP program's ring buffer, or adverts read from the raw
+//! sockets and judged by the same shared rules.
+
+use tracing::{debug, warn};
+use vrrp_common::maps::{Event, EventKind, InstanceKey};
+use vrrp_common::rules;
+use vrrp_common::stats::Counter;
+use vrrp_common::wire::raw_from_ip;
+
+use super::Thread;
+use crate::fsm::Input;
+use crate::net::sys::monotonic_ns;
+
+impl Thread {
+    /// XDP mode: records of changes the kernel saw.
+    pub(super) fn ring_events(&mut self) {
+        let mut batch: Vec<Event> = Vec::new();
+        if let Some(events) = self.events.as_mut() {
+            while let Some(item) = events.next() {
+                if item.len() >= std::mem::size_of::<Event>() {
+                    // SAFETY: the program writes whole Event records; read_unaligned copes with
+                    // the ring buffer's alignment.
+                    batch.push(unsafe { std::ptr::read_unaligned(item.as_ptr().cast::<Event>()) });
+                }
+            }
+        }
+        for event in batch {
+            self.on_event(&event);
+        }
+    }
+
+    pub(super) fn on_event(&mut self, event: &Event) {
+        let Some(index) = self.instances.iter().position(|r| r.plan.key == event.key) else {
+            return;
+        };
+        let kind = EventKind::from_u8(event.kind);
+        let family = self.instances[index].plan.config.family;
+        if kind == Some(EventKind::AuthFailure) {
+            warn!(
+                "({}) received an invalid passwd! (from {}; further failures counted, logged once a second)",
+                self.instances[index].plan.name(),
+                vrrp_common::wire::raw_to_ip(family, &event.source)
+            );
+            return;
+        }
+        debug!(
+            "({}) datapath event {kind:?} priority {}",
+            self.instances[index].plan.name(),
+            event.priority
+        );
+        let advert = rules::Advert {
+            source: event.source,
+            priority: event.priority,
+            interval_cs: event.interval_cs,
+        };
+        self.input(index, Input::Advert(advert), event.timestamp_ns.max(1));
+    }
+
+    /// Socket mode: read every queued advert from the socket behind `fd`.
+    pub(super) fn socket_adverts(&mut self, fd: i32) {
+        let Some((&(ifindex, _), _)) = self.sockets.iter().find(|(_, s)| s.raw_fd() == fd) else {
+            return;
+        };
+        let mut buffer = [0u8; 2048];
+        loop {
+            let received = match self
+                .sockets
+                .values()
+                .find(|s| s.raw_fd() == fd)
+                .map(|s| s.receive(&mut buffer))
+            {
+                Some(Ok(Some(received))) => received,
+                _ => return,
+            };
+            let now = monotonic_ns();
+            let meta = received.meta;
+            let payload = buffer
+                .get(meta.payload_offset..meta.payload_offset + meta.payload_len)
+                .unwrap_or(&[]);
+            // The instance this message would be for, looked up once, without allocating: the
+            // socket path runs once per received frame.
+            let vrid = payload.get(1).copied().unwrap_or(0);
+            let wanted = InstanceKey::new(ifindex, meta.family, vrid);
+            let config = self
+                .instances
+                .iter()
+                .find(|r| r.plan.key == wanted)
+                .map(|r| r.fsm.datapath_config(r.plan.datapath_base));
+            let instances = &self.instances;
+            let reception = rules::receive_advert(
+                ifindex,
+                &meta,
+                payload,
+                |key| config.as_ref().filter(|_| *key == wanted),
+                |key, source| {
+                    instances
+                        .iter()
+                        .filter(|r| r.plan.key == *key)
+                        .flat_map(|r| &r.plan.config.unicast_peers)
+                        .find(|p| raw_from_ip(p.address).1 == *source)
+                        .map(|p| p.ttl_range())
+                },
+            );
+            let counter = match reception.verdict {
+                Ok(_) => Counter::AdvertsValid,
+                Err(counter) => counter,
+            };
+            if let Ok(mut counters) = self.socket_counters.lock() {
+                counters[Counter::FramesSeen as usize] += 1;
+                counters[counter as usize] += 1;
+            }
+            if let (Some((key, _)), Ok(advert)) = (reception.instance, reception.verdict)
+                && let Some(index) = self.instances.iter().position(|r| r.plan.key == key)
+            {
+                self.input(index, Input::Advert(advert), now);
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Deadlines: the timerfd armed for the earliest one, and the service of those that have come,
+//! with the kernel's record read just before a master-down deadline and a spin to it.
+
+use std::os::fd::AsRawFd;
+
+use super::Thread;
+use crate::fsm::{self, Input};
+use crate::net::sys::monotonic_ns;
+
+/// How long before a master-down deadline the thread wakes to check the kernel's record.
+pub(super) const EARLY_WAKE_NS: u64 = 400_000;
+/// When the thread is awake anyway, backups whose deadline is this close also read the
+/// kernel's record, so that hundreds of instances do not each wake the thread separately.
+const REFRESH_WINDOW_NS: u64 = 5_000_000;
+/// Advert and GARP deadlines this close are served in the same wake-up (a master's advert a
+/// fraction of a millisecond early is harmless: the interval is a maximum).
+const COALESCE_NS: u64 = 300_000;
+
+impl Thread {
+    /// Arms the timerfd for the earliest thing to do: a pending start, an advert or GARP
+    /// deadline, or `EARLY_WAKE_NS` before a master-down deadline.
+    pub(super) fn arm_timer(&self) {
+        let mut wake_at: Option<u64> = None;
+        for running in &self.instances {
+            let candidate = if !running.started {
+                self.start_ns + running.plan.startup_delay.as_nanos() as u64
+            } else if let Some(next) = running.fsm.next_deadline() {
+                if running.fsm.master_down_deadline() == Some(next) {
+                    next.saturating_sub(EARLY_WAKE_NS)
+                } else {
+                    next
+                }
+            } else {
+                continue;
+            };
+            wake_at = Some(wake_at.map_or(candidate, |w| w.min(candidate)));
+        }
+        // An absolute time of zero would disarm the timer; 1 ns means "now".
+        let value = wake_at.map_or(0, |t| t.max(1));
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: libc::timespec {
+                tv_sec: (value / 1_000_000_000) as libc::time_t,
+                tv_nsec: (value % 1_000_000_000) as libc::c_long,
+            },
+        };
+        // SAFETY: arming our timerfd with a valid itimerspec.
+        unsafe {
+            libc::timerfd_settime(
+                self.timer.as_raw_fd(),
+                libc::TFD_TIMER_ABSTIME,
+                &spec,
+                std::ptr::null_mut(),
+            )
+        };
+    }
+
+    /// Serves every deadline that has come, spinning up to a master-down deadline that is
+    /// less than `EARLY_WAKE_NS` away and still stands after reading the kernel's record.
+    pub(super) fn serve_timers(&mut self) {
+        loop {
+            let mut now = monotonic_ns();
+            let mut spin_until: Option<u64> = None;
+            for index in 0..self.instances.len() {
+                if let Some(down) = self.instances[index].fsm.master_down_deadline()
+                    && down <= now + EARLY_WAKE_NS + REFRESH_WINDOW_NS
+                {
+                    self.refresh_liveness(index);
+                    if let Some(down) = self.instances[index].fsm.master_down_deadline()
+                        && down > now
+                        && down <= now + EARLY_WAKE_NS
+                    {
+                        spin_until = Some(spin_until.map_or(down, |s| s.min(down)));
+                    }
+                }
+                let Some(next) = self.instances[index].fsm.next_deadline() else {
+                    continue;
+                };
+                let is_master_down = self.instances[index].fsm.master_down_deadline() == Some(next);
+                if next <= now {
+                    let input = if is_master_down && !self.group_may_take_over(index, now) {
+                        Input::Sync(fsm::SyncEvent::Hold)
+                    } else {
+                        Input::Timer
+                    };
+                    self.input(index, input, now);
+                    now = monotonic_ns();
+                } else if !is_master_down && next <= now + COALESCE_NS {
+                    // Served at its own deadline's time, a moment early.
+                    self.input(index, Input::Timer, next);
+                }
+            }
+            let Some(until) = spin_until else {
+                return;
+            };
+            while monotonic_ns() < until {
+                std::hint::spin_loop();
+            }
+        }
+    }
+
+    /// XDP mode: hand the state machine the kernel's record of the adverts it saw.
+    pub(super) fn refresh_liveness(&mut self, index: usize) {
+        let key = self.instances[index].plan.key;
+        let live = self.xdp().and_then(|datapath| datapath.liveness(&key));
+        if let Some(live) = live {
+            let now = monotonic_ns();
+            self.input(index, Input::Liveness(live), now);
+        }
+    }
+}
