@@ -27,7 +27,7 @@ fn seed_dr1_parses_to_the_walkthroughs_master() {
     let config = load("seed/dr1-keepalived.conf");
     assert_eq!(config.global.router_id.as_deref(), Some("DR1"));
     assert_eq!(config.global.mcast_group4.to_string(), "224.0.1.11");
-    assert_eq!(config.global.garp_master_repeat, 1);
+    assert_eq!(config.global.garp.master_repeat, 1);
     assert_eq!(config.global.notification_email, vec!["root@localhost"]);
     assert_eq!(
         config.global.notification_email_from.as_deref(),
@@ -367,15 +367,16 @@ fn lower_priority_answers_follow_keepalived_defaults() {
     let config = load("features/garp-lower-prio.conf");
     let defaults = &config.instances[0];
     assert_eq!(
-        defaults.garp_lower_prio_repeat, 3,
+        defaults.garp.lower_prio_repeat(),
+        3,
         "the global garp_master_repeat"
     );
-    assert_eq!(defaults.garp_lower_prio_delay, Duration::from_secs(7));
-    assert!(!defaults.lower_prio_no_advert);
-    assert!(!defaults.higher_prio_send_advert);
+    assert_eq!(defaults.garp.lower_prio_delay(), Duration::from_secs(7));
+    assert!(!defaults.garp.lower_prio_no_advert);
+    assert!(!defaults.garp.higher_prio_send_advert);
     let quiet = &config.instances[1];
-    assert_eq!(quiet.garp_lower_prio_repeat, 0);
-    assert_eq!(quiet.garp_lower_prio_delay, Duration::ZERO);
-    assert!(quiet.lower_prio_no_advert);
-    assert!(quiet.higher_prio_send_advert);
+    assert_eq!(quiet.garp.lower_prio_repeat(), 0);
+    assert_eq!(quiet.garp.lower_prio_delay(), Duration::ZERO);
+    assert!(quiet.garp.lower_prio_no_advert);
+    assert!(quiet.garp.higher_prio_send_advert);
 }

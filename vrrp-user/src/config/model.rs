@@ -33,23 +33,72 @@ pub struct NotifyFifo {
     pub script: Option<Command>,
 }
 
+/// keepalived's gratuitous ARP / unsolicited NA settings, and the two that say how a master
+/// answers other priorities: in `global_defs` as `vrrp_garp_*` (the defaults), per instance as
+/// `garp_*` (the same keywords without `vrrp_`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Garp {
+    /// Second burst this long after becoming master (0: none).
+    pub master_delay: Duration,
+    /// Messages per burst.
+    pub master_repeat: u32,
+    /// Periodic refresh while master (0: none).
+    pub master_refresh: Duration,
+    pub master_refresh_repeat: u32,
+    /// Gratuitous ARPs a master sends on hearing a lower-priority advert, and the delay of
+    /// their second burst; unset, keepalived takes the (global) garp_master values.
+    pub lower_prio_repeat: Option<u32>,
+    pub lower_prio_delay: Option<Duration>,
+    /// A master answers a lower-priority advert without an advert of its own.
+    pub lower_prio_no_advert: bool,
+    /// A master sends one more advert before stepping down for a higher priority.
+    pub higher_prio_send_advert: bool,
+}
+
+impl Default for Garp {
+    fn default() -> Self {
+        Garp {
+            master_delay: Duration::from_secs(5),
+            master_repeat: 5,
+            master_refresh: Duration::ZERO,
+            master_refresh_repeat: 1,
+            lower_prio_repeat: None,
+            lower_prio_delay: None,
+            lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
+        }
+    }
+}
+
+impl Garp {
+    /// The lower-priority burst: as set, or keepalived's default, the garp_master values.
+    pub fn lower_prio_repeat(&self) -> u32 {
+        self.lower_prio_repeat.unwrap_or(self.master_repeat)
+    }
+
+    pub fn lower_prio_delay(&self) -> Duration {
+        self.lower_prio_delay.unwrap_or(self.master_delay)
+    }
+
+    /// An instance's starting point: the global settings, with the lower-priority defaults
+    /// fixed from the global garp_master values (keepalived resolves them globally, so an
+    /// instance's own garp_master_repeat does not move them).
+    pub fn for_instance(&self) -> Garp {
+        Garp {
+            lower_prio_repeat: Some(self.lower_prio_repeat()),
+            lower_prio_delay: Some(self.lower_prio_delay()),
+            ..*self
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct GlobalDefs {
     pub router_id: Option<String>,
     pub mcast_group4: Ipv4Addr,
     pub mcast_group6: Ipv6Addr,
-    pub garp_master_delay: Duration,
-    pub garp_master_repeat: u32,
-    pub garp_master_refresh: Duration,
-    pub garp_master_refresh_repeat: u32,
-    /// Gratuitous ARPs a master sends on hearing a lower-priority advert, and the delay of
-    /// their second burst; unset, keepalived takes the garp_master values.
-    pub garp_lower_prio_repeat: Option<u32>,
-    pub garp_lower_prio_delay: Option<Duration>,
-    /// A master answers a lower-priority advert without an advert of its own.
-    pub lower_prio_no_advert: bool,
-    /// A master sends one more advert before stepping down for a higher priority.
-    pub higher_prio_send_advert: bool,
+    /// The `vrrp_garp_*` defaults of every instance.
+    pub garp: Garp,
     /// Pause between gratuitous ARPs of one burst.
     pub garp_interval: Duration,
     /// Pause between unsolicited neighbour adverts of one burst.
@@ -92,14 +141,7 @@ impl Default for GlobalDefs {
             router_id: None,
             mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
             mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
-            garp_master_delay: Duration::from_secs(5),
-            garp_master_repeat: 5,
-            garp_master_refresh: Duration::ZERO,
-            garp_master_refresh_repeat: 1,
-            garp_lower_prio_repeat: None,
-            garp_lower_prio_delay: None,
-            lower_prio_no_advert: false,
-            higher_prio_send_advert: false,
+            garp: Garp::default(),
             garp_interval: Duration::ZERO,
             gna_interval: Duration::ZERO,
             vrrp_version: Version::V2,
@@ -325,14 +367,7 @@ pub struct Instance {
     pub smtp_alert: bool,
     /// v3 Accept_Mode; `None` leaves keepalived's default (accept unless vrrp_strict).
     pub accept: Option<bool>,
-    pub garp_master_delay: Duration,
-    pub garp_master_repeat: u32,
-    pub garp_master_refresh: Duration,
-    pub garp_master_refresh_repeat: u32,
-    pub garp_lower_prio_repeat: u32,
-    pub garp_lower_prio_delay: Duration,
-    pub lower_prio_no_advert: bool,
-    pub higher_prio_send_advert: bool,
+    pub garp: Garp,
     pub dont_track_primary: bool,
     pub strict_mode: bool,
     pub v3_checksum_as_v2: bool,

@@ -54,8 +54,8 @@ pub fn summary(config: &Config) -> String {
         global.router_id.as_deref().unwrap_or("(host name)"),
         global.mcast_group4,
         global.mcast_group6,
-        global.garp_master_repeat,
-        global.garp_master_delay,
+        global.garp.master_repeat,
+        global.garp.master_delay,
         global.garp_interval,
     );
     for instance in &config.instances {

@@ -229,15 +229,15 @@ pub fn build(
         preempt_delay_ns: instance.preempt_delay.as_nanos() as u64,
         source: raw_from_ip(source).1,
         garp: GarpSchedule {
-            repeat: instance.garp_master_repeat,
-            delay_ns: instance.garp_master_delay.as_nanos() as u64,
-            refresh_ns: instance.garp_master_refresh.as_nanos() as u64,
-            refresh_repeat: instance.garp_master_refresh_repeat,
-            lower_prio_repeat: instance.garp_lower_prio_repeat,
-            lower_prio_delay_ns: instance.garp_lower_prio_delay.as_nanos() as u64,
+            repeat: instance.garp.master_repeat,
+            delay_ns: instance.garp.master_delay.as_nanos() as u64,
+            refresh_ns: instance.garp.master_refresh.as_nanos() as u64,
+            refresh_repeat: instance.garp.master_refresh_repeat,
+            lower_prio_repeat: instance.garp.lower_prio_repeat(),
+            lower_prio_delay_ns: instance.garp.lower_prio_delay().as_nanos() as u64,
         },
-        lower_prio_no_advert: instance.lower_prio_no_advert,
-        higher_prio_send_advert: instance.higher_prio_send_advert,
+        lower_prio_no_advert: instance.garp.lower_prio_no_advert,
+        higher_prio_send_advert: instance.garp.higher_prio_send_advert,
     };
     InstancePlan {
         config: instance.clone(),

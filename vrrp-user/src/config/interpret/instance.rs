@@ -1,0 +1,441 @@
+//! `vrrp_instance`: one virtual router, and the settling of its interval, authentication and
+//! address family once the whole block is read.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use vrrp_common::wire::Family;
+use vrrp_common::wire::vrrp::Version;
+
+use super::super::model::*;
+use super::super::syntax::{Diagnostic, Location, Node, Word};
+use super::{Context, family_of};
+
+impl Context {
+    pub(super) fn instance(&mut self, node: &Node, global: &GlobalDefs) -> Option<Instance> {
+        let name = self.name(node)?;
+        let errors_before = self.errors.len();
+        let mut instance = Instance {
+            name: name.text.clone(),
+            location: name.location.clone(),
+            incomplete: false,
+            state: None,
+            interface: String::new(),
+            vrid: 0,
+            priority: 100,
+            advert_interval_cs: 100,
+            version: global.vrrp_version,
+            family: Family::Ipv4,
+            authentication: None,
+            addresses: Vec::new(),
+            excluded_addresses: Vec::new(),
+            routes: Vec::new(),
+            rules: Vec::new(),
+            mcast_src_ip: None,
+            unicast_src_ip: None,
+            unicast_peers: Vec::new(),
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            use_vmac: None,
+            vmac_xmit_base: false,
+            track_interfaces: Vec::new(),
+            track_scripts: Vec::new(),
+            track_files: Vec::new(),
+            notify: Notify::none(),
+            smtp_alert: false,
+            accept: None,
+            garp: global.garp.for_instance(),
+            dont_track_primary: false,
+            strict_mode: global.vrrp_strict,
+            v3_checksum_as_v2: false,
+            skip_check_adv_addr: global.skip_check_adv_addr,
+        };
+        let mut interval: Option<(f64, Location)> = None;
+        let mut vrid_word: Option<Word> = None;
+        let mut auth_location: Option<Location> = None;
+        for item in self.block(node) {
+            if self.garp_setting(&item.keyword.text, item, &mut instance.garp) {
+                continue;
+            }
+            match item.keyword.text.as_str() {
+                "state" => {
+                    if let Some(word) = self.arg(item, 0) {
+                        instance.state = match word.text.to_ascii_uppercase().as_str() {
+                            "MASTER" => Some(InitialState::Master),
+                            "BACKUP" => Some(InitialState::Backup),
+                            _ => {
+                                self.error(
+                                    &word.location,
+                                    format!("state must be MASTER or BACKUP, not '{}'", word.text),
+                                );
+                                None
+                            }
+                        };
+                    }
+                }
+                "interface" => {
+                    if let Some(word) = self.arg(item, 0) {
+                        if word.text.is_empty() || word.text.len() >= 16 || word.text.contains('/')
+                        {
+                            self.error(
+                                &word.location,
+                                format!("'{}' is not a valid interface name", word.text),
+                            );
+                        }
+                        instance.interface = word.text.clone();
+                    }
+                }
+                "virtual_router_id" => {
+                    vrid_word = item.args.first().cloned();
+                    if let Some(vrid) = self.number_arg(item, 1..=255) {
+                        instance.vrid = vrid;
+                    }
+                }
+                "priority" => {
+                    if let Some(priority) = self.number_arg(item, 1..=255) {
+                        instance.priority = priority;
+                    }
+                }
+                "advert_int" => {
+                    if let Some(word) = self.arg(item, 0) {
+                        match word.text.parse::<f64>() {
+                            Ok(value) if value.is_finite() && value > 0.0 => {
+                                interval = Some((value, word.location.clone()));
+                            }
+                            _ => self.error(
+                                &word.location,
+                                format!(
+                                    "advert_int '{}' is not a positive number of seconds",
+                                    word.text
+                                ),
+                            ),
+                        }
+                    }
+                }
+                "version" => {
+                    if let Some(value) = self.number_arg::<u8>(item, 2..=3) {
+                        instance.version = if value == 3 { Version::V3 } else { Version::V2 };
+                    }
+                }
+                "authentication" => {
+                    auth_location = Some(item.keyword.location.clone());
+                    instance.authentication = self.authentication(item);
+                }
+                "virtual_ipaddress" => {
+                    for entry in self.block(item) {
+                        if let Some(address) = self.virtual_address(entry) {
+                            instance.addresses.push(address);
+                        }
+                    }
+                }
+                "virtual_ipaddress_excluded" => {
+                    for entry in self.block(item) {
+                        if let Some(address) = self.virtual_address(entry) {
+                            instance.excluded_addresses.push(address);
+                        }
+                    }
+                }
+                "virtual_routes" => {
+                    for entry in self.block(item) {
+                        if let Some(route) = self.virtual_route(entry) {
+                            instance.routes.push(route);
+                        }
+                    }
+                }
+                "virtual_rules" => {
+                    for entry in self.block(item) {
+                        if let Some(rule) = self.virtual_rule(entry) {
+                            instance.rules.push(rule);
+                        }
+                    }
+                }
+                "mcast_src_ip" => {
+                    if let Some(word) = self.arg(item, 0) {
+                        instance.mcast_src_ip = self.ip(word, "mcast_src_ip");
+                    }
+                }
+                "unicast_src_ip" => {
+                    if let Some(word) = self.arg(item, 0) {
+                        instance.unicast_src_ip = self.ip(word, "unicast_src_ip");
+                    }
+                }
+                "unicast_peer" => {
+                    for entry in self.block(item) {
+                        if let Some(peer) = self.unicast_peer(entry) {
+                            instance.unicast_peers.push(peer);
+                        }
+                    }
+                }
+                "nopreempt" => instance.preempt = false,
+                "preempt" => instance.preempt = true,
+                "preempt_delay" => {
+                    if let Some(value) = self.seconds(item, 1000.0) {
+                        instance.preempt_delay = value;
+                    }
+                }
+                "use_vmac" => {
+                    instance.use_vmac = Some(
+                        item.args
+                            .first()
+                            .map(|w| w.text.clone())
+                            .unwrap_or_default(),
+                    );
+                }
+                "vmac_xmit_base" => instance.vmac_xmit_base = true,
+                "track_interface" => {
+                    for entry in self.block(item) {
+                        if let Some(tracked) = self.tracked(entry) {
+                            instance.track_interfaces.push(tracked);
+                        }
+                    }
+                }
+                "track_script" => {
+                    for entry in self.block(item) {
+                        if let Some(tracked) = self.tracked(entry) {
+                            instance.track_scripts.push(tracked);
+                        }
+                    }
+                }
+                "track_file" => {
+                    for entry in self.block(item) {
+                        if let Some(tracked) = self.tracked(entry) {
+                            instance.track_files.push(tracked);
+                        }
+                    }
+                }
+                "notify_master" => instance.notify.master = self.command(item),
+                "notify_backup" => instance.notify.backup = self.command(item),
+                "notify_fault" => instance.notify.fault = self.command(item),
+                "notify_stop" => instance.notify.stop = self.command(item),
+                "notify" => instance.notify.any = self.command(item),
+                "smtp_alert" => instance.smtp_alert = self.flag(item),
+                "accept" => instance.accept = Some(true),
+                "no_accept" => instance.accept = Some(false),
+                "dont_track_primary" => instance.dont_track_primary = true,
+                "strict_mode" => instance.strict_mode = self.flag(item),
+                "v3_checksum_as_v2" => instance.v3_checksum_as_v2 = true,
+                "skip_check_adv_addr" => instance.skip_check_adv_addr = self.flag(item),
+                "debug" | "lvs_sync_daemon_interface" => {}
+                _ => self.unknown(&item.keyword),
+            }
+        }
+        let mut missing = Vec::new();
+        if instance.interface.is_empty() {
+            missing.push("interface");
+        }
+        if vrid_word.is_none() {
+            missing.push("virtual_router_id");
+        }
+        if !missing.is_empty() {
+            instance.incomplete = true;
+            self.warnings.push(Diagnostic::new(
+                &name.location,
+                format!(
+                    "({}) has no {}: incomplete, it will not run",
+                    instance.name,
+                    missing.join(" and no ")
+                ),
+            ));
+        }
+        self.settle_interval(&mut instance, interval);
+        self.settle_authentication(&mut instance, auth_location.as_ref());
+        self.settle_family(&mut instance);
+        if instance.state == Some(InitialState::Master) && !instance.preempt {
+            self.warnings.push(Diagnostic::new(
+                &name.location,
+                format!("({}) nopreempt with state MASTER: the instance starts as BACKUP, as keepalived does", instance.name),
+            ));
+        }
+        if instance.strict_mode && instance.addresses.is_empty() {
+            self.error(
+                &name.location,
+                format!(
+                    "({}) strict mode needs at least one virtual_ipaddress",
+                    instance.name
+                ),
+            );
+        }
+        if instance.strict_mode && !instance.preempt_delay.is_zero() {
+            self.warnings.push(Diagnostic::new(
+                &name.location,
+                format!(
+                    "({}) preempt_delay is incompatible with strict mode; resetting it (RFC 5798 has no such delay)",
+                    instance.name
+                ),
+            ));
+            instance.preempt_delay = Duration::ZERO;
+        }
+        if instance.strict_mode
+            && instance.version == Version::V2
+            && instance.accept == Some(true)
+            && instance.priority != vrrp_common::wire::vrrp::PRIORITY_OWNER
+        {
+            self.warnings.push(Diagnostic::new(
+                &name.location,
+                format!(
+                    "({}) accept mode does not comply with RFC 3768 (VRRPv2); resetting it",
+                    instance.name
+                ),
+            ));
+            instance.accept = Some(false);
+        }
+        if instance.strict_mode && !instance.unicast_peers.is_empty() {
+            self.error(
+                &name.location,
+                format!(
+                    "({}) strict mode does not allow unicast peers",
+                    instance.name
+                ),
+            );
+        }
+        (self.errors.len() == errors_before).then_some(instance)
+    }
+
+    /// advert_int: v2 carries whole seconds (keepalived rounds and warns), v3 centiseconds up to
+    /// 40.95 s.
+    pub(super) fn settle_interval(
+        &mut self,
+        instance: &mut Instance,
+        interval: Option<(f64, Location)>,
+    ) {
+        let Some((seconds, location)) = interval else {
+            return;
+        };
+        match instance.version {
+            Version::V2 => {
+                let whole = seconds.round().clamp(1.0, 255.0);
+                if (whole - seconds).abs() > f64::EPSILON {
+                    self.warnings.push(Diagnostic::new(
+                        &location,
+                        format!(
+                            "({}) VRRPv2 advert_int must be whole seconds; using {whole}",
+                            instance.name
+                        ),
+                    ));
+                }
+                instance.advert_interval_cs = (whole as u16) * 100;
+            }
+            Version::V3 => {
+                let centiseconds = (seconds * 100.0).round();
+                if !(1.0..=4095.0).contains(&centiseconds) {
+                    self.error(
+                        &location,
+                        format!("advert_int {seconds} is out of range 0.01..40.95 for VRRPv3"),
+                    );
+                } else {
+                    instance.advert_interval_cs = centiseconds as u16;
+                }
+            }
+        }
+    }
+
+    pub(super) fn settle_authentication(
+        &mut self,
+        instance: &mut Instance,
+        location: Option<&Location>,
+    ) {
+        let (Some(auth), Some(location)) = (instance.authentication, location) else {
+            return;
+        };
+        if instance.strict_mode {
+            self.error(
+                location,
+                format!(
+                    "({}) strict mode does not allow authentication (RFC 3768 section 5.3.6 removed it)",
+                    instance.name
+                ),
+            );
+        } else if instance.version == Version::V3 {
+            self.error(
+                location,
+                format!(
+                    "({}) authentication is not allowed with VRRP version 3 (RFC 5798 removed it)",
+                    instance.name
+                ),
+            );
+        } else if let Authentication::Ah(_) = auth {
+            self.error(location, format!("({}) auth_type AH is not supported by vrrpd (RFC 3768 deprecated it); use PASS or none", instance.name));
+        }
+    }
+
+    /// The instance's family is its first address's; addresses of the other family go to the
+    /// excluded list (keepalived does the same, with a warning).
+    pub(super) fn settle_family(&mut self, instance: &mut Instance) {
+        let Some(first) = instance.addresses.first() else {
+            instance.family = match instance.unicast_src_ip.or(instance.mcast_src_ip) {
+                Some(IpAddr::V6(_)) => Family::Ipv6,
+                _ => Family::Ipv4,
+            };
+            return;
+        };
+        instance.family = family_of(&first.address);
+        let (same, other): (Vec<_>, Vec<_>) = instance
+            .addresses
+            .drain(..)
+            .partition(|a| family_of(&a.address) == instance.family);
+        for address in &other {
+            self.warnings.push(Diagnostic::new(
+                &address.location,
+                format!(
+                    "({}) {} is not of the instance's family; treated as excluded",
+                    instance.name, address.address
+                ),
+            ));
+        }
+        instance.addresses = same;
+        instance.excluded_addresses.extend(other);
+        if instance.family == Family::Ipv6 && instance.version == Version::V2 {
+            self.error(
+                &instance.location,
+                format!("({}) IPv6 needs VRRP version 3", instance.name),
+            );
+        }
+        if instance.addresses.len() > 255 {
+            self.error(&instance.location, format!("({}) more than 255 addresses cannot be advertised; use virtual_ipaddress_excluded", instance.name));
+        }
+    }
+
+    pub(super) fn authentication(&mut self, node: &Node) -> Option<Authentication> {
+        let mut kind: Option<Word> = None;
+        let mut password: Option<Word> = None;
+        for item in self.block(node) {
+            match item.keyword.text.as_str() {
+                "auth_type" => kind = self.arg(item, 0).cloned(),
+                "auth_pass" => password = self.arg(item, 0).cloned(),
+                _ => self.unknown(&item.keyword),
+            }
+        }
+        let kind = kind.or_else(|| {
+            self.error(&node.keyword.location, "authentication needs auth_type");
+            None
+        })?;
+        let password = password.or_else(|| {
+            self.error(&node.keyword.location, "authentication needs auth_pass");
+            None
+        })?;
+        let bytes = password.text.as_bytes();
+        if bytes.len() > 8 {
+            self.warn(
+                &password,
+                format!(
+                    "auth_pass is longer than 8 characters; truncated to '{}'",
+                    String::from_utf8_lossy(&bytes[..8])
+                ),
+            );
+        }
+        let mut data = [0u8; 8];
+        let len = bytes.len().min(8);
+        data[..len].copy_from_slice(&bytes[..len]);
+        match kind.text.to_ascii_uppercase().as_str() {
+            "PASS" => Some(Authentication::Pass(data)),
+            "AH" => Some(Authentication::Ah(data)),
+            _ => {
+                self.error(
+                    &kind.location,
+                    format!("auth_type must be PASS or AH, not '{}'", kind.text),
+                );
+                None
+            }
+        }
+    }
+}

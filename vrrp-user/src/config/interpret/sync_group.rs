@@ -1,0 +1,90 @@
+//! `vrrp_sync_group`: instances that move together, and keepalived's rule for their weighted
+//! tracking.
+
+use super::super::model::*;
+use super::super::syntax::{Diagnostic, Node};
+use super::Context;
+
+impl Context {
+    pub(super) fn sync_group(&mut self, node: &Node) -> Option<SyncGroup> {
+        let name = self.name(node)?;
+        let mut group = SyncGroup {
+            name: name.text.clone(),
+            location: name.location.clone(),
+            members: Vec::new(),
+            notify: Notify::none(),
+            smtp_alert: false,
+            track_scripts: Vec::new(),
+            tracking_weight: false,
+        };
+        for item in self.block(node) {
+            match item.keyword.text.as_str() {
+                "group" => {
+                    group.members = self
+                        .block(item)
+                        .iter()
+                        .map(|n| n.keyword.text.clone())
+                        .collect();
+                }
+                "notify_master" => group.notify.master = self.command(item),
+                "notify_backup" => group.notify.backup = self.command(item),
+                "notify_fault" => group.notify.fault = self.command(item),
+                "notify_stop" => group.notify.stop = self.command(item),
+                "notify" => group.notify.any = self.command(item),
+                "smtp_alert" => group.smtp_alert = self.flag(item),
+                "sync_group_tracking_weight" => group.tracking_weight = true,
+                "global_tracking" => {
+                    self.warn(&item.keyword, format!("({}) global_tracking is deprecated; use sync_group_tracking_weight or track_script on the sync group", group.name));
+                    group.tracking_weight = true;
+                }
+                "track_script" => {
+                    for entry in self.block(item) {
+                        if let Some(tracked) = self.tracked(entry) {
+                            group.track_scripts.push(tracked);
+                        }
+                    }
+                }
+                _ => self.unknown(&item.keyword),
+            }
+        }
+        Some(group)
+    }
+
+    /// keepalived ignores a member's weighted track_script unless the group says
+    /// `sync_group_tracking_weight`: a weight moves one member's priority, and a sync group whose
+    /// members disagree about who should be master cannot move together. Unweighted tracking
+    /// (a failure means FAULT) still applies, and FAULT moves the whole group.
+    pub(super) fn drop_weighted_tracking_in_sync_groups(&mut self, config: &mut Config) {
+        for group in config.sync_groups.iter().filter(|g| !g.tracking_weight) {
+            for instance in config
+                .instances
+                .iter_mut()
+                .filter(|i| group.members.contains(&i.name))
+            {
+                let scripts = &config.scripts;
+                let weight_of = |tracked: &Tracked| {
+                    tracked.weight.unwrap_or_else(|| {
+                        scripts
+                            .iter()
+                            .find(|s| s.name == tracked.name)
+                            .map_or(0, |s| s.weight)
+                    })
+                };
+                let (weighted, kept): (Vec<Tracked>, Vec<Tracked>) = instance
+                    .track_scripts
+                    .drain(..)
+                    .partition(|t| weight_of(t) != 0);
+                for tracked in weighted {
+                    self.warnings.push(Diagnostic::new(
+                        &tracked.location,
+                        format!(
+                            "({}) ignoring tracked script {} with weights due to SYNC group {} (add sync_group_tracking_weight to keep them)",
+                            instance.name, tracked.name, group.name
+                        ),
+                    ));
+                }
+                instance.track_scripts = kept;
+            }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Tracking: `vrrp_script`, `vrrp_track_file` and the `track_*` entries that refer to them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::super::model::*;
+use super::super::syntax::Node;
+use super::Context;
+
+impl Context {
+    /// `NAME [weight N [reverse]]`
+    pub(super) fn tracked(&mut self, entry: &Node) -> Option<Tracked> {
+        let mut tracked = Tracked {
+            name: entry.keyword.text.clone(),
+            weight: None,
+            reverse: false,
+            location: entry.keyword.location.clone(),
+        };
+        let mut options = entry.args.iter();
+        while let Some(option) = options.next() {
+            match option.text.as_str() {
+                "weight" => {
+                    let Some(value) = options.next() else {
+                        self.error(&option.location, "weight needs a value");
+                        return None;
+                    };
+                    tracked.weight = Some(self.number(value, "weight", -254..=254)?);
+                }
+                "reverse" => tracked.reverse = true,
+                "noreverse" => tracked.reverse = false,
+                _ => self.warn(
+                    option,
+                    format!("unknown tracking option '{}' ignored", option.text),
+                ),
+            }
+        }
+        Some(tracked)
+    }
+
+    pub(super) fn script(&mut self, node: &Node) -> Option<Script> {
+        let name = self.name(node)?;
+        let errors_before = self.errors.len();
+        let mut command = None;
+        let mut script = Script {
+            name: name.text.clone(),
+            location: name.location.clone(),
+            command: Command {
+                line: String::new(),
+                argv: Vec::new(),
+                location: name.location.clone(),
+            },
+            interval: Duration::from_secs(1),
+            timeout: None,
+            weight: 0,
+            weight_reverse: false,
+            rise: 1,
+            fall: 1,
+            user: None,
+            init_fail: false,
+        };
+        for item in self.block(node) {
+            match item.keyword.text.as_str() {
+                "script" => command = self.command(item),
+                "interval" => {
+                    if let Some(value) = self.seconds(item, 86400.0) {
+                        script.interval = value.max(Duration::from_millis(1));
+                    }
+                }
+                "timeout" => script.timeout = self.seconds(item, 86400.0),
+                "weight" => {
+                    if let Some(value) = self.number_arg(item, -254..=254) {
+                        script.weight = value;
+                    }
+                    script.weight_reverse = item.args.get(1).is_some_and(|w| w.text == "reverse");
+                }
+                "rise" => {
+                    if let Some(value) = self.number_arg(item, 1..=u32::MAX) {
+                        script.rise = value;
+                    }
+                }
+                "fall" => {
+                    if let Some(value) = self.number_arg(item, 1..=u32::MAX) {
+                        script.fall = value;
+                    }
+                }
+                "user" => script.user = self.run_as(item),
+                "init_fail" => script.init_fail = true,
+                _ => self.unknown(&item.keyword),
+            }
+        }
+        match command {
+            Some(command) => script.command = command,
+            None => self.error(
+                &name.location,
+                format!("vrrp_script {} has no script", script.name),
+            ),
+        }
+        (self.errors.len() == errors_before).then_some(script)
+    }
+
+    pub(super) fn track_file(&mut self, node: &Node) -> Option<TrackFile> {
+        let name = self.name(node)?;
+        let mut path = None;
+        let mut file = TrackFile {
+            name: name.text.clone(),
+            location: name.location.clone(),
+            path: PathBuf::new(),
+            weight: 1,
+            weight_reverse: false,
+            init_value: None,
+        };
+        for item in self.block(node) {
+            match item.keyword.text.as_str() {
+                "file" => path = self.arg(item, 0).map(|w| PathBuf::from(&w.text)),
+                "weight" => {
+                    if let Some(value) = self.number_arg(item, -254..=254) {
+                        file.weight = value;
+                    }
+                    file.weight_reverse = item.args.get(1).is_some_and(|w| w.text == "reverse");
+                }
+                "init_file" => {
+                    file.init_value = Some(match item.args.first() {
+                        Some(word) if word.text != "overwrite" => {
+                            self.number(word, "init_file", i64::MIN..=i64::MAX)?
+                        }
+                        _ => 0,
+                    });
+                }
+                _ => self.unknown(&item.keyword),
+            }
+        }
+        match path {
+            Some(path) => file.path = path,
+            None => {
+                self.error(
+                    &name.location,
+                    format!("vrrp_track_file {} has no file", file.name),
+                );
+                return None;
+            }
+        }
+        Some(file)
+    }
+}

@@ -1,0 +1,185 @@
+//! The readers of keepalived.conf's repeated constructs: an argument, a number in a range,
+//! seconds, an IP address, an on/off flag, a block, a name, a user and group, a command line.
+//! Each reports a located error and returns `None` where the value is unusable.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::super::model::*;
+use super::super::syntax::{Node, Word};
+use super::{Context, split_command};
+
+impl Context {
+    /// The `index`th argument, or an error at the keyword.
+    pub(super) fn arg<'n>(&mut self, node: &'n Node, index: usize) -> Option<&'n Word> {
+        let word = node.args.get(index);
+        if word.is_none() {
+            let what = if index == 0 { "a value" } else { "more values" };
+            self.error(
+                &node.keyword.location,
+                format!("{} needs {what}", node.keyword.text),
+            );
+        }
+        word
+    }
+
+    pub(super) fn number<T>(
+        &mut self,
+        word: &Word,
+        what: &str,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Option<T>
+    where
+        T: Copy + std::fmt::Display + Into<i128> + TryFrom<i128>,
+    {
+        let (low, high): (i128, i128) = ((*range.start()).into(), (*range.end()).into());
+        match word.text.parse::<i128>() {
+            Ok(value) if (low..=high).contains(&value) => T::try_from(value).ok(),
+            Ok(value) => {
+                self.error(
+                    &word.location,
+                    format!(
+                        "{what} {value} is out of range {}..{}",
+                        range.start(),
+                        range.end()
+                    ),
+                );
+                None
+            }
+            Err(_) => {
+                self.error(
+                    &word.location,
+                    format!("{what} '{}' is not a number", word.text),
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn number_arg<T>(
+        &mut self,
+        node: &Node,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Option<T>
+    where
+        T: Copy + std::fmt::Display + Into<i128> + TryFrom<i128>,
+    {
+        let word = self.arg(node, 0)?;
+        self.number(word, &node.keyword.text, range)
+    }
+
+    /// Seconds, possibly fractional (keepalived accepts e.g. `0.01` and `0.001`).
+    pub(super) fn seconds(&mut self, node: &Node, max: f64) -> Option<Duration> {
+        let word = self.arg(node, 0)?;
+        match word.text.parse::<f64>() {
+            Ok(value) if value.is_finite() && (0.0..=max).contains(&value) => {
+                Some(Duration::from_secs_f64(value))
+            }
+            Ok(_) => {
+                self.error(
+                    &word.location,
+                    format!(
+                        "{} {} is out of range 0..{max}",
+                        node.keyword.text, word.text
+                    ),
+                );
+                None
+            }
+            Err(_) => {
+                self.error(
+                    &word.location,
+                    format!(
+                        "{} '{}' is not a number of seconds",
+                        node.keyword.text, word.text
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn ip(&mut self, word: &Word, what: &str) -> Option<IpAddr> {
+        match word.text.parse::<IpAddr>() {
+            Ok(address) => Some(address),
+            Err(_) => {
+                self.error(
+                    &word.location,
+                    format!("{what} '{}' is not an IP address", word.text),
+                );
+                None
+            }
+        }
+    }
+
+    /// An optional boolean argument (`smtp_alert`, `strict_mode` ...): absent means true.
+    pub(super) fn flag(&mut self, node: &Node) -> bool {
+        match node.args.first().map(|w| w.text.to_ascii_lowercase()) {
+            None => true,
+            Some(value) if matches!(value.as_str(), "on" | "true" | "yes" | "1") => true,
+            Some(value) if matches!(value.as_str(), "off" | "false" | "no" | "0") => false,
+            Some(_) => {
+                let word = &node.args[0];
+                self.error(
+                    &word.location,
+                    format!(
+                        "{} takes on|off|true|false|yes|no, not '{}'",
+                        node.keyword.text, word.text
+                    ),
+                );
+                false
+            }
+        }
+    }
+
+    pub(super) fn block<'n>(&mut self, node: &'n Node) -> &'n [Node] {
+        match &node.block {
+            Some(block) => block,
+            None => {
+                self.error(
+                    &node.keyword.location,
+                    format!("{} needs a {{ }} block", node.keyword.text),
+                );
+                &[]
+            }
+        }
+    }
+
+    pub(super) fn name(&mut self, node: &Node) -> Option<Word> {
+        self.arg(node, 0).cloned()
+    }
+
+    pub(super) fn run_as(&mut self, node: &Node) -> Option<RunAs> {
+        let user = self.arg(node, 0)?.text.clone();
+        Some(RunAs {
+            user,
+            group: node.args.get(1).map(|w| w.text.clone()),
+        })
+    }
+
+    pub(super) fn command(&mut self, node: &Node) -> Option<Command> {
+        let first = self.arg(node, 0)?;
+        let line = node
+            .args
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        match split_command(&line) {
+            Some(argv) if !argv.is_empty() => Some(Command {
+                line,
+                argv,
+                location: first.location.clone(),
+            }),
+            _ => {
+                self.error(
+                    &first.location,
+                    format!(
+                        "{}: cannot split '{line}' into a command",
+                        node.keyword.text
+                    ),
+                );
+                None
+            }
+        }
+    }
+}
