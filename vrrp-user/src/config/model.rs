@@ -374,6 +374,48 @@ pub struct Instance {
     pub skip_check_adv_addr: bool,
 }
 
+impl Instance {
+    /// An instance before its block is read: keepalived's defaults, and global_defs' where it
+    /// has them.
+    pub fn with_defaults(name: &str, location: &Location, global: &GlobalDefs) -> Instance {
+        Instance {
+            name: name.to_string(),
+            location: location.clone(),
+            incomplete: false,
+            state: None,
+            interface: String::new(),
+            vrid: 0,
+            priority: 100,
+            advert_interval_cs: 100,
+            version: global.vrrp_version,
+            family: Family::Ipv4,
+            authentication: None,
+            addresses: Vec::new(),
+            excluded_addresses: Vec::new(),
+            routes: Vec::new(),
+            rules: Vec::new(),
+            mcast_src_ip: None,
+            unicast_src_ip: None,
+            unicast_peers: Vec::new(),
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            use_vmac: None,
+            vmac_xmit_base: false,
+            track_interfaces: Vec::new(),
+            track_scripts: Vec::new(),
+            track_files: Vec::new(),
+            notify: Notify::none(),
+            smtp_alert: false,
+            accept: None,
+            garp: global.garp.for_instance(),
+            dont_track_primary: false,
+            strict_mode: global.vrrp_strict,
+            v3_checksum_as_v2: false,
+            skip_check_adv_addr: global.skip_check_adv_addr,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Script {
     pub name: String,

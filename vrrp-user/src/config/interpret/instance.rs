@@ -15,46 +15,14 @@ impl Context {
     pub(super) fn instance(&mut self, node: &Node, global: &GlobalDefs) -> Option<Instance> {
         let name = self.name(node)?;
         let errors_before = self.errors.len();
-        let mut instance = Instance {
-            name: name.text.clone(),
-            location: name.location.clone(),
-            incomplete: false,
-            state: None,
-            interface: String::new(),
-            vrid: 0,
-            priority: 100,
-            advert_interval_cs: 100,
-            version: global.vrrp_version,
-            family: Family::Ipv4,
-            authentication: None,
-            addresses: Vec::new(),
-            excluded_addresses: Vec::new(),
-            routes: Vec::new(),
-            rules: Vec::new(),
-            mcast_src_ip: None,
-            unicast_src_ip: None,
-            unicast_peers: Vec::new(),
-            preempt: true,
-            preempt_delay: Duration::ZERO,
-            use_vmac: None,
-            vmac_xmit_base: false,
-            track_interfaces: Vec::new(),
-            track_scripts: Vec::new(),
-            track_files: Vec::new(),
-            notify: Notify::none(),
-            smtp_alert: false,
-            accept: None,
-            garp: global.garp.for_instance(),
-            dont_track_primary: false,
-            strict_mode: global.vrrp_strict,
-            v3_checksum_as_v2: false,
-            skip_check_adv_addr: global.skip_check_adv_addr,
-        };
+        let mut instance = Instance::with_defaults(&name.text, &name.location, global);
         let mut interval: Option<(f64, Location)> = None;
         let mut vrid_word: Option<Word> = None;
         let mut auth_location: Option<Location> = None;
         for item in self.block(node) {
-            if self.garp_setting(&item.keyword.text, item, &mut instance.garp) {
+            if self.garp_setting(&item.keyword.text, item, &mut instance.garp)
+                || self.notify_setting(item, &mut instance.notify)
+            {
                 continue;
             }
             match item.keyword.text.as_str() {
@@ -121,34 +89,14 @@ impl Context {
                     auth_location = Some(item.keyword.location.clone());
                     instance.authentication = self.authentication(item);
                 }
-                "virtual_ipaddress" => {
-                    for entry in self.block(item) {
-                        if let Some(address) = self.virtual_address(entry) {
-                            instance.addresses.push(address);
-                        }
-                    }
-                }
-                "virtual_ipaddress_excluded" => {
-                    for entry in self.block(item) {
-                        if let Some(address) = self.virtual_address(entry) {
-                            instance.excluded_addresses.push(address);
-                        }
-                    }
-                }
-                "virtual_routes" => {
-                    for entry in self.block(item) {
-                        if let Some(route) = self.virtual_route(entry) {
-                            instance.routes.push(route);
-                        }
-                    }
-                }
-                "virtual_rules" => {
-                    for entry in self.block(item) {
-                        if let Some(rule) = self.virtual_rule(entry) {
-                            instance.rules.push(rule);
-                        }
-                    }
-                }
+                "virtual_ipaddress" => instance
+                    .addresses
+                    .extend(self.list(item, Self::virtual_address)),
+                "virtual_ipaddress_excluded" => instance
+                    .excluded_addresses
+                    .extend(self.list(item, Self::virtual_address)),
+                "virtual_routes" => instance.routes.extend(self.list(item, Self::virtual_route)),
+                "virtual_rules" => instance.rules.extend(self.list(item, Self::virtual_rule)),
                 "mcast_src_ip" => {
                     if let Some(word) = self.arg(item, 0) {
                         instance.mcast_src_ip = self.ip(word, "mcast_src_ip");
@@ -159,13 +107,9 @@ impl Context {
                         instance.unicast_src_ip = self.ip(word, "unicast_src_ip");
                     }
                 }
-                "unicast_peer" => {
-                    for entry in self.block(item) {
-                        if let Some(peer) = self.unicast_peer(entry) {
-                            instance.unicast_peers.push(peer);
-                        }
-                    }
-                }
+                "unicast_peer" => instance
+                    .unicast_peers
+                    .extend(self.list(item, Self::unicast_peer)),
                 "nopreempt" => instance.preempt = false,
                 "preempt" => instance.preempt = true,
                 "preempt_delay" => {
@@ -182,32 +126,13 @@ impl Context {
                     );
                 }
                 "vmac_xmit_base" => instance.vmac_xmit_base = true,
-                "track_interface" => {
-                    for entry in self.block(item) {
-                        if let Some(tracked) = self.tracked(entry) {
-                            instance.track_interfaces.push(tracked);
-                        }
-                    }
-                }
-                "track_script" => {
-                    for entry in self.block(item) {
-                        if let Some(tracked) = self.tracked(entry) {
-                            instance.track_scripts.push(tracked);
-                        }
-                    }
-                }
-                "track_file" => {
-                    for entry in self.block(item) {
-                        if let Some(tracked) = self.tracked(entry) {
-                            instance.track_files.push(tracked);
-                        }
-                    }
-                }
-                "notify_master" => instance.notify.master = self.command(item),
-                "notify_backup" => instance.notify.backup = self.command(item),
-                "notify_fault" => instance.notify.fault = self.command(item),
-                "notify_stop" => instance.notify.stop = self.command(item),
-                "notify" => instance.notify.any = self.command(item),
+                "track_interface" => instance
+                    .track_interfaces
+                    .extend(self.list(item, Self::tracked)),
+                "track_script" => instance
+                    .track_scripts
+                    .extend(self.list(item, Self::tracked)),
+                "track_file" => instance.track_files.extend(self.list(item, Self::tracked)),
                 "smtp_alert" => instance.smtp_alert = self.flag(item),
                 "accept" => instance.accept = Some(true),
                 "no_accept" => instance.accept = Some(false),

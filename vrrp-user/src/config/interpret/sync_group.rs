@@ -18,6 +18,9 @@ impl Context {
             tracking_weight: false,
         };
         for item in self.block(node) {
+            if self.notify_setting(item, &mut group.notify) {
+                continue;
+            }
             match item.keyword.text.as_str() {
                 "group" => {
                     group.members = self
@@ -26,24 +29,13 @@ impl Context {
                         .map(|n| n.keyword.text.clone())
                         .collect();
                 }
-                "notify_master" => group.notify.master = self.command(item),
-                "notify_backup" => group.notify.backup = self.command(item),
-                "notify_fault" => group.notify.fault = self.command(item),
-                "notify_stop" => group.notify.stop = self.command(item),
-                "notify" => group.notify.any = self.command(item),
                 "smtp_alert" => group.smtp_alert = self.flag(item),
                 "sync_group_tracking_weight" => group.tracking_weight = true,
                 "global_tracking" => {
                     self.warn(&item.keyword, format!("({}) global_tracking is deprecated; use sync_group_tracking_weight or track_script on the sync group", group.name));
                     group.tracking_weight = true;
                 }
-                "track_script" => {
-                    for entry in self.block(item) {
-                        if let Some(tracked) = self.tracked(entry) {
-                            group.track_scripts.push(tracked);
-                        }
-                    }
-                }
+                "track_script" => group.track_scripts.extend(self.list(item, Self::tracked)),
                 _ => self.unknown(&item.keyword),
             }
         }

@@ -182,4 +182,35 @@ impl Context {
             }
         }
     }
+
+    /// A block of entries (`virtual_ipaddress { ... }`, `track_script { ... }`, ...), each read
+    /// by `entry`; entries it refuses are left out (it has reported them).
+    pub(super) fn list<T>(
+        &mut self,
+        node: &Node,
+        entry: impl Fn(&mut Self, &Node) -> Option<T>,
+    ) -> Vec<T> {
+        let mut items = Vec::new();
+        for child in self.block(node) {
+            if let Some(item) = entry(self, child) {
+                items.push(item);
+            }
+        }
+        items
+    }
+
+    /// Reads `item` into `notify` if it is one of the notify-script keywords a vrrp_instance and
+    /// a vrrp_sync_group both take; false for any other keyword.
+    pub(super) fn notify_setting(&mut self, item: &Node, notify: &mut Notify) -> bool {
+        let slot = match item.keyword.text.as_str() {
+            "notify_master" => &mut notify.master,
+            "notify_backup" => &mut notify.backup,
+            "notify_fault" => &mut notify.fault,
+            "notify_stop" => &mut notify.stop,
+            "notify" => &mut notify.any,
+            _ => return false,
+        };
+        *slot = self.command(item);
+        true
+    }
 }
