@@ -4,12 +4,15 @@
 
 pub mod addresses;
 pub mod logging;
+mod notices;
 pub mod pidfile;
 pub mod plan;
 pub mod protocol;
+mod reload;
 pub mod scheduling;
 pub mod shared;
 pub mod systemd;
+mod watch;
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -20,7 +23,6 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tracing::{error, info, warn};
-use vrrp_common::maps::State;
 use vrrp_common::stats::Counter;
 
 use crate::cli::{Cli, DatapathChoice, XdpModeChoice};
@@ -28,10 +30,10 @@ use crate::config::{self, Config, LexOptions};
 use crate::control::Reporter;
 use crate::datapath::attach::AttachPolicy;
 use crate::datapath::xdp::XdpDatapath;
-use crate::net::netlink::{self, Netlink};
+use crate::net::netlink::Netlink;
 use crate::notify::fifo::Fifos;
 use crate::notify::{Notice, Notifier};
-use crate::track::{self, Health, InstanceTracking, Observation, Source};
+use crate::track::{Observation, Source};
 use plan::InstancePlan;
 use protocol::{Command, Outcome, Receive};
 use shared::Shared;
@@ -360,360 +362,5 @@ impl Daemon {
         crate::net::sysctl::restore_all();
         info!("Stopped vrrpd");
         ExitCode::SUCCESS
-    }
-
-    fn dispatch(&mut self, outcome: Outcome) {
-        match outcome {
-            Outcome::Transition {
-                plan,
-                from: _,
-                to,
-                reason: _,
-                priority,
-                at_ns: _,
-            } => {
-                let notice = Notice {
-                    kind: "INSTANCE",
-                    name: plan.name().to_string(),
-                    state: to,
-                    priority,
-                    stopping: to == State::Initialize,
-                };
-                let _ = self
-                    .notices
-                    .send((self.notifier(&plan.config.notify), notice.clone()));
-                let groups_alert = self
-                    .config
-                    .sync_groups
-                    .iter()
-                    .any(|g| g.smtp_alert && g.members.iter().any(|m| m == plan.name()));
-                if plan.config.smtp_alert || groups_alert {
-                    self.email(&notice);
-                }
-                for group in self
-                    .config
-                    .sync_groups
-                    .iter()
-                    .filter(|g| g.members.iter().any(|m| m == plan.name()))
-                {
-                    let group_notice = Notice {
-                        kind: "GROUP",
-                        name: group.name.clone(),
-                        ..notice.clone()
-                    };
-                    let _ = self
-                        .notices
-                        .send((self.notifier(&group.notify), group_notice));
-                }
-            }
-            Outcome::Addresses { plan, install } => {
-                let work = if install {
-                    addresses::Work::Install(plan)
-                } else {
-                    addresses::Work::Remove(plan)
-                };
-                self.address_work(work);
-            }
-            Outcome::Gratuitous { plan, count } => {
-                self.address_work(addresses::Work::Announce(plan, count))
-            }
-            Outcome::Stopped => {}
-        }
-    }
-
-    /// `smtp_alert`: one email per transition, sent in the background.
-    fn email(&self, notice: &Notice) {
-        let global = &self.config.global;
-        let Some(server) = global.smtp_server.clone() else {
-            warn!("({}) smtp_alert without smtp_server", notice.name);
-            return;
-        };
-        if global.notification_email.is_empty() {
-            return;
-        }
-        let router = global
-            .router_id
-            .clone()
-            .or_else(crate::host::host_name)
-            .unwrap_or_default();
-        let state = notice.state_word();
-        let alert = crate::notify::smtp::Alert {
-            server,
-            timeout: global.smtp_connect_timeout,
-            from: global
-                .notification_email_from
-                .clone()
-                .unwrap_or_else(|| format!("keepalived@{router}")),
-            to: global.notification_email.clone(),
-            subject: format!(
-                "[{router}] VRRP Instance {} - Entering {state} state",
-                notice.name
-            ),
-            body: format!(
-                "=> VRRP Instance {} is now {state} (priority {}) on {router} <=",
-                notice.name, notice.priority
-            ),
-        };
-        tokio::spawn(async move {
-            match crate::notify::smtp::send(&alert).await {
-                Ok(()) => info!("SMTP alert sent for {}", alert.subject),
-                Err(error) => warn!("SMTP alert for {}: {error}", alert.subject),
-            }
-        });
-    }
-
-    fn notifier(&self, scripts: &crate::config::model::Notify) -> Notifier {
-        let global = &self.config.global;
-        Notifier {
-            scripts: scripts.clone(),
-            fifos: Arc::clone(&self.fifos),
-            identity: script_identity(&self.config),
-            secure: global.enable_script_security,
-        }
-    }
-
-    /// Queues work on the instance's own worker (started on first use).
-    fn address_work(&mut self, work: addresses::Work) {
-        let name = match &work {
-            addresses::Work::Install(plan)
-            | addresses::Work::Remove(plan)
-            | addresses::Work::Announce(plan, _) => plan.name().to_string(),
-        };
-        let queue = self.address_queues.entry(name).or_insert_with(|| {
-            let (sender, receiver) = mpsc::unbounded_channel();
-            self.address_workers.push(tokio::spawn(addresses::worker(
-                self.address_context.clone(),
-                receiver,
-            )));
-            sender
-        });
-        let _ = queue.send(work);
-    }
-
-    fn start_tracking(&mut self, updates: UnboundedReceiver<(Source, Observation)>) {
-        let identity = match crate::script::identity(self.config.global.script_user.as_ref()) {
-            Ok(identity) => identity,
-            Err(error) => {
-                warn!("script_user: {error}; scripts run as root");
-                Default::default()
-            }
-        };
-        let secure = self.config.global.enable_script_security;
-        for script in self.config.scripts.clone() {
-            let identity = match &script.user {
-                Some(user) => crate::script::identity(Some(user)).unwrap_or(identity),
-                None => identity,
-            };
-            self.background.push(tokio::spawn(track::run_script(
-                script,
-                identity,
-                secure,
-                self.tracking_tx.clone(),
-            )));
-        }
-        for file in self.config.track_files.clone() {
-            if let Some(value) = file.init_value
-                && !file.path.exists()
-            {
-                let _ = std::fs::write(&file.path, format!("{value}\n"));
-            }
-            self.background.push(tokio::spawn(track::watch_file(
-                file.name,
-                file.path,
-                self.tracking_tx.clone(),
-            )));
-        }
-        let tracking = track::plan(&self.config);
-        let shared = Arc::clone(&self.shared);
-        self.background
-            .push(tokio::spawn(tracker(tracking, updates, shared)));
-    }
-
-    /// Watches links: up/down feeds tracking; an interface we use that is deleted and
-    /// created again (a new index) is re-planned through `recreated`.
-    fn start_link_watch(&mut self, recreated: UnboundedSender<String>) {
-        let netlink = self.netlink.clone();
-        let updates = self.tracking_tx.clone();
-        let interfaces: Vec<String> = self.interfaces();
-        self.background.push(tokio::spawn(async move {
-            let mut events = match netlink::watch_links() {
-                Ok(events) => events,
-                Err(error) => {
-                    warn!("link watch: {error}");
-                    return;
-                }
-            };
-            let mut known: HashMap<String, u32> = HashMap::new();
-            // The last state logged per interface we use: a link message also comes for
-            // changes that are not up/down (promiscuous mode when tcpdump starts, MTU, ...).
-            let mut logged_up: HashMap<String, bool> = HashMap::new();
-            if let Ok(links) = netlink.links().await {
-                for link in &links {
-                    known.insert(link.name.clone(), link.index);
-                }
-                for name in &interfaces {
-                    let up = links.iter().any(|l| &l.name == name && l.up);
-                    logged_up.insert(name.clone(), up);
-                    let _ = updates.send((Source::Interface(name.clone()), Observation::Ok(up)));
-                }
-            }
-            while let Some(event) = events.recv().await {
-                let name = event.link.name.clone();
-                let up = event.link.up && !event.removed;
-                if event.removed {
-                    known.remove(&name);
-                } else if known.insert(name.clone(), event.link.index) != Some(event.link.index)
-                    && interfaces.contains(&name)
-                {
-                    info!(
-                        "Netlink reports {name} (re)created with index {}",
-                        event.link.index
-                    );
-                    let _ = recreated.send(name.clone());
-                }
-                if interfaces.contains(&name) && logged_up.insert(name.clone(), up) != Some(up) {
-                    info!("Netlink reports {name} {}", if up { "up" } else { "down" });
-                }
-                let _ = updates.send((Source::Interface(name), Observation::Ok(up)));
-            }
-        }));
-    }
-
-    fn interfaces(&self) -> Vec<String> {
-        let mut names: Vec<String> = Vec::new();
-        for instance in &self.config.instances {
-            names.push(instance.interface.clone());
-            names.extend(instance.track_interfaces.iter().map(|t| t.name.clone()));
-        }
-        names.sort();
-        names.dedup();
-        names
-    }
-
-    /// SIGHUP, told to systemd as a reload.
-    async fn reload(&mut self) {
-        systemd::notify("RELOADING=1");
-        self.reload_config().await;
-        systemd::notify("READY=1");
-    }
-
-    /// A bad file is refused with its located error and the running config stays.
-    async fn reload_config(&mut self) {
-        info!("Reloading configuration {}", self.cli.file.display());
-        let Some(config) = load_config(&self.cli) else {
-            error!("reload failed; keeping the running configuration");
-            return;
-        };
-        let plans = match plan::resolve(&config, &self.netlink).await {
-            Ok(plans) => plans,
-            Err(error) => {
-                error!("reload failed ({error}); keeping the running configuration");
-                return;
-            }
-        };
-        let fifos_changed = (&config.global.notify_fifo, &config.global.vrrp_notify_fifo)
-            != (
-                &self.config.global.notify_fifo,
-                &self.config.global.vrrp_notify_fifo,
-            );
-        self.config = config;
-        if fifos_changed {
-            self.fifos.close();
-            self.fifos = open_fifos(&self.config);
-        }
-        self.apply_plans(plans);
-        info!("Configuration reloaded");
-    }
-
-    /// Attaches XDP where the plans need it and hands them to the protocol thread, which keeps
-    /// unchanged instances and replaces the rest.
-    fn apply_plans(&mut self, plans: Vec<InstancePlan>) {
-        self.plans = plans.clone();
-        if let Some(datapath) = &self.shared.datapath
-            && let Ok(mut datapath) = datapath.lock()
-        {
-            for plan in &plans {
-                if let Err(error) =
-                    datapath.attach(&plan.config.interface, plan.ifindex, AttachPolicy::Auto)
-                {
-                    warn!("{error}");
-                }
-            }
-        }
-        self.shared.protocol.send(Command::Reload(plans));
-    }
-
-    /// An interface came back (new index): plan its instances again once it has an address.
-    async fn replan(&mut self, interface: &str) {
-        for _ in 0..40 {
-            match plan::resolve(&self.config, &self.netlink).await {
-                Ok(plans) => {
-                    info!("{interface}: instances re-planned on the new interface");
-                    self.apply_plans(plans);
-                    return;
-                }
-                Err(error) => {
-                    info!("{interface}: waiting for the interface to be usable ({error})");
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
-            }
-        }
-        warn!("{interface}: gave up re-planning its instances; they stay in FAULT");
-    }
-
-    /// SIGUSR1 / SIGUSR2: keepalived-like data and stats dumps.
-    fn write_dump(&self, stats: bool) {
-        let path = if stats {
-            &self.cli.stats_file
-        } else {
-            &self.cli.dump_file
-        };
-        let text = if stats {
-            crate::control::render::stats_text(&self.shared.stats())
-        } else {
-            crate::control::render::status_text(&self.shared.status())
-        };
-        match std::fs::write(path, text) {
-            Ok(()) => info!("wrote {}", path.display()),
-            Err(error) => warn!("{}: {error}", path.display()),
-        }
-    }
-}
-
-/// Keeps the latest observation of every tracked source; sends each instance's health to the
-/// protocol thread whenever it changes.
-async fn tracker(
-    tracking: Vec<InstanceTracking>,
-    mut updates: UnboundedReceiver<(Source, Observation)>,
-    shared: Arc<Shared>,
-) {
-    let mut sent: HashMap<String, Health> = HashMap::new();
-    while let Some((source, observation)) = updates.recv().await {
-        let observations = {
-            let Ok(mut observations) = shared.observations.lock() else {
-                return;
-            };
-            observations.insert(source, observation);
-            observations.clone()
-        };
-        for instance in &tracking {
-            let health = Health::of(instance, &observations);
-            let unchanged = sent.get(&instance.name) == Some(&health)
-                || (!sent.contains_key(&instance.name)
-                    && health
-                        == Health {
-                            weight: 0,
-                            fault: None,
-                        });
-            if unchanged {
-                continue;
-            }
-            sent.insert(instance.name.clone(), health.clone());
-            shared.protocol.send(Command::Health {
-                instance: instance.name.clone(),
-                weight: health.weight,
-                fault: health.fault,
-            });
-        }
     }
 }

@@ -1,0 +1,142 @@
+//! What the protocol thread reports, carried out on the async side: addresses installed and
+//! removed, gratuitous ARPs, notify scripts, the FIFOs and mail.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+use vrrp_common::maps::State;
+
+use super::protocol::Outcome;
+use super::{Daemon, addresses, script_identity};
+use crate::notify::{Notice, Notifier};
+
+impl Daemon {
+    pub(super) fn dispatch(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Transition {
+                plan,
+                from: _,
+                to,
+                reason: _,
+                priority,
+                at_ns: _,
+            } => {
+                let notice = Notice {
+                    kind: "INSTANCE",
+                    name: plan.name().to_string(),
+                    state: to,
+                    priority,
+                    stopping: to == State::Initialize,
+                };
+                let _ = self
+                    .notices
+                    .send((self.notifier(&plan.config.notify), notice.clone()));
+                let groups_alert = self
+                    .config
+                    .sync_groups
+                    .iter()
+                    .any(|g| g.smtp_alert && g.members.iter().any(|m| m == plan.name()));
+                if plan.config.smtp_alert || groups_alert {
+                    self.email(&notice);
+                }
+                for group in self
+                    .config
+                    .sync_groups
+                    .iter()
+                    .filter(|g| g.members.iter().any(|m| m == plan.name()))
+                {
+                    let group_notice = Notice {
+                        kind: "GROUP",
+                        name: group.name.clone(),
+                        ..notice.clone()
+                    };
+                    let _ = self
+                        .notices
+                        .send((self.notifier(&group.notify), group_notice));
+                }
+            }
+            Outcome::Addresses { plan, install } => {
+                let work = if install {
+                    addresses::Work::Install(plan)
+                } else {
+                    addresses::Work::Remove(plan)
+                };
+                self.address_work(work);
+            }
+            Outcome::Gratuitous { plan, count } => {
+                self.address_work(addresses::Work::Announce(plan, count))
+            }
+            Outcome::Stopped => {}
+        }
+    }
+
+    /// `smtp_alert`: one email per transition, sent in the background.
+    pub(super) fn email(&self, notice: &Notice) {
+        let global = &self.config.global;
+        let Some(server) = global.smtp_server.clone() else {
+            warn!("({}) smtp_alert without smtp_server", notice.name);
+            return;
+        };
+        if global.notification_email.is_empty() {
+            return;
+        }
+        let router = global
+            .router_id
+            .clone()
+            .or_else(crate::host::host_name)
+            .unwrap_or_default();
+        let state = notice.state_word();
+        let alert = crate::notify::smtp::Alert {
+            server,
+            timeout: global.smtp_connect_timeout,
+            from: global
+                .notification_email_from
+                .clone()
+                .unwrap_or_else(|| format!("keepalived@{router}")),
+            to: global.notification_email.clone(),
+            subject: format!(
+                "[{router}] VRRP Instance {} - Entering {state} state",
+                notice.name
+            ),
+            body: format!(
+                "=> VRRP Instance {} is now {state} (priority {}) on {router} <=",
+                notice.name, notice.priority
+            ),
+        };
+        tokio::spawn(async move {
+            match crate::notify::smtp::send(&alert).await {
+                Ok(()) => info!("SMTP alert sent for {}", alert.subject),
+                Err(error) => warn!("SMTP alert for {}: {error}", alert.subject),
+            }
+        });
+    }
+
+    pub(super) fn notifier(&self, scripts: &crate::config::model::Notify) -> Notifier {
+        let global = &self.config.global;
+        Notifier {
+            scripts: scripts.clone(),
+            fifos: Arc::clone(&self.fifos),
+            identity: script_identity(&self.config),
+            secure: global.enable_script_security,
+        }
+    }
+
+    /// Queues work on the instance's own worker (started on first use).
+    pub(super) fn address_work(&mut self, work: addresses::Work) {
+        let name = match &work {
+            addresses::Work::Install(plan)
+            | addresses::Work::Remove(plan)
+            | addresses::Work::Announce(plan, _) => plan.name().to_string(),
+        };
+        let queue = self.address_queues.entry(name).or_insert_with(|| {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            self.address_workers.push(tokio::spawn(addresses::worker(
+                self.address_context.clone(),
+                receiver,
+            )));
+            sender
+        });
+        let _ = queue.send(work);
+    }
+}
