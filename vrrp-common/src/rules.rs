@@ -278,6 +278,54 @@ pub fn receive_advert<'c>(
     reception
 }
 
+/// What the election rules need to know of our own instance. The XDP program reads it from the
+/// instance's CONFIG entry ([`InstanceConfig`] implements it); the state machine has it first
+/// hand and implements it on its own type, so neither builds the other's structures.
+pub trait Standing {
+    fn state(&self) -> State;
+    /// Effective priority (base plus tracking weights).
+    fn priority(&self) -> u8;
+    /// The address our adverts come from (it breaks priority ties).
+    fn source(&self) -> &RawAddress;
+    fn version(&self) -> Version;
+    /// Our advertisement interval, in centiseconds.
+    fn interval_cs(&self) -> u16;
+    fn preempt(&self) -> bool;
+    /// keepalived's `preempt_delay`, 0 for none.
+    fn preempt_delay_ns(&self) -> u64;
+}
+
+impl Standing for InstanceConfig {
+    #[inline(always)]
+    fn state(&self) -> State {
+        State::from_u8(self.state)
+    }
+    #[inline(always)]
+    fn priority(&self) -> u8 {
+        self.priority
+    }
+    #[inline(always)]
+    fn source(&self) -> &RawAddress {
+        &self.source
+    }
+    #[inline(always)]
+    fn version(&self) -> Version {
+        Version::from_u8(self.version).unwrap_or(Version::V2)
+    }
+    #[inline(always)]
+    fn interval_cs(&self) -> u16 {
+        self.interval_cs
+    }
+    #[inline(always)]
+    fn preempt(&self) -> bool {
+        self.flags & flags::PREEMPT != 0
+    }
+    #[inline(always)]
+    fn preempt_delay_ns(&self) -> u64 {
+        self.preempt_delay_ns
+    }
+}
+
 /// What one valid advert means for the instance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Observation {
@@ -306,14 +354,14 @@ pub const MIN_EVENT_GAP_NS: u64 = 1_000_000;
 /// Only changes wake userspace: a steady master's adverts update the timestamps and nothing else.
 #[inline(always)]
 pub fn observe_advert(
-    config: &InstanceConfig,
+    config: &impl Standing,
     live: &mut Liveness,
     advert: &Advert,
     now_ns: u64,
 ) -> Observation {
     live.adverts = live.adverts.wrapping_add(1);
     live.last_advert_ns = now_ns;
-    let (resets_timer, change) = match State::from_u8(config.state) {
+    let (resets_timer, change) = match config.state() {
         State::Backup => observe_as_backup(config, live, advert, now_ns),
         State::Master => observe_as_master(config, live, advert, now_ns),
         State::Initialize | State::Fault => (false, None),
@@ -326,7 +374,7 @@ pub fn observe_advert(
 
 #[inline(always)]
 fn observe_as_backup(
-    config: &InstanceConfig,
+    config: &impl Standing,
     live: &mut Liveness,
     advert: &Advert,
     now_ns: u64,
@@ -337,20 +385,21 @@ fn observe_as_backup(
         live.resigned = 1;
         return (true, change);
     }
-    let preempt = config.flags & flags::PREEMPT != 0;
-    let lower = advert.priority < config.priority;
+    let preempt = config.preempt();
+    let lower = advert.priority < config.priority();
+    let preempt_delay_ns = config.preempt_delay_ns();
     let mut delay_started = false;
-    let within_preempt_delay = config.preempt_delay_ns != 0
+    let within_preempt_delay = preempt_delay_ns != 0
         && (live.lower_priority_since_ns == 0
             || now_ns
                 < live
                     .lower_priority_since_ns
-                    .saturating_add(config.preempt_delay_ns));
+                    .saturating_add(preempt_delay_ns));
     if preempt && lower && !within_preempt_delay {
         // Lower priority and we may preempt: discard, so the timer runs out.
         return (false, None);
     }
-    if config.preempt_delay_ns != 0 {
+    if preempt_delay_ns != 0 {
         if !lower {
             live.lower_priority_since_ns = 0;
         } else if live.lower_priority_since_ns == 0 {
@@ -358,12 +407,7 @@ fn observe_as_backup(
             delay_started = preempt;
         }
     }
-    // v3 adopts the master's interval (RFC 5798 section 6.4.2); v2 drops a mismatch earlier.
-    let interval_cs = if config.version == Version::V3 as u8 {
-        advert.interval_cs
-    } else {
-        config.interval_cs
-    };
+    let interval_cs = master_interval_cs(config, advert);
     let change = if live.master != advert.source || live.resigned != 0 || live.last_reset_ns == 0 {
         Some(EventKind::NewMaster)
     } else if live.master_priority != advert.priority {
@@ -385,7 +429,7 @@ fn observe_as_backup(
 
 #[inline(always)]
 fn observe_as_master(
-    config: &InstanceConfig,
+    config: &impl Standing,
     live: &mut Liveness,
     advert: &Advert,
     now_ns: u64,
@@ -396,21 +440,27 @@ fn observe_as_master(
     if outranks(
         advert.priority,
         &advert.source,
-        config.priority,
-        &config.source,
+        config.priority(),
+        config.source(),
     ) {
         live.last_reset_ns = now_ns;
         live.resigned = 0;
         live.master = advert.source;
         live.master_priority = advert.priority;
-        live.master_interval_cs = if config.version == Version::V3 as u8 {
-            advert.interval_cs
-        } else {
-            config.interval_cs
-        };
+        live.master_interval_cs = master_interval_cs(config, advert);
         return (true, Some(EventKind::HigherPriorityWhileMaster));
     }
     (false, Some(EventKind::LowerPriorityWhileMaster))
+}
+
+/// The interval a backup times the master by: v3 adopts the master's (RFC 5798 section 6.4.2);
+/// v2 keeps ours (an advert with another interval was dropped earlier).
+#[inline(always)]
+fn master_interval_cs(config: &impl Standing, advert: &Advert) -> u16 {
+    match config.version() {
+        Version::V3 => advert.interval_cs,
+        Version::V2 => config.interval_cs(),
+    }
 }
 
 /// Whether a router with `(priority, address)` wins the election against ours: higher priority,
@@ -463,8 +513,8 @@ pub fn auth_failure_wakes(live: &mut Liveness, now_ns: u64) -> bool {
 /// operators expect): at most one per quarter of our interval, i.e. every advert of a steady
 /// master and a trickle of any flood.
 #[inline(always)]
-pub fn pass_to_stack(config: &InstanceConfig, live: &mut Liveness, now_ns: u64) -> bool {
-    let gap = interval_ns(config.interval_cs) / 4;
+pub fn pass_to_stack(config: &impl Standing, live: &mut Liveness, now_ns: u64) -> bool {
+    let gap = interval_ns(config.interval_cs()) / 4;
     if live.last_pass_ns != 0 && now_ns.saturating_sub(live.last_pass_ns) < gap {
         return false;
     }
@@ -476,20 +526,19 @@ pub fn pass_to_stack(config: &InstanceConfig, live: &mut Liveness, now_ns: u64) 
 /// Master_Down_Interval (computed with the master's interval and our priority), or plus
 /// Skew_Time when the master resigned. `None` when nothing reset it yet: the caller then uses
 /// its own start time.
-pub fn master_down_deadline_ns(config: &InstanceConfig, live: &Liveness) -> Option<u64> {
+pub fn master_down_deadline_ns(config: &impl Standing, live: &Liveness) -> Option<u64> {
     if live.last_reset_ns == 0 {
         return None;
     }
-    let version = Version::from_u8(config.version).unwrap_or(Version::V2);
     let interval_cs = if live.master_interval_cs != 0 {
         live.master_interval_cs
     } else {
-        config.interval_cs
+        config.interval_cs()
     };
     let wait = if live.resigned != 0 {
-        skew_time_ns(version, config.priority, interval_cs)
+        skew_time_ns(config.version(), config.priority(), interval_cs)
     } else {
-        master_down_interval_ns(version, config.priority, interval_cs)
+        master_down_interval_ns(config.version(), config.priority(), interval_cs)
     };
     Some(live.last_reset_ns.saturating_add(wait))
 }

@@ -12,7 +12,8 @@
 //! [`Liveness`] record before each master-down check ([`Input::Liveness`]): the kernel has seen
 //! every advert, so its record is the authority on when the timer was last reset.
 
-pub mod sim;
+#[cfg(test)]
+mod sim;
 
 use vrrp_common::maps::{InstanceConfig, Liveness, State, flags};
 use vrrp_common::rules::{self, Advert};
@@ -44,6 +45,43 @@ pub struct Params {
     /// keepalived's `higher_prio_send_advert`: a master sends one last advert before it steps
     /// down for a higher priority (so a peer that cannot hear our multicast learns of us).
     pub higher_prio_send_advert: bool,
+}
+
+/// The instance as the shared rules see it (`rules::Standing`), taken from the state machine
+/// itself rather than from the datapath's CONFIG structure.
+#[derive(Clone, Copy, Debug)]
+struct Standing {
+    state: State,
+    priority: u8,
+    source: RawAddress,
+    version: Version,
+    interval_cs: u16,
+    preempt: bool,
+    preempt_delay_ns: u64,
+}
+
+impl rules::Standing for Standing {
+    fn state(&self) -> State {
+        self.state
+    }
+    fn priority(&self) -> u8 {
+        self.priority
+    }
+    fn source(&self) -> &RawAddress {
+        &self.source
+    }
+    fn version(&self) -> Version {
+        self.version
+    }
+    fn interval_cs(&self) -> u16 {
+        self.interval_cs
+    }
+    fn preempt(&self) -> bool {
+        self.preempt
+    }
+    fn preempt_delay_ns(&self) -> u64 {
+        self.preempt_delay_ns
+    }
 }
 
 /// When to send gratuitous ARPs / unsolicited NAs as master (keepalived's garp_* settings).
@@ -301,6 +339,19 @@ impl Instance {
         self.last_transition.as_ref()
     }
 
+    /// Where this instance stands, as the shared election rules ask it.
+    fn standing(&self) -> Standing {
+        Standing {
+            state: self.state,
+            priority: self.effective_priority,
+            source: self.params.source,
+            version: self.params.version,
+            interval_cs: self.params.interval_cs,
+            preempt: self.params.preempt,
+            preempt_delay_ns: self.params.preempt_delay_ns,
+        }
+    }
+
     /// What the XDP program's CONFIG entry must say (address list, auth and flags that do not
     /// concern the state machine are filled in by the caller).
     pub fn datapath_config(&self, base: InstanceConfig) -> InstanceConfig {
@@ -339,8 +390,7 @@ impl Instance {
         if self.state != State::Backup {
             return None;
         }
-        let config = self.datapath_config(InstanceConfig::default());
-        match rules::master_down_deadline_ns(&config, &self.live) {
+        match rules::master_down_deadline_ns(&self.standing(), &self.live) {
             Some(deadline) if self.live.last_reset_ns >= self.backup_since_ns => Some(deadline),
             _ => Some(
                 self.backup_since_ns
@@ -417,8 +467,7 @@ impl Instance {
         if advert.priority == PRIORITY_STOP {
             self.counters.priority_zero_received += 1;
         }
-        let config = self.datapath_config(InstanceConfig::default());
-        let observation = rules::observe_advert(&config, &mut self.live, advert, now);
+        let observation = rules::observe_advert(&self.standing(), &mut self.live, advert, now);
         if self.state != State::Master {
             // Backup: the rule has updated the record the master-down deadline derives from.
             return;

@@ -92,39 +92,50 @@ fn the_address_owner_becomes_master_at_once() {
 }
 
 #[test]
-fn crash_takeover_happens_at_master_down_interval_v2_to_the_nanosecond() {
-    for delivery in BOTH {
-        let mut segment = seed_pair(delivery);
-        segment.crash(0);
-        let cut = segment.now;
-        segment.run_for(10 * SECOND);
-        let last = segment
-            .last_advert_before(0, cut)
-            .expect("master advertised");
-        let first = segment
-            .first_advert_since(1, cut)
-            .expect("backup took over");
-        // v2, priority 96, 1 s: 3 + 160/256 = 3.625 s (RFC 3768 section 6.1).
-        assert_eq!(first - last, 3_625_000_000, "{delivery:?}");
-        assert_eq!(segment.masters(), vec![1]);
-    }
-}
-
-#[test]
-fn crash_takeover_happens_at_master_down_interval_v3_to_the_nanosecond() {
-    for delivery in BOTH {
-        let mut segment = v3_pair(delivery);
-        segment.crash(0);
-        let cut = segment.now;
-        segment.run_for(SECOND);
-        let last = segment
-            .last_advert_before(0, cut)
-            .expect("master advertised");
-        let first = segment
-            .first_advert_since(1, cut)
-            .expect("backup took over");
-        // v3, priority 96, 10 ms: 30 + 160 * 10 / 256 = 36.25 ms (RFC 5798 section 6.1).
-        assert_eq!(first - last, 36_250_000, "{delivery:?}");
+fn losing_the_master_means_a_takeover_at_master_down_interval_to_the_nanosecond() {
+    type Pair = fn(Delivery) -> Segment;
+    type Loss = fn(&mut Segment);
+    // v2, priority 96, 1 s: 3 + 160/256 = 3.625 s (RFC 3768 section 6.1).
+    // v3, priority 96, 10 ms: 30 + 160 * 10 / 256 = 36.25 ms (RFC 5798 section 6.1).
+    let cases: [(&str, Pair, Loss, u64, u64); 4] = [
+        (
+            "v2 crash",
+            seed_pair,
+            |s| s.crash(0),
+            10 * SECOND,
+            3_625_000_000,
+        ),
+        ("v3 crash", v3_pair, |s| s.crash(0), SECOND, 36_250_000),
+        (
+            "v2 link cut",
+            seed_pair,
+            |s| s.set_link(0, false),
+            10 * SECOND,
+            3_625_000_000,
+        ),
+        (
+            "v3 link cut",
+            v3_pair,
+            |s| s.set_link(0, false),
+            SECOND,
+            36_250_000,
+        ),
+    ];
+    for (case, pair, lose_the_master, run, expected) in cases {
+        for delivery in BOTH {
+            let mut segment = pair(delivery);
+            lose_the_master(&mut segment);
+            let cut = segment.now;
+            segment.run_for(run);
+            let last = segment
+                .last_advert_before(0, cut)
+                .expect("master advertised");
+            let first = segment
+                .first_advert_since(1, cut)
+                .expect("backup took over");
+            assert_eq!(first - last, expected, "{case}, {delivery:?}");
+            assert!(segment.masters().contains(&1), "{case}, {delivery:?}");
+        }
     }
 }
 
