@@ -5,11 +5,13 @@
 pub mod bpf_run;
 pub mod capture;
 pub mod daemons;
+pub mod fixtures;
 pub mod loadgen;
 pub mod netns;
 pub mod packet_socket;
 pub mod pinger;
 pub mod process;
+pub mod seed_pair;
 pub mod topology;
 pub mod wire;
 
@@ -21,6 +23,16 @@ pub fn require_root() {
         euid, 0,
         "this test needs root (network namespaces, XDP, BPF test runs)"
     );
+}
+
+/// Polls `condition` every 20 ms until it holds; panics with `what` after `timeout` (a test
+/// helper: a condition that never comes is the test's failure).
+pub fn wait_until(what: &str, timeout: std::time::Duration, mut condition: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !condition() {
+        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// Serialises the tests that measure protocol timing, so a busy machine cannot make them flaky:

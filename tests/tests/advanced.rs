@@ -15,17 +15,10 @@ use vrrp_harness::packet_socket::PacketSocket;
 use vrrp_harness::pinger::Pinger;
 use vrrp_harness::process::Scratch;
 use vrrp_harness::topology::{BRIDGE, Segment};
+use vrrp_harness::wait_until;
 use vrrp_harness::wire;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let started = std::time::Instant::now();
-    while !condition() {
-        assert!(started.elapsed() < WAIT, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 fn stats(daemon: &Vrrpd) -> serde_json::Value {
     serde_json::from_str(
@@ -138,7 +131,7 @@ fn ipv6_vrrpv3_with_unsolicited_na_nodad_vips_and_the_nd_responder() {
                 .expect("send")
         })
         .expect("enter");
-    wait_until("the XDP neighbour advert", || {
+    wait_until("the XDP neighbour advert", WAIT, || {
         stats(&dr1)["datapath"]["counters"]["neighbor_adverts_sent"]
             .as_u64()
             .unwrap_or(0)
@@ -556,10 +549,10 @@ fn a_sync_group_moves_together_with_keepalived_as_the_peer() {
         .process
         .wait_for_log("(VI_2) Entering MASTER STATE", WAIT)
         .expect("VI_2 follows");
-    wait_until("both VIPs on DR2", || {
+    wait_until("both VIPs on DR2", WAIT, || {
         segment.router(2).has_address("192.0.2.99") && segment.router(2).has_address("192.0.2.98")
     });
-    wait_until("DR1 released both", || {
+    wait_until("DR1 released both", WAIT, || {
         !segment.router(1).has_address("192.0.2.99") && !segment.router(1).has_address("192.0.2.98")
     });
     let log = std::fs::read_to_string(scratch.join("notify.log")).unwrap_or_default();
@@ -573,7 +566,7 @@ fn a_sync_group_moves_together_with_keepalived_as_the_peer() {
         WAIT,
     )
     .expect("back");
-    wait_until("both back on DR1", || {
+    wait_until("both back on DR1", WAIT, || {
         segment.router(1).has_address("192.0.2.99") && segment.router(1).has_address("192.0.2.98")
     });
 }
@@ -697,8 +690,8 @@ fn virtual_routes_and_rules_follow_the_master() {
             .iter()
             .any(|rule| listed.contains(rule))
     };
-    wait_until("the route on DR1", || has_route(1));
-    wait_until("the rules on DR1", || has_rules(1));
+    wait_until("the route on DR1", WAIT, || has_route(1));
+    wait_until("the rules on DR1", WAIT, || has_rules(1));
     assert!(!has_route(2), "no route on the backup");
     assert!(!has_any_rule(2), "no rule on the backup: {}", rules(2));
     dr1.process
@@ -708,8 +701,8 @@ fn virtual_routes_and_rules_follow_the_master() {
     assert!(!has_any_rule(1), "rules removed at exit: {}", rules(1));
     dr2.wait_for("(VI_1) Entering MASTER STATE", WAIT)
         .expect("takeover");
-    wait_until("the route on DR2", || has_route(2));
-    wait_until("the rules on DR2", || has_rules(2));
+    wait_until("the route on DR2", WAIT, || has_route(2));
+    wait_until("the rules on DR2", WAIT, || has_rules(2));
 }
 
 #[test]
@@ -856,7 +849,7 @@ fn vrrp_strict_refuses_what_the_rfc_forbids_and_defaults_to_no_accept() {
     let mut dr1 = Vrrpd::start(segment.router(1), "dr1", &config, &scratch, &[]).expect("dr1");
     dr1.wait_for("(VI_1) Entering MASTER STATE", WAIT)
         .expect("master");
-    wait_until("the VIP blocked", || {
+    wait_until("the VIP blocked", WAIT, || {
         segment
             .router(1)
             .ns

@@ -9,42 +9,13 @@ use vrrp_harness::daemons::{
     Vrrpd, make_executable, seed_config, vrrpd_binary, write_notify_recorder,
 };
 use vrrp_harness::process::{Scratch, stat_field};
+use vrrp_harness::seed_pair::{Dr2Options, SeedPair};
 use vrrp_harness::topology::{BRIDGE, Segment};
+use vrrp_harness::wait_until;
 use vrrp_harness::wire;
 
 const WAIT: Duration = Duration::from_secs(20);
 const VIP: &str = "192.0.2.99";
-
-fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let started = std::time::Instant::now();
-    while !condition() {
-        assert!(started.elapsed() < WAIT, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// DR1 with `dr1_config` (the seed's by default) as master, DR2 (seed) as backup.
-fn pair(label: &str, dr1_config: Option<String>) -> (Segment, Scratch, Vrrpd, Vrrpd) {
-    vrrp_harness::require_root();
-    let segment = Segment::new(2).expect("segment");
-    let scratch = Scratch::new(label).expect("scratch");
-    let dr1_config =
-        dr1_config.unwrap_or_else(|| seed_config("dr1-keepalived.conf", &scratch).expect("dr1"));
-    let mut dr1 = Vrrpd::start(segment.router(1), "dr1", &dr1_config, &scratch, &[]).expect("dr1");
-    dr1.wait_for("(VI_1) Entering MASTER STATE", WAIT)
-        .expect("master");
-    let mut dr2 = Vrrpd::start(
-        segment.router(2),
-        "dr2",
-        &seed_config("dr2-keepalived.conf", &scratch).expect("dr2"),
-        &scratch,
-        &[],
-    )
-    .expect("dr2");
-    dr2.wait_for("(VI_1) Entering BACKUP STATE", WAIT)
-        .expect("backup");
-    (segment, scratch, dr1, dr2)
-}
 
 #[test]
 fn interface_down_means_fault_and_notify_fault_then_back_to_backup() {
@@ -85,7 +56,7 @@ fn interface_down_means_fault_and_notify_fault_then_back_to_backup() {
         .expect("fault");
     dr2.wait_for("(VI_1) Entering MASTER STATE", WAIT)
         .expect("DR2 takes over");
-    wait_until("notify_fault", || {
+    wait_until("notify_fault", WAIT, || {
         std::fs::read_to_string(scratch.join("notify.log"))
             .is_ok_and(|t| t.contains("INSTANCE VI_1 FAULT 100"))
     });
@@ -96,7 +67,7 @@ fn interface_down_means_fault_and_notify_fault_then_back_to_backup() {
         .expect("up");
     dr1.wait_for("(VI_1) Entering BACKUP STATE (fault cleared)", WAIT)
         .expect("back to backup");
-    wait_until("DR1 preempts again", || {
+    wait_until("DR1 preempts again", WAIT, || {
         dr1.log().matches("(VI_1) Entering MASTER STATE").count() == 2
     });
 }
@@ -104,7 +75,12 @@ fn interface_down_means_fault_and_notify_fault_then_back_to_backup() {
 #[test]
 fn an_interface_deleted_and_recreated_gets_xdp_again_and_recovers() {
     let _serial = vrrp_harness::serial();
-    let (segment, _scratch, mut dr1, mut dr2) = pair("fault-recreate", None);
+    let SeedPair {
+        segment,
+        mut dr1,
+        mut dr2,
+        ..
+    } = SeedPair::start("fault-recreate", Dr2Options::default()).expect("pair");
     let router = segment.router(1);
     segment
         .switch
@@ -144,16 +120,18 @@ fn an_interface_deleted_and_recreated_gets_xdp_again_and_recovers() {
         .expect("up");
     dr1.wait_for("eth0: instances re-planned on the new interface", WAIT)
         .expect("re-planned");
-    wait_until("XDP attached to the new eth0", || {
+    wait_until("XDP attached to the new eth0", WAIT, || {
         router
             .ns
             .run_ok(["ip", "link", "show", "dev", "eth0"])
             .is_ok_and(|t| t.contains("xdp"))
     });
-    wait_until("DR1 master again with the VIP", || {
+    wait_until("DR1 master again with the VIP", WAIT, || {
         dr1.log().matches("(VI_1) Entering MASTER STATE").count() >= 2 && router.has_address(VIP)
     });
-    wait_until("DR2 back to backup", || !segment.router(2).has_address(VIP));
+    wait_until("DR2 back to backup", WAIT, || {
+        !segment.router(2).has_address(VIP)
+    });
 }
 
 #[test]
@@ -245,7 +223,12 @@ fn a_missing_or_non_executable_script_is_a_clear_failure() {
 #[test]
 fn sigkill_of_the_master_then_restart_cleans_up_and_preempts() {
     let _serial = vrrp_harness::serial();
-    let (segment, scratch, dr1, mut dr2) = pair("fault-sigkill", None);
+    let SeedPair {
+        segment,
+        scratch,
+        dr1,
+        mut dr2,
+    } = SeedPair::start("fault-sigkill", Dr2Options::default()).expect("pair");
     let router = segment.router(1);
     dr1.process.signal(libc::SIGKILL);
     drop(dr1);
@@ -272,7 +255,7 @@ fn sigkill_of_the_master_then_restart_cleans_up_and_preempts() {
         .expect("stale VIP removed");
     dr1.wait_for("(VI_1) Entering MASTER STATE", WAIT)
         .expect("preempts");
-    wait_until("the VIP on DR1 only", || {
+    wait_until("the VIP on DR1 only", WAIT, || {
         router.has_address(VIP) && !segment.router(2).has_address(VIP)
     });
 }
@@ -280,7 +263,12 @@ fn sigkill_of_the_master_then_restart_cleans_up_and_preempts() {
 #[test]
 fn a_second_vrrpd_on_the_same_configuration_is_refused() {
     let _serial = vrrp_harness::serial();
-    let (segment, scratch, _dr1, _dr2) = pair("fault-second", None);
+    let SeedPair {
+        segment,
+        scratch,
+        dr1: _dr1,
+        dr2: _dr2,
+    } = SeedPair::start("fault-second", Dr2Options::default()).expect("pair");
     let output = segment
         .router(1)
         .ns

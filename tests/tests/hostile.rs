@@ -9,10 +9,10 @@ use vrrp_common::wire::frame::AdvertFrame;
 use vrrp_common::wire::vrrp::{Auth, Repr, Version};
 use vrrp_common::wire::{Family, raw_from_ipv4};
 use vrrp_harness::capture::Capture;
-use vrrp_harness::daemons::{Vrrpd, seed_config};
+use vrrp_harness::daemons::Vrrpd;
 use vrrp_harness::loadgen::{Flood, process_rss_kib};
-use vrrp_harness::process::Scratch;
-use vrrp_harness::topology::{BRIDGE, Segment};
+use vrrp_harness::seed_pair::{Dr2Options, SeedPair};
+use vrrp_harness::topology::BRIDGE;
 use vrrp_harness::wire;
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -71,47 +71,14 @@ fn counter(stats: &serde_json::Value, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
-struct Pair {
-    segment: Segment,
-    scratch: Scratch,
-    dr1: Vrrpd,
-    dr2: Vrrpd,
-}
-
-fn pair(label: &str) -> Pair {
-    vrrp_harness::require_root();
-    let segment = Segment::new(2).expect("segment");
-    let scratch = Scratch::new(label).expect("scratch");
-    let mut dr1 = Vrrpd::start(
-        segment.router(1),
-        "dr1",
-        &seed_config("dr1-keepalived.conf", &scratch).expect("dr1"),
-        &scratch,
-        &[],
-    )
-    .expect("dr1");
-    dr1.wait_for("(VI_1) Entering MASTER STATE", WAIT)
-        .expect("master");
-    let mut dr2 = Vrrpd::start(
-        segment.router(2),
-        "dr2",
-        &seed_config("dr2-keepalived.conf", &scratch).expect("dr2"),
-        &scratch,
-        &[],
-    )
-    .expect("dr2");
-    dr2.wait_for("(VI_1) Entering BACKUP STATE", WAIT)
-        .expect("backup");
+/// The seed pair, settled for two seconds (past DR2's start-up) before a flood starts.
+fn pair(label: &str) -> SeedPair {
+    let pair = SeedPair::start(label, Dr2Options::default()).expect("pair");
     std::thread::sleep(Duration::from_secs(2));
-    Pair {
-        segment,
-        scratch,
-        dr1,
-        dr2,
-    }
+    pair
 }
 
-fn flood(pair: &Pair, frames: Vec<Vec<u8>>) -> u64 {
+fn flood(pair: &SeedPair, frames: Vec<Vec<u8>>) -> u64 {
     let flood = Flood::start(
         &pair.segment.client.ns,
         "eth0",

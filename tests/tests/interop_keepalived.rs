@@ -12,18 +12,11 @@ use vrrp_harness::capture::Capture;
 use vrrp_harness::daemons::{Keepalived, Vrrpd, seed_config};
 use vrrp_harness::process::Scratch;
 use vrrp_harness::topology::{BRIDGE, Segment};
+use vrrp_harness::wait_until;
 use vrrp_harness::wire;
 
 const WAIT: Duration = Duration::from_secs(15);
 const VIP: &str = "192.0.2.99";
-
-fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
-    let started = std::time::Instant::now();
-    while !condition() {
-        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 fn router_ip(i: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10 + i))

@@ -14,46 +14,10 @@ use vrrp_common::wire::{Family, raw_from_ipv4};
 use vrrp_harness::daemons::{Vrrpd, seed_config, vrrpd_binary};
 use vrrp_harness::packet_socket::PacketSocket;
 use vrrp_harness::process::{Scratch, stat_field};
+use vrrp_harness::seed_pair::{Dr2Options, SeedPair};
 use vrrp_harness::topology::Segment;
 
 const WAIT: Duration = Duration::from_secs(15);
-
-fn pair(label: &str, extra_dr2: &[&str]) -> (Segment, Scratch, Vrrpd, Vrrpd) {
-    pair_with(label, extra_dr2, false)
-}
-
-fn pair_with(
-    label: &str,
-    extra_dr2: &[&str],
-    host_mounts: bool,
-) -> (Segment, Scratch, Vrrpd, Vrrpd) {
-    vrrp_harness::require_root();
-    let segment = Segment::new(2).expect("segment");
-    let scratch = Scratch::new(label).expect("scratch");
-    let mut dr1 = Vrrpd::start(
-        segment.router(1),
-        "dr1",
-        &seed_config("dr1-keepalived.conf", &scratch).expect("dr1"),
-        &scratch,
-        &[],
-    )
-    .expect("dr1");
-    dr1.wait_for("(VI_1) Entering MASTER STATE", WAIT)
-        .expect("master");
-    let config = seed_config("dr2-keepalived.conf", &scratch).expect("dr2");
-    let mut dr2 = Vrrpd::start_with(
-        segment.router(2),
-        "dr2",
-        &config,
-        &scratch,
-        extra_dr2,
-        host_mounts,
-    )
-    .expect("dr2");
-    dr2.wait_for("(VI_1) Entering BACKUP STATE", WAIT)
-        .expect("backup");
-    (segment, scratch, dr1, dr2)
-}
 
 /// Every key path of a JSON value with its type, e.g. `instances[].state: string`.
 fn schema(value: &serde_json::Value, path: &str, out: &mut BTreeSet<String>) {
@@ -91,7 +55,9 @@ fn schema(value: &serde_json::Value, path: &str, out: &mut BTreeSet<String>) {
 #[test]
 fn status_table_json_schema_stats_and_dumps() {
     let _serial = vrrp_harness::serial();
-    let (_segment, scratch, dr1, dr2) = pair("ops-status", &[]);
+    let SeedPair {
+        scratch, dr1, dr2, ..
+    } = SeedPair::start("ops-status", Dr2Options::default()).expect("pair");
     std::thread::sleep(Duration::from_millis(2500));
     // The table.
     let table = Command::new(vrrpd_binary())
@@ -238,7 +204,14 @@ fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
 #[test]
 fn metrics_are_scraped_and_drop_counters_move_with_traffic() {
     let _serial = vrrp_harness::serial();
-    let (segment, _scratch, _dr1, dr2) = pair("ops-metrics", &["--metrics", "127.0.0.1:9650"]);
+    let SeedPair { segment, dr2, .. } = SeedPair::start(
+        "ops-metrics",
+        Dr2Options {
+            extra: &["--metrics", "127.0.0.1:9650"],
+            ..Dr2Options::default()
+        },
+    )
+    .expect("pair");
     std::thread::sleep(Duration::from_millis(1500));
     let first = scrape(&segment, 2, 9650);
     assert!(first.starts_with("HTTP/1.1 200 OK"), "{first}");
@@ -296,7 +269,14 @@ fn metrics_are_scraped_and_drop_counters_move_with_traffic() {
 fn pinned_maps_are_visible_to_bpftool_and_removed_on_exit() {
     let _serial = vrrp_harness::serial();
     // nsenter rather than `ip netns exec`, so the daemon sees the host's bpffs.
-    let (_segment, _scratch, _dr1, mut dr2) = pair_with("ops-pin", &["--pin-maps"], true);
+    let SeedPair { mut dr2, .. } = SeedPair::start(
+        "ops-pin",
+        Dr2Options {
+            extra: &["--pin-maps"],
+            host_mounts: true,
+        },
+    )
+    .expect("pair");
     std::thread::sleep(Duration::from_millis(1500));
     let pinned = std::path::Path::new("/sys/fs/bpf/vrrpd/LIVENESS");
     assert!(pinned.exists(), "LIVENESS pinned");

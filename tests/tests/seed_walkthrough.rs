@@ -10,6 +10,7 @@ use vrrp_harness::daemons::{Vrrpd, localise, seed_config, write_chk_down, write_
 use vrrp_harness::pinger::Pinger;
 use vrrp_harness::process::Scratch;
 use vrrp_harness::topology::{BRIDGE, Segment};
+use vrrp_harness::wait_until;
 use vrrp_harness::wire;
 
 const VIP1: &str = "192.0.2.99";
@@ -94,14 +95,6 @@ impl Lab {
 
     fn capture(&self) -> Capture {
         Capture::start(&self.segment.switch, BRIDGE, "", self.scratch.path()).expect("capture")
-    }
-}
-
-fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
-    let started = std::time::Instant::now();
-    while !condition() {
-        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

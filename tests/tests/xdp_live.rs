@@ -4,13 +4,12 @@
 
 use std::time::Duration;
 
-use vrrp_common::maps::{InstanceConfig, InstanceKey, Liveness, State, VipKey, VipValue, flags};
-use vrrp_common::rules::address_digest;
+use vrrp_common::maps::{InstanceConfig, InstanceKey, Liveness, VipKey, VipValue};
 use vrrp_common::wire::arp;
-use vrrp_common::wire::vrrp::Auth;
 use vrrp_common::wire::{Family, raw_from_ipv4};
 use vrrp_harness::bpf_run::XdpUnderTest;
 use vrrp_harness::daemons::{Keepalived, seed_config};
+use vrrp_harness::fixtures;
 use vrrp_harness::packet_socket::PacketSocket;
 use vrrp_harness::process::Scratch;
 use vrrp_harness::topology::Segment;
@@ -47,19 +46,7 @@ fn a_keepalived_masters_adverts_update_liveness_on_the_far_end() {
     let mut xdp = XdpUnderTest::load().expect("load");
     let ifindex = segment.router(2).ifindex().expect("ifindex");
     let key = InstanceKey::new(ifindex, Family::Ipv4, 51);
-    let config = InstanceConfig {
-        source: raw_from_ipv4([192, 0, 2, 12]),
-        auth_data: *b"abc123\0\0",
-        address_digest: address_digest(Family::Ipv4, &[192, 0, 2, 99], 0, 1),
-        priority: 96,
-        state: State::Backup as u8,
-        version: 2,
-        auth_type: Auth::TYPE_SIMPLE_TEXT,
-        interval_cs: 100,
-        address_count: 1,
-        flags: flags::PREEMPT | flags::CHECK_ADDRESSES,
-        ..InstanceConfig::default()
-    };
+    let config = fixtures::seed_dr2_config([192, 0, 2, 12]);
     xdp.hash_map::<InstanceKey, InstanceConfig>("CONFIG")
         .expect("map")
         .insert(key, config, 0)
@@ -87,19 +74,6 @@ fn a_keepalived_masters_adverts_update_liveness_on_the_far_end() {
     assert_eq!((live.master_priority, live.master_interval_cs), (100, 100));
 }
 
-fn arp_request_frame(client_mac: [u8; 6]) -> Vec<u8> {
-    let request = arp::Repr {
-        operation: arp::Operation::Request,
-        sender_mac: client_mac,
-        sender_ip: [192, 0, 2, 100],
-        target_mac: [0; 6],
-        target_ip: [192, 0, 2, 99],
-    };
-    let mut frame = vec![0u8; 42];
-    request.emit_frame(&mut frame).expect("frame");
-    frame
-}
-
 /// Sends an ARP request for the VIP from the client; returns the sender MAC of the reply.
 fn ask(segment: &Segment) -> Option<[u8; 6]> {
     let client_mac = segment.client.mac().expect("mac");
@@ -108,7 +82,13 @@ fn ask(segment: &Segment) -> Option<[u8; 6]> {
         .ns
         .enter(|| {
             let socket = PacketSocket::open("eth0").expect("socket");
-            socket.send(&arp_request_frame(client_mac)).expect("send");
+            socket
+                .send(&fixtures::arp_request(
+                    client_mac,
+                    fixtures::CLIENT_IP,
+                    fixtures::SEED_VIP,
+                ))
+                .expect("send");
             let deadline = std::time::Instant::now() + Duration::from_millis(500);
             while std::time::Instant::now() < deadline {
                 if let Ok(Some(frame)) = socket.recv_timeout(Duration::from_millis(50))

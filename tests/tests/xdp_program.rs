@@ -14,6 +14,7 @@ use vrrp_common::wire::frame::AdvertFrame;
 use vrrp_common::wire::vrrp::{Auth, Repr, Version};
 use vrrp_common::wire::{Family, raw_from_ipv4};
 use vrrp_harness::bpf_run::{Verdict, XdpUnderTest};
+use vrrp_harness::fixtures;
 
 /// BPF_PROG_TEST_RUN reports ifindex 1 (loopback) as the ingress interface.
 const TEST_IFINDEX: u32 = 1;
@@ -26,21 +27,9 @@ fn key() -> InstanceKey {
     InstanceKey::new(TEST_IFINDEX, Family::Ipv4, 51)
 }
 
-/// DR2 of the seed: v2, PASS abc123, 1 s, VIP 192.0.2.99, priority 96, backup.
+/// DR2 of the seed, receiving as US.
 fn backup_config() -> InstanceConfig {
-    InstanceConfig {
-        source: raw_from_ipv4(US),
-        auth_data: *b"abc123\0\0",
-        address_digest: address_digest(Family::Ipv4, &VIP, 0, 1),
-        priority: 96,
-        state: State::Backup as u8,
-        version: 2,
-        auth_type: Auth::TYPE_SIMPLE_TEXT,
-        interval_cs: 100,
-        address_count: 1,
-        flags: flags::PREEMPT | flags::CHECK_ADDRESSES,
-        ..InstanceConfig::default()
-    }
+    fixtures::seed_dr2_config(US)
 }
 
 fn loaded(config: InstanceConfig) -> XdpUnderTest {
@@ -501,14 +490,7 @@ const ROUTER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x12];
 
 /// An ARP request from the client, built byte by byte.
 fn arp_request(sender: [u8; 4], target: [u8; 4]) -> Vec<u8> {
-    let mut frame = vec![0xff; 6];
-    frame.extend_from_slice(&CLIENT_MAC);
-    frame.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1]);
-    frame.extend_from_slice(&CLIENT_MAC);
-    frame.extend_from_slice(&sender);
-    frame.extend_from_slice(&[0; 6]);
-    frame.extend_from_slice(&target);
-    frame
+    fixtures::arp_request(CLIENT_MAC, sender, target)
 }
 
 fn with_vip(active: bool) -> XdpUnderTest {

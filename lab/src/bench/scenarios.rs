@@ -16,6 +16,7 @@ use super::daemon::{
 };
 use super::report::{Report, percentile};
 use vrrp_harness::capture::Capture;
+use vrrp_harness::fixtures;
 use vrrp_harness::loadgen::{
     Flood, machine_busy_seconds, machine_softirq_seconds, process_cpu_seconds, process_rss_kib,
     raw_socket_drops,
@@ -355,19 +356,6 @@ pub fn floods(options: &BenchOptions, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
-fn arp_request(client_mac: [u8; 6]) -> Vec<u8> {
-    let request = arp::Repr {
-        operation: arp::Operation::Request,
-        sender_mac: client_mac,
-        sender_ip: [192, 0, 2, 100],
-        target_mac: [0; 6],
-        target_ip: [192, 0, 2, 99],
-    };
-    let mut frame = vec![0u8; 42];
-    let _ = request.emit_frame(&mut frame);
-    frame
-}
-
 fn rx_packets(segment: &Segment) -> u64 {
     segment
         .client
@@ -451,7 +439,11 @@ fn arp_round(
     let flood = Flood::start(
         &segment.client.ns,
         "eth0",
-        vec![arp_request(mac)],
+        vec![fixtures::arp_request(
+            mac,
+            fixtures::CLIENT_IP,
+            fixtures::SEED_VIP,
+        )],
         duration,
         50_000_000,
     )?;
@@ -471,7 +463,7 @@ fn arp_round(
 fn arp_latency(segment: &Segment, mac: [u8; 6], count: usize) -> Result<Vec<f64>> {
     segment.client.ns.enter(|| -> Result<Vec<f64>> {
         let socket = vrrp_harness::packet_socket::PacketSocket::open("eth0")?;
-        let request = arp_request(mac);
+        let request = fixtures::arp_request(mac, fixtures::CLIENT_IP, fixtures::SEED_VIP);
         let mut samples = Vec::new();
         for _ in 0..count {
             let sent = Instant::now();
