@@ -792,49 +792,40 @@ fn smtp_alert_emails_each_transition() {
 fn vrrp_strict_refuses_what_the_rfc_forbids_and_defaults_to_no_accept() {
     vrrp_harness::require_root();
     let scratch = Scratch::new("adv-strict").expect("scratch");
-    let unicast = scratch
-        .write(
+    let strict = "global_defs {\n  vrrp_strict\n}\n";
+    let refused = [
+        (
             "strict-unicast.conf",
-            &format!(
-                "global_defs {{\n  vrrp_strict\n}}\n{}",
-                unicast_config(100, 11, 12)
-                    .split_once("}\n")
-                    .map(|(_, rest)| rest)
-                    .unwrap_or("")
-            ),
-        )
-        .expect("write");
-    let output = std::process::Command::new(vrrpd_binary())
-        .args(["-t", "-f"])
-        .arg(&unicast)
-        .output()
-        .expect("run");
-    assert_eq!(output.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&output.stderr)
-            .contains("strict mode does not allow unicast peers")
-    );
-    let auth = scratch
-        .write(
+            unicast_config(100, 11, 12)
+                .split_once("}\n")
+                .map(|(_, rest)| rest.to_string())
+                .unwrap_or_default(),
+            "strict mode does not allow unicast peers",
+        ),
+        (
             "strict-auth.conf",
-            &format!(
-                "global_defs {{\n  vrrp_strict\n}}\n{}",
-                instance("VI_1", 51, 100, "  authentication {\n    auth_type PASS\n    auth_pass x\n  }\n  virtual_ipaddress {\n    192.0.2.99/24\n  }\n")
+            instance(
+                "VI_1",
+                51,
+                100,
+                "  authentication {\n    auth_type PASS\n    auth_pass x\n  }\n  virtual_ipaddress {\n    192.0.2.99/24\n  }\n",
             ),
-        )
-        .expect("write");
-    let output = std::process::Command::new(vrrpd_binary())
-        .args(["-t", "-f"])
-        .arg(&auth)
-        .output()
-        .expect("run");
-    assert_eq!(output.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&output.stderr)
-            .contains("strict mode does not allow authentication"),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+            "strict mode does not allow authentication",
+        ),
+    ];
+    for (file, instances, message) in refused {
+        let path = scratch
+            .write(file, &format!("{strict}{instances}"))
+            .expect("write");
+        let output = std::process::Command::new(vrrpd_binary())
+            .args(["-t", "-f"])
+            .arg(&path)
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{file}: {stderr}");
+        assert!(stderr.contains(message), "{file}: {stderr}");
+    }
     // Strict mode means no_accept unless `accept` is given.
     let segment = Segment::new(1).expect("segment");
     let config = format!(

@@ -141,44 +141,36 @@ fn losing_the_master_means_a_takeover_at_master_down_interval_to_the_nanosecond(
 
 #[test]
 fn stop_sends_priority_zero_and_the_backup_takes_over_after_skew_time() {
-    for delivery in BOTH {
-        let mut segment = seed_pair(delivery);
-        segment.stop(0);
-        let stop = segment.now;
-        segment.run_for(5 * SECOND);
-        assert!(segment.records.contains(&(
-            stop,
-            Record::Advert {
+    // Skew_Time for priority 96: v2 160/256 s = 0.625 s (RFC 3768 section 6.1); v3 scales it by
+    // the master's interval, 160/256 x 10 ms = 6.25 ms (RFC 5798 section 6.1).
+    type Pair = fn(Delivery) -> Segment;
+    let cases: [(&str, Pair, u64, u64); 2] = [
+        ("v2", seed_pair, 5 * SECOND, 625_000_000),
+        ("v3", v3_pair, SECOND, 6_250_000),
+    ];
+    for (case, pair, run, skew) in cases {
+        for delivery in BOTH {
+            let mut segment = pair(delivery);
+            segment.stop(0);
+            let stop = segment.now;
+            segment.run_for(run);
+            let priority_zero = Record::Advert {
                 router: 0,
-                priority: 0
-            }
-        )));
-        assert!(segment.records.contains(&(
-            stop,
-            Record::Addresses {
+                priority: 0,
+            };
+            let released = Record::Addresses {
                 router: 0,
-                installed: false
-            }
-        )));
-        let first = segment
-            .first_advert_since(1, stop)
-            .expect("backup took over");
-        // Skew_Time for priority 96: 160/256 s = 0.625 s.
-        assert_eq!(first - stop, 625_000_000, "{delivery:?}");
-        assert_eq!(segment.masters(), vec![1]);
+                installed: false,
+            };
+            assert!(segment.records.contains(&(stop, priority_zero)), "{case}");
+            assert!(segment.records.contains(&(stop, released)), "{case}");
+            let first = segment
+                .first_advert_since(1, stop)
+                .expect("backup took over");
+            assert_eq!(first - stop, skew, "{case}, {delivery:?}");
+            assert_eq!(segment.masters(), vec![1], "{case}, {delivery:?}");
+        }
     }
-}
-
-#[test]
-fn v3_stop_takeover_is_skew_time_of_the_masters_interval() {
-    let mut segment = v3_pair(Delivery::KernelFiltered);
-    segment.stop(0);
-    let stop = segment.now;
-    segment.run_for(SECOND);
-    assert_eq!(
-        segment.first_advert_since(1, stop).expect("takeover") - stop,
-        6_250_000
-    );
 }
 
 #[test]
