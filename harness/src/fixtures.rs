@@ -1,10 +1,12 @@
 //! Frames and map entries that the tests and the bench build again and again, built once here
 //! with the project's own wire code.
 
+use std::net::Ipv6Addr;
 use vrrp_common::maps::{InstanceConfig, State, flags};
 use vrrp_common::rules::address_digest;
 use vrrp_common::wire::vrrp::Auth;
-use vrrp_common::wire::{Family, arp, ethernet, raw_from_ipv4};
+
+use vrrp_common::wire::{Family, arp, ethernet, icmpv6, ip, raw_from_ipv4};
 
 /// The seed's VIP (172.16.1.99 in the seed, mapped to the documentation range).
 pub const SEED_VIP: [u8; 4] = [192, 0, 2, 99];
@@ -34,12 +36,48 @@ pub fn arp_request(sender_mac: [u8; 6], sender_ip: [u8; 4], target_ip: [u8; 4]) 
     let request = arp::Repr {
         operation: arp::Operation::Request,
         sender_mac,
-        sender_ip,
+        sender_ip: sender_ip.into(),
         target_mac: [0; 6],
-        target_ip,
+        target_ip: target_ip.into(),
     };
     let mut frame = vec![0u8; ethernet::HEADER_LEN + arp::LEN];
     // The buffer is exactly a frame's length, so emitting cannot fail.
     let _ = request.emit_frame(&mut frame);
+    frame
+}
+
+/// A neighbour solicitation (RFC 4861 section 4.3) from `source` at `sender_mac` for `target`,
+/// to the target's solicited-node group, with the source link-layer address option.
+pub fn neighbor_solicitation(sender_mac: [u8; 6], source: Ipv6Addr, target: Ipv6Addr) -> Vec<u8> {
+    let target = target.octets();
+    let mut group = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 0];
+    group[13..].copy_from_slice(&target[13..]);
+    let message_len = icmpv6::ND_LEN + icmpv6::LINK_LAYER_OPTION_LEN;
+    let mut frame = vec![0u8; ethernet::HEADER_LEN + ip::IPV6_HEADER_LEN + message_len];
+    // The buffer is exactly the frame's length: neither header can fail to fit.
+    let _ = ethernet::Repr {
+        destination: ethernet::ipv6_multicast_mac(&group),
+        source: sender_mac,
+        ethertype: ethernet::ETHERTYPE_IPV6,
+    }
+    .emit(&mut frame);
+    let _ = ip::Ipv6Repr {
+        source,
+        destination: group.into(),
+        next_header: icmpv6::NEXT_HEADER_ICMPV6,
+        hop_limit: 255,
+        traffic_class: 0,
+        payload_len: message_len,
+    }
+    .emit(&mut frame[ethernet::HEADER_LEN..]);
+    let message = &mut frame[ethernet::HEADER_LEN + ip::IPV6_HEADER_LEN..];
+    message[icmpv6::field::TYPE] = icmpv6::TYPE_NEIGHBOR_SOLICITATION;
+    message[icmpv6::field::TARGET].copy_from_slice(&target);
+    let option = &mut message[icmpv6::field::OPTIONS..];
+    option[icmpv6::field::OPTION_TYPE] = 1; // source link-layer address
+    option[icmpv6::field::OPTION_LEN] = 1;
+    option[icmpv6::field::OPTION_MAC].copy_from_slice(&sender_mac);
+    let checksum = icmpv6::checksum(&source.octets(), &group, message);
+    message[icmpv6::field::CHECKSUM].copy_from_slice(&checksum.to_be_bytes());
     frame
 }

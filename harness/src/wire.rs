@@ -37,10 +37,10 @@ pub fn adverts(frames: &[Frame]) -> Vec<SeenAdvert> {
 }
 
 fn advert(frame: &Frame) -> Option<SeenAdvert> {
-    let (destination_mac, source_mac, ethertype) = ethernet::read_header(&frame.data)?;
-    let _ = destination_mac;
+    let header = ethernet::Repr::parse_bytes(&frame.data).ok()?;
+    let source_mac = header.source;
     let packet = frame.data.get(ethernet::HEADER_LEN..)?;
-    let meta = match ethertype {
+    let meta = match header.ethertype {
         ethernet::ETHERTYPE_IPV4 => ip::parse_ipv4(packet).ok()?,
         ethernet::ETHERTYPE_IPV6 => ip::parse_ipv6(packet).ok()?,
         _ => return None,
@@ -71,15 +71,15 @@ pub fn garps(frames: &[Frame]) -> Vec<SeenGarp> {
     frames
         .iter()
         .filter_map(|frame| {
-            let (_, source_mac, ethertype) = ethernet::read_header(&frame.data)?;
-            if ethertype != ethernet::ETHERTYPE_ARP {
+            let header = ethernet::Repr::parse_bytes(&frame.data).ok()?;
+            if header.ethertype != ethernet::ETHERTYPE_ARP {
                 return None;
             }
-            let parsed = arp::Repr::parse(frame.data.get(ethernet::HEADER_LEN..)?).ok()?;
-            parsed.is_gratuitous().then(|| SeenGarp {
+            let parsed = arp::Repr::parse_bytes(frame.data.get(ethernet::HEADER_LEN..)?).ok()?;
+            parsed.is_gratuitous().then_some(SeenGarp {
                 time_ns: frame.time_ns,
-                source_mac,
-                address: Ipv4Addr::from(parsed.sender_ip),
+                source_mac: header.source,
+                address: parsed.sender_ip,
             })
         })
         .collect()

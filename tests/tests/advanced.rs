@@ -6,11 +6,11 @@ use std::io::{BufRead, BufReader, Write};
 use std::time::Duration;
 
 use vrrp_common::wire::icmpv6;
-use vrrp_common::wire::{ethernet, ip};
 use vrrp_harness::capture::Capture;
 use vrrp_harness::daemons::{
     Keepalived, Vrrpd, make_executable, vrrpd_binary, write_notify_recorder,
 };
+use vrrp_harness::fixtures;
 use vrrp_harness::packet_socket::PacketSocket;
 use vrrp_harness::pinger::Pinger;
 use vrrp_harness::process::Scratch;
@@ -46,41 +46,10 @@ fn ipv6_config(priority: u8) -> String {
     )
 }
 
-/// A neighbour solicitation from the client for `target`.
+/// A neighbour solicitation from the client (2001:db8::100) for `target`.
 fn solicitation(client_mac: [u8; 6], target: [u8; 16]) -> Vec<u8> {
-    let source: [u8; 16] = "2001:db8::100"
-        .parse::<std::net::Ipv6Addr>()
-        .expect("ip")
-        .octets();
-    let mut group = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 0];
-    group[13..].copy_from_slice(&target[13..]);
-    let mut frame = vec![0u8; 86];
-    ethernet::write_header(
-        &mut frame,
-        &ethernet::ipv6_multicast_mac(&group),
-        &client_mac,
-        ethernet::ETHERTYPE_IPV6,
-    )
-    .expect("eth");
-    ip::write_ipv6_header(
-        &mut frame[14..],
-        &source,
-        &group,
-        icmpv6::NEXT_HEADER_ICMPV6,
-        255,
-        32,
-        0,
-    )
-    .expect("ipv6");
-    let message = &mut frame[54..];
-    message[0] = icmpv6::TYPE_NEIGHBOR_SOLICITATION;
-    message[8..24].copy_from_slice(&target);
-    message[24] = 1;
-    message[25] = 1;
-    message[26..32].copy_from_slice(&client_mac);
-    let checksum = icmpv6::checksum(&source, &group, &message[..32]);
-    message[2..4].copy_from_slice(&checksum.to_be_bytes());
-    frame
+    let source = "2001:db8::100".parse::<std::net::Ipv6Addr>().expect("ip");
+    fixtures::neighbor_solicitation(client_mac, source, target.into())
 }
 
 #[test]

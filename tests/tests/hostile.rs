@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use vrrp_common::wire::arp;
 use vrrp_common::wire::frame::AdvertFrame;
 use vrrp_common::wire::vrrp::{Auth, Repr, Version};
 use vrrp_common::wire::{Family, raw_from_ipv4};
 use vrrp_harness::capture::Capture;
 use vrrp_harness::daemons::Vrrpd;
+use vrrp_harness::fixtures;
 use vrrp_harness::loadgen::{Flood, process_rss_kib};
 use vrrp_harness::seed_pair::{Dr2Options, SeedPair};
 use vrrp_harness::topology::BRIDGE;
@@ -217,18 +217,7 @@ fn hostile_floods_change_nothing_and_every_drop_is_counted() {
         );
     }
     // An ARP request flood for the VIP, aimed at the master: answered by its XDP program.
-    let request = {
-        let repr = arp::Repr {
-            operation: arp::Operation::Request,
-            sender_mac: mac,
-            sender_ip: [192, 0, 2, 100],
-            target_mac: [0; 6],
-            target_ip: [192, 0, 2, 99],
-        };
-        let mut frame = vec![0u8; 42];
-        repr.emit_frame(&mut frame).expect("frame");
-        frame
-    };
+    let request = fixtures::arp_request(mac, fixtures::CLIENT_IP, fixtures::SEED_VIP);
     let before = counter(&counters(&pair.dr1), "arp_replies_sent");
     let sent = flood(&pair, vec![request]);
     let replies = counter(&counters(&pair.dr1), "arp_replies_sent") - before;

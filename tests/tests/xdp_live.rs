@@ -92,9 +92,9 @@ fn ask(segment: &Segment) -> Option<[u8; 6]> {
             let deadline = std::time::Instant::now() + Duration::from_millis(500);
             while std::time::Instant::now() < deadline {
                 if let Ok(Some(frame)) = socket.recv_timeout(Duration::from_millis(50))
-                    && let Ok(reply) = arp::Repr::parse(&frame[14..])
+                    && let Ok(reply) = arp::Repr::parse_bytes(&frame[14..])
                     && reply.operation == arp::Operation::Reply
-                    && reply.sender_ip == [192, 0, 2, 99]
+                    && reply.sender_ip.octets() == fixtures::SEED_VIP
                 {
                     return Some(reply.sender_mac);
                 }

@@ -244,25 +244,48 @@ fn every_drop_reason_has_its_counter() {
     assert_dropped(&longer, config, Counter::DropLengthMismatch);
 }
 
+/// The program parses IPv4 as the kernel would: a header with a wrong checksum and a fragment
+/// (more-fragments set, or an offset) are dropped under their own reasons, not validated.
+#[test]
+fn ipv4_fragments_and_bad_header_checksums_are_dropped_as_the_kernel_would() {
+    let config = backup_config();
+    let good = Advert::default().frame();
+    let mut bad_header_checksum = good.clone();
+    bad_header_checksum[14 + 10] ^= 0x01;
+    assert_dropped(&bad_header_checksum, config, Counter::DropBadIpChecksum);
+    for flags_and_offset in [[0x20, 0x00], [0x00, 0x02], [0x20, 0x02]] {
+        let mut fragment = good.clone();
+        fragment[14 + 6..14 + 8].copy_from_slice(&flags_and_offset);
+        vrrp_common::wire::ip::Ipv4Packet::new_unchecked(&mut fragment[14..34]).fill_checksum();
+        assert_dropped(&fragment, config, Counter::DropFragment);
+    }
+    // Don't-fragment is no fragment.
+    let mut dont_fragment = good;
+    dont_fragment[14 + 6] = 0x40;
+    vrrp_common::wire::ip::Ipv4Packet::new_unchecked(&mut dont_fragment[14..34]).fill_checksum();
+    let (verdict, valid) = verdict_and_count(config, &dont_fragment, Counter::AdvertsValid);
+    assert_eq!((verdict, valid), (Verdict::Pass, 1));
+}
+
 #[test]
 fn an_ipv6_fragment_is_unsupported() {
     let mut frame = vec![0u8; 14 + 40 + 8 + 8];
-    vrrp_common::wire::ethernet::write_header(
-        &mut frame,
-        &[0x33, 0x33, 0, 0, 0, 0x12],
-        &MASTER_MAC,
-        0x86dd,
-    )
+    vrrp_common::wire::ethernet::Repr {
+        destination: [0x33, 0x33, 0, 0, 0, 0x12],
+        source: MASTER_MAC,
+        ethertype: 0x86dd,
+    }
+    .emit(&mut frame)
     .expect("eth");
-    vrrp_common::wire::ip::write_ipv6_header(
-        &mut frame[14..],
-        &[0xfe; 16],
-        &[0xff; 16],
-        44,
-        255,
-        16,
-        0,
-    )
+    vrrp_common::wire::ip::Ipv6Repr {
+        source: [0xfe; 16].into(),
+        destination: [0xff; 16].into(),
+        next_header: 44,
+        hop_limit: 255,
+        traffic_class: 0,
+        payload_len: 16,
+    }
+    .emit(&mut frame[14..])
     .expect("ipv6");
     frame[54] = 112;
     assert_dropped(&frame, backup_config(), Counter::DropUnsupported);

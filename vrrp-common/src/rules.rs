@@ -234,16 +234,20 @@ pub fn receive_advert<'c>(
     peer_ttl: impl FnOnce(&InstanceKey, &RawAddress) -> Option<PeerTtl>,
 ) -> Reception<'c> {
     let packet = Packet::new_unchecked(payload, meta.family);
+    if let Err(error) = packet.check_len() {
+        return Reception {
+            instance: None,
+            priority: 0,
+            interval_cs: 0,
+            verdict: Err(classify_frame_error(error)),
+        };
+    }
     let mut reception = Reception {
         instance: None,
         priority: packet.priority(),
         interval_cs: packet.interval_cs(),
         verdict: Err(Counter::DropTruncated),
     };
-    if let Err(error) = packet.check_len() {
-        reception.verdict = Err(classify_frame_error(error));
-        return reception;
-    }
     let key = InstanceKey::new(ifindex, meta.family, packet.vrid());
     let Some(config) = config_for(&key) else {
         reception.verdict = Err(Counter::DropUnknownVrid);

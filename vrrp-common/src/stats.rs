@@ -39,10 +39,14 @@ pub enum Counter {
     DropUnknownPeer,
     /// Neither the XDP program nor socket mode handles this advert (e.g. IPv6 fragment).
     DropUnsupported,
+    /// An IPv4 fragment of VRRP (the kernel would reassemble it; the program cannot check it).
+    DropFragment,
+    /// The IPv4 header checksum is wrong (the kernel drops such a packet).
+    DropBadIpChecksum,
 }
 
 impl Counter {
-    pub const COUNT: usize = Counter::DropUnsupported as usize + 1;
+    pub const COUNT: usize = Counter::DropBadIpChecksum as usize + 1;
 
     pub const ALL: [Counter; Counter::COUNT] = [
         Counter::FramesSeen,
@@ -70,6 +74,8 @@ impl Counter {
         Counter::DropOwnAddress,
         Counter::DropUnknownPeer,
         Counter::DropUnsupported,
+        Counter::DropFragment,
+        Counter::DropBadIpChecksum,
     ];
 
     /// The snake_case name used in `vrrpd stats` and as the `reason` label in metrics.
@@ -100,6 +106,8 @@ impl Counter {
             Counter::DropOwnAddress => "own_address",
             Counter::DropUnknownPeer => "unknown_peer",
             Counter::DropUnsupported => "unsupported",
+            Counter::DropFragment => "fragment",
+            Counter::DropBadIpChecksum => "bad_ip_checksum",
         }
     }
 

@@ -23,7 +23,11 @@ fn fixture(name: &str) -> Vec<u8> {
 /// Parses a captured frame down to the VRRP message, checks it, and re-emits the whole frame
 /// from the parsed fields: it must come out identical.
 fn parse_and_rebuild(frame: &[u8]) -> (ip::IpMeta, Repr<'_>) {
-    let (destination_mac, source_mac, ethertype) = ethernet::read_header(frame).expect("ethernet");
+    let ethernet::Repr {
+        destination: destination_mac,
+        source: source_mac,
+        ethertype,
+    } = ethernet::Repr::parse_bytes(frame).expect("ethernet");
     let packet = &frame[ethernet::HEADER_LEN..];
     let meta = match ethertype {
         ethernet::ETHERTYPE_IPV4 => ip::parse_ipv4(packet).expect("ipv4"),
@@ -114,10 +118,10 @@ fn keepalived_v3_ipv6_advert() {
 #[test]
 fn keepalived_gratuitous_arp_matches_ours() {
     let frame = fixture("keepalived-garp");
-    let (_, source_mac, ethertype) = ethernet::read_header(&frame).expect("ethernet");
-    assert_eq!(ethertype, ethernet::ETHERTYPE_ARP);
-    let parsed = arp::Repr::parse(&frame[14..]).expect("arp");
-    let ours = arp::Repr::gratuitous(source_mac, [192, 0, 2, 99]);
+    let header = ethernet::Repr::parse_bytes(&frame).expect("ethernet");
+    assert_eq!(header.ethertype, ethernet::ETHERTYPE_ARP);
+    let parsed = arp::Repr::parse_bytes(&frame[14..]).expect("arp");
+    let ours = arp::Repr::gratuitous(header.source, [192, 0, 2, 99].into());
     assert_eq!(parsed, ours);
     let mut built = [0u8; 42];
     ours.emit_frame(&mut built).expect("room");
@@ -154,7 +158,9 @@ fn the_seed_walkthrough_adverts() {
 fn keepalived_unsolicited_neighbour_advert_matches_ours() {
     use vrrp_common::wire::icmpv6::NeighborAdvert;
     let frame = fixture("keepalived-unsolicited-na");
-    let (_, source_mac, _) = ethernet::read_header(&frame).expect("ethernet");
+    let source_mac = ethernet::Repr::parse_bytes(&frame)
+        .expect("ethernet")
+        .source;
     let mut target = [0u8; 16];
     target.copy_from_slice(&frame[14 + 8..14 + 24]);
     let mut built = [0u8; NeighborAdvert::FRAME_LEN];

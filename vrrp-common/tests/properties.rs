@@ -6,7 +6,7 @@ use vrrp_common::rules;
 use vrrp_common::wire::checksum::PseudoHeader;
 use vrrp_common::wire::ip;
 use vrrp_common::wire::vrrp::{AUTH_DATA_LEN, Auth, Packet, Repr, Version};
-use vrrp_common::wire::{Family, arp};
+use vrrp_common::wire::{Family, arp, ethernet, icmpv6};
 
 fn family() -> impl Strategy<Value = Family> {
     prop_oneof![Just(Family::Ipv4), Just(Family::Ipv6)]
@@ -70,11 +70,14 @@ proptest! {
             let _ = Repr::parse(&view, &pseudo);
             let _ = view.validate(&pseudo);
         }
-        let view = Packet::new_unchecked(&bytes[..], family);
-        let _ = (view.priority(), view.interval_cs(), view.addresses().len(), view.auth_data());
+        if let Ok(view) = Packet::new_checked(&bytes[..], family) {
+            let _ = (view.priority(), view.interval_cs(), view.addresses().len(), view.auth_data());
+        }
         let _ = ip::parse_ipv4(&bytes);
         let _ = ip::parse_ipv6(&bytes);
-        let _ = arp::Repr::parse(&bytes);
+        let _ = arp::Repr::parse_bytes(&bytes);
+        let _ = ethernet::Repr::parse_bytes(&bytes);
+        let _ = icmpv6::NeighborSolicit::parse(&bytes);
         let _ = rules::address_digest(family, &bytes, 8, 300);
     }
 

@@ -102,6 +102,8 @@ fn on_vrrp(frame: &Frame, family: Family, ip_len: usize) -> u32 {
         Ok(meta) => meta,
         Err(ip::Error::Truncated) => return drop(Counter::DropTruncated),
         Err(ip::Error::UnsupportedExtension) => return drop(Counter::DropUnsupported),
+        Err(ip::Error::Fragment) => return drop(Counter::DropFragment),
+        Err(ip::Error::BadChecksum) => return drop(Counter::DropBadIpChecksum),
         Err(_) => return drop(Counter::DropBadIpHeader),
     };
     if meta.protocol != IPPROTO_VRRP {

@@ -18,14 +18,18 @@ pub fn on_arp(frame: &mut Frame) -> u32 {
     let Some(frame) = frame.head_mut::<FRAME_LEN>() else {
         return XDP_PASS;
     };
-    let Ok(request) = Repr::parse(&frame[ethernet::HEADER_LEN..]) else {
+    let Ok(request) = Repr::parse_bytes(&frame[ethernet::HEADER_LEN..]) else {
         return XDP_PASS;
     };
     // Gratuitous ARPs and probes are announcements and duplicate-address checks: never answer.
     if request.operation != Operation::Request || request.is_gratuitous() || request.is_probe() {
         return XDP_PASS;
     }
-    let key = VipKey::new(ifindex, Family::Ipv4, raw_from_ipv4(request.target_ip));
+    let key = VipKey::new(
+        ifindex,
+        Family::Ipv4,
+        raw_from_ipv4(request.target_ip.octets()),
+    );
     let Some(vip) = VIPS.get_ptr(key) else {
         return XDP_PASS;
     };
@@ -34,7 +38,7 @@ pub fn on_arp(frame: &mut Frame) -> u32 {
     if vip.active == 0 {
         return XDP_PASS;
     }
-    if request.reply_from(vip.mac).emit_frame(frame).is_none() {
+    if request.reply_from(vip.mac).emit_frame(frame).is_err() {
         return XDP_PASS;
     }
     maps::count(Counter::ArpRepliesSent);

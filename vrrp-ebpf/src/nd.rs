@@ -27,7 +27,7 @@ pub fn on_icmpv6(frame: &mut Frame) -> u32 {
     if frame_len != FRAME_LEN {
         return XDP_PASS;
     }
-    let Some(solicit) = NeighborSolicit::parse(&frame[ND_OFFSET..]) else {
+    let Ok(solicit) = NeighborSolicit::parse(&frame[ND_OFFSET..]) else {
         return XDP_PASS;
     };
     // RFC 4861 section 7.1.1: hop limit 255; the source must be unspecified only for DAD.
@@ -59,7 +59,7 @@ pub fn on_icmpv6(frame: &mut Frame) -> u32 {
         target: solicit.target,
         flags: icmpv6::FLAG_SOLICITED | icmpv6::FLAG_OVERRIDE,
     };
-    if advert.emit_frame(frame).is_none() {
+    if advert.emit_frame(frame).is_err() {
         return XDP_PASS;
     }
     maps::count(Counter::NeighborAdvertsSent);

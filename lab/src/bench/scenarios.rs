@@ -469,9 +469,9 @@ fn arp_latency(segment: &Segment, mac: [u8; 6], count: usize) -> Result<Vec<f64>
             let sent = Instant::now();
             socket.send(&request)?;
             while let Some(frame) = socket.recv_timeout(Duration::from_millis(100))? {
-                if let Ok(reply) = arp::Repr::parse(frame.get(14..).unwrap_or(&[]))
+                if let Ok(reply) = arp::Repr::parse_bytes(frame.get(14..).unwrap_or(&[]))
                     && reply.operation == arp::Operation::Reply
-                    && reply.sender_ip == [192, 0, 2, 99]
+                    && reply.sender_ip.octets() == fixtures::SEED_VIP
                 {
                     samples.push(sent.elapsed().as_secs_f64() * 1e6);
                     break;

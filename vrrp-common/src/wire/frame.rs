@@ -1,6 +1,8 @@
 //! Whole Ethernet frames carrying a VRRP advert, for senders that build frames themselves (the
 //! load generator, the tests) and for checking frames byte for byte.
 
+use core::net::{Ipv4Addr, Ipv6Addr};
+
 use super::checksum::IPPROTO_VRRP;
 use super::ethernet::{self, Mac};
 use super::ip::{self, IpMeta};
@@ -38,62 +40,52 @@ impl AdvertFrame<'_> {
     }
 
     /// Writes the frame into the start of `frame`; returns its length.
-    pub fn emit(&self, frame: &mut [u8]) -> Option<usize> {
+    pub fn emit(&self, frame: &mut [u8]) -> Result<usize, EmitError> {
         let family = self.advert.family;
         let length = self.len();
-        let frame = frame.get_mut(..length)?;
+        let frame = frame.get_mut(..length).ok_or(EmitError::BufferSize)?;
         let destination_mac = match (self.destination_mac, family) {
             (Some(mac), _) => mac,
-            (None, Family::Ipv4) => ethernet::ipv4_multicast_mac([
-                self.destination[0],
-                self.destination[1],
-                self.destination[2],
-                self.destination[3],
-            ]),
+            (None, Family::Ipv4) => ethernet::ipv4_multicast_mac(ipv4_of(&self.destination)),
             (None, Family::Ipv6) => ethernet::ipv6_multicast_mac(&self.destination),
         };
         let ethertype = match family {
             Family::Ipv4 => ethernet::ETHERTYPE_IPV4,
             Family::Ipv6 => ethernet::ETHERTYPE_IPV6,
         };
-        ethernet::write_header(frame, &destination_mac, &self.source_mac, ethertype)?;
+        ethernet::Repr {
+            destination: destination_mac,
+            source: self.source_mac,
+            ethertype,
+        }
+        .emit(frame)
+        .map_err(|_| EmitError::BufferSize)?;
         let packet = &mut frame[ethernet::HEADER_LEN..];
         let message_len = self.advert.buffer_len();
         let header_len = match family {
             Family::Ipv4 => {
-                let source = [
-                    self.source[0],
-                    self.source[1],
-                    self.source[2],
-                    self.source[3],
-                ];
-                let destination = [
-                    self.destination[0],
-                    self.destination[1],
-                    self.destination[2],
-                    self.destination[3],
-                ];
-                ip::write_ipv4_header(
-                    packet,
-                    source,
-                    destination,
-                    IPPROTO_VRRP,
-                    self.ttl,
-                    message_len,
-                    self.identification,
-                )?;
+                ip::Ipv4Repr {
+                    source: Ipv4Addr::from(ipv4_of(&self.source)),
+                    destination: Ipv4Addr::from(ipv4_of(&self.destination)),
+                    protocol: IPPROTO_VRRP,
+                    ttl: self.ttl,
+                    tos: ip::TRAFFIC_CLASS_VRRP,
+                    identification: self.identification,
+                    payload_len: message_len,
+                }
+                .emit(packet)?;
                 ip::IPV4_MIN_HEADER_LEN
             }
             Family::Ipv6 => {
-                ip::write_ipv6_header(
-                    packet,
-                    &self.source,
-                    &self.destination,
-                    IPPROTO_VRRP,
-                    self.ttl,
-                    message_len,
-                    ip::TRAFFIC_CLASS_VRRP,
-                )?;
+                ip::Ipv6Repr {
+                    source: Ipv6Addr::from(self.source),
+                    destination: Ipv6Addr::from(self.destination),
+                    next_header: IPPROTO_VRRP,
+                    hop_limit: self.ttl,
+                    traffic_class: ip::TRAFFIC_CLASS_VRRP,
+                    payload_len: message_len,
+                }
+                .emit(packet)?;
                 ip::IPV6_HEADER_LEN
             }
         };
@@ -108,14 +100,40 @@ impl AdvertFrame<'_> {
         };
         let pseudo =
             crate::rules::pseudo_header(self.advert.version, &meta, self.v3_checksum_as_v2);
-        self.advert
-            .emit(
-                packet.get_mut(header_len..header_len + message_len)?,
-                &pseudo,
-            )
-            .ok()?;
-        Some(length)
+        let message = packet
+            .get_mut(header_len..header_len + message_len)
+            .ok_or(EmitError::BufferSize)?;
+        self.advert.emit(message, &pseudo)?;
+        Ok(length)
     }
+}
+
+/// Why an advert frame could not be built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmitError {
+    /// The buffer is shorter than the frame.
+    BufferSize,
+    /// The IP header cannot carry the message (too long for its length field).
+    Ip(ip::Error),
+    /// The VRRP message cannot be built (see [`crate::wire::vrrp::Error`]).
+    Vrrp(super::vrrp::Error),
+}
+
+impl From<ip::Error> for EmitError {
+    fn from(error: ip::Error) -> EmitError {
+        EmitError::Ip(error)
+    }
+}
+
+impl From<super::vrrp::Error> for EmitError {
+    fn from(error: super::vrrp::Error) -> EmitError {
+        EmitError::Vrrp(error)
+    }
+}
+
+/// The IPv4 address in the first four bytes of a [`RawAddress`].
+const fn ipv4_of(raw: &RawAddress) -> [u8; 4] {
+    [raw[0], raw[1], raw[2], raw[3]]
 }
 
 /// The VRRP multicast groups (RFC 5798 section 5.1.1.2 / 5.1.2.2).

@@ -2,6 +2,9 @@
 //! unsolicited neighbour advertisement a new master sends for each IPv6 VIP (RFC 5798 section
 //! 6.4.1), and the solicitation the datapath answers for active VIPs.
 
+use core::net::Ipv6Addr;
+use core::ops::Range;
+
 use super::RawAddress;
 use super::checksum::{accumulate, finish};
 use super::ethernet::{self, Mac};
@@ -21,6 +24,45 @@ pub const FLAG_SOLICITED: u8 = 0x40;
 pub const FLAG_OVERRIDE: u8 = 0x20;
 /// All-nodes multicast (ff02::1).
 pub const ALL_NODES: RawAddress = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+
+/// Where each field of a neighbour solicitation or advertisement lies (RFC 4861 sections 4.3,
+/// 4.4), and of the link-layer address option after it (section 4.6.1).
+pub mod field {
+    use super::Range;
+
+    pub const TYPE: usize = 0;
+    pub const CODE: usize = 1;
+    pub const CHECKSUM: Range<usize> = 2..4;
+    /// Advertisements: Router, Solicited, Override in the top bits; solicitations: reserved.
+    pub const FLAGS: usize = 4;
+    pub const RESERVED: Range<usize> = 5..8;
+    pub const TARGET: Range<usize> = 8..24;
+    pub const OPTIONS: usize = 24;
+    pub const OPTION_TYPE: usize = 0;
+    pub const OPTION_LEN: usize = 1;
+    pub const OPTION_MAC: Range<usize> = 2..8;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    Truncated,
+    /// Not a neighbour solicitation (type 135, code 0).
+    NotASolicitation,
+    /// `emit` was given a buffer too short.
+    BufferSize,
+}
+
+impl From<ethernet::Error> for Error {
+    fn from(_: ethernet::Error) -> Error {
+        Error::BufferSize
+    }
+}
+
+impl From<ip::Error> for Error {
+    fn from(_: ip::Error) -> Error {
+        Error::BufferSize
+    }
+}
 
 /// The ICMPv6 checksum over the IPv6 pseudo-header and the message.
 pub fn checksum(source: &RawAddress, destination: &RawAddress, message: &[u8]) -> u16 {
@@ -62,38 +104,38 @@ impl NeighborAdvert {
         ethernet::HEADER_LEN + ip::IPV6_HEADER_LEN + ND_LEN + LINK_LAYER_OPTION_LEN;
 
     /// Writes the whole frame; returns its length.
-    pub fn emit_frame(&self, frame: &mut [u8]) -> Option<usize> {
-        let frame = frame.get_mut(..Self::FRAME_LEN)?;
-        ethernet::write_header(
-            frame,
-            &self.destination_mac,
-            &self.source_mac,
-            ethernet::ETHERTYPE_IPV6,
-        )?;
+    pub fn emit_frame(&self, frame: &mut [u8]) -> Result<usize, Error> {
+        let frame = frame.get_mut(..Self::FRAME_LEN).ok_or(Error::BufferSize)?;
+        ethernet::Repr {
+            destination: self.destination_mac,
+            source: self.source_mac,
+            ethertype: ethernet::ETHERTYPE_IPV6,
+        }
+        .emit(frame)?;
         let message_len = ND_LEN + LINK_LAYER_OPTION_LEN;
-        ip::write_ipv6_header(
-            &mut frame[ethernet::HEADER_LEN..],
-            &self.source,
-            &self.destination,
-            NEXT_HEADER_ICMPV6,
-            255,
-            message_len,
-            0,
-        )?;
+        ip::Ipv6Repr {
+            source: Ipv6Addr::from(self.source),
+            destination: Ipv6Addr::from(self.destination),
+            next_header: NEXT_HEADER_ICMPV6,
+            hop_limit: 255,
+            traffic_class: 0,
+            payload_len: message_len,
+        }
+        .emit(&mut frame[ethernet::HEADER_LEN..])?;
         let message = &mut frame[ethernet::HEADER_LEN + ip::IPV6_HEADER_LEN..];
-        message[0] = TYPE_NEIGHBOR_ADVERTISEMENT;
-        message[1] = 0;
-        message[2] = 0;
-        message[3] = 0;
-        message[4] = self.flags;
-        message[5..8].copy_from_slice(&[0, 0, 0]);
-        message[8..24].copy_from_slice(&self.target);
-        message[24] = OPTION_TARGET_LINK_LAYER;
-        message[25] = 1;
-        message[26..32].copy_from_slice(&self.source_mac);
+        message[field::TYPE] = TYPE_NEIGHBOR_ADVERTISEMENT;
+        message[field::CODE] = 0;
+        message[field::CHECKSUM].copy_from_slice(&[0, 0]);
+        message[field::FLAGS] = self.flags;
+        message[field::RESERVED].copy_from_slice(&[0, 0, 0]);
+        message[field::TARGET].copy_from_slice(&self.target);
+        let option = &mut message[field::OPTIONS..];
+        option[field::OPTION_TYPE] = OPTION_TARGET_LINK_LAYER;
+        option[field::OPTION_LEN] = 1;
+        option[field::OPTION_MAC].copy_from_slice(&self.source_mac);
         let sum = checksum(&self.source, &self.destination, &message[..message_len]);
-        message[2..4].copy_from_slice(&sum.to_be_bytes());
-        Some(Self::FRAME_LEN)
+        message[field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
+        Ok(Self::FRAME_LEN)
     }
 }
 
@@ -106,25 +148,25 @@ pub struct NeighborSolicit {
 }
 
 impl NeighborSolicit {
-    /// Parses an ICMPv6 message (the IPv6 payload) as a solicitation; `None` for anything else.
-    pub fn parse(message: &[u8]) -> Option<NeighborSolicit> {
-        let header = message.get(..ND_LEN)?;
-        if header[0] != TYPE_NEIGHBOR_SOLICITATION || header[1] != 0 {
-            return None;
+    /// Parses an ICMPv6 message (the IPv6 payload) as a solicitation.
+    pub fn parse(message: &[u8]) -> Result<NeighborSolicit, Error> {
+        let header = message.get(..ND_LEN).ok_or(Error::Truncated)?;
+        if header[field::TYPE] != TYPE_NEIGHBOR_SOLICITATION || header[field::CODE] != 0 {
+            return Err(Error::NotASolicitation);
         }
         let mut target = [0u8; 16];
-        target.copy_from_slice(&header[8..24]);
+        target.copy_from_slice(&header[field::TARGET]);
         let mut source_mac = None;
         // Only the first option is examined: where a source link-layer option is sent, it
         // comes first in practice, and a bounded look keeps this verifier-friendly.
-        if let Some(option) = message.get(ND_LEN..ND_LEN + LINK_LAYER_OPTION_LEN)
-            && option[0] == OPTION_SOURCE_LINK_LAYER
-            && option[1] == 1
+        if let Some(option) = message.get(field::OPTIONS..field::OPTIONS + LINK_LAYER_OPTION_LEN)
+            && option[field::OPTION_TYPE] == OPTION_SOURCE_LINK_LAYER
+            && option[field::OPTION_LEN] == 1
         {
             let mut mac = [0u8; 6];
-            mac.copy_from_slice(&option[2..8]);
+            mac.copy_from_slice(&option[field::OPTION_MAC]);
             source_mac = Some(mac);
         }
-        Some(NeighborSolicit { target, source_mac })
+        Ok(NeighborSolicit { target, source_mac })
     }
 }

@@ -78,12 +78,3 @@ pub fn raw_from_ip(address: core::net::IpAddr) -> (Family, RawAddress) {
         core::net::IpAddr::V6(v6) => (Family::Ipv6, v6.octets()),
     }
 }
-
-/// Reads a big-endian u16 at `at`; `None` past the end.
-#[inline(always)]
-pub(crate) fn read_u16(bytes: &[u8], at: usize) -> Option<u16> {
-    match (bytes.get(at), bytes.get(at + 1)) {
-        (Some(&hi), Some(&lo)) => Some(u16::from_be_bytes([hi, lo])),
-        _ => None,
-    }
-}

@@ -13,8 +13,8 @@
 //!
 //! keepalived sends v2 over IPv6 without the authentication data; so do we.
 
+use super::Family;
 use super::checksum::{PseudoHeader, accumulate, finish};
-use super::{Family, read_u16};
 
 /// The fixed part of every VRRP message.
 pub const HEADER_LEN: usize = 8;
@@ -122,7 +122,8 @@ pub struct Packet<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps without checking; accessors may return zeros for bytes past the end.
+    /// Wraps without checking: call [`Packet::check_len`] before any accessor (they index the
+    /// fixed header directly).
     pub const fn new_unchecked(buffer: T, family: Family) -> Packet<T> {
         Packet { buffer, family }
     }
@@ -166,7 +167,11 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     fn byte(&self, at: usize) -> u8 {
-        self.buffer.as_ref().get(at).copied().unwrap_or(0)
+        self.buffer.as_ref()[at]
+    }
+
+    fn word(&self, at: usize) -> u16 {
+        u16::from_be_bytes([self.byte(at), self.byte(at + 1)])
     }
 
     pub fn version_raw(&self) -> u8 {
@@ -203,12 +208,12 @@ impl<T: AsRef<[u8]>> Packet<T> {
     pub fn interval_cs(&self) -> u16 {
         match self.version() {
             Some(Version::V2) => u16::from(self.byte(5)) * 100,
-            _ => read_u16(self.buffer.as_ref(), 4).unwrap_or(0) & MAX_V3_INTERVAL_CS,
+            _ => self.word(4) & MAX_V3_INTERVAL_CS,
         }
     }
 
     pub fn checksum(&self) -> u16 {
-        read_u16(self.buffer.as_ref(), 6).unwrap_or(0)
+        self.word(6)
     }
 
     /// The address list, `count` addresses of the family, in wire order.
@@ -276,9 +281,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     fn set_byte(&mut self, at: usize, value: u8) {
-        if let Some(byte) = self.buffer.as_mut().get_mut(at) {
-            *byte = value;
-        }
+        self.buffer.as_mut()[at] = value;
     }
 
     /// Recomputes the checksum field over the whole buffer.

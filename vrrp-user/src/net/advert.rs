@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use vrrp_common::rules;
 use vrrp_common::wire::checksum::IPPROTO_VRRP;
+use vrrp_common::wire::frame::EmitError;
 use vrrp_common::wire::ip::{self, IpMeta};
 use vrrp_common::wire::vrrp::{Auth, Packet, Repr, Version};
 use vrrp_common::wire::{Family, raw_from_ip};
@@ -42,7 +43,9 @@ pub struct AdvertTemplate {
 }
 
 impl AdvertTemplate {
-    pub fn new(spec: &AdvertSpec) -> AdvertTemplate {
+    /// Builds the advert for every destination; fails (and nothing is sent) where the spec
+    /// cannot be carried, rather than putting a broken frame on the wire.
+    pub fn new(spec: &AdvertSpec) -> Result<AdvertTemplate, EmitError> {
         let (_, source) = raw_from_ip(spec.source);
         let repr = Repr {
             version: spec.version,
@@ -64,22 +67,18 @@ impl AdvertTemplate {
             .map(|&destination| {
                 let (_, raw_destination) = raw_from_ip(destination);
                 let mut bytes = vec![0u8; header_len + message_len];
-                if spec.family == Family::Ipv4 {
+                if let (IpAddr::V4(source), IpAddr::V4(destination)) = (spec.source, destination) {
                     // The kernel fills in the identification and header checksum (IP_HDRINCL).
-                    let _ = ip::write_ipv4_header(
-                        &mut bytes,
-                        [source[0], source[1], source[2], source[3]],
-                        [
-                            raw_destination[0],
-                            raw_destination[1],
-                            raw_destination[2],
-                            raw_destination[3],
-                        ],
-                        IPPROTO_VRRP,
-                        ip::VRRP_TTL,
-                        message_len,
-                        0,
-                    );
+                    ip::Ipv4Repr {
+                        source,
+                        destination,
+                        protocol: IPPROTO_VRRP,
+                        ttl: ip::VRRP_TTL,
+                        tos: ip::TRAFFIC_CLASS_VRRP,
+                        identification: 0,
+                        payload_len: message_len,
+                    }
+                    .emit(&mut bytes)?;
                 }
                 let meta = IpMeta {
                     family: spec.family,
@@ -91,20 +90,18 @@ impl AdvertTemplate {
                     payload_len: message_len,
                 };
                 let pseudo = rules::pseudo_header(spec.version, &meta, spec.v3_checksum_as_v2);
-                // The spec was validated by the configuration; a failure leaves zeros, which the
-                // receivers drop as a bad advert rather than a crash here.
-                let _ = repr.emit(&mut bytes[header_len..], &pseudo);
-                Prepared {
+                repr.emit(&mut bytes[header_len..], &pseudo)?;
+                Ok(Prepared {
                     destination,
                     bytes,
                     message_offset: header_len,
-                }
+                })
             })
-            .collect();
-        AdvertTemplate {
+            .collect::<Result<Vec<_>, EmitError>>()?;
+        Ok(AdvertTemplate {
             family: spec.family,
             prepared,
-        }
+        })
     }
 
     /// Sends the advert with `priority` to every destination.

@@ -27,11 +27,12 @@ impl GratuitousSender {
     pub fn announce(&self, mac: Mac, address: IpAddr) -> io::Result<()> {
         let mut frame = [0u8; 128];
         let length = match address {
-            IpAddr::V4(v4) => arp::Repr::gratuitous(mac, v4.octets()).emit_frame(&mut frame),
-            IpAddr::V6(v6) => NeighborAdvert::unsolicited(mac, v6.octets()).emit_frame(&mut frame),
-        };
-        let Some(length) = length else {
-            return Err(io::Error::other("frame buffer too small"));
+            IpAddr::V4(v4) => arp::Repr::gratuitous(mac, v4)
+                .emit_frame(&mut frame)
+                .map_err(|error| io::Error::other(format!("building the ARP: {error:?}")))?,
+            IpAddr::V6(v6) => NeighborAdvert::unsolicited(mac, v6.octets())
+                .emit_frame(&mut frame)
+                .map_err(|error| io::Error::other(format!("building the NA: {error:?}")))?,
         };
         // SAFETY: all-zero sockaddr_ll is valid; we fill in what the kernel needs.
         let mut destination: libc::sockaddr_ll = unsafe { std::mem::zeroed() };

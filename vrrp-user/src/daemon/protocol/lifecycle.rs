@@ -70,7 +70,12 @@ impl Thread {
                 );
             }
         }
-        let template = AdvertTemplate::new(&plan.advert);
+        let template = AdvertTemplate::new(&plan.advert).map_err(|error| {
+            io::Error::other(format!(
+                "({}) its advert cannot be built: {error:?}",
+                plan.name()
+            ))
+        })?;
         self.instances.push(Running {
             plan: Arc::new(plan),
             fsm,
