@@ -1,7 +1,78 @@
 //! The protocol's timers as functions of priority and interval, in nanoseconds of
 //! CLOCK_MONOTONIC (the clock both `bpf_ktime_get_ns` and `clock_gettime` read).
 
+use core::ops::{Add, Sub};
+use core::time::Duration;
+
 use crate::wire::vrrp::Version;
+
+/// A moment of CLOCK_MONOTONIC, in nanoseconds since boot: the clock `bpf_ktime_get_ns` and
+/// `clock_gettime(CLOCK_MONOTONIC)` both read, so the kernel's timestamps and userspace's
+/// compare directly. The maps store the raw nanoseconds ([`Instant::as_ns`]); the state machine
+/// and the daemon work with this type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(transparent)]
+pub struct Instant(u64);
+
+impl Instant {
+    pub const fn from_ns(ns: u64) -> Instant {
+        Instant(ns)
+    }
+
+    pub const fn as_ns(self) -> u64 {
+        self.0
+    }
+
+    /// How long after `earlier` this is; zero if it is not after.
+    pub const fn saturating_since(self, earlier: Instant) -> Duration {
+        Duration::from_nanos(self.0.saturating_sub(earlier.0))
+    }
+
+    /// This moment moved `span` back, or the clock's zero.
+    pub const fn saturating_sub(self, span: Duration) -> Instant {
+        Instant(self.0.saturating_sub(nanos(span)))
+    }
+}
+
+/// A span in nanoseconds as the maps count them (spans here are far below 584 years).
+const fn nanos(span: Duration) -> u64 {
+    span.as_nanos() as u64
+}
+
+impl Add<Duration> for Instant {
+    type Output = Instant;
+
+    fn add(self, span: Duration) -> Instant {
+        Instant(self.0.saturating_add(nanos(span)))
+    }
+}
+
+impl Sub<Instant> for Instant {
+    type Output = Duration;
+
+    /// The span between two moments (zero if `earlier` is the later one).
+    fn sub(self, earlier: Instant) -> Duration {
+        self.saturating_since(earlier)
+    }
+}
+
+/// An advertisement interval as a span.
+pub const fn interval(interval_cs: u16) -> Duration {
+    Duration::from_nanos(interval_ns(interval_cs))
+}
+
+/// [`master_down_interval_ns`] as a span.
+pub const fn master_down_interval(
+    version: Version,
+    priority: u8,
+    master_interval_cs: u16,
+) -> Duration {
+    Duration::from_nanos(master_down_interval_ns(
+        version,
+        priority,
+        master_interval_cs,
+    ))
+}
 
 pub const NANOS_PER_CENTISECOND: u64 = 10_000_000;
 pub const NANOS_PER_SECOND: u64 = 1_000_000_000;
@@ -49,5 +120,18 @@ mod tests {
         assert_eq!(skew_time_ns(Version::V3, 96, 300), 1_875_000_000);
         // The owner's skew is a single 256th.
         assert_eq!(skew_time_ns(Version::V3, 255, 100), 3_906_250);
+    }
+
+    #[test]
+    fn instants_add_spans_and_subtract_to_spans_without_wrapping() {
+        let start = Instant::from_ns(1_000);
+        let later = start + interval(1);
+        assert_eq!(later.as_ns(), 10_001_000);
+        assert_eq!(later - start, Duration::from_millis(10));
+        assert_eq!(start - later, Duration::ZERO);
+        assert_eq!(
+            start.saturating_sub(Duration::from_secs(1)),
+            Instant::default()
+        );
     }
 }

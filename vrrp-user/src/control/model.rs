@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use vrrp_common::maps::State;
 use vrrp_common::stats::Counter;
+use vrrp_common::time::Instant;
 use vrrp_common::wire::Family;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -22,7 +23,7 @@ pub struct InstanceSnapshot {
     pub base_priority: u8,
     pub effective_priority: u8,
     pub master: Option<(std::net::IpAddr, u8)>,
-    pub last_transition: Option<(u64, String)>,
+    pub last_transition: Option<(Instant, String)>,
     pub counters: crate::fsm::Counters,
     /// Valid adverts the datapath saw (every one in XDP mode).
     pub adverts_seen: u64,
@@ -72,7 +73,7 @@ impl Status {
         datapath: &str,
         uptime: Duration,
         snapshots: &[InstanceSnapshot],
-        now_ns: u64,
+        now: Instant,
     ) -> Status {
         Status {
             schema: SCHEMA_VERSION,
@@ -95,7 +96,7 @@ impl Status {
                     }),
                     last_transition: s.last_transition.as_ref().map(|(at, reason)| Transition {
                         reason: reason.clone(),
-                        seconds_ago: now_ns.saturating_sub(*at) as f64 / 1e9,
+                        seconds_ago: now.saturating_since(*at).as_secs_f64(),
                     }),
                     vips: s.addresses.clone(),
                 })

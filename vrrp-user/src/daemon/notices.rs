@@ -20,7 +20,7 @@ impl Daemon {
                 to,
                 reason: _,
                 priority,
-                at_ns: _,
+                at: _,
             } => {
                 let notice = Notice {
                     kind: "INSTANCE",

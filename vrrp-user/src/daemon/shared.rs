@@ -60,7 +60,7 @@ impl Shared {
 
 impl Reporter for Shared {
     fn status(&self) -> Status {
-        let now = vrrp_user_now();
+        let now = crate::net::sys::monotonic_now();
         Status::from_snapshots(
             self.datapath_name(),
             self.started.elapsed(),
@@ -99,10 +99,6 @@ impl Reporter for Shared {
             tracking,
         }
     }
-}
-
-fn vrrp_user_now() -> u64 {
-    crate::net::sys::monotonic_ns()
 }
 
 fn describe_source(source: &Source) -> String {

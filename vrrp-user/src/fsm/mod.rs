@@ -15,9 +15,11 @@
 #[cfg(test)]
 mod sim;
 
+use core::time::Duration;
+
 use vrrp_common::maps::{InstanceConfig, Liveness, State, flags};
 use vrrp_common::rules::{self, Advert};
-use vrrp_common::time::{interval_ns, master_down_interval_ns};
+use vrrp_common::time::{Instant, interval, master_down_interval};
 use vrrp_common::wire::vrrp::{PRIORITY_OWNER, PRIORITY_STOP, Version};
 use vrrp_common::wire::{Family, RawAddress};
 
@@ -34,8 +36,8 @@ pub struct Params {
     pub interval_cs: u16,
     /// Preemption (keepalived's default; `nopreempt` turns it off).
     pub preempt: bool,
-    /// keepalived's `preempt_delay`, in nanoseconds.
-    pub preempt_delay_ns: u64,
+    /// keepalived's `preempt_delay`.
+    pub preempt_delay: Duration,
     /// The address our adverts come from (ties between equal priorities go to the higher).
     pub source: RawAddress,
     pub garp: GarpSchedule,
@@ -57,7 +59,7 @@ struct Standing {
     version: Version,
     interval_cs: u16,
     preempt: bool,
-    preempt_delay_ns: u64,
+    preempt_delay: Duration,
 }
 
 impl rules::Standing for Standing {
@@ -80,7 +82,7 @@ impl rules::Standing for Standing {
         self.preempt
     }
     fn preempt_delay_ns(&self) -> u64 {
-        self.preempt_delay_ns
+        self.preempt_delay.as_nanos() as u64
     }
 }
 
@@ -90,9 +92,9 @@ pub struct GarpSchedule {
     /// Messages per burst (`garp_master_repeat`, default 5).
     pub repeat: u32,
     /// Second burst this long after becoming master (`garp_master_delay`, default 5 s; 0: none).
-    pub delay_ns: u64,
+    pub delay: Duration,
     /// Periodic refresh while master (`garp_master_refresh`, default 0: none).
-    pub refresh_ns: u64,
+    pub refresh: Duration,
     /// Messages per refresh (`garp_master_refresh_repeat`, default 1).
     pub refresh_repeat: u32,
     /// Messages per burst when a master hears a lower priority (`garp_lower_prio_repeat`,
@@ -100,18 +102,18 @@ pub struct GarpSchedule {
     /// router (a healed split brain) come back.
     pub lower_prio_repeat: u32,
     /// Its second burst this long after (`garp_lower_prio_delay`, default `garp_master_delay`).
-    pub lower_prio_delay_ns: u64,
+    pub lower_prio_delay: Duration,
 }
 
 impl Default for GarpSchedule {
     fn default() -> Self {
         GarpSchedule {
             repeat: 5,
-            delay_ns: 5_000_000_000,
-            refresh_ns: 0,
+            delay: Duration::from_secs(5),
+            refresh: Duration::ZERO,
             refresh_repeat: 1,
             lower_prio_repeat: 5,
-            lower_prio_delay_ns: 5_000_000_000,
+            lower_prio_delay: Duration::from_secs(5),
         }
     }
 }
@@ -255,7 +257,7 @@ pub struct Counters {
 }
 
 /// The least time between two gratuitous ARP bursts answering lower-priority adverts.
-pub const LOWER_PRIO_GARP_GAP_NS: u64 = 1_000_000_000;
+pub const LOWER_PRIO_GARP_GAP: Duration = Duration::from_secs(1);
 
 /// One VRRP instance (virtual router) on one interface.
 #[derive(Clone, Debug)]
@@ -269,18 +271,18 @@ pub struct Instance {
     /// What the adverts seen so far say about the master (shared rules, same as the kernel).
     live: Liveness,
     /// When we last entered Backup (the Master_Down_Timer's start without adverts).
-    backup_since_ns: u64,
-    next_advert_ns: Option<u64>,
-    second_garp_ns: Option<u64>,
-    garp_refresh_ns: Option<u64>,
+    backup_since: Instant,
+    next_advert: Option<Instant>,
+    second_garp: Option<Instant>,
+    garp_refresh: Option<Instant>,
     /// The second burst after a lower-priority advert.
-    lower_prio_garp_ns: Option<u64>,
-    /// When the last lower-priority burst went out (at most one per [`LOWER_PRIO_GARP_GAP_NS`]
+    lower_prio_garp: Option<Instant>,
+    /// When the last lower-priority burst went out (at most one per [`LOWER_PRIO_GARP_GAP`]
     /// or advert interval, so a flood of such adverts cannot make us flood ARP).
-    last_lower_prio_garp_ns: u64,
+    last_lower_prio_garp: Option<Instant>,
     /// Rate limit for adverts sent in reply to lower-priority or priority-0 adverts.
-    last_reply_advert_ns: u64,
-    last_transition: Option<(u64, Reason)>,
+    last_reply_advert: Option<Instant>,
+    last_transition: Option<(Instant, Reason)>,
     counters: Counters,
 }
 
@@ -303,13 +305,13 @@ impl Instance {
             fault: None,
             group_fault: false,
             live: Liveness::default(),
-            backup_since_ns: 0,
-            next_advert_ns: None,
-            second_garp_ns: None,
-            garp_refresh_ns: None,
-            lower_prio_garp_ns: None,
-            last_lower_prio_garp_ns: 0,
-            last_reply_advert_ns: 0,
+            backup_since: Instant::default(),
+            next_advert: None,
+            second_garp: None,
+            garp_refresh: None,
+            lower_prio_garp: None,
+            last_lower_prio_garp: None,
+            last_reply_advert: None,
             last_transition: None,
             counters: Counters::default(),
         }
@@ -335,7 +337,7 @@ impl Instance {
         &self.counters
     }
 
-    pub fn last_transition(&self) -> Option<&(u64, Reason)> {
+    pub fn last_transition(&self) -> Option<&(Instant, Reason)> {
         self.last_transition.as_ref()
     }
 
@@ -348,7 +350,7 @@ impl Instance {
             version: self.params.version,
             interval_cs: self.params.interval_cs,
             preempt: self.params.preempt,
-            preempt_delay_ns: self.params.preempt_delay_ns,
+            preempt_delay: self.params.preempt_delay,
         }
     }
 
@@ -361,7 +363,7 @@ impl Instance {
         config.version = self.params.version as u8;
         config.interval_cs = self.params.interval_cs;
         config.source = self.params.source;
-        config.preempt_delay_ns = self.params.preempt_delay_ns;
+        config.preempt_delay_ns = self.params.preempt_delay.as_nanos() as u64;
         if self.params.preempt {
             config.flags |= flags::PREEMPT;
         } else {
@@ -371,13 +373,13 @@ impl Instance {
     }
 
     /// The earliest moment [`Input::Timer`] has something to do.
-    pub fn next_deadline(&self) -> Option<u64> {
+    pub fn next_deadline(&self) -> Option<Instant> {
         [
             self.master_down_deadline(),
-            self.next_advert_ns,
-            self.second_garp_ns,
-            self.garp_refresh_ns,
-            self.lower_prio_garp_ns,
+            self.next_advert,
+            self.second_garp,
+            self.garp_refresh,
+            self.lower_prio_garp,
         ]
         .into_iter()
         .flatten()
@@ -386,15 +388,17 @@ impl Instance {
 
     /// Backup: when the Master_Down_Timer fires. Adverts received since we entered Backup set it
     /// (through the shared rule); without any, it runs from our entry into Backup.
-    pub fn master_down_deadline(&self) -> Option<u64> {
+    pub fn master_down_deadline(&self) -> Option<Instant> {
         if self.state != State::Backup {
             return None;
         }
         match rules::master_down_deadline_ns(&self.standing(), &self.live) {
-            Some(deadline) if self.live.last_reset_ns >= self.backup_since_ns => Some(deadline),
+            Some(deadline) if self.live.last_reset_ns >= self.backup_since.as_ns() => {
+                Some(Instant::from_ns(deadline))
+            }
             _ => Some(
-                self.backup_since_ns
-                    + master_down_interval_ns(
+                self.backup_since
+                    + master_down_interval(
                         self.params.version,
                         self.effective_priority,
                         self.params.interval_cs,
@@ -404,7 +408,7 @@ impl Instance {
     }
 
     /// Processes one input, appending the resulting actions.
-    pub fn handle(&mut self, input: Input, now: u64, actions: &mut Vec<Action>) {
+    pub fn handle(&mut self, input: Input, now: Instant, actions: &mut Vec<Action>) {
         match input {
             Input::Startup => self.startup(now, actions),
             Input::Advert(advert) => self.advert(&advert, now, actions),
@@ -417,12 +421,12 @@ impl Instance {
     }
 
     /// keepalived's sync groups: members move together.
-    fn sync(&mut self, event: SyncEvent, now: u64, actions: &mut Vec<Action>) {
+    fn sync(&mut self, event: SyncEvent, now: Instant, actions: &mut Vec<Action>) {
         match (event, self.state) {
             (SyncEvent::Master, State::Backup) => {
                 self.become_master(Reason::SyncGroup, now, actions)
             }
-            (SyncEvent::Hold, State::Backup) => self.backup_since_ns = now,
+            (SyncEvent::Hold, State::Backup) => self.backup_since = now,
             (SyncEvent::Backup, State::Master) => {
                 self.leave_master(State::Backup, Reason::SyncGroup, now, actions)
             }
@@ -446,7 +450,7 @@ impl Instance {
         }
     }
 
-    fn startup(&mut self, now: u64, actions: &mut Vec<Action>) {
+    fn startup(&mut self, now: Instant, actions: &mut Vec<Action>) {
         if self.state != State::Initialize {
             return;
         }
@@ -462,12 +466,13 @@ impl Instance {
         }
     }
 
-    fn advert(&mut self, advert: &Advert, now: u64, actions: &mut Vec<Action>) {
+    fn advert(&mut self, advert: &Advert, now: Instant, actions: &mut Vec<Action>) {
         self.counters.adverts_received += 1;
         if advert.priority == PRIORITY_STOP {
             self.counters.priority_zero_received += 1;
         }
-        let observation = rules::observe_advert(&self.standing(), &mut self.live, advert, now);
+        let observation =
+            rules::observe_advert(&self.standing(), &mut self.live, advert, now.as_ns());
         if self.state != State::Master {
             // Backup: the rule has updated the record the master-down deadline derives from.
             return;
@@ -476,7 +481,7 @@ impl Instance {
             // RFC 5798 section 6.4.3: send an advert at once and restart the Adver_Timer.
             if self.reply_allowed(now) {
                 self.send_advert(actions);
-                self.next_advert_ns = Some(now + interval_ns(self.params.interval_cs));
+                self.next_advert = Some(now + interval(self.params.interval_cs));
             }
         } else if observation.resets_timer {
             // A higher priority, or an equal one from a higher address: step down.
@@ -501,14 +506,15 @@ impl Instance {
 
     /// The log line and keepalived's `garp_lower_prio_repeat` burst (with its second after
     /// `garp_lower_prio_delay`), at most once per [`LOWER_PRIO_GARP_GAP_NS`] or advert interval.
-    fn lower_priority_heard(&mut self, advert: &Advert, now: u64, actions: &mut Vec<Action>) {
-        let gap = interval_ns(self.params.interval_cs).max(LOWER_PRIO_GARP_GAP_NS);
-        if self.last_lower_prio_garp_ns != 0
-            && now.saturating_sub(self.last_lower_prio_garp_ns) < gap
+    fn lower_priority_heard(&mut self, advert: &Advert, now: Instant, actions: &mut Vec<Action>) {
+        let gap = interval(self.params.interval_cs).max(LOWER_PRIO_GARP_GAP);
+        if self
+            .last_lower_prio_garp
+            .is_some_and(|last| now.saturating_since(last) < gap)
         {
             return;
         }
-        self.last_lower_prio_garp_ns = now;
+        self.last_lower_prio_garp = Some(now);
         actions.push(Action::LowerPriorityHeard {
             source: advert.source,
             priority: advert.priority,
@@ -520,17 +526,20 @@ impl Instance {
         actions.push(Action::SendGratuitous {
             count: garp.lower_prio_repeat,
         });
-        self.lower_prio_garp_ns =
-            (garp.lower_prio_delay_ns > 0).then(|| now + garp.lower_prio_delay_ns);
+        self.lower_prio_garp =
+            (!garp.lower_prio_delay.is_zero()).then(|| now + garp.lower_prio_delay);
     }
 
     /// Replies to other routers' adverts are limited to one per quarter interval.
-    fn reply_allowed(&mut self, now: u64) -> bool {
-        let gap = interval_ns(self.params.interval_cs) / 4;
-        if self.last_reply_advert_ns != 0 && now.saturating_sub(self.last_reply_advert_ns) < gap {
+    fn reply_allowed(&mut self, now: Instant) -> bool {
+        let gap = interval(self.params.interval_cs) / 4;
+        if self
+            .last_reply_advert
+            .is_some_and(|last| now.saturating_since(last) < gap)
+        {
             return false;
         }
-        self.last_reply_advert_ns = now;
+        self.last_reply_advert = Some(now);
         true
     }
 
@@ -544,52 +553,53 @@ impl Instance {
         }
     }
 
-    fn timer(&mut self, now: u64, actions: &mut Vec<Action>) {
+    fn timer(&mut self, now: Instant, actions: &mut Vec<Action>) {
         if let Some(deadline) = self.master_down_deadline()
             && now >= deadline
         {
-            let reason =
-                if self.live.resigned != 0 && self.live.last_reset_ns >= self.backup_since_ns {
-                    Reason::MasterResigned
-                } else {
-                    Reason::MasterDown
-                };
+            let reason = if self.live.resigned != 0
+                && self.live.last_reset_ns >= self.backup_since.as_ns()
+            {
+                Reason::MasterResigned
+            } else {
+                Reason::MasterDown
+            };
             self.become_master(reason, now, actions);
             return;
         }
         if self.state != State::Master {
             return;
         }
-        if let Some(due) = self.next_advert_ns
+        if let Some(due) = self.next_advert
             && now >= due
         {
             self.send_advert(actions);
-            let interval = interval_ns(self.params.interval_cs);
+            let interval = interval(self.params.interval_cs);
             // Keep the cadence on the original grid (no drift); if we fell more than an interval
             // behind, start a new grid from now.
             let next = due + interval;
-            self.next_advert_ns = Some(if next > now { next } else { now + interval });
+            self.next_advert = Some(if next > now { next } else { now + interval });
         }
-        if let Some(due) = self.lower_prio_garp_ns
+        if let Some(due) = self.lower_prio_garp
             && now >= due
         {
-            self.lower_prio_garp_ns = None;
+            self.lower_prio_garp = None;
             actions.push(Action::SendGratuitous {
                 count: self.params.garp.lower_prio_repeat,
             });
         }
-        if let Some(due) = self.second_garp_ns
+        if let Some(due) = self.second_garp
             && now >= due
         {
-            self.second_garp_ns = None;
+            self.second_garp = None;
             actions.push(Action::SendGratuitous {
                 count: self.params.garp.repeat,
             });
         }
-        if let Some(due) = self.garp_refresh_ns
+        if let Some(due) = self.garp_refresh
             && now >= due
         {
-            self.garp_refresh_ns = Some(due + self.params.garp.refresh_ns);
+            self.garp_refresh = Some(due + self.params.garp.refresh);
             actions.push(Action::SendGratuitous {
                 count: self.params.garp.refresh_repeat,
             });
@@ -600,7 +610,7 @@ impl Instance {
         &mut self,
         weight: i32,
         fault: Option<FaultReason>,
-        now: u64,
+        now: Instant,
         actions: &mut Vec<Action>,
     ) {
         let priority = effective_priority(self.params.base_priority, weight);
@@ -637,7 +647,7 @@ impl Instance {
         }
     }
 
-    fn shutdown(&mut self, now: u64, actions: &mut Vec<Action>) {
+    fn shutdown(&mut self, now: Instant, actions: &mut Vec<Action>) {
         if self.state == State::Master {
             // RFC 5798 section 6.4.3: send an advert with priority 0 so a backup takes over after
             // Skew_Time rather than Master_Down_Interval.
@@ -653,16 +663,16 @@ impl Instance {
         self.transition(State::Initialize, Reason::Shutdown, now, actions);
     }
 
-    fn become_backup(&mut self, reason: Reason, now: u64, actions: &mut Vec<Action>) {
+    fn become_backup(&mut self, reason: Reason, now: Instant, actions: &mut Vec<Action>) {
         self.clear_master_timers();
-        self.backup_since_ns = now;
+        self.backup_since = now;
         self.transition(State::Backup, reason, now, actions);
     }
 
     /// RFC 5798 section 6.4.2 "Master_Down_Timer fires" / 6.4.1 owner startup: advertise first
     /// (so the old master drops its addresses before our ARPs), then install the addresses and
     /// announce them.
-    fn become_master(&mut self, reason: Reason, now: u64, actions: &mut Vec<Action>) {
+    fn become_master(&mut self, reason: Reason, now: Instant, actions: &mut Vec<Action>) {
         self.send_advert(actions);
         self.transition(State::Master, reason, now, actions);
         self.counters.became_master += 1;
@@ -670,15 +680,13 @@ impl Instance {
         actions.push(Action::SendGratuitous {
             count: self.params.garp.repeat,
         });
-        let interval = interval_ns(self.params.interval_cs);
-        self.next_advert_ns = Some(now + interval);
-        self.second_garp_ns =
-            (self.params.garp.delay_ns > 0).then(|| now + self.params.garp.delay_ns);
-        self.garp_refresh_ns =
-            (self.params.garp.refresh_ns > 0).then(|| now + self.params.garp.refresh_ns);
+        self.next_advert = Some(now + interval(self.params.interval_cs));
+        let garp = self.params.garp;
+        self.second_garp = (!garp.delay.is_zero()).then(|| now + garp.delay);
+        self.garp_refresh = (!garp.refresh.is_zero()).then(|| now + garp.refresh);
     }
 
-    fn leave_master(&mut self, to: State, reason: Reason, now: u64, actions: &mut Vec<Action>) {
+    fn leave_master(&mut self, to: State, reason: Reason, now: Instant, actions: &mut Vec<Action>) {
         if to == State::Fault {
             // keepalived tells the segment it is going away, as on shutdown.
             self.counters.priority_zero_sent += 1;
@@ -690,18 +698,18 @@ impl Instance {
         self.counters.released_master += 1;
         self.clear_master_timers();
         if to == State::Backup {
-            self.backup_since_ns = now;
+            self.backup_since = now;
         }
         self.transition(to, reason, now, actions);
         actions.push(Action::RemoveAddresses);
     }
 
     fn clear_master_timers(&mut self) {
-        self.next_advert_ns = None;
-        self.second_garp_ns = None;
-        self.garp_refresh_ns = None;
-        self.lower_prio_garp_ns = None;
-        self.last_lower_prio_garp_ns = 0;
+        self.next_advert = None;
+        self.second_garp = None;
+        self.garp_refresh = None;
+        self.lower_prio_garp = None;
+        self.last_lower_prio_garp = None;
     }
 
     fn send_advert(&mut self, actions: &mut Vec<Action>) {
@@ -711,7 +719,7 @@ impl Instance {
         });
     }
 
-    fn transition(&mut self, to: State, reason: Reason, now: u64, actions: &mut Vec<Action>) {
+    fn transition(&mut self, to: State, reason: Reason, now: Instant, actions: &mut Vec<Action>) {
         let from = self.state;
         if from == to {
             return;

@@ -14,6 +14,7 @@ use std::collections::BinaryHeap;
 
 use vrrp_common::maps::{InstanceConfig, Liveness, State};
 use vrrp_common::rules::{self, Advert};
+use vrrp_common::time::Instant;
 
 use super::{Action, FaultReason, Input, Instance, Params};
 
@@ -173,7 +174,7 @@ impl Segment {
                 .iter()
                 .enumerate()
                 .filter(|(_, r)| r.running)
-                .filter_map(|(i, r)| r.instance.next_deadline().map(|t| (t, i)))
+                .filter_map(|(i, r)| r.instance.next_deadline().map(|t| (t.as_ns(), i)))
                 .min();
             let next_frame = self.in_flight.peek().map(|f| f.at.0);
             let next = match (next_timer, next_frame) {
@@ -203,13 +204,19 @@ impl Segment {
     }
 
     fn fire_timer(&mut self, router: usize) {
-        let before = self.routers[router].instance.next_deadline();
+        let before = self.routers[router]
+            .instance
+            .next_deadline()
+            .map(Instant::as_ns);
         if self.routers[router].delivery == Delivery::KernelFiltered {
             let kernel = self.routers[router].kernel;
             self.input(router, Input::Liveness(kernel));
         }
         self.input(router, Input::Timer);
-        let after = self.routers[router].instance.next_deadline();
+        let after = self.routers[router]
+            .instance
+            .next_deadline()
+            .map(Instant::as_ns);
         assert!(
             after != before || after.is_none_or(|t| t > self.now),
             "router {router} did nothing at its deadline {before:?} (now {})",
@@ -245,7 +252,7 @@ impl Segment {
 
     fn input(&mut self, router: usize, input: Input) {
         let mut actions = Vec::new();
-        let now = self.now;
+        let now = Instant::from_ns(self.now);
         self.routers[router]
             .instance
             .handle(input, now, &mut actions);

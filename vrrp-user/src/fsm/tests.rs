@@ -1,7 +1,10 @@
 //! Scenarios on the simulated segment, each named after what it shows. Times are checked to the
 //! nanosecond: the virtual clock has no jitter, so the RFC's formulas must hold exactly.
 
+use std::time::Duration;
+
 use vrrp_common::maps::State;
+use vrrp_common::time::Instant;
 use vrrp_common::wire::vrrp::Version;
 use vrrp_common::wire::{Family, raw_from_ipv4};
 
@@ -22,7 +25,7 @@ fn params(last_octet: u8, priority: u8, version: Version, interval_cs: u16) -> P
         base_priority: priority,
         interval_cs,
         preempt: true,
-        preempt_delay_ns: 0,
+        preempt_delay: Duration::ZERO,
         source: raw_from_ipv4([192, 0, 2, last_octet]),
         garp: GarpSchedule::default(),
         lower_prio_no_advert: false,
@@ -216,7 +219,7 @@ fn preempt_delay_postpones_the_preemption() {
         let mut segment = Segment::new(3);
         segment.delay_ns = 0;
         let mut dr1 = params(11, 100, Version::V2, 100);
-        dr1.preempt_delay_ns = 10 * SECOND;
+        dr1.preempt_delay = Duration::from_nanos(10 * SECOND);
         segment.add(dr1, delivery);
         segment.add(params(12, 96, Version::V2, 100), delivery);
         segment.start(1);
@@ -273,12 +276,12 @@ fn advert_from_12(priority: u8) -> Input {
 fn a_master_answers_lower_priority_and_priority_zero_at_once() {
     let mut instance = Instance::new(params(11, 255, Version::V3, 100));
     let mut actions = Vec::new();
-    instance.handle(Input::Startup, SECOND, &mut actions);
+    instance.handle(Input::Startup, at(SECOND), &mut actions);
     assert_eq!(instance.state(), State::Master);
     actions.clear();
     // Lower priority: an advert at once, and keepalived's garp_lower_prio_repeat burst
     // (default: garp_master_repeat, 5).
-    instance.handle(advert_from_12(90), 2 * SECOND, &mut actions);
+    instance.handle(advert_from_12(90), at(2 * SECOND), &mut actions);
     assert_eq!(
         actions,
         vec![
@@ -292,34 +295,39 @@ fn a_master_answers_lower_priority_and_priority_zero_at_once() {
     );
     actions.clear();
     // Priority 0: an advert at once, nothing more.
-    instance.handle(advert_from_12(0), 3 * SECOND, &mut actions);
+    instance.handle(advert_from_12(0), at(3 * SECOND), &mut actions);
     assert_eq!(actions, vec![Action::SendAdvert { priority: 255 }]);
 }
 
 /// Fires every timer the instance asks for up to `until`, returning (time, action) pairs.
 fn run_timers(instance: &mut Instance, until: u64) -> Vec<(u64, Action)> {
     let mut fired = Vec::new();
-    while let Some(due) = instance.next_deadline().filter(|&due| due <= until) {
+    while let Some(due) = instance.next_deadline().filter(|&due| due <= at(until)) {
         let mut actions = Vec::new();
         instance.handle(Input::Timer, due, &mut actions);
-        fired.extend(actions.into_iter().map(|action| (due, action)));
+        fired.extend(actions.into_iter().map(|action| (due.as_ns(), action)));
     }
     fired
+}
+
+/// The state machine's time for a moment given in nanoseconds, as these tests count.
+fn at(ns: u64) -> Instant {
+    Instant::from_ns(ns)
 }
 
 #[test]
 fn lower_priority_garps_repeat_after_their_delay_and_are_rate_limited() {
     let mut instance = Instance::new(params(11, 255, Version::V3, 100));
     let mut actions = Vec::new();
-    instance.handle(Input::Startup, 0, &mut actions);
+    instance.handle(Input::Startup, at(0), &mut actions);
     // Past the start-up bursts (the second after garp_master_delay, 5 s).
     run_timers(&mut instance, 9 * SECOND);
     actions.clear();
-    instance.handle(advert_from_12(90), 9 * SECOND + 500 * MS, &mut actions);
+    instance.handle(advert_from_12(90), at(9 * SECOND + 500 * MS), &mut actions);
     assert!(actions.contains(&Action::SendGratuitous { count: 5 }));
     // Another lower-priority advert half a second later: an advert, no second burst.
     actions.clear();
-    instance.handle(advert_from_12(90), 10 * SECOND, &mut actions);
+    instance.handle(advert_from_12(90), at(10 * SECOND), &mut actions);
     assert_eq!(actions, vec![Action::SendAdvert { priority: 255 }]);
     // garp_lower_prio_delay (default garp_master_delay, 5 s) after the first: the second burst,
     // and no other.
@@ -338,9 +346,9 @@ fn lower_prio_no_advert_and_a_zero_repeat_answer_nothing() {
     quiet.garp.lower_prio_repeat = 0;
     let mut instance = Instance::new(quiet);
     let mut actions = Vec::new();
-    instance.handle(Input::Startup, SECOND, &mut actions);
+    instance.handle(Input::Startup, at(SECOND), &mut actions);
     actions.clear();
-    instance.handle(advert_from_12(90), 2 * SECOND, &mut actions);
+    instance.handle(advert_from_12(90), at(2 * SECOND), &mut actions);
     assert!(
         actions
             .iter()
@@ -355,11 +363,11 @@ fn higher_prio_send_advert_sends_one_before_stepping_down() {
     loud.higher_prio_send_advert = true;
     let mut instance = Instance::new(loud);
     let mut actions = Vec::new();
-    instance.handle(Input::Startup, 0, &mut actions);
-    instance.handle(Input::Timer, 4 * SECOND, &mut actions);
+    instance.handle(Input::Startup, at(0), &mut actions);
+    instance.handle(Input::Timer, at(4 * SECOND), &mut actions);
     assert_eq!(instance.state(), State::Master);
     actions.clear();
-    instance.handle(advert_from_12(110), 5 * SECOND, &mut actions);
+    instance.handle(advert_from_12(110), at(5 * SECOND), &mut actions);
     assert_eq!(actions.first(), Some(&Action::SendAdvert { priority: 100 }));
     assert_eq!(instance.state(), State::Backup);
 }
@@ -368,8 +376,8 @@ fn higher_prio_send_advert_sends_one_before_stepping_down() {
 fn a_master_hearing_a_higher_priority_steps_down() {
     let mut instance = Instance::new(params(11, 100, Version::V3, 100));
     let mut actions = Vec::new();
-    instance.handle(Input::Startup, 0, &mut actions);
-    instance.handle(Input::Timer, 4 * SECOND, &mut actions);
+    instance.handle(Input::Startup, at(0), &mut actions);
+    instance.handle(Input::Timer, at(4 * SECOND), &mut actions);
     assert_eq!(instance.state(), State::Master);
     actions.clear();
     let source = raw_from_ipv4([192, 0, 2, 12]);
@@ -378,7 +386,7 @@ fn a_master_hearing_a_higher_priority_steps_down() {
         priority: 110,
         interval_cs: 100,
     };
-    instance.handle(Input::Advert(advert), 5 * SECOND, &mut actions);
+    instance.handle(Input::Advert(advert), at(5 * SECOND), &mut actions);
     assert_eq!(
         actions,
         vec![

@@ -169,6 +169,11 @@ pub fn interface_index(name: &str) -> u32 {
 }
 
 /// CLOCK_MONOTONIC now, in nanoseconds: the clock `bpf_ktime_get_ns` reads.
+/// Now, on CLOCK_MONOTONIC (the clock the XDP program's timestamps come from).
+pub fn monotonic_now() -> vrrp_common::time::Instant {
+    vrrp_common::time::Instant::from_ns(monotonic_ns())
+}
+
 pub fn monotonic_ns() -> u64 {
     // SAFETY: all-zero timespec is valid; clock_gettime fills it.
     let mut now: libc::timespec = unsafe { std::mem::zeroed() };

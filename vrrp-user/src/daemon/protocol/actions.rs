@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tracing::{debug, info};
 use vrrp_common::maps::State;
+use vrrp_common::time::Instant;
 use vrrp_common::wire::Family;
 use vrrp_common::wire::vrrp::PRIORITY_STOP;
 
@@ -15,7 +16,7 @@ use crate::fsm::{Action, Input, Reason};
 impl Thread {
     /// Feeds an input to one state machine and carries out what it asks; a transition of a
     /// sync-group member is passed on to the other members.
-    pub(super) fn input(&mut self, index: usize, input: Input, now: u64) {
+    pub(super) fn input(&mut self, index: usize, input: Input, now: Instant) {
         let mut actions = Vec::new();
         self.instances[index].fsm.handle(input, now, &mut actions);
         if actions.is_empty() {
@@ -42,7 +43,7 @@ impl Thread {
     }
 
     /// Carries out one action; says whether the datapath's CONFIG entry must be rewritten.
-    pub(super) fn act(&mut self, index: usize, action: Action, now: u64) -> bool {
+    pub(super) fn act(&mut self, index: usize, action: Action, now: Instant) -> bool {
         let name = self.instances[index].plan.name().to_string();
         match action {
             Action::SendAdvert { priority } => {
@@ -74,7 +75,7 @@ impl Thread {
                     to,
                     reason: reason_text,
                     priority: self.instances[index].fsm.effective_priority(),
-                    at_ns: now,
+                    at: now,
                 });
                 true
             }

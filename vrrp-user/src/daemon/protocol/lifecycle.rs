@@ -12,7 +12,7 @@ use super::{Receive, Running, Thread};
 use crate::daemon::plan::InstancePlan;
 use crate::fsm::{self, Input};
 use crate::net::advert::AdvertTemplate;
-use crate::net::sys::monotonic_ns;
+use crate::net::sys::monotonic_now;
 use crate::net::vrrp_socket::VrrpSocket;
 
 impl Thread {
@@ -88,13 +88,13 @@ impl Thread {
 
     /// Instances start after `vrrp_startup_delay`.
     pub(super) fn start_due_instances(&mut self) {
-        let now = monotonic_ns();
+        let now = monotonic_now();
         for index in 0..self.instances.len() {
             let running = &self.instances[index];
             if running.started || self.stopping {
                 continue;
             }
-            if now < self.start_ns + running.plan.startup_delay.as_nanos() as u64 {
+            if now < self.started + running.plan.startup_delay {
                 continue;
             }
             self.instances[index].started = true;
@@ -105,7 +105,7 @@ impl Thread {
     /// Keeps instances whose plan did not change (with their state); stops the others and
     /// starts the new ones.
     pub(super) fn reload(&mut self, plans: Vec<InstancePlan>) {
-        let now = monotonic_ns();
+        let now = monotonic_now();
         let mut kept = Vec::new();
         let old = std::mem::take(&mut self.instances);
         let mut stopping = Vec::new();

@@ -31,6 +31,7 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use vrrp_common::maps::State;
 use vrrp_common::stats::Counter;
+use vrrp_common::time::Instant;
 use vrrp_common::wire::Family;
 
 use super::plan::InstancePlan;
@@ -39,7 +40,7 @@ use crate::control::model::InstanceSnapshot;
 use crate::datapath::xdp::XdpDatapath;
 use crate::fsm::{self, FaultReason, Input};
 use crate::net::advert::AdvertTemplate;
-use crate::net::sys::{self, monotonic_ns};
+use crate::net::sys::{self, monotonic_now};
 use crate::net::vrrp_socket::VrrpSocket;
 
 /// Requests from the async side.
@@ -68,7 +69,7 @@ pub enum Outcome {
         to: State,
         reason: String,
         priority: u8,
-        at_ns: u64,
+        at: Instant,
     },
     /// Install (true) or remove (false) the instance's addresses.
     Addresses {
@@ -128,7 +129,8 @@ struct Thread {
     timer: OwnedFd,
     epoll: OwnedFd,
     outcomes: UnboundedSender<Outcome>,
-    start_ns: u64,
+    /// When the thread started (`vrrp_startup_delay` counts from here).
+    started: Instant,
     stopping: bool,
 }
 
@@ -175,7 +177,7 @@ pub fn spawn(
         timer,
         epoll,
         outcomes,
-        start_ns: monotonic_ns(),
+        started: monotonic_now(),
         stopping: false,
     };
     thread.watch(thread.wake.as_raw_fd())?;
@@ -272,7 +274,7 @@ impl Thread {
 
     fn commands(&mut self) {
         while let Ok(command) = self.commands.try_recv() {
-            let now = monotonic_ns();
+            let now = monotonic_now();
             match command {
                 Command::Health {
                     instance,

@@ -5,11 +5,12 @@ use tracing::{debug, warn};
 use vrrp_common::maps::{Event, EventKind, InstanceKey};
 use vrrp_common::rules;
 use vrrp_common::stats::Counter;
+use vrrp_common::time::Instant;
 use vrrp_common::wire::raw_from_ip;
 
 use super::Thread;
 use crate::fsm::Input;
-use crate::net::sys::monotonic_ns;
+use crate::net::sys::monotonic_now;
 
 impl Thread {
     /// XDP mode: records of changes the kernel saw.
@@ -53,7 +54,8 @@ impl Thread {
             priority: event.priority,
             interval_cs: event.interval_cs,
         };
-        self.input(index, Input::Advert(advert), event.timestamp_ns.max(1));
+        let seen = Instant::from_ns(event.timestamp_ns.max(1));
+        self.input(index, Input::Advert(advert), seen);
     }
 
     /// Socket mode: read every queued advert from the socket behind `fd`.
@@ -72,7 +74,7 @@ impl Thread {
                 Some(Ok(Some(received))) => received,
                 _ => return,
             };
-            let now = monotonic_ns();
+            let now = monotonic_now();
             let meta = received.meta;
             let payload = buffer
                 .get(meta.payload_offset..meta.payload_offset + meta.payload_len)

@@ -2,9 +2,10 @@
 //! a member takes over only when every other member could too.
 
 use vrrp_common::maps::State;
+use vrrp_common::time::Instant;
 
 use super::Thread;
-use super::timers::EARLY_WAKE_NS;
+use super::timers::EARLY_WAKE;
 use crate::fsm::{self, Action, Reason};
 
 impl Thread {
@@ -20,7 +21,7 @@ impl Thread {
 
     /// A sync-group member may become master only when every other member could too: none is
     /// in FAULT, and every backup among them has stopped hearing a better master.
-    pub(super) fn group_may_take_over(&mut self, index: usize, now: u64) -> bool {
+    pub(super) fn group_may_take_over(&mut self, index: usize, now: Instant) -> bool {
         for member in self.group_members(index) {
             self.refresh_liveness(member);
             let fsm = &self.instances[member].fsm;
@@ -29,7 +30,7 @@ impl Thread {
                 State::Backup
                     if fsm
                         .master_down_deadline()
-                        .is_some_and(|d| d > now + EARLY_WAKE_NS) =>
+                        .is_some_and(|d| d > now + EARLY_WAKE) =>
                 {
                     return false;
                 }

@@ -2,31 +2,34 @@
 //! with the kernel's record read just before a master-down deadline and a spin to it.
 
 use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use vrrp_common::time::Instant;
 
 use super::Thread;
 use crate::fsm::{self, Input};
-use crate::net::sys::monotonic_ns;
+use crate::net::sys::monotonic_now;
 
 /// How long before a master-down deadline the thread wakes to check the kernel's record.
-pub(super) const EARLY_WAKE_NS: u64 = 400_000;
+pub(super) const EARLY_WAKE: Duration = Duration::from_micros(400);
 /// When the thread is awake anyway, backups whose deadline is this close also read the
 /// kernel's record, so that hundreds of instances do not each wake the thread separately.
-const REFRESH_WINDOW_NS: u64 = 5_000_000;
+const REFRESH_WINDOW: Duration = Duration::from_millis(5);
 /// Advert and GARP deadlines this close are served in the same wake-up (a master's advert a
 /// fraction of a millisecond early is harmless: the interval is a maximum).
-const COALESCE_NS: u64 = 300_000;
+const COALESCE: Duration = Duration::from_micros(300);
 
 impl Thread {
     /// Arms the timerfd for the earliest thing to do: a pending start, an advert or GARP
-    /// deadline, or `EARLY_WAKE_NS` before a master-down deadline.
+    /// deadline, or `EARLY_WAKE` before a master-down deadline.
     pub(super) fn arm_timer(&self) {
-        let mut wake_at: Option<u64> = None;
+        let mut wake_at: Option<Instant> = None;
         for running in &self.instances {
             let candidate = if !running.started {
-                self.start_ns + running.plan.startup_delay.as_nanos() as u64
+                self.started + running.plan.startup_delay
             } else if let Some(next) = running.fsm.next_deadline() {
                 if running.fsm.master_down_deadline() == Some(next) {
-                    next.saturating_sub(EARLY_WAKE_NS)
+                    next.saturating_sub(EARLY_WAKE)
                 } else {
                     next
                 }
@@ -36,7 +39,7 @@ impl Thread {
             wake_at = Some(wake_at.map_or(candidate, |w| w.min(candidate)));
         }
         // An absolute time of zero would disarm the timer; 1 ns means "now".
-        let value = wake_at.map_or(0, |t| t.max(1));
+        let value = wake_at.map_or(0, |t| t.as_ns().max(1));
         let spec = libc::itimerspec {
             it_interval: libc::timespec {
                 tv_sec: 0,
@@ -59,19 +62,19 @@ impl Thread {
     }
 
     /// Serves every deadline that has come, spinning up to a master-down deadline that is
-    /// less than `EARLY_WAKE_NS` away and still stands after reading the kernel's record.
+    /// less than `EARLY_WAKE` away and still stands after reading the kernel's record.
     pub(super) fn serve_timers(&mut self) {
         loop {
-            let mut now = monotonic_ns();
-            let mut spin_until: Option<u64> = None;
+            let mut now = monotonic_now();
+            let mut spin_until: Option<Instant> = None;
             for index in 0..self.instances.len() {
                 if let Some(down) = self.instances[index].fsm.master_down_deadline()
-                    && down <= now + EARLY_WAKE_NS + REFRESH_WINDOW_NS
+                    && down <= now + EARLY_WAKE + REFRESH_WINDOW
                 {
                     self.refresh_liveness(index);
                     if let Some(down) = self.instances[index].fsm.master_down_deadline()
                         && down > now
-                        && down <= now + EARLY_WAKE_NS
+                        && down <= now + EARLY_WAKE
                     {
                         spin_until = Some(spin_until.map_or(down, |s| s.min(down)));
                     }
@@ -87,8 +90,8 @@ impl Thread {
                         Input::Timer
                     };
                     self.input(index, input, now);
-                    now = monotonic_ns();
-                } else if !is_master_down && next <= now + COALESCE_NS {
+                    now = monotonic_now();
+                } else if !is_master_down && next <= now + COALESCE {
                     // Served at its own deadline's time, a moment early.
                     self.input(index, Input::Timer, next);
                 }
@@ -96,7 +99,7 @@ impl Thread {
             let Some(until) = spin_until else {
                 return;
             };
-            while monotonic_ns() < until {
+            while monotonic_now() < until {
                 std::hint::spin_loop();
             }
         }
@@ -107,7 +110,7 @@ impl Thread {
         let key = self.instances[index].plan.key;
         let live = self.xdp().and_then(|datapath| datapath.liveness(&key));
         if let Some(live) = live {
-            let now = monotonic_ns();
+            let now = monotonic_now();
             self.input(index, Input::Liveness(live), now);
         }
     }
