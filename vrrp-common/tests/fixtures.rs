@@ -164,7 +164,7 @@ fn keepalived_unsolicited_neighbour_advert_matches_ours() {
     let mut target = [0u8; 16];
     target.copy_from_slice(&frame[14 + 8..14 + 24]);
     let mut built = [0u8; NeighborAdvert::FRAME_LEN];
-    NeighborAdvert::unsolicited(source_mac, target)
+    NeighborAdvert::unsolicited(source_mac, target.into())
         .emit_frame(&mut built)
         .expect("room");
     assert_eq!(&built[..], &frame[..]);

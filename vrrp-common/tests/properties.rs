@@ -77,7 +77,7 @@ proptest! {
         let _ = ip::parse_ipv6(&bytes);
         let _ = arp::Repr::parse_bytes(&bytes);
         let _ = ethernet::Repr::parse_bytes(&bytes);
-        let _ = icmpv6::NeighborSolicit::parse(&bytes);
+        let _ = icmpv6::NeighborSolicit::parse_bytes(&bytes);
         let _ = rules::address_digest(family, &bytes, 8, 300);
     }
 

@@ -27,22 +27,25 @@ pub fn on_icmpv6(frame: &mut Frame) -> u32 {
     if frame_len != FRAME_LEN {
         return XDP_PASS;
     }
-    let Ok(solicit) = NeighborSolicit::parse(&frame[ND_OFFSET..]) else {
+    let Ok(solicit) = NeighborSolicit::parse_bytes(&frame[ND_OFFSET..]) else {
         return XDP_PASS;
     };
-    // RFC 4861 section 7.1.1: hop limit 255; the source must be unspecified only for DAD.
-    if frame[ethernet::HEADER_LEN + 7] != 255 {
+    let Ok(header) = ip::Ipv6Packet::new_checked(&frame[ethernet::HEADER_LEN..]) else {
+        return XDP_PASS;
+    };
+    // RFC 4861 section 7.1.1: hop limit 255; the source is unspecified only for DAD (and a DAD
+    // probe carries no source link-layer option to answer to).
+    if header.hop_limit() != 255 {
         return XDP_PASS;
     }
-    let mut asker = [0u8; 16];
-    asker.copy_from_slice(&frame[ethernet::HEADER_LEN + 8..ethernet::HEADER_LEN + 24]);
+    let asker = header.source();
     let Some(asker_mac) = solicit.source_mac else {
         return XDP_PASS;
     };
-    if asker == [0; 16] {
+    if asker.is_unspecified() {
         return XDP_PASS;
     }
-    let key = VipKey::new(ifindex, Family::Ipv6, solicit.target);
+    let key = VipKey::new(ifindex, Family::Ipv6, solicit.target.octets());
     let Some(vip) = VIPS.get_ptr(key) else {
         return XDP_PASS;
     };

@@ -79,9 +79,9 @@ pub fn checksum(source: &RawAddress, destination: &RawAddress, message: &[u8]) -
 pub struct NeighborAdvert {
     pub source_mac: Mac,
     pub destination_mac: Mac,
-    pub source: RawAddress,
-    pub destination: RawAddress,
-    pub target: RawAddress,
+    pub source: Ipv6Addr,
+    pub destination: Ipv6Addr,
+    pub target: Ipv6Addr,
     /// [`FLAG_ROUTER`] | [`FLAG_SOLICITED`] | [`FLAG_OVERRIDE`].
     pub flags: u8,
 }
@@ -89,12 +89,12 @@ pub struct NeighborAdvert {
 impl NeighborAdvert {
     /// The unsolicited advertisement keepalived sends for a VIP: from the VIP to all nodes,
     /// Override set (the new master's MAC replaces the old one in every cache).
-    pub const fn unsolicited(mac: Mac, address: RawAddress) -> NeighborAdvert {
+    pub const fn unsolicited(mac: Mac, address: Ipv6Addr) -> NeighborAdvert {
         NeighborAdvert {
             source_mac: mac,
             destination_mac: ethernet::ipv6_multicast_mac(&ALL_NODES),
             source: address,
-            destination: ALL_NODES,
+            destination: Ipv6Addr::from_octets(ALL_NODES),
             target: address,
             flags: FLAG_OVERRIDE,
         }
@@ -114,8 +114,8 @@ impl NeighborAdvert {
         .emit(frame)?;
         let message_len = ND_LEN + LINK_LAYER_OPTION_LEN;
         ip::Ipv6Repr {
-            source: Ipv6Addr::from(self.source),
-            destination: Ipv6Addr::from(self.destination),
+            source: self.source,
+            destination: self.destination,
             next_header: NEXT_HEADER_ICMPV6,
             hop_limit: 255,
             traffic_class: 0,
@@ -128,45 +128,136 @@ impl NeighborAdvert {
         message[field::CHECKSUM].copy_from_slice(&[0, 0]);
         message[field::FLAGS] = self.flags;
         message[field::RESERVED].copy_from_slice(&[0, 0, 0]);
-        message[field::TARGET].copy_from_slice(&self.target);
+        message[field::TARGET].copy_from_slice(&self.target.octets());
         let option = &mut message[field::OPTIONS..];
         option[field::OPTION_TYPE] = OPTION_TARGET_LINK_LAYER;
         option[field::OPTION_LEN] = 1;
         option[field::OPTION_MAC].copy_from_slice(&self.source_mac);
-        let sum = checksum(&self.source, &self.destination, &message[..message_len]);
+        let sum = checksum(
+            &self.source.octets(),
+            &self.destination.octets(),
+            &message[..message_len],
+        );
         message[field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
         Ok(Self::FRAME_LEN)
+    }
+}
+
+/// A view of a neighbour-discovery message (solicitation or advertisement: the same fixed part);
+/// [`Packet::new_checked`] makes sure it is there.
+#[derive(Debug, Clone)]
+pub struct Packet<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> Packet<T> {
+    /// Wraps without checking: call [`Packet::check_len`] before any accessor.
+    pub const fn new_unchecked(buffer: T) -> Packet<T> {
+        Packet { buffer }
+    }
+
+    pub fn new_checked(buffer: T) -> Result<Packet<T>, Error> {
+        let packet = Packet::new_unchecked(buffer);
+        packet.check_len()?;
+        Ok(packet)
+    }
+
+    pub fn check_len(&self) -> Result<(), Error> {
+        if self.buffer.as_ref().len() < ND_LEN {
+            Err(Error::Truncated)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn msg_type(&self) -> u8 {
+        self.buffer.as_ref()[field::TYPE]
+    }
+
+    pub fn code(&self) -> u8 {
+        self.buffer.as_ref()[field::CODE]
+    }
+
+    pub fn target(&self) -> Ipv6Addr {
+        let mut target = [0u8; 16];
+        target.copy_from_slice(&self.buffer.as_ref()[field::TARGET]);
+        Ipv6Addr::from(target)
+    }
+
+    /// The first option, if a whole link-layer address option is there: its type and address.
+    pub fn first_link_layer_option(&self) -> Option<(u8, Mac)> {
+        let option = self
+            .buffer
+            .as_ref()
+            .get(field::OPTIONS..field::OPTIONS + LINK_LAYER_OPTION_LEN)?;
+        if option[field::OPTION_LEN] != 1 {
+            return None;
+        }
+        let mut mac = [0u8; 6];
+        mac.copy_from_slice(&option[field::OPTION_MAC]);
+        Some((option[field::OPTION_TYPE], mac))
     }
 }
 
 /// What the responder needs from a neighbour solicitation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NeighborSolicit {
-    pub target: RawAddress,
+    pub target: Ipv6Addr,
     /// The asker's link-layer address option, if present (absent for DAD probes).
     pub source_mac: Option<Mac>,
 }
 
 impl NeighborSolicit {
-    /// Parses an ICMPv6 message (the IPv6 payload) as a solicitation.
-    pub fn parse(message: &[u8]) -> Result<NeighborSolicit, Error> {
-        let header = message.get(..ND_LEN).ok_or(Error::Truncated)?;
-        if header[field::TYPE] != TYPE_NEIGHBOR_SOLICITATION || header[field::CODE] != 0 {
+    /// Reads a checked message as a solicitation.
+    pub fn parse<T: AsRef<[u8]>>(packet: &Packet<T>) -> Result<NeighborSolicit, Error> {
+        if packet.msg_type() != TYPE_NEIGHBOR_SOLICITATION || packet.code() != 0 {
             return Err(Error::NotASolicitation);
         }
-        let mut target = [0u8; 16];
-        target.copy_from_slice(&header[field::TARGET]);
-        let mut source_mac = None;
         // Only the first option is examined: where a source link-layer option is sent, it
         // comes first in practice, and a bounded look keeps this verifier-friendly.
-        if let Some(option) = message.get(field::OPTIONS..field::OPTIONS + LINK_LAYER_OPTION_LEN)
-            && option[field::OPTION_TYPE] == OPTION_SOURCE_LINK_LAYER
-            && option[field::OPTION_LEN] == 1
-        {
-            let mut mac = [0u8; 6];
-            mac.copy_from_slice(&option[field::OPTION_MAC]);
-            source_mac = Some(mac);
-        }
-        Ok(NeighborSolicit { target, source_mac })
+        let source_mac = packet
+            .first_link_layer_option()
+            .filter(|(kind, _)| *kind == OPTION_SOURCE_LINK_LAYER)
+            .map(|(_, mac)| mac);
+        Ok(NeighborSolicit {
+            target: packet.target(),
+            source_mac,
+        })
+    }
+
+    /// Reads the ICMPv6 message (an IPv6 payload) in `bytes` as a solicitation.
+    pub fn parse_bytes(bytes: &[u8]) -> Result<NeighborSolicit, Error> {
+        NeighborSolicit::parse(&Packet::new_checked(bytes)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_solicitation_with_its_source_option_is_read_and_others_refused() {
+        let mut message = [0u8; ND_LEN + LINK_LAYER_OPTION_LEN];
+        message[field::TYPE] = TYPE_NEIGHBOR_SOLICITATION;
+        let target: Ipv6Addr = "2001:db8::53".parse().expect("ip");
+        message[field::TARGET].copy_from_slice(&target.octets());
+        message[field::OPTIONS..field::OPTIONS + 2].copy_from_slice(&[OPTION_SOURCE_LINK_LAYER, 1]);
+        message[field::OPTIONS + 2..].copy_from_slice(&[2, 0, 0, 0, 0, 9]);
+        let solicit = NeighborSolicit::parse_bytes(&message).expect("solicitation");
+        assert_eq!(solicit.target, target);
+        assert_eq!(solicit.source_mac, Some([2, 0, 0, 0, 0, 9]));
+        assert_eq!(
+            NeighborSolicit::parse_bytes(&message[..ND_LEN]).map(|s| s.source_mac),
+            Ok(None)
+        );
+        assert_eq!(
+            NeighborSolicit::parse_bytes(&message[..ND_LEN - 1]),
+            Err(Error::Truncated)
+        );
+        message[field::TYPE] = TYPE_NEIGHBOR_ADVERTISEMENT;
+        assert_eq!(
+            NeighborSolicit::parse_bytes(&message),
+            Err(Error::NotASolicitation)
+        );
     }
 }

@@ -30,7 +30,7 @@ impl GratuitousSender {
             IpAddr::V4(v4) => arp::Repr::gratuitous(mac, v4)
                 .emit_frame(&mut frame)
                 .map_err(|error| io::Error::other(format!("building the ARP: {error:?}")))?,
-            IpAddr::V6(v6) => NeighborAdvert::unsolicited(mac, v6.octets())
+            IpAddr::V6(v6) => NeighborAdvert::unsolicited(mac, v6)
                 .emit_frame(&mut frame)
                 .map_err(|error| io::Error::other(format!("building the NA: {error:?}")))?,
         };
