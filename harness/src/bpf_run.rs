@@ -69,6 +69,17 @@ impl XdpUnderTest {
         Ok(stats.get(&(counter as u32), 0)?.iter().sum())
     }
 
+    /// Every counter of the STATS map, summed over CPUs, by index.
+    pub fn counters(&self) -> Result<Vec<u64>> {
+        let map = self.ebpf.map("STATS").context("no STATS map")?;
+        let stats: aya::maps::PerCpuArray<&aya::maps::MapData, u64> =
+            aya::maps::PerCpuArray::try_from(map)?;
+        vrrp_common::stats::Counter::ALL
+            .iter()
+            .map(|counter| Ok(stats.get(&(*counter as u32), 0)?.iter().sum()))
+            .collect()
+    }
+
     /// Every EVENTS record written so far (and not yet read).
     pub fn events(&mut self) -> Result<Vec<vrrp_common::maps::Event>> {
         let map = self.ebpf.map_mut("EVENTS").context("no EVENTS map")?;

@@ -12,6 +12,9 @@ use crate::topology::Segment;
 /// How long a daemon may take to reach its first state.
 const SETTLE: Duration = Duration::from_secs(20);
 
+/// Everything here must outlive the test: dropping the segment removes the namespaces, dropping
+/// the scratch removes the logs and sockets. Destructure with a binding for every field (a `..`
+/// pattern drops the rest at once).
 pub struct SeedPair {
     pub segment: Segment,
     pub scratch: Scratch,

@@ -77,9 +77,9 @@ fn an_interface_deleted_and_recreated_gets_xdp_again_and_recovers() {
     let _serial = vrrp_harness::serial();
     let SeedPair {
         segment,
+        scratch: _scratch,
         mut dr1,
         mut dr2,
-        ..
     } = SeedPair::start("fault-recreate", Dr2Options::default()).expect("pair");
     let router = segment.router(1);
     segment

@@ -56,7 +56,10 @@ fn schema(value: &serde_json::Value, path: &str, out: &mut BTreeSet<String>) {
 fn status_table_json_schema_stats_and_dumps() {
     let _serial = vrrp_harness::serial();
     let SeedPair {
-        scratch, dr1, dr2, ..
+        segment: _segment,
+        scratch,
+        dr1,
+        dr2,
     } = SeedPair::start("ops-status", Dr2Options::default()).expect("pair");
     std::thread::sleep(Duration::from_millis(2500));
     // The table.
@@ -204,7 +207,12 @@ fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
 #[test]
 fn metrics_are_scraped_and_drop_counters_move_with_traffic() {
     let _serial = vrrp_harness::serial();
-    let SeedPair { segment, dr2, .. } = SeedPair::start(
+    let SeedPair {
+        segment,
+        scratch: _scratch,
+        dr1: _dr1,
+        dr2,
+    } = SeedPair::start(
         "ops-metrics",
         Dr2Options {
             extra: &["--metrics", "127.0.0.1:9650"],
@@ -269,7 +277,12 @@ fn metrics_are_scraped_and_drop_counters_move_with_traffic() {
 fn pinned_maps_are_visible_to_bpftool_and_removed_on_exit() {
     let _serial = vrrp_harness::serial();
     // nsenter rather than `ip netns exec`, so the daemon sees the host's bpffs.
-    let SeedPair { mut dr2, .. } = SeedPair::start(
+    let SeedPair {
+        segment: _segment,
+        scratch: _scratch,
+        dr1: _dr1,
+        mut dr2,
+    } = SeedPair::start(
         "ops-pin",
         Dr2Options {
             extra: &["--pin-maps"],

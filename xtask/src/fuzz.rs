@@ -1,12 +1,13 @@
 //! `cargo xtask fuzz --seconds N`: every cargo-fuzz target for N seconds (VRRP and ARP
-//! decoders, the configuration parser), with their execution counts.
+//! decoders, the configuration parser), with their execution counts, then the differential
+//! check of the XDP program against the host for N seconds (`--target differential` alone).
 
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
 use crate::bootstrap::on_path;
-use crate::cargo::{run, workspace_root};
+use crate::cargo::{build_release, run, workspace_root};
 
 const TARGETS: [&str; 3] = ["vrrp_decode", "arp_decode", "config_parse"];
 
@@ -26,7 +27,9 @@ pub fn run_all(args: &[String]) -> Result<()> {
             other => bail!("unknown fuzz option {other}"),
         }
     }
-    ensure_cargo_fuzz()?;
+    if only.as_deref() != Some("differential") {
+        ensure_cargo_fuzz()?;
+    }
     let mut summary = Vec::new();
     for target in TARGETS
         .iter()
@@ -69,6 +72,22 @@ pub fn run_all(args: &[String]) -> Result<()> {
         summary.push(format!(
             "{target}: {executions} executions in {seconds} s, no crash"
         ));
+    }
+    if only.as_deref().is_none_or(|o| o == "differential") {
+        println!("\n==> the XDP program against the host for {seconds} s");
+        let binaries = build_release()?;
+        let output = binaries
+            .command("vrrp-differential")?
+            .args(["--seconds", &seconds.to_string()])
+            .output()
+            .context("running vrrp-differential")?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        print!("{stdout}");
+        if !output.status.success() {
+            eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+            bail!("the XDP program and the host disagree (see above)");
+        }
+        summary.push(stdout.trim().to_string());
     }
     println!("\nxtask fuzz summary:\n  {}", summary.join("\n  "));
     Ok(())

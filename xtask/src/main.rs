@@ -23,7 +23,8 @@ commands:
   run -- ARGS        setup, build, then run `vrrpd ARGS` (as root: it loads the XDP program)
   bench [--quick]    setup, build, then benchmarks: vrrpd (XDP), vrrpd (socket) and keepalived
                      side by side; writes BENCHMARKS.md and benchmarks-failover.png
-  fuzz --seconds N   every cargo-fuzz target for N seconds (installs cargo-fuzz if missing)
+  fuzz --seconds N   every cargo-fuzz target for N seconds (installs cargo-fuzz if missing),
+                     then the XDP program against the host (differential) for N seconds
   soak --minutes N   chaos soak: three routers, random stops, crashes, link cuts and tracking
                      changes, checked continuously for two masters and misplaced VIPs
   lab [options]      setup, build, then the live failover lab in network namespaces:
