@@ -40,6 +40,8 @@ pub enum Outcome {
     Pass,
     /// A valid advert (counted as such; passed, or dropped over the pass budget).
     Valid,
+    /// An advert for another group or host: passed untouched, counted as not for us.
+    NotForUs,
     /// Dropped and counted under this reason.
     Dropped(Counter),
 }
@@ -49,6 +51,7 @@ pub enum Outcome {
 pub fn configs() -> [(InstanceKey, InstanceConfig); 2] {
     let v6 = InstanceConfig {
         source: US6,
+        group: VRRP_GROUP_IPV6,
         address_digest: address_digest(Family::Ipv6, &VIP6, 0, 1),
         priority: 96,
         state: State::Backup as u8,
@@ -221,6 +224,7 @@ fn vrrp_outcome(
     );
     match (reception.instance, reception.verdict) {
         (Some(_), Ok(_)) => Outcome::Valid,
+        (_, Err(Counter::AdvertsNotForUs)) => Outcome::NotForUs,
         (_, Err(counter)) => Outcome::Dropped(counter),
         (None, Ok(_)) => Outcome::Dropped(Counter::DropUnknownVrid),
     }
@@ -357,11 +361,16 @@ pub fn loaded() -> Result<XdpUnderTest> {
     Ok(xdp)
 }
 
+/// Whether a counter records a judgement of an advert.
+fn judging(counter: Counter) -> bool {
+    counter.is_drop() || matches!(counter, Counter::AdvertsValid | Counter::AdvertsNotForUs)
+}
+
 /// The counters that say how a frame was judged.
 fn judged(counters: &[u64], before: &[u64]) -> Vec<Counter> {
     Counter::ALL
         .iter()
-        .filter(|c| c.is_drop() || **c == Counter::AdvertsValid)
+        .filter(|c| judging(**c))
         .filter(|c| counters[**c as usize] != before[**c as usize])
         .copied()
         .collect()
@@ -406,7 +415,7 @@ fn compare_batch(
         *report.by_outcome.entry(*outcome).or_default() += 1;
         let verdict = xdp.run(frame)?.verdict;
         let agrees = match outcome {
-            Outcome::Pass => verdict == Verdict::Pass,
+            Outcome::Pass | Outcome::NotForUs => verdict == Verdict::Pass,
             Outcome::Valid => matches!(verdict, Verdict::Pass | Verdict::Drop),
             Outcome::Dropped(_) => verdict == Verdict::Drop,
         };
@@ -416,13 +425,14 @@ fn compare_batch(
         match outcome {
             Outcome::Pass => {}
             Outcome::Valid => expected_counts[Counter::AdvertsValid as usize] += 1,
+            Outcome::NotForUs => expected_counts[Counter::AdvertsNotForUs as usize] += 1,
             Outcome::Dropped(counter) => expected_counts[*counter as usize] += 1,
         }
     }
     let after = xdp.counters()?;
     let totals_agree = Counter::ALL
         .iter()
-        .filter(|c| c.is_drop() || **c == Counter::AdvertsValid)
+        .filter(|c| judging(**c))
         .all(|c| after[*c as usize] - before[*c as usize] == expected_counts[*c as usize]);
     if !totals_agree {
         // Name the frames: each alone, with its counters.
@@ -433,6 +443,7 @@ fn compare_batch(
             let wanted = match outcome {
                 Outcome::Pass => vec![],
                 Outcome::Valid => vec![Counter::AdvertsValid],
+                Outcome::NotForUs => vec![Counter::AdvertsNotForUs],
                 Outcome::Dropped(counter) => vec![*counter],
             };
             if counted != wanted {

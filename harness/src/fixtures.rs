@@ -18,6 +18,7 @@ pub const CLIENT_IP: [u8; 4] = [192, 0, 2, 100];
 pub fn seed_dr2_config(source: [u8; 4]) -> InstanceConfig {
     InstanceConfig {
         source: raw_from_ipv4(source),
+        group: raw_from_ipv4([224, 0, 0, 18]),
         auth_data: *b"abc123\0\0",
         address_digest: address_digest(Family::Ipv4, &SEED_VIP, 0, 1),
         priority: 96,

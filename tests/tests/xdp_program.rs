@@ -244,6 +244,34 @@ fn every_drop_reason_has_its_counter() {
     assert_dropped(&longer, config, Counter::DropLengthMismatch);
 }
 
+/// An advert addressed to another host (seen in promiscuous mode) or to a group we did not
+/// join is passed untouched and counted as not for us, as the kernel would not deliver it to a
+/// VRRP socket; one to our own address is checked as any other.
+#[test]
+fn adverts_for_other_hosts_and_groups_pass_untouched() {
+    let config = backup_config();
+    let to = |destination: [u8; 4]| {
+        let mut frame = Advert::default().frame();
+        frame[14 + 16..14 + 20].copy_from_slice(&destination);
+        vrrp_common::wire::ip::Ipv4Packet::new_unchecked(&mut frame[14..34]).fill_checksum();
+        frame
+    };
+    for other in [[192, 0, 2, 77], [224, 0, 0, 19]] {
+        let frame = to(other);
+        let mut xdp = loaded(config);
+        let run = xdp.run(&frame).expect("run");
+        assert_eq!(
+            (run.verdict, run.output),
+            (Verdict::Pass, frame),
+            "{other:?}"
+        );
+        assert_eq!(xdp.counter(Counter::AdvertsNotForUs).expect("counter"), 1);
+        assert_eq!(xdp.counter(Counter::AdvertsValid).expect("counter"), 0);
+    }
+    let (verdict, valid) = verdict_and_count(config, &to(US), Counter::AdvertsValid);
+    assert_eq!((verdict, valid), (Verdict::Pass, 1), "to our own address");
+}
+
 /// The program parses IPv4 as the kernel would: a header with a wrong checksum and a fragment
 /// (more-fragments set, or an offset) are dropped under their own reasons, not validated.
 #[test]
@@ -443,6 +471,7 @@ fn an_ipv6_v3_advert_updates_liveness() {
     .concat();
     let config = InstanceConfig {
         source: [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12],
+        group: vrrp_common::wire::frame::VRRP_GROUP_IPV6,
         address_digest: address_digest(Family::Ipv6, &vips, 0, 2),
         priority: 96,
         state: State::Backup as u8,

@@ -90,6 +90,9 @@ pub struct InstanceConfig {
     /// The address our adverts come from: adverts bearing it are not from a peer, and it breaks
     /// priority ties (RFC 5798 section 6.4.3).
     pub source: RawAddress,
+    /// The multicast group our adverts go to and the peers' come to (all zero for a unicast
+    /// instance): with `source`, the destinations an advert for us can have.
+    pub group: RawAddress,
     /// v2 simple-text password, zero-padded.
     pub auth_data: [u8; 8],
     /// [`crate::rules::address_digest`] of our virtual addresses.
@@ -260,7 +263,7 @@ pub struct VipValue {
 }
 
 const _: () = assert!(core::mem::size_of::<InstanceKey>() == 8);
-const _: () = assert!(core::mem::size_of::<InstanceConfig>() == 48);
+const _: () = assert!(core::mem::size_of::<InstanceConfig>() == 64);
 const _: () = assert!(core::mem::size_of::<Liveness>() == 80);
 const _: () = assert!(core::mem::size_of::<Event>() == 40);
 const _: () = assert!(core::mem::size_of::<PeerKey>() == 24);

@@ -63,6 +63,13 @@ pub const fn classify_frame_error(error: vrrp::Error) -> Counter {
 /// list with ours in one step whatever the order (keepalived checks each configured address is
 /// present and the counts match; equal digests of equal-count lists mean the same).
 ///
+/// Why a digest, not the list, and why a collision cannot matter: the comparison is
+/// keepalived's misconfiguration check (two routers of one VRID configured with different
+/// addresses), not a defence. Two lists an operator writes collide with probability 2^-64.
+/// A sender who crafts a colliding list gains nothing: VRRP's checks are all public, and anyone
+/// who can put an advert on the link can copy the real list from the master's adverts and send
+/// an advert that passes this check without any collision.
+///
 /// Reads `count` addresses starting at `offset` of `bytes` (addresses past the end are left
 /// out). Indexing from the buffer's start, rather than taking a sub-slice, keeps the pointer the
 /// verifier tracks the buffer's own.
@@ -250,9 +257,23 @@ pub fn receive_advert<'c>(
     };
     let key = InstanceKey::new(ifindex, meta.family, packet.vrid());
     let Some(config) = config_for(&key) else {
-        reception.verdict = Err(Counter::DropUnknownVrid);
+        // A multicast advert of a VRID we do not serve is dropped (one VRRP daemon per
+        // interface); a unicast one may be another host's, so it is none of our business.
+        reception.verdict = Err(if is_multicast(meta) {
+            Counter::DropUnknownVrid
+        } else {
+            Counter::AdvertsNotForUs
+        });
         return reception;
     };
+    // The kernel delivers to a VRRP socket only what is addressed to a group it joined or to
+    // one of the host's addresses: an advert to another group or another host (seen in
+    // promiscuous mode) is passed untouched, not validated. The program knows the instance's
+    // group and its own address (the primary address, or unicast_src_ip).
+    if meta.destination != config.group && meta.destination != config.source {
+        reception.verdict = Err(Counter::AdvertsNotForUs);
+        return reception;
+    }
     reception.instance = Some((key, config));
     let Some(version) = packet.version() else {
         reception.verdict = Err(Counter::DropBadVersion);
@@ -327,6 +348,15 @@ impl Standing for InstanceConfig {
     #[inline(always)]
     fn preempt_delay_ns(&self) -> u64 {
         self.preempt_delay_ns
+    }
+}
+
+/// An IPv4 (224.0.0.0/4) or IPv6 (ff00::/8) multicast destination.
+#[inline(always)]
+fn is_multicast(meta: &IpMeta) -> bool {
+    match meta.family {
+        Family::Ipv4 => meta.destination[0] & 0xf0 == 0xe0,
+        Family::Ipv6 => meta.destination[0] == 0xff,
     }
 }
 

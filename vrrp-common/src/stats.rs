@@ -21,6 +21,9 @@ pub enum Counter {
     EventsLost,
     ArpRepliesSent,
     NeighborAdvertsSent,
+    /// Adverts addressed to neither our group nor our address (another host's, seen in
+    /// promiscuous mode): passed untouched, as the kernel would not deliver them to us.
+    AdvertsNotForUs,
     // Drop reasons, one per validation failure.
     DropTruncated,
     DropLengthMismatch,
@@ -58,6 +61,7 @@ impl Counter {
         Counter::EventsLost,
         Counter::ArpRepliesSent,
         Counter::NeighborAdvertsSent,
+        Counter::AdvertsNotForUs,
         Counter::DropTruncated,
         Counter::DropLengthMismatch,
         Counter::DropBadIpHeader,
@@ -90,6 +94,7 @@ impl Counter {
             Counter::EventsLost => "events_lost",
             Counter::ArpRepliesSent => "arp_replies_sent",
             Counter::NeighborAdvertsSent => "neighbor_adverts_sent",
+            Counter::AdvertsNotForUs => "adverts_not_for_us",
             Counter::DropTruncated => "truncated",
             Counter::DropLengthMismatch => "length_mismatch",
             Counter::DropBadIpHeader => "bad_ip_header",

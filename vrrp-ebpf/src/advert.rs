@@ -136,7 +136,13 @@ fn on_advert(ifindex: u32, meta: &IpMeta, payload: &[u8]) -> u32 {
         peer_ttl,
     );
     let Some((key, config)) = reception.instance else {
-        return drop(reception.verdict.err().unwrap_or(Counter::DropUnknownVrid));
+        let counter = reception.verdict.err().unwrap_or(Counter::DropUnknownVrid);
+        if !counter.is_drop() {
+            // Not for us (see rules::receive_advert): the kernel stack decides.
+            maps::count(counter);
+            return XDP_PASS;
+        }
+        return drop(counter);
     };
     // Only a valid advert or an authentication failure (which may wake userspace) touches
     // LIVENESS; every other drop leaves it as other CPUs wrote it.

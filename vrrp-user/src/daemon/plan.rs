@@ -210,7 +210,12 @@ pub fn build(
         datapath_flags |= flags::UNICAST;
     }
     let count = instance.addresses.len().min(255);
+    let group = match destinations.as_slice() {
+        [group] if group.is_multicast() => raw_from_ip(*group).1,
+        _ => [0; 16],
+    };
     let datapath_base = InstanceConfig {
+        group,
         auth_data: auth.data(),
         auth_type: auth.type_code(),
         address_digest: address_digest(family, &address_bytes, 0, count),
