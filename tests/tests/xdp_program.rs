@@ -560,6 +560,54 @@ fn with_vip(active: bool) -> XdpUnderTest {
     xdp
 }
 
+/// The ND responder answers a valid solicitation for an active IPv6 VIP and leaves everything
+/// the kernel would refuse to the kernel: a wrong ICMPv6 checksum, an IPv6 payload length that
+/// is not the message's, a hop limit below 255 (RFC 4861 section 7.1.1).
+#[test]
+fn the_nd_responder_answers_only_a_valid_solicitation() {
+    let vip6: std::net::Ipv6Addr = "2001:db8::53".parse().expect("ip");
+    let client6: std::net::Ipv6Addr = "2001:db8::100".parse().expect("ip");
+    let mut xdp = loaded(backup_config());
+    xdp.hash_map::<VipKey, VipValue>("VIPS")
+        .expect("map")
+        .insert(
+            VipKey::new(TEST_IFINDEX, Family::Ipv6, vip6.octets()),
+            VipValue {
+                mac: ROUTER_MAC,
+                active: 1,
+                vrid: 53,
+            },
+            0,
+        )
+        .expect("insert");
+    let valid = fixtures::neighbor_solicitation(CLIENT_MAC, client6, vip6);
+    let run = xdp.run(&valid).expect("run");
+    assert_eq!(run.verdict, Verdict::Tx, "a valid solicitation is answered");
+    let answer = vrrp_common::wire::ethernet::Repr::parse_bytes(&run.output).expect("eth");
+    assert_eq!(
+        (answer.source, answer.destination),
+        (ROUTER_MAC, CLIENT_MAC)
+    );
+    let mut bad_checksum = valid.clone();
+    bad_checksum[14 + 40 + 2] ^= 0x01;
+    let mut bad_length = valid.clone();
+    bad_length[14 + 5] = 24;
+    let mut low_hop_limit = valid.clone();
+    low_hop_limit[14 + 7] = 254;
+    for (what, frame) in [
+        ("checksum", bad_checksum),
+        ("payload length", bad_length),
+        ("hop limit", low_hop_limit),
+    ] {
+        let run = xdp.run(&frame).expect("run");
+        assert_eq!((run.verdict, run.output), (Verdict::Pass, frame), "{what}");
+    }
+    assert_eq!(
+        xdp.counter(Counter::NeighborAdvertsSent).expect("counter"),
+        1
+    );
+}
+
 #[test]
 fn an_arp_request_for_an_active_vip_is_answered_in_place() {
     let mut xdp = with_vip(true);

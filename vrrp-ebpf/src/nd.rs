@@ -33,12 +33,17 @@ pub fn on_icmpv6(frame: &mut Frame) -> u32 {
     let Ok(header) = ip::Ipv6Packet::new_checked(&frame[ethernet::HEADER_LEN..]) else {
         return XDP_PASS;
     };
-    // RFC 4861 section 7.1.1: hop limit 255; the source is unspecified only for DAD (and a DAD
-    // probe carries no source link-layer option to answer to).
-    if header.hop_limit() != 255 {
+    // RFC 4861 section 7.1.1, as the kernel's ndisc_rcv checks it: hop limit 255, the IPv6
+    // payload exactly the message, a correct ICMPv6 checksum. Anything else is the kernel's to
+    // judge (it drops it). The source is unspecified only for DAD (and a DAD probe carries no
+    // source link-layer option to answer to).
+    if header.hop_limit() != 255 || header.payload_len() != FRAME_LEN - ND_OFFSET {
         return XDP_PASS;
     }
     let asker = header.source();
+    if !icmpv6::verify_checksum(&frame[ethernet::HEADER_LEN..], FRAME_LEN - ND_OFFSET) {
+        return XDP_PASS;
+    }
     let Some(asker_mac) = solicit.source_mac else {
         return XDP_PASS;
     };
