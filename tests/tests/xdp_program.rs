@@ -272,6 +272,89 @@ fn adverts_for_other_hosts_and_groups_pass_untouched() {
     assert_eq!((verdict, valid), (Verdict::Pass, 1), "to our own address");
 }
 
+/// The largest adverts the configuration lets through (255 IPv4 addresses with v2's
+/// authentication data, 64 IPv6 ones) are carried by the builder, the checksum, the address
+/// digest and the program's length limit alike: valid, not truncated or mismatched.
+#[test]
+fn the_largest_adverts_the_configuration_allows_are_valid_end_to_end() {
+    use vrrp_common::wire::vrrp::max_addresses;
+    let ipv4: Vec<u8> = (0..max_addresses(Version::V2, Family::Ipv4))
+        .flat_map(|i| [198, 51, 100 + (i / 250) as u8, 1 + (i % 250) as u8])
+        .collect();
+    let mut config = backup_config();
+    config.address_count = 255;
+    config.address_digest = address_digest(Family::Ipv4, &ipv4, 0, 255);
+    let frame = Advert {
+        addresses: ipv4,
+        ..Advert::default()
+    }
+    .frame();
+    assert_eq!(frame.len(), 14 + 20 + 8 + 255 * 4 + 8);
+    let (verdict, valid) = verdict_and_count(config, &frame, Counter::AdvertsValid);
+    assert_eq!((verdict, valid), (Verdict::Pass, 1), "255 IPv4 addresses");
+
+    let room = max_addresses(Version::V3, Family::Ipv6);
+    assert_eq!(room, 64);
+    let ipv6: Vec<u8> = (0..room)
+        .flat_map(|i| {
+            let mut address = [0u8; 16];
+            address[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+            address[15] = i as u8 + 1;
+            address
+        })
+        .collect();
+    let us6 = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12];
+    let config6 = InstanceConfig {
+        source: us6,
+        group: vrrp_common::wire::frame::VRRP_GROUP_IPV6,
+        address_digest: address_digest(Family::Ipv6, &ipv6, 0, room),
+        address_count: room as u8,
+        priority: 96,
+        state: State::Backup as u8,
+        version: 3,
+        interval_cs: 100,
+        flags: flags::PREEMPT | flags::CHECK_ADDRESSES,
+        ..InstanceConfig::default()
+    };
+    let advert = AdvertFrame {
+        source_mac: MASTER_MAC,
+        destination_mac: None,
+        source: [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x11],
+        destination: vrrp_common::wire::frame::VRRP_GROUP_IPV6,
+        ttl: 255,
+        identification: 0,
+        v3_checksum_as_v2: false,
+        advert: Repr {
+            version: Version::V3,
+            vrid: 53,
+            priority: 100,
+            interval_cs: 100,
+            auth: Auth::None,
+            family: Family::Ipv6,
+            addresses: &ipv6,
+        },
+    };
+    let mut bytes = vec![0u8; advert.len()];
+    advert
+        .emit(&mut bytes)
+        .expect("the builder carries 64 IPv6 addresses");
+    let mut xdp = XdpUnderTest::load().expect("load");
+    xdp.hash_map::<InstanceKey, InstanceConfig>("CONFIG")
+        .expect("map")
+        .insert(InstanceKey::new(TEST_IFINDEX, Family::Ipv6, 53), config6, 0)
+        .expect("insert");
+    assert_eq!(xdp.run(&bytes).expect("run").verdict, Verdict::Pass);
+    assert_eq!(
+        xdp.counter(Counter::AdvertsValid).expect("counter"),
+        1,
+        "64 IPv6 addresses"
+    );
+    // One more address than the room is what the receivers refuse: the configuration never
+    // lets it be built.
+    let too_many = vrrp_common::wire::vrrp::message_len(Version::V3, Family::Ipv6, 65);
+    assert!(too_many > vrrp_common::wire::vrrp::MAX_LEN);
+}
+
 /// The program parses IPv4 as the kernel would: a header with a wrong checksum and a fragment
 /// (more-fragments set, or an offset) are dropped under their own reasons, not validated.
 #[test]

@@ -380,3 +380,55 @@ fn lower_priority_answers_follow_keepalived_defaults() {
     assert!(quiet.garp.lower_prio_no_advert);
     assert!(quiet.garp.higher_prio_send_advert);
 }
+
+/// keepalived's fallback for more VIPs than an advert carries: the excess becomes excluded
+/// addresses (installed, not advertised) with its message; vrrpd's room is its datapath's (255
+/// IPv4, 64 IPv6 addresses), so nothing the file says can make an advert the receivers refuse.
+#[test]
+fn vips_beyond_what_an_advert_carries_move_to_the_excluded_ones() {
+    let dir = std::env::temp_dir().join(format!("vrrpd-vip-room-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    for (family, count, room) in [("4", 300usize, 255usize), ("6", 70, 64)] {
+        let addresses: String = (0..count)
+            .map(|i| match family {
+                "4" => format!("    198.51.{}.{}/32\n", 100 + i / 250, 1 + i % 250),
+                _ => format!("    2001:db8::{:x}/128\n", i + 1),
+            })
+            .collect();
+        let version = if family == "6" { "  version 3\n" } else { "" };
+        let first_address_line = 5 + version.lines().count();
+        let text = format!(
+            "vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n{version}  virtual_ipaddress {{\n{addresses}  }}\n}}\n"
+        );
+        let path = dir.join(format!("room{family}.conf"));
+        std::fs::write(&path, text).expect("write");
+        let loaded = config::load(&path, &LexOptions::default()).expect("runs");
+        let instance = &loaded.config.instances[0];
+        assert_eq!(instance.addresses.len(), room, "IPv{family}");
+        assert_eq!(
+            instance.excluded_addresses.len(),
+            count - room,
+            "IPv{family}"
+        );
+        let warning = loaded
+            .warnings
+            .iter()
+            .map(ToString::to_string)
+            .find(|w| w.contains("exceeds maximum/space available in packet"))
+            .expect("keepalived's message");
+        assert!(
+            warning.contains(&format!("(VI_1) Number of VIPs ({count})"))
+                && warning.contains(&format!("(max {room} addresses) - excess moved to eVIPs")),
+            "{warning}"
+        );
+        assert!(
+            warning.starts_with(&format!(
+                "{}:{}:",
+                path.display(),
+                first_address_line + room
+            )),
+            "located at the first address moved: {warning}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -104,6 +104,13 @@ pub enum Error {
     BufferSize,
 }
 
+/// The most addresses an advert of this version and family can carry within [`MAX_LEN`] (and the
+/// 8-bit count): 255 IPv4 addresses, 64 IPv6 ones.
+pub const fn max_addresses(version: Version, family: Family) -> usize {
+    let room = (MAX_LEN - message_len(version, family, 0)) / family.address_len();
+    if room < 255 { room } else { 255 }
+}
+
 /// The length a message of this version, family and address count must have.
 pub const fn message_len(version: Version, family: Family, count: u8) -> usize {
     let auth = match (version, family) {

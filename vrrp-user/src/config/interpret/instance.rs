@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use vrrp_common::wire::Family;
-use vrrp_common::wire::vrrp::Version;
+use vrrp_common::wire::vrrp::{self, Version};
 
 use super::super::model::*;
 use super::super::syntax::{Diagnostic, Location, Node, Word};
@@ -315,8 +315,24 @@ impl Context {
                 format!("({}) IPv6 needs VRRP version 3", instance.name),
             );
         }
-        if instance.addresses.len() > 255 {
-            self.error(&instance.location, format!("({}) more than 255 addresses cannot be advertised; use virtual_ipaddress_excluded", instance.name));
+        // keepalived (vrrp.c, vrrp_complete_instance): what does not fit the advert is moved to
+        // the excluded addresses, installed but not advertised, with a configuration error
+        // reported. keepalived's room is the interface MTU's; vrrpd's is what its datapath
+        // carries (vrrp::MAX_LEN: 255 IPv4 or 64 IPv6 addresses), at most the same at MTU 1500
+        // for IPv4 and below it for IPv6 (keepalived fits 89 there).
+        let room = vrrp::max_addresses(instance.version, instance.family);
+        if instance.addresses.len() > room {
+            let location = instance.addresses[room].location.clone();
+            self.warnings.push(Diagnostic::new(
+                &location,
+                format!(
+                    "({}) Number of VIPs ({}) exceeds maximum/space available in packet (max {room} addresses) - excess moved to eVIPs",
+                    instance.name,
+                    instance.addresses.len()
+                ),
+            ));
+            let excess = instance.addresses.split_off(room);
+            instance.excluded_addresses.extend(excess);
         }
     }
 
