@@ -604,20 +604,31 @@ fn an_ipv6_v3_advert_updates_liveness() {
 
 #[test]
 fn a_frame_cut_at_any_length_never_aborts() {
-    let mut xdp = loaded(backup_config());
+    let mut xdp = with_vip(true);
     let frame = Advert::default().frame();
-    // The kernel refuses test frames shorter than an Ethernet header.
-    for length in 14..=frame.len() {
+    // The kernel refuses test frames shorter than an Ethernet header. A cut advert is never
+    // aborted, never counted valid, and never moves LIVENESS.
+    for length in 14..frame.len() {
         let run = xdp.run(&frame[..length]).expect("run");
         assert_ne!(run.verdict, Verdict::Aborted, "cut at {length}");
     }
+    assert_eq!(xdp.counter(Counter::AdvertsValid).expect("counter"), 0);
+    let live = xdp
+        .hash_map::<InstanceKey, Liveness>("LIVENESS")
+        .expect("map")
+        .get(&key(), 0)
+        .ok();
+    assert!(
+        live.is_none_or(|l| l.adverts == 0 && l.last_reset_ns == 0),
+        "LIVENESS moved: {live:?}"
+    );
+    // A cut ARP request for an active VIP is never answered.
     let arp = arp_request([192, 0, 2, 100], VIP);
-    for length in 14..=arp.len() {
-        assert_ne!(
-            xdp.run(&arp[..length]).expect("run").verdict,
-            Verdict::Aborted
-        );
+    for length in 14..arp.len() {
+        let run = xdp.run(&arp[..length]).expect("run");
+        assert_eq!(run.verdict, Verdict::Pass, "ARP cut at {length}");
     }
+    assert_eq!(xdp.counter(Counter::ArpRepliesSent).expect("counter"), 0);
 }
 
 const CLIENT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x64];
