@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
-use vrrp_common::maps::{InstanceConfig, InstanceKey, State, flags};
-use vrrp_common::rules::{self, address_digest};
+use vrrp_common::maps::{InstanceConfig, InstanceKey};
+use vrrp_common::rules::{self};
 use vrrp_common::stats::Counter;
 use vrrp_common::wire::checksum::IPPROTO_VRRP;
 use vrrp_common::wire::frame::{AdvertFrame, VRRP_GROUP_IPV6};
@@ -27,8 +27,7 @@ pub const TEST_IFINDEX: u32 = 1;
 const MASTER: [u8; 4] = [192, 0, 2, 11];
 const US: [u8; 4] = [192, 0, 2, 12];
 const MASTER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x11];
-const MASTER6: [u8; 16] = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x11];
-const US6: [u8; 16] = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12];
+use fixtures::MASTER6;
 const VIP6: [u8; 16] = [
     0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53,
 ];
@@ -49,18 +48,7 @@ pub enum Outcome {
 /// The instances the differential run configures: the seed's DR2 (v2, IPv4, VRID 51) and a v3
 /// IPv6 backup (VRID 53).
 pub fn configs() -> [(InstanceKey, InstanceConfig); 2] {
-    let v6 = InstanceConfig {
-        source: US6,
-        group: VRRP_GROUP_IPV6,
-        address_digest: address_digest(Family::Ipv6, &VIP6, 0, 1),
-        priority: 96,
-        state: State::Backup as u8,
-        version: 3,
-        interval_cs: 100,
-        address_count: 1,
-        flags: flags::PREEMPT | flags::CHECK_ADDRESSES,
-        ..InstanceConfig::default()
-    };
+    let v6 = fixtures::ipv6_backup_config(&VIP6);
     [
         (
             InstanceKey::new(TEST_IFINDEX, Family::Ipv4, 51),

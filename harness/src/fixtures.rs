@@ -32,6 +32,28 @@ pub fn seed_dr2_config(source: [u8; 4]) -> InstanceConfig {
     }
 }
 
+/// Our link-local address in the IPv6 fixtures, and the master's.
+pub const US6: [u8; 16] = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12];
+pub const MASTER6: [u8; 16] = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x11];
+
+/// The CONFIG entry of a VRRPv3 IPv6 backup (priority 96, 1 s, preempting, adverts from
+/// [`US6`] to ff02::12) advertising `addresses` (IPv6 addresses in wire order).
+pub fn ipv6_backup_config(addresses: &[u8]) -> InstanceConfig {
+    let count = addresses.len() / 16;
+    InstanceConfig {
+        source: US6,
+        group: vrrp_common::wire::frame::VRRP_GROUP_IPV6,
+        address_digest: address_digest(Family::Ipv6, addresses, 0, count),
+        address_count: count as u8,
+        priority: 96,
+        state: State::Backup as u8,
+        version: 3,
+        interval_cs: 100,
+        flags: flags::PREEMPT | flags::CHECK_ADDRESSES,
+        ..InstanceConfig::default()
+    }
+}
+
 /// A broadcast ARP request from `sender_mac` / `sender_ip` for `target_ip`.
 pub fn arp_request(sender_mac: [u8; 6], sender_ip: [u8; 4], target_ip: [u8; 4]) -> Vec<u8> {
     let request = arp::Repr {

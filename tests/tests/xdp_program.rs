@@ -303,23 +303,11 @@ fn the_largest_adverts_the_configuration_allows_are_valid_end_to_end() {
             address
         })
         .collect();
-    let us6 = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12];
-    let config6 = InstanceConfig {
-        source: us6,
-        group: vrrp_common::wire::frame::VRRP_GROUP_IPV6,
-        address_digest: address_digest(Family::Ipv6, &ipv6, 0, room),
-        address_count: room as u8,
-        priority: 96,
-        state: State::Backup as u8,
-        version: 3,
-        interval_cs: 100,
-        flags: flags::PREEMPT | flags::CHECK_ADDRESSES,
-        ..InstanceConfig::default()
-    };
+    let config6 = fixtures::ipv6_backup_config(&ipv6);
     let advert = AdvertFrame {
         source_mac: MASTER_MAC,
         destination_mac: None,
-        source: [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x11],
+        source: fixtures::MASTER6,
         destination: vrrp_common::wire::frame::VRRP_GROUP_IPV6,
         ttl: 255,
         identification: 0,
@@ -552,18 +540,7 @@ fn an_ipv6_v3_advert_updates_liveness() {
         a
     }]
     .concat();
-    let config = InstanceConfig {
-        source: [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12],
-        group: vrrp_common::wire::frame::VRRP_GROUP_IPV6,
-        address_digest: address_digest(Family::Ipv6, &vips, 0, 2),
-        priority: 96,
-        state: State::Backup as u8,
-        version: 3,
-        interval_cs: 100,
-        address_count: 2,
-        flags: flags::PREEMPT | flags::CHECK_ADDRESSES,
-        ..InstanceConfig::default()
-    };
+    let config = fixtures::ipv6_backup_config(&vips);
     vrrp_harness::require_root();
     let mut xdp = XdpUnderTest::load().expect("load");
     xdp.hash_map::<InstanceKey, InstanceConfig>("CONFIG")

@@ -221,6 +221,15 @@ impl Thread {
         }
     }
 
+    /// Stopping, and no instance is master any more (their priority-0 adverts are out).
+    fn finished(&self) -> bool {
+        self.stopping
+            && self
+                .instances
+                .iter()
+                .all(|r| r.fsm.state() != State::Master)
+    }
+
     fn run(mut self) {
         // Timer precision: no slack on this thread's sleeps.
         // SAFETY: prctl with PR_SET_TIMERSLACK has no memory-safety preconditions.
@@ -229,12 +238,7 @@ impl Thread {
         loop {
             self.start_due_instances();
             self.serve_timers();
-            if self.stopping
-                && self
-                    .instances
-                    .iter()
-                    .all(|r| r.fsm.state() != State::Master)
-            {
+            if self.finished() {
                 break;
             }
             self.arm_timer();
@@ -260,12 +264,7 @@ impl Thread {
                     self.socket_adverts(fd);
                 }
             }
-            if self.stopping
-                && self
-                    .instances
-                    .iter()
-                    .all(|r| r.fsm.state() != State::Master)
-            {
+            if self.finished() {
                 break;
             }
         }
