@@ -81,12 +81,12 @@ fn advert_frame(version: Version, family: Family, vrid: u8, addresses: &[u8]) ->
     let (source, destination, auth) = match (family, version) {
         (Family::Ipv4, Version::V2) => (
             raw_from_ipv4(MASTER),
-            raw_from_ipv4([224, 0, 0, 18]),
+            raw_from_ipv4(fixtures::SEED_GROUP),
             Auth::SimpleText(*b"abc123\0\0"),
         ),
         (Family::Ipv4, Version::V3) => (
             raw_from_ipv4(MASTER),
-            raw_from_ipv4([224, 0, 0, 18]),
+            raw_from_ipv4(fixtures::SEED_GROUP),
             Auth::None,
         ),
         (Family::Ipv6, _) => (MASTER6, VRRP_GROUP_IPV6, Auth::None),

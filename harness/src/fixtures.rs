@@ -10,15 +10,17 @@ use vrrp_common::wire::{Family, arp, ethernet, icmpv6, ip, raw_from_ipv4};
 
 /// The seed's VIP (172.16.1.99 in the seed, mapped to the documentation range).
 pub const SEED_VIP: [u8; 4] = [192, 0, 2, 99];
+/// The seed's multicast group (its `vrrp_mcast_group4`).
+pub const SEED_GROUP: [u8; 4] = [224, 0, 1, 11];
 /// The client's address on the test segment.
 pub const CLIENT_IP: [u8; 4] = [192, 0, 2, 100];
 
-/// The CONFIG entry of the seed's DR2 as vrrpd writes it: v2, PASS `abc123`, 1 s adverts,
-/// VIP 192.0.2.99, priority 96, backup, preempting, adverts from `source`.
+/// The CONFIG entry of the seed's DR2 as vrrpd writes it: v2, PASS `abc123`, 1 s adverts to
+/// the seed's group, VIP 192.0.2.99, priority 96, backup, preempting, adverts from `source`.
 pub fn seed_dr2_config(source: [u8; 4]) -> InstanceConfig {
     InstanceConfig {
         source: raw_from_ipv4(source),
-        group: raw_from_ipv4([224, 0, 0, 18]),
+        group: raw_from_ipv4(SEED_GROUP),
         auth_data: *b"abc123\0\0",
         address_digest: address_digest(Family::Ipv4, &SEED_VIP, 0, 1),
         priority: 96,

@@ -75,7 +75,7 @@ impl Advert {
             source_mac: MASTER_MAC,
             destination_mac: None,
             source: raw_from_ipv4(self.source),
-            destination: raw_from_ipv4([224, 0, 0, 18]),
+            destination: raw_from_ipv4(fixtures::SEED_GROUP),
             ttl: self.ttl,
             identification: 1,
             v3_checksum_as_v2: false,

@@ -9,6 +9,14 @@ use vrrp_common::maps::PeerKey;
 use vrrp_common::wire::raw_from_ip;
 
 use super::{Receive, Running, Thread};
+
+/// How often instances waiting for their address try again.
+pub(super) const RETRY_WAITING: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The bind failed because the address is not (yet) usable: tentative, or not there.
+fn not_usable_yet(error: &io::Error) -> bool {
+    error.raw_os_error() == Some(libc::EADDRNOTAVAIL)
+}
 use crate::daemon::plan::InstancePlan;
 use crate::fsm::{self, Input};
 use crate::net::advert::AdvertTemplate;
@@ -16,8 +24,39 @@ use crate::net::sys::monotonic_now;
 use crate::net::vrrp_socket::VrrpSocket;
 
 impl Thread {
+    /// Adds the instance; or, while its address cannot be bound yet (an IPv6 link-local address
+    /// still tentative: duplicate address detection takes a second or more after the link
+    /// comes up, the normal case at boot), keeps it waiting and tries again every
+    /// [`RETRY_WAITING`], without holding up the other instances.
+    pub(super) fn admit(&mut self, plan: InstancePlan) -> io::Result<()> {
+        match self.add_instance(&plan) {
+            Err(error) if not_usable_yet(&error) => {
+                info!(
+                    "({}) {} on {} is not usable yet ({error}); waiting for it",
+                    plan.name(),
+                    plan.source,
+                    plan.config.interface
+                );
+                self.waiting.push(plan);
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// Tries the waiting instances again.
+    pub(super) fn retry_waiting(&mut self) {
+        for plan in std::mem::take(&mut self.waiting) {
+            match self.add_instance(&plan) {
+                Ok(()) => info!("({}) {} is usable now; starting", plan.name(), plan.source),
+                Err(error) if not_usable_yet(&error) => self.waiting.push(plan),
+                Err(error) => warn!("({}) cannot start: {error}", plan.name()),
+            }
+        }
+    }
+
     /// Opens (or reuses) the interface's socket, registers the instance with the datapath.
-    pub(super) fn add_instance(&mut self, plan: InstancePlan) -> io::Result<()> {
+    fn add_instance(&mut self, plan: &InstancePlan) -> io::Result<()> {
         let socket_key = (plan.ifindex, plan.config.family);
         if !self.sockets.contains_key(&socket_key) {
             let socket = VrrpSocket::open(
@@ -77,7 +116,7 @@ impl Thread {
             ))
         })?;
         self.instances.push(Running {
-            plan: Arc::new(plan),
+            plan: Arc::new(plan.clone()),
             fsm,
             template,
             socket: send_key,
@@ -134,7 +173,7 @@ impl Thread {
                 continue;
             }
             info!("({}) added by the reload", plan.name());
-            if let Err(error) = self.add_instance(plan) {
+            if let Err(error) = self.admit(plan) {
                 warn!("reload: cannot start an instance: {error}");
             }
         }

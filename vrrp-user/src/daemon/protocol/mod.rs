@@ -132,6 +132,8 @@ struct Thread {
     /// When the thread started (`vrrp_startup_delay` counts from here).
     started: Instant,
     stopping: bool,
+    /// Instances whose address cannot be bound yet (see `lifecycle`).
+    waiting: Vec<InstancePlan>,
 }
 
 /// Starts the protocol thread with the initial instances.
@@ -179,6 +181,7 @@ pub fn spawn(
         outcomes,
         started: monotonic_now(),
         stopping: false,
+        waiting: Vec::new(),
     };
     thread.watch(thread.wake.as_raw_fd())?;
     thread.watch(thread.timer.as_raw_fd())?;
@@ -186,7 +189,7 @@ pub fn spawn(
         thread.watch(events.as_raw_fd())?;
     }
     for plan in plans {
-        thread.add_instance(plan)?;
+        thread.admit(plan)?;
     }
     let handle = std::thread::Builder::new()
         .name("vrrp-protocol".into())
@@ -236,6 +239,9 @@ impl Thread {
         unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1, 0, 0, 0) };
         let mut ready = [libc::epoll_event { events: 0, u64: 0 }; 16];
         loop {
+            if !self.waiting.is_empty() && !self.stopping {
+                self.retry_waiting();
+            }
             self.start_due_instances();
             self.serve_timers();
             if self.finished() {

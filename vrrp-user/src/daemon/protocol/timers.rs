@@ -38,6 +38,10 @@ impl Thread {
             };
             wake_at = Some(wake_at.map_or(candidate, |w| w.min(candidate)));
         }
+        if !self.waiting.is_empty() {
+            let retry = monotonic_now() + super::lifecycle::RETRY_WAITING;
+            wake_at = Some(wake_at.map_or(retry, |w| w.min(retry)));
+        }
         // An absolute time of zero would disarm the timer; 1 ns means "now".
         let value = wake_at.map_or(0, |t| t.as_ns().max(1));
         let spec = libc::itimerspec {
