@@ -101,9 +101,34 @@ impl Vrrpd {
         extra: &[&str],
         host_mounts: bool,
     ) -> Result<Vrrpd> {
+        Vrrpd::launch(host, label, config, scratch, extra, host_mounts, &[])
+    }
+
+    /// As [`Vrrpd::start`], run through `wrapper` (a command that execs its arguments, such as
+    /// `setpriv` with the capabilities of the packaged unit).
+    pub fn start_under(
+        host: &Host,
+        label: &str,
+        config: &str,
+        scratch: &Scratch,
+        wrapper: &[String],
+    ) -> Result<Vrrpd> {
+        Vrrpd::launch(host, label, config, scratch, &[], false, wrapper)
+    }
+
+    fn launch(
+        host: &Host,
+        label: &str,
+        config: &str,
+        scratch: &Scratch,
+        extra: &[&str],
+        host_mounts: bool,
+        wrapper: &[String],
+    ) -> Result<Vrrpd> {
         let config_path = scratch.write(&format!("{label}.conf"), config)?;
         let control = scratch.join(&format!("{label}.sock"));
-        let mut argv: Vec<String> = vec![
+        let mut argv: Vec<String> = wrapper.to_vec();
+        argv.extend([
             vrrpd_binary().display().to_string(),
             "-l".into(),
             "-f".into(),
@@ -119,7 +144,7 @@ impl Vrrpd {
                 .join(&format!("{label}.stats"))
                 .display()
                 .to_string(),
-        ];
+        ]);
         argv.extend(extra.iter().map(|s| s.to_string()));
         let log = scratch.join(&format!("{label}.log"));
         let process = if host_mounts {

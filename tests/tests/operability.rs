@@ -352,6 +352,73 @@ fn thread_named(pid: i32, name: &str) -> Option<String> {
         .map(|task| task.display().to_string())
 }
 
+/// The capability bounding set of the packaged unit, as setpriv's `--bounding-set` spells it.
+fn unit_bounding_set() -> String {
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../packaging/vrrpd.service"
+    ))
+    .expect("unit");
+    assert!(
+        !unit.lines().any(|l| l.trim() == "RestrictRealtime=yes"),
+        "the unit must let vrrp_rt_priority work"
+    );
+    let caps = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("CapabilityBoundingSet="))
+        .expect("CapabilityBoundingSet");
+    let mut set = String::from("-all");
+    for cap in caps.split_whitespace() {
+        set.push_str(",+");
+        set.push_str(&cap.trim_start_matches("CAP_").to_ascii_lowercase());
+    }
+    set
+}
+
+/// Under exactly the unit's capability bounding set, keepalived's vrrp_rt_priority puts the
+/// protocol thread under SCHED_RR (with the unit of the seed session, RestrictRealtime and the
+/// missing CAP_SYS_NICE made it fail with only a warning).
+#[test]
+fn the_units_capabilities_let_vrrp_rt_priority_work() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(1).expect("segment");
+    let scratch = Scratch::new("ops-unit-caps").expect("scratch");
+    let config = seed_config("dr1-keepalived.conf", &scratch)
+        .expect("dr1")
+        .replacen(
+            "global_defs {",
+            "global_defs {\n   vrrp_rt_priority 20\n   vrrp_priority -5",
+            1,
+        );
+    let wrapper = vec![
+        "setpriv".to_string(),
+        format!("--bounding-set={}", unit_bounding_set()),
+    ];
+    let mut dr1 =
+        Vrrpd::start_under(segment.router(1), "dr1", &config, &scratch, &wrapper).expect("dr1");
+    dr1.wait_for("(VI_1) Entering BACKUP STATE", WAIT)
+        .expect("started");
+    let pid = dr1.process.pid();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let bounding = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .expect("CapBnd");
+    assert_ne!(
+        bounding.trim(),
+        "000001ffffffffff",
+        "the bounding set was narrowed"
+    );
+    let protocol = thread_named(pid, "vrrp-protocol").expect("the protocol thread");
+    let stat = std::fs::read_to_string(format!("{protocol}/stat")).expect("stat");
+    assert_eq!(stat_field(&stat, 41), Some(2), "SCHED_RR: {stat}");
+    assert_eq!(stat_field(&stat, 40), Some(20), "rt priority 20: {stat}");
+    let main = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    assert_eq!(stat_field(&main, 19), Some(-5), "nice -5: {main}");
+    assert!(!dr1.log().contains("WARN"), "no warning: {}", dr1.log());
+}
+
 #[test]
 fn keepalived_scheduling_settings_apply_where_they_matter() {
     let _serial = vrrp_harness::serial();
