@@ -69,3 +69,44 @@ fn an_ipv6_instance_waits_for_its_tentative_link_local_address() {
         "adverts from fe80::11: {adverts:?}"
     );
 }
+
+/// Link down at start: FAULT until the link comes up, then the configured state (keepalived's
+/// behaviour), with adverts once it is master.
+#[test]
+fn an_instance_started_with_its_link_down_is_in_fault_until_it_comes_up() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(1).expect("segment");
+    let scratch = Scratch::new("startup-link-down").expect("scratch");
+    let router = segment.router(1);
+    router
+        .ns
+        .run_ok(["ip", "link", "set", "eth0", "down"])
+        .expect("down");
+    let capture =
+        Capture::start(&segment.switch, BRIDGE, "ip proto 112", scratch.path()).expect("capture");
+    let config = vrrp_harness::daemons::seed_config("dr1-keepalived.conf", &scratch).expect("dr1");
+    let mut dr1 = Vrrpd::start(router, "dr1", &config, &scratch, &[]).expect("dr1");
+    dr1.wait_for("(VI_1) Entering FAULT STATE", WAIT)
+        .expect("FAULT while the link is down");
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        !dr1.log().contains("Entering MASTER STATE"),
+        "no MASTER with the link down: {}",
+        dr1.log()
+    );
+    router
+        .ns
+        .run_ok(["ip", "link", "set", "eth0", "up"])
+        .expect("up");
+    dr1.wait_for("(VI_1) Entering MASTER STATE", WAIT)
+        .expect("master once the link is up, without a restart");
+    std::thread::sleep(Duration::from_millis(1500));
+    let adverts = wire::adverts(&capture.finish().expect("capture"));
+    assert!(
+        adverts
+            .iter()
+            .any(|a| a.vrid == 51 && a.priority == 100 && a.checksum_ok),
+        "DR1's adverts on the wire: {adverts:?}"
+    );
+}
