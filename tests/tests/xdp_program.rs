@@ -95,6 +95,33 @@ impl Advert {
     }
 }
 
+/// A VRRPv3 advert for VRID 53 from `source` to ff02::12 carrying `addresses`.
+fn ipv6_advert(source: [u8; 16], addresses: &[u8]) -> Vec<u8> {
+    let frame = AdvertFrame {
+        source_mac: MASTER_MAC,
+        destination_mac: None,
+        source,
+        destination: vrrp_common::wire::frame::VRRP_GROUP_IPV6,
+        ttl: 255,
+        identification: 0,
+        v3_checksum_as_v2: false,
+        advert: Repr {
+            version: Version::V3,
+            vrid: 53,
+            priority: 100,
+            interval_cs: 100,
+            auth: Auth::None,
+            family: Family::Ipv6,
+            addresses,
+        },
+    };
+    let mut bytes = vec![0u8; frame.len()];
+    frame
+        .emit(&mut bytes)
+        .expect("the builder carries the advert");
+    bytes
+}
+
 /// Runs `frame` on a fresh program with `config`; returns the verdict and the counter.
 fn verdict_and_count(config: InstanceConfig, frame: &[u8], counter: Counter) -> (Verdict, u64) {
     let mut xdp = loaded(config);
@@ -304,28 +331,7 @@ fn the_largest_adverts_the_configuration_allows_are_valid_end_to_end() {
         })
         .collect();
     let config6 = fixtures::ipv6_backup_config(&ipv6);
-    let advert = AdvertFrame {
-        source_mac: MASTER_MAC,
-        destination_mac: None,
-        source: fixtures::MASTER6,
-        destination: vrrp_common::wire::frame::VRRP_GROUP_IPV6,
-        ttl: 255,
-        identification: 0,
-        v3_checksum_as_v2: false,
-        advert: Repr {
-            version: Version::V3,
-            vrid: 53,
-            priority: 100,
-            interval_cs: 100,
-            auth: Auth::None,
-            family: Family::Ipv6,
-            addresses: &ipv6,
-        },
-    };
-    let mut bytes = vec![0u8; advert.len()];
-    advert
-        .emit(&mut bytes)
-        .expect("the builder carries 64 IPv6 addresses");
+    let bytes = ipv6_advert(fixtures::MASTER6, &ipv6);
     let mut xdp = XdpUnderTest::load().expect("load");
     xdp.hash_map::<InstanceKey, InstanceConfig>("CONFIG")
         .expect("map")
@@ -532,7 +538,7 @@ fn valid_adverts_beyond_the_pass_budget_are_dropped_but_counted() {
 #[test]
 fn an_ipv6_v3_advert_updates_liveness() {
     let key6 = InstanceKey::new(TEST_IFINDEX, Family::Ipv6, 53);
-    let master6: [u8; 16] = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x11];
+    let master6 = fixtures::MASTER6;
     let vips: Vec<u8> = [[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53], {
         let mut a = [0u8; 16];
         a[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
@@ -547,26 +553,7 @@ fn an_ipv6_v3_advert_updates_liveness() {
         .expect("map")
         .insert(key6, config, 0)
         .expect("insert");
-    let frame = AdvertFrame {
-        source_mac: MASTER_MAC,
-        destination_mac: None,
-        source: master6,
-        destination: vrrp_common::wire::frame::VRRP_GROUP_IPV6,
-        ttl: 255,
-        identification: 0,
-        v3_checksum_as_v2: false,
-        advert: Repr {
-            version: Version::V3,
-            vrid: 53,
-            priority: 100,
-            interval_cs: 100,
-            auth: Auth::None,
-            family: Family::Ipv6,
-            addresses: &vips,
-        },
-    };
-    let mut bytes = vec![0u8; frame.len()];
-    frame.emit(&mut bytes).expect("emit");
+    let bytes = ipv6_advert(master6, &vips);
     assert_eq!(xdp.run(&bytes).expect("run").verdict, Verdict::Pass);
     let live = xdp
         .hash_map::<InstanceKey, Liveness>("LIVENESS")
