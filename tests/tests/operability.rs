@@ -375,6 +375,18 @@ fn unit_bounding_set() -> String {
     set
 }
 
+/// vrrp_rt_priority 20 put the protocol thread of `pid` under SCHED_RR at priority 20, and
+/// vrrp_priority -5 the process at nice -5 (proc(5): field 19 nice, 40 rt_priority, 41 policy;
+/// SCHED_RR is 2).
+fn assert_rt_priority_20_and_nice_minus_5(pid: i32) {
+    let protocol = thread_named(pid, "vrrp-protocol").expect("the protocol thread");
+    let stat = std::fs::read_to_string(format!("{protocol}/stat")).expect("stat");
+    assert_eq!(stat_field(&stat, 41), Some(2), "SCHED_RR: {stat}");
+    assert_eq!(stat_field(&stat, 40), Some(20), "rt priority 20: {stat}");
+    let main = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    assert_eq!(stat_field(&main, 19), Some(-5), "nice -5: {main}");
+}
+
 /// Under exactly the unit's capability bounding set, keepalived's vrrp_rt_priority puts the
 /// protocol thread under SCHED_RR (with the unit of the seed session, RestrictRealtime and the
 /// missing CAP_SYS_NICE made it fail with only a warning).
@@ -410,12 +422,7 @@ fn the_units_capabilities_let_vrrp_rt_priority_work() {
         "000001ffffffffff",
         "the bounding set was narrowed"
     );
-    let protocol = thread_named(pid, "vrrp-protocol").expect("the protocol thread");
-    let stat = std::fs::read_to_string(format!("{protocol}/stat")).expect("stat");
-    assert_eq!(stat_field(&stat, 41), Some(2), "SCHED_RR: {stat}");
-    assert_eq!(stat_field(&stat, 40), Some(20), "rt priority 20: {stat}");
-    let main = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-    assert_eq!(stat_field(&main, 19), Some(-5), "nice -5: {main}");
+    assert_rt_priority_20_and_nice_minus_5(pid);
     assert!(!dr1.log().contains("WARN"), "no warning: {}", dr1.log());
 }
 
@@ -437,13 +444,8 @@ fn keepalived_scheduling_settings_apply_where_they_matter() {
     dr1.wait_for("(VI_1) Entering BACKUP STATE", WAIT)
         .expect("started");
     let pid = dr1.process.pid();
-    let protocol = thread_named(pid, "vrrp-protocol").expect("the protocol thread");
-    let stat = std::fs::read_to_string(format!("{protocol}/stat")).expect("stat");
-    // proc(5): field 18 priority, 19 nice, 40 rt_priority, 41 policy (SCHED_RR is 2).
-    assert_eq!(stat_field(&stat, 41), Some(2), "SCHED_RR: {stat}");
-    assert_eq!(stat_field(&stat, 40), Some(20), "rt priority 20: {stat}");
+    assert_rt_priority_20_and_nice_minus_5(pid);
     let main = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-    assert_eq!(stat_field(&main, 19), Some(-5), "nice -5: {main}");
     assert_eq!(
         stat_field(&main, 41),
         Some(0),
