@@ -110,3 +110,163 @@ fn an_instance_started_with_its_link_down_is_in_fault_until_it_comes_up() {
         "DR1's adverts on the wire: {adverts:?}"
     );
 }
+
+/// An IPv4 instance whose interface has no IPv4 address yet waits for one (keepalived: FAULT
+/// until it has one) and starts when it is added; vrrpd used to exit ("has no IPv4 address to
+/// send adverts from").
+#[test]
+fn an_ipv4_instance_waits_for_its_interface_to_get_an_address() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(1).expect("segment");
+    let scratch = Scratch::new("startup-no-ipv4").expect("scratch");
+    let router = segment.router(1);
+    router
+        .ns
+        .run_ok(["ip", "-4", "addr", "flush", "dev", "eth0"])
+        .expect("flush");
+    let capture =
+        Capture::start(&segment.switch, BRIDGE, "ip proto 112", scratch.path()).expect("capture");
+    let config = vrrp_harness::daemons::seed_config("dr1-keepalived.conf", &scratch).expect("dr1");
+    let mut dr1 = Vrrpd::start(router, "dr1", &config, &scratch, &[]).expect("dr1");
+    dr1.wait_for(
+        "has no IPv4 address to send adverts from; (VI_1) waits for it",
+        WAIT,
+    )
+    .expect("waits for an address");
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(dr1.process.is_running(), "still running: {}", dr1.log());
+    assert_eq!(
+        dr1.log().matches("waits for it").count(),
+        1,
+        "logged once: {}",
+        dr1.log()
+    );
+    router
+        .ns
+        .run_ok(["ip", "addr", "add", "192.0.2.11/24", "dev", "eth0"])
+        .expect("address");
+    dr1.wait_for("(VI_1) its interface is usable now; starting", WAIT)
+        .expect("starts");
+    dr1.wait_for("(VI_1) Entering MASTER STATE", WAIT)
+        .expect("master, without a restart");
+    std::thread::sleep(Duration::from_millis(1500));
+    let adverts = wire::adverts(&capture.finish().expect("capture"));
+    assert!(
+        adverts
+            .iter()
+            .any(|a| a.vrid == 51 && a.source.to_string() == "192.0.2.11" && a.checksum_ok),
+        "adverts from 192.0.2.11: {adverts:?}"
+    );
+}
+
+/// Two instances, VI_1 on eth0 (present) and VI_2 on eth1 (not yet there).
+fn two_interface_config(dynamic: bool) -> String {
+    let global = if dynamic {
+        "global_defs {\n  dynamic_interfaces\n}\n"
+    } else {
+        ""
+    };
+    format!(
+        "{global}vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  \
+         advert_int 0.1\n  virtual_ipaddress {{\n    192.0.2.99/24 dev eth0\n  }}\n}}\n\
+         vrrp_instance VI_2 {{\n  interface eth1\n  virtual_router_id 52\n  priority 100\n  \
+         advert_int 0.1\n  virtual_ipaddress {{\n    198.51.100.99/24 dev eth1\n  }}\n}}\n"
+    )
+}
+
+/// Creates eth1 in the router's namespace (a veth whose peer, eth1p, stays there too), with
+/// an address, both ends up.
+fn create_eth1(router: &vrrp_harness::topology::Host) {
+    for argv in [
+        &[
+            "ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+        ][..],
+        &["ip", "addr", "add", "198.51.100.1/24", "dev", "eth1"],
+        &["ip", "link", "set", "eth1p", "up"],
+        &["ip", "link", "set", "eth1", "up"],
+    ] {
+        router.ns.run_ok(argv).expect("eth1");
+    }
+}
+
+/// Under keepalived's `dynamic_interfaces`, an instance whose interface is missing at start
+/// waits for it, starts when it appears, goes to FAULT when it is deleted and comes back when
+/// it is re-created; the instance on the interface that exists runs all along.
+#[test]
+fn with_dynamic_interfaces_an_instance_waits_for_its_interface() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(1).expect("segment");
+    let scratch = Scratch::new("startup-dynamic").expect("scratch");
+    let router = segment.router(1);
+    let mut dr1 =
+        Vrrpd::start(router, "dr1", &two_interface_config(true), &scratch, &[]).expect("dr1");
+    dr1.wait_for("(VI_1) Entering MASTER STATE", WAIT)
+        .expect("VI_1 runs while VI_2 waits");
+    dr1.wait_for("no interface named eth1; (VI_2) waits for it", WAIT)
+        .expect("VI_2 waits for eth1");
+    create_eth1(router);
+    let capture =
+        Capture::start(&router.ns, "eth1p", "ip proto 112", scratch.path()).expect("capture");
+    dr1.wait_for("(VI_2) its interface is usable now; starting", WAIT)
+        .expect("VI_2 starts");
+    dr1.wait_for("(VI_2) Entering MASTER STATE", WAIT)
+        .expect("VI_2 master, without a restart");
+    std::thread::sleep(Duration::from_millis(500));
+    let adverts = wire::adverts(&capture.finish().expect("capture"));
+    assert!(
+        adverts
+            .iter()
+            .any(|a| a.vrid == 52 && a.source.to_string() == "198.51.100.1" && a.checksum_ok),
+        "VI_2's adverts on eth1: {adverts:?}"
+    );
+    router
+        .ns
+        .run_ok(["ip", "link", "del", "eth1"])
+        .expect("delete eth1");
+    dr1.wait_for("(VI_2) Entering FAULT STATE", WAIT)
+        .expect("FAULT when eth1 is deleted");
+    create_eth1(router);
+    vrrp_harness::wait_until("VI_2 master again", WAIT, || {
+        dr1.log().matches("(VI_2) Entering MASTER STATE").count() >= 2
+    });
+    assert_eq!(
+        dr1.log().matches("(VI_1) Entering MASTER STATE").count(),
+        1,
+        "VI_1 undisturbed: {}",
+        dr1.log()
+    );
+}
+
+/// Without `dynamic_interfaces`, keepalived drops an instance whose interface does not exist
+/// ("WARNING - interface eth1 for vrrp_instance VI_2 doesn't exist", "(VI_2) Unknown
+/// interface!") and runs the others; vrrpd used to exit.
+#[test]
+fn without_dynamic_interfaces_an_instance_on_a_missing_interface_is_dropped_as_keepalived_does() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(1).expect("segment");
+    let scratch = Scratch::new("startup-missing").expect("scratch");
+    let router = segment.router(1);
+    let mut dr1 =
+        Vrrpd::start(router, "dr1", &two_interface_config(false), &scratch, &[]).expect("dr1");
+    dr1.wait_for(
+        "WARNING - interface eth1 for vrrp_instance VI_2 doesn't exist",
+        WAIT,
+    )
+    .expect("keepalived's warning");
+    dr1.wait_for("(VI_2) Unknown interface!", WAIT)
+        .expect("keepalived's error");
+    dr1.wait_for("(VI_1) Entering MASTER STATE", WAIT)
+        .expect("VI_1 runs");
+    assert!(dr1.process.is_running(), "still running");
+    let status = dr1.status_json().expect("status");
+    let names: Vec<&str> = status["instances"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .filter_map(|i| i["name"].as_str())
+        .collect();
+    assert_eq!(names, ["VI_1"], "only VI_1 runs");
+}

@@ -116,6 +116,9 @@ pub struct GlobalDefs {
     pub notify_fifo: Option<NotifyFifo>,
     pub vrrp_notify_fifo: Option<NotifyFifo>,
     pub scheduling: Scheduling,
+    /// `dynamic_interfaces`: an instance whose interface does not exist yet waits for it (and
+    /// is in FAULT while it is deleted) instead of being dropped from the configuration.
+    pub dynamic_interfaces: bool,
 }
 
 /// keepalived's scheduling settings for its VRRP process (`vrrp_priority`, `vrrp_no_swap`,
@@ -157,6 +160,7 @@ impl Default for GlobalDefs {
             smtp_connect_timeout: Duration::from_secs(30),
             notify_fifo: None,
             vrrp_notify_fifo: None,
+            dynamic_interfaces: false,
         }
     }
 }

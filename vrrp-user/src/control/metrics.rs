@@ -1,15 +1,33 @@
-//! Prometheus text exposition (`--metrics ADDR`), on a minimal HTTP/1.1 listener.
+//! Prometheus text exposition (`--metrics ADDR`), served by `http`.
 
 use std::fmt::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tracing::warn;
 
 use super::Reporter;
+use super::http::{self, Listener, Routes};
 use super::model::{InstanceStats, Stats, Status, state_value};
+
+/// A label value as the text exposition format requires it: backslash, double quote and line
+/// feed escaped (instance and interface names come from the configuration file).
+pub fn label(value: &str) -> std::borrow::Cow<'_, str> {
+    if !value.contains(['\\', '"', '\n']) {
+        return value.into();
+    }
+    let mut escaped = String::with_capacity(value.len() + 4);
+    for c in value.chars() {
+        match c {
+            '\\' => escaped.push_str("\\\\"),
+            '"' => escaped.push_str("\\\""),
+            '\n' => escaped.push_str("\\n"),
+            c => escaped.push(c),
+        }
+    }
+    escaped.into()
+}
 
 /// Renders the metrics for one scrape.
 pub fn render(status: &Status, stats: &Stats) -> String {
@@ -23,8 +41,8 @@ pub fn render(status: &Status, stats: &Stats) -> String {
         let _ = writeln!(
             out,
             "vrrp_instance_state{{instance=\"{}\",interface=\"{}\",vrid=\"{}\"}} {}",
-            i.name,
-            i.interface,
+            label(&i.name),
+            label(&i.interface),
             i.vrid,
             state_value(&i.state)
         );
@@ -35,7 +53,8 @@ pub fn render(status: &Status, stats: &Stats) -> String {
         let _ = writeln!(
             out,
             "vrrp_instance_priority{{instance=\"{}\"}} {}",
-            i.name, i.effective_priority
+            label(&i.name),
+            i.effective_priority
         );
     }
     type Family = (&'static str, &'static str, fn(&InstanceStats) -> u64);
@@ -66,7 +85,12 @@ pub fn render(status: &Status, stats: &Stats) -> String {
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} counter");
         for i in &stats.instances {
-            let _ = writeln!(out, "{name}{{instance=\"{}\"}} {}", i.name, value(i));
+            let _ = writeln!(
+                out,
+                "{name}{{instance=\"{}\"}} {}",
+                label(&i.name),
+                value(i)
+            );
         }
     }
     let _ = writeln!(
@@ -113,31 +137,23 @@ pub fn render(status: &Status, stats: &Stats) -> String {
     out
 }
 
+/// Serves `GET /metrics` on `address` until the daemon stops.
 pub async fn serve(address: SocketAddr, reporter: Arc<dyn Reporter>) {
-    let listener = match TcpListener::bind(address).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            warn!("metrics listener {address}: {error}");
-            return;
-        }
-    };
-    loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let reporter = Arc::clone(&reporter);
-        tokio::spawn(async move {
-            let mut request = [0u8; 1024];
-            let _ = stream.read(&mut request).await;
-            let body =
-                tokio::task::spawn_blocking(move || render(&reporter.status(), &reporter.stats()))
-                    .await
-                    .unwrap_or_default();
-            let response = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = stream.write_all(response.as_bytes()).await;
-        });
+    match TcpListener::bind(address).await {
+        Ok(listener) => http::serve(Listener::Tcp(listener), Routes::Metrics, reporter).await,
+        Err(error) => warn!("metrics listener {address}: {error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::label;
+
+    #[test]
+    fn label_values_are_escaped_as_the_exposition_format_requires() {
+        assert_eq!(label("VI_1"), "VI_1");
+        assert_eq!(label("a\"b"), "a\\\"b");
+        assert_eq!(label("a\\b"), "a\\\\b");
+        assert_eq!(label("a\nb"), "a\\nb");
     }
 }

@@ -2,6 +2,7 @@
 //! Prometheus endpoint, and the human-readable renderings (also used by the signal dumps).
 
 pub mod client;
+pub mod http;
 pub mod metrics;
 pub mod model;
 pub mod render;

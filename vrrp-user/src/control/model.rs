@@ -16,18 +16,41 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Clone, Debug)]
 pub struct InstanceSnapshot {
     pub name: String,
+    /// The instance's LIVENESS / CONFIG key.
+    pub key: vrrp_common::maps::InstanceKey,
     pub interface: String,
     pub vrid: u8,
     pub family: Family,
     pub state: State,
     pub base_priority: u8,
     pub effective_priority: u8,
-    pub master: Option<(std::net::IpAddr, u8)>,
+    /// The address our adverts carry.
+    pub source: std::net::IpAddr,
+    /// The latest record of the master's adverts: in XDP mode the kernel's LIVENESS entry read
+    /// when the snapshot is served, else the state machine's copy.
+    pub liveness: vrrp_common::maps::Liveness,
     pub last_transition: Option<(Instant, String)>,
     pub counters: crate::fsm::Counters,
-    /// Valid adverts the datapath saw (every one in XDP mode).
-    pub adverts_seen: u64,
     pub addresses: Vec<String>,
+}
+
+impl InstanceSnapshot {
+    /// The master as this router knows it: itself, or the sender of the adverts it tracks.
+    pub fn master(&self) -> Option<(std::net::IpAddr, u8)> {
+        match self.state {
+            State::Master => Some((self.source, self.effective_priority)),
+            _ if self.liveness.last_reset_ns != 0 => Some((
+                vrrp_common::wire::raw_to_ip(self.family, &self.liveness.master),
+                self.liveness.master_priority,
+            )),
+            _ => None,
+        }
+    }
+
+    /// Valid adverts the datapath saw (every one in XDP mode).
+    pub fn adverts_seen(&self) -> u64 {
+        self.liveness.adverts
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -90,7 +113,7 @@ impl Status {
                     state: s.state.keepalived_name().into(),
                     effective_priority: s.effective_priority,
                     base_priority: s.base_priority,
-                    master: s.master.map(|(address, priority)| Master {
+                    master: s.master().map(|(address, priority)| Master {
                         address: address.to_string(),
                         priority,
                     }),
@@ -181,7 +204,7 @@ impl InstanceStats {
             name: snapshot.name.clone(),
             adverts_sent: c.adverts_sent,
             adverts_received: c.adverts_received,
-            adverts_seen: snapshot.adverts_seen,
+            adverts_seen: snapshot.adverts_seen(),
             transitions: c.transitions,
             became_master: c.became_master,
             released_master: c.released_master,

@@ -14,7 +14,7 @@ use vrrp_common::wire::raw_from_ip;
 
 use super::plan::InstancePlan;
 use crate::config::model::VirtualRoute;
-use crate::datapath::xdp::XdpDatapath;
+use crate::datapath::xdp::VipTable;
 use crate::net::gratuitous::GratuitousSender;
 use crate::net::netlink::Netlink;
 use crate::track::{Observation, Source};
@@ -31,7 +31,8 @@ pub enum Work {
 #[derive(Clone)]
 pub struct Context {
     pub netlink: Netlink,
-    pub datapath: Option<Arc<Mutex<XdpDatapath>>>,
+    /// The XDP program's VIPS map (None in socket mode).
+    pub vips: Option<Arc<Mutex<VipTable>>>,
     pub tracking: UnboundedSender<(Source, Observation)>,
     /// Gratuitous ARPs / NAs sent, per instance.
     pub announced: Arc<Mutex<HashMap<String, u64>>>,
@@ -59,10 +60,10 @@ fn vip_key(plan: &InstancePlan, address: std::net::IpAddr) -> VipKey {
 }
 
 fn set_active(context: &Context, plan: &InstancePlan, active: bool) {
-    let Some(datapath) = &context.datapath else {
+    let Some(vips) = &context.vips else {
         return;
     };
-    let Ok(mut datapath) = datapath.lock() else {
+    let Ok(mut vips) = vips.lock() else {
         return;
     };
     for vip in plan
@@ -77,7 +78,7 @@ fn set_active(context: &Context, plan: &InstancePlan, active: bool) {
             active: u8::from(active),
             vrid: plan.config.vrid,
         };
-        if let Err(error) = datapath.set_vip(&key, &value) {
+        if let Err(error) = vips.set(&key, &value) {
             warn!("({}) VIPS map: {error}", plan.name());
         }
     }

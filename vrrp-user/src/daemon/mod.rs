@@ -23,7 +23,6 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tracing::{error, info, warn};
-use vrrp_common::stats::Counter;
 
 use crate::cli::{Cli, DatapathChoice, XdpModeChoice};
 use crate::config::{self, Config, LexOptions};
@@ -159,20 +158,35 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let plans = match plan::resolve(&config, &netlink).await {
-        Ok(plans) => plans,
+    let resolved = match plan::resolve(&config, &netlink).await {
+        Ok(resolved) => resolved,
         Err(error) => {
             error!("{error}");
             return ExitCode::FAILURE;
         }
     };
+    let waiting = reload::log_waiting(&[], &resolved.waiting);
+    let plans = resolved.plans;
     addresses::remove_stale(&netlink, &plans).await;
     let no_accept = plans.iter().any(|p| !p.accept);
     if no_accept && let Err(error) = crate::net::accept::reset() {
         warn!("no_accept needs nftables: {error}");
     }
     let datapath = start_xdp(&cli, &plans);
-    let socket_counters = Arc::new(Mutex::new([0u64; Counter::COUNT]));
+    let published = Arc::new(protocol::Published::default());
+    // Status, stats, metrics and the address workers get map handles of their own, so that
+    // none of them takes the lock the protocol thread takes on the datapath.
+    let handles = datapath.as_ref().and_then(|datapath| {
+        let datapath = datapath.lock().ok()?;
+        match (datapath.reader(), datapath.vip_table()) {
+            (Ok(reader), Ok(vips)) => Some((reader, Arc::new(Mutex::new(vips)))),
+            (Err(error), _) | (_, Err(error)) => {
+                error!("XDP map handles: {error}");
+                None
+            }
+        }
+    });
+    let (reader, vip_table) = handles.unzip();
     let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel();
     let receive = match &datapath {
         Some(datapath) => Receive::Xdp(Arc::clone(datapath)),
@@ -181,7 +195,7 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
     let protocol = match protocol::spawn(
         plans.clone(),
         receive,
-        Arc::clone(&socket_counters),
+        Arc::clone(&published),
         outcomes_tx,
         config.global.scheduling.clone(),
     ) {
@@ -194,8 +208,8 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
     let (tracking_tx, tracking_rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         protocol,
-        datapath: datapath.clone(),
-        socket_counters,
+        datapath: reader,
+        published,
         announced: Arc::new(Mutex::new(HashMap::new())),
         total_announced: Arc::new(AtomicU64::new(0)),
         observations: Mutex::new(HashMap::new()),
@@ -203,7 +217,7 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
     });
     let address_context = addresses::Context {
         netlink: netlink.clone(),
-        datapath: datapath.clone(),
+        vips: vip_table,
         tracking: tracking_tx.clone(),
         announced: Arc::clone(&shared.announced),
         total_announced: Arc::clone(&shared.total_announced),
@@ -214,6 +228,7 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
         config,
         netlink,
         shared: Arc::clone(&shared),
+        xdp: datapath,
         address_context,
         address_queues: HashMap::new(),
         address_workers: Vec::new(),
@@ -222,6 +237,7 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
         fifos,
         background: Vec::new(),
         plans: plans.clone(),
+        waiting,
     };
     daemon.start_tracking(tracking_rx);
     let (recreated_tx, mut recreated) = mpsc::unbounded_channel();
@@ -253,6 +269,8 @@ struct Daemon {
     config: Config,
     netlink: Netlink,
     shared: Arc<Shared>,
+    /// The XDP datapath, shared with the protocol thread (attaching on reload).
+    xdp: Option<Arc<Mutex<XdpDatapath>>>,
     address_context: addresses::Context,
     address_queues: HashMap<String, UnboundedSender<addresses::Work>>,
     address_workers: Vec<tokio::task::JoinHandle<()>>,
@@ -262,6 +280,8 @@ struct Daemon {
     background: Vec<tokio::task::JoinHandle<()>>,
     /// The plans running now (for what exit must undo, such as macvlans).
     plans: Vec<InstancePlan>,
+    /// Instances waiting for their interface or its address (see `plan::Resolved`).
+    waiting: Vec<String>,
 }
 
 /// Who scripts run as (`script_user`; root when unset or unknown).
@@ -320,6 +340,9 @@ impl Daemon {
                 _ = usr1.recv() => self.write_dump(false),
                 _ = usr2.recv() => self.write_dump(true),
                 Some(interface) = recreated.recv() => self.replan(&interface).await,
+                _ = tokio::time::sleep(reload::RETRY_WAITING), if !self.waiting.is_empty() => {
+                    self.retry_waiting().await
+                }
                 outcome = outcomes.recv() => match outcome {
                     Some(Outcome::Stopped) | None => break,
                     Some(outcome) => self.dispatch(outcome),

@@ -97,12 +97,48 @@ impl InstancePlan {
 }
 
 /// Resolves every complete instance; stops at the first that cannot run.
-pub async fn resolve(config: &Config, netlink: &Netlink) -> Result<Vec<InstancePlan>, PlanError> {
-    let mut plans = Vec::new();
+/// The instances that can run now, and those that wait for the machine.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    pub plans: Vec<InstancePlan>,
+    /// Instances whose interface has no usable source address yet (keepalived: FAULT until it
+    /// has one), or, under `dynamic_interfaces`, whose interface does not exist yet: resolved
+    /// again until they can run. With the reason, for the log.
+    pub waiting: Vec<(String, PlanError)>,
+}
+
+/// Resolves every complete instance against the live interfaces. An instance whose interface
+/// is missing is dropped as keepalived drops it ("WARNING - interface ... doesn't exist",
+/// "Unknown interface!"), unless `dynamic_interfaces` makes it wait; the others run.
+pub async fn resolve(config: &Config, netlink: &Netlink) -> Result<Resolved, PlanError> {
+    let mut resolved = Resolved::default();
     for instance in config.instances.iter().filter(|i| !i.incomplete) {
-        plans.push(resolve_one(config, instance, netlink).await?);
+        match resolve_one(config, instance, netlink).await {
+            Ok(plan) => resolved.plans.push(plan),
+            Err(error @ PlanError::NoSource { .. }) => {
+                resolved.waiting.push((instance.name.clone(), error));
+            }
+            Err(
+                error @ PlanError::Interface {
+                    source: NetlinkError::NoSuchInterface(_),
+                    ..
+                },
+            ) => {
+                if config.global.dynamic_interfaces {
+                    resolved.waiting.push((instance.name.clone(), error));
+                } else {
+                    tracing::error!(
+                        "WARNING - interface {} for vrrp_instance {} doesn't exist",
+                        instance.interface,
+                        instance.name
+                    );
+                    tracing::error!("({}) Unknown interface!", instance.name);
+                }
+            }
+            Err(error) => return Err(error),
+        }
     }
-    Ok(plans)
+    Ok(resolved)
 }
 
 async fn resolve_one(

@@ -26,8 +26,8 @@ impl Daemon {
             error!("reload failed; keeping the running configuration");
             return;
         };
-        let plans = match plan::resolve(&config, &self.netlink).await {
-            Ok(plans) => plans,
+        let resolved = match plan::resolve(&config, &self.netlink).await {
+            Ok(resolved) => resolved,
             Err(error) => {
                 error!("reload failed ({error}); keeping the running configuration");
                 return;
@@ -43,7 +43,7 @@ impl Daemon {
             self.fifos.close();
             self.fifos = open_fifos(&self.config);
         }
-        self.apply_plans(plans);
+        self.apply(resolved);
         info!("Configuration reloaded");
     }
 
@@ -51,7 +51,7 @@ impl Daemon {
     /// unchanged instances and replaces the rest.
     pub(super) fn apply_plans(&mut self, plans: Vec<InstancePlan>) {
         self.plans = plans.clone();
-        if let Some(datapath) = &self.shared.datapath
+        if let Some(datapath) = &self.xdp
             && let Ok(mut datapath) = datapath.lock()
         {
             for plan in &plans {
@@ -65,22 +65,42 @@ impl Daemon {
         self.shared.protocol.send(Command::Reload(plans));
     }
 
-    /// An interface came back (new index): plan its instances again once it has an address.
+    /// Applies a resolution: the plans that can run go to the protocol thread, the others wait.
+    fn apply(&mut self, resolved: plan::Resolved) {
+        self.waiting = log_waiting(&self.waiting, &resolved.waiting);
+        self.apply_plans(resolved.plans);
+    }
+
+    /// An interface came back (new index): plan its instances again.
     pub(super) async fn replan(&mut self, interface: &str) {
-        for _ in 0..40 {
-            match plan::resolve(&self.config, &self.netlink).await {
-                Ok(plans) => {
-                    info!("{interface}: instances re-planned on the new interface");
-                    self.apply_plans(plans);
-                    return;
-                }
-                Err(error) => {
-                    info!("{interface}: waiting for the interface to be usable ({error})");
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
+        match plan::resolve(&self.config, &self.netlink).await {
+            Ok(resolved) => {
+                info!("{interface}: instances re-planned on the new interface");
+                self.apply(resolved);
             }
+            Err(error) => warn!("{interface}: re-planning its instances: {error}"),
         }
-        warn!("{interface}: gave up re-planning its instances; they stay in FAULT");
+    }
+
+    /// Resolves again while instances wait; starts those that can run now.
+    pub(super) async fn retry_waiting(&mut self) {
+        let Ok(resolved) = plan::resolve(&self.config, &self.netlink).await else {
+            return;
+        };
+        let still: Vec<&str> = resolved.waiting.iter().map(|(n, _)| n.as_str()).collect();
+        let ready: Vec<String> = self
+            .waiting
+            .iter()
+            .filter(|name| !still.contains(&name.as_str()))
+            .cloned()
+            .collect();
+        if ready.is_empty() {
+            return;
+        }
+        for name in &ready {
+            info!("({name}) its interface is usable now; starting");
+        }
+        self.apply(resolved);
     }
 
     /// SIGUSR1 / SIGUSR2: keepalived-like data and stats dumps.
@@ -100,4 +120,18 @@ impl Daemon {
             Err(error) => warn!("{}: {error}", path.display()),
         }
     }
+}
+
+/// How often instances waiting for their interface or its address are resolved again.
+pub(super) const RETRY_WAITING: Duration = Duration::from_millis(200);
+
+/// Logs, once, each instance that starts waiting (not those that were waiting already), and
+/// returns the names now waiting.
+pub(super) fn log_waiting(before: &[String], now: &[(String, plan::PlanError)]) -> Vec<String> {
+    for (name, reason) in now {
+        if !before.contains(name) {
+            warn!("{reason}; ({name}) waits for it and starts when it is there");
+        }
+    }
+    now.iter().map(|(name, _)| name.clone()).collect()
 }

@@ -4,20 +4,21 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use vrrp_common::stats::Counter;
 
-use super::protocol::{Command, ProtocolHandle};
+use super::protocol::{ProtocolHandle, Published};
 use crate::control::Reporter;
 use crate::control::model::{DatapathStats, InstanceSnapshot, InstanceStats, Stats, Status};
-use crate::datapath::xdp::XdpDatapath;
+use crate::datapath::xdp::DatapathReader;
 use crate::track::{Observation, Source};
 
 pub struct Shared {
     pub protocol: ProtocolHandle,
-    pub datapath: Option<Arc<Mutex<XdpDatapath>>>,
-    pub socket_counters: Arc<Mutex<[u64; Counter::COUNT]>>,
+    /// The XDP counters and LIVENESS on their own descriptors (None in socket mode).
+    pub datapath: Option<DatapathReader>,
+    /// What the protocol thread publishes: read without a lock, without asking the thread.
+    pub published: Arc<Published>,
     pub announced: Arc<Mutex<HashMap<String, u64>>>,
     pub total_announced: Arc<AtomicU64>,
     pub observations: Mutex<HashMap<Source, Observation>>,
@@ -25,13 +26,18 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Every instance, as the protocol thread sees it now.
+    /// Every instance as the protocol thread last published it, with the kernel's LIVENESS
+    /// record read now (the XDP program tracks the master without waking the thread).
     pub fn snapshot(&self) -> Vec<InstanceSnapshot> {
-        let (reply, answer) = std::sync::mpsc::channel();
-        self.protocol.send(Command::Snapshot(reply));
-        answer
-            .recv_timeout(Duration::from_secs(2))
-            .unwrap_or_default()
+        let mut snapshots = (*self.published.snapshots()).clone();
+        if let Some(reader) = &self.datapath {
+            for snapshot in &mut snapshots {
+                if let Some(live) = reader.liveness(&snapshot.key) {
+                    snapshot.liveness = live;
+                }
+            }
+        }
+        snapshots
     }
 
     pub fn datapath_name(&self) -> &'static str {
@@ -45,15 +51,8 @@ impl Shared {
     /// The datapath's counters (the XDP program's, or socket mode's).
     pub fn counters(&self) -> [u64; Counter::COUNT] {
         match &self.datapath {
-            Some(datapath) => datapath
-                .lock()
-                .map(|d| d.counters())
-                .unwrap_or([0; Counter::COUNT]),
-            None => self
-                .socket_counters
-                .lock()
-                .map(|c| *c)
-                .unwrap_or([0; Counter::COUNT]),
+            Some(reader) => reader.counters(),
+            None => self.published.socket_counters(),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap as StdHashMap;
 use std::path::{Path, PathBuf};
 
 use aya::Ebpf;
-use aya::maps::{HashMap, MapData, MapError, PerCpuArray, RingBuf};
+use aya::maps::{HashMap, Map, MapData, MapError, PerCpuArray, RingBuf};
 use aya::programs::xdp::XdpLinkId;
 use thiserror::Error;
 use tracing::info;
@@ -27,6 +27,8 @@ pub enum XdpError {
     Attach(#[from] AttachError),
     #[error("map {0}: {1}")]
     Map(&'static str, MapError),
+    #[error("map {0}: a second descriptor: {1}")]
+    Duplicate(&'static str, std::io::Error),
     #[error("the object has no map {0}")]
     MissingMap(&'static str),
     #[error("pinning maps under {path}: {message}")]
@@ -43,6 +45,20 @@ pub struct XdpDatapath {
     events: Option<RingBuf<MapData>>,
     attached: StdHashMap<u32, (XdpLinkId, AttachedMode)>,
     pinned: Option<PathBuf>,
+}
+
+/// A second handle on a map, on its own file descriptor: whoever holds it reads or writes the
+/// map without sharing anything with the `XdpDatapath` (the kernel serialises map updates).
+fn second_handle<T: TryFrom<Map, Error = MapError>>(
+    map: &MapData,
+    name: &'static str,
+) -> Result<T, XdpError> {
+    let fd = std::os::fd::AsFd::as_fd(map.fd())
+        .try_clone_to_owned()
+        .map_err(|error| XdpError::Duplicate(name, error))?;
+    let data = MapData::from_fd(fd).map_err(|error| XdpError::Map(name, error))?;
+    let map = Map::from_map_data(data).map_err(|error| XdpError::Map(name, error))?;
+    T::try_from(map).map_err(|error| XdpError::Map(name, error))
 }
 
 fn take<T: TryFrom<aya::maps::Map, Error = MapError>>(
@@ -137,25 +153,19 @@ impl XdpDatapath {
             .map_err(|e| XdpError::Map("PEERS", e))
     }
 
-    pub fn set_vip(&mut self, key: &VipKey, value: &VipValue) -> Result<(), XdpError> {
-        self.vips
-            .insert(key, value, 0)
-            .map_err(|e| XdpError::Map("VIPS", e))
+    /// Read-only handles on the counters and LIVENESS, for status, stats and metrics.
+    pub fn reader(&self) -> Result<DatapathReader, XdpError> {
+        Ok(DatapathReader {
+            stats: second_handle(self.stats.map_data(), "STATS")?,
+            liveness: second_handle(self.liveness.map_data(), "LIVENESS")?,
+        })
     }
 
-    pub fn remove_vip(&mut self, key: &VipKey) {
-        let _ = self.vips.remove(key);
-    }
-
-    /// Every counter, summed over CPUs.
-    pub fn counters(&self) -> [u64; Counter::COUNT] {
-        let mut totals = [0u64; Counter::COUNT];
-        for (index, total) in totals.iter_mut().enumerate() {
-            if let Ok(values) = self.stats.get(&(index as u32), 0) {
-                *total = values.iter().sum();
-            }
-        }
-        totals
+    /// A handle on VIPS for the address workers.
+    pub fn vip_table(&self) -> Result<VipTable, XdpError> {
+        Ok(VipTable {
+            vips: second_handle(self.vips.map_data(), "VIPS")?,
+        })
     }
 
     /// The EVENTS ring buffer (taken once, by whoever polls it).
@@ -187,6 +197,48 @@ impl XdpDatapath {
         }
         self.pinned = Some(dir.to_path_buf());
         Ok(())
+    }
+}
+
+/// The counters and LIVENESS on descriptors of their own: `vrrpd status`, `stats` and the
+/// metrics read them without the lock the protocol thread takes on `XdpDatapath`.
+pub struct DatapathReader {
+    stats: PerCpuArray<MapData, u64>,
+    liveness: HashMap<MapData, InstanceKey, Liveness>,
+}
+
+impl DatapathReader {
+    /// Every counter, summed over CPUs.
+    pub fn counters(&self) -> [u64; Counter::COUNT] {
+        let mut totals = [0u64; Counter::COUNT];
+        for (index, total) in totals.iter_mut().enumerate() {
+            if let Ok(values) = self.stats.get(&(index as u32), 0) {
+                *total = values.iter().sum();
+            }
+        }
+        totals
+    }
+
+    pub fn liveness(&self, key: &InstanceKey) -> Option<Liveness> {
+        self.liveness.get(key, 0).ok()
+    }
+}
+
+/// VIPS on a descriptor of its own, written by the address workers (which VIPs the ARP and ND
+/// responders answer for) without the protocol thread's lock.
+pub struct VipTable {
+    vips: HashMap<MapData, VipKey, VipValue>,
+}
+
+impl VipTable {
+    pub fn set(&mut self, key: &VipKey, value: &VipValue) -> Result<(), XdpError> {
+        self.vips
+            .insert(key, value, 0)
+            .map_err(|e| XdpError::Map("VIPS", e))
+    }
+
+    pub fn remove(&mut self, key: &VipKey) {
+        let _ = self.vips.remove(key);
     }
 }
 

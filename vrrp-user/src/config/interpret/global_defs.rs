@@ -69,6 +69,9 @@ impl Context {
                 }
                 "vrrp_skip_check_adv_addr" => global.skip_check_adv_addr = self.flag(item),
                 "vrrp_strict" => global.vrrp_strict = self.flag(item),
+                // keepalived's optional `allow_if_changes` (an interface's index may change
+                // while vrrpd runs) is what vrrpd always does: it re-plans on a new index.
+                "dynamic_interfaces" => global.dynamic_interfaces = true,
                 "vrrp_startup_delay" => {
                     if let Some(value) = self.seconds(item, 3600.0) {
                         global.startup_delay = value;

@@ -10,7 +10,7 @@ use vrrp_common::time::Instant;
 use vrrp_common::wire::Family;
 use vrrp_common::wire::vrrp::PRIORITY_STOP;
 
-use super::{Outcome, Thread};
+use super::{Outcome, Thread, Unpublished};
 use crate::fsm::{Action, Input, Reason};
 
 impl Thread {
@@ -22,6 +22,7 @@ impl Thread {
         if actions.is_empty() {
             return;
         }
+        self.changed(Unpublished::Counters);
         let sync = super::sync::events_for_the_group(&actions);
         let mut config_changed = false;
         for action in actions {
@@ -77,6 +78,7 @@ impl Thread {
                     priority: self.instances[index].fsm.effective_priority(),
                     at: now,
                 });
+                self.changed(Unpublished::State);
                 true
             }
             Action::AddAddresses | Action::RemoveAddresses => {

@@ -122,6 +122,7 @@ impl Thread {
             socket: send_key,
             started: false,
         });
+        self.changed(super::Unpublished::State);
         Ok(())
     }
 

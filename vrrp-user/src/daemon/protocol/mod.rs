@@ -18,6 +18,7 @@
 
 mod actions;
 mod lifecycle;
+mod publish;
 mod receive;
 mod sync;
 mod timers;
@@ -26,17 +27,18 @@ use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::{Arc, Mutex};
+
+pub use publish::Published;
+use publish::Unpublished;
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 use vrrp_common::maps::State;
-use vrrp_common::stats::Counter;
 use vrrp_common::time::Instant;
 use vrrp_common::wire::Family;
 
 use super::plan::InstancePlan;
 use crate::config::model::Scheduling;
-use crate::control::model::InstanceSnapshot;
 use crate::datapath::xdp::XdpDatapath;
 use crate::fsm::{self, FaultReason, Input};
 use crate::net::advert::AdvertTemplate;
@@ -54,8 +56,6 @@ pub enum Command {
     },
     /// A new configuration: keep identical instances, replace the rest.
     Reload(Vec<InstancePlan>),
-    /// Send a snapshot of every instance.
-    Snapshot(std::sync::mpsc::Sender<Vec<InstanceSnapshot>>),
     /// Priority 0 from masters, then stop.
     Shutdown,
 }
@@ -103,7 +103,8 @@ impl ProtocolHandle {
 
 /// How adverts reach the state machines.
 pub enum Receive {
-    /// The XDP program (shared with the async side for VIPS and counters).
+    /// The XDP program (shared with the async side, which attaches it on reload; status and
+    /// the address workers use map handles of their own).
     Xdp(Arc<Mutex<XdpDatapath>>),
     /// Raw sockets, with counters kept here by the same reasons.
     Sockets,
@@ -123,7 +124,10 @@ struct Thread {
     sockets: HashMap<(u32, Family), VrrpSocket>,
     receive: Receive,
     events: Option<aya::maps::RingBuf<aya::maps::MapData>>,
-    socket_counters: Arc<Mutex<[u64; Counter::COUNT]>>,
+    /// Snapshots and socket-mode counters, for status, stats and metrics.
+    published: Arc<Published>,
+    unpublished: Unpublished,
+    last_published: Instant,
     commands: std::sync::mpsc::Receiver<Command>,
     wake: Arc<OwnedFd>,
     timer: OwnedFd,
@@ -140,7 +144,7 @@ struct Thread {
 pub fn spawn(
     plans: Vec<InstancePlan>,
     receive: Receive,
-    socket_counters: Arc<Mutex<[u64; Counter::COUNT]>>,
+    published: Arc<Published>,
     outcomes: UnboundedSender<Outcome>,
     scheduling: Scheduling,
 ) -> io::Result<ProtocolHandle> {
@@ -173,7 +177,9 @@ pub fn spawn(
             Receive::Sockets => None,
         },
         receive,
-        socket_counters,
+        published,
+        unpublished: Unpublished::State,
+        last_published: Instant::from_ns(0),
         commands,
         wake: Arc::clone(&wake),
         timer,
@@ -247,6 +253,7 @@ impl Thread {
             if self.finished() {
                 break;
             }
+            self.publish_if_due(monotonic_now());
             self.arm_timer();
             // SAFETY: ready is a valid array of epoll_event.
             let count = unsafe {
@@ -292,11 +299,12 @@ impl Thread {
                         .position(|r| r.plan.name() == instance)
                     {
                         self.input(index, Input::Health { weight, fault }, now);
+                        self.changed(Unpublished::Counters);
                     }
                 }
-                Command::Reload(plans) => self.reload(plans),
-                Command::Snapshot(reply) => {
-                    let _ = reply.send(self.snapshot());
+                Command::Reload(plans) => {
+                    self.reload(plans);
+                    self.changed(Unpublished::State);
                 }
                 Command::Shutdown => {
                     self.stopping = true;
@@ -306,51 +314,6 @@ impl Thread {
                 }
             }
         }
-    }
-
-    fn snapshot(&self) -> Vec<InstanceSnapshot> {
-        self.instances
-            .iter()
-            .map(|running| {
-                let live = running.fsm.liveness();
-                let family = running.plan.config.family;
-                InstanceSnapshot {
-                    name: running.plan.name().to_string(),
-                    interface: running.plan.config.interface.clone(),
-                    vrid: running.plan.config.vrid,
-                    family,
-                    state: running.fsm.state(),
-                    base_priority: running.plan.config.priority,
-                    effective_priority: running.fsm.effective_priority(),
-                    master: match running.fsm.state() {
-                        State::Master => {
-                            Some((running.plan.source, running.fsm.effective_priority()))
-                        }
-                        _ if live.last_reset_ns != 0 => Some((
-                            vrrp_common::wire::raw_to_ip(family, &live.master),
-                            live.master_priority,
-                        )),
-                        _ => None,
-                    },
-                    last_transition: running
-                        .fsm
-                        .last_transition()
-                        .map(|(at, reason)| (*at, reason.describe(family))),
-                    counters: *running.fsm.counters(),
-                    adverts_seen: self
-                        .xdp()
-                        .and_then(|d| d.liveness(&running.plan.key))
-                        .map_or(live.adverts, |l| l.adverts),
-                    addresses: running
-                        .plan
-                        .config
-                        .addresses
-                        .iter()
-                        .map(|a| format!("{}/{}", a.address, a.prefix))
-                        .collect(),
-                }
-            })
-            .collect()
     }
 }
 

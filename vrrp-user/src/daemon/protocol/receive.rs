@@ -107,10 +107,8 @@ impl Thread {
                 Ok(_) => Counter::AdvertsValid,
                 Err(counter) => counter,
             };
-            if let Ok(mut counters) = self.socket_counters.lock() {
-                counters[Counter::FramesSeen as usize] += 1;
-                counters[counter as usize] += 1;
-            }
+            self.published.count(Counter::FramesSeen);
+            self.published.count(counter);
             if let (Some((key, _)), Ok(advert)) = (reception.instance, reception.verdict)
                 && let Some(index) = self.instances.iter().position(|r| r.plan.key == key)
             {

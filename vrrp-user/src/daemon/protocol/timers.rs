@@ -38,6 +38,9 @@ impl Thread {
             };
             wake_at = Some(wake_at.map_or(candidate, |w| w.min(candidate)));
         }
+        if let Some(publish) = self.publish_deadline() {
+            wake_at = Some(wake_at.map_or(publish, |w| w.min(publish)));
+        }
         if !self.waiting.is_empty() {
             let retry = monotonic_now() + super::lifecycle::RETRY_WAITING;
             wake_at = Some(wake_at.map_or(retry, |w| w.min(retry)));
