@@ -81,15 +81,15 @@ impl Thread {
 
     /// Publishes a snapshot if one is due and no takeover decision is imminent.
     pub(super) fn publish_if_due(&mut self, now: Instant) {
-        let Some(due) = self.publish_deadline() else {
+        if self.publish_deadline().is_none_or(|due| due > now) {
             return;
-        };
+        }
         let imminent = self
             .instances
             .iter()
             .filter_map(|r| r.fsm.master_down_deadline())
             .any(|deadline| deadline > now && deadline - now < QUIET_BEFORE_DEADLINE);
-        if due > now || imminent {
+        if imminent {
             return;
         }
         self.published.snapshots.store(Arc::new(self.snapshot()));
