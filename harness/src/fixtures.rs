@@ -74,10 +74,21 @@ pub fn arp_request(sender_mac: [u8; 6], sender_ip: [u8; 4], target_ip: [u8; 4]) 
 /// A neighbour solicitation (RFC 4861 section 4.3) from `source` at `sender_mac` for `target`,
 /// to the target's solicited-node group, with the source link-layer address option.
 pub fn neighbor_solicitation(sender_mac: [u8; 6], source: Ipv6Addr, target: Ipv6Addr) -> Vec<u8> {
+    neighbor_solicitation_with(sender_mac, source, target, &[])
+}
+
+/// As [`neighbor_solicitation`], with `leading` options (whole 8-byte units, such as a nonce)
+/// before the source link-layer address option.
+pub fn neighbor_solicitation_with(
+    sender_mac: [u8; 6],
+    source: Ipv6Addr,
+    target: Ipv6Addr,
+    leading: &[[u8; 8]],
+) -> Vec<u8> {
     let target = target.octets();
     let mut group = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 0];
     group[13..].copy_from_slice(&target[13..]);
-    let message_len = icmpv6::ND_LEN + icmpv6::LINK_LAYER_OPTION_LEN;
+    let message_len = icmpv6::ND_LEN + icmpv6::LINK_LAYER_OPTION_LEN * (1 + leading.len());
     let mut frame = vec![0u8; ethernet::HEADER_LEN + ip::IPV6_HEADER_LEN + message_len];
     // The buffer is exactly the frame's length: neither header can fail to fit.
     let _ = ethernet::Repr {
@@ -98,10 +109,16 @@ pub fn neighbor_solicitation(sender_mac: [u8; 6], source: Ipv6Addr, target: Ipv6
     let message = &mut frame[ethernet::HEADER_LEN + ip::IPV6_HEADER_LEN..];
     message[icmpv6::field::TYPE] = icmpv6::TYPE_NEIGHBOR_SOLICITATION;
     message[icmpv6::field::TARGET].copy_from_slice(&target);
-    let option = &mut message[icmpv6::field::OPTIONS..];
-    option[icmpv6::field::OPTION_TYPE] = 1; // source link-layer address
-    option[icmpv6::field::OPTION_LEN] = 1;
-    option[icmpv6::field::OPTION_MAC].copy_from_slice(&sender_mac);
+    let mut options = message[icmpv6::field::OPTIONS..].chunks_exact_mut(8);
+    // `leading` first: zip asks it before taking a unit, so no unit is skipped when it ends.
+    for (bytes, option) in leading.iter().zip(options.by_ref()) {
+        option.copy_from_slice(bytes);
+    }
+    if let Some(option) = options.next() {
+        option[icmpv6::field::OPTION_TYPE] = 1; // source link-layer address
+        option[icmpv6::field::OPTION_LEN] = 1;
+        option[icmpv6::field::OPTION_MAC].copy_from_slice(&sender_mac);
+    }
     let checksum = icmpv6::checksum(&source.octets(), &group, message);
     message[icmpv6::field::CHECKSUM].copy_from_slice(&checksum.to_be_bytes());
     frame

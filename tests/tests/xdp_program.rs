@@ -646,6 +646,30 @@ fn the_nd_responder_answers_only_a_valid_solicitation() {
         (answer.source, answer.destination),
         (ROUTER_MAC, CLIENT_MAC)
     );
+    // A nonce option (RFC 7527, as Linux sends with enhanced DAD) before the source option:
+    // options come in any order, and the answer is the same advertisement, the frame cut to it.
+    const NONCE: [u8; 8] = [14, 1, 1, 2, 3, 4, 5, 6];
+    let nonce_first = fixtures::neighbor_solicitation_with(CLIENT_MAC, client6, vip6, &[NONCE]);
+    let with_nonce = xdp.run(&nonce_first).expect("run");
+    assert_eq!(
+        (with_nonce.verdict, &with_nonce.output),
+        (Verdict::Tx, &run.output),
+        "a source option after another option"
+    );
+    // Well summed, so that only the option is wrong (the kernel discards it: RFC 4861 7.1.1).
+    let mut zero_length_option = nonce_first.clone();
+    zero_length_option[14 + 40 + 24 + 1] = 0;
+    zero_length_option[14 + 40 + 2..14 + 40 + 4].copy_from_slice(&[0, 0]);
+    let sum = vrrp_common::wire::icmpv6::checksum(
+        &zero_length_option[14 + 8..14 + 24]
+            .try_into()
+            .expect("source"),
+        &zero_length_option[14 + 24..14 + 40]
+            .try_into()
+            .expect("destination"),
+        &zero_length_option[14 + 40..],
+    );
+    zero_length_option[14 + 40 + 2..14 + 40 + 4].copy_from_slice(&sum.to_be_bytes());
     let mut bad_checksum = valid.clone();
     bad_checksum[14 + 40 + 2] ^= 0x01;
     let mut bad_length = valid.clone();
@@ -656,13 +680,14 @@ fn the_nd_responder_answers_only_a_valid_solicitation() {
         ("checksum", bad_checksum),
         ("payload length", bad_length),
         ("hop limit", low_hop_limit),
+        ("option of length zero", zero_length_option),
     ] {
         let run = xdp.run(&frame).expect("run");
         assert_eq!((run.verdict, run.output), (Verdict::Pass, frame), "{what}");
     }
     assert_eq!(
         xdp.counter(Counter::NeighborAdvertsSent).expect("counter"),
-        1
+        2
     );
 }
 

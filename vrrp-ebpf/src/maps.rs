@@ -45,6 +45,14 @@ pub static IP_HEADER_SCRATCH: PerCpuArray<[u8; IP_HEADER_SCRATCH_LEN]> =
 #[map]
 pub static VRRP_SCRATCH: PerCpuArray<[u8; VRRP_SCRATCH_LEN]> = PerCpuArray::with_max_entries(1, 0);
 
+/// Room for an IPv6 header and the longest solicitation the ND responder reads (128 bytes),
+/// with the same margin as VRRP_SCRATCH: every offset below the next power of two, plus a few.
+pub const ND_SCRATCH_LEN: usize = 256 + 8;
+
+/// Per-CPU copy of a neighbour solicitation (header and message), read by the shared parsers.
+#[map]
+pub static ND_SCRATCH: PerCpuArray<[u8; ND_SCRATCH_LEN]> = PerCpuArray::with_max_entries(1, 0);
+
 /// Per-CPU room for a run's working copy of a LIVENESS entry (too big for the BPF stack next to
 /// the parsers' frames).
 #[map]

@@ -5,52 +5,67 @@ use aya_ebpf::bindings::xdp_action::{XDP_PASS, XDP_TX};
 use vrrp_common::maps::VipKey;
 use vrrp_common::stats::Counter;
 use vrrp_common::wire::icmpv6::{self, NeighborAdvert, NeighborSolicit};
-use vrrp_common::wire::{Family, ethernet, ip};
+use vrrp_common::wire::{Family, ip};
 
-use crate::maps::{self, VIPS};
-use crate::packet::Frame;
+use crate::maps::{self, ND_SCRATCH, VIPS};
+use crate::packet::{Frame, L3_OFFSET};
 
-/// A solicitation with the asker's link-layer address option, the only kind answered: one
-/// without it is a duplicate-address probe (or a frame we would have to grow to answer).
-const FRAME_LEN: usize = NeighborAdvert::FRAME_LEN;
-const ND_OFFSET: usize = ethernet::HEADER_LEN + ip::IPV6_HEADER_LEN;
+/// The advertisement that answers: headers, the message and our target link-layer option.
+const ANSWER_LEN: usize = NeighborAdvert::FRAME_LEN;
 
+/// Answers a valid solicitation for an active VIP; passes everything else to the kernel, which
+/// judges it as it would without us (and answers what we leave, for an address it holds).
 pub fn on_icmpv6(frame: &mut Frame) -> u32 {
-    // Parsed and rewritten in place, as the ARP responder does. The bounds check comes before
-    // the exact-length test: after that test the compiler would know the check passes and drop
-    // it, and the verifier needs to see it.
-    let ifindex = frame.ingress_ifindex();
-    let frame_len = frame.len();
-    let Some(frame) = frame.head_mut::<FRAME_LEN>() else {
+    let Some(scratch) = ND_SCRATCH.get_ptr_mut(0) else {
         return XDP_PASS;
     };
-    if frame_len != FRAME_LEN {
+    // SAFETY: the per-CPU scratch slot belongs to this program run.
+    let scratch = unsafe { &mut *scratch };
+    let Some(fixed) = frame.read::<[u8; ip::IPV6_HEADER_LEN]>(L3_OFFSET) else {
+        return XDP_PASS;
+    };
+    // The header's payload length says where the message ends (Ethernet may pad after it).
+    let message_len = usize::from(u16::from_be_bytes([fixed[4], fixed[5]]));
+    if message_len > icmpv6::MAX_SOLICITATION_LEN {
         return XDP_PASS;
     }
-    let Ok(solicit) = NeighborSolicit::parse_bytes(&frame[ND_OFFSET..]) else {
+    // Through `opaque`: otherwise LLVM folds the sum into a 16-bit mask whose range the
+    // verifier reads as possibly zero, which the load helper refuses.
+    let packet_len = vrrp_common::opaque(ip::IPV6_HEADER_LEN + message_len);
+    if !frame.load(L3_OFFSET, scratch, packet_len) {
+        return XDP_PASS;
+    }
+    let Some(packet) = scratch.get(..packet_len) else {
         return XDP_PASS;
     };
-    let Ok(header) = ip::Ipv6Packet::new_checked(&frame[ethernet::HEADER_LEN..]) else {
+    let Ok(header) = ip::Ipv6Packet::new_checked(packet) else {
         return XDP_PASS;
     };
-    // RFC 4861 section 7.1.1, as the kernel's ndisc_rcv checks it: hop limit 255, the IPv6
-    // payload exactly the message, a correct ICMPv6 checksum. Anything else is the kernel's to
-    // judge (it drops it). The source is unspecified only for DAD (and a DAD probe carries no
-    // source link-layer option to answer to).
-    if header.hop_limit() != 255 || header.payload_len() != FRAME_LEN - ND_OFFSET {
+    // RFC 4861 section 7.1.1, as the kernel's ndisc_rcv checks it: hop limit 255, a correct
+    // ICMPv6 checksum, options well formed (in any order). Anything else is the kernel's to
+    // judge (it drops it). The source is unspecified only for DAD, and a DAD probe carries no
+    // source link-layer option to answer to.
+    if header.hop_limit() != 255 || !icmpv6::verify_checksum(packet, message_len) {
         return XDP_PASS;
     }
     let asker = header.source();
-    if !icmpv6::verify_checksum(&frame[ethernet::HEADER_LEN..], FRAME_LEN - ND_OFFSET) {
+    let Some(message) = packet.get(ip::IPV6_HEADER_LEN..) else {
         return XDP_PASS;
-    }
+    };
+    let Ok(solicit) = NeighborSolicit::parse_bytes(message) else {
+        return XDP_PASS;
+    };
     let Some(asker_mac) = solicit.source_mac else {
         return XDP_PASS;
     };
     if asker.is_unspecified() {
         return XDP_PASS;
     }
-    let key = VipKey::new(ifindex, Family::Ipv6, solicit.target.octets());
+    let key = VipKey::new(
+        frame.ingress_ifindex(),
+        Family::Ipv6,
+        solicit.target.octets(),
+    );
     let Some(vip) = VIPS.get_ptr(key) else {
         return XDP_PASS;
     };
@@ -67,7 +82,15 @@ pub fn on_icmpv6(frame: &mut Frame) -> u32 {
         target: solicit.target,
         flags: icmpv6::FLAG_SOLICITED | icmpv6::FLAG_OVERRIDE,
     };
-    if advert.emit_frame(frame).is_err() {
+    // The answer is rewritten in place over the request, which is at least as long (it carries
+    // the source option, and perhaps others and padding): cut it to the answer's length first.
+    if !frame.truncate(ANSWER_LEN) {
+        return XDP_PASS;
+    }
+    let Some(bytes) = frame.head_mut::<ANSWER_LEN>() else {
+        return XDP_PASS;
+    };
+    if advert.emit_frame(bytes).is_err() {
         return XDP_PASS;
     }
     maps::count(Counter::NeighborAdvertsSent);

@@ -1,7 +1,7 @@
 //! Access to the frame of one program run: bounds-checked pointers for fixed offsets (read and
 //! written in place), and copies out for the shared parsers of variable-length headers.
 
-use aya_ebpf::helpers::generated::bpf_xdp_load_bytes;
+use aya_ebpf::helpers::generated::{bpf_xdp_adjust_tail, bpf_xdp_load_bytes};
 use aya_ebpf::programs::XdpContext;
 use vrrp_common::wire::ethernet;
 
@@ -68,6 +68,23 @@ impl<'a> Frame<'a> {
     #[inline(always)]
     pub fn ethertype(&self) -> Option<u16> {
         self.read::<[u8; 2]>(12).map(u16::from_be_bytes)
+    }
+
+    /// Shortens the frame to its first `len` bytes (a reply smaller than the request it
+    /// replaces); false if it is shorter already or the kernel refuses. Views taken before are
+    /// stale afterwards, which the borrow of `self` enforces.
+    #[inline(always)]
+    pub fn truncate(&mut self, len: usize) -> bool {
+        let current = self.len();
+        if len > current {
+            return false;
+        }
+        if len == current {
+            return true;
+        }
+        let delta = -((current - len) as i32);
+        // SAFETY: the context is this run's; the helper only moves data_end back.
+        unsafe { bpf_xdp_adjust_tail(self.ctx.ctx, delta) == 0 }
     }
 
     /// Copies `len` bytes at `offset` of the frame into `buffer`; false if the frame is shorter.

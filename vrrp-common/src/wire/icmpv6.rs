@@ -17,6 +17,14 @@ pub const TYPE_NEIGHBOR_ADVERTISEMENT: u8 = 136;
 pub const ND_LEN: usize = 24;
 /// A link-layer address option for Ethernet.
 pub const LINK_LAYER_OPTION_LEN: usize = 8;
+/// Options are counted in units of 8 bytes (RFC 4861 section 4.6).
+const OPTION_UNIT: usize = 8;
+/// The most option bytes a solicitation may carry for the XDP responder to read it: room for
+/// the source link-layer option among a few others (a nonce, RFC 7527, is what Linux adds).
+/// A longer one is left to the kernel, which answers it as well.
+pub const MAX_SOLICITATION_OPTIONS_LEN: usize = 8 * OPTION_UNIT;
+/// The longest solicitation message the responder reads.
+pub const MAX_SOLICITATION_LEN: usize = ND_LEN + MAX_SOLICITATION_OPTIONS_LEN;
 const OPTION_SOURCE_LINK_LAYER: u8 = 1;
 const OPTION_TARGET_LINK_LAYER: u8 = 2;
 pub const FLAG_ROUTER: u8 = 0x80;
@@ -48,6 +56,12 @@ pub enum Error {
     Truncated,
     /// Not a neighbour solicitation (type 135, code 0).
     NotASolicitation,
+    /// An option of length zero, or one that runs past the message (RFC 4861 section 7.1.1:
+    /// the kernel discards such a message), or a source link-layer option that is not
+    /// Ethernet's 8 bytes (the kernel's "NS: invalid link-layer address length").
+    BadOption,
+    /// More options than [`MAX_SOLICITATION_OPTIONS_LEN`] bytes: not read here.
+    TooLong,
     /// `emit` was given a buffer too short.
     BufferSize,
 }
@@ -197,18 +211,49 @@ impl<T: AsRef<[u8]>> Packet<T> {
         Ipv6Addr::from(target)
     }
 
-    /// The first option, if a whole link-layer address option is there: its type and address.
-    pub fn first_link_layer_option(&self) -> Option<(u8, Mac)> {
-        let option = self
-            .buffer
-            .as_ref()
-            .get(field::OPTIONS..field::OPTIONS + LINK_LAYER_OPTION_LEN)?;
-        if option[field::OPTION_LEN] != 1 {
-            return None;
+    /// The source link-layer address among the options, wherever it stands, after checking
+    /// every option as the kernel's `ndisc_parse_options` does: each has a length above zero and
+    /// lies inside the message. A repeated source option is ignored after the first, as there.
+    ///
+    /// The loop has a constant bound (every option takes at least one 8-byte unit, so
+    /// [`MAX_SOLICITATION_OPTIONS_LEN`] / 8 steps read every option of a message the responder
+    /// accepts) and carries its offset through [`crate::opaque`], so the verifier can follow it.
+    pub fn source_link_layer_option(&self) -> Result<Option<Mac>, Error> {
+        let bytes = self.buffer.as_ref();
+        if bytes.len() > MAX_SOLICITATION_LEN {
+            return Err(Error::TooLong);
         }
-        let mut mac = [0u8; 6];
-        mac.copy_from_slice(&option[field::OPTION_MAC]);
-        Some((option[field::OPTION_TYPE], mac))
+        let mut source = None;
+        let mut offset = field::OPTIONS;
+        for _ in 0..MAX_SOLICITATION_OPTIONS_LEN / OPTION_UNIT {
+            if offset >= bytes.len() {
+                break;
+            }
+            let (Some(&kind), Some(&units)) = (
+                bytes.get(offset + field::OPTION_TYPE),
+                bytes.get(offset + field::OPTION_LEN),
+            ) else {
+                return Err(Error::BadOption);
+            };
+            let len = usize::from(units) * OPTION_UNIT;
+            if len == 0 || offset + len > bytes.len() {
+                return Err(Error::BadOption);
+            }
+            if kind == OPTION_SOURCE_LINK_LAYER && source.is_none() {
+                let Some(address) = bytes.get(offset + field::OPTION_MAC.start..offset + len)
+                else {
+                    return Err(Error::BadOption);
+                };
+                let mut mac = [0u8; 6];
+                if address.len() != mac.len() {
+                    return Err(Error::BadOption);
+                }
+                mac.copy_from_slice(address);
+                source = Some(mac);
+            }
+            offset = crate::opaque(offset + len);
+        }
+        Ok(source)
     }
 }
 
@@ -226,15 +271,9 @@ impl NeighborSolicit {
         if packet.msg_type() != TYPE_NEIGHBOR_SOLICITATION || packet.code() != 0 {
             return Err(Error::NotASolicitation);
         }
-        // Only the first option is examined: where a source link-layer option is sent, it
-        // comes first in practice, and a bounded look keeps this verifier-friendly.
-        let source_mac = packet
-            .first_link_layer_option()
-            .filter(|(kind, _)| *kind == OPTION_SOURCE_LINK_LAYER)
-            .map(|(_, mac)| mac);
         Ok(NeighborSolicit {
             target: packet.target(),
-            source_mac,
+            source_mac: packet.source_link_layer_option()?,
         })
     }
 
@@ -271,6 +310,64 @@ mod tests {
         assert_eq!(
             NeighborSolicit::parse_bytes(&message),
             Err(Error::NotASolicitation)
+        );
+    }
+
+    /// A solicitation for 2001:db8::53 carrying `options` (type, length in units, body).
+    fn solicitation_with(options: &[(u8, u8, &[u8])]) -> ([u8; MAX_SOLICITATION_LEN + 16], usize) {
+        let mut message = [0u8; MAX_SOLICITATION_LEN + 16];
+        message[field::TYPE] = TYPE_NEIGHBOR_SOLICITATION;
+        let target: Ipv6Addr = "2001:db8::53".parse().expect("ip");
+        message[field::TARGET].copy_from_slice(&target.octets());
+        let mut at = field::OPTIONS;
+        for (kind, units, body) in options {
+            message[at] = *kind;
+            message[at + 1] = *units;
+            message[at + 2..at + 2 + body.len()].copy_from_slice(body);
+            at += 2 + body.len();
+        }
+        (message, at)
+    }
+
+    #[test]
+    fn the_source_option_is_found_wherever_it_stands_and_every_option_is_checked() {
+        const MAC: [u8; 6] = [2, 0, 0, 0, 0, 9];
+        const NONCE: (u8, u8, &[u8]) = (14, 1, &[1, 2, 3, 4, 5, 6]);
+        const SOURCE: (u8, u8, &[u8]) = (OPTION_SOURCE_LINK_LAYER, 1, &MAC);
+        let source_of = |options: &[(u8, u8, &[u8])]| {
+            let (message, len) = solicitation_with(options);
+            NeighborSolicit::parse_bytes(&message[..len]).map(|s| s.source_mac)
+        };
+        assert_eq!(source_of(&[NONCE, SOURCE]), Ok(Some(MAC)), "after a nonce");
+        assert_eq!(source_of(&[SOURCE, NONCE]), Ok(Some(MAC)), "first");
+        assert_eq!(
+            source_of(&[NONCE, (OPTION_SOURCE_LINK_LAYER, 1, &[7; 6]), SOURCE]),
+            Ok(Some([7; 6])),
+            "a repeated source option is ignored after the first, as the kernel does"
+        );
+        assert_eq!(source_of(&[NONCE]), Ok(None), "no source option");
+        assert_eq!(
+            source_of(&[SOURCE, (14, 0, &[0; 6])]),
+            Err(Error::BadOption),
+            "an option of length zero"
+        );
+        assert_eq!(
+            source_of(&[NONCE, (OPTION_SOURCE_LINK_LAYER, 2, &MAC)]),
+            Err(Error::BadOption),
+            "an option running past the message"
+        );
+        assert_eq!(
+            source_of(&[(OPTION_SOURCE_LINK_LAYER, 2, &[0; 14])]),
+            Err(Error::BadOption),
+            "a source option that is not Ethernet's"
+        );
+        let mut most = [NONCE; MAX_SOLICITATION_OPTIONS_LEN / OPTION_UNIT];
+        most[7] = SOURCE;
+        assert_eq!(source_of(&most), Ok(Some(MAC)), "the last of eight options");
+        let (message, len) = solicitation_with(&[NONCE; 9]);
+        assert_eq!(
+            NeighborSolicit::parse_bytes(&message[..len]),
+            Err(Error::TooLong)
         );
     }
 
