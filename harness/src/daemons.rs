@@ -201,6 +201,7 @@ impl Vrrpd {
 #[derive(Debug)]
 pub struct Keepalived {
     pub process: Spawned,
+    vrrp_pid_file: PathBuf,
 }
 
 impl Keepalived {
@@ -230,11 +231,32 @@ impl Keepalived {
         let log = scratch.join(&format!("{label}.log"));
         Ok(Keepalived {
             process: Spawned::start(&host.ns, &argv, &log)?,
+            vrrp_pid_file: PathBuf::from(pid("vrrp")),
         })
     }
 
     pub fn log(&self) -> String {
         self.process.log()
+    }
+
+    /// A crash of both processes: the parent is frozen first so that it cannot respawn the VRRP
+    /// child, whose death (SIGKILL, no priority 0, addresses left behind) is the crash; then the
+    /// parent is killed too. Killing the parent first would not do: the child would get its
+    /// parent-death SIGTERM and shut down cleanly.
+    pub fn crash(mut self) {
+        self.process.signal(libc::SIGSTOP);
+        if let Some(child) = self.vrrp_child() {
+            // SAFETY: sending a signal has no memory-safety preconditions.
+            unsafe { libc::kill(child, libc::SIGKILL) };
+        }
+        self.process.signal(libc::SIGKILL);
+        let _ = self.process.wait_timeout(Duration::from_secs(3));
+    }
+
+    /// The VRRP child's PID, from its pid file.
+    fn vrrp_child(&self) -> Option<i32> {
+        let text = std::fs::read_to_string(&self.vrrp_pid_file).ok()?;
+        text.trim().parse().ok()
     }
 
     /// Lines in keepalived's log that complain about received packets (its remarks on its own

@@ -1,12 +1,13 @@
 //! The harness the integration tests and the lab (with its benchmarks and soak) are built on:
 //! network namespaces and the segment topology, spawned processes and daemons (vrrpd,
-//! keepalived), captures, raw packet sockets, a pinger, the load generator, and BPF test runs.
+//! keepalived, FRR), captures, raw packet sockets, a pinger, the load generator, and BPF test runs.
 
 pub mod bpf_run;
 pub mod capture;
 pub mod daemons;
 pub mod differential;
 pub mod fixtures;
+pub mod frr;
 pub mod loadgen;
 pub mod netns;
 pub mod packet_socket;

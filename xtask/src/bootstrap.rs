@@ -76,6 +76,12 @@ const REQUIREMENTS: &[Requirement] = &[
         manual: "apt-get install -y keepalived",
     },
     Requirement {
+        name: "FRR's zebra and vrrpd (the third implementation of the chaos soak)",
+        present: || Path::new("/usr/lib/frr/vrrpd").exists() && on_path("vtysh"),
+        install: || apt_install(&["frr"]),
+        manual: "apt-get install -y frr",
+    },
+    Requirement {
         name: "nftables (no_accept and vrrp_strict drop traffic to the VIPs)",
         present: || on_path("nft"),
         install: || apt_install(&["nftables"]),

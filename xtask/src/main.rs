@@ -25,8 +25,9 @@ commands:
                      side by side; writes BENCHMARKS.md and benchmarks-failover.png
   fuzz --seconds N   every cargo-fuzz target for N seconds (installs cargo-fuzz if missing),
                      then the XDP program against the host (differential) for N seconds
-  soak --minutes N   chaos soak: three routers, random stops, crashes, link cuts and tracking
-                     changes, checked continuously for two masters and misplaced VIPs
+  soak --minutes N   chaos soak: vrrpd, keepalived 2.2.7 and FRR's vrrpd on one segment;
+                     random stops, crashes, link cuts and tracking changes, checked
+                     continuously for two masters, invalid adverts and misplaced VIPs
   lab [options]      setup, build, then the live failover lab in network namespaces:
                      DR1/DR2 with the seed's configurations and a client, every failover
                      measured on the wire. Options: --keep (leave it running),

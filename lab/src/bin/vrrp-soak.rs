@@ -26,6 +26,9 @@ fn main() -> ExitCode {
             }
             println!("  address checks: {}", report.checks);
             println!("  adverts judged on the wire: {}", report.adverts);
+            for (implementation, count) in &report.adverts_by {
+                println!("    from {implementation}: {count}");
+            }
             println!("  violations: {}", report.violations.len());
             for violation in &report.violations {
                 println!("    {violation}");

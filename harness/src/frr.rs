@@ -1,0 +1,229 @@
+//! FRR's VRRP daemon (Debian `frr`) as a third implementation on the segment: one zebra and one
+//! vrrpd per namespace, each with its own run directory (`-N`, /run/frr/NAMESPACE/) and no TCP
+//! vty (`-P 0`), both in the foreground with their log in the scratch directory.
+//!
+//! What FRR needs around it (checked against FRR 8.4): VRRPv3 only, group 224.0.0.18, no
+//! authentication, priorities 1-254, intervals a multiple of 10 ms; the virtual address lives on
+//! a macvlan in bridge mode named `vrrp4-VRID` with the virtual MAC, which FRR keeps in
+//! protodown while it is not master. arp_ignore / arp_announce keep the parent interface from
+//! answering ARP for the address while FRR is backup.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::process::{Scratch, Spawned};
+use crate::topology::Host;
+
+/// One VRRP instance as FRR is told it.
+#[derive(Clone, Debug)]
+pub struct FrrInstance {
+    pub vrid: u8,
+    pub priority: u8,
+    /// The virtual address with its prefix length, e.g. "192.0.2.99/24".
+    pub address: String,
+    pub interval_ms: u32,
+}
+
+impl FrrInstance {
+    /// The macvlan FRR expects for this VRID's IPv4 side.
+    pub fn macvlan(&self) -> String {
+        format!("vrrp4-{}", self.vrid)
+    }
+}
+
+/// zebra and vrrpd running in a router's namespace.
+#[derive(Debug)]
+pub struct Frr {
+    namespace: String,
+    interface: &'static str,
+    zebra: Spawned,
+    vrrpd: Option<Spawned>,
+    config: PathBuf,
+    log: PathBuf,
+}
+
+const ZEBRA: &str = "/usr/lib/frr/zebra";
+const VRRPD: &str = "/usr/lib/frr/vrrpd";
+
+impl Frr {
+    /// Prepares the macvlans and sysctls FRR needs on `host`, starts zebra, waits for its API
+    /// socket, then starts vrrpd with `instances`.
+    pub fn start(
+        host: &Host,
+        label: &str,
+        instances: &[FrrInstance],
+        scratch: &Scratch,
+    ) -> Result<Frr> {
+        let ns = &host.ns;
+        for key in [
+            "net.ipv4.conf.all.arp_ignore=1",
+            "net.ipv4.conf.all.arp_announce=2",
+        ] {
+            ns.sysctl(key)?;
+        }
+        for instance in instances {
+            let macvlan = instance.macvlan();
+            let mac = format!("00:00:5e:00:01:{:02x}", instance.vrid);
+            ns.run_ok([
+                "ip",
+                "link",
+                "add",
+                &macvlan,
+                "link",
+                host.ifname,
+                "type",
+                "macvlan",
+                "mode",
+                "bridge",
+            ])?;
+            // iproute2 refuses addrgenmode in `link add`: set it while the link is down.
+            ns.run_ok([
+                "ip",
+                "link",
+                "set",
+                &macvlan,
+                "address",
+                &mac,
+                "addrgenmode",
+                "random",
+            ])?;
+            ns.run_ok(["ip", "addr", "add", &instance.address, "dev", &macvlan])?;
+            ns.run_ok(["ip", "link", "set", &macvlan, "up"])?;
+        }
+        // The daemons drop to user frr: their files must be readable by it.
+        let zebra_config = scratch.write(&format!("{label}-zebra.conf"), "")?;
+        let config = scratch.join(&format!("{label}-vrrpd.conf"));
+        readable_by_all(scratch.path())?;
+        readable_by_all(&zebra_config)?;
+        let log = scratch.join(&format!("{label}.log"));
+        let namespace = ns.name().to_string();
+        let zebra = Spawned::start(
+            ns,
+            &daemon_argv(ZEBRA, &namespace, &zebra_config.display().to_string()),
+            &log,
+        )?;
+        let api = PathBuf::from(format!("/run/frr/{namespace}/zserv.api"));
+        crate::wait_until("zebra's API socket", Duration::from_secs(10), || {
+            api.exists()
+        });
+        let mut frr = Frr {
+            namespace,
+            interface: host.ifname,
+            zebra,
+            vrrpd: None,
+            config,
+            log,
+        };
+        frr.start_vrrpd(host, instances)?;
+        Ok(frr)
+    }
+
+    /// Writes vrrpd's configuration for `instances` and starts it: at first, and again after
+    /// [`Frr::stop_vrrpd`] (zebra keeps running, as when an operator restarts only vrrpd).
+    pub fn start_vrrpd(&mut self, host: &Host, instances: &[FrrInstance]) -> Result<()> {
+        let mut config = format!("interface {}\n", self.interface);
+        for instance in instances {
+            let vrid = instance.vrid;
+            let address = instance.address.split('/').next().unwrap_or_default();
+            config.push_str(&format!(
+                " vrrp {vrid} version 3\n vrrp {vrid} priority {}\n vrrp {vrid} \
+                 advertisement-interval {}\n vrrp {vrid} preempt\n vrrp {vrid} ip {address}\n",
+                instance.priority, instance.interval_ms
+            ));
+        }
+        std::fs::write(&self.config, config)?;
+        readable_by_all(&self.config)?;
+        let argv = daemon_argv(VRRPD, &self.namespace, &self.config.display().to_string());
+        self.vrrpd = Some(Spawned::start(&host.ns, &argv, &self.log)?);
+        Ok(())
+    }
+
+    /// Stops vrrpd with `signal` (SIGTERM: FRR's own shutdown; SIGKILL: a crash).
+    pub fn stop_vrrpd(&mut self, signal: i32) -> Result<()> {
+        if let Some(mut vrrpd) = self.vrrpd.take() {
+            vrrpd.stop(signal, Duration::from_secs(5))?;
+        }
+        Ok(())
+    }
+
+    pub fn vrrpd_running(&mut self) -> bool {
+        self.vrrpd.as_mut().is_some_and(Spawned::is_running)
+    }
+
+    /// Runs vtysh commands against this namespace's daemons.
+    fn vtysh(&self, commands: &[&str]) -> Result<String> {
+        let mut command = std::process::Command::new("vtysh");
+        command.args(["-N", &self.namespace]);
+        for line in commands {
+            command.args(["-c", line]);
+        }
+        let output = command.output().context("vtysh")?;
+        anyhow::ensure!(
+            output.status.success(),
+            "vtysh {commands:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// Changes an instance's priority at run time (FRR has no tracking scripts; this is how a
+    /// tracked failure reaches its election).
+    pub fn set_priority(&self, vrid: u8, priority: u8) -> Result<()> {
+        self.vtysh(&[
+            "configure terminal",
+            &format!("interface {}", self.interface),
+            &format!("vrrp {vrid} priority {priority}"),
+        ])
+        .map(drop)
+    }
+
+    /// FRR's state of a VRID's IPv4 side: "Initialize", "Backup" or "Master".
+    pub fn state(&self, vrid: u8) -> Result<String> {
+        let text = self.vtysh(&[&format!("show vrrp {vrid} json")])?;
+        let json: serde_json::Value = serde_json::from_str(&text)?;
+        Ok(json[0]["v4"]["status"]
+            .as_str()
+            .context("no v4 status")?
+            .to_string())
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// Whether `host` carries `instance`'s address where clients reach it: FRR's macvlan is up and
+/// out of protodown (FRR keeps the address configured on it in every state).
+pub fn serves(host: &Host, instance: &FrrInstance) -> bool {
+    host.ns
+        .run_ok(["ip", "-d", "link", "show", "dev", &instance.macvlan()])
+        .is_ok_and(|text| {
+            text.contains(",UP") && !text.contains("protodown on") && text.contains("LOWER_UP")
+        })
+}
+
+fn readable_by_all(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = if path.is_dir() { 0o755 } else { 0o644 };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("chmod {}", path.display()))
+}
+
+fn daemon_argv(program: &str, namespace: &str, config: &str) -> Vec<String> {
+    [
+        program, "-N", namespace, "-P", "0", "-f", config, "--log", "stdout",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+impl Drop for Frr {
+    fn drop(&mut self) {
+        self.vrrpd = None;
+        let _ = self.zebra.stop(libc::SIGTERM, Duration::from_secs(3));
+        let _ = std::fs::remove_dir_all(format!("/run/frr/{}", self.namespace));
+    }
+}
