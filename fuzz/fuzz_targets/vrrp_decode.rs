@@ -28,14 +28,8 @@ fuzz_target!(|data: &[u8]| {
             flags: flags::PREEMPT | flags::CHECK_ADDRESSES,
             ..InstanceConfig::default()
         };
-        if let Ok(advert) = rules::check_advert(
-            &config,
-            &meta,
-            &packet,
-            &auth,
-            None,
-            rules::advert_address_digest(&packet),
-        ) {
+        let _ = rules::address_list_matches(&config, &packet);
+        if let Ok(advert) = rules::check_advert(&config, &meta, &packet, &auth, None) {
             let mut live = Liveness::default();
             let _ = rules::observe_advert(&config, &mut live, &advert, 1_000);
             let _ = rules::master_down_deadline_ns(&config, &live);

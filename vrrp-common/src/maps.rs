@@ -133,6 +133,9 @@ pub struct Liveness {
     pub last_auth_event_ns: u64,
     /// Valid adverts seen for this instance.
     pub adverts: u64,
+    /// Of those, the ones whose address list differs from ours (processed all the same; see
+    /// `rules::address_list_matches`).
+    pub address_list_mismatches: u64,
     /// Source of the advert that last reset the timer.
     pub master: RawAddress,
     /// Its advertisement interval (v3: Master_Adver_Interval).
@@ -142,7 +145,9 @@ pub struct Liveness {
     pub resigned: u8,
     /// 1 when a change was seen but its record deferred by the rate limit.
     pub event_pending: u8,
-    pub _pad: [u8; 3],
+    /// How many addresses the last advert with a differing list carried.
+    pub mismatched_address_count: u8,
+    pub _pad: [u8; 2],
 }
 
 /// Why the program woke userspace.
@@ -264,7 +269,7 @@ pub struct VipValue {
 
 const _: () = assert!(core::mem::size_of::<InstanceKey>() == 8);
 const _: () = assert!(core::mem::size_of::<InstanceConfig>() == 64);
-const _: () = assert!(core::mem::size_of::<Liveness>() == 80);
+const _: () = assert!(core::mem::size_of::<Liveness>() == 88);
 const _: () = assert!(core::mem::size_of::<Event>() == 40);
 const _: () = assert!(core::mem::size_of::<PeerKey>() == 24);
 const _: () = assert!(core::mem::size_of::<VipKey>() == 24);

@@ -146,7 +146,7 @@ pub fn constant_time_eq(a: &[u8; 8], b: &[u8; 8]) -> bool {
 /// The receive checks that depend on our configuration (RFC 5798 section 7.1; RFC 3768
 /// section 7.1 for v2's authentication and interval), after the wire format was validated.
 /// `peer` is the source's TTL range when it is one of our unicast peers (only consulted when the
-/// instance has any); `addresses` is the advert's [`advert_address_digest`].
+/// instance has any). The address list is not among them: see [`address_list_matches`].
 #[inline(always)]
 pub fn check_advert(
     config: &InstanceConfig,
@@ -154,7 +154,6 @@ pub fn check_advert(
     advert: &Packet<&[u8]>,
     auth: &Auth,
     peer: Option<PeerTtl>,
-    addresses: u64,
 ) -> Result<Advert, Counter> {
     let unicast = config.flags & flags::UNICAST != 0;
     // RFC 5798 section 7.1: multicast adverts arrive with TTL 255. Unicast peers may be routed,
@@ -181,12 +180,6 @@ pub fn check_advert(
             return Err(Counter::DropIntervalMismatch);
         }
     }
-    if advert.address_count() != config.address_count {
-        return Err(Counter::DropAddressListMismatch);
-    }
-    if config.flags & flags::CHECK_ADDRESSES != 0 && addresses != config.address_digest {
-        return Err(Counter::DropAddressListMismatch);
-    }
     if ip.source == config.source {
         return Err(Counter::DropOwnAddress);
     }
@@ -203,6 +196,36 @@ pub fn check_advert(
         priority: advert.priority(),
         interval_cs,
     })
+}
+
+/// Whether an advert carries our address list (always, under `skip_check_adv_addr`).
+///
+/// RFC 3768 / 5798 section 7.1 say a router MAY drop an advert whose list differs, and
+/// keepalived 2.2.7 did. keepalived 2.3.3 and later (vrrp.c, `vrrp_check_packet`) log it
+/// ("(VI_1) expected N VIPs but received M"), count it (`addr_list_err`) and then process the
+/// advert as usual: dropping it makes a backup whose list is older or newer than its master's
+/// take over, and the segment has two masters for as long as a rolling change of the list
+/// takes. vrrpd follows current keepalived, and counts such adverts as
+/// [`Counter::AddressListMismatch`].
+#[inline(always)]
+pub fn address_list_matches(config: &InstanceConfig, advert: &Packet<&[u8]>) -> bool {
+    if config.flags & flags::CHECK_ADDRESSES == 0 {
+        return true;
+    }
+    advert.address_count() == config.address_count
+        && advert_address_digest(advert) == config.address_digest
+}
+
+/// Notes in the instance's record a valid advert whose address list differs from ours; returns
+/// whether it did (the caller counts [`Counter::AddressListMismatch`]).
+#[inline(always)]
+pub fn note_address_list(live: &mut Liveness, reception: &Reception) -> bool {
+    if !reception.address_list_differs {
+        return false;
+    }
+    live.address_list_mismatches += 1;
+    live.mismatched_address_count = reception.address_count;
+    true
 }
 
 /// The [`address_digest`] of the address list an advert carries.
@@ -222,9 +245,14 @@ pub struct Reception<'c> {
     /// The instance it is for, once the VRID was readable and configured, with the configuration
     /// it was checked against: the one lookup whose entry the caller then acts on.
     pub instance: Option<(InstanceKey, &'c InstanceConfig)>,
-    /// The advert's priority and interval as sent (for records of rejected adverts too).
+    /// The advert's priority, interval and address count as sent (for records of rejected
+    /// adverts too).
     pub priority: u8,
     pub interval_cs: u16,
+    pub address_count: u8,
+    /// A valid advert whose address list differs from ours ([`address_list_matches`]): counted
+    /// and reported, and processed all the same.
+    pub address_list_differs: bool,
     pub verdict: Result<Advert, Counter>,
 }
 
@@ -246,6 +274,8 @@ pub fn receive_advert<'c>(
             instance: None,
             priority: 0,
             interval_cs: 0,
+            address_count: 0,
+            address_list_differs: false,
             verdict: Err(classify_frame_error(error)),
         };
     }
@@ -253,6 +283,8 @@ pub fn receive_advert<'c>(
         instance: None,
         priority: packet.priority(),
         interval_cs: packet.interval_cs(),
+        address_count: packet.address_count(),
+        address_list_differs: false,
         verdict: Err(Counter::DropTruncated),
     };
     let key = InstanceKey::new(ifindex, meta.family, packet.vrid());
@@ -292,14 +324,9 @@ pub fn receive_advert<'c>(
     } else {
         None
     };
-    reception.verdict = check_advert(
-        config,
-        meta,
-        &packet,
-        &auth,
-        peer,
-        advert_address_digest(&packet),
-    );
+    reception.verdict = check_advert(config, meta, &packet, &auth, peer);
+    reception.address_list_differs =
+        reception.verdict.is_ok() && !address_list_matches(config, &packet);
     reception
 }
 
@@ -749,14 +776,12 @@ mod tests {
     ) -> Result<Advert, Counter> {
         let packet = Packet::new_checked(bytes, Family::Ipv4).expect("length");
         let auth = packet.validate(&PseudoHeader::None).expect("well formed");
-        check_advert(
-            config,
-            ip,
-            &packet,
-            &auth,
-            peer,
-            advert_address_digest(&packet),
-        )
+        check_advert(config, ip, &packet, &auth, peer)
+    }
+
+    fn list_matches(config: &InstanceConfig, bytes: &[u8]) -> bool {
+        let packet = Packet::new_checked(bytes, Family::Ipv4).expect("length");
+        address_list_matches(config, &packet)
     }
 
     #[test]
@@ -787,17 +812,15 @@ mod tests {
             check(&config, &meta(PEER, 255), &slower, None),
             Err(Counter::DropIntervalMismatch)
         );
+        // Another address list: valid all the same (keepalived 2.3.3 and later), but it does
+        // not match ours, unless skip_check_adv_addr turns the comparison off.
         let other_vip = v2_advert(|b| b[11] = 98);
-        assert_eq!(
-            check(&config, &meta(PEER, 255), &other_vip, None),
-            Err(Counter::DropAddressListMismatch)
-        );
+        assert!(check(&config, &meta(PEER, 255), &other_vip, None).is_ok());
+        assert!(list_matches(&config, &good));
+        assert!(!list_matches(&config, &other_vip));
         let mut skip = config;
         skip.flags &= !flags::CHECK_ADDRESSES;
-        assert!(
-            check(&skip, &meta(PEER, 255), &other_vip, None).is_ok(),
-            "skip_check_adv_addr"
-        );
+        assert!(list_matches(&skip, &other_vip), "skip_check_adv_addr");
         let mut v3 = config;
         v3.version = 3;
         assert_eq!(

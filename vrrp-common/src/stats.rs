@@ -24,6 +24,9 @@ pub enum Counter {
     /// Adverts addressed to neither our group nor our address (another host's, seen in
     /// promiscuous mode): passed untouched, as the kernel would not deliver them to us.
     AdvertsNotForUs,
+    /// Valid adverts whose address list differs from ours (keepalived's `addr_list_err`):
+    /// counted, reported, and processed as usual (see `rules::address_list_matches`).
+    AddressListMismatch,
     // Drop reasons, one per validation failure.
     DropTruncated,
     DropLengthMismatch,
@@ -37,7 +40,6 @@ pub enum Counter {
     DropAuthTypeMismatch,
     DropAuthFailure,
     DropIntervalMismatch,
-    DropAddressListMismatch,
     DropOwnAddress,
     DropUnknownPeer,
     /// Neither the XDP program nor socket mode handles this advert (e.g. IPv6 fragment).
@@ -62,6 +64,7 @@ impl Counter {
         Counter::ArpRepliesSent,
         Counter::NeighborAdvertsSent,
         Counter::AdvertsNotForUs,
+        Counter::AddressListMismatch,
         Counter::DropTruncated,
         Counter::DropLengthMismatch,
         Counter::DropBadIpHeader,
@@ -74,7 +77,6 @@ impl Counter {
         Counter::DropAuthTypeMismatch,
         Counter::DropAuthFailure,
         Counter::DropIntervalMismatch,
-        Counter::DropAddressListMismatch,
         Counter::DropOwnAddress,
         Counter::DropUnknownPeer,
         Counter::DropUnsupported,
@@ -95,6 +97,7 @@ impl Counter {
             Counter::ArpRepliesSent => "arp_replies_sent",
             Counter::NeighborAdvertsSent => "neighbor_adverts_sent",
             Counter::AdvertsNotForUs => "adverts_not_for_us",
+            Counter::AddressListMismatch => "address_list_mismatch",
             Counter::DropTruncated => "truncated",
             Counter::DropLengthMismatch => "length_mismatch",
             Counter::DropBadIpHeader => "bad_ip_header",
@@ -107,7 +110,6 @@ impl Counter {
             Counter::DropAuthTypeMismatch => "auth_type_mismatch",
             Counter::DropAuthFailure => "auth_failure",
             Counter::DropIntervalMismatch => "interval_mismatch",
-            Counter::DropAddressListMismatch => "address_list_mismatch",
             Counter::DropOwnAddress => "own_address",
             Counter::DropUnknownPeer => "unknown_peer",
             Counter::DropUnsupported => "unsupported",

@@ -193,6 +193,9 @@ fn act_on_advert(
         }
     };
     maps::count(Counter::AdvertsValid);
+    if rules::note_address_list(live, reception) {
+        maps::count(Counter::AddressListMismatch);
+    }
     let observation = rules::observe_advert(config, live, &advert, now);
     if let Some(kind) = observation.wake {
         wake(

@@ -121,6 +121,7 @@ impl Thread {
             template,
             socket: send_key,
             started: false,
+            address_list: Default::default(),
         });
         self.changed(super::Unpublished::State);
         Ok(())

@@ -117,6 +117,8 @@ struct Running {
     /// The socket adverts leave by (the macvlan's under `use_vmac`).
     socket: (u32, Family),
     started: bool,
+    /// Adverts seen with another address list than ours, and what of them was logged.
+    address_list: receive::AddressListReport,
 }
 
 struct Thread {

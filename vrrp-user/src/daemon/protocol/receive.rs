@@ -1,7 +1,7 @@
 //! The receive path: records of the XDP program's ring buffer, or adverts read from the raw
 //! sockets and judged by the same shared rules.
 
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 use vrrp_common::maps::{Event, EventKind, InstanceKey};
 use vrrp_common::rules;
 use vrrp_common::stats::Counter;
@@ -112,8 +112,63 @@ impl Thread {
             if let (Some((key, _)), Ok(advert)) = (reception.instance, reception.verdict)
                 && let Some(index) = self.instances.iter().position(|r| r.plan.key == key)
             {
+                if reception.address_list_differs {
+                    self.published.count(Counter::AddressListMismatch);
+                    let report = &mut self.instances[index].address_list;
+                    report.seen += 1;
+                    report.last_count = reception.address_count;
+                    self.report_address_list(index, now);
+                }
                 self.input(index, Input::Advert(advert), now);
             }
         }
     }
+
+    /// Logs adverts whose address list differs from ours, as keepalived 2.3.3 and later do
+    /// ("(VI_1) expected N VIPs but received M"), at most once per
+    /// [`ADDRESS_LIST_REPORT_GAP`] per instance: during a rolling change of the list every
+    /// advert differs, and the adverts are processed all the same.
+    pub(super) fn report_address_list(&mut self, index: usize, now: Instant) {
+        let running = &mut self.instances[index];
+        let report = &mut running.address_list;
+        if report.seen == report.reported
+            || report
+                .logged_at
+                .is_some_and(|at| now - at < ADDRESS_LIST_REPORT_GAP)
+        {
+            return;
+        }
+        let ours = running.plan.datapath_base.address_count;
+        let name = running.plan.name();
+        if report.last_count != ours {
+            info!(
+                "({name}) expected {ours} VIPs but received {} ({} such adverts, processed; logged at most once a minute)",
+                report.last_count,
+                report.seen - report.reported
+            );
+        } else {
+            info!(
+                "({name}) ip address list associated with VRID {} differs in MASTER advert ({} such adverts, processed; logged at most once a minute)",
+                running.plan.config.vrid,
+                report.seen - report.reported
+            );
+        }
+        report.reported = report.seen;
+        report.logged_at = Some(now);
+    }
 }
+
+/// What an instance has seen of adverts with another address list, and logged of it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct AddressListReport {
+    /// Such adverts seen (XDP mode: LIVENESS's count, read at the instance's deadlines).
+    pub seen: u64,
+    /// How many addresses the last of them carried.
+    pub last_count: u8,
+    /// `seen` when last logged.
+    pub reported: u64,
+    pub logged_at: Option<Instant>,
+}
+
+/// The least time between two address-list reports of one instance.
+pub(super) const ADDRESS_LIST_REPORT_GAP: std::time::Duration = std::time::Duration::from_secs(60);

@@ -118,6 +118,10 @@ impl Thread {
         let live = self.xdp().and_then(|datapath| datapath.liveness(&key));
         if let Some(live) = live {
             let now = monotonic_now();
+            let report = &mut self.instances[index].address_list;
+            report.seen = live.address_list_mismatches;
+            report.last_count = live.mismatched_address_count;
+            self.report_address_list(index, now);
             self.input(index, Input::Liveness(live), now);
         }
     }
