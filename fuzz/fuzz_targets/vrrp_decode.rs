@@ -14,7 +14,9 @@ fuzz_target!(|data: &[u8]| {
         let Some(message) = data.get(meta.payload_offset..meta.payload_offset + meta.payload_len) else {
             continue;
         };
-        let packet = Packet::new_unchecked(message, meta.family);
+        // The checked view, as receive_advert takes it: an unchecked view's accessors may only
+        // be used after check_len (its contract; a fuzz input once broke it here).
+        let Ok(packet) = Packet::new_checked(message, meta.family) else { continue };
         let Some(version) = packet.version() else { continue };
         let pseudo = rules::pseudo_header(version, &meta, data.first() == Some(&0));
         let Ok(auth) = packet.validate(&pseudo) else { continue };

@@ -163,6 +163,21 @@ impl Vrrpd {
         })
     }
 
+    /// As [`Vrrpd::start`], then waits until its log says `needle` (say, "(VI_1) Entering
+    /// MASTER STATE").
+    pub fn start_until(
+        host: &Host,
+        label: &str,
+        config: &str,
+        scratch: &Scratch,
+        extra: &[&str],
+        needle: &str,
+    ) -> Result<Vrrpd> {
+        let mut daemon = Vrrpd::start(host, label, config, scratch, extra)?;
+        daemon.wait_for(needle, Duration::from_secs(20))?;
+        Ok(daemon)
+    }
+
     pub fn wait_for(&mut self, needle: &str, timeout: Duration) -> Result<Duration> {
         self.process.wait_for_log(needle, timeout)
     }

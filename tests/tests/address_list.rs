@@ -43,17 +43,15 @@ fn counter(daemon: &Vrrpd, name: &str) -> u64 {
 fn backup_stays_backup(segment: &Segment, scratch: &Scratch, datapath: &str) {
     let capture =
         Capture::start(&segment.switch, BRIDGE, "ip proto 112", scratch.path()).expect("capture");
-    let mut backup = Vrrpd::start(
+    let mut backup = Vrrpd::start_until(
         segment.router(2),
         &format!("backup-{datapath}"),
         &config(96, &["192.0.2.99"]),
         scratch,
         &["--datapath", datapath],
+        "(VI_1) Entering BACKUP STATE",
     )
     .expect("backup");
-    backup
-        .wait_for("(VI_1) Entering BACKUP STATE", WAIT)
-        .expect("backup");
     std::thread::sleep(WATCH);
     let log = backup.log();
     assert!(
@@ -100,17 +98,15 @@ fn a_vrrpd_backup_with_an_older_address_list_stays_backup_in_both_datapaths() {
     vrrp_harness::require_root();
     let segment = Segment::new(2).expect("segment");
     let scratch = Scratch::new("addr-list").expect("scratch");
-    let mut master = Vrrpd::start(
+    let master = Vrrpd::start_until(
         segment.router(1),
         "master",
         &config(100, &["192.0.2.99", "192.0.2.97"]),
         &scratch,
         &[],
+        "(VI_1) Entering MASTER STATE",
     )
     .expect("master");
-    master
-        .wait_for("(VI_1) Entering MASTER STATE", WAIT)
-        .expect("master");
     for datapath in ["xdp", "socket"] {
         backup_stays_backup(&segment, &scratch, datapath);
     }

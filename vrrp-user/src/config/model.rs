@@ -204,6 +204,39 @@ impl Scope {
     }
 }
 
+/// An entry of a list in the file (a virtual address, route or rule) that carries where it was
+/// written. A reload compares entries for what they install, not for where they stand: a line
+/// moved or a comment added above it changes nothing on the router.
+pub trait Located: Clone + PartialEq {
+    fn location_mut(&mut self) -> &mut Location;
+
+    fn location(&self) -> &Location;
+
+    /// The same entry, wherever either was written.
+    fn installs_as(&self, other: &Self) -> bool {
+        let mut mine = self.clone();
+        mine.location_mut().clone_from(other.location());
+        mine == *other
+    }
+}
+
+/// Implements [`Located`] for entries with a `location` field.
+macro_rules! located {
+    ($($entry:ty),*) => {$(
+        impl Located for $entry {
+            fn location_mut(&mut self) -> &mut Location {
+                &mut self.location
+            }
+
+            fn location(&self) -> &Location {
+                &self.location
+            }
+        }
+    )*};
+}
+
+located!(VirtualAddress, VirtualRoute, VirtualRule);
+
 /// One entry of `virtual_ipaddress` / `virtual_ipaddress_excluded`:
 /// `<IP>[/mask] [brd X] [dev X] [scope X] [label X] [no_track]`.
 #[derive(Clone, Debug, PartialEq, Eq)]

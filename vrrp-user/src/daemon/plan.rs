@@ -12,7 +12,7 @@ use vrrp_common::wire::vrrp::{Auth, Version};
 use vrrp_common::wire::{Family, raw_from_ip};
 
 use crate::config::Config;
-use crate::config::model::{Authentication, Instance, VirtualAddress};
+use crate::config::model::{Authentication, Instance, Located, VirtualAddress};
 use crate::fsm::{GarpSchedule, Params};
 use crate::net::advert::AdvertSpec;
 use crate::net::netlink::{self, Netlink, NetlinkError};
@@ -93,6 +93,49 @@ impl InstancePlan {
     /// Whether the same instance would run identically (a reload keeps its state then).
     pub fn same_as(&self, other: &InstancePlan) -> bool {
         self == other
+    }
+
+    /// Whether `other` is this instance with other settings, which a reload applies in place
+    /// (keeping its state, timers and place in the election). What it cannot change in place is
+    /// its identity, the interface, VRID and family (the key) and name, and what the sockets,
+    /// the virtual MAC and the sync group were set up for: a change there replaces it.
+    pub fn same_instance(&self, other: &InstancePlan) -> bool {
+        self.name() == other.name()
+            && self.key == other.key
+            && self.config.interface == other.config.interface
+            && self.vmac == other.vmac
+            && self.config.vmac_xmit_base == other.config.vmac_xmit_base
+            && self.mac == other.mac
+            && self.source == other.source
+            && self.advert.destinations == other.advert.destinations
+            && self.config.unicast_peers == other.config.unicast_peers
+            && self.sync_group == other.sync_group
+            && self.accept == other.accept
+    }
+
+    /// This plan with only the virtual addresses, routes and rules that `other` lacks (compared
+    /// for what they install), or None when there are none: what a reload adds to a master
+    /// (`self` the new plan) or removes from it (`self` the old plan).
+    pub fn entries_missing_from(&self, other: &InstancePlan) -> Option<InstancePlan> {
+        fn missing<T: Located>(mine: &[T], theirs: &[T]) -> Vec<T> {
+            mine.iter()
+                .filter(|entry| !theirs.iter().any(|other| entry.installs_as(other)))
+                .cloned()
+                .collect()
+        }
+        let mut delta = self.clone();
+        delta.config.addresses = missing(&self.config.addresses, &other.config.addresses);
+        delta.config.excluded_addresses = missing(
+            &self.config.excluded_addresses,
+            &other.config.excluded_addresses,
+        );
+        delta.config.routes = missing(&self.config.routes, &other.config.routes);
+        delta.config.rules = missing(&self.config.rules, &other.config.rules);
+        let empty = delta.config.addresses.is_empty()
+            && delta.config.excluded_addresses.is_empty()
+            && delta.config.routes.is_empty()
+            && delta.config.rules.is_empty();
+        (!empty).then_some(delta)
     }
 }
 

@@ -160,6 +160,9 @@ pub enum Input {
     },
     /// The daemon is stopping (RFC 5798 section 6.4.3, the Shutdown event).
     Shutdown,
+    /// A reload changed the instance's settings but not its identity: they apply in place, with
+    /// the state, the timers and the place in the election kept (see [`Instance::reconfigure`]).
+    Reconfigure(Box<Params>),
     /// Another member of this instance's vrrp_sync_group changed state: members move together.
     Sync(SyncEvent),
 }
@@ -265,6 +268,9 @@ pub struct Instance {
     params: Params,
     state: State,
     effective_priority: u8,
+    /// The tracking weight last reported ([`Input::Health`]), kept for a reload that changes the
+    /// base priority.
+    tracking_weight: i32,
     fault: Option<FaultReason>,
     /// Another member of the sync group is in FAULT.
     group_fault: bool,
@@ -302,6 +308,7 @@ impl Instance {
             params,
             state: State::Initialize,
             effective_priority,
+            tracking_weight: 0,
             fault: None,
             group_fault: false,
             live: Liveness::default(),
@@ -416,6 +423,7 @@ impl Instance {
             Input::Timer => self.timer(now, actions),
             Input::Health { weight, fault } => self.health(weight, fault, now, actions),
             Input::Shutdown => self.shutdown(now, actions),
+            Input::Reconfigure(params) => self.reconfigure(*params, actions),
             Input::Sync(event) => self.sync(event, now, actions),
         }
     }
@@ -613,18 +621,8 @@ impl Instance {
         now: Instant,
         actions: &mut Vec<Action>,
     ) {
-        let priority = effective_priority(self.params.base_priority, weight);
-        if priority != self.effective_priority {
-            actions.push(Action::PriorityChanged {
-                from: self.effective_priority,
-                to: priority,
-            });
-            self.effective_priority = priority;
-            // A master advertises its new priority at once, so a better backup can preempt.
-            if self.state == State::Master {
-                self.send_advert(actions);
-            }
-        }
+        self.tracking_weight = weight;
+        self.apply_priority(actions);
         self.fault = fault.clone();
         match (self.state, fault) {
             (State::Initialize, _) => {}
@@ -710,6 +708,36 @@ impl Instance {
         self.garp_refresh = None;
         self.lower_prio_garp = None;
         self.last_lower_prio_garp = None;
+    }
+
+    /// Sets the effective priority from the base and the tracking weight; on a change, says so
+    /// and, as master, advertises it at once, so that a better backup can preempt.
+    fn apply_priority(&mut self, actions: &mut Vec<Action>) {
+        let priority = effective_priority(self.params.base_priority, self.tracking_weight);
+        if priority == self.effective_priority {
+            return;
+        }
+        actions.push(Action::PriorityChanged {
+            from: self.effective_priority,
+            to: priority,
+        });
+        self.effective_priority = priority;
+        if self.state == State::Master {
+            self.send_advert(actions);
+        }
+    }
+
+    /// A reload's new settings, applied without leaving the current state. Nothing else
+    /// happens unless the priorities now say another router should be master, and then the
+    /// RFC's own rules make exactly one handover: a master whose priority fell advertises it at
+    /// once (a better backup with preemption then takes over, RFC 5798 section 6.4.2); a backup
+    /// whose priority rose above its master's stops resetting its Master_Down_Timer on the
+    /// master's adverts (section 6.4.2, with preemption) and takes over when it runs out. A new
+    /// interval or version goes out with the next advert; the timers already running keep
+    /// their deadlines.
+    fn reconfigure(&mut self, params: Params, actions: &mut Vec<Action>) {
+        self.params = params;
+        self.apply_priority(actions);
     }
 
     fn send_advert(&mut self, actions: &mut Vec<Action>) {

@@ -144,6 +144,12 @@ impl Segment {
         self.input(router, Input::Health { weight, fault });
     }
 
+    /// A reload gave a running router new settings (same identity): applied in place.
+    pub fn reconfigure(&mut self, router: usize, params: Params) {
+        self.routers[router].params = params.clone();
+        self.input(router, Input::Reconfigure(Box::new(params)));
+    }
+
     /// `a` and `b` stop hearing each other (both directions).
     pub fn partition(&mut self, a: usize, b: usize) {
         self.blocked.push((a, b));

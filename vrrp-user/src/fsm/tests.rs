@@ -599,3 +599,60 @@ fn the_state_machine_imports_no_io() {
         }
     }
 }
+
+/// A reload applies new settings in place: a priority change that crosses no one moves nothing;
+/// one that crosses makes exactly one handover, through the RFC's own rules (the master
+/// advertises its lower priority at once and the better backup preempts; a backup raised above
+/// its master stops resetting its timer on the master's adverts and takes over).
+#[test]
+fn a_reload_moves_the_master_only_when_the_new_priorities_say_so() {
+    for delivery in BOTH {
+        let mut segment = v3_pair(delivery);
+        let since = segment.now;
+        segment.reconfigure(0, params(11, 98, Version::V3, 1));
+        segment.run_for(SECOND);
+        assert_eq!(segment.masters(), vec![0], "{delivery:?}");
+        assert_eq!(
+            segment.transitions_since(since),
+            0,
+            "{delivery:?}: not crossing"
+        );
+
+        let since = segment.now;
+        segment.reconfigure(0, params(11, 90, Version::V3, 1));
+        segment.run_for(SECOND);
+        assert_eq!(segment.masters(), vec![1], "{delivery:?}");
+        assert_eq!(
+            segment.transitions_since(since),
+            2,
+            "{delivery:?}: one handover (a master stepping down, a backup taking over)"
+        );
+
+        let since = segment.now;
+        segment.reconfigure(0, params(11, 120, Version::V3, 1));
+        segment.run_for(SECOND);
+        assert_eq!(segment.masters(), vec![0], "{delivery:?}");
+        assert_eq!(
+            segment.transitions_since(since),
+            2,
+            "{delivery:?}: a backup raised above its master preempts once"
+        );
+    }
+}
+
+/// A new interval goes out with the next advert, and the state is kept.
+#[test]
+fn a_reload_with_a_new_interval_keeps_the_master() {
+    for delivery in BOTH {
+        let mut segment = v3_pair(delivery);
+        let since = segment.now;
+        segment.reconfigure(0, params(11, 100, Version::V3, 2));
+        segment.run_for(SECOND);
+        assert_eq!(segment.masters(), vec![0], "{delivery:?}");
+        assert_eq!(segment.transitions_since(since), 0, "{delivery:?}");
+        let late = segment.now - 100 * MS;
+        let first = segment.first_advert_since(0, late).expect("adverts");
+        let next = segment.first_advert_since(0, first + 1).expect("adverts");
+        assert_eq!(next - first, 20 * MS, "{delivery:?}: the new interval");
+    }
+}

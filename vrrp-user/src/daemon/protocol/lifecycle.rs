@@ -8,7 +8,7 @@ use tracing::{info, warn};
 use vrrp_common::maps::PeerKey;
 use vrrp_common::wire::raw_from_ip;
 
-use super::{Receive, Running, Thread};
+use super::{Outcome, Receive, Running, Thread};
 
 /// How often instances waiting for their address try again.
 pub(super) const RETRY_WAITING: std::time::Duration = std::time::Duration::from_millis(100);
@@ -22,6 +22,8 @@ use crate::fsm::{self, Input};
 use crate::net::advert::AdvertTemplate;
 use crate::net::sys::monotonic_now;
 use crate::net::vrrp_socket::VrrpSocket;
+use vrrp_common::maps::State;
+use vrrp_common::time::Instant;
 
 impl Thread {
     /// Adds the instance; or, while its address cannot be bound yet (an IPv6 link-local address
@@ -143,21 +145,36 @@ impl Thread {
         }
     }
 
-    /// Keeps instances whose plan did not change (with their state); stops the others and
-    /// starts the new ones.
+    /// Keeps instances whose plan did not change (with their state), applies new settings in
+    /// place to those whose identity did not change, stops the others and starts the new ones.
     pub(super) fn reload(&mut self, plans: Vec<InstancePlan>) {
         let now = monotonic_now();
-        let mut kept = Vec::new();
+        let mut plans: Vec<Option<InstancePlan>> = plans.into_iter().map(Some).collect();
         let old = std::mem::take(&mut self.instances);
         let mut stopping = Vec::new();
+        let mut reconfigured = Vec::new();
         for running in old {
-            if plans.iter().any(|p| p.same_as(running.plan.as_ref())) {
-                kept.push(running);
-            } else {
-                stopping.push(running);
+            let same = plans
+                .iter()
+                .position(|p| p.as_ref().is_some_and(|p| p.same_as(&running.plan)));
+            let changed = plans
+                .iter()
+                .position(|p| p.as_ref().is_some_and(|p| p.same_instance(&running.plan)));
+            match (same, changed) {
+                (Some(at), _) => {
+                    plans[at] = None;
+                    self.instances.push(running);
+                }
+                (None, Some(at)) => {
+                    if let Some(plan) = plans[at].take() {
+                        reconfigured.push((self.instances.len(), plan));
+                    }
+                    self.instances.push(running);
+                }
+                (None, None) => stopping.push(running),
             }
         }
-        self.instances = stopping;
+        let kept = std::mem::replace(&mut self.instances, stopping);
         for index in 0..self.instances.len() {
             info!(
                 "({}) removed or changed by the reload; stopping it",
@@ -170,14 +187,126 @@ impl Thread {
             }
         }
         self.instances = kept;
-        for plan in plans {
-            if self.instances.iter().any(|r| r.plan.same_as(&plan)) {
-                continue;
-            }
+        for (index, plan) in reconfigured {
+            self.reconfigure(index, plan, now);
+        }
+        for plan in plans.into_iter().flatten() {
             info!("({}) added by the reload", plan.name());
             if let Err(error) = self.admit(plan) {
                 warn!("reload: cannot start an instance: {error}");
             }
         }
     }
+
+    /// A reload's new settings for a running instance, applied in place: a master installs the
+    /// virtual addresses, routes and rules that were added (and announces the new addresses)
+    /// and removes those that were dropped; the next advert carries the new list, priority and
+    /// interval; the datapath's CONFIG entry is rewritten in place (the program stays attached
+    /// and validating). The state machine keeps its state and timers ([`Input::Reconfigure`]).
+    fn reconfigure(&mut self, index: usize, plan: InstancePlan, now: Instant) {
+        let name = plan.name().to_string();
+        let template = match AdvertTemplate::new(&plan.advert) {
+            Ok(template) => template,
+            Err(error) => {
+                warn!(
+                    "({name}) reload: its new advert cannot be built ({error:?}); keeping the running settings"
+                );
+                return;
+            }
+        };
+        let running = &mut self.instances[index];
+        let old = std::mem::replace(&mut running.plan, Arc::new(plan));
+        running.template = template;
+        let new = Arc::clone(&running.plan);
+        for change in describe_changes(&old, &new) {
+            info!("({name}) reload: {change}");
+        }
+        if running.fsm.state() == State::Master {
+            if let Some(removed) = old.entries_missing_from(&new) {
+                let _ = self.outcomes.send(Outcome::Addresses {
+                    plan: Arc::new(removed),
+                    install: false,
+                });
+            }
+            if let Some(added) = new.entries_missing_from(&old) {
+                let added = Arc::new(added);
+                let _ = self.outcomes.send(Outcome::Addresses {
+                    plan: Arc::clone(&added),
+                    install: true,
+                });
+                let count = new.params.garp.repeat;
+                let _ = self
+                    .outcomes
+                    .send(Outcome::Gratuitous { plan: added, count });
+            }
+        }
+        self.input(index, Input::Reconfigure(Box::new(new.params.clone())), now);
+        let running = &self.instances[index];
+        let config = running.fsm.datapath_config(running.plan.datapath_base);
+        let key = running.plan.key;
+        if let Some(mut datapath) = self.xdp() {
+            let _ = datapath.write_config(&key, &config);
+        }
+        self.changed(super::Unpublished::State);
+    }
+}
+
+/// What a reload changed in an instance, one line each, for the log.
+fn describe_changes(old: &InstancePlan, new: &InstancePlan) -> Vec<String> {
+    let mut changes = Vec::new();
+    let addresses = |plan: &InstancePlan| -> Vec<String> {
+        plan.config
+            .addresses
+            .iter()
+            .chain(&plan.config.excluded_addresses)
+            .map(|vip| format!("{}/{}", vip.address, vip.prefix))
+            .collect()
+    };
+    let mut entries = |verb: &str, delta: Option<InstancePlan>| {
+        let Some(delta) = delta else {
+            return;
+        };
+        let list = addresses(&delta);
+        if !list.is_empty() {
+            changes.push(format!("{verb} VIPs {}", list.join(" ")));
+        }
+        if !delta.config.routes.is_empty() || !delta.config.rules.is_empty() {
+            changes.push(format!(
+                "{verb} {} virtual routes and {} rules",
+                delta.config.routes.len(),
+                delta.config.rules.len()
+            ));
+        }
+    };
+    entries("adding", new.entries_missing_from(old));
+    entries("removing", old.entries_missing_from(new));
+    let (was, is) = (&old.params, &new.params);
+    if was.base_priority != is.base_priority {
+        changes.push(format!(
+            "priority {} -> {}",
+            was.base_priority, is.base_priority
+        ));
+    }
+    if was.interval_cs != is.interval_cs {
+        changes.push(format!(
+            "advert_int {} -> {} centiseconds, from the next advert",
+            was.interval_cs, is.interval_cs
+        ));
+    }
+    if was.version != is.version {
+        changes.push(format!(
+            "VRRP version {} -> {}, from the next advert",
+            was.version as u8, is.version as u8
+        ));
+    }
+    if (was.preempt, was.preempt_delay) != (is.preempt, is.preempt_delay) {
+        changes.push(format!(
+            "preempt {} (delay {:?}) -> {} (delay {:?})",
+            was.preempt, was.preempt_delay, is.preempt, is.preempt_delay
+        ));
+    }
+    if changes.is_empty() {
+        changes.push("settings applied in place".to_string());
+    }
+    changes
 }
