@@ -355,15 +355,62 @@ fn vmac_xmit_base_sends_adverts_from_the_base_interface() {
     );
 }
 
-fn unicast_config(priority: u8, me: u8, peer: u8) -> String {
+/// Unicast to one peer; with `check_source`, keepalived's `check_unicast_src`.
+fn unicast_config(priority: u8, me: u8, peer: u8, check_source: bool) -> String {
+    let check = if check_source {
+        "  check_unicast_src\n"
+    } else {
+        ""
+    };
     seed_like(
         priority,
-        &format!("  unicast_src_ip 192.0.2.{me}\n  unicast_peer {{\n    192.0.2.{peer}\n  }}\n"),
+        &format!(
+            "  unicast_src_ip 192.0.2.{me}\n  unicast_peer {{\n    192.0.2.{peer}\n  }}\n{check}"
+        ),
     )
 }
 
+/// keepalived takes unicast adverts from any source unless `check_unicast_src` (vrrp.c,
+/// vrrp_check_packet): a stranger with a higher priority is obeyed, as keepalived obeys it.
 #[test]
-fn unicast_peers_with_keepalived_and_strangers_dropped() {
+fn without_check_unicast_src_a_stranger_is_heard_as_keepalived_hears_it() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(3).expect("segment");
+    let scratch = Scratch::new("adv-unicast-any").expect("scratch");
+    let mut dr1 = Vrrpd::start(
+        segment.router(1),
+        "dr1",
+        &unicast_config(100, 11, 12, false),
+        &scratch,
+        &[],
+    )
+    .expect("dr1");
+    dr1.wait_for("(VI_1) Entering MASTER STATE", WAIT)
+        .expect("master");
+    let mut stranger = Keepalived::start(
+        segment.router(3),
+        "stranger",
+        &unicast_config(200, 13, 11, false),
+        &scratch,
+    )
+    .expect("stranger");
+    stranger
+        .process
+        .wait_for_log("(VI_1) Entering MASTER STATE", WAIT)
+        .expect("stranger advertises");
+    dr1.wait_for("(VI_1) Entering BACKUP STATE (higher", WAIT)
+        .expect("DR1 yields to the higher priority, whoever sends it");
+    assert_eq!(
+        stats(&dr1)["datapath"]["drops"]["unknown_peer"]
+            .as_u64()
+            .unwrap_or(0),
+        0
+    );
+}
+
+#[test]
+fn unicast_peers_with_keepalived_and_strangers_dropped_under_check_unicast_src() {
     let _serial = vrrp_harness::serial();
     vrrp_harness::require_root();
     let segment = Segment::new(3).expect("segment");
@@ -373,7 +420,7 @@ fn unicast_peers_with_keepalived_and_strangers_dropped() {
     let mut dr1 = Vrrpd::start(
         segment.router(1),
         "dr1",
-        &unicast_config(100, 11, 12),
+        &unicast_config(100, 11, 12, true),
         &scratch,
         &[],
     )
@@ -383,7 +430,7 @@ fn unicast_peers_with_keepalived_and_strangers_dropped() {
     let mut keepalived = Keepalived::start(
         segment.router(2),
         "ka",
-        &unicast_config(96, 12, 11),
+        &unicast_config(96, 12, 11, true),
         &scratch,
     )
     .expect("keepalived");
@@ -395,7 +442,7 @@ fn unicast_peers_with_keepalived_and_strangers_dropped() {
     let mut stranger = Keepalived::start(
         segment.router(3),
         "stranger",
-        &unicast_config(200, 13, 11),
+        &unicast_config(200, 13, 11, false),
         &scratch,
     )
     .expect("stranger");
@@ -765,7 +812,7 @@ fn vrrp_strict_refuses_what_the_rfc_forbids_and_defaults_to_no_accept() {
     let refused = [
         (
             "strict-unicast.conf",
-            unicast_config(100, 11, 12)
+            unicast_config(100, 11, 12, false)
                 .split_once("}\n")
                 .map(|(_, rest)| rest.to_string())
                 .unwrap_or_default(),

@@ -275,7 +275,7 @@ fn every_drop_reason_has_its_counter() {
         Counter::DropVersionMismatch,
     );
     let mut unicast = config;
-    unicast.flags |= flags::UNICAST;
+    unicast.flags |= flags::UNICAST | flags::CHECK_UNICAST_SRC;
     assert_dropped(
         &Advert::default().frame(),
         unicast,
@@ -772,7 +772,7 @@ fn inactive_vips_gratuitous_arps_and_probes_pass_untouched() {
 #[test]
 fn a_unicast_peer_is_accepted_within_its_ttl_range() {
     let mut config = backup_config();
-    config.flags |= flags::UNICAST;
+    config.flags |= flags::UNICAST | flags::CHECK_UNICAST_SRC;
     let mut xdp = loaded(config);
     let peer = PeerKey {
         instance: key(),

@@ -77,9 +77,13 @@ pub mod flags {
     pub const CHECK_ADDRESSES: u8 = 1 << 1;
     /// v3 over IPv4 checksummed without the pseudo-header (`v3_checksum_as_v2`).
     pub const V3_CHECKSUM_AS_V2: u8 = 1 << 2;
-    /// Unicast peers configured: sources must be in PEERS, and their TTL within the peer's
-    /// `min_ttl`..`max_ttl` (keepalived's rule; the multicast TTL of 255 does not apply).
+    /// Unicast peers configured: the multicast TTL of 255 does not apply (adverts may be
+    /// routed).
     pub const UNICAST: u8 = 1 << 3;
+    /// With [`UNICAST`]: sources must be in PEERS, and their TTL within the peer's
+    /// `min_ttl`..`max_ttl` (keepalived's `check_unicast_src`; without it any source is
+    /// accepted, as keepalived accepts it).
+    pub const CHECK_UNICAST_SRC: u8 = 1 << 4;
 }
 
 /// What the program needs to know about one of our instances; written by userspace on start,

@@ -183,7 +183,7 @@ pub fn check_advert(
     if ip.source == config.source {
         return Err(Counter::DropOwnAddress);
     }
-    if unicast {
+    if unicast && config.flags & flags::CHECK_UNICAST_SRC != 0 {
         let Some(ttl_range) = peer else {
             return Err(Counter::DropUnknownPeer);
         };
@@ -319,7 +319,8 @@ pub fn receive_advert<'c>(
             return reception;
         }
     };
-    let peer = if config.flags & flags::UNICAST != 0 {
+    let checked = flags::UNICAST | flags::CHECK_UNICAST_SRC;
+    let peer = if config.flags & checked == checked {
         peer_ttl(&key, &meta.source)
     } else {
         None
@@ -827,8 +828,12 @@ mod tests {
             check(&v3, &meta(PEER, 255), &good, None),
             Err(Counter::DropVersionMismatch)
         );
+        // keepalived takes a unicast advert from any source, at any TTL, unless
+        // check_unicast_src (or a peer's min_ttl / max_ttl) asks for a configured peer.
         let mut unicast = config;
         unicast.flags |= flags::UNICAST;
+        assert!(check(&unicast, &meta(PEER, 64), &good, None).is_ok());
+        unicast.flags |= flags::CHECK_UNICAST_SRC;
         assert_eq!(
             check(&unicast, &meta(PEER, 64), &good, None),
             Err(Counter::DropUnknownPeer)

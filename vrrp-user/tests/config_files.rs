@@ -432,3 +432,19 @@ fn vips_beyond_what_an_advert_carries_move_to_the_excluded_ones() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `check_unicast_src` from the global default and the instance keyword; that a peer's TTL
+/// range implies it is the plan's rule (`daemon::plan`, unit-tested there).
+#[test]
+fn check_unicast_src_is_read_from_global_defs_and_the_instance() {
+    let global = load("features/check-unicast-src.conf");
+    assert!(global.instances[0].check_unicast_src);
+    let local = load("features/unicast-any-source.conf");
+    let checks: Vec<bool> = local
+        .instances
+        .iter()
+        .map(|instance| instance.check_unicast_src)
+        .collect();
+    assert_eq!(checks, [false, true, false]);
+    assert_eq!(local.instances[2].unicast_peers[0].min_ttl, Some(250));
+}

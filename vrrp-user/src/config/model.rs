@@ -105,6 +105,8 @@ pub struct GlobalDefs {
     pub gna_interval: Duration,
     pub vrrp_version: Version,
     pub skip_check_adv_addr: bool,
+    /// `vrrp_check_unicast_src`: every unicast instance checks its sources (below).
+    pub check_unicast_src: bool,
     pub vrrp_strict: bool,
     pub startup_delay: Duration,
     pub enable_script_security: bool,
@@ -149,6 +151,7 @@ impl Default for GlobalDefs {
             gna_interval: Duration::ZERO,
             vrrp_version: Version::V2,
             skip_check_adv_addr: false,
+            check_unicast_src: false,
             vrrp_strict: false,
             startup_delay: Duration::ZERO,
             enable_script_security: false,
@@ -409,6 +412,11 @@ pub struct Instance {
     pub strict_mode: bool,
     pub v3_checksum_as_v2: bool,
     pub skip_check_adv_addr: bool,
+    /// `check_unicast_src` (or global `vrrp_check_unicast_src`, or a peer's `min_ttl` /
+    /// `max_ttl`, which imply it as in keepalived's vrrp_parser.c): a unicast advert must come
+    /// from a configured peer, with a TTL in its range. Without it keepalived accepts adverts
+    /// from any source (vrrp.c, vrrp_check_packet).
+    pub check_unicast_src: bool,
 }
 
 impl Instance {
@@ -449,6 +457,7 @@ impl Instance {
             strict_mode: global.vrrp_strict,
             v3_checksum_as_v2: false,
             skip_check_adv_addr: global.skip_check_adv_addr,
+            check_unicast_src: global.check_unicast_src,
         }
     }
 }

@@ -278,16 +278,7 @@ pub fn build(
     } else {
         instance.unicast_peers.iter().map(|p| p.address).collect()
     };
-    let mut datapath_flags = 0;
-    if !instance.skip_check_adv_addr {
-        datapath_flags |= flags::CHECK_ADDRESSES;
-    }
-    if instance.v3_checksum_as_v2 {
-        datapath_flags |= flags::V3_CHECKSUM_AS_V2;
-    }
-    if !instance.unicast_peers.is_empty() {
-        datapath_flags |= flags::UNICAST;
-    }
+    let datapath_flags = datapath_flags(instance);
     let count = instance.addresses.len().min(255);
     let group = match destinations.as_slice() {
         [group] if group.is_multicast() => raw_from_ip(*group).1,
@@ -358,10 +349,63 @@ pub fn build(
     }
 }
 
+/// The CONFIG flags an instance's settings give the receive rules.
+fn datapath_flags(instance: &Instance) -> u8 {
+    let mut datapath_flags = 0;
+    if !instance.skip_check_adv_addr {
+        datapath_flags |= flags::CHECK_ADDRESSES;
+    }
+    if instance.v3_checksum_as_v2 {
+        datapath_flags |= flags::V3_CHECKSUM_AS_V2;
+    }
+    if !instance.unicast_peers.is_empty() {
+        datapath_flags |= flags::UNICAST;
+    }
+    // keepalived's vrrp_parser.c: a peer's min_ttl or max_ttl turns check_unicast_src on.
+    let ttl_limited = instance
+        .unicast_peers
+        .iter()
+        .any(|peer| peer.min_ttl.is_some() || peer.max_ttl.is_some());
+    if instance.check_unicast_src || ttl_limited {
+        datapath_flags |= flags::CHECK_UNICAST_SRC;
+    }
+    datapath_flags
+}
+
 /// The group an instance's adverts go to, when it uses multicast.
 pub fn multicast_group(config: &Config, family: Family) -> IpAddr {
     match family {
         Family::Ipv4 => IpAddr::V4(config.global.mcast_group4),
         Family::Ipv6 => IpAddr::V6(config.global.mcast_group6),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::UnicastPeer;
+
+    #[test]
+    fn a_peers_ttl_range_or_the_keyword_checks_unicast_sources() {
+        let location = crate::config::syntax::Location {
+            file: std::sync::Arc::new("test.conf".into()),
+            line: 1,
+            column: 1,
+        };
+        let mut instance = Instance::with_defaults("VI_1", &location, &Default::default());
+        let checks = |instance: &Instance| datapath_flags(instance) & flags::CHECK_UNICAST_SRC != 0;
+        assert!(!checks(&instance), "multicast");
+        let peer = UnicastPeer {
+            address: "192.0.2.12".parse().expect("ip"),
+            min_ttl: None,
+            max_ttl: None,
+        };
+        instance.unicast_peers.push(peer.clone());
+        assert!(!checks(&instance), "keepalived takes any source by default");
+        instance.unicast_peers[0].max_ttl = Some(64);
+        assert!(checks(&instance), "a TTL range implies the check");
+        instance.unicast_peers[0] = peer;
+        instance.check_unicast_src = true;
+        assert!(checks(&instance), "check_unicast_src");
     }
 }

@@ -68,6 +68,7 @@ impl Context {
                     }
                 }
                 "vrrp_skip_check_adv_addr" => global.skip_check_adv_addr = self.flag(item),
+                "vrrp_check_unicast_src" => global.check_unicast_src = true,
                 "vrrp_strict" => global.vrrp_strict = self.flag(item),
                 // keepalived's optional `allow_if_changes` (an interface's index may change
                 // while vrrpd runs) is what vrrpd always does: it re-plans on a new index.

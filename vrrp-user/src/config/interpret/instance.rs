@@ -140,6 +140,7 @@ impl Context {
                 "strict_mode" => instance.strict_mode = self.flag(item),
                 "v3_checksum_as_v2" => instance.v3_checksum_as_v2 = true,
                 "skip_check_adv_addr" => instance.skip_check_adv_addr = self.flag(item),
+                "check_unicast_src" => instance.check_unicast_src = true,
                 "debug" | "lvs_sync_daemon_interface" => {}
                 _ => self.unknown(&item.keyword),
             }
