@@ -721,17 +721,16 @@ fn virtual_routes_and_rules_follow_the_master() {
     wait_until("the rules on DR2", WAIT, || has_rules(2));
 }
 
-#[test]
-fn smtp_alert_emails_each_transition() {
-    let _serial = vrrp_harness::serial();
-    vrrp_harness::require_root();
-    let segment = Segment::new(1).expect("segment");
-    let scratch = Scratch::new("adv-smtp").expect("scratch");
-    let router = segment.router(1);
-    // A minimal SMTP sink inside the router's namespace, recording every message.
+/// A minimal SMTP sink on 127.0.0.1:`port` inside the router's namespace, appending every
+/// conversation (commands and message) to the returned mailbox file.
+fn smtp_sink(
+    router: &vrrp_harness::topology::Host,
+    scratch: &Scratch,
+    port: u16,
+) -> std::path::PathBuf {
     let listener = router
         .ns
-        .enter(|| std::net::TcpListener::bind("127.0.0.1:2525").expect("bind"))
+        .enter(|| std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind"))
         .expect("enter");
     let mailbox = scratch.join("mailbox");
     let sink_mailbox = mailbox.clone();
@@ -771,6 +770,17 @@ fn smtp_alert_emails_each_transition() {
             let _ = file.write_all(message.as_bytes());
         }
     });
+    mailbox
+}
+
+#[test]
+fn smtp_alert_emails_each_transition() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(1).expect("segment");
+    let scratch = Scratch::new("adv-smtp").expect("scratch");
+    let router = segment.router(1);
+    let mailbox = smtp_sink(router, &scratch, 2525);
     let config = format!(
         "global_defs {{\n  router_id DR1\n  notification_email {{\n    ops@example.org\n  }}\n  notification_email_from vrrpd@example.org\n  smtp_server 127.0.0.1 2525\n  smtp_connect_timeout 5\n}}\n{}",
         instance(
@@ -802,6 +812,45 @@ fn smtp_alert_emails_each_transition() {
         mail.contains("Subject: [DR1] VRRP Instance VI_1 - Entering MASTER state"),
         "{mail}"
     );
+}
+
+/// The global side of keepalived's email alerts: `smtp_alert` in global_defs alerts for an
+/// instance that says nothing itself, `smtp_helo_name` is what HELO says, and
+/// `no_email_faults` mutes the transition to FAULT.
+#[test]
+fn global_smtp_alert_helo_name_and_no_email_faults() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(1).expect("segment");
+    let scratch = Scratch::new("adv-smtp-global").expect("scratch");
+    let router = segment.router(1);
+    let mailbox = smtp_sink(router, &scratch, 2526);
+    let config = format!(
+        "global_defs {{\n  router_id DR1\n  notification_email {{\n    ops@example.org\n  }}\n  smtp_server 127.0.0.1 2526\n  smtp_helo_name helo.example.org\n  smtp_alert\n  no_email_faults\n}}\n{}",
+        instance(
+            "VI_1",
+            51,
+            100,
+            "  advert_int 1\n  virtual_ipaddress {\n    192.0.2.99/24 dev eth0\n  }\n"
+        )
+    );
+    let mut dr1 = Vrrpd::start(router, "dr1", &config, &scratch, &[]).expect("dr1");
+    dr1.wait_for(
+        "SMTP alert sent for [DR1] VRRP Instance VI_1 - Entering MASTER state",
+        WAIT,
+    )
+    .expect("the global smtp_alert applies");
+    router
+        .ns
+        .run_ok(["ip", "link", "set", "eth0", "down"])
+        .expect("link down");
+    dr1.wait_for("(VI_1) Entering FAULT STATE", WAIT)
+        .expect("fault");
+    std::thread::sleep(Duration::from_secs(2));
+    let mail = std::fs::read_to_string(&mailbox).expect("mailbox");
+    assert!(mail.contains("HELO helo.example.org"), "{mail}");
+    assert!(!mail.contains("FAULT"), "no_email_faults: {mail}");
+    assert!(!dr1.log().contains("Entering FAULT state"), "{}", dr1.log());
 }
 
 #[test]

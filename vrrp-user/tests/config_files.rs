@@ -448,3 +448,26 @@ fn check_unicast_src_is_read_from_global_defs_and_the_instance() {
     assert_eq!(checks, [false, true, false]);
     assert_eq!(local.instances[2].unicast_peers[0].min_ttl, Some(250));
 }
+
+/// keepalived's precedence for an unset `smtp_alert`: global `smtp_alert_vrrp`, then global
+/// `smtp_alert`, then off; an instance or sync group that says it keeps its own.
+#[test]
+fn smtp_alert_defaults_come_from_global_defs_once_the_file_is_read() {
+    let both = load("features/smtp-alert-both.conf");
+    let alerts: Vec<Option<bool>> = both.instances.iter().map(|i| i.smtp_alert).collect();
+    assert_eq!(
+        alerts,
+        [Some(false), Some(true)],
+        "smtp_alert_vrrp wins; B says its own"
+    );
+    assert_eq!(both.sync_groups[0].smtp_alert, Some(false));
+    assert!(both.global.no_email_faults);
+    assert_eq!(
+        both.global.smtp_helo_name.as_deref(),
+        Some("helo.example.org")
+    );
+    let global = load("features/smtp-alert-global.conf");
+    assert_eq!(global.instances[0].smtp_alert, Some(true));
+    let none = load("features/garp-lower-prio.conf");
+    assert_eq!(none.instances[0].smtp_alert, Some(false));
+}

@@ -70,6 +70,17 @@ pub fn run_all(extra: &[String]) -> Result<()> {
         ])
         .args(["--target-dir", "target/ebpf-clippy", "--", "-D", "warnings"]))?;
 
+    step("cargo check on the fuzz targets (their own workspace: nothing else builds them)");
+    run(cargo()
+        .args([
+            "check",
+            "--manifest-path",
+            "fuzz/Cargo.toml",
+            "--bins",
+            "--quiet",
+        ])
+        .current_dir(workspace_root()))?;
+
     step("cargo build --release --bins (the integration tests run the real vrrpd)");
     let binaries = build_release()?;
 

@@ -104,6 +104,14 @@ pub struct GlobalDefs {
     /// Pause between unsolicited neighbour adverts of one burst.
     pub gna_interval: Duration,
     pub vrrp_version: Version,
+    /// `smtp_alert` / `smtp_alert_vrrp`: the default of every instance's and sync group's
+    /// `smtp_alert` ([`GlobalDefs::vrrp_smtp_alert`]).
+    pub smtp_alert: Option<bool>,
+    pub smtp_alert_vrrp: Option<bool>,
+    /// `no_email_faults`: no email for a transition to FAULT.
+    pub no_email_faults: bool,
+    /// `smtp_helo_name`: the name the SMTP conversation greets with (default: the host name).
+    pub smtp_helo_name: Option<String>,
     pub skip_check_adv_addr: bool,
     /// `vrrp_check_unicast_src`: every unicast instance checks its sources (below).
     pub check_unicast_src: bool,
@@ -140,6 +148,14 @@ pub struct Scheduling {
     pub cpu_affinity: Vec<usize>,
 }
 
+impl GlobalDefs {
+    /// An instance's or sync group's `smtp_alert` when it says none: `smtp_alert_vrrp`, else
+    /// `smtp_alert`, else off (keepalived's vrrp.c, vrrp_complete_instance).
+    pub fn vrrp_smtp_alert(&self) -> bool {
+        self.smtp_alert_vrrp.or(self.smtp_alert).unwrap_or(false)
+    }
+}
+
 impl Default for GlobalDefs {
     fn default() -> Self {
         GlobalDefs {
@@ -150,6 +166,10 @@ impl Default for GlobalDefs {
             garp_interval: Duration::ZERO,
             gna_interval: Duration::ZERO,
             vrrp_version: Version::V2,
+            smtp_alert: None,
+            smtp_alert_vrrp: None,
+            no_email_faults: false,
+            smtp_helo_name: None,
             skip_check_adv_addr: false,
             check_unicast_src: false,
             vrrp_strict: false,
@@ -404,7 +424,9 @@ pub struct Instance {
     pub track_scripts: Vec<Tracked>,
     pub track_files: Vec<Tracked>,
     pub notify: Notify,
-    pub smtp_alert: bool,
+    /// `smtp_alert [BOOL]`; unset, global `smtp_alert_vrrp`, then `smtp_alert`, decide (see
+    /// [`GlobalDefs::vrrp_smtp_alert`]), once the whole file is read.
+    pub smtp_alert: Option<bool>,
     /// v3 Accept_Mode; `None` leaves keepalived's default (accept unless vrrp_strict).
     pub accept: Option<bool>,
     pub garp: Garp,
@@ -450,7 +472,7 @@ impl Instance {
             track_scripts: Vec::new(),
             track_files: Vec::new(),
             notify: Notify::none(),
-            smtp_alert: false,
+            smtp_alert: None,
             accept: None,
             garp: global.garp.for_instance(),
             dont_track_primary: false,
@@ -494,7 +516,8 @@ pub struct SyncGroup {
     pub location: Location,
     pub members: Vec<String>,
     pub notify: Notify,
-    pub smtp_alert: bool,
+    /// As [`Instance::smtp_alert`].
+    pub smtp_alert: Option<bool>,
     pub track_scripts: Vec<Tracked>,
     /// `sync_group_tracking_weight`: members keep their weighted tracking.
     pub tracking_weight: bool,

@@ -32,12 +32,11 @@ impl Daemon {
                 let _ = self
                     .notices
                     .send((self.notifier(&plan.config.notify), notice.clone()));
-                let groups_alert = self
-                    .config
-                    .sync_groups
-                    .iter()
-                    .any(|g| g.smtp_alert && g.members.iter().any(|m| m == plan.name()));
-                if plan.config.smtp_alert || groups_alert {
+                let groups_alert = self.config.sync_groups.iter().any(|g| {
+                    g.smtp_alert == Some(true) && g.members.iter().any(|m| m == plan.name())
+                });
+                let fault_muted = to == State::Fault && self.config.global.no_email_faults;
+                if (plan.config.smtp_alert == Some(true) || groups_alert) && !fault_muted {
                     self.email(&notice);
                 }
                 for group in self
@@ -95,6 +94,11 @@ impl Daemon {
                 .clone()
                 .unwrap_or_else(|| format!("keepalived@{router}")),
             to: global.notification_email.clone(),
+            helo: global
+                .smtp_helo_name
+                .clone()
+                .or_else(crate::host::host_name)
+                .unwrap_or_else(|| "vrrpd".into()),
             subject: format!(
                 "[{router}] VRRP Instance {} - Entering {state} state",
                 notice.name

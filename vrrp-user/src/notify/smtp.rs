@@ -26,6 +26,8 @@ pub struct Alert {
     pub timeout: Duration,
     pub from: String,
     pub to: Vec<String>,
+    /// The name HELO gives (`smtp_helo_name`, default the host name).
+    pub helo: String,
     pub subject: String,
     pub body: String,
 }
@@ -46,8 +48,13 @@ async fn converse(alert: &Alert) -> Result<(), SmtpError> {
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
     expect(&mut reader, '2').await?;
-    let host = crate::host::host_name().unwrap_or_else(|| "vrrpd".into());
-    command(&mut writer, &mut reader, &format!("HELO {host}"), '2').await?;
+    command(
+        &mut writer,
+        &mut reader,
+        &format!("HELO {}", alert.helo),
+        '2',
+    )
+    .await?;
     command(
         &mut writer,
         &mut reader,

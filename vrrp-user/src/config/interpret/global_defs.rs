@@ -130,6 +130,14 @@ impl Context {
                     }
                     global.scheduling.cpu_affinity = cpus;
                 }
+                "smtp_alert" => global.smtp_alert = Some(self.flag(item)),
+                "smtp_alert_vrrp" => global.smtp_alert_vrrp = Some(self.flag(item)),
+                "no_email_faults" => global.no_email_faults = true,
+                "smtp_helo_name" => {
+                    if let Some(word) = self.arg(item, 0) {
+                        global.smtp_helo_name = Some(word.text.clone());
+                    }
+                }
                 "smtp_connect_timeout" => {
                     if let Some(value) = self.number_arg::<u64>(item, 1..=3600) {
                         global.smtp_connect_timeout = Duration::from_secs(value);

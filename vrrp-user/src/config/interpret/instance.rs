@@ -133,7 +133,7 @@ impl Context {
                     .track_scripts
                     .extend(self.list(item, Self::tracked)),
                 "track_file" => instance.track_files.extend(self.list(item, Self::tracked)),
-                "smtp_alert" => instance.smtp_alert = self.flag(item),
+                "smtp_alert" => instance.smtp_alert = Some(self.flag(item)),
                 "accept" => instance.accept = Some(true),
                 "no_accept" => instance.accept = Some(false),
                 "dont_track_primary" => instance.dont_track_primary = true,

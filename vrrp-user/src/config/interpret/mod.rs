@@ -95,6 +95,14 @@ pub fn interpret(nodes: &[Node]) -> Result<Interpreted, Vec<Diagnostic>> {
         instance.track_scripts.retain(|t| known.contains(&t.name));
     }
     context.drop_weighted_tracking_in_sync_groups(&mut config);
+    // keepalived settles unset smtp_alert from global_defs once the whole file is read.
+    let alert = config.global.vrrp_smtp_alert();
+    for instance in &mut config.instances {
+        instance.smtp_alert.get_or_insert(alert);
+    }
+    for group in &mut config.sync_groups {
+        group.smtp_alert.get_or_insert(alert);
+    }
     if context.errors.is_empty() {
         Ok(Interpreted {
             config,

@@ -13,7 +13,7 @@ impl Context {
             location: name.location.clone(),
             members: Vec::new(),
             notify: Notify::none(),
-            smtp_alert: false,
+            smtp_alert: None,
             track_scripts: Vec::new(),
             tracking_weight: false,
         };
@@ -29,7 +29,7 @@ impl Context {
                         .map(|n| n.keyword.text.clone())
                         .collect();
                 }
-                "smtp_alert" => group.smtp_alert = self.flag(item),
+                "smtp_alert" => group.smtp_alert = Some(self.flag(item)),
                 "sync_group_tracking_weight" => group.tracking_weight = true,
                 "global_tracking" => {
                     self.warn(&item.keyword, format!("({}) global_tracking is deprecated; use sync_group_tracking_weight or track_script on the sync group", group.name));
