@@ -63,6 +63,16 @@ pub fn identity(run_as: Option<&RunAs>) -> Result<Identity, ScriptError> {
     })
 }
 
+/// Who runs `command`: the user and group its own line names (a notify script's
+/// `COMMAND USER [GROUP]`, as keepalived's notify_script_init reads it), else `default`
+/// (`script_user`). An unknown user is an error: keepalived ignores such a script.
+pub fn runs_as(command: &Command, default: Identity) -> Result<Identity, ScriptError> {
+    match &command.run_as {
+        Some(run_as) => identity(Some(run_as)),
+        None => Ok(default),
+    }
+}
+
 /// Checks that the program exists, is a regular executable file, and (with script security)
 /// that neither it nor any folder above it is writable by someone other than root.
 pub fn check_runnable(command: &Command, secure: bool) -> Result<(), ScriptError> {

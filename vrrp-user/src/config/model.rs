@@ -320,11 +320,15 @@ pub enum RuleTarget {
 }
 
 /// A command line as written (notify scripts, vrrp_script), split into arguments the way
-/// keepalived splits them.
+/// keepalived splits them: the keyword's first word, or its quoted string, is the whole
+/// command line (lib/notify.c, `set_script_params_array`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Command {
     pub line: String,
     pub argv: Vec<String>,
+    /// A notify script's own `USER [GROUP]`, the words after the command line (keepalived's
+    /// `notify_script_init`); `None` runs it as `script_user`.
+    pub run_as: Option<RunAs>,
     pub location: Location,
 }
 

@@ -177,6 +177,13 @@ fn start_reader(
         warn!("notify fifo script: {error}");
         return None;
     }
+    let identity = match script::runs_as(command, identity) {
+        Ok(identity) => identity,
+        Err(error) => {
+            warn!("notify fifo script '{}' ignored: {error}", command.line);
+            return None;
+        }
+    };
     let mut process = script::process(command, &[path.display().to_string()], identity);
     // It runs for the daemon's lifetime; close() stops it.
     process.kill_on_drop(false);

@@ -93,7 +93,17 @@ impl Notifier {
             );
             return;
         }
-        match script::process(command, extra, self.identity).spawn() {
+        let identity = match script::runs_as(command, self.identity) {
+            Ok(identity) => identity,
+            Err(error) => {
+                warn!(
+                    "({}) notify script '{}' ignored: {error}",
+                    notice.name, command.line
+                );
+                return;
+            }
+        };
+        match script::process(command, extra, identity).spawn() {
             Ok(mut child) => {
                 info!(
                     "({}) running notify script '{}' for {}",

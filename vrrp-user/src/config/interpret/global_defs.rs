@@ -9,6 +9,7 @@ use vrrp_common::wire::vrrp::Version;
 use super::super::model::*;
 use super::super::syntax::Node;
 use super::Context;
+use super::values::CommandForm;
 
 impl Context {
     pub(super) fn global_defs(&mut self, node: &Node, global: &mut GlobalDefs) {
@@ -157,7 +158,7 @@ impl Context {
                     }
                 }
                 "notify_fifo_script" | "vrrp_notify_fifo_script" => {
-                    let command = self.command(item);
+                    let command = self.command(item, CommandForm::Notify);
                     let target = if item.keyword.text == "notify_fifo_script" {
                         &mut global.notify_fifo
                     } else {

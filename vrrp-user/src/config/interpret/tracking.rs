@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::super::model::*;
 use super::super::syntax::Node;
 use super::Context;
+use super::values::CommandForm;
 
 impl Context {
     /// `NAME [weight N [reverse]]`
@@ -47,6 +48,7 @@ impl Context {
             command: Command {
                 line: String::new(),
                 argv: Vec::new(),
+                run_as: None,
                 location: name.location.clone(),
             },
             interval: Duration::from_secs(1),
@@ -60,7 +62,7 @@ impl Context {
         };
         for item in self.block(node) {
             match item.keyword.text.as_str() {
-                "script" => command = self.command(item),
+                "script" => command = self.command(item, CommandForm::Script),
                 "interval" => {
                     if let Some(value) = self.seconds(item, 86400.0) {
                         script.interval = value.max(Duration::from_millis(1));

@@ -156,23 +156,49 @@ impl Context {
         })
     }
 
-    pub(super) fn command(&mut self, node: &Node) -> Option<Command> {
+    /// A command line as keepalived reads one: the first word, or quoted string, after the
+    /// keyword is the whole command line, split into arguments. A notify script may name the
+    /// user and group it runs as in the next two words; a `vrrp_script`'s `script` takes
+    /// nothing more (keepalived ignores further words; vrrpd says so).
+    pub(super) fn command(&mut self, node: &Node, form: CommandForm) -> Option<Command> {
         let first = self.arg(node, 0)?;
-        let line = node
-            .args
-            .iter()
-            .map(|w| w.text.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let line = first.text.clone();
+        let location = first.location.clone();
+        let rest = &node.args[1..];
+        let (run_as, ignored) = match form {
+            CommandForm::Notify => {
+                let run_as = rest.first().map(|user| RunAs {
+                    user: user.text.clone(),
+                    group: rest.get(1).map(|group| group.text.clone()),
+                });
+                (run_as, rest.get(2..).unwrap_or_default())
+            }
+            CommandForm::Script => (None, rest),
+        };
+        if let Some(word) = ignored.first() {
+            self.warn(
+                word,
+                format!(
+                    "{}: '{}' ignored, as keepalived ignores it (quote the whole command line to pass arguments)",
+                    node.keyword.text,
+                    ignored
+                        .iter()
+                        .map(|w| w.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+            );
+        }
         match split_command(&line) {
             Some(argv) if !argv.is_empty() => Some(Command {
                 line,
                 argv,
-                location: first.location.clone(),
+                run_as,
+                location,
             }),
             _ => {
                 self.error(
-                    &first.location,
+                    &location,
                     format!(
                         "{}: cannot split '{line}' into a command",
                         node.keyword.text
@@ -210,7 +236,16 @@ impl Context {
             "notify" => &mut notify.any,
             _ => return false,
         };
-        *slot = self.command(item);
+        *slot = self.command(item, CommandForm::Notify);
         true
     }
+}
+
+/// Which of keepalived's command-line forms a keyword takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum CommandForm {
+    /// `notify*` and `notify_fifo_script`: `COMMAND [USER [GROUP]]`.
+    Notify,
+    /// `vrrp_script`'s `script`: `COMMAND` (its user is the block's `user` keyword).
+    Script,
 }
