@@ -858,14 +858,17 @@ fn vrrp_strict_refuses_what_the_rfc_forbids_and_defaults_to_no_accept() {
     vrrp_harness::require_root();
     let scratch = Scratch::new("adv-strict").expect("scratch");
     let strict = "global_defs {\n  vrrp_strict\n}\n";
-    let refused = [
+    // keepalived's fallbacks: authentication is dropped and the instance runs; an instance with
+    // unicast peers is not run, and the others are.
+    let fallbacks = [
         (
             "strict-unicast.conf",
             unicast_config(100, 11, 12, false)
                 .split_once("}\n")
                 .map(|(_, rest)| rest.to_string())
                 .unwrap_or_default(),
-            "strict mode does not allow unicast peers",
+            "(VI_1) Unicast peers are not supported in strict mode",
+            0,
         ),
         (
             "strict-auth.conf",
@@ -875,10 +878,11 @@ fn vrrp_strict_refuses_what_the_rfc_forbids_and_defaults_to_no_accept() {
                 100,
                 "  authentication {\n    auth_type PASS\n    auth_pass x\n  }\n  virtual_ipaddress {\n    192.0.2.99/24\n  }\n",
             ),
-            "strict mode does not allow authentication",
+            "(VI_1) Strict mode does not support authentication. Ignoring.",
+            1,
         ),
     ];
-    for (file, instances, message) in refused {
+    for (file, instances, message, running) in fallbacks {
         let path = scratch
             .write(file, &format!("{strict}{instances}"))
             .expect("write");
@@ -888,8 +892,14 @@ fn vrrp_strict_refuses_what_the_rfc_forbids_and_defaults_to_no_accept() {
             .output()
             .expect("run");
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{file}: {stderr}");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(0), "{file}: {stderr}");
         assert!(stderr.contains(message), "{file}: {stderr}");
+        assert_eq!(
+            stdout.matches("vrrp_instance VI_1").count(),
+            running,
+            "{file}: {stdout}"
+        );
     }
     // Strict mode means no_accept unless `accept` is given.
     let segment = Segment::new(1).expect("segment");

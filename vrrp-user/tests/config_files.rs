@@ -171,6 +171,19 @@ fn keepalived_fallbacks_warn_and_go_on() {
     let vi1 = &loaded.config.instances[0];
     assert_eq!(vi1.authentication, Some(Authentication::Pass(*b"01234567")));
     assert!(vi1.track_scripts.is_empty());
+    let v3 = config::load(
+        &fixture("warnings/pass-with-v3.conf"),
+        &LexOptions::default(),
+    )
+    .expect("keepalived runs it");
+    assert!(
+        v3.warnings.iter().any(|w| w
+            .to_string()
+            .contains(":6:3: (VI_1) VRRP version 3 does not support authentication. Ignoring.")),
+        "{:#?}",
+        v3.warnings
+    );
+    assert_eq!(v3.config.instances[0].authentication, None);
 }
 
 #[test]

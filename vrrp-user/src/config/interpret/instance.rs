@@ -206,13 +206,15 @@ impl Context {
             instance.accept = Some(false);
         }
         if instance.strict_mode && !instance.unicast_peers.is_empty() {
-            self.error(
+            // keepalived (vrrp.c, vrrp_complete_instance) drops the instance and runs the rest.
+            self.warnings.push(Diagnostic::new(
                 &name.location,
                 format!(
-                    "({}) strict mode does not allow unicast peers",
+                    "({}) Unicast peers are not supported in strict mode; the instance is not run, as keepalived does",
                     instance.name
                 ),
-            );
+            ));
+            return None;
         }
         (self.errors.len() == errors_before).then_some(instance)
     }
@@ -263,22 +265,21 @@ impl Context {
         let (Some(auth), Some(location)) = (instance.authentication, location) else {
             return;
         };
-        if instance.strict_mode {
-            self.error(
-                location,
-                format!(
-                    "({}) strict mode does not allow authentication (RFC 3768 section 5.3.6 removed it)",
-                    instance.name
-                ),
-            );
+        // keepalived's fallback (vrrp.c, vrrp_complete_instance): the authentication is dropped
+        // and the instance runs without it.
+        let ignored = if instance.strict_mode {
+            Some("Strict mode does not support authentication. Ignoring.")
         } else if instance.version == Version::V3 {
-            self.error(
+            Some("VRRP version 3 does not support authentication. Ignoring.")
+        } else {
+            None
+        };
+        if let Some(message) = ignored {
+            self.warnings.push(Diagnostic::new(
                 location,
-                format!(
-                    "({}) authentication is not allowed with VRRP version 3 (RFC 5798 removed it)",
-                    instance.name
-                ),
-            );
+                format!("({}) {message}", instance.name),
+            ));
+            instance.authentication = None;
         } else if let Authentication::Ah(_) = auth {
             self.error(location, format!("({}) auth_type AH is not supported by vrrpd (RFC 3768 deprecated it); use PASS or none", instance.name));
         }
