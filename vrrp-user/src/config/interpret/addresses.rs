@@ -114,12 +114,28 @@ impl Context {
         let mut words: Vec<&Word> = std::iter::once(&entry.keyword)
             .chain(entry.args.iter())
             .collect();
-        let blackhole = words.first().is_some_and(|w| w.text == "blackhole");
-        if blackhole {
-            words.remove(0);
+        // keepalived's order (vrrp_iproute.c): `[src ADDR] [blackhole] [to] DEST/LEN [options]`,
+        // `src` and the type also allowed before the destination.
+        let mut source = None;
+        let mut blackhole = false;
+        loop {
+            match words.first().map(|w| w.text.as_str()) {
+                Some("src") if words.len() >= 2 => {
+                    source = Some(self.ip(words[1], "src")?);
+                    words.drain(..2);
+                }
+                Some("blackhole") => {
+                    blackhole = true;
+                    words.remove(0);
+                }
+                Some("to") => {
+                    words.remove(0);
+                }
+                _ => break,
+            }
         }
         let destination_word = *words.first().or_else(|| {
-            self.error(&entry.keyword.location, "blackhole needs a destination");
+            self.error(&entry.keyword.location, "the route needs a destination");
             None
         })?;
         let (destination, prefix) = if destination_word.text == "default" {
@@ -130,7 +146,7 @@ impl Context {
         let mut route = VirtualRoute {
             destination,
             prefix,
-            source: None,
+            source,
             gateway: None,
             device: None,
             metric: None,
@@ -140,6 +156,10 @@ impl Context {
         };
         let mut rest = words[1..].iter();
         while let Some(option) = rest.next() {
+            if option.text == "onlink" {
+                self.warn(option, "route option 'onlink' ignored".to_string());
+                continue;
+            }
             let Some(value) = rest.next() else {
                 self.error(&option.location, format!("'{}' needs a value", option.text));
                 return None;
@@ -152,6 +172,14 @@ impl Context {
                     route.metric = Some(self.number(value, "metric", 0..=u32::MAX)?)
                 }
                 "table" => route.table = Some(self.number(value, "table", 0..=u32::MAX)?),
+                // keepalived installs a multipath route; vrrpd's routes have one next hop.
+                "or" => self.warn(
+                    option,
+                    format!(
+                        "multipath next hop 'or {}' is not supported by vrrpd; the route goes by the first next hop only",
+                        value.text
+                    ),
+                ),
                 _ => self.warn(
                     option,
                     format!("unknown route option '{}' ignored", option.text),

@@ -91,12 +91,16 @@ impl Context {
                 }
                 "virtual_ipaddress" => instance
                     .addresses
-                    .extend(self.list(item, Self::virtual_address)),
+                    .extend(self.list_skipping_invalid(item, Self::virtual_address)),
                 "virtual_ipaddress_excluded" => instance
                     .excluded_addresses
-                    .extend(self.list(item, Self::virtual_address)),
-                "virtual_routes" => instance.routes.extend(self.list(item, Self::virtual_route)),
-                "virtual_rules" => instance.rules.extend(self.list(item, Self::virtual_rule)),
+                    .extend(self.list_skipping_invalid(item, Self::virtual_address)),
+                "virtual_routes" => instance
+                    .routes
+                    .extend(self.list_skipping_invalid(item, Self::virtual_route)),
+                "virtual_rules" => instance
+                    .rules
+                    .extend(self.list_skipping_invalid(item, Self::virtual_rule)),
                 "mcast_src_ip" => {
                     if let Some(word) = self.arg(item, 0) {
                         instance.mcast_src_ip = self.ip(word, "mcast_src_ip");

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::super::model::*;
-use super::super::syntax::Node;
+use super::super::syntax::{Diagnostic, Node};
 use super::Context;
 use super::values::CommandForm;
 
@@ -92,10 +92,15 @@ impl Context {
         }
         match command {
             Some(command) => script.command = command,
-            None => self.error(
-                &name.location,
-                format!("vrrp_script {} has no script", script.name),
-            ),
+            None => {
+                // keepalived's fallback (vrrp_parser.c, vrrp_vscript_end_handler): the script
+                // is removed, and track_script references to it are then ignored.
+                self.warnings.push(Diagnostic::new(
+                    &name.location,
+                    format!("No script set for vrrp_script {} - removing", script.name),
+                ));
+                return None;
+            }
         }
         (self.errors.len() == errors_before).then_some(script)
     }

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::super::model::*;
-use super::super::syntax::{Node, Word};
+use super::super::syntax::{Diagnostic, Node, Word};
 use super::{Context, split_command};
 
 impl Context {
@@ -207,6 +207,33 @@ impl Context {
                 None
             }
         }
+    }
+
+    /// A block of addresses, routes or rules, of which keepalived skips an entry it cannot read
+    /// ("Invalid rule to address", an invalid VIP ...) and runs without it: each such entry's
+    /// errors become warnings and the entry is left out.
+    pub(super) fn list_skipping_invalid<T>(
+        &mut self,
+        node: &Node,
+        entry: impl Fn(&mut Self, &Node) -> Option<T>,
+    ) -> Vec<T> {
+        let mut items = Vec::new();
+        for child in self.block(node) {
+            let before = self.errors.len();
+            let parsed = entry(self, child);
+            if self.errors.len() > before {
+                let skipped: Vec<Diagnostic> = self.errors.drain(before..).collect();
+                for mut diagnostic in skipped {
+                    diagnostic
+                        .message
+                        .push_str(" - entry skipped, as keepalived skips it");
+                    self.warnings.push(diagnostic);
+                }
+                continue;
+            }
+            items.extend(parsed);
+        }
+        items
     }
 
     /// A block of entries (`virtual_ipaddress { ... }`, `track_script { ... }`, ...), each read
