@@ -146,6 +146,35 @@ fn each_broken_file_gives_its_located_error() {
     assert!(checked >= 12);
 }
 
+/// An address, route or rule that cannot be read is skipped with its located warning, as
+/// keepalived skips it, and the rest of the file runs.
+#[test]
+fn each_invalid_entry_is_skipped_with_its_located_warning() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(fixture("skipped")).expect("dir") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("read");
+        let expect = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("! expect: "))
+            .expect("expect line");
+        let (position, message) = expect.split_at(expect.find(": ").expect("position"));
+        let message = &message[2..];
+        let loaded = config::load(&path, &LexOptions::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let found = loaded.warnings.iter().any(|d| {
+            format!("{}:{}", d.location.line, d.location.column) == position
+                && d.message.contains(message)
+                && d.message.ends_with("entry skipped, as keepalived skips it")
+        });
+        assert!(found, "{}: {:#?}", path.display(), loaded.warnings);
+        assert_eq!(loaded.config.instances.len(), 1, "{}", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 3);
+}
+
 #[test]
 fn keepalived_fallbacks_warn_and_go_on() {
     let loaded = config::load(
