@@ -5,7 +5,6 @@
 //! with the reason.
 
 use std::path::Path;
-use std::process::Command;
 
 use vrrp_harness::daemons::vrrpd_binary;
 use vrrp_harness::netns::Netns;
