@@ -1,4 +1,5 @@
-//! Command-line interface: keepalived's flags (-f, -t, -l, -D, -n, -i, -P) plus vrrpd's own.
+//! Command-line interface: keepalived's flags (-f, -t, -l, -D, -n, -i, -P, -p, -r, -S, -G, -V,
+//! -X, -R, -x, -v, --signum) plus vrrpd's own.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,8 +8,39 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// vrrpd: keepalived's VRRP, with the hot path in XDP.
 #[derive(Debug, Parser)]
-#[command(name = "vrrpd", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "vrrpd",
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    disable_version_flag = true
+)]
 pub struct Cli {
+    /// Display the version number (keepalived's -v; -V is --dont-release-vrrp).
+    #[arg(short = 'v', long = "version", action = clap::ArgAction::Version)]
+    pub version: Option<bool>,
+    /// Print the number of keepalived's signal for SIGFUNC (STOP, RELOAD, DATA, STATS,
+    /// STATS_CLEAR, JSON) and exit, as `keepalived --signum` does.
+    #[arg(long = "signum", value_name = "SIGFUNC")]
+    pub signum: Option<String>,
+    /// Don't remove the VRRP VIPs and virtual routes on daemon stop (keepalived's -V).
+    #[arg(short = 'V', long = "dont-release-vrrp")]
+    pub dont_release_vrrp: bool,
+    /// keepalived's "drop VIP on transition from signal"; accepted, vrrpd always does.
+    #[arg(short = 'X', long = "release-vips")]
+    pub release_vips: bool,
+    /// keepalived's "don't respawn child processes"; accepted (vrrpd has no child process).
+    #[arg(short = 'R', long = "dont-respawn")]
+    pub dont_respawn: bool,
+    /// keepalived's syslog facility; accepted, vrrpd logs to the journal / stderr.
+    #[arg(short = 'S', long = "log-facility", value_name = "FACILITY")]
+    pub log_facility: Option<String>,
+    /// keepalived's "don't log via syslog"; accepted (vrrpd logs to stderr).
+    #[arg(short = 'G', long = "no-syslog")]
+    pub no_syslog: bool,
+    /// keepalived's SNMP subsystem; accepted with a warning: vrrpd has no SNMP agent yet.
+    #[arg(short = 'x', long = "snmp")]
+    pub snmp: bool,
     /// Configuration file (keepalived.conf syntax).
     #[arg(
         short = 'f',
@@ -43,9 +75,18 @@ pub struct Cli {
     /// Control socket for `vrrpd status` / `vrrpd stats`.
     #[arg(long, default_value = "/run/vrrpd/vrrpd.sock")]
     pub control: PathBuf,
-    /// PID file, locked while vrrpd runs (a second vrrpd on it is refused).
-    #[arg(long, default_value = "/run/vrrpd/vrrpd.pid")]
+    /// PID file, locked while vrrpd runs (a second vrrpd on it is refused); keepalived's -p.
+    #[arg(
+        short = 'p',
+        long = "pid-file",
+        visible_alias = "pid",
+        default_value = "/run/vrrpd/vrrpd.pid"
+    )]
     pub pid_file: PathBuf,
+    /// keepalived's VRRP child pid file (-r): vrrpd is one process, so it writes its own PID
+    /// there too, for tools that signal the VRRP process.
+    #[arg(short = 'r', long = "vrrp_pid", value_name = "FILE")]
+    pub vrrp_pid_file: Option<PathBuf>,
     /// Where SIGUSR1 writes the state dump (keepalived's /tmp/keepalived.data).
     #[arg(long, default_value = "/tmp/keepalived.data")]
     pub dump_file: PathBuf,

@@ -7,3 +7,57 @@ pub fn host_name() -> Option<String> {
         .map(|name| name.trim().to_string())
         .filter(|name| !name.is_empty())
 }
+
+/// keepalived's signal functions, by the names `keepalived --signum=NAME` takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignalFunction {
+    Stop,
+    Reload,
+    Data,
+    Stats,
+    StatsClear,
+    Json,
+}
+
+impl SignalFunction {
+    pub const ALL: [SignalFunction; 6] = [
+        SignalFunction::Stop,
+        SignalFunction::Reload,
+        SignalFunction::Data,
+        SignalFunction::Stats,
+        SignalFunction::StatsClear,
+        SignalFunction::Json,
+    ];
+
+    pub fn from_name(name: &str) -> Option<SignalFunction> {
+        SignalFunction::ALL
+            .into_iter()
+            .find(|function| function.name().eq_ignore_ascii_case(name))
+    }
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            SignalFunction::Stop => "STOP",
+            SignalFunction::Reload => "RELOAD",
+            SignalFunction::Data => "DATA",
+            SignalFunction::Stats => "STATS",
+            SignalFunction::StatsClear => "STATS_CLEAR",
+            SignalFunction::Json => "JSON",
+        }
+    }
+
+    /// The signal number keepalived uses for it, so that tools which ask `--signum` and signal
+    /// the pid they read reach vrrpd the same way: the classic signals, and two real-time
+    /// ones, SIGRTMIN + 2 for JSON and SIGRTMAX - 1 for STATS_CLEAR (36 and 63 with glibc, as
+    /// `keepalived --signum` prints them).
+    pub fn number(self) -> i32 {
+        match self {
+            SignalFunction::Stop => libc::SIGTERM,
+            SignalFunction::Reload => libc::SIGHUP,
+            SignalFunction::Data => libc::SIGUSR1,
+            SignalFunction::Stats => libc::SIGUSR2,
+            SignalFunction::StatsClear => libc::SIGRTMAX() - 1,
+            SignalFunction::Json => libc::SIGRTMIN() + 2,
+        }
+    }
+}

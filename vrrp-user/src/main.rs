@@ -11,6 +11,18 @@ const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(name) = &cli.signum {
+        return match vrrp_user::host::SignalFunction::from_name(name) {
+            Some(function) => {
+                println!("{}", function.number());
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("Unknown sigfunc {name}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if cli.config_test {
         return config_test(&cli);
     }

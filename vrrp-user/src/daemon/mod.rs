@@ -74,7 +74,13 @@ fn load_config(cli: &Cli) -> Option<Config> {
 pub fn run(cli: Cli) -> ExitCode {
     // Until the handlers are installed (after the XDP program loads), a reload or dump request
     // must not kill the daemon with the signals' default action.
-    for signal in [libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2] {
+    // The same for keepalived's real-time signals (JSON, STATS_CLEAR), whose default action
+    // is to terminate: monitoring that sends them (keepalived-exporter sends SIGJSON) must
+    // never stop the daemon.
+    for signal in [libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2]
+        .into_iter()
+        .chain(unanswered_signals())
+    {
         // SAFETY: setting a signal's disposition to "ignore".
         unsafe { libc::signal(signal, libc::SIG_IGN) };
     }
@@ -99,6 +105,17 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // keepalived's VRRP child pid file: the same process here.
+    let _vrrp_pid = match cli.vrrp_pid_file.as_deref().map(pidfile::PidFile::acquire) {
+        Some(Err(error)) => {
+            error!("{error}");
+            return ExitCode::FAILURE;
+        }
+        other => other,
+    };
+    if cli.snmp {
+        warn!("-x/--snmp: vrrpd has no SNMP agent yet; ignored");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -284,6 +301,15 @@ struct Daemon {
     waiting: Vec<String>,
 }
 
+/// keepalived's signals that vrrpd does not act on yet (SIGJSON, SIGSTATS_CLEAR): received,
+/// logged and otherwise ignored.
+fn unanswered_signals() -> [i32; 2] {
+    [
+        crate::host::SignalFunction::Json.number(),
+        crate::host::SignalFunction::StatsClear.number(),
+    ]
+}
+
 /// Who scripts run as (`script_user`; root when unset or unknown).
 fn script_identity(config: &Config) -> crate::script::Identity {
     crate::script::identity(config.global.script_user.as_ref()).unwrap_or_default()
@@ -328,7 +354,12 @@ impl Daemon {
             signal(SignalKind::user_defined1()),
             signal(SignalKind::user_defined2()),
         );
+        let [json, stats_clear] = unanswered_signals().map(|n| signal(SignalKind::from_raw(n)));
         let (Ok(mut term), Ok(mut int), Ok(mut hup), Ok(mut usr1), Ok(mut usr2)) = signals else {
+            error!("cannot install signal handlers");
+            return ExitCode::FAILURE;
+        };
+        let (Ok(mut json), Ok(mut stats_clear)) = (json, stats_clear) else {
             error!("cannot install signal handlers");
             return ExitCode::FAILURE;
         };
@@ -339,6 +370,8 @@ impl Daemon {
                 _ = hup.recv() => self.reload().await,
                 _ = usr1.recv() => self.write_dump(false),
                 _ = usr2.recv() => self.write_dump(true),
+                _ = json.recv() => warn!("SIGJSON (keepalived's JSON dump) is not implemented by vrrpd yet; ignored"),
+                _ = stats_clear.recv() => warn!("SIGSTATS_CLEAR is not implemented by vrrpd yet; ignored"),
                 Some(interface) = recreated.recv() => self.replan(&interface).await,
                 _ = tokio::time::sleep(reload::RETRY_WAITING), if !self.waiting.is_empty() => {
                     self.retry_waiting().await
@@ -361,6 +394,12 @@ impl Daemon {
         while let Ok(Some(outcome)) = tokio::time::timeout_at(deadline, outcomes.recv()).await {
             if matches!(outcome, Outcome::Stopped) {
                 break;
+            }
+            // keepalived's -V: the VIPs and virtual routes stay where they are.
+            if self.cli.dont_release_vrrp
+                && matches!(outcome, Outcome::Addresses { install: false, .. })
+            {
+                continue;
             }
             self.dispatch(outcome);
         }
