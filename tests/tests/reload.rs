@@ -231,3 +231,40 @@ fn reloads_that_change_vips_priority_and_interval_move_nothing() {
         "{backup_log}"
     );
 }
+
+/// Tracking follows a reload too: a vrrp_script and track_script added to a running master's
+/// file start running, and their weight lowers its priority in place (no transition).
+#[test]
+fn a_reload_that_adds_tracking_applies_its_weight_in_place() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(1).expect("segment");
+    let scratch = Scratch::new("reload-tracking").expect("scratch");
+    let plain = config(100, "0.1", &[VIP]);
+    let mut master = Vrrpd::start_until(
+        segment.router(1),
+        "master",
+        &plain,
+        &scratch,
+        &[],
+        "(VI_1) Entering MASTER STATE",
+    )
+    .expect("master");
+    let tracked = plain
+        .replacen(
+            "vrrp_instance VI_1 {",
+            "vrrp_script failing {\n  script /bin/false\n  interval 1\n  weight -10\n}\nvrrp_instance VI_1 {\n  track_script {\n    failing\n  }",
+            1,
+        );
+    reload(&mut master, &tracked);
+    master
+        .wait_for("(VI_1) Changing effective priority from 100 to 90", WAIT)
+        .expect("the new script's weight applies");
+    assert_eq!(master.state_of("VI_1").expect("state"), "MASTER");
+    assert_eq!(
+        master.log().matches("Entering MASTER STATE").count(),
+        1,
+        "{}",
+        master.log()
+    );
+}

@@ -32,7 +32,7 @@ use crate::datapath::xdp::XdpDatapath;
 use crate::net::netlink::Netlink;
 use crate::notify::fifo::Fifos;
 use crate::notify::{Notice, Notifier};
-use crate::track::{Observation, Source};
+use crate::track::{InstanceTracking, Observation, Source};
 use plan::InstancePlan;
 use protocol::{Command, Outcome, Receive};
 use shared::Shared;
@@ -253,6 +253,8 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
         notices: start_notifier(),
         fifos,
         background: Vec::new(),
+        tracked_sources: Vec::new(),
+        tracking_plan: None,
         plans: plans.clone(),
         waiting,
     };
@@ -295,6 +297,10 @@ struct Daemon {
     notices: UnboundedSender<(Notifier, Notice)>,
     fifos: Arc<Fifos>,
     background: Vec<tokio::task::JoinHandle<()>>,
+    /// The tracked scripts and files running now (restarted by a reload).
+    tracked_sources: Vec<tokio::task::JoinHandle<()>>,
+    /// The tracker's plan: which sources each instance's health is made of.
+    tracking_plan: Option<tokio::sync::watch::Sender<Vec<InstanceTracking>>>,
     /// The plans running now (for what exit must undo, such as macvlans).
     plans: Vec<InstancePlan>,
     /// Instances waiting for their interface or its address (see `plan::Resolved`).
@@ -410,7 +416,7 @@ impl Daemon {
         // Give the notifier a moment to start notify_stop scripts and write the FIFO lines.
         tokio::time::sleep(Duration::from_millis(20)).await;
         self.fifos.close();
-        for task in &self.background {
+        for task in self.background.iter().chain(&self.tracked_sources) {
             task.abort();
         }
         let _ = std::fs::remove_file(&self.cli.control);

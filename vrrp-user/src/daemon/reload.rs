@@ -44,6 +44,7 @@ impl Daemon {
             self.fifos = open_fifos(&self.config);
         }
         self.apply(resolved);
+        self.restart_tracking();
         info!("Configuration reloaded");
     }
 

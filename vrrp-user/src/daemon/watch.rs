@@ -14,7 +14,31 @@ use crate::net::netlink;
 use crate::track::{self, Health, InstanceTracking, Observation, Source};
 
 impl Daemon {
+    /// Starts the tracker (which folds observations into each instance's health) and the
+    /// tracked scripts and files of the configuration.
     pub(super) fn start_tracking(&mut self, updates: UnboundedReceiver<(Source, Observation)>) {
+        let (plan, plans) = tokio::sync::watch::channel(track::plan(&self.config));
+        let shared = Arc::clone(&self.shared);
+        self.background
+            .push(tokio::spawn(tracker(plans, updates, shared)));
+        self.tracking_plan = Some(plan);
+        self.start_tracked_sources();
+    }
+
+    /// A reload: the tracked scripts and files start again from the new configuration, and the
+    /// tracker takes the new plan (and tells every instance its health again, so an instance
+    /// the reload replaced starts with its tracking).
+    pub(super) fn restart_tracking(&mut self) {
+        for task in self.tracked_sources.drain(..) {
+            task.abort();
+        }
+        self.start_tracked_sources();
+        if let Some(plan) = &self.tracking_plan {
+            plan.send_replace(track::plan(&self.config));
+        }
+    }
+
+    fn start_tracked_sources(&mut self) {
         let identity = match crate::script::identity(self.config.global.script_user.as_ref()) {
             Ok(identity) => identity,
             Err(error) => {
@@ -28,7 +52,7 @@ impl Daemon {
                 Some(user) => crate::script::identity(Some(user)).unwrap_or(identity),
                 None => identity,
             };
-            self.background.push(tokio::spawn(track::run_script(
+            self.tracked_sources.push(tokio::spawn(track::run_script(
                 script,
                 identity,
                 secure,
@@ -41,16 +65,12 @@ impl Daemon {
             {
                 let _ = std::fs::write(&file.path, format!("{value}\n"));
             }
-            self.background.push(tokio::spawn(track::watch_file(
+            self.tracked_sources.push(tokio::spawn(track::watch_file(
                 file.name,
                 file.path,
                 self.tracking_tx.clone(),
             )));
         }
-        let tracking = track::plan(&self.config);
-        let shared = Arc::clone(&self.shared);
-        self.background
-            .push(tokio::spawn(tracker(tracking, updates, shared)));
     }
 
     /// Watches links: up/down feeds tracking; an interface we use that is deleted and
@@ -116,21 +136,36 @@ impl Daemon {
 }
 
 /// Keeps the latest observation of every tracked source; sends each instance's health to the
-/// protocol thread whenever it changes.
+/// protocol thread whenever it changes, and every instance's health when the plan changes.
 async fn tracker(
-    tracking: Vec<InstanceTracking>,
+    mut plans: tokio::sync::watch::Receiver<Vec<InstanceTracking>>,
     mut updates: UnboundedReceiver<(Source, Observation)>,
     shared: Arc<Shared>,
 ) {
     let mut sent: HashMap<String, Health> = HashMap::new();
-    while let Some((source, observation)) = updates.recv().await {
-        let observations = {
-            let Ok(mut observations) = shared.observations.lock() else {
-                return;
-            };
-            observations.insert(source, observation);
-            observations.clone()
+    loop {
+        tokio::select! {
+            update = updates.recv() => {
+                let Some((source, observation)) = update else {
+                    return;
+                };
+                let Ok(mut observations) = shared.observations.lock() else {
+                    return;
+                };
+                observations.insert(source, observation);
+            }
+            changed = plans.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                sent.clear();
+            }
+        }
+        let observations = match shared.observations.lock() {
+            Ok(observations) => observations.clone(),
+            Err(_) => return,
         };
+        let tracking = plans.borrow_and_update().clone();
         for instance in &tracking {
             let health = Health::of(instance, &observations);
             let unchanged = sent.get(&instance.name) == Some(&health)
