@@ -378,16 +378,15 @@ fn without_check_unicast_src_a_stranger_is_heard_as_keepalived_hears_it() {
     vrrp_harness::require_root();
     let segment = Segment::new(3).expect("segment");
     let scratch = Scratch::new("adv-unicast-any").expect("scratch");
-    let mut dr1 = Vrrpd::start(
+    let mut dr1 = Vrrpd::start_until(
         segment.router(1),
         "dr1",
         &unicast_config(100, 11, 12, false),
         &scratch,
         &[],
+        "(VI_1) Entering MASTER STATE",
     )
     .expect("dr1");
-    dr1.wait_for("(VI_1) Entering MASTER STATE", WAIT)
-        .expect("master");
     let mut stranger = Keepalived::start(
         segment.router(3),
         "stranger",
@@ -417,16 +416,15 @@ fn unicast_peers_with_keepalived_and_strangers_dropped_under_check_unicast_src()
     let scratch = Scratch::new("adv-unicast").expect("scratch");
     let capture =
         Capture::start(&segment.switch, BRIDGE, "ip proto 112", scratch.path()).expect("capture");
-    let mut dr1 = Vrrpd::start(
+    let mut dr1 = Vrrpd::start_until(
         segment.router(1),
         "dr1",
         &unicast_config(100, 11, 12, true),
         &scratch,
         &[],
+        "(VI_1) Entering MASTER STATE",
     )
     .expect("dr1");
-    dr1.wait_for("(VI_1) Entering MASTER STATE", WAIT)
-        .expect("master");
     let mut keepalived = Keepalived::start(
         segment.router(2),
         "ka",

@@ -14,6 +14,15 @@ use vrrp_harness::wait_until;
 const WAIT: Duration = Duration::from_secs(20);
 /// nobody and nogroup on Debian.
 const NOBODY: u32 = 65534;
+/// The recorder's copies, one per command-line form.
+const SCRIPTS: [&str; 6] = [
+    "master.sh",
+    "backup.sh",
+    "any.sh",
+    "chk.sh",
+    "chk2.sh",
+    "fifo.sh",
+];
 
 #[test]
 fn each_command_line_form_runs_with_keepalived_argv_and_user() {
@@ -29,14 +38,7 @@ fn each_command_line_form_runs_with_keepalived_argv_and_user() {
     let recorder = format!(
         "#!/bin/sh\n{{ printf '%s uid=%s gid=%s' \"$(basename \"$0\")\" \"$(id -u)\" \"$(id -g)\"; for a in \"$@\"; do printf ' [%s]' \"$a\"; done; echo; }} >> {dir}/calls.log\n"
     );
-    for name in [
-        "master.sh",
-        "backup.sh",
-        "any.sh",
-        "chk.sh",
-        "chk2.sh",
-        "fifo.sh",
-    ] {
+    for name in SCRIPTS {
         let path = scratch.write(name, &recorder).expect("script");
         make_executable(&path).expect("chmod");
     }
@@ -59,16 +61,9 @@ fn each_command_line_form_runs_with_keepalived_argv_and_user() {
     let read = || std::fs::read_to_string(&calls).unwrap_or_default();
     wait_until("every script to have run", WAIT, || {
         let text = read();
-        [
-            "master.sh",
-            "backup.sh",
-            "any.sh",
-            "chk.sh",
-            "chk2.sh",
-            "fifo.sh",
-        ]
-        .iter()
-        .all(|name| text.contains(&format!("{name} ")))
+        SCRIPTS
+            .iter()
+            .all(|name| text.contains(&format!("{name} ")))
     });
     let text = read();
     let line_of = |name: &str| {

@@ -112,67 +112,65 @@ fn seed_notify_lines() {
 }
 
 /// Each file in tests/fixtures/broken starts with `! expect: LINE:COL: message`.
+/// The fixtures of a folder, each with the `! expect: LINE:COL: message` of its first line.
+fn expectations(folder: &str) -> Vec<(PathBuf, String, String)> {
+    std::fs::read_dir(fixture(folder))
+        .expect("dir")
+        .map(|entry| {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("read");
+            let expect = text
+                .lines()
+                .next()
+                .and_then(|l| l.strip_prefix("! expect: "))
+                .expect("expect line")
+                .to_string();
+            let (position, message) = expect.split_at(expect.find(": ").expect("position"));
+            (path.clone(), position.to_string(), message[2..].to_string())
+        })
+        .collect()
+}
+
 #[test]
 fn each_broken_file_gives_its_located_error() {
-    let dir = fixture("broken");
-    let mut checked = 0;
-    for entry in std::fs::read_dir(&dir).expect("dir") {
-        let path = entry.expect("entry").path();
-        let text = std::fs::read_to_string(&path).expect("read");
-        let expect = text
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix("! expect: "))
-            .expect("expect line");
-        let (position, message) = expect.split_at(expect.find(": ").expect("position"));
-        let message = &message[2..];
+    let broken = expectations("broken");
+    for (path, position, message) in &broken {
         let error =
-            config::load(&path, &LexOptions::default()).expect_err(&path.display().to_string());
+            config::load(path, &LexOptions::default()).expect_err(&path.display().to_string());
         let found = error.diagnostics().iter().any(|d| {
-            format!("{}:{}", d.location.line, d.location.column) == position
-                && d.message.contains(message)
+            format!("{}:{}", d.location.line, d.location.column) == *position
+                && d.message.contains(message.as_str())
         });
         assert!(
             found,
-            "{}: expected {expect}, got:\n{error}",
+            "{}: expected {position}: {message}, got:\n{error}",
             path.display()
         );
         assert!(
             error.to_string().starts_with(&path.display().to_string()),
             "file:line:col form"
         );
-        checked += 1;
     }
-    assert!(checked >= 12);
+    assert!(broken.len() >= 12);
 }
 
 /// An address, route or rule that cannot be read is skipped with its located warning, as
 /// keepalived skips it, and the rest of the file runs.
 #[test]
 fn each_invalid_entry_is_skipped_with_its_located_warning() {
-    let mut checked = 0;
-    for entry in std::fs::read_dir(fixture("skipped")).expect("dir") {
-        let path = entry.expect("entry").path();
-        let text = std::fs::read_to_string(&path).expect("read");
-        let expect = text
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix("! expect: "))
-            .expect("expect line");
-        let (position, message) = expect.split_at(expect.find(": ").expect("position"));
-        let message = &message[2..];
-        let loaded = config::load(&path, &LexOptions::default())
+    let skipped = expectations("skipped");
+    for (path, position, message) in &skipped {
+        let loaded = config::load(path, &LexOptions::default())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let found = loaded.warnings.iter().any(|d| {
-            format!("{}:{}", d.location.line, d.location.column) == position
-                && d.message.contains(message)
+            format!("{}:{}", d.location.line, d.location.column) == *position
+                && d.message.contains(message.as_str())
                 && d.message.ends_with("entry skipped, as keepalived skips it")
         });
         assert!(found, "{}: {:#?}", path.display(), loaded.warnings);
         assert_eq!(loaded.config.instances.len(), 1, "{}", path.display());
-        checked += 1;
     }
-    assert!(checked >= 3);
+    assert!(skipped.len() >= 3);
 }
 
 #[test]

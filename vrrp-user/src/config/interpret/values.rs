@@ -217,23 +217,21 @@ impl Context {
         node: &Node,
         entry: impl Fn(&mut Self, &Node) -> Option<T>,
     ) -> Vec<T> {
-        let mut items = Vec::new();
-        for child in self.block(node) {
-            let before = self.errors.len();
-            let parsed = entry(self, child);
-            if self.errors.len() > before {
-                let skipped: Vec<Diagnostic> = self.errors.drain(before..).collect();
-                for mut diagnostic in skipped {
-                    diagnostic
-                        .message
-                        .push_str(" - entry skipped, as keepalived skips it");
-                    self.warnings.push(diagnostic);
-                }
-                continue;
+        self.list(node, |context, child| {
+            let before = context.errors.len();
+            let parsed = entry(context, child);
+            if context.errors.len() == before {
+                return parsed;
             }
-            items.extend(parsed);
-        }
-        items
+            let skipped: Vec<Diagnostic> = context.errors.drain(before..).collect();
+            for mut diagnostic in skipped {
+                diagnostic
+                    .message
+                    .push_str(" - entry skipped, as keepalived skips it");
+                context.warnings.push(diagnostic);
+            }
+            None
+        })
     }
 
     /// A block of entries (`virtual_ipaddress { ... }`, `track_script { ... }`, ...), each read
