@@ -34,12 +34,17 @@ impl Thread {
             }
         }
         if config_changed {
-            let running = &self.instances[index];
-            let config = running.fsm.datapath_config(running.plan.datapath_base);
-            let key = running.plan.key;
-            if let Some(mut datapath) = self.xdp() {
-                let _ = datapath.write_config(&key, &config);
-            }
+            self.write_datapath_config(index);
+        }
+    }
+
+    /// Rewrites the instance's CONFIG entry from its state machine and plan, in place.
+    pub(super) fn write_datapath_config(&mut self, index: usize) {
+        let running = &self.instances[index];
+        let config = running.fsm.datapath_config(running.plan.datapath_base);
+        let key = running.plan.key;
+        if let Some(mut datapath) = self.xdp() {
+            let _ = datapath.write_config(&key, &config);
         }
     }
 

@@ -241,12 +241,8 @@ impl Thread {
             }
         }
         self.input(index, Input::Reconfigure(Box::new(new.params.clone())), now);
-        let running = &self.instances[index];
-        let config = running.fsm.datapath_config(running.plan.datapath_base);
-        let key = running.plan.key;
-        if let Some(mut datapath) = self.xdp() {
-            let _ = datapath.write_config(&key, &config);
-        }
+        // The address list (digest and count) may have changed even if nothing else did.
+        self.write_datapath_config(index);
         self.changed(super::Unpublished::State);
     }
 }
