@@ -45,13 +45,14 @@ impl Tally {
 
 pub fn run_all(extra: &[String]) -> Result<()> {
     let started = Instant::now();
-    step("cargo fmt --check");
+    let mut steps = Steps::default();
+    steps.start("cargo fmt --check");
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
 
-    step("cargo clippy --all-targets -- -D warnings (host crates)");
+    steps.start("cargo clippy --all-targets -- -D warnings (host crates)");
     run(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
 
-    step("cargo clippy on the XDP program (nightly, bpfel-unknown-none, -D warnings)");
+    steps.start("cargo clippy on the XDP program (nightly, bpfel-unknown-none, -D warnings)");
     run(Command::new("rustup")
         .args([
             "run",
@@ -70,7 +71,9 @@ pub fn run_all(extra: &[String]) -> Result<()> {
         ])
         .args(["--target-dir", "target/ebpf-clippy", "--", "-D", "warnings"]))?;
 
-    step("cargo check on the fuzz targets (their own workspace: nothing else builds them)");
+    steps.start("cargo check on the fuzz targets (their own workspace: nothing else builds them)");
+    // Without libFuzzer (a C++ build) and in the main target folder, where clippy has just
+    // checked the same dependencies.
     run(cargo()
         .args([
             "check",
@@ -78,14 +81,18 @@ pub fn run_all(extra: &[String]) -> Result<()> {
             "fuzz/Cargo.toml",
             "--bins",
             "--quiet",
+            "--no-default-features",
+            "--target-dir",
+            "target",
         ])
         .current_dir(workspace_root()))?;
 
-    step("cargo build --release --bins (the integration tests run the real vrrpd)");
+    steps.start("cargo build --release --bins (the integration tests run the real vrrpd)");
     let binaries = build_release()?;
 
-    step("cargo test (unit, property, BPF test-run and namespace integration tests)");
+    steps.start("cargo test (unit, property, BPF test-run and namespace integration tests)");
     let tally = cargo_test(extra, binaries.path("vrrpd")?)?;
+    steps.finish();
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "\nxtask test summary: {} passed, {} failed, {} ignored in {} test binaries; fmt and clippy clean; {:.0} s",
@@ -97,8 +104,34 @@ pub fn run_all(extra: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn step(what: &str) {
-    println!("\n==> {what}");
+/// The steps run so far and how long each took, printed at the end: where the suite's time
+/// goes, in every CI log.
+#[derive(Default)]
+struct Steps {
+    current: Option<(String, Instant)>,
+    done: Vec<(String, f64)>,
+}
+
+impl Steps {
+    fn start(&mut self, what: &str) {
+        self.close();
+        println!("\n==> {what}");
+        self.current = Some((what.to_string(), Instant::now()));
+    }
+
+    fn close(&mut self) {
+        if let Some((what, since)) = self.current.take() {
+            self.done.push((what, since.elapsed().as_secs_f64()));
+        }
+    }
+
+    fn finish(&mut self) {
+        self.close();
+        println!("\nxtask test steps:");
+        for (what, seconds) in &self.done {
+            println!("  {seconds:>6.0} s  {what}");
+        }
+    }
 }
 
 /// Runs `cargo test`, streaming its output while tallying the results.

@@ -538,7 +538,7 @@ pub fn scale(options: &BenchOptions, report: &mut Report) -> Result<()> {
             &scale_config(96),
             &scratch,
         )?;
-        let converge_limit = Duration::from_secs(if options.quick { 20 } else { 60 });
+        let converge_limit = Duration::from_secs(if options.quick { 8 } else { 60 });
         let mut converged = None;
         while started.elapsed() < converge_limit {
             let masters = master.count("Entering MASTER STATE") as i64
