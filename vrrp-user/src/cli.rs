@@ -6,6 +6,27 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// vrrpd's exit statuses, with keepalived's numbers (keepalived/core/main.h,
+/// `KEEPALIVED_EXIT_*`; `config_test_exit` in core/main.c picks among the last three for `-t`.
+/// keepalived(8) lists them as 3/4/5, one less than its code returns: the code decides).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    Ok = 0,
+    /// The configuration cannot be run (a missing file, or one vrrpd refuses).
+    Config = 4,
+    /// `-t`: errors were reported, and the file runs after keepalived's fallbacks.
+    ConfigTest = 5,
+    /// `-t`: scripts would run while `enable_script_security` is off.
+    ConfigTestSecurity = 6,
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> Self {
+        std::process::ExitCode::from(exit as u8)
+    }
+}
+
 /// vrrpd: keepalived's VRRP, with the hot path in XDP.
 #[derive(Debug, Parser)]
 #[command(
@@ -48,7 +69,9 @@ pub struct Cli {
         default_value = "/etc/keepalived/keepalived.conf"
     )]
     pub file: PathBuf,
-    /// Check the configuration, print a summary and exit (0: valid, 2: invalid).
+    /// Check the configuration, print a summary and every diagnostic, and exit with
+    /// keepalived's code: 0 valid, 4 cannot be run, 5 errors reported but it runs with
+    /// keepalived's fallbacks, 6 scripts configured without enable_script_security.
     #[arg(short = 't', long = "config-test")]
     pub config_test: bool,
     /// Log to the console with timestamps.

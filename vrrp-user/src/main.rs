@@ -3,11 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use vrrp_user::cli::Cli;
+use vrrp_user::cli::{Cli, Exit};
 use vrrp_user::config::{self, LexOptions};
-
-/// keepalived's exit status for a configuration error.
-const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -38,18 +35,29 @@ fn config_test(cli: &Cli) -> ExitCode {
     };
     match config::load(&cli.file, &options) {
         Ok(loaded) => {
-            for warning in &loaded.warnings {
+            let scripts = vrrp_user::script::audit(&loaded.config);
+            for warning in loaded.warnings.iter().chain(&scripts.disabled) {
                 eprintln!("{warning} (warning)");
+            }
+            if let Some(violation) = &scripts.violation {
+                eprintln!("{violation}");
             }
             print!("{}", config::summary::summary(&loaded.config));
             println!("\nconfiguration {} is valid", cli.file.display());
-            ExitCode::SUCCESS
+            // keepalived's config test: a security violation outranks every other report.
+            if scripts.violation.is_some() {
+                Exit::ConfigTestSecurity.into()
+            } else if loaded.warnings.is_empty() && scripts.disabled.is_empty() {
+                Exit::Ok.into()
+            } else {
+                Exit::ConfigTest.into()
+            }
         }
         Err(error) => {
             for diagnostic in error.diagnostics() {
                 eprintln!("{diagnostic}");
             }
-            ExitCode::from(EXIT_CONFIG)
+            Exit::Config.into()
         }
     }
 }

@@ -18,6 +18,35 @@ pub struct Config {
     pub sync_groups: Vec<SyncGroup>,
 }
 
+impl Config {
+    /// Every command the file configures, each with what it is ("track script chk",
+    /// "(VI_1) notify_master", ...): what keepalived's config test checks for script security.
+    pub fn commands(&self) -> Vec<(String, &Command)> {
+        let fifos = [&self.global.notify_fifo, &self.global.vrrp_notify_fifo]
+            .into_iter()
+            .flatten()
+            .filter_map(|fifo| fifo.script.as_ref())
+            .map(|command| ("notify_fifo_script".to_string(), command));
+        let scripts = self
+            .scripts
+            .iter()
+            .map(|script| (format!("track script {}", script.name), &script.command));
+        let instances = self.instances.iter().flat_map(|instance| {
+            instance
+                .notify
+                .commands()
+                .map(move |(keyword, command)| (format!("({}) {keyword}", instance.name), command))
+        });
+        let groups = self.sync_groups.iter().flat_map(|group| {
+            group
+                .notify
+                .commands()
+                .map(move |(keyword, command)| (format!("({}) {keyword}", group.name), command))
+        });
+        fifos.chain(scripts).chain(instances).chain(groups).collect()
+    }
+}
+
 /// A user (and optional group) scripts run as.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunAs {
@@ -393,6 +422,19 @@ impl Notify {
             stop: None,
             any: None,
         }
+    }
+
+    /// Each configured script with its keyword.
+    pub fn commands(&self) -> impl Iterator<Item = (&'static str, &Command)> {
+        [
+            ("notify_master", &self.master),
+            ("notify_backup", &self.backup),
+            ("notify_fault", &self.fault),
+            ("notify_stop", &self.stop),
+            ("notify", &self.any),
+        ]
+        .into_iter()
+        .filter_map(|(keyword, command)| command.as_ref().map(|c| (keyword, c)))
     }
 }
 

@@ -24,7 +24,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tracing::{error, info, warn};
 
-use crate::cli::{Cli, DatapathChoice, XdpModeChoice};
+use crate::cli::{Cli, DatapathChoice, Exit, XdpModeChoice};
 use crate::config::{self, Config, LexOptions};
 use crate::control::Reporter;
 use crate::datapath::attach::AttachPolicy;
@@ -36,9 +36,6 @@ use crate::track::{InstanceTracking, Observation, Source};
 use plan::InstancePlan;
 use protocol::{Command, Outcome, Receive};
 use shared::Shared;
-
-/// keepalived's exit status for a configuration error.
-const EXIT_CONFIG: u8 = 2;
 
 fn lex_options(cli: &Cli) -> LexOptions {
     LexOptions {
@@ -90,11 +87,11 @@ pub fn run(cli: Cli) -> ExitCode {
         env!("CARGO_PKG_VERSION")
     );
     let Some(config) = load_config(&cli) else {
-        return ExitCode::from(EXIT_CONFIG);
+        return Exit::Config.into();
     };
     if config.instances.iter().all(|i| i.incomplete) {
         error!("{}: no vrrp_instance to run", cli.file.display());
-        return ExitCode::from(EXIT_CONFIG);
+        return Exit::Config.into();
     }
     // Before any thread starts, so that every thread inherits them.
     scheduling::apply_to_process(&config.global.scheduling);
