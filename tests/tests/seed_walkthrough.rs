@@ -395,19 +395,22 @@ fn notify_scripts_run_with_keepalived_arguments_in_order() {
 }
 
 #[test]
-fn sighup_refuses_a_bad_file_and_keeps_unchanged_instances_in_their_state() {
+fn sighup_refuses_a_file_that_cannot_run_applies_fallbacks_and_keeps_unchanged_instances_in_their_state()
+ {
     let _serial = vrrp_harness::serial();
     let lab = Lab::new("seed-reload", false, false);
     let (mut dr1, _dr2) = lab.start_both();
     let vi1_transitions = |d: &Vrrpd| d.log().matches("(VI_1) Entering").count();
     let before = vi1_transitions(&dr1);
 
-    // A bad value: refused with its location, the running configuration stays.
-    let broken = lab.dr1_config.replacen("priority 100", "priority 300", 1);
+    // A file that cannot run (a second instance on VI_1's VRID and interface): refused with its
+    // location, the running configuration stays.
+    let clash = "vrrp_instance VI_9 {\n    interface eth0\n    virtual_router_id 51\n}\n";
+    let broken = format!("{}\n{clash}", lab.dr1_config);
     let line = broken
         .lines()
-        .position(|l| l.contains("priority 300"))
-        .expect("the edited line")
+        .position(|l| l.contains("vrrp_instance VI_9"))
+        .expect("the added line")
         + 1;
     std::fs::write(&dr1.config, &broken).expect("write");
     dr1.process.signal(libc::SIGHUP);
@@ -421,6 +424,30 @@ fn sighup_refuses_a_bad_file_and_keeps_unchanged_instances_in_their_state() {
     );
     assert_eq!(dr1.state_of("VI_1").expect("status"), "MASTER");
     assert!(lab.segment.router(1).has_address(VIP1), "VIP stays");
+
+    // A bad value keepalived survives (priority 300: reported, the default 100 used): the file
+    // is applied with the fallback logged at its location.
+    let fallback = lab.dr1_config.replacen("priority 100", "priority 300", 1);
+    let line = fallback
+        .lines()
+        .position(|l| l.contains("priority 300"))
+        .expect("the edited line")
+        + 1;
+    let reloads = dr1.log().matches("Configuration reloaded").count();
+    std::fs::write(&dr1.config, &fallback).expect("write");
+    dr1.process.signal(libc::SIGHUP);
+    wait_until("the reload with a fallback", WAIT, || {
+        dr1.log().matches("Configuration reloaded").count() > reloads
+    });
+    let located = format!("{}:{line}:", dr1.config.display());
+    assert!(
+        dr1.log()
+            .lines()
+            .any(|l| l.contains(&located) && l.contains("ignored, as keepalived ignores it")),
+        "the fallback is logged at {located}: {}",
+        dr1.log()
+    );
+    assert_eq!(dr1.state_of("VI_1").expect("status"), "MASTER");
 
     // A good file that adds an instance: VI_1, unchanged, keeps its state with no transition.
     let added = format!(

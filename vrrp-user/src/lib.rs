@@ -3,6 +3,7 @@
 //! One module per concern; I/O lives at the edges (`datapath`, `net`, `daemon`), the protocol
 //! decisions in sans-IO modules (`fsm`, and `vrrp_common` shared with the XDP program).
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod control;

@@ -35,19 +35,22 @@ fn config_test(cli: &Cli) -> ExitCode {
     };
     match config::load(&cli.file, &options) {
         Ok(loaded) => {
-            let scripts = vrrp_user::script::audit(&loaded.config);
-            for warning in loaded.warnings.iter().chain(&scripts.disabled) {
+            let host = vrrp_user::audit::audit(&loaded.config);
+            for warning in loaded.warnings.iter().chain(&host.warnings) {
                 eprintln!("{warning} (warning)");
             }
-            if let Some(violation) = &scripts.violation {
+            for notice in loaded.notices.iter().chain(&host.notices) {
+                eprintln!("{notice} (notice)");
+            }
+            if let Some(violation) = &host.violation {
                 eprintln!("{violation}");
             }
             print!("{}", config::summary::summary(&loaded.config));
             println!("\nconfiguration {} is valid", cli.file.display());
             // keepalived's config test: a security violation outranks every other report.
-            if scripts.violation.is_some() {
+            if host.violation.is_some() {
                 Exit::ConfigTestSecurity.into()
-            } else if loaded.warnings.is_empty() && scripts.disabled.is_empty() {
+            } else if loaded.warnings.is_empty() && host.warnings.is_empty() {
                 Exit::Ok.into()
             } else {
                 Exit::ConfigTest.into()

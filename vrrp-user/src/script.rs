@@ -116,7 +116,7 @@ pub fn check_runnable(command: &Command, secure: bool) -> Result<(), ScriptError
 }
 
 /// A program name resolved through PATH when it has no slash.
-fn resolve(program: &str) -> PathBuf {
+pub fn resolve(program: &str) -> PathBuf {
     if program.contains('/') {
         return PathBuf::from(program);
     }
@@ -166,54 +166,4 @@ pub fn process(command: &Command, extra: &[String], identity: Identity) -> tokio
 /// Whether `path` is writable by group or others (keepalived warns about such config files).
 pub fn writable_by_others(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|meta| meta.mode() & 0o022 != 0)
-}
-
-/// What keepalived's config test finds in the configured commands (lib/notify.c,
-/// `check_script_secure` and `notify_script_init`; core/main.c, `config_test_exit`).
-#[derive(Debug, Default)]
-pub struct Audit {
-    /// Commands will run while `enable_script_security` is off: keepalived reports
-    /// "SECURITY VIOLATION" (its config test exits 6) and runs them anyway.
-    pub violation: Option<String>,
-    /// Commands keepalived disables (not found, not executable, or insecure under script
-    /// security), located: reported errors it runs without (its config test exits 5).
-    pub disabled: Vec<crate::config::Diagnostic>,
-}
-
-/// Checks every command of `config` as keepalived's config test does.
-pub fn audit(config: &crate::config::model::Config) -> Audit {
-    let secure = config.global.enable_script_security;
-    let mut audit = Audit::default();
-    let mut any_insecure = false;
-    let mut any_enabled = false;
-    for (what, command) in config.commands() {
-        let problem = match check_runnable(command, true) {
-            Err(ScriptError::Insecure { path }) => {
-                any_insecure = true;
-                secure.then(|| format!("{} is writable by a non-root user", path.display()))
-            }
-            Err(error) => Some(error.to_string()),
-            Ok(()) => None,
-        };
-        match problem {
-            Some(problem) => audit.disabled.push(crate::config::Diagnostic::new(
-                &command.location,
-                format!("disabling {what}: {problem}"),
-            )),
-            None => any_enabled = true,
-        }
-    }
-    // Only the commands left enabled count: a file whose one script is missing is "errors,
-    // runs" (5), not a violation.
-    if any_enabled && !secure {
-        audit.violation = Some(format!(
-            "SECURITY VIOLATION - scripts are being executed but script_security not enabled.{}",
-            if any_insecure {
-                " There are insecure scripts."
-            } else {
-                ""
-            }
-        ));
-    }
-    audit
 }

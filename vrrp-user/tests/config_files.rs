@@ -1,6 +1,7 @@
 //! keepalived.conf compatibility: the seed's files parse to the expected model; each broken file
-//! gives its expected located error (and `vrrpd -t` exits 2); keepalived's fallbacks warn; and
-//! no input makes the parser panic.
+//! gives its expected located error (and `vrrpd -t` exits 4); what keepalived reports and runs
+//! anyway is a located warning with keepalived's fallback applied; and no input makes the
+//! parser panic.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -151,7 +152,53 @@ fn each_broken_file_gives_its_located_error() {
             "file:line:col form"
         );
     }
-    assert!(broken.len() >= 12);
+    assert!(broken.len() >= 2);
+}
+
+/// What keepalived reports and runs anyway (an invalid value, a stray or missing brace, an
+/// undefined `$NAME`, a missing include): a located warning (or, where keepalived only logs it,
+/// a notice), keepalived's fallback applied, and the file runs.
+#[test]
+fn each_fallback_file_runs_with_its_located_warning() {
+    let fallbacks = expectations("fallbacks");
+    for (path, position, message) in &fallbacks {
+        let loaded = config::load(path, &LexOptions::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let found = loaded.warnings.iter().chain(&loaded.notices).any(|d| {
+            format!("{}:{}", d.location.line, d.location.column) == *position
+                && d.message.contains(message.as_str())
+        });
+        assert!(
+            found,
+            "{}: expected {position}: {message}, got {:#?}",
+            path.display(),
+            loaded.warnings
+        );
+    }
+    assert!(fallbacks.len() >= 10);
+}
+
+/// keepalived's fallback for each invalid value is the default it would have had: the file
+/// runs as if the line were not there, and an invalid VRID leaves the instance out.
+#[test]
+fn fallbacks_leave_keepalived_defaults() {
+    let load = |name: &str| {
+        config::load(&fixture("fallbacks").join(name), &LexOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .config
+    };
+    assert_eq!(load("priority-300.conf").instances[0].priority, 100);
+    assert_eq!(load("bad-state.conf").instances[0].state, None);
+    assert_eq!(load("bad-auth-type.conf").instances[0].authentication, None);
+    assert_eq!(
+        load("v3-interval.conf").instances[0].advert_interval_cs,
+        4095
+    );
+    assert!(load("vrid-0.conf").instances[0].incomplete);
+    assert_eq!(
+        load("not-multicast.conf").global.mcast_group4,
+        std::net::Ipv4Addr::new(224, 0, 0, 18)
+    );
 }
 
 /// An address, route or rule that cannot be read is skipped with its located warning, as
@@ -192,7 +239,7 @@ fn keepalived_fallbacks_warn_and_go_on() {
         "{messages:#?}"
     );
     assert!(
-        has(":11:5: (VI_1) track_script nosuch is not a defined vrrp_script; ignored"),
+        has(":11:5: (VI_1) track_script nosuch is not a defined vrrp_script - ignored"),
         "{messages:#?}"
     );
     let vi1 = &loaded.config.instances[0];
@@ -252,26 +299,33 @@ fn vrrpd_t_prints_the_summary_or_the_error() {
             .arg(fixture("seed").join(seed))
             .output()
             .expect("run");
-        assert_eq!(
+        // 0, or 5/6 for what this host lacks (the seed's ens33) and its notify scripts: the
+        // file runs. The exact code, side by side with keepalived's, is checked in a namespace
+        // (tests/tests/keepalived_samples.rs).
+        assert!(
+            matches!(output.status.code(), Some(0 | 5 | 6)),
+            "{seed}: {:?} {}",
             output.status.code(),
-            Some(0),
-            "{seed}: {}",
             String::from_utf8_lossy(&output.stderr)
         );
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(stdout.contains("vrrp_instance VI_"), "{seed}: {stdout}");
     }
-    let broken = fixture("broken/priority-300.conf");
+    let broken = fixture("broken/duplicate-vrid.conf");
     let output = Command::new(vrrpd)
         .args(["--config-test", "--use-file"])
         .arg(&broken)
         .output()
         .expect("run");
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        output.status.code(),
+        Some(4),
+        "keepalived's KEEPALIVED_EXIT_CONFIG"
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.starts_with(&format!(
-            "{}:4:12: priority 300 is out of range",
+            "{}:6:15: (VI_2) virtual_router_id 51 is already used",
             broken.display()
         )),
         "{stderr}"

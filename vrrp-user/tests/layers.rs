@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// every layer below.
 const LAYERS: &[&[&str]] = &[
     &["host", "cli", "config"],
-    &["script", "fsm"],
+    &["script", "fsm", "audit"],
     &["datapath", "net", "track", "notify", "control"],
     &["daemon"],
 ];

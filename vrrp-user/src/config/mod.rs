@@ -39,15 +39,24 @@ impl ConfigError {
 #[derive(Debug)]
 pub struct Loaded {
     pub config: Config,
+    /// What keepalived reports as configuration errors and runs with its fallback applied.
     pub warnings: Vec<Diagnostic>,
+    /// What keepalived only logs, and what vrrpd does not do that keepalived would (its
+    /// other subsystems): reported, not counted as errors.
+    pub notices: Vec<Diagnostic>,
 }
 
 /// Reads, interprets and validates a keepalived.conf.
 pub fn load(path: &Path, options: &LexOptions) -> Result<Loaded, ConfigError> {
-    let nodes = syntax::parse_file(path, options).map_err(ConfigError::Syntax)?;
-    let interpreted = interpret::interpret(&nodes).map_err(ConfigError::Invalid)?;
+    let parsed = syntax::parse_file(path, options).map_err(ConfigError::Syntax)?;
+    let interpreted = interpret::interpret(&parsed.nodes).map_err(ConfigError::Invalid)?;
+    let mut warnings = parsed.warnings;
+    warnings.extend(interpreted.warnings);
+    let mut notices = parsed.notices;
+    notices.extend(interpreted.notices);
     Ok(Loaded {
         config: interpreted.config,
-        warnings: interpreted.warnings,
+        warnings,
+        notices,
     })
 }

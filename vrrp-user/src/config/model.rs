@@ -43,7 +43,11 @@ impl Config {
                 .commands()
                 .map(move |(keyword, command)| (format!("({}) {keyword}", group.name), command))
         });
-        fifos.chain(scripts).chain(instances).chain(groups).collect()
+        fifos
+            .chain(scripts)
+            .chain(instances)
+            .chain(groups)
+            .collect()
     }
 }
 

@@ -80,12 +80,28 @@ pub struct LexOptions {
 /// Nested includes deeper than this are an error (an include cycle, most likely).
 const MAX_INCLUDE_DEPTH: usize = 16;
 
-/// Reads `path` (and whatever it includes) into a tree of nodes.
-pub fn parse_file(path: &Path, options: &LexOptions) -> Result<Vec<Node>, Diagnostic> {
+/// A file's tree of nodes, and what keepalived's parser would have reported on the way and
+/// run anyway.
+#[derive(Debug)]
+pub struct Parsed {
+    pub nodes: Vec<Node>,
+    /// What keepalived reports as a configuration error (its config test exits 5).
+    pub warnings: Vec<Diagnostic>,
+    /// What keepalived only logs (its config test still exits 0).
+    pub notices: Vec<Diagnostic>,
+}
+
+/// Reads `path` (and whatever it includes) into a tree of nodes. Only a file that cannot be
+/// read (or an unterminated quote, on which keepalived 2.2.7 crashes) is an error; what
+/// keepalived's lib/parser.c forgives (an unclosed or stray brace, a missing include, an
+/// undefined `$NAME`) is a warning, handled as keepalived handles it.
+pub fn parse_file(path: &Path, options: &LexOptions) -> Result<Parsed, Diagnostic> {
     let mut lexer = Lexer {
         tokens: Vec::new(),
         definitions: HashMap::new(),
         options: options.clone(),
+        warnings: Vec::new(),
+        notices: Vec::new(),
     };
     let top = Location {
         file: Arc::new(path.to_path_buf()),
@@ -96,14 +112,22 @@ pub fn parse_file(path: &Path, options: &LexOptions) -> Result<Vec<Node>, Diagno
     let mut parser = Parser {
         tokens: lexer.tokens,
         at: 0,
+        warnings: lexer.warnings,
     };
-    parser.nodes(None)
+    let nodes = parser.nodes(None)?;
+    Ok(Parsed {
+        nodes,
+        warnings: parser.warnings,
+        notices: lexer.notices,
+    })
 }
 
 struct Lexer {
     tokens: Vec<Token>,
     definitions: HashMap<String, String>,
     options: LexOptions,
+    warnings: Vec<Diagnostic>,
+    notices: Vec<Diagnostic>,
 }
 
 impl Lexer {
@@ -139,7 +163,7 @@ impl Lexer {
             let Some(line) = self.select_line(raw_line, &location)? else {
                 continue;
             };
-            let words = split_line(&line, &location)?;
+            let words = split_line(&line, &location, &mut self.warnings);
             if let Some(first) = words.first()
                 && first.text == "include"
                 && !first.quoted
@@ -205,7 +229,7 @@ impl Lexer {
 
     /// Replaces `$NAME` and `${NAME}` with their definitions.
     fn substitute(
-        &self,
+        &mut self,
         line: &str,
         location: &dyn Fn(usize) -> Location,
     ) -> Result<String, Diagnostic> {
@@ -243,10 +267,21 @@ impl Lexer {
             match self.definitions.get(&name) {
                 Some(value) => out.push_str(value),
                 None => {
-                    return Err(Diagnostic::new(
+                    // keepalived leaves the text as written; the keyword then judges it.
+                    self.warnings.push(Diagnostic::new(
                         &location,
-                        format!("${name} is not defined"),
+                        format!(
+                            "${name} is not defined - left as written, as keepalived leaves it"
+                        ),
                     ));
+                    out.push('$');
+                    if braced {
+                        out.push('{');
+                    }
+                    out.push_str(&name);
+                    if braced {
+                        out.push('}');
+                    }
                 }
             }
         }
@@ -289,12 +324,16 @@ impl Lexer {
             }
         };
         if matches.is_empty() {
-            // keepalived only warns here; a missing optional include is common. We refuse, since
-            // a silently missing instance is worse than a clear error.
-            return Err(Diagnostic::new(
+            // keepalived logs "Config files missing" and reads on, without counting it as a
+            // configuration error: an optional include is common. Reported, never silent.
+            self.notices.push(Diagnostic::new(
                 &pattern.location,
-                format!("include {} matches no file", full.display()),
+                format!(
+                    "include {} matches no file - ignored, as keepalived ignores it",
+                    full.display()
+                ),
             ));
+            return Ok(());
         }
         for path in matches {
             self.lex_file(&path, &pattern.location, depth + 1)?;
@@ -324,8 +363,14 @@ fn is_identifier(name: &str) -> bool {
 }
 
 /// Splits a line into words: whitespace separates, `{` and `}` stand alone, double quotes group
-/// (with `\"` and `\\` escapes), and `!` or `#` at the start of a word begins a comment.
-fn split_line(line: &str, location: &dyn Fn(usize) -> Location) -> Result<Vec<Word>, Diagnostic> {
+/// (with `\"` and `\\` escapes), and `!` or `#` at the start of a word begins a comment. An
+/// unterminated quote runs to the end of the line, reported as keepalived reports it
+/// ("Unmatched quote"), in `warnings`.
+fn split_line(
+    line: &str,
+    location: &dyn Fn(usize) -> Location,
+    warnings: &mut Vec<Diagnostic>,
+) -> Vec<Word> {
     let mut words = Vec::new();
     let chars: Vec<char> = line.chars().collect();
     let mut i = 0;
@@ -354,10 +399,11 @@ fn split_line(line: &str, location: &dyn Fn(usize) -> Location) -> Result<Vec<Wo
             loop {
                 match chars.get(i) {
                     None => {
-                        return Err(Diagnostic::new(
+                        warnings.push(Diagnostic::new(
                             &location(column),
-                            "unterminated quoted string",
+                            "unterminated quoted string - read to the end of the line, as keepalived reads it",
                         ));
+                        break;
                     }
                     Some('"') => {
                         i += 1;
@@ -394,12 +440,13 @@ fn split_line(line: &str, location: &dyn Fn(usize) -> Location) -> Result<Vec<Wo
             quoted: false,
         });
     }
-    Ok(words)
+    words
 }
 
 struct Parser {
     tokens: Vec<Token>,
     at: usize,
+    warnings: Vec<Diagnostic>,
 }
 
 impl Parser {
@@ -409,26 +456,35 @@ impl Parser {
         loop {
             match self.tokens.get(self.at).cloned() {
                 None => {
-                    return match open {
-                        Some(location) => {
-                            Err(Diagnostic::new(location, "this '{' is never closed"))
-                        }
-                        None => Ok(nodes),
-                    };
+                    // keepalived: "There are N missing '}'s or extra '{'s", and the blocks
+                    // end with the file.
+                    if let Some(location) = open {
+                        self.warnings.push(Diagnostic::new(
+                            location,
+                            "this '{' is never closed - closed at the end of the file, as keepalived closes it",
+                        ));
+                    }
+                    return Ok(nodes);
                 }
                 Some(Token::EndOfLine) => self.at += 1,
                 Some(Token::Close(location)) => {
                     self.at += 1;
-                    return match open {
-                        Some(_) => Ok(nodes),
-                        None => Err(Diagnostic::new(&location, "'}' without a matching '{'")),
-                    };
+                    if open.is_some() {
+                        return Ok(nodes);
+                    }
+                    // keepalived: "Extra '}' found", and reads on.
+                    self.warnings.push(Diagnostic::new(
+                        &location,
+                        "'}' without a matching '{' - ignored, as keepalived ignores it",
+                    ));
                 }
                 Some(Token::Open(location)) => {
-                    // A block with no keyword: keepalived ignores it with a warning; we refuse.
-                    return Err(Diagnostic::new(
+                    // A block with no keyword: keepalived skips it with a report.
+                    self.at += 1;
+                    self.nodes(Some(&location))?;
+                    self.warnings.push(Diagnostic::new(
                         &location,
-                        "'{' without a keyword before it",
+                        "'{' without a keyword before it - block ignored, as keepalived ignores it",
                     ));
                 }
                 Some(Token::Word(keyword)) => {
@@ -494,7 +550,7 @@ impl Parser {
 mod tests {
     use super::*;
 
-    fn parse_text(text: &str) -> Result<Vec<Node>, Diagnostic> {
+    fn parse_text(text: &str) -> Result<Parsed, Diagnostic> {
         let dir =
             std::env::temp_dir().join(format!("vrrp-syntax-{}-{}", std::process::id(), text.len()));
         std::fs::create_dir_all(&dir).expect("dir");
@@ -508,7 +564,8 @@ mod tests {
     #[test]
     fn comments_quotes_and_nested_blocks() {
         let nodes = parse_text("! top\nglobal_defs {   # trailing\n  router_id \"DR 1\" ! x\n  notification_email {\n root@localhost\n }\n}\n")
-            .expect("parse");
+            .expect("parse")
+            .nodes;
         assert_eq!(nodes.len(), 1);
         let global = &nodes[0];
         assert_eq!(global.keyword.text, "global_defs");
@@ -524,7 +581,8 @@ mod tests {
     #[test]
     fn brace_on_the_next_line_and_attached_braces() {
         let nodes = parse_text("vrrp_instance VI_1\n{\n virtual_ipaddress {192.0.2.1}\n}\n")
-            .expect("parse");
+            .expect("parse")
+            .nodes;
         let block = nodes[0].block.as_ref().expect("block");
         assert_eq!(
             block[0].block.as_ref().expect("vips")[0].keyword.text,
@@ -545,21 +603,56 @@ mod tests {
             "$PRIO=100\n@dr1 priority $PRIO\n@^dr1 priority 50\n@dr2 priority 1\n",
         )
         .expect("write");
-        let nodes = parse_file(&path, &options).expect("parse");
+        let nodes = parse_file(&path, &options).expect("parse").nodes;
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(nodes.len(), 1);
         assert_eq!(nodes[0].args[0].text, "100");
     }
 
     #[test]
-    fn errors_are_located() {
-        let error = parse_text("a {\n b {\n}\n").expect_err("unclosed");
-        assert_eq!((error.location.line, error.location.column), (1, 3));
-        let error = parse_text("a\n}\n").expect_err("stray");
-        assert_eq!((error.location.line, error.location.column), (2, 1));
-        let error = parse_text("x \"open\n").expect_err("quote");
-        assert_eq!((error.location.line, error.location.column), (1, 3));
-        let error = parse_text("priority $NOPE\n").expect_err("undefined");
-        assert!(error.message.contains("$NOPE"));
+    fn a_file_that_cannot_be_read_is_the_one_error() {
+        let error = parse_file(Path::new("/nonexistent/vrrpd.conf"), &LexOptions::default())
+            .expect_err("missing file");
+        assert!(error.message.contains("cannot read"), "{error}");
+    }
+
+    /// What keepalived's parser forgives is a located warning, handled as keepalived does.
+    #[test]
+    fn what_keepalived_forgives_is_located_and_handled_its_way() {
+        let located = |parsed: &Parsed| -> Vec<(usize, usize)> {
+            parsed
+                .warnings
+                .iter()
+                .map(|w| (w.location.line, w.location.column))
+                .collect()
+        };
+        // An unclosed block ends with the file; the inner one closed normally.
+        let parsed = parse_text("a {\n b {\n}\nc 1\n").expect("unclosed");
+        assert_eq!(located(&parsed), vec![(1, 3)]);
+        let block = parsed.nodes[0].block.as_ref().expect("a's block");
+        assert_eq!(
+            (
+                block[0].keyword.text.as_str(),
+                block[1].keyword.text.as_str()
+            ),
+            ("b", "c")
+        );
+        // A stray brace is skipped, and the next statement read.
+        let parsed = parse_text("a\n}\nb\n").expect("stray");
+        assert_eq!(located(&parsed), vec![(2, 1)]);
+        assert_eq!(parsed.nodes.len(), 2);
+        // An undefined $NAME stays as written.
+        let parsed = parse_text("priority $NOPE\n").expect("undefined");
+        assert!(parsed.warnings[0].message.contains("$NOPE"));
+        assert_eq!(parsed.nodes[0].args[0].text, "$NOPE");
+        // An unterminated quote runs to the end of the line.
+        let parsed = parse_text("x \"open ended\ny\n").expect("quote");
+        assert_eq!(located(&parsed), vec![(1, 3)]);
+        assert_eq!(parsed.nodes[0].args[0].text, "open ended");
+        assert_eq!(parsed.nodes.len(), 2);
+        // A missing include is skipped.
+        let parsed = parse_text("include /nonexistent/vrrpd-*.conf\nb\n").expect("include");
+        assert_eq!(parsed.notices[0].location.line, 1);
+        assert_eq!(parsed.nodes.len(), 1);
     }
 }

@@ -51,6 +51,9 @@ fn load_config(cli: &Cli) -> Option<Config> {
             for warning in &loaded.warnings {
                 warn!("{warning}");
             }
+            for notice in &loaded.notices {
+                info!("{notice}");
+            }
             if crate::script::writable_by_others(&cli.file) {
                 warn!(
                     "{} is writable by group or others; anyone who can write it controls vrrpd",

@@ -17,143 +17,153 @@ impl Context {
         let errors_before = self.errors.len();
         let mut instance = Instance::with_defaults(&name.text, &name.location, global);
         let mut interval: Option<(f64, Location)> = None;
-        let mut vrid_word: Option<Word> = None;
         let mut auth_location: Option<Location> = None;
         for item in self.block(node) {
-            if self.garp_setting(&item.keyword.text, item, &mut instance.garp)
-                || self.notify_setting(item, &mut instance.notify)
-            {
-                continue;
-            }
-            match item.keyword.text.as_str() {
-                "state" => {
-                    if let Some(word) = self.arg(item, 0) {
-                        instance.state = match word.text.to_ascii_uppercase().as_str() {
-                            "MASTER" => Some(InitialState::Master),
-                            "BACKUP" => Some(InitialState::Backup),
-                            _ => {
+            let setting_errors = self.errors.len();
+            'setting: {
+                if self.garp_setting(&item.keyword.text, item, &mut instance.garp)
+                    || self.notify_setting(item, &mut instance.notify)
+                {
+                    break 'setting;
+                }
+                match item.keyword.text.as_str() {
+                    "state" => {
+                        if let Some(word) = self.arg(item, 0) {
+                            instance.state = match word.text.to_ascii_uppercase().as_str() {
+                                "MASTER" => Some(InitialState::Master),
+                                "BACKUP" => Some(InitialState::Backup),
+                                _ => {
+                                    self.error(
+                                        &word.location,
+                                        format!(
+                                            "state must be MASTER or BACKUP, not '{}'",
+                                            word.text
+                                        ),
+                                    );
+                                    None
+                                }
+                            };
+                        }
+                    }
+                    "interface" => {
+                        if let Some(word) = self.arg(item, 0) {
+                            if word.text.is_empty()
+                                || word.text.len() >= 16
+                                || word.text.contains('/')
+                            {
                                 self.error(
                                     &word.location,
-                                    format!("state must be MASTER or BACKUP, not '{}'", word.text),
+                                    format!("'{}' is not a valid interface name", word.text),
                                 );
-                                None
+                            } else {
+                                instance.interface = word.text.clone();
                             }
-                        };
-                    }
-                }
-                "interface" => {
-                    if let Some(word) = self.arg(item, 0) {
-                        if word.text.is_empty() || word.text.len() >= 16 || word.text.contains('/')
-                        {
-                            self.error(
-                                &word.location,
-                                format!("'{}' is not a valid interface name", word.text),
-                            );
                         }
-                        instance.interface = word.text.clone();
                     }
-                }
-                "virtual_router_id" => {
-                    vrid_word = item.args.first().cloned();
-                    if let Some(vrid) = self.number_arg(item, 1..=255) {
-                        instance.vrid = vrid;
+                    "virtual_router_id" => {
+                        if let Some(vrid) = self.number_arg(item, 1..=255) {
+                            instance.vrid = vrid;
+                        }
                     }
-                }
-                "priority" => {
-                    if let Some(priority) = self.number_arg(item, 1..=255) {
-                        instance.priority = priority;
+                    "priority" => {
+                        if let Some(priority) = self.number_arg(item, 1..=255) {
+                            instance.priority = priority;
+                        }
                     }
-                }
-                "advert_int" => {
-                    if let Some(word) = self.arg(item, 0) {
-                        match word.text.parse::<f64>() {
-                            Ok(value) if value.is_finite() && value > 0.0 => {
-                                interval = Some((value, word.location.clone()));
-                            }
-                            _ => self.error(
-                                &word.location,
-                                format!(
-                                    "advert_int '{}' is not a positive number of seconds",
-                                    word.text
+                    "advert_int" => {
+                        if let Some(word) = self.arg(item, 0) {
+                            match word.text.parse::<f64>() {
+                                Ok(value) if (0.01..=255.0).contains(&value) => {
+                                    interval = Some((value, word.location.clone()));
+                                }
+                                _ => self.error(
+                                    &word.location,
+                                    format!(
+                                        "advert_int '{}' is not a number of seconds in 0.01..255",
+                                        word.text
+                                    ),
                                 ),
-                            ),
+                            }
                         }
                     }
-                }
-                "version" => {
-                    if let Some(value) = self.number_arg::<u8>(item, 2..=3) {
-                        instance.version = if value == 3 { Version::V3 } else { Version::V2 };
+                    "version" => {
+                        if let Some(value) = self.number_arg::<u8>(item, 2..=3) {
+                            instance.version = if value == 3 { Version::V3 } else { Version::V2 };
+                        }
                     }
-                }
-                "authentication" => {
-                    auth_location = Some(item.keyword.location.clone());
-                    instance.authentication = self.authentication(item);
-                }
-                "virtual_ipaddress" => instance
-                    .addresses
-                    .extend(self.list_skipping_invalid(item, Self::virtual_address)),
-                "virtual_ipaddress_excluded" => instance
-                    .excluded_addresses
-                    .extend(self.list_skipping_invalid(item, Self::virtual_address)),
-                "virtual_routes" => instance
-                    .routes
-                    .extend(self.list_skipping_invalid(item, Self::virtual_route)),
-                "virtual_rules" => instance
-                    .rules
-                    .extend(self.list_skipping_invalid(item, Self::virtual_rule)),
-                "mcast_src_ip" => {
-                    if let Some(word) = self.arg(item, 0) {
-                        instance.mcast_src_ip = self.ip(word, "mcast_src_ip");
+                    "authentication" => {
+                        auth_location = Some(item.keyword.location.clone());
+                        instance.authentication = self.authentication(item);
                     }
-                }
-                "unicast_src_ip" => {
-                    if let Some(word) = self.arg(item, 0) {
-                        instance.unicast_src_ip = self.ip(word, "unicast_src_ip");
+                    "virtual_ipaddress" => instance
+                        .addresses
+                        .extend(self.list_skipping_invalid(item, Self::virtual_address)),
+                    "virtual_ipaddress_excluded" => instance
+                        .excluded_addresses
+                        .extend(self.list_skipping_invalid(item, Self::virtual_address)),
+                    "virtual_routes" => instance
+                        .routes
+                        .extend(self.list_skipping_invalid(item, Self::virtual_route)),
+                    "virtual_rules" => instance
+                        .rules
+                        .extend(self.list_skipping_invalid(item, Self::virtual_rule)),
+                    "mcast_src_ip" => {
+                        if let Some(word) = self.arg(item, 0) {
+                            instance.mcast_src_ip = self.ip(word, "mcast_src_ip");
+                        }
                     }
-                }
-                "unicast_peer" => instance
-                    .unicast_peers
-                    .extend(self.list(item, Self::unicast_peer)),
-                "nopreempt" => instance.preempt = false,
-                "preempt" => instance.preempt = true,
-                "preempt_delay" => {
-                    if let Some(value) = self.seconds(item, 1000.0) {
-                        instance.preempt_delay = value;
+                    "unicast_src_ip" => {
+                        if let Some(word) = self.arg(item, 0) {
+                            instance.unicast_src_ip = self.ip(word, "unicast_src_ip");
+                        }
                     }
+                    "unicast_peer" => instance
+                        .unicast_peers
+                        .extend(self.list(item, Self::unicast_peer)),
+                    "nopreempt" => instance.preempt = false,
+                    "preempt" => instance.preempt = true,
+                    "preempt_delay" => {
+                        if let Some(value) = self.seconds(item, 1000.0) {
+                            instance.preempt_delay = value;
+                        }
+                    }
+                    "use_vmac" => {
+                        instance.use_vmac = Some(
+                            item.args
+                                .first()
+                                .map(|w| w.text.clone())
+                                .unwrap_or_default(),
+                        );
+                    }
+                    "vmac_xmit_base" => instance.vmac_xmit_base = true,
+                    "track_interface" => instance
+                        .track_interfaces
+                        .extend(self.list(item, Self::tracked)),
+                    "track_script" => instance
+                        .track_scripts
+                        .extend(self.list(item, Self::tracked)),
+                    "track_file" => instance.track_files.extend(self.list(item, Self::tracked)),
+                    "smtp_alert" => instance.smtp_alert = Some(self.flag(item)),
+                    "accept" => instance.accept = Some(true),
+                    "no_accept" => instance.accept = Some(false),
+                    "dont_track_primary" => instance.dont_track_primary = true,
+                    "strict_mode" => instance.strict_mode = self.flag(item),
+                    "v3_checksum_as_v2" => instance.v3_checksum_as_v2 = true,
+                    "skip_check_adv_addr" => instance.skip_check_adv_addr = self.flag(item),
+                    "check_unicast_src" => instance.check_unicast_src = true,
+                    "debug" | "lvs_sync_daemon_interface" => {}
+                    _ => self.unknown(&item.keyword),
                 }
-                "use_vmac" => {
-                    instance.use_vmac = Some(
-                        item.args
-                            .first()
-                            .map(|w| w.text.clone())
-                            .unwrap_or_default(),
-                    );
-                }
-                "vmac_xmit_base" => instance.vmac_xmit_base = true,
-                "track_interface" => instance
-                    .track_interfaces
-                    .extend(self.list(item, Self::tracked)),
-                "track_script" => instance
-                    .track_scripts
-                    .extend(self.list(item, Self::tracked)),
-                "track_file" => instance.track_files.extend(self.list(item, Self::tracked)),
-                "smtp_alert" => instance.smtp_alert = Some(self.flag(item)),
-                "accept" => instance.accept = Some(true),
-                "no_accept" => instance.accept = Some(false),
-                "dont_track_primary" => instance.dont_track_primary = true,
-                "strict_mode" => instance.strict_mode = self.flag(item),
-                "v3_checksum_as_v2" => instance.v3_checksum_as_v2 = true,
-                "skip_check_adv_addr" => instance.skip_check_adv_addr = self.flag(item),
-                "check_unicast_src" => instance.check_unicast_src = true,
-                "debug" | "lvs_sync_daemon_interface" => {}
-                _ => self.unknown(&item.keyword),
             }
+            self.ignore_errors_since(setting_errors);
         }
         let mut missing = Vec::new();
         if instance.interface.is_empty() {
             missing.push("interface");
         }
-        if vrid_word.is_none() {
+        // An invalid VRID leaves none: keepalived drops the instance ("the virtual router id
+        // must be set") and runs the rest.
+        if instance.vrid == 0 {
             missing.push("virtual_router_id");
         }
         if !missing.is_empty() {
@@ -161,9 +171,9 @@ impl Context {
             self.warnings.push(Diagnostic::new(
                 &name.location,
                 format!(
-                    "({}) has no {}: incomplete, it will not run",
+                    "({}) has no valid {}: incomplete, it will not run",
                     instance.name,
-                    missing.join(" and no ")
+                    missing.join(" and no valid ")
                 ),
             ));
         }
@@ -174,6 +184,16 @@ impl Context {
             self.warnings.push(Diagnostic::new(
                 &name.location,
                 format!("({}) nopreempt with state MASTER: the instance starts as BACKUP, as keepalived does", instance.name),
+            ));
+        }
+        if !instance.strict_mode && !instance.incomplete && instance.addresses.is_empty() {
+            // keepalived (vrrp.c, vrrp_complete_instance) reports it and runs the instance.
+            self.warnings.push(Diagnostic::new(
+                &name.location,
+                format!(
+                    "({}) No VIP specified; at least one is sensible",
+                    instance.name
+                ),
             ));
         }
         if instance.strict_mode && instance.addresses.is_empty() {
@@ -248,15 +268,19 @@ impl Context {
                 instance.advert_interval_cs = (whole as u16) * 100;
             }
             Version::V3 => {
+                // keepalived reads advert_int in 0.01..255 s and brings a VRRPv3 interval the
+                // 12-bit field cannot carry down to its maximum, with an error reported.
                 let centiseconds = (seconds * 100.0).round();
-                if !(1.0..=4095.0).contains(&centiseconds) {
-                    self.error(
+                if centiseconds > 4095.0 {
+                    self.warnings.push(Diagnostic::new(
                         &location,
-                        format!("advert_int {seconds} is out of range 0.01..40.95 for VRRPv3"),
-                    );
-                } else {
-                    instance.advert_interval_cs = centiseconds as u16;
+                        format!(
+                            "({}) VRRPv3 advert interval {seconds}s is out of range. Must be less than 40.96s. Setting to 40.95s",
+                            instance.name
+                        ),
+                    ));
                 }
+                instance.advert_interval_cs = centiseconds.clamp(1.0, 4095.0) as u16;
             }
         }
     }

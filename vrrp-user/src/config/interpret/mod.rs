@@ -30,6 +30,7 @@ use super::syntax::{Diagnostic, Location, Node, Word};
 pub struct Interpreted {
     pub config: Config,
     pub warnings: Vec<Diagnostic>,
+    pub notices: Vec<Diagnostic>,
 }
 
 /// Builds the configuration; on failure, every error found (in file order).
@@ -51,7 +52,9 @@ pub fn interpret(nodes: &[Node]) -> Result<Interpreted, Vec<Diagnostic>> {
         match node.keyword.text.as_str() {
             "global_defs" => {}
             "vrrp_instance" => {
-                if let Some(instance) = context.instance(node, &config.global) {
+                if let Some(instance) = context.instance(node, &config.global)
+                    && !context.is_duplicate_instance(&config, &instance)
+                {
                     config.instances.push(instance);
                 }
             }
@@ -78,22 +81,19 @@ pub fn interpret(nodes: &[Node]) -> Result<Interpreted, Vec<Diagnostic>> {
             | "linkbeat_use_polling"
             | "net_namespace"
             | "bfd_instance" => {
-                context.warn(
-                    &node.keyword,
+                context.notices.push(Diagnostic::new(
+                    &node.keyword.location,
                     format!(
                         "{} ignored: vrrpd implements keepalived's VRRP side only",
                         node.keyword.text
                     ),
-                );
+                ));
             }
             _ => context.unknown(&node.keyword),
         }
     }
     context.cross_check(&config);
-    let known: Vec<String> = config.scripts.iter().map(|s| s.name.clone()).collect();
-    for instance in &mut config.instances {
-        instance.track_scripts.retain(|t| known.contains(&t.name));
-    }
+    context.drop_dangling_references(&mut config);
     context.drop_weighted_tracking_in_sync_groups(&mut config);
     // keepalived settles unset smtp_alert from global_defs once the whole file is read.
     let alert = config.global.vrrp_smtp_alert();
@@ -107,15 +107,21 @@ pub fn interpret(nodes: &[Node]) -> Result<Interpreted, Vec<Diagnostic>> {
         Ok(Interpreted {
             config,
             warnings: context.warnings,
+            notices: context.notices,
         })
     } else {
         Err(context.errors)
     }
 }
 
+/// What a demoted error says happened.
+const IGNORED: &str = "ignored, as keepalived ignores it";
+
 #[derive(Default)]
 struct Context {
     warnings: Vec<Diagnostic>,
+    /// Reported, not counted as errors (see [`super::Loaded::notices`]).
+    notices: Vec<Diagnostic>,
     errors: Vec<Diagnostic>,
 }
 
@@ -128,24 +134,48 @@ impl Context {
         self.warnings.push(Diagnostic::new(&word.location, message));
     }
 
+    /// keepalived's policy for what it cannot use (lib/parser.c and each keyword handler): the
+    /// error is reported and the file runs without it. The errors found since `errors_before`
+    /// become warnings, each told what happened instead (`consequence`).
+    pub(super) fn demote_errors_since(&mut self, errors_before: usize, consequence: &str) {
+        let demoted: Vec<Diagnostic> = self.errors.drain(errors_before..).collect();
+        for mut diagnostic in demoted {
+            diagnostic.message.push_str(" - ");
+            diagnostic.message.push_str(consequence);
+            self.warnings.push(diagnostic);
+        }
+    }
+
+    /// A keyword whose value is unusable is ignored: the setting keeps its default (or what an
+    /// earlier line gave it), as keepalived's handlers do ("... - ignoring", "Using default").
+    pub(super) fn ignore_errors_since(&mut self, errors_before: usize) {
+        self.demote_errors_since(errors_before, IGNORED);
+    }
+
     pub(super) fn unknown(&mut self, keyword: &Word) {
         self.warn(keyword, format!("unknown keyword '{}'", keyword.text));
     }
 
-    /// Checks that need the whole file: references and duplicates.
+    /// A second vrrp_instance of the same name: keepalived reports it ("vrrp instance VI_1
+    /// already defined") and keeps the first.
+    fn is_duplicate_instance(&mut self, config: &Config, instance: &Instance) -> bool {
+        let Some(first) = config.instances.iter().find(|i| i.name == instance.name) else {
+            return false;
+        };
+        self.warnings.push(Diagnostic::new(
+            &instance.location,
+            format!(
+                "vrrp_instance {} is defined twice (first at {}) - ignored, as keepalived ignores it",
+                instance.name, first.location
+            ),
+        ));
+        true
+    }
+
+    /// Two instances with one VRID on one interface and family cannot both run: refused.
     fn cross_check(&mut self, config: &Config) {
         let mut seen: HashMap<(String, Family, u8), &Instance> = HashMap::new();
-        let mut names: HashMap<&str, &Location> = HashMap::new();
         for instance in config.instances.iter().filter(|i| !i.incomplete) {
-            if let Some(first) = names.insert(&instance.name, &instance.location) {
-                self.error(
-                    &instance.location,
-                    format!(
-                        "vrrp_instance {} is defined twice (first at {first})",
-                        instance.name
-                    ),
-                );
-            }
             let key = (instance.interface.clone(), instance.family, instance.vrid);
             if let Some(other) = seen.insert(key, instance) {
                 self.error(
@@ -160,56 +190,80 @@ impl Context {
                     ),
                 );
             }
-            // keepalived's documented fallback for an unknown track_script: a warning, and the
-            // reference is ignored (the seed's dr2 fragment relies on it).
-            for tracked in &instance.track_scripts {
-                if !config.scripts.iter().any(|s| s.name == tracked.name) {
-                    self.warnings.push(Diagnostic::new(
-                        &tracked.location,
-                        format!(
-                            "({}) track_script {} is not a defined vrrp_script; ignored",
-                            instance.name, tracked.name
-                        ),
-                    ));
-                }
-            }
-            for tracked in &instance.track_files {
-                if !config.track_files.iter().any(|f| f.name == tracked.name) {
-                    self.error(
-                        &tracked.location,
-                        format!(
-                            "({}) track_file {} is not a defined vrrp_track_file",
-                            instance.name, tracked.name
-                        ),
-                    );
-                }
-            }
-        }
-        for group in &config.sync_groups {
-            for member in &group.members {
-                if !config.instances.iter().any(|i| &i.name == member) {
-                    self.error(
-                        &group.location,
-                        format!(
-                            "vrrp_sync_group {}: {member} is not a vrrp_instance",
-                            group.name
-                        ),
-                    );
-                }
-            }
-            for tracked in &group.track_scripts {
-                if !config.scripts.iter().any(|s| s.name == tracked.name) {
-                    self.error(
-                        &tracked.location,
-                        format!(
-                            "vrrp_sync_group {}: track_script {} is not a defined vrrp_script",
-                            group.name, tracked.name
-                        ),
-                    );
-                }
-            }
         }
     }
+
+    /// References to what the file does not define: keepalived reports each and goes on
+    /// without it (an unknown track_script or track_file is ignored, a sync group member that
+    /// is no vrrp_instance is left out of the group).
+    fn drop_dangling_references(&mut self, config: &mut Config) {
+        let scripts: Vec<String> = config.scripts.iter().map(|s| s.name.clone()).collect();
+        let files: Vec<String> = config.track_files.iter().map(|f| f.name.clone()).collect();
+        let instances: Vec<String> = config.instances.iter().map(|i| i.name.clone()).collect();
+        let mut dangling = Vec::new();
+        for instance in &mut config.instances {
+            let owner = format!("({})", instance.name);
+            let tracked = &mut instance.track_scripts;
+            keep_defined(tracked, &scripts, &owner, "vrrp_script", &mut dangling);
+            let tracked = &mut instance.track_files;
+            keep_defined(tracked, &files, &owner, "vrrp_track_file", &mut dangling);
+        }
+        for group in &mut config.sync_groups {
+            let owner = format!("vrrp_sync_group {}:", group.name);
+            let tracked = &mut group.track_scripts;
+            keep_defined(tracked, &scripts, &owner, "vrrp_script", &mut dangling);
+            let location = group.location.clone();
+            group.members.retain(|member| {
+                let defined = instances.contains(member);
+                if !defined {
+                    dangling.push(Diagnostic::new(
+                        &location,
+                        format!("Virtual router {member} specified in sync group {} doesn't exist - {IGNORED}", group.name),
+                    ));
+                }
+                defined
+            });
+            if group.members.len() == 1 {
+                dangling.push(Diagnostic::new(
+                    &location,
+                    format!(
+                        "Sync group {} has only 1 virtual router(s) - this probably isn't what you want",
+                        group.name
+                    ),
+                ));
+            }
+        }
+        self.warnings.extend(dangling);
+    }
+}
+
+/// Keeps the tracked objects whose name is `defined` (a `kind` block of the file), reporting
+/// each other one as ignored.
+fn keep_defined(
+    tracked: &mut Vec<Tracked>,
+    defined: &[String],
+    owner: &str,
+    kind: &str,
+    dropped: &mut Vec<Diagnostic>,
+) {
+    let keyword = if kind == "vrrp_script" {
+        "track_script"
+    } else {
+        "track_file"
+    };
+    tracked.retain(|t| {
+        let known = defined.contains(&t.name);
+        if !known {
+            dropped.push(Diagnostic::new(
+                &t.location,
+                format!(
+                    "{owner} {keyword} {} is not a defined {kind} - {IGNORED}",
+                    t.name
+                ),
+            ));
+        }
+        known
+    });
 }
 
 fn family_of(address: &IpAddr) -> Family {

@@ -18,26 +18,30 @@ impl Context {
             tracking_weight: false,
         };
         for item in self.block(node) {
-            if self.notify_setting(item, &mut group.notify) {
-                continue;
-            }
-            match item.keyword.text.as_str() {
-                "group" => {
-                    group.members = self
-                        .block(item)
-                        .iter()
-                        .map(|n| n.keyword.text.clone())
-                        .collect();
+            let setting_errors = self.errors.len();
+            'setting: {
+                if self.notify_setting(item, &mut group.notify) {
+                    break 'setting;
                 }
-                "smtp_alert" => group.smtp_alert = Some(self.flag(item)),
-                "sync_group_tracking_weight" => group.tracking_weight = true,
-                "global_tracking" => {
-                    self.warn(&item.keyword, format!("({}) global_tracking is deprecated; use sync_group_tracking_weight or track_script on the sync group", group.name));
-                    group.tracking_weight = true;
+                match item.keyword.text.as_str() {
+                    "group" => {
+                        group.members = self
+                            .block(item)
+                            .iter()
+                            .map(|n| n.keyword.text.clone())
+                            .collect();
+                    }
+                    "smtp_alert" => group.smtp_alert = Some(self.flag(item)),
+                    "sync_group_tracking_weight" => group.tracking_weight = true,
+                    "global_tracking" => {
+                        self.warn(&item.keyword, format!("({}) global_tracking is deprecated; use sync_group_tracking_weight or track_script on the sync group", group.name));
+                        group.tracking_weight = true;
+                    }
+                    "track_script" => group.track_scripts.extend(self.list(item, Self::tracked)),
+                    _ => self.unknown(&item.keyword),
                 }
-                "track_script" => group.track_scripts.extend(self.list(item, Self::tracked)),
-                _ => self.unknown(&item.keyword),
             }
+            self.ignore_errors_since(setting_errors);
         }
         Some(group)
     }

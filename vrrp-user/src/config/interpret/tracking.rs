@@ -61,6 +61,7 @@ impl Context {
             init_fail: false,
         };
         for item in self.block(node) {
+            let setting_errors = self.errors.len();
             match item.keyword.text.as_str() {
                 "script" => command = self.command(item, CommandForm::Script),
                 "interval" => {
@@ -89,6 +90,7 @@ impl Context {
                 "init_fail" => script.init_fail = true,
                 _ => self.unknown(&item.keyword),
             }
+            self.ignore_errors_since(setting_errors);
         }
         match command {
             Some(command) => script.command = command,
@@ -117,32 +119,42 @@ impl Context {
             init_value: None,
         };
         for item in self.block(node) {
-            match item.keyword.text.as_str() {
-                "file" => path = self.arg(item, 0).map(|w| PathBuf::from(&w.text)),
-                "weight" => {
-                    if let Some(value) = self.number_arg(item, -254..=254) {
-                        file.weight = value;
-                    }
-                    file.weight_reverse = item.args.get(1).is_some_and(|w| w.text == "reverse");
-                }
-                "init_file" => {
-                    file.init_value = Some(match item.args.first() {
-                        Some(word) if word.text != "overwrite" => {
-                            self.number(word, "init_file", i64::MIN..=i64::MAX)?
+            let setting_errors = self.errors.len();
+            'setting: {
+                match item.keyword.text.as_str() {
+                    "file" => path = self.arg(item, 0).map(|w| PathBuf::from(&w.text)),
+                    "weight" => {
+                        if let Some(value) = self.number_arg(item, -254..=254) {
+                            file.weight = value;
                         }
-                        _ => 0,
-                    });
+                        file.weight_reverse = item.args.get(1).is_some_and(|w| w.text == "reverse");
+                    }
+                    "init_file" => {
+                        file.init_value = Some(match item.args.first() {
+                            Some(word) if word.text != "overwrite" => {
+                                let Some(value) =
+                                    self.number(word, "init_file", i64::MIN..=i64::MAX)
+                                else {
+                                    break 'setting;
+                                };
+                                value
+                            }
+                            _ => 0,
+                        });
+                    }
+                    _ => self.unknown(&item.keyword),
                 }
-                _ => self.unknown(&item.keyword),
             }
+            self.ignore_errors_since(setting_errors);
         }
         match path {
             Some(path) => file.path = path,
             None => {
-                self.error(
+                // As for a vrrp_script without its script: reported, and the block removed.
+                self.warnings.push(Diagnostic::new(
                     &name.location,
-                    format!("vrrp_track_file {} has no file", file.name),
-                );
+                    format!("No file set for vrrp_track_file {} - removing", file.name),
+                ));
                 return None;
             }
         }

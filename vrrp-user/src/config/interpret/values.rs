@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::super::model::*;
-use super::super::syntax::{Diagnostic, Node, Word};
+use super::super::syntax::{Node, Word};
 use super::{Context, split_command};
 
 impl Context {
@@ -144,8 +144,20 @@ impl Context {
         }
     }
 
+    /// A block's name (`vrrp_instance VI_1`); a block without one is skipped, as keepalived
+    /// skips it ("vrrp_instance must have a name").
     pub(super) fn name(&mut self, node: &Node) -> Option<Word> {
-        self.arg(node, 0).cloned()
+        let name = node.args.first().cloned();
+        if name.is_none() {
+            self.warn(
+                &node.keyword,
+                format!(
+                    "{} must have a name - block ignored, as keepalived ignores it",
+                    node.keyword.text
+                ),
+            );
+        }
+        name
     }
 
     pub(super) fn run_as(&mut self, node: &Node) -> Option<RunAs> {
@@ -223,13 +235,7 @@ impl Context {
             if context.errors.len() == before {
                 return parsed;
             }
-            let skipped: Vec<Diagnostic> = context.errors.drain(before..).collect();
-            for mut diagnostic in skipped {
-                diagnostic
-                    .message
-                    .push_str(" - entry skipped, as keepalived skips it");
-                context.warnings.push(diagnostic);
-            }
+            context.demote_errors_since(before, "entry skipped, as keepalived skips it");
             None
         })
     }

@@ -1,0 +1,145 @@
+//! What `vrrpd -t` checks on this host, beyond the file itself, as keepalived's config test
+//! does: the commands the file would run (keepalived's lib/notify.c, `check_script_secure`)
+//! and the interfaces it names (vrrp_parser.c: "WARNING - interface X ... doesn't exist").
+//! Each finding is reported the way keepalived counts it, so that `vrrpd -t` exits with
+//! keepalived's code (core/main.c, `config_test_exit`).
+
+use std::path::Path;
+
+use crate::config::Diagnostic;
+use crate::config::model::{Command, Config};
+use crate::script::{ScriptError, check_runnable};
+
+/// The findings, by how keepalived counts them.
+#[derive(Debug, Default)]
+pub struct Audit {
+    /// Reported configuration errors, run without (keepalived's config test exits 5).
+    pub warnings: Vec<Diagnostic>,
+    /// Only logged (keepalived's exit code is unchanged).
+    pub notices: Vec<Diagnostic>,
+    /// Commands will run while `enable_script_security` is off: keepalived reports
+    /// "SECURITY VIOLATION" (its config test exits 6, whatever else it found) and runs them.
+    pub violation: Option<String>,
+}
+
+/// Checks `config` against this host.
+pub fn audit(config: &Config) -> Audit {
+    let mut audit = Audit::default();
+    if !config.global.dynamic_interfaces {
+        audit.interfaces(config);
+    }
+    // keepalived stops its checks at "Non-existent interface specified in configuration":
+    // with an interface missing, its config test never reaches the scripts.
+    if audit.warnings.is_empty() {
+        audit.commands(config);
+    }
+    audit
+}
+
+impl Audit {
+    fn commands(&mut self, config: &Config) {
+        let secure = config.global.enable_script_security;
+        let tracked: Vec<&Command> = config.scripts.iter().map(|s| &s.command).collect();
+        let mut any_insecure = false;
+        let mut any_enabled = false;
+        for (what, command) in config.commands() {
+            let is_track_script = tracked.iter().any(|t| std::ptr::eq(*t, command));
+            match check_runnable(command, true) {
+                Ok(()) => any_enabled = true,
+                Err(ScriptError::Insecure { path }) => {
+                    any_insecure = true;
+                    if secure {
+                        self.warnings.push(Diagnostic::new(
+                            &command.location,
+                            format!(
+                                "disabling {what}: {} is writable by a non-root user",
+                                path.display()
+                            ),
+                        ));
+                    } else {
+                        any_enabled = true;
+                    }
+                }
+                // keepalived disables a tracking script it cannot run, as an error...
+                Err(error) if is_track_script => self.warnings.push(Diagnostic::new(
+                    &command.location,
+                    format!("disabling {what}: {error}"),
+                )),
+                // ...and finds a notify script only when it runs it; one that exists (even a
+                // folder) counts as a configured script.
+                Err(error) => {
+                    if program_exists(command) {
+                        any_enabled = true;
+                    }
+                    self.notices.push(Diagnostic::new(
+                        &command.location,
+                        format!("{what}: {error}"),
+                    ));
+                }
+            }
+        }
+        // Only the commands left enabled count: a file whose one tracking script is missing is
+        // "errors, runs" (5), not a violation.
+        if any_enabled && !secure {
+            self.violation = Some(format!(
+                "SECURITY VIOLATION - scripts are being executed but script_security not enabled.{}",
+                if any_insecure {
+                    " There are insecure scripts."
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+
+    /// Without `dynamic_interfaces`, every interface the file names must exist now.
+    fn interfaces(&mut self, config: &Config) {
+        for instance in config.instances.iter().filter(|i| !i.incomplete) {
+            let mut check = |name: &str, what: String, location| {
+                if !interface_exists(name) {
+                    self.warnings.push(Diagnostic::new(
+                        location,
+                        format!("WARNING - interface {name} for {what} doesn't exist"),
+                    ));
+                }
+            };
+            check(
+                &instance.interface,
+                format!("vrrp_instance {}", instance.name),
+                &instance.location,
+            );
+            for address in instance
+                .addresses
+                .iter()
+                .chain(&instance.excluded_addresses)
+            {
+                if let Some(device) = &address.device {
+                    check(
+                        device,
+                        format!("ip address {}", address.address),
+                        &address.location,
+                    );
+                }
+            }
+            for tracked in &instance.track_interfaces {
+                check(
+                    &tracked.name,
+                    format!("track_interface of ({})", instance.name),
+                    &tracked.location,
+                );
+            }
+        }
+    }
+}
+
+fn interface_exists(name: &str) -> bool {
+    Path::new("/sys/class/net").join(name).exists()
+}
+
+fn program_exists(command: &Command) -> bool {
+    command.needs_shell()
+        || command
+            .argv
+            .first()
+            .is_some_and(|program| crate::script::resolve(program).exists())
+}
