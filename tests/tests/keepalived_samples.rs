@@ -36,8 +36,8 @@ const KNOWN_DIFFERENCES: [(&str, i32, i32, &str); 7] = [
         "keepalived.conf.vrrp.static_ipaddress",
         5,
         0,
-        "static_ipaddress and static_routes are not implemented yet (a notice), so keepalived's \
-         checks of their interfaces are not made",
+        "keepalived reports a static route it cannot track (no interface); vrrpd does not track \
+         routes for deletion yet (keepalived's route tracking and no_track), so it has no such report",
     ),
     (
         "include-missing.conf",

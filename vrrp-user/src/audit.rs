@@ -7,7 +7,8 @@
 use std::path::Path;
 
 use crate::config::Diagnostic;
-use crate::config::model::{Command, Config};
+use crate::config::model::{Command, Config, VirtualAddress};
+use crate::config::syntax::Location;
 use crate::script::{ScriptError, check_runnable};
 
 /// The findings, by how keepalived counts them.
@@ -92,37 +93,44 @@ impl Audit {
         }
     }
 
+    /// keepalived's report of an interface `what` names that this host does not have.
+    fn interface(&mut self, name: &str, what: String, location: &Location) {
+        if !interface_exists(name) {
+            self.warnings.push(Diagnostic::new(
+                location,
+                format!("WARNING - interface {name} for {what} doesn't exist"),
+            ));
+        }
+    }
+
+    fn address_devices(&mut self, addresses: &[VirtualAddress]) {
+        for address in addresses {
+            if let Some(device) = &address.device {
+                let what = format!("ip address {}", address.address);
+                self.interface(device, what, &address.location);
+            }
+        }
+    }
+
     /// Without `dynamic_interfaces`, every interface the file names must exist now.
     fn interfaces(&mut self, config: &Config) {
+        let statics = &config.statics;
+        self.address_devices(&statics.addresses);
+        for route in &statics.routes {
+            if let Some(device) = &route.device {
+                self.interface(device, "VROUTE nexthop".to_string(), &route.location);
+            }
+        }
         for instance in config.instances.iter().filter(|i| !i.incomplete) {
-            let mut check = |name: &str, what: String, location| {
-                if !interface_exists(name) {
-                    self.warnings.push(Diagnostic::new(
-                        location,
-                        format!("WARNING - interface {name} for {what} doesn't exist"),
-                    ));
-                }
-            };
-            check(
+            self.interface(
                 &instance.interface,
                 format!("vrrp_instance {}", instance.name),
                 &instance.location,
             );
-            for address in instance
-                .addresses
-                .iter()
-                .chain(&instance.excluded_addresses)
-            {
-                if let Some(device) = &address.device {
-                    check(
-                        device,
-                        format!("ip address {}", address.address),
-                        &address.location,
-                    );
-                }
-            }
+            self.address_devices(&instance.addresses);
+            self.address_devices(&instance.excluded_addresses);
             for tracked in &instance.track_interfaces {
-                check(
+                self.interface(
                     &tracked.name,
                     format!("track_interface of ({})", instance.name),
                     &tracked.location,

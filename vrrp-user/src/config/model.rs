@@ -16,6 +16,17 @@ pub struct Config {
     pub scripts: Vec<Script>,
     pub track_files: Vec<TrackFile>,
     pub sync_groups: Vec<SyncGroup>,
+    pub statics: Statics,
+}
+
+/// `static_ipaddress`, `static_routes` and `static_rules`: installed while the daemon runs,
+/// whatever the instances' states; a reload installs what is new and removes what is gone, and
+/// a stop removes them all (keepalived 2.2.7 does all three; routes and rules as its own).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Statics {
+    pub addresses: Vec<VirtualAddress>,
+    pub routes: Vec<VirtualRoute>,
+    pub rules: Vec<VirtualRule>,
 }
 
 impl Config {
@@ -274,6 +285,15 @@ pub trait Located: Clone + PartialEq {
         mine.location_mut().clone_from(other.location());
         mine == *other
     }
+}
+
+/// The entries of `mine` that `theirs` lacks, compared for what they install: what a reload
+/// adds (`mine` the new list) or removes (`mine` the old one).
+pub fn missing_from<T: Located>(mine: &[T], theirs: &[T]) -> Vec<T> {
+    mine.iter()
+        .filter(|entry| !theirs.iter().any(|other| entry.installs_as(other)))
+        .cloned()
+        .collect()
 }
 
 /// Implements [`Located`] for entries with a `location` field.

@@ -153,6 +153,19 @@ pub fn summary(config: &Config) -> String {
             group.members.join(", ")
         );
     }
+    let statics = &config.statics;
+    if statics != &Default::default() {
+        let _ = writeln!(out, "\nstatic (installed while vrrpd runs)");
+        for vip in &statics.addresses {
+            let _ = writeln!(out, "    address          {}", address(vip));
+        }
+        for route in &statics.routes {
+            let _ = writeln!(out, "    route            {}", route_text(route));
+        }
+        for rule in &statics.rules {
+            let _ = writeln!(out, "    rule             {}", rule_text(rule));
+        }
+    }
     out
 }
 

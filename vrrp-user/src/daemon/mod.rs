@@ -11,6 +11,7 @@ pub mod protocol;
 mod reload;
 pub mod scheduling;
 pub mod shared;
+mod statics;
 pub mod systemd;
 mod watch;
 
@@ -185,6 +186,7 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
     let waiting = reload::log_waiting(&[], &resolved.waiting);
     let plans = resolved.plans;
     addresses::remove_stale(&netlink, &plans).await;
+    statics::apply(&netlink, &Default::default(), &config.statics).await;
     let no_accept = plans.iter().any(|p| !p.accept);
     if no_accept && let Err(error) = crate::net::accept::reset() {
         warn!("no_accept needs nftables: {error}");
@@ -421,6 +423,9 @@ impl Daemon {
         }
         let _ = std::fs::remove_file(&self.cli.control);
         crate::net::accept::remove();
+        if !self.cli.dont_release_vrrp {
+            statics::remove_all(&self.netlink, &self.config.statics).await;
+        }
         for vmac in self.plans.iter().filter_map(|p| p.vmac.as_ref()) {
             match self.netlink.delete_link(vmac.ifindex).await {
                 Ok(()) => info!("{}: macvlan removed", vmac.name),

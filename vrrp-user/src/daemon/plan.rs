@@ -12,7 +12,7 @@ use vrrp_common::wire::vrrp::{Auth, Version};
 use vrrp_common::wire::{Family, raw_from_ip};
 
 use crate::config::Config;
-use crate::config::model::{Authentication, Instance, Located, VirtualAddress};
+use crate::config::model::{Authentication, Instance, VirtualAddress, missing_from};
 use crate::fsm::{GarpSchedule, Params};
 use crate::net::advert::AdvertSpec;
 use crate::net::netlink::{self, Netlink, NetlinkError};
@@ -117,20 +117,14 @@ impl InstancePlan {
     /// for what they install), or None when there are none: what a reload adds to a master
     /// (`self` the new plan) or removes from it (`self` the old plan).
     pub fn entries_missing_from(&self, other: &InstancePlan) -> Option<InstancePlan> {
-        fn missing<T: Located>(mine: &[T], theirs: &[T]) -> Vec<T> {
-            mine.iter()
-                .filter(|entry| !theirs.iter().any(|other| entry.installs_as(other)))
-                .cloned()
-                .collect()
-        }
         let mut delta = self.clone();
-        delta.config.addresses = missing(&self.config.addresses, &other.config.addresses);
-        delta.config.excluded_addresses = missing(
+        delta.config.addresses = missing_from(&self.config.addresses, &other.config.addresses);
+        delta.config.excluded_addresses = missing_from(
             &self.config.excluded_addresses,
             &other.config.excluded_addresses,
         );
-        delta.config.routes = missing(&self.config.routes, &other.config.routes);
-        delta.config.rules = missing(&self.config.rules, &other.config.rules);
+        delta.config.routes = missing_from(&self.config.routes, &other.config.routes);
+        delta.config.rules = missing_from(&self.config.rules, &other.config.rules);
         let empty = delta.config.addresses.is_empty()
             && delta.config.excluded_addresses.is_empty()
             && delta.config.routes.is_empty()

@@ -38,6 +38,7 @@ impl Daemon {
                 &self.config.global.notify_fifo,
                 &self.config.global.vrrp_notify_fifo,
             );
+        super::statics::apply(&self.netlink, &self.config.statics, &config.statics).await;
         self.config = config;
         if fifos_changed {
             self.fifos.close();

@@ -47,6 +47,7 @@ pub fn interpret(nodes: &[Node]) -> Result<Interpreted, Vec<Diagnostic>> {
         scripts: Vec::new(),
         track_files: Vec::new(),
         sync_groups: Vec::new(),
+        statics: Statics::default(),
     };
     for node in nodes {
         match node.keyword.text.as_str() {
@@ -73,11 +74,20 @@ pub fn interpret(nodes: &[Node]) -> Result<Interpreted, Vec<Diagnostic>> {
                     config.sync_groups.push(group);
                 }
             }
+            "static_ipaddress" => config
+                .statics
+                .addresses
+                .extend(context.list_skipping_invalid(node, Context::virtual_address)),
+            "static_routes" => config
+                .statics
+                .routes
+                .extend(context.list_skipping_invalid(node, Context::virtual_route)),
+            "static_rules" => config
+                .statics
+                .rules
+                .extend(context.list_skipping_invalid(node, Context::virtual_rule)),
             "virtual_server"
             | "virtual_server_group"
-            | "static_ipaddress"
-            | "static_routes"
-            | "static_rules"
             | "linkbeat_use_polling"
             | "net_namespace"
             | "bfd_instance" => {
