@@ -260,6 +260,68 @@ fn keepalived_fallbacks_warn_and_go_on() {
     assert_eq!(v3.config.instances[0].authentication, None);
 }
 
+/// keepalived's parameter language: a multi-line definition used twice, conditions inside it,
+/// recursive substitution at the time of use, `~SEQ` and `~LST`.
+#[test]
+fn definitions_sequences_and_lists_expand_as_keepalived_expands_them() {
+    let options = LexOptions {
+        config_id: Some("high".into()),
+    };
+    let loaded =
+        config::load(&fixture("features/definitions.conf"), &options).expect("the file loads");
+    assert!(loaded.warnings.is_empty(), "{:#?}", loaded.warnings);
+    let summary: Vec<(String, String, u8, u8, Vec<String>)> = loaded
+        .config
+        .instances
+        .iter()
+        .map(|i| {
+            (
+                i.name.clone(),
+                i.interface.clone(),
+                i.vrid,
+                i.priority,
+                i.addresses.iter().map(|a| a.address.to_string()).collect(),
+            )
+        })
+        .collect();
+    let owned = |v: &[&str]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                "VI_0".into(),
+                "eth0".into(),
+                51,
+                130,
+                owned(&["192.0.2.10", "192.0.2.15", "192.0.2.20"])
+            ),
+            (
+                "VI_1".into(),
+                "eth1".into(),
+                52,
+                130,
+                owned(&["198.51.100.10", "198.51.100.15", "198.51.100.20"])
+            ),
+            (
+                "VI_LIST".into(),
+                "eth2".into(),
+                53,
+                100,
+                owned(&["198.51.100.7", "203.0.113.9"])
+            ),
+        ]
+    );
+    // Another config id takes the other conditional line.
+    let other = config::load(
+        &fixture("features/definitions.conf"),
+        &LexOptions {
+            config_id: Some("low".into()),
+        },
+    )
+    .expect("the file loads");
+    assert_eq!(other.config.instances[0].priority, 120);
+}
+
 #[test]
 fn includes_are_relative_to_the_including_file() {
     let dir = std::env::temp_dir().join(format!("vrrp-include-{}", std::process::id()));

@@ -4,6 +4,7 @@
 //! conditionals) into located nodes; [`interpret`] gives them meaning and validates them as
 //! keepalived does; [`model`] is the result. [`summary`] is what `vrrpd -t` prints.
 
+pub mod definitions;
 pub mod interpret;
 pub mod model;
 pub mod summary;

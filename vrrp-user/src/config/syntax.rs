@@ -1,9 +1,10 @@
 //! keepalived's configuration language, below the meaning of any keyword: lines of words,
-//! `{ }` blocks, `!` and `#` comments, quoted strings, `include` with globs, `$NAME=value`
-//! definitions and `@id` conditional lines. The result is a tree of [`Node`]s whose every word
+//! `{ }` blocks, `!` and `#` comments, quoted strings, `include` with globs, `@id` conditional
+//! lines, and the parameter language of `definitions` (`$NAME=value`, single- or multi-line,
+//! `~SEQ` / `~LST` repeaters). The result is a tree of [`Node`]s whose every word
 //! knows its file, line and column.
 
-use std::collections::HashMap;
+use super::definitions::{self, Definitions};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -77,6 +78,9 @@ pub struct LexOptions {
     pub config_id: Option<String>,
 }
 
+/// Expansions (a definition used in a definition, repeaters on one line) deeper than this stop.
+const MAX_EXPANSION_NESTING: usize = 32;
+
 /// Nested includes deeper than this are an error (an include cycle, most likely).
 const MAX_INCLUDE_DEPTH: usize = 16;
 
@@ -98,7 +102,7 @@ pub struct Parsed {
 pub fn parse_file(path: &Path, options: &LexOptions) -> Result<Parsed, Diagnostic> {
     let mut lexer = Lexer {
         tokens: Vec::new(),
-        definitions: HashMap::new(),
+        definitions: Definitions::new(options.config_id.as_deref().unwrap_or_default()),
         options: options.clone(),
         warnings: Vec::new(),
         notices: Vec::new(),
@@ -124,7 +128,7 @@ pub fn parse_file(path: &Path, options: &LexOptions) -> Result<Parsed, Diagnosti
 
 struct Lexer {
     tokens: Vec<Token>,
-    definitions: HashMap<String, String>,
+    definitions: Definitions,
     options: LexOptions,
     warnings: Vec<Diagnostic>,
     notices: Vec<Diagnostic>,
@@ -153,139 +157,153 @@ impl Lexer {
         // possible rather than refused.
         let text = String::from_utf8_lossy(&bytes);
         let file = Arc::new(path.to_path_buf());
-        for (index, raw_line) in text.lines().enumerate() {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut index = 0;
+        while index < lines.len() {
             let line_number = index + 1;
+            let raw = lines[index];
+            index += 1;
             let location = |column: usize| Location {
                 file: Arc::clone(&file),
                 line: line_number,
                 column,
             };
-            let Some(line) = self.select_line(raw_line, &location)? else {
-                continue;
-            };
-            let words = split_line(&line, &location, &mut self.warnings);
-            if let Some(first) = words.first()
-                && first.text == "include"
-                && !first.quoted
+            // A multi-line definition takes the lines after it, up to one without a final `\`.
+            if let Some(line) = self.condition(raw)
+                && let Some(definition) = definitions::definition(&line)
+                && definition.continues
             {
-                self.include(path, &words, depth)?;
+                let mut value = definition.value;
+                let mut more = true;
+                while more && index < lines.len() {
+                    let (text, next) = definitions::continued(lines[index]);
+                    index += 1;
+                    if !value.is_empty() {
+                        value.push('\n');
+                    }
+                    value.push_str(text);
+                    more = next;
+                }
+                self.definitions.define(&definition.name, &value);
                 continue;
             }
-            for word in words {
-                let token = match (word.text.as_str(), word.quoted) {
-                    ("{", false) => Token::Open(word.location),
-                    ("}", false) => Token::Close(word.location),
-                    _ => Token::Word(word),
-                };
-                self.tokens.push(token);
-            }
-            self.tokens.push(Token::EndOfLine);
+            self.lex_line(raw, &location, path, depth, 0)?;
         }
         Ok(())
     }
 
-    /// Applies `@id` conditionals and `$NAME` definitions; `None` when the line takes no part.
-    fn select_line(
+    /// Applies an `@id` / `@^id` condition: the line without it, or `None` when the line takes no
+    /// part. The indentation is kept, so that columns stay those of the file.
+    fn condition(&self, raw: &str) -> Option<String> {
+        let trimmed = raw.trim_start();
+        let indent = raw.len() - trimmed.len();
+        let Some(rest) = trimmed.strip_prefix('@') else {
+            return Some(raw.to_string());
+        };
+        let (condition, body) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        let (negated, id) = match condition.strip_prefix('^') {
+            Some(id) => (true, id),
+            None => (false, condition),
+        };
+        let matches = self.options.config_id.as_deref() == Some(id);
+        (matches != negated).then(|| format!("{}{body}", " ".repeat(indent + 1 + condition.len())))
+    }
+
+    /// One line of the file, or of an expansion: condition, definition, repeater, substitution
+    /// (a multi-line definition's use, or a use that yields a condition, is read line by line
+    /// again), then its words.
+    fn lex_line(
         &mut self,
         raw: &str,
         location: &dyn Fn(usize) -> Location,
-    ) -> Result<Option<String>, Diagnostic> {
-        let trimmed = raw.trim_start();
-        let indent = raw.len() - trimmed.len();
-        let mut line = trimmed.to_string();
-        if let Some(rest) = line.strip_prefix('@') {
-            let (condition, body) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-            let (negated, id) = match condition.strip_prefix('^') {
-                Some(id) => (true, id),
-                None => (false, condition),
-            };
-            let matches = self.options.config_id.as_deref() == Some(id);
-            if matches == negated {
-                return Ok(None);
-            }
-            line = body.to_string();
+        path: &Path,
+        depth: usize,
+        nesting: usize,
+    ) -> Result<(), Diagnostic> {
+        if nesting > MAX_EXPANSION_NESTING {
+            self.warnings.push(Diagnostic::new(
+                &location(1),
+                "definitions and repeaters nested too deeply - line ignored",
+            ));
+            return Ok(());
         }
-        if let Some(definition) = line.strip_prefix('$')
-            && let Some((name, value)) = definition.split_once('=')
-            && is_identifier(name.trim())
-        {
-            if value.trim_end().ends_with('\\') {
-                return Err(Diagnostic::new(
-                    &location(indent + 1),
-                    "multi-line $definitions are not supported",
+        let Some(mut line) = self.condition(raw) else {
+            return Ok(());
+        };
+        if let Some(definition) = definitions::definition(&line) {
+            self.definitions.define(&definition.name, &definition.value);
+            return Ok(());
+        }
+        match definitions::repeat(&line) {
+            Some(Ok((repeat, rest))) => {
+                let rest = rest.to_string();
+                for values in &repeat.values {
+                    for (variable, value) in repeat.variables.iter().zip(values) {
+                        self.definitions.define(variable, value);
+                    }
+                    self.lex_line(&rest, location, path, depth, nesting + 1)?;
+                }
+                for variable in &repeat.variables {
+                    self.definitions.forget(variable);
+                }
+                return Ok(());
+            }
+            Some(Err(error)) => {
+                self.warnings.push(Diagnostic::new(
+                    &location(1),
+                    format!("{error} - line ignored, as keepalived ignores it"),
                 ));
+                return Ok(());
             }
-            self.definitions
-                .insert(name.trim().to_string(), value.trim().to_string());
-            return Ok(None);
+            None => {}
         }
-        // Comments first, so that a `$` in a comment is just text.
+        // Comments first, so that a `$` in a comment is just text (and `${_HASH}` is not one).
         line.truncate(comment_start(&line));
         if line.contains('$') {
-            line = self.substitute(&line, &|column| location(indent + column))?;
-        }
-        Ok(Some(format!("{}{line}", " ".repeat(indent))))
-    }
-
-    /// Replaces `$NAME` and `${NAME}` with their definitions.
-    fn substitute(
-        &mut self,
-        line: &str,
-        location: &dyn Fn(usize) -> Location,
-    ) -> Result<String, Diagnostic> {
-        let mut out = String::with_capacity(line.len());
-        let mut chars = line.chars().enumerate().peekable();
-        while let Some((index, c)) = chars.next() {
-            if c != '$' {
-                out.push(c);
-                continue;
-            }
-            let location = location(index + 1);
-            let braced = chars.peek().map(|&(_, n)| n) == Some('{');
-            if braced {
-                chars.next();
-            }
-            let mut name = String::new();
-            while let Some(&(_, n)) = chars.peek() {
-                if n.is_ascii_alphanumeric() || n == '_' {
-                    name.push(n);
-                    chars.next();
-                } else {
-                    break;
-                }
-            }
-            if braced && chars.next().map(|(_, n)| n) != Some('}') {
-                return Err(Diagnostic::new(
-                    &location,
-                    format!("unterminated ${{{name}"),
+            let pwd = path
+                .parent()
+                .unwrap_or(Path::new("."))
+                .display()
+                .to_string();
+            let substituted = self.definitions.substitute(&line, &pwd);
+            for (name, column) in &substituted.undefined {
+                self.notices.push(Diagnostic::new(
+                    &location(*column),
+                    format!("${name} is not defined - left as written, as keepalived leaves it"),
                 ));
             }
-            if name.is_empty() {
-                out.push('$');
-                continue;
+            if substituted.runaway {
+                self.warnings.push(Diagnostic::new(
+                    &location(1),
+                    "a definition uses itself - replacement stopped",
+                ));
             }
-            match self.definitions.get(&name) {
-                Some(value) => out.push_str(value),
-                None => {
-                    // keepalived leaves the text as written; the keyword then judges it.
-                    self.warnings.push(Diagnostic::new(
-                        &location,
-                        format!(
-                            "${name} is not defined - left as written, as keepalived leaves it"
-                        ),
-                    ));
-                    out.push('$');
-                    if braced {
-                        out.push('{');
-                    }
-                    out.push_str(&name);
-                    if braced {
-                        out.push('}');
-                    }
+            let expanded = substituted.text;
+            if expanded.contains('\n') || expanded.trim_start().starts_with('@') {
+                for sub in expanded.lines() {
+                    self.lex_line(sub, location, path, depth, nesting + 1)?;
                 }
+                return Ok(());
             }
+            line = expanded;
         }
-        Ok(out)
+        let words = split_line(&line, location, &mut self.warnings);
+        if let Some(first) = words.first()
+            && first.text == "include"
+            && !first.quoted
+        {
+            return self.include(path, &words, depth);
+        }
+        for word in words {
+            let token = match (word.text.as_str(), word.quoted) {
+                ("{", false) => Token::Open(word.location),
+                ("}", false) => Token::Close(word.location),
+                _ => Token::Word(word),
+            };
+            self.tokens.push(token);
+        }
+        self.tokens.push(Token::EndOfLine);
+        Ok(())
     }
 
     /// `include PATTERN`: every file the glob matches, relative to the including file's folder,
@@ -356,10 +374,6 @@ fn comment_start(line: &str) -> usize {
         previous_is_space = c.is_whitespace() || c == '{' || c == '}';
     }
     line.len()
-}
-
-fn is_identifier(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Splits a line into words: whitespace separates, `{` and `}` stand alone, double quotes group
@@ -643,7 +657,7 @@ mod tests {
         assert_eq!(parsed.nodes.len(), 2);
         // An undefined $NAME stays as written.
         let parsed = parse_text("priority $NOPE\n").expect("undefined");
-        assert!(parsed.warnings[0].message.contains("$NOPE"));
+        assert!(parsed.notices[0].message.contains("$NOPE"));
         assert_eq!(parsed.nodes[0].args[0].text, "$NOPE");
         // An unterminated quote runs to the end of the line.
         let parsed = parse_text("x \"open ended\ny\n").expect("quote");
