@@ -1,4 +1,5 @@
-//! keepalived's command line, as wrappers, packaging and monitoring use it: `--signum` prints
+//! keepalived's command line, as wrappers, packaging and monitoring use it:
+//! `--config-test=FILE`, `--signum` prints
 //! keepalived's numbers (checked against keepalived 2.2.7 itself), `-v` is the version and `-V`
 //! is --dont-release-vrrp, `-r` writes the VRRP process's pid file, and keepalived's real-time
 //! signals (SIGJSON, SIGSTATS_CLEAR), which monitoring sends, never stop the daemon.
@@ -35,6 +36,38 @@ fn signum_prints_keepalived_s_numbers_and_v_is_the_version() {
     let (code, version) = stdout_of(&vrrpd_binary(), &["-v"]);
     assert_eq!(code, Some(0));
     assert!(version.starts_with("vrrpd "), "{version}");
+}
+
+/// keepalived's `--config-test=FILE` writes the diagnostics to FILE: both programs do, and
+/// agree on the code of a file that runs with a reported error (5).
+#[test]
+fn config_test_writes_its_diagnostics_where_keepalived_does() {
+    let scratch = Scratch::new("config-test-file").expect("scratch");
+    let file = scratch
+        .write(
+            "unknown-keyword.conf",
+            "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  bogus 1\n  \
+             virtual_ipaddress {\n    192.0.2.9/24 dev eth0\n  }\n}\n",
+        )
+        .expect("write");
+    let file = file.display().to_string();
+    let keepalived = std::path::Path::new("/usr/sbin/keepalived");
+    for (program, log) in [
+        (keepalived, "keepalived.log"),
+        (&*vrrpd_binary(), "vrrpd.log"),
+    ] {
+        let log = scratch.join(log);
+        let argument = format!("--config-test={}", log.display());
+        let (code, _) = stdout_of(program, &[&argument, "-f", &file]);
+        assert_eq!(code, Some(5), "{}", program.display());
+        let written = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(
+            written.contains("bogus"),
+            "{}: the diagnostics in {}: {written}",
+            program.display(),
+            log.display()
+        );
+    }
 }
 
 #[test]

@@ -9,7 +9,7 @@
 
 use crate::maps::{EventKind, InstanceConfig, InstanceKey, Liveness, PeerTtl, State, flags};
 use crate::stats::Counter;
-use crate::time::{interval_ns, master_down_interval_ns, skew_time_ns};
+use crate::time::{interval_ns, master_down_interval_after_ns, skew_time_ns};
 use crate::wire::checksum::PseudoHeader;
 use crate::wire::ip::{IpMeta, VRRP_TTL};
 use crate::wire::vrrp::{self, Auth, Packet, Version};
@@ -346,6 +346,12 @@ pub trait Standing {
     fn preempt(&self) -> bool;
     /// keepalived's `preempt_delay`, 0 for none.
     fn preempt_delay_ns(&self) -> u64;
+    /// Advert intervals in Master_Down_Interval: the RFCs' 3, or keepalived's
+    /// `down_timer_adverts` (the XDP program never computes the deadline, so only the state
+    /// machine's standing says otherwise).
+    fn down_timer_adverts(&self) -> u8 {
+        crate::time::RFC_DOWN_TIMER_ADVERTS
+    }
 }
 
 impl Standing for InstanceConfig {
@@ -600,7 +606,12 @@ pub fn master_down_deadline_ns(config: &impl Standing, live: &Liveness) -> Optio
     let wait = if live.resigned != 0 {
         skew_time_ns(config.version(), config.priority(), interval_cs)
     } else {
-        master_down_interval_ns(config.version(), config.priority(), interval_cs)
+        master_down_interval_after_ns(
+            config.down_timer_adverts(),
+            config.version(),
+            config.priority(),
+            interval_cs,
+        )
     };
     Some(live.last_reset_ns.saturating_add(wait))
 }

@@ -94,6 +94,9 @@ pub const fn skew_time_ns(version: Version, priority: u8, master_interval_cs: u1
     }
 }
 
+/// The RFCs' count of advert intervals in Master_Down_Interval.
+pub const RFC_DOWN_TIMER_ADVERTS: u8 = 3;
+
 /// Master_Down_Interval: `3 * Master_Adver_Interval + Skew_Time` (RFC 3768 / RFC 5798
 /// section 6.1). For v2 the master's interval is our own (a mismatch is dropped).
 pub const fn master_down_interval_ns(
@@ -101,7 +104,24 @@ pub const fn master_down_interval_ns(
     priority: u8,
     master_interval_cs: u16,
 ) -> u64 {
-    3 * interval_ns(master_interval_cs) + skew_time_ns(version, priority, master_interval_cs)
+    master_down_interval_after_ns(
+        RFC_DOWN_TIMER_ADVERTS,
+        version,
+        priority,
+        master_interval_cs,
+    )
+}
+
+/// Master_Down_Interval with keepalived's `down_timer_adverts` in place of the RFCs' 3 (a
+/// deviation keepalived offers; every router of the virtual router must use the same count).
+pub const fn master_down_interval_after_ns(
+    adverts: u8,
+    version: Version,
+    priority: u8,
+    master_interval_cs: u16,
+) -> u64 {
+    adverts as u64 * interval_ns(master_interval_cs)
+        + skew_time_ns(version, priority, master_interval_cs)
 }
 
 #[cfg(test)]

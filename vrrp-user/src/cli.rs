@@ -71,9 +71,16 @@ pub struct Cli {
     pub file: PathBuf,
     /// Check the configuration, print a summary and every diagnostic, and exit with
     /// keepalived's code: 0 valid, 4 cannot be run, 5 errors reported but it runs with
-    /// keepalived's fallbacks, 6 scripts configured without enable_script_security.
-    #[arg(short = 't', long = "config-test")]
-    pub config_test: bool,
+    /// keepalived's fallbacks, 6 scripts configured without enable_script_security. As
+    /// keepalived's `--config-test=FILE`, the diagnostics go to FILE instead of stderr.
+    #[arg(
+        short = 't',
+        long = "config-test",
+        value_name = "FILE",
+        num_args = 0..=1,
+        require_equals = true
+    )]
+    pub config_test: Option<Option<PathBuf>>,
     /// Log to the console with timestamps.
     #[arg(short = 'l', long = "log-console")]
     pub log_console: bool,

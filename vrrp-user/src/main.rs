@@ -1,5 +1,6 @@
 //! vrrpd's entry point: parse the command line and hand over.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -20,7 +21,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    if cli.config_test {
+    if cli.config_test.is_some() {
         return config_test(&cli);
     }
     match &cli.command {
@@ -33,17 +34,31 @@ fn config_test(cli: &Cli) -> ExitCode {
     let options = LexOptions {
         config_id: cli.config_id.clone().or_else(vrrp_user::host::host_name),
     };
+    // keepalived's `--config-test=FILE`: the diagnostics go to FILE, else to stderr.
+    let mut diagnostics: Box<dyn Write> = match &cli.config_test {
+        Some(Some(file)) => match std::fs::File::create(file) {
+            Ok(file) => Box::new(file),
+            Err(error) => {
+                eprintln!(
+                    "Unable to open config-test log file {}: {error}",
+                    file.display()
+                );
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => Box::new(std::io::stderr()),
+    };
     match config::load(&cli.file, &options) {
         Ok(loaded) => {
             let host = vrrp_user::audit::audit(&loaded.config);
             for warning in loaded.warnings.iter().chain(&host.warnings) {
-                eprintln!("{warning} (warning)");
+                let _ = writeln!(diagnostics, "{warning} (warning)");
             }
             for notice in loaded.notices.iter().chain(&host.notices) {
-                eprintln!("{notice} (notice)");
+                let _ = writeln!(diagnostics, "{notice} (notice)");
             }
             if let Some(violation) = &host.violation {
-                eprintln!("{violation}");
+                let _ = writeln!(diagnostics, "{violation}");
             }
             print!("{}", config::summary::summary(&loaded.config));
             println!("\nconfiguration {} is valid", cli.file.display());
@@ -58,7 +73,7 @@ fn config_test(cli: &Cli) -> ExitCode {
         }
         Err(error) => {
             for diagnostic in error.diagnostics() {
-                eprintln!("{diagnostic}");
+                let _ = writeln!(diagnostics, "{diagnostic}");
             }
             Exit::Config.into()
         }

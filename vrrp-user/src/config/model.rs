@@ -173,6 +173,8 @@ pub struct GlobalDefs {
     /// `dynamic_interfaces`: an instance whose interface does not exist yet waits for it (and
     /// is in FAULT while it is deleted) instead of being dropped from the configuration.
     pub dynamic_interfaces: bool,
+    /// `vrrp_down_timer_adverts`: the instances' default for `down_timer_adverts`.
+    pub down_timer_adverts: u8,
 }
 
 /// keepalived's scheduling settings for its VRRP process (`vrrp_priority`, `vrrp_no_swap`,
@@ -228,6 +230,7 @@ impl Default for GlobalDefs {
             notify_fifo: None,
             vrrp_notify_fifo: None,
             dynamic_interfaces: false,
+            down_timer_adverts: vrrp_common::time::RFC_DOWN_TIMER_ADVERTS,
         }
     }
 }
@@ -509,6 +512,9 @@ pub struct Instance {
     /// from a configured peer, with a TTL in its range. Without it keepalived accepts adverts
     /// from any source (vrrp.c, vrrp_check_packet).
     pub check_unicast_src: bool,
+    /// keepalived's `down_timer_adverts`: advert intervals in Master_Down_Interval (RFC: 3;
+    /// any other count deviates from the protocol, and every router must use the same).
+    pub down_timer_adverts: u8,
 }
 
 impl Instance {
@@ -550,6 +556,7 @@ impl Instance {
             v3_checksum_as_v2: false,
             skip_check_adv_addr: global.skip_check_adv_addr,
             check_unicast_src: global.check_unicast_src,
+            down_timer_adverts: global.down_timer_adverts,
         }
     }
 }

@@ -307,6 +307,7 @@ pub fn build(
         },
         lower_prio_no_advert: instance.garp.lower_prio_no_advert,
         higher_prio_send_advert: instance.garp.higher_prio_send_advert,
+        down_timer_adverts: instance.down_timer_adverts,
     };
     InstancePlan {
         config: instance.clone(),

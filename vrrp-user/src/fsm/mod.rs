@@ -19,7 +19,7 @@ use core::time::Duration;
 
 use vrrp_common::maps::{InstanceConfig, Liveness, State, flags};
 use vrrp_common::rules::{self, Advert};
-use vrrp_common::time::{Instant, interval, master_down_interval};
+use vrrp_common::time::{Instant, interval, master_down_interval_after_ns};
 use vrrp_common::wire::vrrp::{PRIORITY_OWNER, PRIORITY_STOP, Version};
 use vrrp_common::wire::{Family, RawAddress};
 
@@ -47,6 +47,8 @@ pub struct Params {
     /// keepalived's `higher_prio_send_advert`: a master sends one last advert before it steps
     /// down for a higher priority (so a peer that cannot hear our multicast learns of us).
     pub higher_prio_send_advert: bool,
+    /// keepalived's `down_timer_adverts`: advert intervals in Master_Down_Interval (RFC: 3).
+    pub down_timer_adverts: u8,
 }
 
 /// The instance as the shared rules see it (`rules::Standing`), taken from the state machine
@@ -60,6 +62,7 @@ struct Standing {
     interval_cs: u16,
     preempt: bool,
     preempt_delay: Duration,
+    down_timer_adverts: u8,
 }
 
 impl rules::Standing for Standing {
@@ -83,6 +86,9 @@ impl rules::Standing for Standing {
     }
     fn preempt_delay_ns(&self) -> u64 {
         self.preempt_delay.as_nanos() as u64
+    }
+    fn down_timer_adverts(&self) -> u8 {
+        self.down_timer_adverts
     }
 }
 
@@ -358,6 +364,7 @@ impl Instance {
             interval_cs: self.params.interval_cs,
             preempt: self.params.preempt,
             preempt_delay: self.params.preempt_delay,
+            down_timer_adverts: self.params.down_timer_adverts,
         }
     }
 
@@ -405,11 +412,12 @@ impl Instance {
             }
             _ => Some(
                 self.backup_since
-                    + master_down_interval(
+                    + Duration::from_nanos(master_down_interval_after_ns(
+                        self.params.down_timer_adverts,
                         self.params.version,
                         self.effective_priority,
                         self.params.interval_cs,
-                    ),
+                    )),
             ),
         }
     }

@@ -30,6 +30,7 @@ fn params(last_octet: u8, priority: u8, version: Version, interval_cs: u16) -> P
         garp: GarpSchedule::default(),
         lower_prio_no_advert: false,
         higher_prio_send_advert: false,
+        down_timer_adverts: 3,
     }
 }
 
@@ -139,6 +140,44 @@ fn losing_the_master_means_a_takeover_at_master_down_interval_to_the_nanosecond(
             assert_eq!(first - last, expected, "{case}, {delivery:?}");
             assert!(segment.masters().contains(&1), "{case}, {delivery:?}");
         }
+    }
+}
+
+/// keepalived's `down_timer_adverts`: Master_Down_Interval counts that many intervals instead
+/// of the RFCs' 3 (10 x 10 ms + 6.25 ms here), from the start and after the master is lost.
+#[test]
+fn down_timer_adverts_sets_the_intervals_in_master_down_interval() {
+    for delivery in BOTH {
+        let mut segment = Segment::new(7);
+        segment.delay_ns = 0;
+        let mut patient = params(12, 96, Version::V3, 1);
+        patient.down_timer_adverts = 10;
+        segment.add(patient.clone(), delivery);
+        segment.start(0);
+        let started = segment.now;
+        segment.run_for(SECOND);
+        let first = segment
+            .first_advert_since(0, started)
+            .expect("alone, it takes over");
+        assert_eq!(first - started, 106_250_000, "alone, {delivery:?}");
+
+        let mut segment = Segment::new(7);
+        segment.delay_ns = 0;
+        segment.add(params(11, 100, Version::V3, 1), delivery);
+        segment.add(patient, delivery);
+        segment.start(0);
+        segment.start(1);
+        segment.run_for(SECOND);
+        segment.crash(0);
+        let cut = segment.now;
+        segment.run_for(SECOND);
+        let last = segment
+            .last_advert_before(0, cut)
+            .expect("master advertised");
+        let first = segment
+            .first_advert_since(1, cut)
+            .expect("backup took over");
+        assert_eq!(first - last, 106_250_000, "crash, {delivery:?}");
     }
 }
 

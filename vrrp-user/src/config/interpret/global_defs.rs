@@ -77,6 +77,21 @@ impl Context {
                     // keepalived's optional `allow_if_changes` (an interface's index may change
                     // while vrrpd runs) is what vrrpd always does: it re-plans on a new index.
                     "dynamic_interfaces" => global.dynamic_interfaces = true,
+                    "vrrp_down_timer_adverts" => {
+                        if let Some(value) = self.number_arg(item, 1..=100) {
+                            global.down_timer_adverts = value;
+                        }
+                    }
+                    // "only one ARP/NA message to be sent, with no repeat 5 seconds later"
+                    // (keepalived.conf(5)), when a master is elected or hears a lower priority.
+                    "vrrp_min_garp" => {
+                        if self.flag(item) {
+                            global.garp.master_repeat = 1;
+                            global.garp.master_delay = Duration::ZERO;
+                            global.garp.lower_prio_repeat = Some(1);
+                            global.garp.lower_prio_delay = Some(Duration::ZERO);
+                        }
+                    }
                     "vrrp_startup_delay" => {
                         if let Some(value) = self.seconds(item, 3600.0) {
                             global.startup_delay = value;
