@@ -4,7 +4,8 @@
 use std::net::Ipv6Addr;
 use vrrp_common::maps::{InstanceConfig, State, flags};
 use vrrp_common::rules::address_digest;
-use vrrp_common::wire::vrrp::Auth;
+use vrrp_common::wire::frame::AdvertFrame;
+use vrrp_common::wire::vrrp::{Auth, Repr, Version};
 
 use vrrp_common::wire::{Family, arp, ethernet, icmpv6, ip, raw_from_ipv4};
 
@@ -14,6 +15,43 @@ pub const SEED_VIP: [u8; 4] = [192, 0, 2, 99];
 pub const SEED_GROUP: [u8; 4] = [224, 0, 1, 11];
 /// The client's address on the test segment.
 pub const CLIENT_IP: [u8; 4] = [192, 0, 2, 100];
+
+/// An advert as the client forges it: v2, 1 s, from the client's address to the seed's group
+/// (224.0.1.11), listing the seed's VIP.
+pub struct Forged {
+    pub vrid: u8,
+    pub priority: u8,
+    pub ttl: u8,
+    pub auth: Auth,
+}
+
+impl Forged {
+    /// The whole Ethernet frame, from `mac`.
+    pub fn frame(&self, mac: [u8; 6]) -> Vec<u8> {
+        let frame = AdvertFrame {
+            source_mac: mac,
+            destination_mac: None,
+            source: raw_from_ipv4(CLIENT_IP),
+            destination: raw_from_ipv4(SEED_GROUP),
+            ttl: self.ttl,
+            identification: 7,
+            v3_checksum_as_v2: false,
+            advert: Repr {
+                version: Version::V2,
+                vrid: self.vrid,
+                priority: self.priority,
+                interval_cs: 100,
+                auth: self.auth,
+                family: Family::Ipv4,
+                addresses: &SEED_VIP,
+            },
+        };
+        let mut bytes = vec![0u8; frame.len()];
+        // The buffer is exactly the frame's length.
+        let _ = frame.emit(&mut bytes);
+        bytes
+    }
+}
 
 /// The CONFIG entry of the seed's DR2 as vrrpd writes it: v2, PASS `abc123`, 1 s adverts to
 /// the seed's group, VIP 192.0.2.99, priority 96, backup, preempting, adverts from `source`.

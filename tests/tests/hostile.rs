@@ -4,12 +4,10 @@
 
 use std::time::Duration;
 
-use vrrp_common::wire::frame::AdvertFrame;
-use vrrp_common::wire::vrrp::{Auth, Repr, Version};
-use vrrp_common::wire::{Family, raw_from_ipv4};
+use vrrp_common::wire::vrrp::Auth;
 use vrrp_harness::capture::Capture;
 use vrrp_harness::daemons::Vrrpd;
-use vrrp_harness::fixtures;
+use vrrp_harness::fixtures::{self, Forged};
 use vrrp_harness::loadgen::{Flood, process_rss_kib};
 use vrrp_harness::seed_pair::{Dr2Options, SeedPair};
 use vrrp_harness::topology::BRIDGE;
@@ -18,40 +16,6 @@ use vrrp_harness::wire;
 const WAIT: Duration = Duration::from_secs(15);
 /// Frames per flood: bounded in packets (and by the flood's own time limit).
 const FRAMES: u64 = 100_000;
-
-/// An advert as the client forges it (the seed's VRID 51, group 224.0.1.11).
-struct Forged {
-    vrid: u8,
-    priority: u8,
-    ttl: u8,
-    auth: Auth,
-}
-
-impl Forged {
-    fn frame(&self, mac: [u8; 6]) -> Vec<u8> {
-        let frame = AdvertFrame {
-            source_mac: mac,
-            destination_mac: None,
-            source: raw_from_ipv4([192, 0, 2, 100]),
-            destination: raw_from_ipv4([224, 0, 1, 11]),
-            ttl: self.ttl,
-            identification: 7,
-            v3_checksum_as_v2: false,
-            advert: Repr {
-                version: Version::V2,
-                vrid: self.vrid,
-                priority: self.priority,
-                interval_cs: 100,
-                auth: self.auth,
-                family: Family::Ipv4,
-                addresses: &[192, 0, 2, 99],
-            },
-        };
-        let mut bytes = vec![0u8; frame.len()];
-        frame.emit(&mut bytes).expect("emit");
-        bytes
-    }
-}
 
 fn valid_auth() -> Auth {
     Auth::SimpleText(*b"abc123\0\0")

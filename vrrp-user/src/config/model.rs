@@ -175,6 +175,8 @@ pub struct GlobalDefs {
     pub dynamic_interfaces: bool,
     /// `vrrp_down_timer_adverts`: the instances' default for `down_timer_adverts`.
     pub down_timer_adverts: u8,
+    /// `vrrp_notify_priority_changes`: the instances' default for `notify_priority_changes`.
+    pub notify_priority_changes: bool,
 }
 
 /// keepalived's scheduling settings for its VRRP process (`vrrp_priority`, `vrrp_no_swap`,
@@ -231,6 +233,7 @@ impl Default for GlobalDefs {
             vrrp_notify_fifo: None,
             dynamic_interfaces: false,
             down_timer_adverts: vrrp_common::time::RFC_DOWN_TIMER_ADVERTS,
+            notify_priority_changes: false,
         }
     }
 }
@@ -438,6 +441,8 @@ pub struct Notify {
     pub stop: Option<Command>,
     /// `notify`: called with four arguments (INSTANCE|GROUP, name, state, priority).
     pub any: Option<Command>,
+    /// `notify_master_rx_lower_pri`: as master, an advert with a lower priority was heard.
+    pub master_rx_lower_pri: Option<Command>,
 }
 
 impl Notify {
@@ -448,6 +453,7 @@ impl Notify {
             fault: None,
             stop: None,
             any: None,
+            master_rx_lower_pri: None,
         }
     }
 
@@ -459,6 +465,7 @@ impl Notify {
             ("notify_fault", &self.fault),
             ("notify_stop", &self.stop),
             ("notify", &self.any),
+            ("notify_master_rx_lower_pri", &self.master_rx_lower_pri),
         ]
         .into_iter()
         .filter_map(|(keyword, command)| command.as_ref().map(|c| (keyword, c)))
@@ -515,6 +522,9 @@ pub struct Instance {
     /// keepalived's `down_timer_adverts`: advert intervals in Master_Down_Interval (RFC: 3;
     /// any other count deviates from the protocol, and every router must use the same).
     pub down_timer_adverts: u8,
+    /// keepalived's `notify_priority_changes`: FIFO lines (MASTER_PRIORITY / BACKUP_PRIORITY)
+    /// when the effective priority changes.
+    pub notify_priority_changes: bool,
 }
 
 impl Instance {
@@ -557,6 +567,7 @@ impl Instance {
             skip_check_adv_addr: global.skip_check_adv_addr,
             check_unicast_src: global.check_unicast_src,
             down_timer_adverts: global.down_timer_adverts,
+            notify_priority_changes: global.notify_priority_changes,
         }
     }
 }

@@ -9,7 +9,7 @@ use vrrp_common::maps::State;
 
 use super::protocol::Outcome;
 use super::{Daemon, addresses, script_identity};
-use crate::notify::{Notice, Notifier};
+use crate::notify::{Event, Notice, Notifier};
 
 impl Daemon {
     pub(super) fn dispatch(&mut self, outcome: Outcome) {
@@ -25,9 +25,8 @@ impl Daemon {
                 let notice = Notice {
                     kind: "INSTANCE",
                     name: plan.name().to_string(),
-                    state: to,
+                    event: Event::Entered(to),
                     priority,
-                    stopping: to == State::Initialize,
                 };
                 let _ = self
                     .notices
@@ -65,6 +64,21 @@ impl Daemon {
             }
             Outcome::Gratuitous { plan, count } => {
                 self.address_work(addresses::Work::Announce(plan, count))
+            }
+            Outcome::Notice {
+                plan,
+                event,
+                priority,
+            } => {
+                let notice = Notice {
+                    kind: "INSTANCE",
+                    name: plan.name().to_string(),
+                    event,
+                    priority,
+                };
+                let _ = self
+                    .notices
+                    .send((self.notifier(&plan.config.notify), notice));
             }
             Outcome::Stopped => {}
         }

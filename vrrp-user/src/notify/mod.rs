@@ -13,29 +13,38 @@ use vrrp_common::maps::State;
 use crate::config::model::{Command, Notify};
 use crate::script::{self, Identity};
 
-/// One transition to announce.
+/// What a notice announces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A transition into this state (Initialize: the instance stopped).
+    Entered(State),
+    /// As master, an advert with a lower priority was heard (`notify_master_rx_lower_pri`).
+    MasterReceivedLowerPriority,
+    /// The effective priority changed in this state (`notify_priority_changes`: FIFO only).
+    PriorityChanged(State),
+}
+
+/// One event to announce.
 #[derive(Clone, Debug)]
 pub struct Notice {
     /// "INSTANCE" or "GROUP".
     pub kind: &'static str,
     pub name: String,
-    pub state: State,
+    pub event: Event,
     pub priority: u8,
-    /// Shutdown: the "STOP" pseudo-state.
-    pub stopping: bool,
 }
 
 impl Notice {
-    /// keepalived's state word for scripts and the FIFO.
+    /// keepalived's word for the event, in scripts' arguments and on the FIFO.
     pub fn state_word(&self) -> &'static str {
-        if self.stopping {
-            return "STOP";
-        }
-        match self.state {
-            State::Master => "MASTER",
-            State::Backup => "BACKUP",
-            State::Fault => "FAULT",
-            State::Initialize => "STOP",
+        match self.event {
+            Event::Entered(State::Master) => "MASTER",
+            Event::Entered(State::Backup) => "BACKUP",
+            Event::Entered(State::Fault) => "FAULT",
+            Event::Entered(State::Initialize) => "STOP",
+            Event::MasterReceivedLowerPriority => "MASTER_RX_LOWER_PRI",
+            Event::PriorityChanged(State::Master) => "MASTER_PRIORITY",
+            Event::PriorityChanged(_) => "BACKUP_PRIORITY",
         }
     }
 
@@ -63,16 +72,22 @@ pub struct Notifier {
 impl Notifier {
     /// Starts what `notice` calls for. Returns once the processes are started.
     pub async fn announce(&self, notice: &Notice) {
-        let specific = match notice.state_word() {
-            "MASTER" => self.scripts.master.as_ref(),
-            "BACKUP" => self.scripts.backup.as_ref(),
-            "FAULT" => self.scripts.fault.as_ref(),
-            _ => self.scripts.stop.as_ref(),
+        let specific = match notice.event {
+            Event::Entered(State::Master) => self.scripts.master.as_ref(),
+            Event::Entered(State::Backup) => self.scripts.backup.as_ref(),
+            Event::Entered(State::Fault) => self.scripts.fault.as_ref(),
+            Event::Entered(State::Initialize) => self.scripts.stop.as_ref(),
+            Event::MasterReceivedLowerPriority => self.scripts.master_rx_lower_pri.as_ref(),
+            Event::PriorityChanged(_) => None,
         };
         if let Some(command) = specific {
             self.start(command, &[], notice);
         }
-        if let Some(command) = &self.scripts.any {
+        // The generic script is told of transitions only (keepalived.conf(5): its state
+        // argument is MASTER, BACKUP, FAULT, STOP or DELETED); the FIFO of every event.
+        if let Event::Entered(_) = notice.event
+            && let Some(command) = &self.scripts.any
+        {
             let extra = [
                 notice.kind.to_string(),
                 notice.name.clone(),

@@ -77,6 +77,9 @@ impl Context {
                     // keepalived's optional `allow_if_changes` (an interface's index may change
                     // while vrrpd runs) is what vrrpd always does: it re-plans on a new index.
                     "dynamic_interfaces" => global.dynamic_interfaces = true,
+                    "vrrp_notify_priority_changes" => {
+                        global.notify_priority_changes = self.flag(item);
+                    }
                     "vrrp_down_timer_adverts" => {
                         if let Some(value) = self.number_arg(item, 1..=100) {
                             global.down_timer_adverts = value;

@@ -151,6 +151,9 @@ impl Context {
                     "v3_checksum_as_v2" => instance.v3_checksum_as_v2 = true,
                     "skip_check_adv_addr" => instance.skip_check_adv_addr = self.flag(item),
                     "check_unicast_src" => instance.check_unicast_src = true,
+                    "notify_priority_changes" => {
+                        instance.notify_priority_changes = self.flag(item);
+                    }
                     "down_timer_adverts" => {
                         if let Some(value) = self.number_arg(item, 1..=100) {
                             instance.down_timer_adverts = value;

@@ -265,6 +265,7 @@ impl Context {
             "notify_fault" => &mut notify.fault,
             "notify_stop" => &mut notify.stop,
             "notify" => &mut notify.any,
+            "notify_master_rx_lower_pri" => &mut notify.master_rx_lower_pri,
             _ => return false,
         };
         *slot = self.command(item, CommandForm::Notify);

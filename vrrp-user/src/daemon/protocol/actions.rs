@@ -12,6 +12,7 @@ use vrrp_common::wire::vrrp::PRIORITY_STOP;
 
 use super::{Outcome, Thread, Unpublished};
 use crate::fsm::{Action, Input, Reason};
+use crate::notify::Event;
 
 impl Thread {
     /// Feeds an input to one state machine and carries out what it asks; a transition of a
@@ -107,10 +108,26 @@ impl Thread {
                     vrrp_common::wire::raw_to_ip(running.plan.config.family, &source),
                     running.fsm.effective_priority()
                 );
+                let _ = self.outcomes.send(Outcome::Notice {
+                    plan: Arc::clone(&running.plan),
+                    event: Event::MasterReceivedLowerPriority,
+                    priority: running.fsm.effective_priority(),
+                });
                 false
             }
             Action::PriorityChanged { from, to } => {
                 info!("({name}) Changing effective priority from {from} to {to}");
+                let running = &self.instances[index];
+                let state = running.fsm.state();
+                if running.plan.config.notify_priority_changes
+                    && matches!(state, State::Master | State::Backup)
+                {
+                    let _ = self.outcomes.send(Outcome::Notice {
+                        plan: Arc::clone(&running.plan),
+                        event: Event::PriorityChanged(state),
+                        priority: to,
+                    });
+                }
                 true
             }
         }

@@ -80,6 +80,12 @@ pub enum Outcome {
         plan: Arc<InstancePlan>,
         count: u32,
     },
+    /// An event for the notify scripts and FIFOs that is not a transition.
+    Notice {
+        plan: Arc<InstancePlan>,
+        event: crate::notify::Event,
+        priority: u8,
+    },
     /// The thread has finished (after Shutdown).
     Stopped,
 }
