@@ -1,10 +1,13 @@
-//! keepalived's notify extras, side by side with keepalived 2.2.7 on the same file:
-//! `notify_priority_changes` writes MASTER_PRIORITY to the notify FIFO when a tracked file
-//! lowers the master's priority, and `notify_master_rx_lower_pri` runs its script (and writes
-//! MASTER_RX_LOWER_PRI) when the master hears a lower priority. Both daemons must write the
-//! same FIFO lines in the same order and run the script.
+//! keepalived's notify extras, side by side with keepalived 2.2.7 on the same files: each
+//! scenario runs once under vrrpd and once under keepalived, and both must write the same
+//! notify FIFO lines in the same order and run the same scripts.
+//! - `notify_priority_changes` writes MASTER_PRIORITY when a tracked file lowers the master's
+//!   priority; `notify_master_rx_lower_pri` runs its script (and writes MASTER_RX_LOWER_PRI)
+//!   when the master hears a lower priority.
+//! - A reload that removes instances announces each as FAULT, or as DELETED (running the
+//!   `notify_deleted` script) when the instance says `notify_deleted`.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use vrrp_common::wire::vrrp::Auth;
@@ -17,56 +20,130 @@ use vrrp_harness::wait_until;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-fn config(scratch: &Path) -> String {
-    let path = |name: &str| scratch.join(name).display().to_string();
+#[derive(Clone, Copy, Debug)]
+enum Implementation {
+    Vrrpd,
+    Keepalived,
+}
+
+/// One daemon on a one-router segment, with the notify FIFO read into `fifo.log` and a script
+/// `record.sh` that appends its name and arguments to `scripts.log`.
+struct Run {
+    segment: Segment,
+    scratch: Scratch,
+    process: Spawned,
+    label: &'static str,
+}
+
+impl Run {
+    /// `config` is given the scratch folder, where the FIFO, the reader and `record.sh` live.
+    fn start(
+        implementation: Implementation,
+        scenario: &str,
+        config: impl Fn(&str) -> String,
+    ) -> Run {
+        let segment = Segment::new(1).expect("segment");
+        let scratch = Scratch::new(&format!("{scenario}-{implementation:?}")).expect("scratch");
+        let folder = scratch.path().display().to_string();
+        for (name, body) in [
+            ("fifo-reader.sh", format!("cat \"$1\" >> {folder}/fifo.log")),
+            (
+                "record.sh",
+                format!("echo \"record $*\" >> {folder}/scripts.log"),
+            ),
+        ] {
+            let script = scratch
+                .write(name, &format!("#!/bin/sh\n{body}\n"))
+                .expect("script");
+            make_executable(&script).expect("chmod");
+        }
+        std::fs::write(scratch.join("offset"), "0\n").expect("offset");
+        let label = "daemon";
+        let text = config(&folder);
+        let router = segment.router(1);
+        let process = match implementation {
+            Implementation::Vrrpd => {
+                Vrrpd::start(router, label, &text, &scratch, &[])
+                    .expect("vrrpd")
+                    .process
+            }
+            Implementation::Keepalived => {
+                Keepalived::start(router, label, &text, &scratch)
+                    .expect("keepalived")
+                    .process
+            }
+        };
+        Run {
+            segment,
+            scratch,
+            process,
+            label,
+        }
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.scratch.join(name)).unwrap_or_default()
+    }
+
+    fn fifo_has(&self, needle: &str) {
+        wait_until(needle, WAIT, || self.read("fifo.log").contains(needle));
+    }
+
+    fn reload(&mut self, text: &str) {
+        let path: PathBuf = self.scratch.join(&format!("{}.conf", self.label));
+        std::fs::write(path, text).expect("write");
+        self.process.signal(libc::SIGHUP);
+    }
+
+    /// Stops the daemon; its FIFO lines without the start-up and stop ones (BACKUP, STOP), and
+    /// what the scripts recorded.
+    fn finish(mut self) -> (Vec<String>, String) {
+        let _ = self.process.stop(libc::SIGTERM, Duration::from_secs(5));
+        let lines = self
+            .read("fifo.log")
+            .lines()
+            .filter(|l| !l.contains(" STOP ") && !l.contains("\" BACKUP "))
+            .map(str::to_string)
+            .collect();
+        (lines, self.read("scripts.log"))
+    }
+}
+
+fn instance(name: &str, vrid: u8, vip: &str, extra: &str) -> String {
     format!(
-        "global_defs {{\n  vrrp_mcast_group4 224.0.1.11\n  vrrp_notify_fifo {fifo}\n  \
-         vrrp_notify_fifo_script {reader}\n  vrrp_garp_master_delay 0\n}}\n\
-         vrrp_track_file offset {{\n  file {offset}\n  weight 1\n}}\n\
-         vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  \
+        "vrrp_instance {name} {{\n  interface eth0\n  virtual_router_id {vrid}\n  priority 100\n  \
          advert_int 1\n  authentication {{\n    auth_type PASS\n    auth_pass abc123\n  }}\n  \
-         virtual_ipaddress {{\n    192.0.2.99/24\n  }}\n  track_file {{\n    offset\n  }}\n  \
-         notify_priority_changes\n  notify_master_rx_lower_pri {rx}\n}}\n",
-        fifo = path("notify.fifo"),
-        reader = path("fifo-reader.sh"),
-        offset = path("offset"),
-        rx = path("rx.sh"),
+         virtual_ipaddress {{\n    {vip}/24\n  }}\n{extra}}}\n"
     )
 }
 
-/// Runs one daemon (started by `start`) through the scenario; returns its FIFO lines and what
-/// the notify_master_rx_lower_pri script recorded.
-fn scenario(
-    label: &str,
-    start: impl FnOnce(&Segment, &Scratch, &str) -> (Spawned, String),
-) -> (String, String) {
-    let segment = Segment::new(1).expect("segment");
-    let scratch = Scratch::new(label).expect("scratch");
-    let received = scratch.join("fifo.log");
-    let recorded = scratch.join("rx.log");
-    let reader = scratch
-        .write(
-            "fifo-reader.sh",
-            &format!("#!/bin/sh\ncat \"$1\" >> {}\n", received.display()),
-        )
-        .expect("reader");
-    let rx = scratch
-        .write(
-            "rx.sh",
-            &format!("#!/bin/sh\necho \"rx $*\" >> {}\n", recorded.display()),
-        )
-        .expect("rx");
-    make_executable(&reader).expect("chmod");
-    make_executable(&rx).expect("chmod");
-    std::fs::write(scratch.join("offset"), "0\n").expect("offset");
-    let (mut process, master_line) = start(&segment, &scratch, &config(scratch.path()));
-    wait_until("MASTER", WAIT, || process.log().contains(&master_line));
+fn global(folder: &str) -> String {
+    format!(
+        "global_defs {{\n  vrrp_mcast_group4 224.0.1.11\n  vrrp_notify_fifo {folder}/notify.fifo\n  \
+         vrrp_notify_fifo_script {folder}/fifo-reader.sh\n  vrrp_garp_master_delay 0\n}}\n"
+    )
+}
 
-    // The tracked file lowers the priority by 5.
-    std::fs::write(scratch.join("offset"), "-5\n").expect("offset");
-    wait_until("the MASTER_PRIORITY line", WAIT, || {
-        std::fs::read_to_string(&received).is_ok_and(|t| t.contains("MASTER_PRIORITY"))
+fn priority_and_lower_priority(implementation: Implementation) -> (Vec<String>, String) {
+    let run = Run::start(implementation, "notify-priority", |folder| {
+        format!(
+            "{}vrrp_track_file offset {{\n  file {folder}/offset\n  weight 1\n}}\n{}",
+            global(folder),
+            instance(
+                "VI_1",
+                51,
+                "192.0.2.99",
+                &format!(
+                    "  track_file {{\n    offset\n  }}\n  notify_priority_changes\n  \
+                     notify_master_rx_lower_pri {folder}/record.sh\n"
+                ),
+            )
+        )
     });
+    run.fifo_has("\"VI_1\" MASTER 100");
+    // The tracked file lowers the priority by 5.
+    std::fs::write(run.scratch.join("offset"), "-5\n").expect("offset");
+    run.fifo_has("MASTER_PRIORITY 95");
     // A lower priority is heard.
     let lower = Forged {
         vrid: 51,
@@ -74,64 +151,91 @@ fn scenario(
         ttl: 255,
         auth: Auth::SimpleText(*b"abc123\0\0"),
     }
-    .frame(segment.client.mac().expect("mac"));
-    segment
+    .frame(run.segment.client.mac().expect("mac"));
+    run.segment
         .client
         .ns
         .enter(|| PacketSocket::open("eth0").and_then(|socket| socket.send(&lower)))
         .expect("enter")
         .expect("send");
-    wait_until("the script for the lower priority", WAIT, || {
-        std::fs::read_to_string(&recorded).is_ok_and(|t| !t.is_empty())
-    });
-    wait_until("the MASTER_RX_LOWER_PRI line", WAIT, || {
-        std::fs::read_to_string(&received).is_ok_and(|t| t.contains("MASTER_RX_LOWER_PRI"))
-    });
-    let _ = process.stop(libc::SIGTERM, Duration::from_secs(5));
-    (
-        std::fs::read_to_string(&received).unwrap_or_default(),
-        std::fs::read_to_string(&recorded).unwrap_or_default(),
-    )
+    run.fifo_has("MASTER_RX_LOWER_PRI 95");
+    wait_until("the script", WAIT, || !run.read("scripts.log").is_empty());
+    run.finish()
 }
 
 #[test]
 fn priority_changes_and_lower_priorities_are_notified_as_keepalived_notifies_them() {
     let _serial = vrrp_harness::serial();
     vrrp_harness::require_root();
-    let ours = scenario("notify-extras-vrrpd", |segment, scratch, config| {
-        let daemon = Vrrpd::start(segment.router(1), "vrrpd", config, scratch, &[]).expect("vrrpd");
-        (daemon.process, "(VI_1) Entering MASTER STATE".to_string())
-    });
-    let theirs = scenario("notify-extras-keepalived", |segment, scratch, config| {
-        let daemon = Keepalived::start(segment.router(1), "keepalived", config, scratch)
-            .expect("keepalived");
-        (daemon.process, "(VI_1) Entering MASTER STATE".to_string())
-    });
-    println!(
-        "vrrpd:\n{}{}keepalived:\n{}{}",
-        ours.0, ours.1, theirs.0, theirs.1
-    );
-    let lines = |fifo: &str| -> Vec<String> {
-        fifo.lines()
-            .filter(|l| !l.contains(" STOP ") && !l.starts_with("INSTANCE \"VI_1\" BACKUP"))
-            .map(str::to_string)
-            .collect()
-    };
+    let ours = priority_and_lower_priority(Implementation::Vrrpd);
+    let theirs = priority_and_lower_priority(Implementation::Keepalived);
+    println!("vrrpd: {ours:?}\nkeepalived: {theirs:?}");
     assert_eq!(
-        lines(&ours.0),
+        ours.0,
         vec![
             "INSTANCE \"VI_1\" MASTER 100",
             "INSTANCE \"VI_1\" MASTER_PRIORITY 95",
             "INSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 95",
-        ],
-        "vrrpd's FIFO:\n{}",
-        ours.0
+        ]
+    );
+    assert_eq!(ours.1, "record \n", "the script, with no arguments");
+    assert_eq!(ours, theirs, "the same lines and scripts as keepalived");
+}
+
+fn deletion(implementation: Implementation) -> (Vec<String>, String) {
+    let three = |folder: &str| {
+        format!(
+            "{}{}{}{}",
+            global(folder),
+            instance("VI_1", 51, "192.0.2.99", ""),
+            instance(
+                "VI_2",
+                52,
+                "192.0.2.98",
+                &format!("  notify_deleted {folder}/record.sh\n")
+            ),
+            instance("VI_3", 53, "192.0.2.97", "")
+        )
+    };
+    let mut run = Run::start(implementation, "notify-deleted", three);
+    for name in ["VI_1", "VI_2", "VI_3"] {
+        run.fifo_has(&format!("\"{name}\" MASTER 100"));
+    }
+    let folder = run.scratch.path().display().to_string();
+    let one = format!(
+        "{}{}",
+        global(&folder),
+        instance("VI_1", 51, "192.0.2.99", "")
+    );
+    run.reload(&one);
+    run.fifo_has("\"VI_3\" FAULT 100");
+    run.fifo_has("\"VI_2\" DELETED 100");
+    wait_until("the notify_deleted script", WAIT, || {
+        !run.read("scripts.log").is_empty()
+    });
+    let (mut lines, scripts) = run.finish();
+    // The three start-up MASTER lines come in whatever order the instances took over.
+    lines[..3].sort();
+    (lines, scripts)
+}
+
+#[test]
+fn a_reload_announces_removed_instances_as_keepalived_does() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let ours = deletion(Implementation::Vrrpd);
+    let theirs = deletion(Implementation::Keepalived);
+    println!("vrrpd: {ours:?}\nkeepalived: {theirs:?}");
+    assert_eq!(
+        &ours.0[3..],
+        [
+            "INSTANCE \"VI_2\" DELETED 100",
+            "INSTANCE \"VI_3\" FAULT 100"
+        ]
     );
     assert_eq!(
-        lines(&ours.0),
-        lines(&theirs.0),
-        "the same lines as keepalived"
+        ours.1, "record \n",
+        "notify_deleted's script, with no arguments"
     );
-    assert_eq!(ours.1.trim(), "rx", "the script, with no arguments");
-    assert_eq!(ours.1, theirs.1, "the script as keepalived runs it");
+    assert_eq!(ours, theirs, "the same lines and scripts as keepalived");
 }

@@ -443,6 +443,8 @@ pub struct Notify {
     pub any: Option<Command>,
     /// `notify_master_rx_lower_pri`: as master, an advert with a lower priority was heard.
     pub master_rx_lower_pri: Option<Command>,
+    /// `notify_deleted SCRIPT`: run when a reload removes the instance.
+    pub deleted: Option<Command>,
 }
 
 impl Notify {
@@ -454,6 +456,7 @@ impl Notify {
             stop: None,
             any: None,
             master_rx_lower_pri: None,
+            deleted: None,
         }
     }
 
@@ -466,6 +469,7 @@ impl Notify {
             ("notify_stop", &self.stop),
             ("notify", &self.any),
             ("notify_master_rx_lower_pri", &self.master_rx_lower_pri),
+            ("notify_deleted", &self.deleted),
         ]
         .into_iter()
         .filter_map(|(keyword, command)| command.as_ref().map(|c| (keyword, c)))
@@ -525,6 +529,9 @@ pub struct Instance {
     /// keepalived's `notify_priority_changes`: FIFO lines (MASTER_PRIORITY / BACKUP_PRIORITY)
     /// when the effective priority changes.
     pub notify_priority_changes: bool,
+    /// keepalived's `notify_deleted [SCRIPT]`: a reload that removes the instance announces
+    /// DELETED rather than FAULT.
+    pub notify_deleted: bool,
 }
 
 impl Instance {
@@ -568,6 +575,7 @@ impl Instance {
             check_unicast_src: global.check_unicast_src,
             down_timer_adverts: global.down_timer_adverts,
             notify_priority_changes: global.notify_priority_changes,
+            notify_deleted: false,
         }
     }
 }

@@ -9,7 +9,7 @@ use vrrp_common::maps::State;
 
 use super::protocol::Outcome;
 use super::{Daemon, addresses, script_identity};
-use crate::notify::{Event, Notice, Notifier};
+use crate::notify::{Notice, Notifier};
 
 impl Daemon {
     pub(super) fn dispatch(&mut self, outcome: Outcome) {
@@ -18,6 +18,7 @@ impl Daemon {
                 plan,
                 from: _,
                 to,
+                event,
                 reason: _,
                 priority,
                 at: _,
@@ -25,7 +26,7 @@ impl Daemon {
                 let notice = Notice {
                     kind: "INSTANCE",
                     name: plan.name().to_string(),
-                    event: Event::Entered(to),
+                    event,
                     priority,
                 };
                 let _ = self

@@ -22,6 +22,9 @@ pub enum Event {
     MasterReceivedLowerPriority,
     /// The effective priority changed in this state (`notify_priority_changes`: FIFO only).
     PriorityChanged(State),
+    /// A reload removed the instance: keepalived announces it as FAULT, or as DELETED (running
+    /// the notify_deleted script, if any) when the instance says `notify_deleted`.
+    Deleted { as_deleted: bool },
 }
 
 /// One event to announce.
@@ -45,6 +48,8 @@ impl Notice {
             Event::MasterReceivedLowerPriority => "MASTER_RX_LOWER_PRI",
             Event::PriorityChanged(State::Master) => "MASTER_PRIORITY",
             Event::PriorityChanged(_) => "BACKUP_PRIORITY",
+            Event::Deleted { as_deleted: true } => "DELETED",
+            Event::Deleted { as_deleted: false } => "FAULT",
         }
     }
 
@@ -75,7 +80,10 @@ impl Notifier {
         let specific = match notice.event {
             Event::Entered(State::Master) => self.scripts.master.as_ref(),
             Event::Entered(State::Backup) => self.scripts.backup.as_ref(),
-            Event::Entered(State::Fault) => self.scripts.fault.as_ref(),
+            Event::Entered(State::Fault) | Event::Deleted { as_deleted: false } => {
+                self.scripts.fault.as_ref()
+            }
+            Event::Deleted { as_deleted: true } => self.scripts.deleted.as_ref(),
             Event::Entered(State::Initialize) => self.scripts.stop.as_ref(),
             Event::MasterReceivedLowerPriority => self.scripts.master_rx_lower_pri.as_ref(),
             Event::PriorityChanged(_) => None,
@@ -85,7 +93,7 @@ impl Notifier {
         }
         // The generic script is told of transitions only (keepalived.conf(5): its state
         // argument is MASTER, BACKUP, FAULT, STOP or DELETED); the FIFO of every event.
-        if let Event::Entered(_) = notice.event
+        if let Event::Entered(_) | Event::Deleted { .. } = notice.event
             && let Some(command) = &self.scripts.any
         {
             let extra = [

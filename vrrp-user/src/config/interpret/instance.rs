@@ -9,6 +9,7 @@ use vrrp_common::wire::vrrp::{self, Version};
 
 use super::super::model::*;
 use super::super::syntax::{Diagnostic, Location, Node, Word};
+use super::values::CommandForm;
 use super::{Context, family_of};
 
 impl Context {
@@ -151,6 +152,12 @@ impl Context {
                     "v3_checksum_as_v2" => instance.v3_checksum_as_v2 = true,
                     "skip_check_adv_addr" => instance.skip_check_adv_addr = self.flag(item),
                     "check_unicast_src" => instance.check_unicast_src = true,
+                    "notify_deleted" => {
+                        instance.notify_deleted = true;
+                        if !item.args.is_empty() {
+                            instance.notify.deleted = self.command(item, CommandForm::Notify);
+                        }
+                    }
                     "notify_priority_changes" => {
                         instance.notify_priority_changes = self.flag(item);
                     }

@@ -76,10 +76,19 @@ impl Thread {
                     family,
                     self.instances[index].fsm.effective_priority(),
                 );
+                let plan = &self.instances[index].plan;
+                let event = if self.deleting && to == State::Initialize {
+                    Event::Deleted {
+                        as_deleted: plan.config.notify_deleted,
+                    }
+                } else {
+                    Event::Entered(to)
+                };
                 let _ = self.outcomes.send(Outcome::Transition {
-                    plan: Arc::clone(&self.instances[index].plan),
+                    plan: Arc::clone(plan),
                     from,
                     to,
+                    event,
                     reason: reason_text,
                     priority: self.instances[index].fsm.effective_priority(),
                     at: now,

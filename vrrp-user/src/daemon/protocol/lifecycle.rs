@@ -175,6 +175,7 @@ impl Thread {
             }
         }
         let kept = std::mem::replace(&mut self.instances, stopping);
+        self.deleting = true;
         for index in 0..self.instances.len() {
             info!(
                 "({}) removed or changed by the reload; stopping it",
@@ -186,6 +187,7 @@ impl Thread {
                 datapath.remove_instance(&key);
             }
         }
+        self.deleting = false;
         self.instances = kept;
         for (index, plan) in reconfigured {
             self.reconfigure(index, plan, now);

@@ -67,6 +67,8 @@ pub enum Outcome {
         plan: Arc<InstancePlan>,
         from: State,
         to: State,
+        /// What the notifications announce: the state entered, or the deletion by a reload.
+        event: crate::notify::Event,
         reason: String,
         priority: u8,
         at: Instant,
@@ -144,6 +146,8 @@ struct Thread {
     /// When the thread started (`vrrp_startup_delay` counts from here).
     started: Instant,
     stopping: bool,
+    /// A reload is stopping the instances it removed: their stop is announced as a deletion.
+    deleting: bool,
     /// Instances whose address cannot be bound yet (see `lifecycle`).
     waiting: Vec<InstancePlan>,
 }
@@ -195,6 +199,7 @@ pub fn spawn(
         outcomes,
         started: monotonic_now(),
         stopping: false,
+        deleting: false,
         waiting: Vec::new(),
     };
     thread.watch(thread.wake.as_raw_fd())?;
