@@ -1,6 +1,7 @@
 //! The harness the integration tests and the lab (with its benchmarks and soak) are built on:
 //! network namespaces and the segment topology, spawned processes and daemons (vrrpd,
-//! keepalived, FRR), captures, raw packet sockets, a pinger, the load generator, and BPF test runs.
+//! keepalived, FRR), captures, raw packet sockets, a pinger, the load generator, BPF test runs,
+//! and scenarios run under vrrpd and keepalived side by side.
 
 pub mod bpf_run;
 pub mod capture;
@@ -14,6 +15,7 @@ pub mod packet_socket;
 pub mod pinger;
 pub mod process;
 pub mod seed_pair;
+pub mod side_by_side;
 pub mod topology;
 pub mod wire;
 

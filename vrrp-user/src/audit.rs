@@ -137,6 +137,12 @@ impl Audit {
                 );
             }
         }
+        for group in &config.sync_groups {
+            for tracked in &group.track_interfaces {
+                let what = format!("track_interface of vrrp_sync_group {}", group.name);
+                self.interface(&tracked.name, what, &tracked.location);
+            }
+        }
     }
 }
 

@@ -532,6 +532,9 @@ pub struct Instance {
     /// keepalived's `notify_deleted [SCRIPT]`: a reload that removes the instance announces
     /// DELETED rather than FAULT.
     pub notify_deleted: bool,
+    /// keepalived's `unicast_fault_no_peer`: a unicast instance without peers is in FAULT
+    /// rather than falling back to multicast.
+    pub unicast_fault_no_peer: bool,
 }
 
 impl Instance {
@@ -576,6 +579,7 @@ impl Instance {
             down_timer_adverts: global.down_timer_adverts,
             notify_priority_changes: global.notify_priority_changes,
             notify_deleted: false,
+            unicast_fault_no_peer: false,
         }
     }
 }
@@ -615,6 +619,10 @@ pub struct SyncGroup {
     /// As [`Instance::smtp_alert`].
     pub smtp_alert: Option<bool>,
     pub track_scripts: Vec<Tracked>,
+    /// The group's `track_interface` and `track_file`: like its `track_script`, they act on
+    /// every member.
+    pub track_interfaces: Vec<Tracked>,
+    pub track_files: Vec<Tracked>,
     /// `sync_group_tracking_weight`: members keep their weighted tracking.
     pub tracking_weight: bool,
 }

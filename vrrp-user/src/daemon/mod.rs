@@ -259,6 +259,7 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
         tracking_plan: None,
         plans: plans.clone(),
         waiting,
+        announced: notices::Announced::default(),
     };
     daemon.start_tracking(tracking_rx);
     let (recreated_tx, mut recreated) = mpsc::unbounded_channel();
@@ -307,6 +308,9 @@ struct Daemon {
     plans: Vec<InstancePlan>,
     /// Instances waiting for their interface or its address (see `plan::Resolved`).
     waiting: Vec<String>,
+    /// Each instance's and each sync group's state as last announced (a group is announced
+    /// once all its members are in its new state, as keepalived does).
+    announced: notices::Announced,
 }
 
 /// keepalived's signals that vrrpd does not act on yet (SIGJSON, SIGSTATS_CLEAR): received,

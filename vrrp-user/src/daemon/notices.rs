@@ -1,6 +1,7 @@
 //! What the protocol thread reports, carried out on the async side: addresses installed and
 //! removed, gratuitous ARPs, notify scripts, the FIFOs and mail.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -9,9 +10,39 @@ use vrrp_common::maps::State;
 
 use super::protocol::Outcome;
 use super::{Daemon, addresses, script_identity};
+use crate::config::model::SyncGroup;
 use crate::notify::{Notice, Notifier};
 
+/// The states last announced, per instance and per sync group.
+#[derive(Debug, Default)]
+pub(super) struct Announced {
+    instances: HashMap<String, State>,
+    groups: HashMap<String, State>,
+}
+
 impl Daemon {
+    /// The sync groups of `member` that its transition to `to` completes: every member is now
+    /// in `to` and the group was not (keepalived announces a group once, after its members).
+    fn groups_now_in(&mut self, member: &str, to: State) -> Vec<SyncGroup> {
+        let mut moved = Vec::new();
+        for group in self
+            .config
+            .sync_groups
+            .iter()
+            .filter(|g| g.members.iter().any(|m| m == member))
+        {
+            let all_there = group
+                .members
+                .iter()
+                .all(|m| self.announced.instances.get(m) == Some(&to));
+            if all_there && self.announced.groups.get(&group.name) != Some(&to) {
+                self.announced.groups.insert(group.name.clone(), to);
+                moved.push(group.clone());
+            }
+        }
+        moved
+    }
+
     pub(super) fn dispatch(&mut self, outcome: Outcome) {
         match outcome {
             Outcome::Transition {
@@ -39,15 +70,13 @@ impl Daemon {
                 if (plan.config.smtp_alert == Some(true) || groups_alert) && !fault_muted {
                     self.email(&notice);
                 }
-                for group in self
-                    .config
-                    .sync_groups
-                    .iter()
-                    .filter(|g| g.members.iter().any(|m| m == plan.name()))
-                {
+                self.announced.instances.insert(plan.name().to_string(), to);
+                for group in self.groups_now_in(plan.name(), to) {
+                    // keepalived's group notices carry no priority (0).
                     let group_notice = Notice {
                         kind: "GROUP",
                         name: group.name.clone(),
+                        priority: 0,
                         ..notice.clone()
                     };
                     let _ = self

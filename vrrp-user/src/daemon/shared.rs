@@ -106,6 +106,7 @@ fn describe_source(source: &Source) -> String {
         Source::Interface(name) => format!("interface:{name}"),
         Source::File(name) => format!("file:{name}"),
         Source::Addresses(name) => format!("addresses:{name}"),
+        Source::NoUnicastPeer(name) => format!("unicast_fault_no_peer:{name}"),
     }
 }
 

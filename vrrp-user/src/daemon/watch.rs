@@ -129,6 +129,9 @@ impl Daemon {
             names.push(instance.interface.clone());
             names.extend(instance.track_interfaces.iter().map(|t| t.name.clone()));
         }
+        for group in &self.config.sync_groups {
+            names.extend(group.track_interfaces.iter().map(|t| t.name.clone()));
+        }
         names.sort();
         names.dedup();
         names

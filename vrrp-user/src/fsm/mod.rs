@@ -133,6 +133,8 @@ pub enum FaultReason {
     TrackFileFailed(String),
     /// VIPs could not be installed.
     AddressesRefused,
+    /// keepalived's `unicast_fault_no_peer`, and the instance has no unicast peer.
+    NoUnicastPeer,
 }
 
 impl std::fmt::Display for FaultReason {
@@ -143,6 +145,7 @@ impl std::fmt::Display for FaultReason {
             FaultReason::TrackScriptFailed(name) => write!(f, "track script {name} failed"),
             FaultReason::TrackFileFailed(name) => write!(f, "track file {name} failed"),
             FaultReason::AddressesRefused => f.write_str("virtual addresses refused"),
+            FaultReason::NoUnicastPeer => f.write_str("no unicast peer (unicast_fault_no_peer)"),
         }
     }
 }

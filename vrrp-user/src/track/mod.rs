@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use tracing::{info, warn};
 
 use crate::config::Config;
-use crate::config::model::Script;
+use crate::config::model::{Script, SyncGroup};
 use crate::fsm::FaultReason;
 use crate::script::{self, Identity};
 
@@ -25,6 +25,9 @@ pub enum Source {
     File(String),
     /// The instance's virtual addresses could not be installed.
     Addresses(String),
+    /// `unicast_fault_no_peer` on an instance without peers: failed for as long as that
+    /// configuration runs, with nothing to observe.
+    NoUnicastPeer(String),
 }
 
 /// The latest observation of a source: up/down, or the number in a tracked file.
@@ -53,6 +56,7 @@ impl Item {
             Source::Interface(name) => FaultReason::TrackedInterfaceDown(name.clone()),
             Source::File(name) => FaultReason::TrackFileFailed(name.clone()),
             Source::Addresses(_) => FaultReason::AddressesRefused,
+            Source::NoUnicastPeer(_) => FaultReason::NoUnicastPeer,
         };
         Item {
             source,
@@ -97,7 +101,11 @@ impl Health {
             fault: None,
         };
         for item in &tracking.items {
-            let Some(observation) = observations.get(&item.source) else {
+            let observation = match &item.source {
+                Source::NoUnicastPeer(_) => Some(&Observation::Ok(false)),
+                source => observations.get(source),
+            };
+            let Some(observation) = observation else {
                 continue;
             };
             match *observation {
@@ -151,21 +159,27 @@ pub fn plan(config: &Config) -> Vec<InstanceTracking> {
             if !instance.dont_track_primary {
                 items.push(Item::own_interface(&instance.interface));
             }
-            for tracked in &instance.track_interfaces {
+            // A sync group's tracking acts on every member (keepalived.conf(5)).
+            let groups: Vec<&SyncGroup> = config
+                .sync_groups
+                .iter()
+                .filter(|g| g.members.contains(&instance.name))
+                .collect();
+            for tracked in instance
+                .track_interfaces
+                .iter()
+                .chain(groups.iter().flat_map(|g| g.track_interfaces.iter()))
+            {
                 items.push(Item::tracked(
                     Source::Interface(tracked.name.clone()),
                     tracked.weight.unwrap_or(0),
                     tracked.reverse,
                 ));
             }
-            let groups = config
-                .sync_groups
-                .iter()
-                .filter(|g| g.members.contains(&instance.name));
             for tracked in instance
                 .track_scripts
                 .iter()
-                .chain(groups.flat_map(|g| g.track_scripts.iter()))
+                .chain(groups.iter().flat_map(|g| g.track_scripts.iter()))
             {
                 if let Some(script) = config.scripts.iter().find(|s| s.name == tracked.name) {
                     items.push(Item::tracked(
@@ -175,7 +189,11 @@ pub fn plan(config: &Config) -> Vec<InstanceTracking> {
                     ));
                 }
             }
-            for tracked in &instance.track_files {
+            for tracked in instance
+                .track_files
+                .iter()
+                .chain(groups.iter().flat_map(|g| g.track_files.iter()))
+            {
                 if let Some(file) = config.track_files.iter().find(|f| f.name == tracked.name) {
                     items.push(Item::tracked(
                         Source::File(file.name.clone()),
@@ -189,6 +207,13 @@ pub fn plan(config: &Config) -> Vec<InstanceTracking> {
                 0,
                 false,
             ));
+            if instance.unicast_fault_no_peer && instance.unicast_peers.is_empty() {
+                items.push(Item::tracked(
+                    Source::NoUnicastPeer(instance.name.clone()),
+                    0,
+                    false,
+                ));
+            }
             InstanceTracking {
                 name: instance.name.clone(),
                 items,

@@ -19,6 +19,7 @@ impl Context {
         let mut instance = Instance::with_defaults(&name.text, &name.location, global);
         let mut interval: Option<(f64, Location)> = None;
         let mut auth_location: Option<Location> = None;
+        let mut unicast_keyword = false;
         for item in self.block(node) {
             let setting_errors = self.errors.len();
             'setting: {
@@ -114,13 +115,21 @@ impl Context {
                         }
                     }
                     "unicast_src_ip" => {
+                        unicast_keyword = true;
                         if let Some(word) = self.arg(item, 0) {
                             instance.unicast_src_ip = self.ip(word, "unicast_src_ip");
                         }
                     }
-                    "unicast_peer" => instance
-                        .unicast_peers
-                        .extend(self.list(item, Self::unicast_peer)),
+                    "unicast_peer" => {
+                        unicast_keyword = true;
+                        instance
+                            .unicast_peers
+                            .extend(self.list(item, Self::unicast_peer))
+                    }
+                    "unicast_fault_no_peer" => {
+                        unicast_keyword = true;
+                        instance.unicast_fault_no_peer = true;
+                    }
                     "nopreempt" => instance.preempt = false,
                     "preempt" => instance.preempt = true,
                     "preempt_delay" => {
@@ -190,6 +199,19 @@ impl Context {
                     instance.name,
                     missing.join(" and no valid ")
                 ),
+            ));
+        }
+        if unicast_keyword && instance.unicast_peers.is_empty() {
+            // keepalived (vrrp.c, vrrp_complete_instance), and with unicast_fault_no_peer the
+            // instance stays in FAULT instead.
+            let message = if instance.unicast_fault_no_peer {
+                "A unicast keyword has been specified without any unicast peers, and unicast_fault_no_peer is set. The instance will be in FAULT"
+            } else {
+                "A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration."
+            };
+            self.warnings.push(Diagnostic::new(
+                &name.location,
+                format!("({}) {message}", instance.name),
             ));
         }
         self.settle_interval(&mut instance, interval);

@@ -222,6 +222,8 @@ impl Context {
             let owner = format!("vrrp_sync_group {}:", group.name);
             let tracked = &mut group.track_scripts;
             keep_defined(tracked, &scripts, &owner, "vrrp_script", &mut dangling);
+            let tracked = &mut group.track_files;
+            keep_defined(tracked, &files, &owner, "vrrp_track_file", &mut dangling);
             let location = group.location.clone();
             group.members.retain(|member| {
                 let defined = instances.contains(member);

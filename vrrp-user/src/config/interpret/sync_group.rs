@@ -15,6 +15,8 @@ impl Context {
             notify: Notify::none(),
             smtp_alert: None,
             track_scripts: Vec::new(),
+            track_interfaces: Vec::new(),
+            track_files: Vec::new(),
             tracking_weight: false,
         };
         for item in self.block(node) {
@@ -38,6 +40,10 @@ impl Context {
                         group.tracking_weight = true;
                     }
                     "track_script" => group.track_scripts.extend(self.list(item, Self::tracked)),
+                    "track_interface" => group
+                        .track_interfaces
+                        .extend(self.list(item, Self::tracked)),
+                    "track_file" => group.track_files.extend(self.list(item, Self::tracked)),
                     _ => self.unknown(&item.keyword),
                 }
             }
