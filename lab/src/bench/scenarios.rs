@@ -172,7 +172,7 @@ impl Pair {
 
 /// Scenario 1 and 3: crash failovers (link cut), idle and under an other-VRID flood.
 pub fn failover(options: &BenchOptions, report: &mut Report) -> Result<()> {
-    let cycles = options.scale(3, 30) as usize;
+    let cycles = options.scale(1, 30) as usize;
     let master_down = master_down_interval_ns(Version::V3, 96, 1) as f64 / 1e6;
     for flooded in [false, true] {
         for implementation in Implementation::selected(&Implementation::ALL) {
@@ -292,7 +292,7 @@ pub fn handover(options: &BenchOptions, report: &mut Report) -> Result<()> {
 
 /// Scenario 4: the master alive, a flood at the highest rate the sender reaches.
 pub fn floods(options: &BenchOptions, report: &mut Report) -> Result<()> {
-    let duration = options.seconds(1.0, 15.0);
+    let duration = options.seconds(0.5, 15.0);
     for kind in [
         FloodKind::OtherVrid,
         FloodKind::SameVridBadAuth,
@@ -519,7 +519,7 @@ fn scale_config(priority: u8) -> String {
 
 /// Scenario 6: 255 VRIDs at 10 ms on one interface, two routers.
 pub fn scale(options: &BenchOptions, report: &mut Report) -> Result<()> {
-    let window = options.seconds(3.0, 60.0);
+    let window = options.seconds(1.0, 60.0);
     for implementation in Implementation::selected(&Implementation::ALL) {
         let segment = Segment::new(2)?;
         let scratch = Scratch::new("bench-scale")?;
