@@ -8,10 +8,11 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 use vrrp_common::maps::State;
 
+use super::plan::InstancePlan;
 use super::protocol::Outcome;
 use super::{Daemon, addresses, script_identity};
 use crate::config::model::SyncGroup;
-use crate::notify::{Notice, Notifier};
+use crate::notify::{Event, Notice, Notifier};
 
 /// The states last announced, per instance and per sync group.
 #[derive(Debug, Default)]
@@ -43,6 +44,20 @@ impl Daemon {
         moved
     }
 
+    /// Hands an instance's event to its notify scripts and the FIFOs; returns the notice.
+    fn announce_instance(&self, plan: &InstancePlan, event: Event, priority: u8) -> Notice {
+        let notice = Notice {
+            kind: "INSTANCE",
+            name: plan.name().to_string(),
+            event,
+            priority,
+        };
+        let _ = self
+            .notices
+            .send((self.notifier(&plan.config.notify), notice.clone()));
+        notice
+    }
+
     pub(super) fn dispatch(&mut self, outcome: Outcome) {
         match outcome {
             Outcome::Transition {
@@ -54,15 +69,7 @@ impl Daemon {
                 priority,
                 at: _,
             } => {
-                let notice = Notice {
-                    kind: "INSTANCE",
-                    name: plan.name().to_string(),
-                    event,
-                    priority,
-                };
-                let _ = self
-                    .notices
-                    .send((self.notifier(&plan.config.notify), notice.clone()));
+                let notice = self.announce_instance(&plan, event, priority);
                 let groups_alert = self.config.sync_groups.iter().any(|g| {
                     g.smtp_alert == Some(true) && g.members.iter().any(|m| m == plan.name())
                 });
@@ -100,15 +107,7 @@ impl Daemon {
                 event,
                 priority,
             } => {
-                let notice = Notice {
-                    kind: "INSTANCE",
-                    name: plan.name().to_string(),
-                    event,
-                    priority,
-                };
-                let _ = self
-                    .notices
-                    .send((self.notifier(&plan.config.notify), notice));
+                self.announce_instance(&plan, event, priority);
             }
             Outcome::Stopped => {}
         }
