@@ -8,7 +8,7 @@ use vrrp_harness::capture::Capture;
 use vrrp_harness::daemons::Vrrpd;
 use vrrp_harness::process::Scratch;
 use vrrp_harness::topology::{BRIDGE, Segment};
-use vrrp_harness::wire;
+use vrrp_harness::{wait_until, wire};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -209,8 +209,13 @@ fn with_dynamic_interfaces_an_instance_waits_for_its_interface() {
     create_eth1(router);
     let capture =
         Capture::start(&router.ns, "eth1p", "ip proto 112", scratch.path()).expect("capture");
-    dr1.wait_for("(VI_2) its interface is usable now; starting", WAIT)
-        .expect("VI_2 starts");
+    // Whichever sees eth1 first starts VI_2: the retry of waiting instances ("its interface is
+    // usable now") or the link watch's re-plan of a created interface ("added by the reload").
+    wait_until("VI_2 starts", WAIT, || {
+        let log = dr1.log();
+        log.contains("(VI_2) its interface is usable now; starting")
+            || log.contains("(VI_2) added by the reload")
+    });
     dr1.wait_for("(VI_2) Entering MASTER STATE", WAIT)
         .expect("VI_2 master, without a restart");
     std::thread::sleep(Duration::from_millis(500));

@@ -56,19 +56,29 @@ impl Binaries {
 /// Builds every host crate's binaries in release mode (vrrp-user's build script builds the XDP
 /// program) and returns where cargo put them, read from its JSON messages.
 pub fn build_release() -> Result<Binaries> {
+    build(&["build", "--release", "--bins"])
+}
+
+/// Builds the tests (release) and, with them, the binaries they run: one build with the tests'
+/// feature set, so that `cargo test` afterwards builds nothing again (a separate `cargo build
+/// --bins` resolves other features, which rebuilds vrrp-user and its XDP program a second time).
+pub fn build_tests(extra: &[String]) -> Result<Binaries> {
+    let mut args = vec!["test", "--release", "--no-run"];
+    args.extend(extra.iter().map(String::as_str).take_while(|a| *a != "--"));
+    build(&args)
+}
+
+/// Runs cargo with `args` and reports the binaries it built, by name.
+fn build(args: &[&str]) -> Result<Binaries> {
     let output = cargo()
-        .args([
-            "build",
-            "--release",
-            "--bins",
-            "--message-format=json-render-diagnostics",
-        ])
+        .args(args)
+        .arg("--message-format=json-render-diagnostics")
         .current_dir(workspace_root())
         .stderr(Stdio::inherit())
         .output()
-        .context("could not start cargo build")?;
+        .context("could not start cargo")?;
     if !output.status.success() {
-        bail!("cargo build --release --bins failed with {}", output.status);
+        bail!("cargo {} failed with {}", args.join(" "), output.status);
     }
     let mut binaries = BTreeMap::new();
     for line in output.stdout.split(|&byte| byte == b'\n') {

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::cargo::{VRRPD_BIN, build_release, cargo, run, workspace_root};
+use crate::cargo::{VRRPD_BIN, build_release, build_tests, cargo, run, workspace_root};
 
 /// Counts parsed from cargo test's `test result:` lines.
 #[derive(Default, Debug)]
@@ -87,8 +87,14 @@ pub fn run_all(extra: &[String]) -> Result<()> {
         ])
         .current_dir(workspace_root()))?;
 
-    steps.start("cargo build --release --bins (the integration tests run the real vrrpd)");
-    let binaries = build_release()?;
+    steps.start(
+        "cargo test --release --no-run (the tests, and the real vrrpd they run, in one build)",
+    );
+    let mut binaries = build_tests(extra)?;
+    if binaries.path("vrrpd").is_err() {
+        // A selection of tests (`-p`, `--test`) that does not build vrrpd itself.
+        binaries = build_release()?;
+    }
 
     steps.start("cargo test (unit, property, BPF test-run and namespace integration tests)");
     let tally = cargo_test(extra, binaries.path("vrrpd")?)?;
