@@ -40,11 +40,10 @@ pub fn audit(config: &Config) -> Audit {
 impl Audit {
     fn commands(&mut self, config: &Config) {
         let secure = config.global.enable_script_security;
-        let tracked: Vec<&Command> = config.scripts.iter().map(|s| &s.command).collect();
         let mut any_insecure = false;
         let mut any_enabled = false;
-        for (what, command) in config.commands() {
-            let is_track_script = tracked.iter().any(|t| std::ptr::eq(*t, command));
+        for configured in config.commands() {
+            let (what, command) = (&configured.what, configured.command);
             match check_runnable(command, true) {
                 Ok(()) => any_enabled = true,
                 Err(ScriptError::Insecure { path }) => {
@@ -62,7 +61,7 @@ impl Audit {
                     }
                 }
                 // keepalived disables a tracking script it cannot run, as an error...
-                Err(error) if is_track_script => self.warnings.push(Diagnostic::new(
+                Err(error) if configured.tracking => self.warnings.push(Diagnostic::new(
                     &command.location,
                     format!("disabling {what}: {error}"),
                 )),

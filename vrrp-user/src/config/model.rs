@@ -30,36 +30,49 @@ pub struct Statics {
 }
 
 impl Config {
-    /// Every command the file configures, each with what it is ("track script chk",
-    /// "(VI_1) notify_master", ...): what keepalived's config test checks for script security.
-    pub fn commands(&self) -> Vec<(String, &Command)> {
+    /// Every command the file configures: what keepalived's config test checks for script
+    /// security.
+    pub fn commands(&self) -> Vec<ConfiguredCommand<'_>> {
+        let other = |what: String, command| ConfiguredCommand {
+            what,
+            command,
+            tracking: false,
+        };
         let fifos = [&self.global.notify_fifo, &self.global.vrrp_notify_fifo]
             .into_iter()
             .flatten()
             .filter_map(|fifo| fifo.script.as_ref())
-            .map(|command| ("notify_fifo_script".to_string(), command));
-        let scripts = self
-            .scripts
+            .map(|command| other("notify_fifo_script".to_string(), command));
+        let scripts = self.scripts.iter().map(|script| ConfiguredCommand {
+            what: format!("track script {}", script.name),
+            command: &script.command,
+            tracking: true,
+        });
+        let notifies = self
+            .instances
             .iter()
-            .map(|script| (format!("track script {}", script.name), &script.command));
-        let instances = self.instances.iter().flat_map(|instance| {
-            instance
-                .notify
-                .commands()
-                .map(move |(keyword, command)| (format!("({}) {keyword}", instance.name), command))
-        });
-        let groups = self.sync_groups.iter().flat_map(|group| {
-            group
-                .notify
-                .commands()
-                .map(move |(keyword, command)| (format!("({}) {keyword}", group.name), command))
-        });
-        fifos
-            .chain(scripts)
-            .chain(instances)
-            .chain(groups)
-            .collect()
+            .map(|instance| (&instance.name, &instance.notify))
+            .chain(
+                self.sync_groups
+                    .iter()
+                    .map(|group| (&group.name, &group.notify)),
+            )
+            .flat_map(|(owner, notify)| {
+                notify
+                    .commands()
+                    .map(move |(keyword, command)| other(format!("({owner}) {keyword}"), command))
+            });
+        fifos.chain(scripts).chain(notifies).collect()
     }
+}
+
+/// One command of the file, and what it is ("track script chk", "(VI_1) notify_master", ...).
+#[derive(Debug)]
+pub struct ConfiguredCommand<'a> {
+    pub what: String,
+    pub command: &'a Command,
+    /// A `vrrp_script`'s: keepalived disables such a script when it cannot run it.
+    pub tracking: bool,
 }
 
 /// A user (and optional group) scripts run as.

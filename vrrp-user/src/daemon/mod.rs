@@ -428,7 +428,7 @@ impl Daemon {
         let _ = std::fs::remove_file(&self.cli.control);
         crate::net::accept::remove();
         if !self.cli.dont_release_vrrp {
-            statics::remove_all(&self.netlink, &self.config.statics).await;
+            statics::remove(&self.netlink, &self.config.statics).await;
         }
         for vmac in self.plans.iter().filter_map(|p| p.vmac.as_ref()) {
             match self.netlink.delete_link(vmac.ifindex).await {

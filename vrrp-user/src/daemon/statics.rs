@@ -18,11 +18,6 @@ pub async fn apply(netlink: &Netlink, old: &Statics, new: &Statics) {
     install(netlink, &only_in(new, old)).await;
 }
 
-/// Removes every static address, route and rule (at stop).
-pub async fn remove_all(netlink: &Netlink, statics: &Statics) {
-    remove(netlink, statics).await;
-}
-
 /// What `these` has that `those` has not.
 fn only_in(these: &Statics, those: &Statics) -> Statics {
     Statics {
@@ -68,7 +63,8 @@ async fn install(netlink: &Netlink, statics: &Statics) {
     }
 }
 
-async fn remove(netlink: &Netlink, statics: &Statics) {
+/// Removes `statics` (all of them at stop; what a reload dropped).
+pub async fn remove(netlink: &Netlink, statics: &Statics) {
     for rule in &statics.rules {
         let _ = netlink.rule(rule, Family::Ipv4, false).await;
     }
