@@ -14,6 +14,7 @@ pub mod netns;
 pub mod packet_socket;
 pub mod pinger;
 pub mod process;
+pub mod sampler;
 pub mod seed_pair;
 pub mod side_by_side;
 pub mod topology;

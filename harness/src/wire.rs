@@ -106,3 +106,14 @@ pub fn family(address: &IpAddr) -> Family {
         IpAddr::V6(_) => Family::Ipv6,
     }
 }
+
+/// The longest gap between two of `adverts` sent within `[from, to)` (wall clock ns).
+pub fn longest_gap(adverts: &[SeenAdvert], from: u64, to: u64) -> std::time::Duration {
+    let times: Vec<u64> = adverts
+        .iter()
+        .map(|a| a.time_ns)
+        .filter(|t| (from..to).contains(t))
+        .collect();
+    let longest = times.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+    std::time::Duration::from_nanos(longest)
+}

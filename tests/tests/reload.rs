@@ -6,15 +6,14 @@
 //! and the new one installed and answering.
 
 use std::net::Ipv4Addr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use vrrp_harness::capture::{Capture, wall_clock_ns};
 use vrrp_harness::daemons::Vrrpd;
 use vrrp_harness::pinger::Pinger;
 use vrrp_harness::process::Scratch;
-use vrrp_harness::topology::{BRIDGE, Host, Segment};
+use vrrp_harness::sampler::Sampler;
+use vrrp_harness::topology::{BRIDGE, Segment};
 use vrrp_harness::{wait_until, wire};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -44,73 +43,6 @@ fn reload(daemon: &mut Vrrpd, text: &str) {
     });
 }
 
-/// Checks every 5 ms that `address` is on `host`, until stopped: (samples, misses).
-struct Sampler {
-    stop: Arc<AtomicBool>,
-    samples: Arc<AtomicU64>,
-    misses: Arc<AtomicU64>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Sampler {
-    fn start(host: &Host, address: &'static str) -> Sampler {
-        let stop = Arc::new(AtomicBool::new(false));
-        let samples = Arc::new(AtomicU64::new(0));
-        let misses = Arc::new(AtomicU64::new(0));
-        let namespace = host.ns.name().to_string();
-        let (flag, taken, missed) = (stop.clone(), samples.clone(), misses.clone());
-        let thread = std::thread::spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                let output = std::process::Command::new("ip")
-                    .args(["-n", &namespace, "-o", "-4", "addr", "show", "dev", "eth0"])
-                    .output();
-                taken.fetch_add(1, Ordering::Relaxed);
-                let present = output.is_ok_and(|o| {
-                    String::from_utf8_lossy(&o.stdout).contains(&format!(" {address}/"))
-                });
-                if !present {
-                    missed.fetch_add(1, Ordering::Relaxed);
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        });
-        Sampler {
-            stop,
-            samples,
-            misses,
-            thread: Some(thread),
-        }
-    }
-
-    fn finish(mut self) -> (u64, u64) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-        (
-            self.samples.load(Ordering::Relaxed),
-            self.misses.load(Ordering::Relaxed),
-        )
-    }
-}
-
-impl Drop for Sampler {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-/// The longest gap between two of the master's adverts sent within `[from, to)` (wall clock).
-fn longest_gap(adverts: &[wire::SeenAdvert], from: u64, to: u64) -> Duration {
-    let times: Vec<u64> = adverts
-        .iter()
-        .map(|a| a.time_ns)
-        .filter(|t| (from..to).contains(t))
-        .collect();
-    let longest = times.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
-    Duration::from_nanos(longest)
-}
-
 #[test]
 fn reloads_that_change_vips_priority_and_interval_move_nothing() {
     let _serial = vrrp_harness::serial();
@@ -137,7 +69,7 @@ fn reloads_that_change_vips_priority_and_interval_move_nothing() {
     .expect("backup");
     let capture =
         Capture::start(&segment.switch, BRIDGE, "ip proto 112", scratch.path()).expect("capture");
-    let sampler = Sampler::start(segment.router(1), VIP);
+    let sampler = Sampler::address(segment.router(1), VIP);
     std::thread::sleep(STEP);
     let started = wall_clock_ns();
 
@@ -169,7 +101,8 @@ fn reloads_that_change_vips_priority_and_interval_move_nothing() {
     std::thread::sleep(STEP);
     let ended = wall_clock_ns();
 
-    let (samples, misses) = sampler.finish();
+    let vip = sampler.finish();
+    let (samples, misses) = (vip.taken, vip.missed);
     let frames = capture.finish().expect("capture");
     let adverts = wire::from(&wire::adverts(&frames), segment.router(1).ipv4.into(), 51);
     let master_log = master.log();
@@ -202,8 +135,8 @@ fn reloads_that_change_vips_priority_and_interval_move_nothing() {
             .all(|a| a.interval_cs == 2 && a.priority == 98),
         "the new interval and priority are advertised"
     );
-    let before = longest_gap(&adverts, started, interval_changed);
-    let after = longest_gap(&adverts, interval_changed, ended);
+    let before = wire::longest_gap(&adverts, started, interval_changed);
+    let after = wire::longest_gap(&adverts, interval_changed, ended);
     println!(
         "longest gap between the master's adverts: {:.2} ms at 10 ms, {:.2} ms at 20 ms; {samples} samples of {VIP}, {misses} missed",
         before.as_secs_f64() * 1e3,

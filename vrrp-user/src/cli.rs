@@ -129,6 +129,9 @@ pub struct Cli {
     /// Pin the XDP maps under /sys/fs/bpf/vrrpd/ (for bpftool); removed on exit.
     #[arg(long)]
     pub pin_maps: bool,
+    /// `vrrpd upgrade`'s check of a new binary: print the hand-over format it reads and exit.
+    #[arg(long, hide = true)]
+    pub upgrade_preflight: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -148,6 +151,19 @@ pub enum Command {
         json: bool,
         #[arg(long, default_value = "/run/vrrpd/vrrpd.sock")]
         control: PathBuf,
+    },
+    /// Replace the running daemon's image with the binary at its path (or --binary) without
+    /// moving a VIP: same PID, every instance resumed in its state, adverts on schedule, the
+    /// XDP program attached throughout. With the same binary, a hitless restart. Waits for the
+    /// new image and exits 0, or non-zero with what went wrong (a binary that does not run is
+    /// refused and the daemon runs on; one that cannot take the state gets a safe restart:
+    /// priority 0 from every master, then a normal start).
+    Upgrade {
+        #[arg(long, default_value = "/run/vrrpd/vrrpd.sock")]
+        control: PathBuf,
+        /// The new binary (default: the path the daemon was started from).
+        #[arg(long)]
+        binary: Option<PathBuf>,
     },
 }
 

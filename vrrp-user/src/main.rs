@@ -21,6 +21,10 @@ fn main() -> ExitCode {
             }
         };
     }
+    if cli.upgrade_preflight {
+        println!("{}", vrrp_user::daemon::upgrade::preflight_answer());
+        return ExitCode::SUCCESS;
+    }
     if cli.config_test.is_some() {
         return config_test(&cli);
     }

@@ -89,12 +89,18 @@ pub async fn serve(listener: Listener, routes: Routes, reporter: Arc<dyn Reporte
     }
 }
 
+/// The header `POST /upgrade` names the new binary in (absent: the daemon's own path).
+pub const UPGRADE_BINARY_HEADER: &str = "x-vrrpd-binary";
+
 fn answer(
     routes: Routes,
     reporter: &dyn Reporter,
     request: &Request<Incoming>,
 ) -> Response<Full<Bytes>> {
-    if request.method() != Method::GET {
+    let upgrade = matches!(routes, Routes::Control)
+        && request.method() == Method::POST
+        && request.uri().path() == "/upgrade";
+    if request.method() != Method::GET && !upgrade {
         return plain(StatusCode::METHOD_NOT_ALLOWED, "only GET\n");
     }
     if request.body().size_hint().upper() != Some(0) {
@@ -104,6 +110,23 @@ fn answer(
         Ok(text) => respond(StatusCode::OK, "application/json", text + "\n"),
         Err(error) => plain(StatusCode::INTERNAL_SERVER_ERROR, &format!("{error}\n")),
     };
+    if upgrade {
+        // The binary travels in a header (any bytes but control characters), so that no path
+        // needs encoding into the URI.
+        use std::os::unix::ffi::OsStrExt;
+        let binary = request
+            .headers()
+            .get(UPGRADE_BINARY_HEADER)
+            .map(|value| std::path::PathBuf::from(std::ffi::OsStr::from_bytes(value.as_bytes())));
+        return if reporter.request_upgrade(binary) {
+            plain(StatusCode::ACCEPTED, "upgrading\n")
+        } else {
+            plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the daemon cannot take the request\n",
+            )
+        };
+    }
     match (routes, request.uri().path()) {
         (Routes::Control, "/status") => json(serde_json::to_string(&reporter.status())),
         (Routes::Control, "/stats") => json(serde_json::to_string(&reporter.stats())),

@@ -15,4 +15,8 @@ use model::{Stats, Status};
 pub trait Reporter: Send + Sync + 'static {
     fn status(&self) -> Status;
     fn stats(&self) -> Stats;
+    /// `vrrpd upgrade`: asks the daemon to replace its image with `binary` (its own path when
+    /// `None`); false if the request could not be queued. The outcome shows in
+    /// [`model::DaemonStatus`].
+    fn request_upgrade(&self, binary: Option<std::path::PathBuf>) -> bool;
 }

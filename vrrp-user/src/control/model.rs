@@ -61,6 +61,25 @@ pub struct Status {
     pub datapath: String,
     pub uptime_seconds: f64,
     pub instances: Vec<InstanceStatus>,
+    /// The process and its images (added in schema 1; absent from older daemons' answers).
+    #[serde(default)]
+    pub daemon: Option<DaemonStatus>,
+}
+
+/// The daemon's process across `vrrpd upgrade`: the PID stays, the image's generation counts up.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct DaemonStatus {
+    pub pid: u32,
+    /// 1 for a daemon started afresh, one more for each image that followed by `vrrpd upgrade`.
+    pub generation: u64,
+    /// How this image came: "start", "upgrade" (the state adopted from the previous image) or
+    /// "safe restart" (the previous image released its instances first; see `last_upgrade`).
+    pub came_by: String,
+    /// Upgrades this image refused before replacing itself (the binary would not run).
+    pub upgrades_refused: u64,
+    /// How this image came (adopted, or a safe restart and why), or why the last upgrade was
+    /// refused.
+    pub last_upgrade: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -97,8 +116,10 @@ impl Status {
         uptime: Duration,
         snapshots: &[InstanceSnapshot],
         now: Instant,
+        daemon: DaemonStatus,
     ) -> Status {
         Status {
+            daemon: Some(daemon),
             schema: SCHEMA_VERSION,
             version: env!("CARGO_PKG_VERSION").to_string(),
             datapath: datapath.to_string(),

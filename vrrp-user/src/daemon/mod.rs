@@ -13,6 +13,7 @@ pub mod scheduling;
 pub mod shared;
 mod statics;
 pub mod systemd;
+pub mod upgrade;
 mod watch;
 
 use std::collections::HashMap;
@@ -85,11 +86,14 @@ pub fn run(cli: Cli) -> ExitCode {
         // SAFETY: setting a signal's disposition to "ignore".
         unsafe { libc::signal(signal, libc::SIG_IGN) };
     }
+    // First, while this is the only thread: the environment is read and cleaned here.
+    let arrival = upgrade::arrival();
     logging::init(&cli);
     info!(
         "Starting vrrpd {} (keepalived-compatible VRRP)",
         env!("CARGO_PKG_VERSION")
     );
+    log_arrival(&arrival);
     let Some(config) = load_config(&cli) else {
         return Exit::Config.into();
     };
@@ -129,7 +133,68 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(serve(cli, config))
+    runtime.block_on(serve(cli, config, arrival))
+}
+
+fn log_arrival(arrival: &upgrade::Arrival) {
+    match arrival {
+        upgrade::Arrival::Fresh => {}
+        upgrade::Arrival::Upgrade(hand_over) => info!(
+            "upgrade: taking over from vrrpd {} (image generation {}): {} instances",
+            hand_over.from_version,
+            hand_over.generation,
+            hand_over.instances.len()
+        ),
+        upgrade::Arrival::SafeRestart(generation, reason) => warn!(
+            "upgrade: a safe restart (image generation {generation}): the previous image released its instances because {reason}"
+        ),
+        upgrade::Arrival::Unreadable(reason) => error!(
+            "upgrade: the previous image's hand-over cannot be used ({reason}); starting as after a crash"
+        ),
+    }
+}
+
+/// The datapath of an image that came by `vrrpd upgrade`: the previous image's maps and
+/// attachments, adopted at once; this image's program replaces it on them in the background.
+/// If the adoption fails the instances still resume, in socket mode, so that nothing moves.
+fn adopt_xdp(handed: &crate::datapath::xdp::HandedOver) -> Option<Arc<Mutex<XdpDatapath>>> {
+    let datapath = match XdpDatapath::adopt(handed) {
+        Ok(datapath) => Arc::new(Mutex::new(datapath)),
+        Err(error) => {
+            error!(
+                "upgrade: the XDP datapath cannot be adopted ({error}); running in socket mode until the next restart"
+            );
+            crate::datapath::xdp::remove_hand_over(&handed.directory);
+            return None;
+        }
+    };
+    info!(
+        "upgrade: the previous image's XDP program and maps adopted on {} interfaces; loading this image's program",
+        handed.interfaces.len()
+    );
+    let shared = Arc::clone(&datapath);
+    let directory = handed.directory.clone();
+    tokio::task::spawn_blocking(move || {
+        let names = crate::datapath::xdp::MAP_NAMES;
+        match crate::datapath::program::load_on_pinned_maps(&directory, &names) {
+            Ok(ebpf) => match shared.lock() {
+                Ok(mut datapath) => match datapath.take_over(ebpf, &directory) {
+                    Ok(()) => info!(
+                        "upgrade: this image's XDP program replaced the previous one atomically"
+                    ),
+                    Err(error) => error!("upgrade: {error}"),
+                },
+                Err(_) => error!("upgrade: the datapath lock is poisoned"),
+            },
+            Err(error) => {
+                warn!(
+                    "upgrade: this image's XDP program cannot be loaded on the adopted maps ({error}); the previous image's program stays attached"
+                );
+                crate::datapath::xdp::remove_hand_over(&directory);
+            }
+        }
+    });
+    Some(datapath)
 }
 
 /// Loads and attaches the XDP program on every interface the plans use; `None` (with the
@@ -168,7 +233,7 @@ fn start_xdp(cli: &Cli, plans: &[InstancePlan]) -> Option<Arc<Mutex<XdpDatapath>
     Some(Arc::new(Mutex::new(datapath)))
 }
 
-async fn serve(cli: Cli, config: Config) -> ExitCode {
+async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode {
     let netlink = match Netlink::connect() {
         Ok(netlink) => netlink,
         Err(error) => {
@@ -176,6 +241,13 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Before the plans: they set sysctls whose originals a previous image may have carried.
+    let upgrade::TakenOver {
+        instances: carried,
+        xdp: handed_xdp,
+        observations,
+        status: daemon_status,
+    } = upgrade::taken_over(arrival);
     let resolved = match plan::resolve(&config, &netlink).await {
         Ok(resolved) => resolved,
         Err(error) => {
@@ -185,13 +257,32 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
     };
     let waiting = reload::log_waiting(&[], &resolved.waiting);
     let plans = resolved.plans;
-    addresses::remove_stale(&netlink, &plans).await;
+    let upgraded = daemon_status.came_by == "upgrade";
+    // A master resumed from the previous image keeps its addresses where they are.
+    let fresh_plans: Vec<InstancePlan> = plans
+        .iter()
+        .filter(|plan| {
+            !carried.iter().any(|c| {
+                c.fsm.state == vrrp_common::maps::State::Master as u8 && c.name == plan.name()
+            })
+        })
+        .cloned()
+        .collect();
+    addresses::remove_stale(&netlink, &fresh_plans).await;
     statics::apply(&netlink, &Default::default(), &config.statics).await;
     let no_accept = plans.iter().any(|p| !p.accept);
-    if no_accept && let Err(error) = crate::net::accept::reset() {
+    if no_accept
+        && !upgraded
+        && let Err(error) = crate::net::accept::reset()
+    {
         warn!("no_accept needs nftables: {error}");
     }
-    let datapath = start_xdp(&cli, &plans);
+    let datapath = match (&handed_xdp, upgraded) {
+        (Some(handed), _) => adopt_xdp(handed),
+        // The previous image ran in socket mode: loading XDP now would hold the adverts up.
+        (None, true) => None,
+        (None, false) => start_xdp(&cli, &plans),
+    };
     let published = Arc::new(protocol::Published::default());
     // Status, stats, metrics and the address workers get map handles of their own, so that
     // none of them takes the lock the protocol thread takes on the datapath.
@@ -217,6 +308,7 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
         Arc::clone(&published),
         outcomes_tx,
         config.global.scheduling.clone(),
+        carried.clone(),
     ) {
         Ok(protocol) => protocol,
         Err(error) => {
@@ -225,13 +317,16 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
         }
     };
     let (tracking_tx, tracking_rx) = mpsc::unbounded_channel();
+    let (upgrades_tx, mut upgrades) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
+        daemon: Mutex::new(daemon_status),
+        upgrades: upgrades_tx,
         protocol,
         datapath: reader,
         published,
         announced: Arc::new(Mutex::new(HashMap::new())),
         total_announced: Arc::new(AtomicU64::new(0)),
-        observations: Mutex::new(HashMap::new()),
+        observations: Mutex::new(observations.into_iter().collect()),
         started: std::time::Instant::now(),
     });
     let address_context = addresses::Context {
@@ -259,9 +354,10 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
         tracking_plan: None,
         plans: plans.clone(),
         waiting,
-        announced: notices::Announced::default(),
+        announced: notices::Announced::resumed(&carried),
+        binary: own_binary(),
     };
-    daemon.start_tracking(tracking_rx);
+    daemon.start_tracking(tracking_rx, upgraded);
     let (recreated_tx, mut recreated) = mpsc::unbounded_channel();
     daemon.start_link_watch(recreated_tx);
     daemon
@@ -283,7 +379,19 @@ async fn serve(cli: Cli, config: Config) -> ExitCode {
         "READY=1\nSTATUS=running {} instances, {mode} datapath",
         plans.len()
     ));
-    daemon.main_loop(&mut outcomes, &mut recreated).await
+    daemon
+        .main_loop(&mut outcomes, &mut recreated, &mut upgrades)
+        .await
+}
+
+/// The path this image was started from: `vrrpd upgrade` runs the binary now at that path.
+fn own_binary() -> std::path::PathBuf {
+    let path = std::env::current_exe().unwrap_or_else(|_| "/usr/sbin/vrrpd".into());
+    // Replaced on disk since this image started (a package upgrade): the path still names it.
+    match path.to_str().and_then(|p| p.strip_suffix(" (deleted)")) {
+        Some(original) => original.into(),
+        None => path,
+    }
 }
 
 struct Daemon {
@@ -311,6 +419,8 @@ struct Daemon {
     /// Each instance's and each sync group's state as last announced (a group is announced
     /// once all its members are in its new state, as keepalived does).
     announced: notices::Announced,
+    /// The path this image was started from (what `vrrpd upgrade` runs by default).
+    binary: std::path::PathBuf,
 }
 
 /// keepalived's signals that vrrpd does not act on yet (SIGJSON, SIGSTATS_CLEAR): received,
@@ -358,6 +468,7 @@ impl Daemon {
         &mut self,
         outcomes: &mut UnboundedReceiver<Outcome>,
         recreated: &mut UnboundedReceiver<String>,
+        upgrades: &mut UnboundedReceiver<Option<std::path::PathBuf>>,
     ) -> ExitCode {
         let signals = (
             signal(SignalKind::terminate()),
@@ -385,6 +496,11 @@ impl Daemon {
                 _ = json.recv() => warn!("SIGJSON (keepalived's JSON dump) is not implemented by vrrpd yet; ignored"),
                 _ = stats_clear.recv() => warn!("SIGSTATS_CLEAR is not implemented by vrrpd yet; ignored"),
                 Some(interface) = recreated.recv() => self.replan(&interface).await,
+                Some(binary) = upgrades.recv() => {
+                    if let Some(exit) = self.upgrade(binary, outcomes).await {
+                        return exit;
+                    }
+                }
                 _ = tokio::time::sleep(reload::RETRY_WAITING), if !self.waiting.is_empty() => {
                     self.retry_waiting().await
                 }
@@ -401,6 +517,14 @@ impl Daemon {
     async fn shutdown(&mut self, outcomes: &mut UnboundedReceiver<Outcome>) -> ExitCode {
         info!("Stopping");
         systemd::notify("STOPPING=1");
+        self.release(outcomes).await;
+        info!("Stopped vrrpd");
+        ExitCode::SUCCESS
+    }
+
+    /// What a stop does on the wire and on the host: priority 0 from every master, the
+    /// addresses, static and virtual routes released, macvlans removed, sysctls restored.
+    async fn release(&mut self, outcomes: &mut UnboundedReceiver<Outcome>) {
         self.shared.protocol.send(Command::Shutdown);
         let deadline = tokio::time::Instant::now() + Duration::from_millis(600);
         while let Ok(Some(outcome)) = tokio::time::timeout_at(deadline, outcomes.recv()).await {
@@ -415,10 +539,8 @@ impl Daemon {
             }
             self.dispatch(outcome);
         }
-        self.address_queues.clear();
-        for worker in self.address_workers.drain(..) {
-            let _ = tokio::time::timeout_at(deadline + Duration::from_millis(300), worker).await;
-        }
+        self.finish_address_work(deadline + Duration::from_millis(300))
+            .await;
         // Give the notifier a moment to start notify_stop scripts and write the FIFO lines.
         tokio::time::sleep(Duration::from_millis(20)).await;
         self.fifos.close();
@@ -437,7 +559,13 @@ impl Daemon {
             }
         }
         crate::net::sysctl::restore_all();
-        info!("Stopped vrrpd");
-        ExitCode::SUCCESS
+    }
+
+    /// Lets the address workers finish what they were given (by `deadline` at the latest).
+    async fn finish_address_work(&mut self, deadline: tokio::time::Instant) {
+        self.address_queues.clear();
+        for worker in self.address_workers.drain(..) {
+            let _ = tokio::time::timeout_at(deadline, worker).await;
+        }
     }
 }

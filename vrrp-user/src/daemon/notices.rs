@@ -21,6 +21,20 @@ pub(super) struct Announced {
     groups: HashMap<String, State>,
 }
 
+impl Announced {
+    /// The states a previous image had announced, as `vrrpd upgrade` carried them over: a
+    /// resumed instance announces nothing until it moves.
+    pub(super) fn resumed(carried: &[super::protocol::CarriedInstance]) -> Announced {
+        Announced {
+            instances: carried
+                .iter()
+                .map(|c| (c.name.clone(), State::from_u8(c.fsm.state)))
+                .collect(),
+            groups: HashMap::new(),
+        }
+    }
+}
+
 impl Daemon {
     /// The sync groups of `member` that its transition to `to` completes: every member is now
     /// in `to` and the group was not (keepalived announces a group once, after its members).

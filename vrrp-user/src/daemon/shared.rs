@@ -9,11 +9,17 @@ use vrrp_common::stats::Counter;
 
 use super::protocol::{ProtocolHandle, Published};
 use crate::control::Reporter;
-use crate::control::model::{DatapathStats, InstanceSnapshot, InstanceStats, Stats, Status};
+use crate::control::model::{
+    DaemonStatus, DatapathStats, InstanceSnapshot, InstanceStats, Stats, Status,
+};
 use crate::datapath::xdp::DatapathReader;
 use crate::track::{Observation, Source};
 
 pub struct Shared {
+    /// The process across its images (`vrrpd upgrade`).
+    pub daemon: Mutex<DaemonStatus>,
+    /// `vrrpd upgrade` requests, for the main loop.
+    pub upgrades: tokio::sync::mpsc::UnboundedSender<Option<std::path::PathBuf>>,
     pub protocol: ProtocolHandle,
     /// The XDP counters and LIVENESS on their own descriptors (None in socket mode).
     pub datapath: Option<DatapathReader>,
@@ -65,7 +71,12 @@ impl Reporter for Shared {
             self.started.elapsed(),
             &self.snapshot(),
             now,
+            self.daemon.lock().map(|d| d.clone()).unwrap_or_default(),
         )
+    }
+
+    fn request_upgrade(&self, binary: Option<std::path::PathBuf>) -> bool {
+        self.upgrades.send(binary).is_ok()
     }
 
     fn stats(&self) -> Stats {

@@ -16,11 +16,24 @@ use crate::track::{self, Health, InstanceTracking, Observation, Source};
 impl Daemon {
     /// Starts the tracker (which folds observations into each instance's health) and the
     /// tracked scripts and files of the configuration.
-    pub(super) fn start_tracking(&mut self, updates: UnboundedReceiver<(Source, Observation)>) {
+    /// Starts the tracker and the tracked sources. `resumed`: the instances come from a
+    /// previous image with the health its observations gave them (carried into
+    /// `Shared::observations`), so only a change from that is sent.
+    pub(super) fn start_tracking(
+        &mut self,
+        updates: UnboundedReceiver<(Source, Observation)>,
+        resumed: bool,
+    ) {
         let (plan, plans) = tokio::sync::watch::channel(track::plan(&self.config));
         let shared = Arc::clone(&self.shared);
+        let mut sent = HashMap::new();
+        if resumed && let Ok(observations) = shared.observations.lock() {
+            for instance in plans.borrow().iter() {
+                sent.insert(instance.name.clone(), Health::of(instance, &observations));
+            }
+        }
         self.background
-            .push(tokio::spawn(tracker(plans, updates, shared)));
+            .push(tokio::spawn(tracker(plans, updates, shared, sent)));
         self.tracking_plan = Some(plan);
         self.start_tracked_sources();
     }
@@ -47,15 +60,26 @@ impl Daemon {
             }
         };
         let secure = self.config.global.enable_script_security;
+        let known = self
+            .shared
+            .observations
+            .lock()
+            .map(|o| o.clone())
+            .unwrap_or_default();
         for script in self.config.scripts.clone() {
             let identity = match &script.user {
                 Some(user) => crate::script::identity(Some(user)).unwrap_or(identity),
                 None => identity,
             };
+            let state = match known.get(&Source::Script(script.name.clone())) {
+                Some(Observation::Ok(ok)) => Some(*ok),
+                _ => None,
+            };
             self.tracked_sources.push(tokio::spawn(track::run_script(
                 script,
                 identity,
                 secure,
+                state,
                 self.tracking_tx.clone(),
             )));
         }
@@ -144,8 +168,8 @@ async fn tracker(
     mut plans: tokio::sync::watch::Receiver<Vec<InstanceTracking>>,
     mut updates: UnboundedReceiver<(Source, Observation)>,
     shared: Arc<Shared>,
+    mut sent: HashMap<String, Health>,
 ) {
-    let mut sent: HashMap<String, Health> = HashMap::new();
     loop {
         tokio::select! {
             update = updates.recv() => {

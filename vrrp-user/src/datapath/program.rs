@@ -36,6 +36,25 @@ pub fn load() -> Result<Ebpf, LoadError> {
     Ok(ebpf)
 }
 
+/// Loads the object on the maps pinned under `directory` (a previous image's, handed over by
+/// `vrrpd upgrade`) instead of new ones: the program about to replace the running one sees the
+/// same CONFIG, LIVENESS, counters and EVENTS.
+pub fn load_on_pinned_maps(
+    directory: &std::path::Path,
+    names: &[&'static str],
+) -> Result<Ebpf, LoadError> {
+    if XDP_OBJECT.is_empty() {
+        return Err(LoadError::NotBuilt);
+    }
+    let mut loader = EbpfLoader::new();
+    for name in names {
+        loader.map_pin_path(name, directory.join(name));
+    }
+    let mut ebpf = loader.load(XDP_OBJECT)?;
+    xdp_program(&mut ebpf)?.load()?;
+    Ok(ebpf)
+}
+
 /// The XDP program inside a loaded object.
 pub fn xdp_program(ebpf: &mut Ebpf) -> Result<&mut aya::programs::Xdp, LoadError> {
     let program = ebpf

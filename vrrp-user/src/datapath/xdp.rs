@@ -2,13 +2,21 @@
 //! PEERS and VIPS, read LIVENESS and the counters, and hand out the EVENTS ring buffer.
 //! Dropping it detaches the program everywhere (the attachments are bpf_links owned by this
 //! process, so even a crash leaves nothing attached).
+//!
+//! `vrrpd upgrade` hands the datapath to the next image of the daemon without a moment
+//! unvalidated: [`XdpDatapath::hand_over`] pins the maps and the links under a directory of
+//! bpffs, the new image [`XdpDatapath::adopt`]s them at once (the old program goes on running
+//! on the same maps), loads its own program on those same maps in the background, and swaps
+//! it in atomically with [`XdpDatapath::take_over`] (bpf_link_update: one program or the other
+//! sees every frame).
 
 use std::collections::HashMap as StdHashMap;
 use std::path::{Path, PathBuf};
 
 use aya::Ebpf;
 use aya::maps::{HashMap, Map, MapData, MapError, PerCpuArray, RingBuf};
-use aya::programs::xdp::XdpLinkId;
+use aya::programs::links::{FdLink, PinnedLink};
+use aya::programs::xdp::{XdpLink, XdpLinkId};
 use thiserror::Error;
 use tracing::info;
 use vrrp_common::maps::{
@@ -33,17 +41,49 @@ pub enum XdpError {
     MissingMap(&'static str),
     #[error("pinning maps under {path}: {message}")]
     Pin { path: PathBuf, message: String },
+    #[error("the program of the previous image is still being replaced; try again")]
+    Adopting,
+    #[error("handing over the attachment on interface {ifindex}: {message}")]
+    Link { ifindex: u32, message: String },
+}
+
+/// The maps, by the names the program gives them; all of them are handed over by `upgrade`.
+pub const MAP_NAMES: [&str; 6] = ["CONFIG", "LIVENESS", "PEERS", "VIPS", "STATS", "EVENTS"];
+
+/// How the program is attached to one interface.
+enum Link {
+    /// Attached by this image's program.
+    Managed(XdpLinkId),
+    /// Adopted from the previous image (its program, until [`XdpDatapath::take_over`]).
+    Adopted(XdpLink),
+}
+
+/// The attachments a previous image handed over: which interfaces, in which mode (their links
+/// and the maps are pinned in the hand-over directory).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HandedOver {
+    pub directory: PathBuf,
+    /// (ifindex, attached in driver mode).
+    pub interfaces: Vec<(u32, bool)>,
+}
+
+fn link_pin(directory: &Path, ifindex: u32) -> PathBuf {
+    directory.join(format!("link-{ifindex}"))
 }
 
 pub struct XdpDatapath {
-    ebpf: Ebpf,
+    /// The loaded object; `None` while running on the program adopted from a previous image.
+    ebpf: Option<Ebpf>,
     config: HashMap<MapData, InstanceKey, InstanceConfig>,
     liveness: HashMap<MapData, InstanceKey, Liveness>,
     peers: HashMap<MapData, PeerKey, PeerTtl>,
     vips: HashMap<MapData, VipKey, VipValue>,
     stats: PerCpuArray<MapData, u64>,
     events: Option<RingBuf<MapData>>,
-    attached: StdHashMap<u32, (XdpLinkId, AttachedMode)>,
+    /// EVENTS on a descriptor of its own: the ring buffer is taken by the protocol thread, and
+    /// an upgrade hands the map itself over.
+    events_map: MapData,
+    attached: StdHashMap<u32, (Link, AttachedMode)>,
     pinned: Option<PathBuf>,
 }
 
@@ -53,37 +93,194 @@ fn second_handle<T: TryFrom<Map, Error = MapError>>(
     map: &MapData,
     name: &'static str,
 ) -> Result<T, XdpError> {
+    typed(duplicate(map, name)?, name)
+}
+
+fn duplicate(map: &MapData, name: &'static str) -> Result<MapData, XdpError> {
     let fd = std::os::fd::AsFd::as_fd(map.fd())
         .try_clone_to_owned()
         .map_err(|error| XdpError::Duplicate(name, error))?;
-    let data = MapData::from_fd(fd).map_err(|error| XdpError::Map(name, error))?;
+    MapData::from_fd(fd).map_err(|error| XdpError::Map(name, error))
+}
+
+fn typed<T: TryFrom<Map, Error = MapError>>(
+    data: MapData,
+    name: &'static str,
+) -> Result<T, XdpError> {
     let map = Map::from_map_data(data).map_err(|error| XdpError::Map(name, error))?;
     T::try_from(map).map_err(|error| XdpError::Map(name, error))
 }
 
-fn take<T: TryFrom<aya::maps::Map, Error = MapError>>(
-    ebpf: &mut Ebpf,
-    name: &'static str,
-) -> Result<T, XdpError> {
-    let map = ebpf.take_map(name).ok_or(XdpError::MissingMap(name))?;
-    T::try_from(map).map_err(|error| XdpError::Map(name, error))
+/// The maps of a loaded object, or of a hand-over directory, by name.
+trait MapSource {
+    fn map(&mut self, name: &'static str) -> Result<MapData, XdpError>;
+}
+
+impl MapSource for Ebpf {
+    fn map(&mut self, name: &'static str) -> Result<MapData, XdpError> {
+        match self.take_map(name).ok_or(XdpError::MissingMap(name))? {
+            Map::HashMap(data)
+            | Map::PerCpuArray(data)
+            | Map::RingBuf(data)
+            | Map::Array(data)
+            | Map::PerCpuHashMap(data) => Ok(data),
+            _ => Err(XdpError::Map(
+                name,
+                MapError::InvalidName { name: name.into() },
+            )),
+        }
+    }
+}
+
+impl MapSource for &Path {
+    fn map(&mut self, name: &'static str) -> Result<MapData, XdpError> {
+        MapData::from_pin(self.join(name)).map_err(|error| XdpError::Map(name, error))
+    }
 }
 
 impl XdpDatapath {
     /// Loads the program into the kernel (verified, not yet attached).
     pub fn load() -> Result<XdpDatapath, XdpError> {
         let mut ebpf = program::load()?;
+        let mut datapath = XdpDatapath::with_maps(&mut ebpf)?;
+        datapath.ebpf = Some(ebpf);
+        Ok(datapath)
+    }
+
+    fn with_maps(source: &mut impl MapSource) -> Result<XdpDatapath, XdpError> {
+        let events = source.map("EVENTS")?;
         Ok(XdpDatapath {
-            config: take(&mut ebpf, "CONFIG")?,
-            liveness: take(&mut ebpf, "LIVENESS")?,
-            peers: take(&mut ebpf, "PEERS")?,
-            vips: take(&mut ebpf, "VIPS")?,
-            stats: take(&mut ebpf, "STATS")?,
-            events: Some(take(&mut ebpf, "EVENTS")?),
-            ebpf,
+            ebpf: None,
+            config: typed(source.map("CONFIG")?, "CONFIG")?,
+            liveness: typed(source.map("LIVENESS")?, "LIVENESS")?,
+            peers: typed(source.map("PEERS")?, "PEERS")?,
+            vips: typed(source.map("VIPS")?, "VIPS")?,
+            stats: typed(source.map("STATS")?, "STATS")?,
+            events_map: duplicate(&events, "EVENTS")?,
+            events: Some(typed(events, "EVENTS")?),
             attached: StdHashMap::new(),
             pinned: None,
         })
+    }
+
+    /// `vrrpd upgrade`, in the image that goes: pins the maps and the attachments under
+    /// `directory` for the next image and lets go of them here (the pins keep the program
+    /// attached, across the exec, until the next image holds them).
+    pub fn hand_over(&mut self, directory: &Path) -> Result<HandedOver, XdpError> {
+        let error = |message: String| XdpError::Pin {
+            path: directory.to_path_buf(),
+            message,
+        };
+        if let Some(root) = directory.parent() {
+            ensure_bpffs(root).map_err(&error)?;
+        }
+        let _ = std::fs::remove_dir_all(directory);
+        std::fs::create_dir_all(directory).map_err(|e| error(e.to_string()))?;
+        for (name, map) in self.maps() {
+            map.pin(directory.join(name))
+                .map_err(|e| error(format!("{name}: {e}")))?;
+        }
+        let mut interfaces = Vec::new();
+        for (ifindex, (link, mode)) in std::mem::take(&mut self.attached) {
+            let link = match link {
+                Link::Adopted(link) => link,
+                Link::Managed(id) => self.program().and_then(|xdp| {
+                    xdp.take_link(id).map_err(|e| XdpError::Link {
+                        ifindex,
+                        message: e.to_string(),
+                    })
+                })?,
+            };
+            let pin = |link: XdpLink| -> Result<(), String> {
+                let link = FdLink::try_from(link).map_err(|e| e.to_string())?;
+                link.pin(link_pin(directory, ifindex))
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            };
+            pin(link).map_err(|message| XdpError::Link { ifindex, message })?;
+            interfaces.push((ifindex, mode == AttachedMode::Driver));
+        }
+        Ok(HandedOver {
+            directory: directory.to_path_buf(),
+            interfaces,
+        })
+    }
+
+    /// `vrrpd upgrade`, in the image that comes: the previous image's maps and attachments,
+    /// held from now on (the link pins are removed; the map pins stay for [`Self::take_over`]).
+    pub fn adopt(handed: &HandedOver) -> Result<XdpDatapath, XdpError> {
+        let mut directory = handed.directory.as_path();
+        let mut datapath = XdpDatapath::with_maps(&mut directory)?;
+        for &(ifindex, driver) in &handed.interfaces {
+            let path = link_pin(directory, ifindex);
+            let message = |e: String| XdpError::Link {
+                ifindex,
+                message: e,
+            };
+            let pinned = PinnedLink::from_pin(&path).map_err(|e| message(e.to_string()))?;
+            let link =
+                XdpLink::try_from(FdLink::from(pinned)).map_err(|e| message(e.to_string()))?;
+            let _ = std::fs::remove_file(&path);
+            let mode = if driver {
+                AttachedMode::Driver
+            } else {
+                AttachedMode::Skb
+            };
+            datapath
+                .attached
+                .insert(ifindex, (Link::Adopted(link), mode));
+        }
+        Ok(datapath)
+    }
+
+    /// Whether the program running is still the previous image's.
+    pub fn adopting(&self) -> bool {
+        self.ebpf.is_none()
+    }
+
+    /// Replaces the adopted program with this image's (loaded on the same maps by
+    /// [`program::load_on_pinned_maps`]) on every interface, atomically, and removes the
+    /// hand-over directory.
+    pub fn take_over(&mut self, mut ebpf: Ebpf, directory: &Path) -> Result<(), XdpError> {
+        let program = program::xdp_program(&mut ebpf)?;
+        let mut result = Ok(());
+        for (ifindex, (link, mode)) in std::mem::take(&mut self.attached) {
+            let link = match link {
+                Link::Adopted(adopted) => match program.attach_to_link(adopted) {
+                    Ok(id) => Link::Managed(id),
+                    Err(error) => {
+                        // The link went with the failed update: the interface is unprotected
+                        // until the next reload attaches it again; said, not hidden.
+                        result = Err(XdpError::Link {
+                            ifindex,
+                            message: error.to_string(),
+                        });
+                        continue;
+                    }
+                },
+                managed => managed,
+            };
+            self.attached.insert(ifindex, (link, mode));
+        }
+        self.ebpf = Some(ebpf);
+        remove_hand_over(directory);
+        result
+    }
+
+    fn program(&mut self) -> Result<&mut aya::programs::Xdp, XdpError> {
+        let ebpf = self.ebpf.as_mut().ok_or(XdpError::Adopting)?;
+        Ok(program::xdp_program(ebpf)?)
+    }
+
+    fn maps(&self) -> [(&'static str, &MapData); 6] {
+        [
+            ("CONFIG", self.config.map_data()),
+            ("LIVENESS", self.liveness.map_data()),
+            ("PEERS", self.peers.map_data()),
+            ("VIPS", self.vips.map_data()),
+            ("STATS", self.stats.map_data()),
+            ("EVENTS", &self.events_map),
+        ]
     }
 
     /// Attaches to an interface (once); returns the mode it runs in.
@@ -96,17 +293,17 @@ impl XdpDatapath {
         if let Some((_, mode)) = self.attached.get(&ifindex) {
             return Ok(*mode);
         }
-        let xdp = program::xdp_program(&mut self.ebpf)?;
-        let (link, mode) = attach::attach(xdp, interface, ifindex, policy)?;
+        let (link, mode) = attach::attach(self.program()?, interface, ifindex, policy)?;
         info!("{interface}: XDP program attached in {mode} mode");
-        self.attached.insert(ifindex, (link, mode));
+        self.attached.insert(ifindex, (Link::Managed(link), mode));
         Ok(mode)
     }
 
     /// Detaches from an interface (a no-op if not attached, or if the interface is gone).
     pub fn detach(&mut self, ifindex: u32) {
-        if let Some((link, _)) = self.attached.remove(&ifindex)
-            && let Ok(xdp) = program::xdp_program(&mut self.ebpf)
+        // An adopted link detaches when it is dropped here.
+        if let Some((Link::Managed(link), _)) = self.attached.remove(&ifindex)
+            && let Ok(xdp) = self.program()
         {
             let _ = xdp.detach(link);
         }
@@ -183,14 +380,7 @@ impl XdpDatapath {
             ensure_bpffs(root).map_err(&error)?;
         }
         std::fs::create_dir_all(dir).map_err(|e| error(e.to_string()))?;
-        let pins: [(&str, &MapData); 5] = [
-            ("CONFIG", self.config.map_data()),
-            ("LIVENESS", self.liveness.map_data()),
-            ("PEERS", self.peers.map_data()),
-            ("VIPS", self.vips.map_data()),
-            ("STATS", self.stats.map_data()),
-        ];
-        for (name, map) in pins {
+        for (name, map) in self.maps() {
             let path = dir.join(name);
             let _ = std::fs::remove_file(&path);
             map.pin(&path).map_err(|e| error(format!("{name}: {e}")))?;
@@ -301,10 +491,22 @@ impl Drop for XdpDatapath {
             self.detach(ifindex);
         }
         if let Some(dir) = &self.pinned {
-            for name in ["CONFIG", "LIVENESS", "PEERS", "VIPS", "STATS"] {
-                let _ = std::fs::remove_file(dir.join(name));
-            }
-            let _ = std::fs::remove_dir(dir);
+            remove_hand_over(dir);
         }
     }
+}
+
+/// Removes a directory of map and link pins (the maps and links live on while held).
+pub fn remove_hand_over(directory: &Path) {
+    for name in MAP_NAMES {
+        let _ = std::fs::remove_file(directory.join(name));
+    }
+    if let Ok(entries) = std::fs::read_dir(directory) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with("link-") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(directory);
 }

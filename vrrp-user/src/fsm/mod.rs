@@ -125,7 +125,7 @@ impl Default for GarpSchedule {
 }
 
 /// Why an instance cannot serve (keepalived's FAULT state).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FaultReason {
     InterfaceDown(String),
     TrackedInterfaceDown(String),
@@ -192,7 +192,7 @@ pub enum SyncEvent {
 }
 
 /// Why a transition happened, for logs, notify scripts and `vrrpd status`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Reason {
     Startup,
     /// Priority 255: the address owner goes straight to master.
@@ -257,7 +257,7 @@ pub enum Action {
 }
 
 /// Counters kept by the state machine (the datapath keeps the per-frame ones).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Counters {
     pub adverts_sent: u64,
     pub adverts_received: u64,
@@ -301,6 +301,24 @@ pub struct Instance {
     counters: Counters,
 }
 
+/// What an instance carries into the next image of the daemon (`vrrpd upgrade`): where it
+/// stands in the election and when its next advert is due, so that the new image goes on from
+/// there without a transition. The master's record comes back from the datapath (LIVENESS) or
+/// from the next advert; a backup's Master_Down_Timer starts again at the resumption, which
+/// can only make it wait longer, never take over early.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Carried {
+    /// [`State`] as its number (Initialize 0, Backup 1, Master 2, Fault 3).
+    pub state: u8,
+    pub tracking_weight: i32,
+    pub fault: Option<FaultReason>,
+    pub group_fault: bool,
+    /// CLOCK_MONOTONIC nanoseconds (the clock runs on across exec).
+    pub next_advert_ns: Option<u64>,
+    pub last_transition: Option<(u64, Reason)>,
+    pub counters: Counters,
+}
+
 /// Effective priority (keepalived): base plus the tracking weights, kept within 1..=254 so that
 /// tracking never makes a router the owner nor silences it; the owner's 255 does not move.
 pub fn effective_priority(base: u8, weight: i32) -> u8 {
@@ -330,6 +348,47 @@ impl Instance {
             last_reply_advert: None,
             last_transition: None,
             counters: Counters::default(),
+        }
+    }
+
+    /// An instance that goes on from where a previous image of the daemon left it: in the
+    /// carried state with no transition, no address work and no gratuitous ARP (the addresses
+    /// are in place), its next advert when it was due.
+    pub fn resume(params: Params, carried: Carried, now: Instant) -> Instance {
+        let mut instance = Instance::new(params);
+        instance.state = State::from_u8(carried.state);
+        instance.tracking_weight = carried.tracking_weight;
+        instance.effective_priority =
+            effective_priority(instance.params.base_priority, carried.tracking_weight);
+        instance.fault = carried.fault;
+        instance.group_fault = carried.group_fault;
+        instance.backup_since = now;
+        instance.counters = carried.counters;
+        instance.last_transition = carried
+            .last_transition
+            .map(|(at, reason)| (Instant::from_ns(at), reason));
+        if instance.state == State::Master {
+            let due = carried.next_advert_ns.map(Instant::from_ns);
+            instance.next_advert = Some(due.unwrap_or(now));
+            let garp = instance.params.garp;
+            instance.garp_refresh = (!garp.refresh.is_zero()).then(|| now + garp.refresh);
+        }
+        instance
+    }
+
+    /// What [`Instance::resume`] needs to go on from here.
+    pub fn carry(&self) -> Carried {
+        Carried {
+            state: self.state as u8,
+            tracking_weight: self.tracking_weight,
+            fault: self.fault.clone(),
+            group_fault: self.group_fault,
+            next_advert_ns: self.next_advert.map(Instant::as_ns),
+            last_transition: self
+                .last_transition
+                .clone()
+                .map(|(at, reason)| (at.as_ns(), reason)),
+            counters: self.counters,
         }
     }
 

@@ -695,3 +695,41 @@ fn a_reload_with_a_new_interval_keeps_the_master() {
         assert_eq!(next - first, 20 * MS, "{delivery:?}: the new interval");
     }
 }
+
+#[test]
+fn a_resumed_master_advertises_when_its_advert_was_due_with_no_transition_or_address_work() {
+    let mut master = Instance::new(params(11, 255, Version::V3, 1));
+    let mut actions = Vec::new();
+    master.handle(Input::Startup, at(0), &mut actions);
+    run_timers(&mut master, 25 * MS);
+    let carried = master.carry();
+    assert_eq!(carried.next_advert_ns, Some(30 * MS));
+    // The new image comes up 4 ms later, between two adverts.
+    let mut resumed = Instance::resume(params(11, 255, Version::V3, 1), carried, at(26 * MS));
+    assert_eq!(resumed.state(), State::Master);
+    assert_eq!(resumed.counters(), master.counters());
+    let fired = run_timers(&mut resumed, 40 * MS);
+    assert_eq!(
+        fired,
+        vec![
+            (30 * MS, Action::SendAdvert { priority: 255 }),
+            (40 * MS, Action::SendAdvert { priority: 255 }),
+        ],
+        "adverts on the old schedule, nothing else"
+    );
+}
+
+#[test]
+fn a_resumed_backup_waits_a_whole_master_down_interval_from_its_resumption() {
+    let mut backup = Instance::new(params(12, 96, Version::V3, 1));
+    let mut actions = Vec::new();
+    backup.handle(Input::Startup, at(0), &mut actions);
+    let carried = backup.carry();
+    assert_eq!(carried.state, State::Backup as u8);
+    let mut resumed = Instance::resume(params(12, 96, Version::V3, 1), carried, at(20 * MS));
+    assert_eq!(resumed.state(), State::Backup);
+    // Master_Down_Interval at 10 ms and priority 96: 3 * 10 ms + (256 - 96) * 10 ms / 256.
+    let down = 30 * MS + 160 * 10 * MS / 256;
+    assert_eq!(resumed.master_down_deadline(), Some(at(20 * MS + down)));
+    assert!(run_timers(&mut resumed, 20 * MS + down - 1).is_empty());
+}

@@ -36,3 +36,25 @@ pub fn restore_all() {
         let _ = std::fs::write(&path, value);
     }
 }
+
+/// The values [`set_ipv4`] replaced, for `vrrpd upgrade` to carry into the next image.
+pub fn replaced() -> Vec<(String, String)> {
+    originals()
+        .lock()
+        .map(|originals| {
+            originals
+                .iter()
+                .map(|(p, v)| (p.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The values a previous image replaced: they, not what this image finds, are put back at exit.
+pub fn remember(replaced: Vec<(String, String)>) {
+    if let Ok(mut originals) = originals().lock() {
+        for (path, value) in replaced {
+            originals.entry(path).or_insert(value);
+        }
+    }
+}

@@ -18,7 +18,7 @@ use crate::fsm::FaultReason;
 use crate::script::{self, Identity};
 
 /// Something tracked, by kind and name.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Source {
     Script(String),
     Interface(String),
@@ -31,7 +31,7 @@ pub enum Source {
 }
 
 /// The latest observation of a source: up/down, or the number in a tracked file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Observation {
     Ok(bool),
     Value(i64),
@@ -223,15 +223,18 @@ pub fn plan(config: &Config) -> Vec<InstanceTracking> {
 }
 
 /// Runs a vrrp_script forever: every `interval`, with a timeout (killed and counted as a
-/// failure), applying rise/fall, reporting each change of state.
+/// failure), applying rise/fall, reporting each change of state. It starts in `known` (the
+/// state it was last seen in, when a reload or an upgrade restarts it: rise and fall go on from
+/// there), else as keepalived starts a script: good unless `init_fail`.
 pub async fn run_script(
     script: Script,
     identity: Identity,
     secure: bool,
+    known: Option<bool>,
     updates: UnboundedSender<(Source, Observation)>,
 ) {
     let source = Source::Script(script.name.clone());
-    let mut ok = !script.init_fail;
+    let mut ok = known.unwrap_or(!script.init_fail);
     let _ = updates.send((source.clone(), Observation::Ok(ok)));
     let mut streak = 0u32;
     let timeout = script.timeout.unwrap_or(script.interval);

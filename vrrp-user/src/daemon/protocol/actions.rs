@@ -63,6 +63,7 @@ impl Thread {
                 if priority == PRIORITY_STOP {
                     info!("({name}) sent 0 priority");
                 }
+                self.last_advert_sent = now;
                 false
             }
             Action::Transition { from, to, reason } => {

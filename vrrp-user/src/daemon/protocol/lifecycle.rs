@@ -97,9 +97,30 @@ impl Thread {
             socket.drop_all_incoming()?;
             slot.insert(socket);
         }
-        let fsm = fsm::Instance::new(plan.params.clone());
+        let carried = self
+            .carried
+            .iter()
+            .position(|c| c.identifies(plan))
+            .map(|at| self.carried.swap_remove(at).fsm);
+        let resumed = carried.is_some();
+        let fsm = match carried {
+            Some(carried) => {
+                let fsm = fsm::Instance::resume(plan.params.clone(), carried, monotonic_now());
+                info!(
+                    "({}) resumed in {} state from the previous image",
+                    plan.name(),
+                    fsm.state().keepalived_name()
+                );
+                fsm
+            }
+            None => fsm::Instance::new(plan.params.clone()),
+        };
+        let started = resumed && fsm.state() != State::Initialize;
         if let Some(mut datapath) = self.xdp() {
-            let _ = datapath.reset_liveness(&plan.key);
+            // A resumed instance keeps the kernel's record of its master.
+            if !resumed {
+                let _ = datapath.reset_liveness(&plan.key);
+            }
             let _ = datapath.write_config(&plan.key, &fsm.datapath_config(plan.datapath_base));
             for peer in &plan.config.unicast_peers {
                 let _ = datapath.add_peer(
@@ -122,7 +143,7 @@ impl Thread {
             fsm,
             template,
             socket: send_key,
-            started: false,
+            started,
             address_list: Default::default(),
         });
         self.changed(super::Unpublished::State);

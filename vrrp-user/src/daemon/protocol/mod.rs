@@ -58,6 +58,31 @@ pub enum Command {
     Reload(Vec<InstancePlan>),
     /// Priority 0 from masters, then stop.
     Shutdown,
+    /// `vrrpd upgrade`: stop without a word on the wire, right after the next advert of a master
+    /// (so that the next image has a whole interval to come up), and answer with where every
+    /// instance stands.
+    HandOver(tokio::sync::oneshot::Sender<Vec<CarriedInstance>>),
+}
+
+/// One instance as `vrrpd upgrade` carries it into the next image: its identity (the next image
+/// resumes it only if its configuration still has an instance of that name on the same
+/// interface, VRID and family) and its state machine's [`fsm::Carried`].
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CarriedInstance {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u8,
+    pub ipv6: bool,
+    pub fsm: fsm::Carried,
+}
+
+impl CarriedInstance {
+    fn identifies(&self, plan: &InstancePlan) -> bool {
+        self.name == plan.name()
+            && self.interface == plan.config.interface
+            && self.vrid == plan.config.vrid
+            && self.ipv6 == (plan.config.family == Family::Ipv6)
+    }
 }
 
 /// What the async side hears from the protocol thread.
@@ -150,6 +175,12 @@ struct Thread {
     deleting: bool,
     /// Instances whose address cannot be bound yet (see `lifecycle`).
     waiting: Vec<InstancePlan>,
+    /// What the previous image of the daemon carried over, taken by each instance as it joins.
+    carried: Vec<CarriedInstance>,
+    /// An upgrade waiting for the next advert: who to answer, and since when.
+    handing_over: Option<(tokio::sync::oneshot::Sender<Vec<CarriedInstance>>, Instant)>,
+    /// When the last advert left.
+    last_advert_sent: Instant,
 }
 
 /// Starts the protocol thread with the initial instances.
@@ -159,6 +190,7 @@ pub fn spawn(
     published: Arc<Published>,
     outcomes: UnboundedSender<Outcome>,
     scheduling: Scheduling,
+    carried: Vec<CarriedInstance>,
 ) -> io::Result<ProtocolHandle> {
     // SAFETY: plain descriptor creation, owned below.
     let wake = Arc::new(unsafe {
@@ -201,6 +233,9 @@ pub fn spawn(
         stopping: false,
         deleting: false,
         waiting: Vec::new(),
+        carried,
+        handing_over: None,
+        last_advert_sent: Instant::from_ns(0),
     };
     thread.watch(thread.wake.as_raw_fd())?;
     thread.watch(thread.timer.as_raw_fd())?;
@@ -266,6 +301,10 @@ impl Thread {
             if self.finished() {
                 break;
             }
+            if self.hand_over_if_due() {
+                // Gone without a word: the next image goes on from here.
+                return;
+            }
             self.publish_if_due(monotonic_now());
             self.arm_timer();
             // SAFETY: ready is a valid array of epoll_event.
@@ -325,8 +364,39 @@ impl Thread {
                         self.input(index, Input::Shutdown, now);
                     }
                 }
+                Command::HandOver(reply) => self.handing_over = Some((reply, now)),
             }
         }
+    }
+
+    /// Answers a pending [`Command::HandOver`] once a master has just advertised (or at once
+    /// when no instance is master); true when the thread must end here.
+    fn hand_over_if_due(&mut self) -> bool {
+        let Some((_, asked)) = &self.handing_over else {
+            return false;
+        };
+        let any_master = self
+            .instances
+            .iter()
+            .any(|r| r.fsm.state() == State::Master);
+        if any_master && self.last_advert_sent < *asked {
+            return false;
+        }
+        let Some((reply, _)) = self.handing_over.take() else {
+            return false;
+        };
+        let carried = self
+            .instances
+            .iter()
+            .map(|running| CarriedInstance {
+                name: running.plan.name().to_string(),
+                interface: running.plan.config.interface.clone(),
+                vrid: running.plan.config.vrid,
+                ipv6: running.plan.config.family == Family::Ipv6,
+                fsm: running.fsm.carry(),
+            })
+            .collect();
+        reply.send(carried).is_ok()
     }
 }
 

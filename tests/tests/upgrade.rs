@@ -1,0 +1,293 @@
+//! `vrrpd upgrade`: the daemon replaces its own image and nothing moves. At 10 ms adverts, the
+//! master and the backup are each upgraded twice (with the binary they run, and with another
+//! binary file copied elsewhere): no transition on either router, no priority 0, no advert of
+//! the master left out (the longest gap is printed against the issue's "an interval plus
+//! 2 ms"), the VIP on the master and the XDP program on both routers at every 5 ms sample, the
+//! PID unchanged. A binary that does not run is refused and the daemon runs on; one that
+//! cannot take the state gets keepalived's safe restart: priority 0, the backup takes over at
+//! Skew_Time.
+
+use std::path::Path;
+use std::time::Duration;
+
+use vrrp_harness::capture::{Capture, wall_clock_ns};
+use vrrp_harness::daemons::{Vrrpd, make_executable, vrrpd_binary};
+use vrrp_harness::process::Scratch;
+use vrrp_harness::sampler::Sampler;
+use vrrp_harness::topology::{BRIDGE, Segment};
+use vrrp_harness::wire;
+
+const VIP: &str = "192.0.2.99";
+/// How long each step is left to run before the next.
+const STEP: Duration = Duration::from_millis(800);
+
+/// VRRPv3 at `interval` seconds with the given priority.
+fn config(priority: u8, interval: &str) -> String {
+    format!(
+        "global_defs {{\n  vrrp_version 3\n  vrrp_garp_master_delay 0\n}}\nvrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {priority}\n  advert_int {interval}\n  virtual_ipaddress {{\n    {VIP}/24 dev eth0\n  }}\n}}\n"
+    )
+}
+
+/// As [`config`], with a failing tracking script of weight -2 (its health must survive the
+/// upgrade: the new image starts with the previous image's observations).
+fn tracked_config(priority: u8, interval: &str) -> String {
+    config(priority, interval).replacen(
+        "vrrp_instance VI_1 {",
+        "vrrp_script failing {\n  script /bin/false\n  interval 1\n  weight -2\n}\nvrrp_instance VI_1 {\n  track_script {\n    failing\n  }",
+        1,
+    )
+}
+
+/// `vrrpd upgrade` against `daemon`: (exit success, what it printed).
+fn upgrade(daemon: &Vrrpd, binary: Option<&Path>) -> (bool, String) {
+    let mut command = std::process::Command::new(vrrpd_binary());
+    command.arg("upgrade").arg("--control").arg(&daemon.control);
+    if let Some(binary) = binary {
+        command.arg("--binary").arg(binary);
+    }
+    let output = command.output().expect("vrrpd upgrade runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// The daemon's PID and image generation, as its status reports them.
+fn pid_and_generation(daemon: &Vrrpd) -> (i64, i64) {
+    let status = daemon.status_json().expect("status");
+    (
+        status["daemon"]["pid"].as_i64().unwrap_or(-1),
+        status["daemon"]["generation"].as_i64().unwrap_or(-1),
+    )
+}
+
+#[test]
+fn upgrading_the_master_and_the_backup_moves_nothing() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(2).expect("segment");
+    let scratch = Scratch::new("upgrade").expect("scratch");
+    // Another binary file: the same build copied elsewhere, as a package upgrade puts a new
+    // file where the old one was.
+    let copy = scratch.join("vrrpd-copy");
+    std::fs::copy(vrrpd_binary(), &copy).expect("copy the binary");
+    make_executable(&copy).expect("executable");
+    let mut master = Vrrpd::start_until(
+        segment.router(1),
+        "master",
+        &tracked_config(100, "0.01"),
+        &scratch,
+        &[],
+        "(VI_1) Entering MASTER STATE",
+    )
+    .expect("master");
+    let mut backup = Vrrpd::start_until(
+        segment.router(2),
+        "backup",
+        &config(96, "0.01"),
+        &scratch,
+        &[],
+        "(VI_1) Entering BACKUP STATE",
+    )
+    .expect("backup");
+    master
+        .wait_for(
+            "(VI_1) Changing effective priority from 100 to 98",
+            Duration::from_secs(5),
+        )
+        .expect("the failing script's weight");
+    master
+        .wait_for("XDP program attached", Duration::from_secs(5))
+        .expect("XDP on the master");
+    backup
+        .wait_for("XDP program attached", Duration::from_secs(5))
+        .expect("XDP on the backup");
+    let capture =
+        Capture::start(&segment.switch, BRIDGE, "ip proto 112", scratch.path()).expect("capture");
+    let vip = Sampler::address(segment.router(1), VIP);
+    let master_xdp = Sampler::xdp_attached(segment.router(1));
+    let backup_xdp = Sampler::xdp_attached(segment.router(2));
+    std::thread::sleep(STEP);
+    let started = wall_clock_ns();
+    let pids = (master.process.pid() as i64, backup.process.pid() as i64);
+
+    for (daemon, binary) in [
+        (&master, None),
+        (&backup, None),
+        (&master, Some(copy.as_path())),
+        (&backup, Some(copy.as_path())),
+    ] {
+        let (ok, text) = upgrade(daemon, binary);
+        assert!(ok, "vrrpd upgrade: {text}\n{}", daemon.log());
+        assert!(text.contains("upgraded in place"), "{text}");
+        std::thread::sleep(STEP);
+    }
+    let ended = wall_clock_ns();
+
+    let vip = vip.finish();
+    let master_xdp = master_xdp.finish();
+    let backup_xdp = backup_xdp.finish();
+    let frames = capture.finish().expect("capture");
+    let adverts = wire::from(&wire::adverts(&frames), segment.router(1).ipv4.into(), 51);
+    let master_log = master.log();
+    let backup_log = backup.log();
+    assert_eq!(pid_and_generation(&master), (pids.0, 3), "{master_log}");
+    assert_eq!(pid_and_generation(&backup), (pids.1, 3), "{backup_log}");
+    assert_eq!(master.state_of("VI_1").expect("state"), "MASTER");
+    assert_eq!(backup.state_of("VI_1").expect("state"), "BACKUP");
+    assert_eq!(
+        master_log.matches("Entering MASTER STATE").count(),
+        1,
+        "the master never left MASTER:\n{master_log}"
+    );
+    assert!(
+        !backup_log.contains("Entering MASTER STATE"),
+        "the backup never took over:\n{backup_log}"
+    );
+    assert_eq!(
+        master_log.matches("resumed in MASTER state").count(),
+        2,
+        "{master_log}"
+    );
+    assert_eq!(
+        master_log
+            .matches("this image's XDP program replaced the previous one atomically")
+            .count(),
+        2,
+        "{master_log}"
+    );
+    assert!(
+        adverts.iter().all(|a| a.priority == 98),
+        "no priority-0 advert from the master, and the tracked priority kept throughout: {:?}\n{master_log}",
+        adverts
+            .iter()
+            .map(|a| a.priority)
+            .collect::<std::collections::BTreeSet<_>>()
+    );
+    assert_eq!(
+        master_log.matches("Changing effective priority").count(),
+        1,
+        "{master_log}"
+    );
+    let gap = wire::longest_gap(&adverts, started, ended);
+    println!(
+        "across 4 upgrades: longest gap between the master's adverts {:.2} ms at 10 ms; VIP present at {} of {} samples; XDP attached at {} of {} (master) and {} of {} (backup) samples",
+        gap.as_secs_f64() * 1e3,
+        vip.taken - vip.missed,
+        vip.taken,
+        master_xdp.taken - master_xdp.missed,
+        master_xdp.taken,
+        backup_xdp.taken - backup_xdp.missed,
+        backup_xdp.taken
+    );
+    // As in reload.rs: this VM's timer wake-ups alone are late by up to 3 ms now and then, so
+    // the test asserts that no advert was left out (a gap of two intervals); the bench reports
+    // the figure against "an interval plus 2 ms".
+    assert!(
+        gap < Duration::from_millis(20),
+        "gap {gap:?} at 10 ms adverts: an advert left out"
+    );
+    for (what, samples) in [
+        ("the VIP on the master", vip),
+        ("XDP on the master", master_xdp),
+        ("XDP on the backup", backup_xdp),
+    ] {
+        assert!(samples.taken > 200, "{what}: {samples:?}");
+        assert_eq!(samples.missed, 0, "{what}: {samples:?}");
+    }
+}
+
+#[test]
+fn a_binary_that_cannot_take_the_state_gets_a_safe_restart_and_one_that_does_not_run_is_refused() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(2).expect("segment");
+    let scratch = Scratch::new("upgrade-fallback").expect("scratch");
+    // 100 ms adverts: the backup's Skew_Time (priority 96) is 62.5 ms, its
+    // Master_Down_Interval 362.5 ms.
+    let mut master = Vrrpd::start_until(
+        segment.router(1),
+        "master",
+        &config(100, "0.1"),
+        &scratch,
+        &[],
+        "(VI_1) Entering MASTER STATE",
+    )
+    .expect("master");
+    let mut backup = Vrrpd::start_until(
+        segment.router(2),
+        "backup",
+        &config(96, "0.1"),
+        &scratch,
+        &[],
+        "(VI_1) Entering BACKUP STATE",
+    )
+    .expect("backup");
+    let pid = master.process.pid() as i64;
+
+    // A binary that does not run: refused, and the daemon runs on untouched.
+    let (ok, text) = upgrade(&master, Some(Path::new("/bin/false")));
+    assert!(!ok, "{text}");
+    assert!(text.contains("upgrade refused"), "{text}");
+    assert_eq!(pid_and_generation(&master), (pid, 1));
+    assert_eq!(master.state_of("VI_1").expect("state"), "MASTER");
+
+    // A binary that speaks another hand-over format (a wrapper around this one that answers
+    // the preflight with format 999): keepalived's restart.
+    let other_format = scratch
+        .write(
+            "vrrpd-other-format",
+            &format!(
+                "#!/bin/sh\nif [ \"$1\" = --upgrade-preflight ]; then echo 'vrrpd hand-over format 999'; exit 0; fi\nexec {} \"$@\"\n",
+                vrrpd_binary().display()
+            ),
+        )
+        .expect("wrapper");
+    make_executable(&other_format).expect("executable");
+    let capture =
+        Capture::start(&segment.switch, BRIDGE, "ip proto 112", scratch.path()).expect("capture");
+    std::thread::sleep(Duration::from_millis(300));
+    let (ok, text) = upgrade(&master, Some(&other_format));
+    assert!(!ok, "a safe restart is not an upgrade: {text}");
+    assert!(text.contains("safe restart"), "{text}");
+    backup
+        .wait_for("(VI_1) Entering MASTER STATE", Duration::from_secs(5))
+        .expect("the backup takes over");
+    master
+        .wait_for("(VI_1) Entering MASTER STATE", Duration::from_secs(10))
+        .expect("the restarted master preempts back");
+    let frames = capture.finish().expect("capture");
+    let all = wire::adverts(&frames);
+    let from_master = wire::from(&all, segment.router(1).ipv4.into(), 51);
+    let from_backup = wire::from(&all, segment.router(2).ipv4.into(), 51);
+    let stop = from_master
+        .iter()
+        .find(|a| a.priority == 0)
+        .expect("the master sent priority 0");
+    let takeover = from_backup
+        .iter()
+        .find(|a| a.time_ns > stop.time_ns)
+        .expect("the backup advertised");
+    let after = Duration::from_nanos(takeover.time_ns - stop.time_ns);
+    println!(
+        "safe restart: the backup's first advert {:.2} ms after the priority 0 (Skew_Time 62.5 ms)",
+        after.as_secs_f64() * 1e3
+    );
+    // Skew_Time, not Master_Down_Interval (362.5 ms): generous for a loaded machine.
+    assert!(
+        after >= Duration::from_millis(60) && after < Duration::from_millis(250),
+        "{after:?}"
+    );
+    let status = master.status_json().expect("status");
+    assert_eq!(status["daemon"]["pid"].as_i64(), Some(pid));
+    assert_eq!(status["daemon"]["came_by"], "safe restart", "{status}");
+    assert!(
+        master
+            .log()
+            .contains("reads hand-over format \"999\", this one writes 1"),
+        "{}",
+        master.log()
+    );
+}
