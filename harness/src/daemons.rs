@@ -216,6 +216,8 @@ impl Vrrpd {
 #[derive(Debug)]
 pub struct Keepalived {
     pub process: Spawned,
+    /// The configuration file it was started with (a reload rereads it).
+    pub config: PathBuf,
     vrrp_pid_file: PathBuf,
 }
 
@@ -246,6 +248,7 @@ impl Keepalived {
         let log = scratch.join(&format!("{label}.log"));
         Ok(Keepalived {
             process: Spawned::start(&host.ns, &argv, &log)?,
+            config: config_path,
             vrrp_pid_file: PathBuf::from(pid("vrrp")),
         })
     }

@@ -24,6 +24,8 @@ fn the_quick_benchmark_runs_every_scenario() {
         "every run measured"
     );
     assert_eq!(report.flood_rows().len(), 9);
+    // Four changes for each of the three implementations.
+    assert_eq!(report.change_rows().len(), 12);
     let markdown = std::fs::read_to_string(scratch.join("BENCHMARKS.md")).expect("BENCHMARKS.md");
     for section in [
         "Failover precision",
@@ -33,6 +35,7 @@ fn the_quick_benchmark_runs_every_scenario() {
         "ARP request flood",
         "Scale",
         "Start-up",
+        "Configuration changes and restarts",
     ] {
         assert!(markdown.contains(section), "{section}");
     }

@@ -108,6 +108,18 @@ impl Daemon {
         }
     }
 
+    /// A configuration change as an operator makes it: the file rewritten, then SIGHUP (to
+    /// keepalived's parent, which reloads its VRRP child).
+    pub fn reload(&mut self, config: &str) -> Result<()> {
+        let path = match self {
+            Daemon::Vrrpd(v) => v.config.clone(),
+            Daemon::Keepalived(k, _) => k.config.clone(),
+        };
+        std::fs::write(&path, config).with_context(|| format!("writing {}", path.display()))?;
+        self.process().signal(libc::SIGHUP);
+        Ok(())
+    }
+
     pub fn count(&self, needle: &str) -> usize {
         self.log().matches(needle).count()
     }

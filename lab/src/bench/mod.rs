@@ -2,8 +2,8 @@
 //! interleaved in one run on the same namespace lab, every time measured on the wire.
 //!
 //! Scenarios: failover precision (idle and under a flood), planned handover, first gratuitous
-//! ARP after takeover, flood resistance, ARP responder rate and cost, scale (255 VRIDs), and
-//! start-up. The figures are written to BENCHMARKS.md with a PNG plot; nothing here asserts a
+//! ARP after takeover, flood resistance, ARP responder rate and cost, scale (255 VRIDs),
+//! start-up, and configuration changes and restarts. The figures are written to BENCHMARKS.md with a PNG plot; nothing here asserts a
 //! timing — the test suite only checks that `--quick` runs to the end.
 //!
 //! For working on one part (a profile, say): `VRRP_BENCH_ONLY=arp,scale` runs only those
@@ -51,13 +51,14 @@ pub fn run(options: &BenchOptions) -> Result<Report> {
             .is_none_or(|list| list.split(',').any(|n| n == name))
     };
     type Scenario = fn(&BenchOptions, &mut Report) -> Result<()>;
-    let scenarios: [(&str, Scenario); 6] = [
+    let scenarios: [(&str, Scenario); 7] = [
         ("failover", scenarios::failover),
         ("handover", scenarios::handover),
         ("floods", scenarios::floods),
         ("arp", scenarios::arp),
         ("scale", scenarios::scale),
         ("startup", scenarios::startup),
+        ("changes", scenarios::changes),
     ];
     for (name, scenario) in scenarios {
         if wanted(name) {

@@ -68,6 +68,20 @@ pub struct ScaleRow {
     pub backup_rss_kib: u64,
 }
 
+/// One change's figures.
+pub struct ChangeRow {
+    pub implementation: Implementation,
+    pub change: &'static str,
+    /// The backup entered MASTER.
+    pub takeovers: usize,
+    /// The master entered MASTER again (a re-election, or its return after a restart).
+    pub master_reelections: usize,
+    /// Both routers advertising as master at once.
+    pub dual_master_ms: f64,
+    /// The longest gap between the master's (non-zero priority) adverts.
+    pub longest_gap_ms: f64,
+}
+
 pub struct Report {
     command: String,
     quick: bool,
@@ -78,6 +92,7 @@ pub struct Report {
     arp: Vec<ArpRow>,
     scale: Vec<ScaleRow>,
     startup: Vec<(Implementation, Vec<f64>, Vec<f64>)>,
+    changes: Vec<ChangeRow>,
 }
 
 fn ms(value: f64) -> String {
@@ -100,6 +115,7 @@ impl Report {
             arp: Vec::new(),
             scale: Vec::new(),
             startup: Vec::new(),
+            changes: Vec::new(),
         }
     }
 
@@ -159,6 +175,14 @@ impl Report {
     ) {
         self.startup
             .push((implementation, to_first_advert_ms, to_backup_ms));
+    }
+
+    pub fn change(&mut self, row: ChangeRow) {
+        self.changes.push(row);
+    }
+
+    pub fn change_rows(&self) -> &[ChangeRow] {
+        &self.changes
     }
 
     pub fn failover_rows(&self) -> &[FailoverRow] {
@@ -305,6 +329,33 @@ impl Report {
                 row.master_rss_kib as f64 / 1024.0,
                 row.backup_rss_kib as f64 / 1024.0,
             );
+        }
+        if !self.changes.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n## Configuration changes and restarts (v3, 10 ms adverts, each left 1.5 s)\n"
+            );
+            let _ = writeln!(
+                out,
+                "Takeovers: the backup entered MASTER. Re-elections: the master entered MASTER again. Dual master: both advertising with a non-zero priority (an advert stands for 1.5 intervals). Gap: the longest between the master's adverts (10 ms adverts; 20 ms in the last row). The restart of vrrpd is `vrrpd upgrade` (the same binary), keepalived's a stop and start.\n"
+            );
+            let _ = writeln!(
+                out,
+                "| change | implementation | takeovers | re-elections | dual master (ms) | longest advert gap (ms) |"
+            );
+            let _ = writeln!(out, "|---|---|---|---|---|---|");
+            for row in &self.changes {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {:.1} | {:.2} |",
+                    row.change,
+                    row.implementation.name(),
+                    row.takeovers,
+                    row.master_reelections,
+                    row.dual_master_ms,
+                    row.longest_gap_ms
+                );
+            }
         }
         let _ = writeln!(out, "\n## Start-up\n");
         let _ = writeln!(

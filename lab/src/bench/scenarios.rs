@@ -14,7 +14,7 @@ use super::BenchOptions;
 use super::daemon::{
     Daemon, Implementation, global, instance, require_pid, v2_pair_config, v3_pair_config,
 };
-use super::report::{Report, percentile};
+use super::report::{ChangeRow, Report, percentile};
 use vrrp_harness::capture::Capture;
 use vrrp_harness::fixtures;
 use vrrp_harness::loadgen::{
@@ -649,4 +649,203 @@ pub fn startup(options: &BenchOptions, report: &mut Report) -> Result<()> {
         report.startup(implementation, to_first_advert, to_backup);
     }
     Ok(())
+}
+
+/// What the changes scenario does to the master, in order, each cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    AddVip,
+    Priority,
+    Interval,
+    Restart,
+}
+
+impl Change {
+    const ALL: [Change; 4] = [
+        Change::AddVip,
+        Change::Priority,
+        Change::Restart,
+        Change::Interval,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Change::AddVip => "a VIP added (master, then backup)",
+            Change::Priority => "master's priority 100 -> 98",
+            Change::Interval => "advert_int 0.01 -> 0.02 (master, then backup)",
+            Change::Restart => "master restarted (vrrpd: `vrrpd upgrade`)",
+        }
+    }
+}
+
+/// A router's file after the changes so far (the second VIP, then the master's priority, then
+/// after the restart the interval); `None` where the change leaves this router's file alone.
+fn changed_config(change: Change, backup: bool) -> Option<String> {
+    let priority = match (backup, change) {
+        (true, _) => 96,
+        (false, Change::AddVip) => 100,
+        (false, _) => 98,
+    };
+    let interval = match change {
+        Change::AddVip | Change::Priority | Change::Restart => "0.01",
+        Change::Interval => "0.02",
+    };
+    if backup && matches!(change, Change::Priority | Change::Restart) {
+        return None;
+    }
+    Some(
+        global(true)
+            + &instance(
+                "VI_1",
+                51,
+                priority,
+                interval,
+                &["192.0.2.99/24".into(), "192.0.2.98/24".into()],
+                &[],
+                None,
+            ),
+    )
+}
+
+/// Time within `[from, to)` in which both routers advertised as master: each advert with a
+/// non-zero priority stands for 1.5 of its interval.
+fn dual_master_ms(
+    master: &[wire::SeenAdvert],
+    backup: &[wire::SeenAdvert],
+    from: u64,
+    to: u64,
+) -> f64 {
+    let spans = |adverts: &[wire::SeenAdvert]| -> Vec<(u64, u64)> {
+        let mut spans: Vec<(u64, u64)> = Vec::new();
+        for advert in adverts
+            .iter()
+            .filter(|a| a.priority > 0 && (from..to).contains(&a.time_ns))
+        {
+            let end = advert.time_ns + u64::from(advert.interval_cs) * 15_000_000;
+            match spans.last_mut() {
+                Some(last) if advert.time_ns <= last.1 => last.1 = last.1.max(end),
+                _ => spans.push((advert.time_ns, end)),
+            }
+        }
+        spans
+    };
+    let (ours, theirs) = (spans(master), spans(backup));
+    let mut overlap = 0u64;
+    for (a0, a1) in &ours {
+        for (b0, b1) in &theirs {
+            overlap += a1.min(b1).saturating_sub(*a0.max(b0));
+        }
+    }
+    overlap as f64 / 1e6
+}
+
+/// Scenario: the changes an operator makes to a running pair at 10 ms adverts, as a rolling
+/// change (the master's file first, the backup's 300 ms later, each reloaded by SIGHUP), and a
+/// restart of the master; each left 1.5 s to settle: did mastership move, did the adverts stop?
+pub fn changes(options: &BenchOptions, report: &mut Report) -> Result<()> {
+    let cycles = options.scale(1, 3) as usize;
+    let settle = Duration::from_millis(1500);
+    let rolling = Duration::from_millis(300);
+    for implementation in Implementation::selected(&Implementation::ALL) {
+        let mut pair = Pair::start(implementation, v3_pair_config, "bench-changes")?;
+        let mut windows = Vec::new();
+        for cycle in 0..cycles {
+            for change in Change::ALL {
+                let takeovers = pair.backup.count(MASTER_LINE);
+                let entered = pair.master.count(MASTER_LINE);
+                let from = wall_now();
+                let master_config = changed_config(change, false).unwrap_or_default();
+                // keepalived's restart starts a new process with a log of its own.
+                let mut replaced = false;
+                if change == Change::Restart {
+                    replaced = restart(&mut pair, implementation, &master_config, cycle)?;
+                } else {
+                    pair.master.reload(&master_config)?;
+                }
+                if let Some(config) = changed_config(change, true) {
+                    std::thread::sleep(rolling);
+                    pair.backup.reload(&config)?;
+                }
+                std::thread::sleep(settle);
+                let entered_since = if replaced {
+                    pair.master.count(MASTER_LINE)
+                } else {
+                    pair.master.count(MASTER_LINE) - entered
+                };
+                windows.push((
+                    change,
+                    from,
+                    wall_now(),
+                    pair.backup.count(MASTER_LINE) - takeovers,
+                    entered_since,
+                ));
+            }
+            // Back to the start for the next cycle (not measured).
+            pair.master.reload(&v3_pair_config(100))?;
+            pair.backup.reload(&v3_pair_config(96))?;
+            std::thread::sleep(settle);
+        }
+        let adverts = wire::adverts(&pair.capture.finish()?);
+        let master = wire::from(&adverts, MASTER, 51);
+        let backup = wire::from(&adverts, BACKUP, 51);
+        let speaking: Vec<wire::SeenAdvert> =
+            master.iter().filter(|a| a.priority > 0).cloned().collect();
+        for change in Change::ALL {
+            let mut row = ChangeRow {
+                implementation,
+                change: change.name(),
+                takeovers: 0,
+                master_reelections: 0,
+                dual_master_ms: 0.0,
+                longest_gap_ms: 0.0,
+            };
+            for (_, from, to, takeovers, reelections) in windows.iter().filter(|w| w.0 == change) {
+                row.takeovers += takeovers;
+                row.master_reelections += reelections;
+                row.dual_master_ms += dual_master_ms(&master, &backup, *from, *to);
+                let gap = wire::longest_gap(&speaking, *from, *to).as_secs_f64() * 1e3;
+                row.longest_gap_ms = row.longest_gap_ms.max(gap);
+            }
+            report.change(row);
+        }
+    }
+    Ok(())
+}
+
+/// The restart an operator does: vrrpd's hitless `vrrpd upgrade`; keepalived's stop and start.
+/// True when the master is a new process.
+fn restart(
+    pair: &mut Pair,
+    implementation: Implementation,
+    config: &str,
+    cycle: usize,
+) -> Result<bool> {
+    match &pair.master {
+        Daemon::Vrrpd(vrrpd) => {
+            let output = std::process::Command::new(vrrp_harness::daemons::vrrpd_binary())
+                .arg("upgrade")
+                .arg("--control")
+                .arg(&vrrpd.control)
+                .output()?;
+            anyhow::ensure!(
+                output.status.success(),
+                "vrrpd upgrade: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            Ok(false)
+        }
+        Daemon::Keepalived(..) => {
+            pair.master
+                .process()
+                .stop(libc::SIGTERM, Duration::from_secs(5))?;
+            pair.master = Daemon::start(
+                implementation,
+                pair.segment.router(1),
+                &format!("master-restarted-{cycle}"),
+                config,
+                &pair.scratch,
+            )?;
+            Ok(true)
+        }
+    }
 }

@@ -97,6 +97,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let Some(config) = load_config(&cli) else {
         return Exit::Config.into();
     };
+    tracing::debug!("configuration loaded");
     if config.instances.iter().all(|i| i.incomplete) {
         error!("{}: no vrrp_instance to run", cli.file.display());
         return Exit::Config.into();
@@ -255,6 +256,7 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
             return ExitCode::FAILURE;
         }
     };
+    tracing::debug!("instances resolved against the interfaces");
     let waiting = reload::log_waiting(&[], &resolved.waiting);
     let plans = resolved.plans;
     let upgraded = daemon_status.came_by == "upgrade";

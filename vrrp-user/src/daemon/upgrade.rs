@@ -155,6 +155,7 @@ pub fn exec_with_state(binary: &Path, state: &HandOver) -> UpgradeError {
         Ok(memfd) => memfd,
         Err(error) => return UpgradeError::Write(error),
     };
+    tracing::debug!("upgrade: exec {}", binary.display());
     let error = command(binary)
         .env(STATE_VARIABLE, memfd.as_raw_fd().to_string())
         .exec();
