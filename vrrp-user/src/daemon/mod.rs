@@ -318,6 +318,9 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
             return ExitCode::FAILURE;
         }
     };
+    // An image that came by `vrrpd upgrade` ran its start-up at real-time priority; the
+    // protocol thread runs now.
+    scheduling::end_upgrade_boost();
     let (tracking_tx, tracking_rx) = mpsc::unbounded_channel();
     let (upgrades_tx, mut upgrades) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {

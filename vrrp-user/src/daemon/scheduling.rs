@@ -82,3 +82,32 @@ fn set_affinity(cpus: &[usize]) -> std::io::Result<()> {
         Err(std::io::Error::last_os_error())
     }
 }
+
+/// `vrrpd upgrade`: the thread about to exec runs SCHED_FIFO (priority 1) with
+/// SCHED_RESET_ON_FORK, and keeps it across the exec, so that the new image comes up within the
+/// advert interval on a loaded machine; the threads the new image starts do not inherit it, and
+/// [`end_upgrade_boost`] drops it once the protocol thread runs. Refused (no CAP_SYS_NICE): the
+/// upgrade goes on at normal priority.
+pub fn boost_for_upgrade() {
+    let param = libc::sched_param { sched_priority: 1 };
+    // SAFETY: sched_setscheduler on the calling thread (0) with a valid sched_param.
+    let rc = unsafe {
+        libc::sched_setscheduler(0, libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK, &param)
+    };
+    if rc != 0 {
+        tracing::debug!(
+            "upgrade: no real-time priority for the exec ({})",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+/// The new image's main thread back to normal scheduling (see [`boost_for_upgrade`]).
+pub fn end_upgrade_boost() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: as above.
+    if unsafe { libc::sched_getscheduler(0) } & !libc::SCHED_RESET_ON_FORK == libc::SCHED_FIFO {
+        // SAFETY: as above.
+        unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER, &param) };
+    }
+}

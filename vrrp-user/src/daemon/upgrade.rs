@@ -403,9 +403,11 @@ impl Daemon {
             binary.display(),
             asked.elapsed().as_secs_f64() * 1e3
         );
+        super::scheduling::boost_for_upgrade();
         let failure = exec_with_state(&binary, &state);
         error!("upgrade: {failure}; trying this image's own binary");
         let failure = exec_with_state(&self.binary, &state);
+        super::scheduling::end_upgrade_boost();
         error!("upgrade: {failure}; exiting (the backups take over at Master_Down_Interval)");
         Some(std::process::ExitCode::FAILURE)
     }
