@@ -5,6 +5,7 @@
 //! keepalived does; [`model`] is the result. [`summary`] is what `vrrpd -t` prints.
 
 pub mod definitions;
+pub mod keywords;
 pub mod interpret;
 pub mod model;
 pub mod summary;

@@ -9,6 +9,7 @@ use vrrp_common::wire::vrrp::Version;
 use super::super::model::*;
 use super::super::syntax::Node;
 use super::Context;
+use super::super::keywords::Block;
 use super::values::CommandForm;
 
 impl Context {
@@ -195,7 +196,7 @@ impl Context {
                             ),
                         }
                     }
-                    _ => self.unknown(&item.keyword),
+                    _ => self.unhandled(Block::GlobalDefs, &item.keyword),
                 }
             }
             self.ignore_errors_since(setting_errors);

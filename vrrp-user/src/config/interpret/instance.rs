@@ -10,6 +10,7 @@ use vrrp_common::wire::vrrp::{self, Version};
 use super::super::model::*;
 use super::super::syntax::{Diagnostic, Location, Node, Word};
 use super::values::CommandForm;
+use super::super::keywords::Block;
 use super::{Context, family_of};
 
 impl Context {
@@ -175,8 +176,7 @@ impl Context {
                             instance.down_timer_adverts = value;
                         }
                     }
-                    "debug" | "lvs_sync_daemon_interface" => {}
-                    _ => self.unknown(&item.keyword),
+                    _ => self.unhandled(Block::Instance, &item.keyword),
                 }
             }
             self.ignore_errors_since(setting_errors);
@@ -410,7 +410,7 @@ impl Context {
             match item.keyword.text.as_str() {
                 "auth_type" => kind = self.arg(item, 0).cloned(),
                 "auth_pass" => password = self.arg(item, 0).cloned(),
-                _ => self.unknown(&item.keyword),
+                _ => self.unhandled(Block::Instance, &item.keyword),
             }
         }
         let kind = kind.or_else(|| {

@@ -17,6 +17,7 @@ mod sync_group;
 mod tracking;
 mod values;
 
+use super::keywords::{Block, Treatment};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -86,20 +87,7 @@ pub fn interpret(nodes: &[Node]) -> Result<Interpreted, Vec<Diagnostic>> {
                 .statics
                 .rules
                 .extend(context.list_skipping_invalid(node, Context::virtual_rule)),
-            "virtual_server"
-            | "virtual_server_group"
-            | "linkbeat_use_polling"
-            | "net_namespace"
-            | "bfd_instance" => {
-                context.notices.push(Diagnostic::new(
-                    &node.keyword.location,
-                    format!(
-                        "{} ignored: vrrpd implements keepalived's VRRP side only",
-                        node.keyword.text
-                    ),
-                ));
-            }
-            _ => context.unknown(&node.keyword),
+            _ => context.unhandled(Block::Top, &node.keyword),
         }
     }
     context.cross_check(&config);
@@ -162,8 +150,17 @@ impl Context {
         self.demote_errors_since(errors_before, IGNORED);
     }
 
-    pub(super) fn unknown(&mut self, keyword: &Word) {
-        self.warn(keyword, format!("unknown keyword '{}'", keyword.text));
+    /// A keyword the block's reader does not read: one the keyword table lists as ignored is
+    /// a notice (keepalived would act on it, vrrpd does not, and says why); any other is
+    /// unknown, as keepalived reports it.
+    pub(super) fn unhandled(&mut self, block: Block, keyword: &Word) {
+        match super::keywords::lookup(block, &keyword.text).map(|k| k.treatment) {
+            Some(Treatment::Ignored(why)) => self.notices.push(Diagnostic::new(
+                &keyword.location,
+                format!("{} ignored: {why}", keyword.text),
+            )),
+            _ => self.warn(keyword, format!("unknown keyword '{}'", keyword.text)),
+        }
     }
 
     /// A second vrrp_instance of the same name: keepalived reports it ("vrrp instance VI_1

@@ -4,6 +4,7 @@
 use super::super::model::*;
 use super::super::syntax::{Diagnostic, Node};
 use super::Context;
+use super::super::keywords::Block;
 
 impl Context {
     pub(super) fn sync_group(&mut self, node: &Node) -> Option<SyncGroup> {
@@ -44,7 +45,7 @@ impl Context {
                         .track_interfaces
                         .extend(self.list(item, Self::tracked)),
                     "track_file" => group.track_files.extend(self.list(item, Self::tracked)),
-                    _ => self.unknown(&item.keyword),
+                    _ => self.unhandled(Block::SyncGroup, &item.keyword),
                 }
             }
             self.ignore_errors_since(setting_errors);

@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::super::model::*;
 use super::super::syntax::{Diagnostic, Node};
 use super::Context;
+use super::super::keywords::Block;
 use super::values::CommandForm;
 
 impl Context {
@@ -88,7 +89,7 @@ impl Context {
                 }
                 "user" => script.user = self.run_as(item),
                 "init_fail" => script.init_fail = true,
-                _ => self.unknown(&item.keyword),
+                _ => self.unhandled(Block::Script, &item.keyword),
             }
             self.ignore_errors_since(setting_errors);
         }
@@ -142,7 +143,7 @@ impl Context {
                             _ => 0,
                         });
                     }
-                    _ => self.unknown(&item.keyword),
+                    _ => self.unhandled(Block::TrackFile, &item.keyword),
                 }
             }
             self.ignore_errors_since(setting_errors);
