@@ -31,7 +31,7 @@ impl From<Exit> for std::process::ExitCode {
 #[derive(Debug, Parser)]
 #[command(
     name = "vrrpd",
-    version,
+    version = crate::version::DESCRIPTION,
     about,
     args_conflicts_with_subcommands = true,
     disable_version_flag = true
@@ -81,6 +81,12 @@ pub struct Cli {
         require_equals = true
     )]
     pub config_test: Option<Option<PathBuf>>,
+    /// With -t: the migration report instead of the summary. Every keyword of the file with its
+    /// location and what vrrpd does with it (implemented, implemented differently and how,
+    /// ignored and why, unknown), every diagnostic, and whether vrrpd runs the file; exits 4
+    /// only when it cannot.
+    #[arg(long, requires = "config_test")]
+    pub report: bool,
     /// Log to the console with timestamps.
     #[arg(short = 'l', long = "log-console")]
     pub log_console: bool,
@@ -132,6 +138,9 @@ pub struct Cli {
     /// `vrrpd upgrade`'s check of a new binary: print the hand-over format it reads and exit.
     #[arg(long, hide = true)]
     pub upgrade_preflight: bool,
+    /// Print a manual page or a shell completion script (for packaging) and exit.
+    #[arg(long, hide = true, value_enum, value_name = "WHAT")]
+    pub generate: Option<Generated>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -180,4 +189,16 @@ pub enum XdpModeChoice {
     Auto,
     Driver,
     Skb,
+}
+
+/// What `vrrpd --generate` prints (see `manual`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Generated {
+    /// vrrpd(8)
+    Man8,
+    /// vrrpd.conf(5)
+    Man5,
+    Bash,
+    Zsh,
+    Fish,
 }

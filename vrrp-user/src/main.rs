@@ -21,6 +21,10 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let Some(what) = cli.generate {
+        let _ = std::io::stdout().write_all(&vrrp_user::manual::generate(what));
+        return ExitCode::SUCCESS;
+    }
     if cli.upgrade_preflight {
         println!("{}", vrrp_user::daemon::upgrade::preflight_answer());
         return ExitCode::SUCCESS;
@@ -38,6 +42,11 @@ fn config_test(cli: &Cli) -> ExitCode {
     let options = LexOptions {
         config_id: cli.config_id.clone().or_else(vrrp_user::host::host_name),
     };
+    if cli.report {
+        let (report, runs) = config::migration_report(&cli.file, &options);
+        print!("{report}");
+        return if runs { Exit::Ok } else { Exit::Config }.into();
+    }
     // keepalived's `--config-test=FILE`: the diagnostics go to FILE, else to stderr.
     let mut diagnostics: Box<dyn Write> = match &cli.config_test {
         Some(Some(file)) => match std::fs::File::create(file) {

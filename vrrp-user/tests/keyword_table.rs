@@ -54,7 +54,11 @@ fn diagnostics(block: Block, keyword: &str) -> Vec<String> {
             .chain(&loaded.notices)
             .map(ToString::to_string)
             .collect(),
-        Err(error) => error.diagnostics().iter().map(ToString::to_string).collect(),
+        Err(error) => error
+            .diagnostics()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
     }
 }
 
@@ -133,9 +137,7 @@ fn keepalived_keywords() -> Vec<(Block, String)> {
         match line.trim_end() {
             "GLOBAL CONFIGURATION" => section = Some(Block::GlobalDefs),
             "VRRPD CONFIGURATION" => section = Some(Block::Instance),
-            "BFD CONFIGURATION" | "LVS CONFIGURATION" | "ADVANCED CONFIGURATION" => {
-                section = None
-            }
+            "BFD CONFIGURATION" | "LVS CONFIGURATION" | "ADVANCED CONFIGURATION" => section = None,
             _ => {}
         }
         let Some(block) = section else { continue };
@@ -145,7 +147,9 @@ fn keepalived_keywords() -> Vec<(Block, String)> {
         if let Some(word) = line.split_whitespace().next()
             && word.len() > 3
             && word.contains('_')
-            && word.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && word
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         {
             found.push((block, word.to_string()));
         }

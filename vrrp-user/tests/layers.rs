@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 /// The layers, lowest first. A module may use modules of its own layer (without a cycle) and of
 /// every layer below.
 const LAYERS: &[&[&str]] = &[
-    &["host", "cli", "config"],
-    &["script", "fsm", "audit"],
+    &["host", "cli", "config", "version"],
+    &["script", "fsm", "audit", "manual"],
     &["datapath", "net", "track", "notify", "control"],
     &["daemon"],
 ];

@@ -5,9 +5,10 @@
 //! keepalived does; [`model`] is the result. [`summary`] is what `vrrpd -t` prints.
 
 pub mod definitions;
-pub mod keywords;
 pub mod interpret;
+pub mod keywords;
 pub mod model;
+pub mod report;
 pub mod summary;
 pub mod syntax;
 
@@ -61,4 +62,23 @@ pub fn load(path: &Path, options: &LexOptions) -> Result<Loaded, ConfigError> {
         warnings,
         notices,
     })
+}
+
+/// `vrrpd -t --report`: the migration report for the file at `path`, and whether vrrpd runs it.
+pub fn migration_report(path: &Path, options: &LexOptions) -> (String, bool) {
+    let nodes = match syntax::parse_file(path, options) {
+        Ok(parsed) => parsed.nodes,
+        Err(error) => return (report::report(&[], &[&error], &[], &[]), false),
+    };
+    match load(path, options) {
+        Ok(loaded) => {
+            let warnings: Vec<&Diagnostic> = loaded.warnings.iter().collect();
+            let notices: Vec<&Diagnostic> = loaded.notices.iter().collect();
+            (report::report(&nodes, &[], &warnings, &notices), true)
+        }
+        Err(error) => (
+            report::report(&nodes, &error.diagnostics(), &[], &[]),
+            false,
+        ),
+    }
 }

@@ -64,6 +64,28 @@ pub struct Status {
     /// The process and its images (added in schema 1; absent from older daemons' answers).
     #[serde(default)]
     pub daemon: Option<DaemonStatus>,
+    /// What the running image is (as `vrrpd --version` says it).
+    #[serde(default)]
+    pub build: Option<BuildStatus>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct BuildStatus {
+    pub version: String,
+    pub commit: String,
+    pub aya: String,
+    pub xdp_build_id: String,
+}
+
+impl BuildStatus {
+    pub fn of_this_image() -> BuildStatus {
+        BuildStatus {
+            version: crate::version::VERSION.into(),
+            commit: crate::version::COMMIT.into(),
+            aya: crate::version::AYA.into(),
+            xdp_build_id: crate::version::XDP_BUILD_ID.into(),
+        }
+    }
 }
 
 /// The daemon's process across `vrrpd upgrade`: the PID stays, the image's generation counts up.
@@ -120,6 +142,7 @@ impl Status {
     ) -> Status {
         Status {
             daemon: Some(daemon),
+            build: Some(BuildStatus::of_this_image()),
             schema: SCHEMA_VERSION,
             version: env!("CARGO_PKG_VERSION").to_string(),
             datapath: datapath.to_string(),

@@ -9,9 +9,24 @@ pub fn status_table(status: &Status) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "vrrpd {} ({} datapath, up {:.0} s)\n",
+        "vrrpd {} ({} datapath, up {:.0} s)",
         status.version, status.datapath, status.uptime_seconds
     );
+    if let Some(build) = &status.build {
+        let _ = writeln!(
+            out,
+            "build: commit {}, aya {}, XDP program build id {}",
+            build.commit, build.aya, build.xdp_build_id
+        );
+    }
+    if let Some(daemon) = &status.daemon {
+        let _ = writeln!(
+            out,
+            "process: PID {}, image generation {} (came by {})",
+            daemon.pid, daemon.generation, daemon.came_by
+        );
+    }
+    let _ = writeln!(out);
     let _ = writeln!(
         out,
         "{:<12} {:<10} {:>4} {:<7} {:>9} {:<24} {:<40} VIPS",

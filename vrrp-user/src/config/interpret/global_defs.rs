@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use vrrp_common::wire::vrrp::Version;
 
+use super::super::keywords::Block;
 use super::super::model::*;
 use super::super::syntax::Node;
 use super::Context;
-use super::super::keywords::Block;
 use super::values::CommandForm;
 
 impl Context {

@@ -7,10 +7,10 @@ use std::time::Duration;
 use vrrp_common::wire::Family;
 use vrrp_common::wire::vrrp::{self, Version};
 
+use super::super::keywords::Block;
 use super::super::model::*;
 use super::super::syntax::{Diagnostic, Location, Node, Word};
 use super::values::CommandForm;
-use super::super::keywords::Block;
 use super::{Context, family_of};
 
 impl Context {

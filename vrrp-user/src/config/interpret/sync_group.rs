@@ -1,10 +1,10 @@
 //! `vrrp_sync_group`: instances that move together, and keepalived's rule for their weighted
 //! tracking.
 
+use super::super::keywords::Block;
 use super::super::model::*;
 use super::super::syntax::{Diagnostic, Node};
 use super::Context;
-use super::super::keywords::Block;
 
 impl Context {
     pub(super) fn sync_group(&mut self, node: &Node) -> Option<SyncGroup> {

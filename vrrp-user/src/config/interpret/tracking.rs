@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::super::keywords::Block;
 use super::super::model::*;
 use super::super::syntax::{Diagnostic, Node};
 use super::Context;
-use super::super::keywords::Block;
 use super::values::CommandForm;
 
 impl Context {
