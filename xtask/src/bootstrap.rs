@@ -112,6 +112,12 @@ const REQUIREMENTS: &[Requirement] = &[
         manual: "apt-get install -y fonts-dejavu-core",
     },
     Requirement {
+        name: "lintian (checks the Debian package)",
+        present: || on_path("lintian"),
+        install: || apt_install(&["lintian"]),
+        manual: "apt-get install -y lintian",
+    },
+    Requirement {
         name: "tshark (judges the wire format)",
         present: || on_path("tshark"),
         install: || apt_install(&["tshark"]),

@@ -6,6 +6,7 @@
 mod bootstrap;
 mod cargo;
 mod fuzz;
+mod package;
 mod test;
 
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ commands:
   soak --minutes N   chaos soak: vrrpd, keepalived 2.2.7 and FRR's vrrpd on one segment;
                      random stops, crashes, link cuts and tracking changes, checked
                      continuously for two masters, invalid adverts and misplaced VIPs
+  package [--check]  setup, build, then target/debian/vrrpd_VERSION_ARCH.deb; --check runs
+                     lintian and installs, checks and purges it in a throw-away root
   lab [options]      setup, build, then the live failover lab in network namespaces:
                      DR1/DR2 with the seed's configurations and a client, every failover
                      measured on the wire. Options: --keep (leave it running),
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         "lab" => bootstrap::run().and_then(|()| cargo::run_tool("vrrp-lab", rest)),
         "bench" => bootstrap::run().and_then(|()| cargo::run_tool("vrrp-bench", rest)),
         "fuzz" => bootstrap::run().and_then(|()| fuzz::run_all(rest)),
+        "package" => bootstrap::run().and_then(|()| package::run(rest)),
         "soak" => bootstrap::run().and_then(|()| cargo::run_tool("vrrp-soak", rest)),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");

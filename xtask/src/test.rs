@@ -96,6 +96,9 @@ pub fn run_all(extra: &[String]) -> Result<()> {
         binaries = build_release()?;
     }
 
+    steps.start("cargo xtask package --check (the Debian package around the vrrpd just built)");
+    crate::package::build_and_maybe_check(binaries.path("vrrpd")?, true)?;
+
     steps.start("cargo test (unit, property, BPF test-run and namespace integration tests)");
     let tally = cargo_test(extra, binaries.path("vrrpd")?)?;
     steps.finish();
