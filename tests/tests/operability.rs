@@ -97,6 +97,15 @@ fn status_table_json_schema_stats_and_dumps() {
     let mut keys = BTreeSet::new();
     schema(&status, "", &mut keys);
     let expected: BTreeSet<String> = [
+        "build.aya: string",
+        "build.commit: string",
+        "build.version: string",
+        "build.xdp_build_id: string",
+        "daemon.came_by: string",
+        "daemon.generation: number",
+        "daemon.last_upgrade: null",
+        "daemon.pid: number",
+        "daemon.upgrades_refused: number",
         "datapath: string",
         "instances[].base_priority: number",
         "instances[].effective_priority: number",
@@ -120,6 +129,25 @@ fn status_table_json_schema_stats_and_dumps() {
     assert_eq!(keys, expected, "status --json schema");
     assert_eq!(status["schema"], 1);
     assert_eq!(status["datapath"], "xdp");
+    // The running image is what `vrrpd --version` says this build is.
+    let version = Command::new(vrrpd_binary())
+        .arg("--version")
+        .output()
+        .expect("run");
+    let version = String::from_utf8_lossy(&version.stdout);
+    for (label, key) in [
+        ("commit ", "commit"),
+        ("aya ", "aya"),
+        ("XDP program build id ", "xdp_build_id"),
+    ] {
+        let value = status["build"][key].as_str().expect("a build field");
+        assert!(
+            !value.is_empty() && version.contains(&format!("{label}{value}")),
+            "{key} {value} in {version}"
+        );
+    }
+    assert_eq!(status["daemon"]["generation"], 1);
+    assert_eq!(status["daemon"]["came_by"], "start");
     assert_eq!(dr1.state_of("VI_1").expect("dr1"), "MASTER");
     // Stats: the backup's datapath has seen the master's adverts.
     let stats: serde_json::Value = serde_json::from_str(
