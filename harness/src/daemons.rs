@@ -212,6 +212,34 @@ impl Vrrpd {
     }
 }
 
+/// The usual pair of a timing test: vrrpd on router 1 of `segment` with `master` (its file),
+/// waited for until it is MASTER, then vrrpd on router 2 with `backup`, waited for until it is
+/// BACKUP (instance VI_1, labels "master" and "backup").
+pub fn master_and_backup(
+    segment: &crate::topology::Segment,
+    scratch: &Scratch,
+    master: &str,
+    backup: &str,
+) -> Result<(Vrrpd, Vrrpd)> {
+    let master = Vrrpd::start_until(
+        segment.router(1),
+        "master",
+        master,
+        scratch,
+        &[],
+        "(VI_1) Entering MASTER STATE",
+    )?;
+    let backup = Vrrpd::start_until(
+        segment.router(2),
+        "backup",
+        backup,
+        scratch,
+        &[],
+        "(VI_1) Entering BACKUP STATE",
+    )?;
+    Ok((master, backup))
+}
+
 /// keepalived 2.2.7 running only its VRRP side in a router's namespace.
 #[derive(Debug)]
 pub struct Keepalived {

@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use vrrp_harness::capture::{Capture, wall_clock_ns};
-use vrrp_harness::daemons::Vrrpd;
+use vrrp_harness::daemons::{Vrrpd, master_and_backup};
 use vrrp_harness::pinger::Pinger;
 use vrrp_harness::process::Scratch;
 use vrrp_harness::sampler::Sampler;
@@ -49,24 +49,9 @@ fn reloads_that_change_vips_priority_and_interval_move_nothing() {
     vrrp_harness::require_root();
     let segment = Segment::new(2).expect("segment");
     let scratch = Scratch::new("reload-in-place").expect("scratch");
-    let mut master = Vrrpd::start_until(
-        segment.router(1),
-        "master",
-        &config(100, "0.01", &[VIP]),
-        &scratch,
-        &[],
-        "(VI_1) Entering MASTER STATE",
-    )
-    .expect("master");
-    let mut backup = Vrrpd::start_until(
-        segment.router(2),
-        "backup",
-        &config(96, "0.01", &[VIP]),
-        &scratch,
-        &[],
-        "(VI_1) Entering BACKUP STATE",
-    )
-    .expect("backup");
+    let (mut master, mut backup) =
+        master_and_backup(&segment, &scratch, &config(100, "0.01", &[VIP]), &config(96, "0.01", &[VIP]))
+            .expect("master and backup");
     let capture =
         Capture::start(&segment.switch, BRIDGE, "ip proto 112", scratch.path()).expect("capture");
     let sampler = Sampler::address(segment.router(1), VIP);

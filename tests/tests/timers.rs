@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use vrrp_harness::capture::Capture;
-use vrrp_harness::daemons::Vrrpd;
+use vrrp_harness::daemons::master_and_backup;
 use vrrp_harness::process::Scratch;
 use vrrp_harness::topology::{BRIDGE, Segment};
 use vrrp_harness::wire;
@@ -25,24 +25,9 @@ fn down_timer_adverts_stretches_the_backups_master_down_interval() {
     vrrp_harness::require_root();
     let segment = Segment::new(2).expect("segment");
     let scratch = Scratch::new("down-timer").expect("scratch");
-    let master = Vrrpd::start_until(
-        segment.router(1),
-        "master",
-        &config(100, ""),
-        &scratch,
-        &[],
-        "(VI_1) Entering MASTER STATE",
-    )
-    .expect("master");
-    let mut backup = Vrrpd::start_until(
-        segment.router(2),
-        "backup",
-        &config(96, "  down_timer_adverts 10\n"),
-        &scratch,
-        &[],
-        "(VI_1) Entering BACKUP STATE",
-    )
-    .expect("backup");
+    let (master, mut backup) =
+        master_and_backup(&segment, &scratch, &config(100, ""), &config(96, "  down_timer_adverts 10\n"))
+            .expect("master and backup");
     let capture =
         Capture::start(&segment.switch, BRIDGE, "ip proto 112", scratch.path()).expect("capture");
     std::thread::sleep(Duration::from_millis(500));

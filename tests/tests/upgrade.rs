@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use vrrp_harness::capture::{Capture, wall_clock_ns};
-use vrrp_harness::daemons::{Vrrpd, make_executable, vrrpd_binary};
+use vrrp_harness::daemons::{Vrrpd, make_executable, master_and_backup, vrrpd_binary};
 use vrrp_harness::process::Scratch;
 use vrrp_harness::sampler::Sampler;
 use vrrp_harness::topology::{BRIDGE, Segment};
@@ -74,24 +74,9 @@ fn upgrading_the_master_and_the_backup_moves_nothing() {
     let copy = scratch.join("vrrpd-copy");
     std::fs::copy(vrrpd_binary(), &copy).expect("copy the binary");
     make_executable(&copy).expect("executable");
-    let mut master = Vrrpd::start_until(
-        segment.router(1),
-        "master",
-        &tracked_config(100, "0.01"),
-        &scratch,
-        &[],
-        "(VI_1) Entering MASTER STATE",
-    )
-    .expect("master");
-    let mut backup = Vrrpd::start_until(
-        segment.router(2),
-        "backup",
-        &config(96, "0.01"),
-        &scratch,
-        &[],
-        "(VI_1) Entering BACKUP STATE",
-    )
-    .expect("backup");
+    let (mut master, mut backup) =
+        master_and_backup(&segment, &scratch, &tracked_config(100, "0.01"), &config(96, "0.01"))
+            .expect("master and backup");
     master
         .wait_for(
             "(VI_1) Changing effective priority from 100 to 98",
@@ -207,24 +192,9 @@ fn a_binary_that_cannot_take_the_state_gets_a_safe_restart_and_one_that_does_not
     let scratch = Scratch::new("upgrade-fallback").expect("scratch");
     // 100 ms adverts: the backup's Skew_Time (priority 96) is 62.5 ms, its
     // Master_Down_Interval 362.5 ms.
-    let mut master = Vrrpd::start_until(
-        segment.router(1),
-        "master",
-        &config(100, "0.1"),
-        &scratch,
-        &[],
-        "(VI_1) Entering MASTER STATE",
-    )
-    .expect("master");
-    let mut backup = Vrrpd::start_until(
-        segment.router(2),
-        "backup",
-        &config(96, "0.1"),
-        &scratch,
-        &[],
-        "(VI_1) Entering BACKUP STATE",
-    )
-    .expect("backup");
+    let (mut master, mut backup) =
+        master_and_backup(&segment, &scratch, &config(100, "0.1"), &config(96, "0.1"))
+            .expect("master and backup");
     let pid = master.process.pid() as i64;
 
     // A binary that does not run: refused, and the daemon runs on untouched.
