@@ -49,9 +49,13 @@ fn reloads_that_change_vips_priority_and_interval_move_nothing() {
     vrrp_harness::require_root();
     let segment = Segment::new(2).expect("segment");
     let scratch = Scratch::new("reload-in-place").expect("scratch");
-    let (mut master, mut backup) =
-        master_and_backup(&segment, &scratch, &config(100, "0.01", &[VIP]), &config(96, "0.01", &[VIP]))
-            .expect("master and backup");
+    let (mut master, mut backup) = master_and_backup(
+        &segment,
+        &scratch,
+        &config(100, "0.01", &[VIP]),
+        &config(96, "0.01", &[VIP]),
+    )
+    .expect("master and backup");
     let capture =
         Capture::start(&segment.switch, BRIDGE, "ip proto 112", scratch.path()).expect("capture");
     let sampler = Sampler::address(segment.router(1), VIP);

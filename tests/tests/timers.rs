@@ -25,9 +25,13 @@ fn down_timer_adverts_stretches_the_backups_master_down_interval() {
     vrrp_harness::require_root();
     let segment = Segment::new(2).expect("segment");
     let scratch = Scratch::new("down-timer").expect("scratch");
-    let (master, mut backup) =
-        master_and_backup(&segment, &scratch, &config(100, ""), &config(96, "  down_timer_adverts 10\n"))
-            .expect("master and backup");
+    let (master, mut backup) = master_and_backup(
+        &segment,
+        &scratch,
+        &config(100, ""),
+        &config(96, "  down_timer_adverts 10\n"),
+    )
+    .expect("master and backup");
     let capture =
         Capture::start(&segment.switch, BRIDGE, "ip proto 112", scratch.path()).expect("capture");
     std::thread::sleep(Duration::from_millis(500));

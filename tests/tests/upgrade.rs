@@ -74,9 +74,13 @@ fn upgrading_the_master_and_the_backup_moves_nothing() {
     let copy = scratch.join("vrrpd-copy");
     std::fs::copy(vrrpd_binary(), &copy).expect("copy the binary");
     make_executable(&copy).expect("executable");
-    let (mut master, mut backup) =
-        master_and_backup(&segment, &scratch, &tracked_config(100, "0.01"), &config(96, "0.01"))
-            .expect("master and backup");
+    let (mut master, mut backup) = master_and_backup(
+        &segment,
+        &scratch,
+        &tracked_config(100, "0.01"),
+        &config(96, "0.01"),
+    )
+    .expect("master and backup");
     master
         .wait_for(
             "(VI_1) Changing effective priority from 100 to 98",

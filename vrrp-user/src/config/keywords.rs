@@ -549,6 +549,11 @@ pub static KEYWORDS: &[Keyword] = &[
     ),
     same(
         Instance,
+        "unicast_ttl",
+        "the TTL (IPv6 hop limit) of unicast adverts, 255 by default",
+    ),
+    same(
+        Instance,
         "use_vmac",
         "a macvlan with the virtual MAC carries the VIPs",
     ),
@@ -659,7 +664,6 @@ pub static KEYWORDS: &[Keyword] = &[
     ignored(Instance, "garp_extra_if", NOT_YET),
     ignored(Instance, "track_process", NOT_YET),
     ignored(Instance, "track_bfd", VRRP_ONLY),
-    ignored(Instance, "unicast_ttl", NOT_YET),
     ignored(Instance, "old_unicast_checksum", NOT_YET),
     ignored(Instance, "native_ipv6", NOT_YET),
     ignored(Instance, "use_ipvlan", NOT_YET),

@@ -512,6 +512,8 @@ pub struct Instance {
     pub mcast_src_ip: Option<IpAddr>,
     pub unicast_src_ip: Option<IpAddr>,
     pub unicast_peers: Vec<UnicastPeer>,
+    /// keepalived's `unicast_ttl`: the TTL (IPv6 hop limit) of unicast adverts (255).
+    pub unicast_ttl: u8,
     pub preempt: bool,
     pub preempt_delay: Duration,
     /// `use_vmac [name]`: the macvlan's name (default `vrrp.<vrid>`).
@@ -573,6 +575,7 @@ impl Instance {
             mcast_src_ip: None,
             unicast_src_ip: None,
             unicast_peers: Vec::new(),
+            unicast_ttl: 255,
             preempt: true,
             preempt_delay: Duration::ZERO,
             use_vmac: None,

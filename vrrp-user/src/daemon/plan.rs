@@ -327,6 +327,7 @@ pub fn build(
             source,
             destinations,
             v3_checksum_as_v2: instance.v3_checksum_as_v2,
+            unicast_ttl: instance.unicast_ttl,
         },
         datapath_base,
         garp_interval: match family {

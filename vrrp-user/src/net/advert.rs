@@ -27,10 +27,15 @@ pub struct AdvertSpec {
     /// The multicast group, or each unicast peer.
     pub destinations: Vec<IpAddr>,
     pub v3_checksum_as_v2: bool,
+    /// The TTL (IPv6: hop limit) of adverts to unicast peers (keepalived's `unicast_ttl`);
+    /// multicast adverts always carry 255 (RFC 5798 section 5.1.1.3).
+    pub unicast_ttl: u8,
 }
 
 struct Prepared {
     destination: IpAddr,
+    /// IPv6 to a unicast peer: the hop limit to send with (IPv4 carries it in the header).
+    hop_limit: Option<u8>,
     /// IPv4: header and message; IPv6: the message.
     bytes: Vec<u8>,
     message_offset: usize,
@@ -66,6 +71,11 @@ impl AdvertTemplate {
             .iter()
             .map(|&destination| {
                 let (_, raw_destination) = raw_from_ip(destination);
+                let ttl = if destination.is_multicast() {
+                    ip::VRRP_TTL
+                } else {
+                    spec.unicast_ttl
+                };
                 let mut bytes = vec![0u8; header_len + message_len];
                 if let (IpAddr::V4(source), IpAddr::V4(destination)) = (spec.source, destination) {
                     // The kernel fills in the identification and header checksum (IP_HDRINCL).
@@ -73,7 +83,7 @@ impl AdvertTemplate {
                         source,
                         destination,
                         protocol: IPPROTO_VRRP,
-                        ttl: ip::VRRP_TTL,
+                        ttl,
                         tos: ip::TRAFFIC_CLASS_VRRP,
                         identification: 0,
                         payload_len: message_len,
@@ -93,6 +103,7 @@ impl AdvertTemplate {
                 repr.emit(&mut bytes[header_len..], &pseudo)?;
                 Ok(Prepared {
                     destination,
+                    hop_limit: (spec.family == Family::Ipv6 && ttl != ip::VRRP_TTL).then_some(ttl),
                     bytes,
                     message_offset: header_len,
                 })
@@ -110,7 +121,9 @@ impl AdvertTemplate {
         for prepared in &mut self.prepared {
             Packet::new_unchecked(&mut prepared.bytes[prepared.message_offset..], self.family)
                 .set_priority(priority);
-            if let Err(error) = socket.send(&prepared.bytes, prepared.destination) {
+            if let Err(error) =
+                socket.send(&prepared.bytes, prepared.destination, prepared.hop_limit)
+            {
                 result = Err(error);
             }
         }

@@ -159,6 +159,50 @@ pub fn send_to(fd: &OwnedFd, bytes: &[u8], destination: IpAddr, scope: u32) -> i
     Ok(())
 }
 
+/// As [`send_to`] to an IPv6 destination, with this packet's hop limit given as ancillary data
+/// (IPV6_HOPLIMIT): keepalived's `unicast_ttl` on a socket that the interface's instances share.
+pub fn send_to_with_hop_limit(
+    fd: &OwnedFd,
+    bytes: &[u8],
+    destination: IpAddr,
+    scope: u32,
+    hop_limit: u8,
+) -> io::Result<()> {
+    let (mut storage, length) = socket_address(destination, scope);
+    let mut iov = libc::iovec {
+        iov_base: bytes.as_ptr() as *mut libc::c_void,
+        iov_len: bytes.len(),
+    };
+    let mut control = [0u64; 4];
+    // SAFETY: all-zero msghdr is valid; the pointers set below outlive the call.
+    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+    message.msg_name = (&mut storage as *mut libc::sockaddr_storage).cast();
+    message.msg_namelen = length;
+    message.msg_iov = &mut iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control.as_mut_ptr().cast();
+    // SAFETY: CMSG_SPACE is a pure computation.
+    message.msg_controllen =
+        unsafe { libc::CMSG_SPACE(std::mem::size_of::<i32>() as u32) } as usize;
+    // SAFETY: the control buffer holds one header and an int (32 bytes >= CMSG_SPACE(4)).
+    unsafe {
+        let header = libc::CMSG_FIRSTHDR(&message);
+        if header.is_null() {
+            return Err(io::Error::other("no room for the hop limit"));
+        }
+        (*header).cmsg_level = libc::IPPROTO_IPV6;
+        (*header).cmsg_type = libc::IPV6_HOPLIMIT;
+        (*header).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<i32>() as u32) as usize;
+        std::ptr::write_unaligned(libc::CMSG_DATA(header).cast::<i32>(), i32::from(hop_limit));
+    }
+    // SAFETY: message and everything it points at are valid for the call.
+    let sent = unsafe { libc::sendmsg(fd.as_raw_fd(), &message, 0) };
+    if sent < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Interface index of `name` (0 if none).
 pub fn interface_index(name: &str) -> u32 {
     let Ok(name) = std::ffi::CString::new(name) else {

@@ -146,8 +146,19 @@ impl VrrpSocket {
     }
 
     /// Sends one packet: for IPv4 the IP header and the message, for IPv6 the message.
-    pub fn send(&self, packet: &[u8], destination: IpAddr) -> io::Result<()> {
-        sys::send_to(&self.fd, packet, destination, self.ifindex)
+    /// Sends `packet`; an IPv6 `hop_limit` applies to this packet alone (the socket's is 255).
+    pub fn send(
+        &self,
+        packet: &[u8],
+        destination: IpAddr,
+        hop_limit: Option<u8>,
+    ) -> io::Result<()> {
+        match hop_limit {
+            Some(hops) => {
+                sys::send_to_with_hop_limit(&self.fd, packet, destination, self.ifindex, hops)
+            }
+            None => sys::send_to(&self.fd, packet, destination, self.ifindex),
+        }
     }
 
     /// Receives one advert into `buffer` (socket mode). `Ok(None)` when nothing is queued.

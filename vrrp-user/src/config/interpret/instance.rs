@@ -127,6 +127,11 @@ impl Context {
                             .unicast_peers
                             .extend(self.list(item, Self::unicast_peer))
                     }
+                    "unicast_ttl" => {
+                        if let Some(ttl) = self.number_arg::<u8>(item, 1..=255) {
+                            instance.unicast_ttl = ttl;
+                        }
+                    }
                     "unicast_fault_no_peer" => {
                         unicast_keyword = true;
                         instance.unicast_fault_no_peer = true;
