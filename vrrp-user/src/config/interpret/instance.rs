@@ -21,6 +21,7 @@ impl Context {
         let mut interval: Option<(f64, Location)> = None;
         let mut auth_location: Option<Location> = None;
         let mut unicast_keyword = false;
+        let mut unicast_ttl_at: Option<Location> = None;
         for item in self.block(node) {
             let setting_errors = self.errors.len();
             'setting: {
@@ -128,8 +129,10 @@ impl Context {
                             .extend(self.list(item, Self::unicast_peer))
                     }
                     "unicast_ttl" => {
-                        if let Some(ttl) = self.number_arg::<u8>(item, 1..=255) {
+                        // keepalived takes 0..255 (vrrp_parser.c, vrrp_ttl_handler).
+                        if let Some(ttl) = self.number_arg::<u8>(item, 0..=255) {
                             instance.unicast_ttl = ttl;
+                            unicast_ttl_at = Some(item.keyword.location.clone());
                         }
                     }
                     "unicast_fault_no_peer" => {
@@ -218,6 +221,19 @@ impl Context {
                 &name.location,
                 format!("({}) {message}", instance.name),
             ));
+        }
+        if let Some(at) = unicast_ttl_at
+            && instance.unicast_peers.is_empty()
+        {
+            // keepalived (vrrp_parser.c, vrrp_end_handler): reported, and multicast keeps 255.
+            self.warnings.push(Diagnostic::new(
+                &at,
+                format!(
+                    "({}): Cannot use unicast_ttl without unicast peers - resetting",
+                    instance.name
+                ),
+            ));
+            instance.unicast_ttl = 255;
         }
         self.settle_interval(&mut instance, interval);
         self.settle_authentication(&mut instance, auth_location.as_ref());
