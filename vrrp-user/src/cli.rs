@@ -99,6 +99,11 @@ pub struct Cli {
     /// keepalived's config_id: selects `@id` conditional lines (default: the host name).
     #[arg(short = 'i', long = "config-id")]
     pub config_id: Option<String>,
+    /// Run in network namespace NAME (/run/netns/NAME), as keepalived's -s; overrides
+    /// global_defs' net_namespace. The pid file and control socket then default to
+    /// /run/vrrpd/NAME/.
+    #[arg(short = 's', long = "namespace", value_name = "NAME")]
+    pub namespace: Option<String>,
     /// Only run VRRP (accepted for keepalived compatibility: vrrpd only does VRRP).
     #[arg(short = 'P', long = "vrrp")]
     pub vrrp_only: bool,
@@ -143,6 +148,25 @@ pub struct Cli {
     pub generate: Option<Generated>,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// The default pid file and control socket (see [`Cli::name_runtime_files`]).
+pub const DEFAULT_PID_FILE: &str = "/run/vrrpd/vrrpd.pid";
+pub const DEFAULT_CONTROL: &str = "/run/vrrpd/vrrpd.sock";
+
+impl Cli {
+    /// A daemon with a name (its network namespace, or keepalived's `instance`) keeps its pid
+    /// file and control socket in /run/vrrpd/NAME/, unless they were given: several daemons,
+    /// one per namespace, on one host.
+    pub fn name_runtime_files(&mut self, name: &str) {
+        let directory = PathBuf::from("/run/vrrpd").join(name);
+        if self.pid_file == std::path::Path::new(DEFAULT_PID_FILE) {
+            self.pid_file = directory.join("vrrpd.pid");
+        }
+        if self.control == std::path::Path::new(DEFAULT_CONTROL) {
+            self.control = directory.join("vrrpd.sock");
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

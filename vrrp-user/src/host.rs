@@ -61,3 +61,20 @@ impl SignalFunction {
         }
     }
 }
+
+/// Moves the calling thread (at start: the whole daemon, before any other thread exists) into
+/// the network namespace /run/netns/NAME, as `ip netns exec` and keepalived's net_namespace do.
+pub fn enter_network_namespace(name: &str) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+        return Err(std::io::Error::other(format!(
+            "'{name}' is not a network namespace name"
+        )));
+    }
+    let file = std::fs::File::open(std::path::Path::new("/run/netns").join(name))?;
+    // SAFETY: setns with a descriptor we hold open for the call.
+    if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}

@@ -170,6 +170,18 @@ pub static KEYWORDS: &[Keyword] = &[
         "router_id",
         "this router's name in notifications and mail",
     ),
+    differs(
+        GlobalDefs,
+        "net_namespace",
+        "the network namespace vrrpd runs in (or -s/--namespace)",
+        "vrrpd enters /run/netns/NAME at start; its pid file and control socket default to /run/vrrpd/NAME/ (keepalived mounts a private /run/keepalived)",
+    ),
+    differs(
+        GlobalDefs,
+        "instance",
+        "names this daemon, for several on one host",
+        "its pid file and control socket default to /run/vrrpd/NAME/",
+    ),
     same(
         GlobalDefs,
         "vrrp_mcast_group4",
@@ -421,7 +433,6 @@ pub static KEYWORDS: &[Keyword] = &[
     ignored(GlobalDefs, "lvs_notify_fifo_script", VRRP_ONLY),
     ignored(GlobalDefs, "lvs_netlink_cmd_rcv_bufs", VRRP_ONLY),
     ignored(GlobalDefs, "lvs_netlink_monitor_rcv_bufs", VRRP_ONLY),
-    ignored(GlobalDefs, "net_namespace", NOT_YET),
     ignored(GlobalDefs, "vrrp_garp_extra_if", NOT_YET),
     ignored(GlobalDefs, "vrrp_track_process", NOT_YET),
     ignored(GlobalDefs, "fifo_write_vrrp_states_on_reload", NOT_YET),

@@ -152,6 +152,10 @@ impl Garp {
 #[derive(Clone, Debug, PartialEq)]
 pub struct GlobalDefs {
     pub router_id: Option<String>,
+    /// `net_namespace NAME`: the network namespace (/run/netns/NAME) vrrpd runs in.
+    pub net_namespace: Option<String>,
+    /// `instance NAME`: names this daemon's runtime files (several daemons on one host).
+    pub instance_name: Option<String>,
     pub mcast_group4: Ipv4Addr,
     pub mcast_group6: Ipv6Addr,
     /// The `vrrp_garp_*` defaults of every instance.
@@ -221,6 +225,8 @@ impl Default for GlobalDefs {
     fn default() -> Self {
         GlobalDefs {
             router_id: None,
+            net_namespace: None,
+            instance_name: None,
             mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
             mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
             garp: Garp::default(),

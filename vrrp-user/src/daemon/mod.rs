@@ -73,7 +73,7 @@ fn load_config(cli: &Cli) -> Option<Config> {
     }
 }
 
-pub fn run(cli: Cli) -> ExitCode {
+pub fn run(mut cli: Cli) -> ExitCode {
     // Until the handlers are installed (after the XDP program loads), a reload or dump request
     // must not kill the daemon with the signals' default action.
     // The same for keepalived's real-time signals (JSON, STATS_CLEAR), whose default action
@@ -98,6 +98,22 @@ pub fn run(cli: Cli) -> ExitCode {
         return Exit::Config.into();
     };
     tracing::debug!("configuration loaded");
+    // keepalived's net_namespace (or -s): entered now, while this is the only thread, so that
+    // every thread, socket and netlink request of the daemon lives there.
+    let namespace = cli
+        .namespace
+        .clone()
+        .or_else(|| config.global.net_namespace.clone());
+    if let Some(name) = &namespace {
+        if let Err(error) = crate::host::enter_network_namespace(name) {
+            error!("network namespace {name}: {error}");
+            return ExitCode::FAILURE;
+        }
+        info!("running in network namespace {name}");
+    }
+    if let Some(name) = config.global.instance_name.as_ref().or(namespace.as_ref()) {
+        cli.name_runtime_files(name);
+    }
     if config.instances.iter().all(|i| i.incomplete) {
         error!("{}: no vrrp_instance to run", cli.file.display());
         return Exit::Config.into();

@@ -22,10 +22,22 @@ impl Daemon {
     /// A bad file is refused with its located error and the running config stays.
     pub(super) async fn reload_config(&mut self) {
         info!("Reloading configuration {}", self.cli.file.display());
-        let Some(config) = load_config(&self.cli) else {
+        let Some(mut config) = load_config(&self.cli) else {
             error!("reload failed; keeping the running configuration");
             return;
         };
+        // keepalived: "the namespace cannot be changed on a configuration reload".
+        if config.global.net_namespace != self.config.global.net_namespace {
+            warn!(
+                "net_namespace cannot be changed by a reload; staying in {}",
+                self.config
+                    .global
+                    .net_namespace
+                    .as_deref()
+                    .unwrap_or("the namespace vrrpd started in")
+            );
+            config.global.net_namespace = self.config.global.net_namespace.clone();
+        }
         let resolved = match plan::resolve(&config, &self.netlink).await {
             Ok(resolved) => resolved,
             Err(error) => {

@@ -23,6 +23,16 @@ impl Context {
                     break 'setting;
                 }
                 match item.keyword.text.as_str() {
+                    "net_namespace" => {
+                        if let Some(word) = self.arg(item, 0) {
+                            global.net_namespace = Some(word.text.clone());
+                        }
+                    }
+                    "instance" => {
+                        if let Some(word) = self.arg(item, 0) {
+                            global.instance_name = Some(word.text.clone());
+                        }
+                    }
                     "router_id" => {
                         if let Some(word) = self.arg(item, 0) {
                             global.router_id = Some(word.text.clone());
