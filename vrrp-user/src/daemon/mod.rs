@@ -338,7 +338,7 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
     // protocol thread runs now.
     scheduling::end_upgrade_boost();
     let (tracking_tx, tracking_rx) = mpsc::unbounded_channel();
-    let (upgrades_tx, mut upgrades) = mpsc::unbounded_channel();
+    let (upgrades_tx, upgrades) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         daemon: Mutex::new(daemon_status),
         upgrades: upgrades_tx,
@@ -379,8 +379,15 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
         binary: own_binary(),
     };
     daemon.start_tracking(tracking_rx, upgraded);
-    let (recreated_tx, mut recreated) = mpsc::unbounded_channel();
+    let (recreated_tx, recreated) = mpsc::unbounded_channel();
     daemon.start_link_watch(recreated_tx);
+    let removed = match crate::net::netlink::watch_removed_addresses() {
+        Ok(removed) => removed,
+        Err(error) => {
+            warn!("address watch: {error}; a removed virtual address goes unnoticed");
+            mpsc::unbounded_channel().1
+        }
+    };
     daemon
         .background
         .push(tokio::spawn(crate::control::server::serve(
@@ -400,9 +407,22 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
         "READY=1\nSTATUS=running {} instances, {mode} datapath",
         plans.len()
     ));
-    daemon
-        .main_loop(&mut outcomes, &mut recreated, &mut upgrades)
-        .await
+    let mut events = Events {
+        recreated,
+        upgrades,
+        removed,
+    };
+    daemon.main_loop(&mut outcomes, &mut events).await
+}
+
+/// What the main loop hears besides the protocol thread's outcomes and the signals.
+struct Events {
+    /// An interface we use was deleted and created again (its name).
+    recreated: UnboundedReceiver<String>,
+    /// `vrrpd upgrade` requests (the new binary, or this image's own).
+    upgrades: UnboundedReceiver<Option<std::path::PathBuf>>,
+    /// Addresses removed from interfaces (a master's tracked VIP among them steps it down).
+    removed: UnboundedReceiver<crate::net::netlink::RemovedAddress>,
 }
 
 /// The path this image was started from: `vrrpd upgrade` runs the binary now at that path.
@@ -488,8 +508,7 @@ impl Daemon {
     async fn main_loop(
         &mut self,
         outcomes: &mut UnboundedReceiver<Outcome>,
-        recreated: &mut UnboundedReceiver<String>,
-        upgrades: &mut UnboundedReceiver<Option<std::path::PathBuf>>,
+        events: &mut Events,
     ) -> ExitCode {
         let signals = (
             signal(SignalKind::terminate()),
@@ -516,8 +535,9 @@ impl Daemon {
                 _ = usr2.recv() => self.write_dump(true),
                 _ = json.recv() => warn!("SIGJSON (keepalived's JSON dump) is not implemented by vrrpd yet; ignored"),
                 _ = stats_clear.recv() => warn!("SIGSTATS_CLEAR is not implemented by vrrpd yet; ignored"),
-                Some(interface) = recreated.recv() => self.replan(&interface).await,
-                Some(binary) = upgrades.recv() => {
+                Some(interface) = events.recreated.recv() => self.replan(&interface).await,
+                Some(removed) = events.removed.recv() => self.address_removed(&removed),
+                Some(binary) = events.upgrades.recv() => {
                     if let Some(exit) = self.upgrade(binary, outcomes).await {
                         return exit;
                     }
@@ -580,6 +600,48 @@ impl Daemon {
             }
         }
         crate::net::sysctl::restore_all();
+    }
+
+    /// keepalived tracks a master's virtual addresses: one removed from its interface by
+    /// someone else (not marked `no_track`) makes the instance step down, and the election that
+    /// follows reinstalls it (keepalived 2.2.7's behaviour, checked side by side). The protocol
+    /// thread acts only on a master, so vrrpd's own removals (a step down, a reload) pass.
+    fn address_removed(&mut self, removed: &crate::net::netlink::RemovedAddress) {
+        for plan in &self.plans {
+            let tracked = plan
+                .config
+                .addresses
+                .iter()
+                .chain(&plan.config.excluded_addresses)
+                .any(|vip| {
+                    vip.address == removed.address
+                        && !vip.no_track
+                        && plan.vip_ifindex(vip) == removed.ifindex
+                });
+            if !tracked {
+                continue;
+            }
+            let is_master = self
+                .shared
+                .published
+                .snapshots()
+                .iter()
+                .any(|s| s.name == plan.name() && s.state == vrrp_common::maps::State::Master);
+            // An interface being deleted takes its addresses with it: that is the link watch's
+            // business (FAULT), not a removed VIP.
+            let Some(interface) = crate::net::sys::interface_name(removed.ifindex) else {
+                continue;
+            };
+            if is_master {
+                info!(
+                    "Netlink reflector reports IP {} removed from {interface}",
+                    removed.address
+                );
+                self.shared.protocol.send(Command::AddressRemoved {
+                    instance: plan.name().to_string(),
+                });
+            }
+        }
     }
 
     /// Lets the address workers finish what they were given (by `deadline` at the latest).

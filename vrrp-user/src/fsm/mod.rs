@@ -174,6 +174,10 @@ pub enum Input {
     Reconfigure(Box<Params>),
     /// Another member of this instance's vrrp_sync_group changed state: members move together.
     Sync(SyncEvent),
+    /// One of the master's tracked virtual addresses (not `no_track`) was removed from its
+    /// interface by someone else. keepalived 2.2.7 steps down (priority 0, addresses released)
+    /// to BACKUP, and the election that follows reinstalls them where it lands.
+    AddressRemoved,
 }
 
 /// What a sync-group member tells the others (keepalived's vrrp_sync_group).
@@ -209,6 +213,8 @@ pub enum Reason {
     Fault(FaultReason),
     FaultCleared,
     Shutdown,
+    /// A tracked virtual address was removed from the interface.
+    AddressRemoved,
     /// A member of the vrrp_sync_group moved.
     SyncGroup,
 }
@@ -228,6 +234,7 @@ impl Reason {
             Reason::FaultCleared => "fault cleared".into(),
             Reason::Shutdown => "shutdown".into(),
             Reason::SyncGroup => "sync group".into(),
+            Reason::AddressRemoved => "a virtual address was removed from the interface".into(),
         }
     }
 }
@@ -495,6 +502,7 @@ impl Instance {
             Input::Shutdown => self.shutdown(now, actions),
             Input::Reconfigure(params) => self.reconfigure(*params, actions),
             Input::Sync(event) => self.sync(event, now, actions),
+            Input::AddressRemoved => self.address_removed(now, actions),
         }
     }
 
@@ -731,6 +739,14 @@ impl Instance {
         self.transition(State::Initialize, Reason::Shutdown, now, actions);
     }
 
+    /// keepalived 2.2.7 (vrrp_netlink.c, a deleted VIP of a master): "Entering BACKUP STATE",
+    /// "sent 0 priority", "removing VIPs"; the Master_Down_Timer then runs as after any step down.
+    fn address_removed(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        if self.state == State::Master {
+            self.leave_master(State::Backup, Reason::AddressRemoved, now, actions);
+        }
+    }
+
     fn become_backup(&mut self, reason: Reason, now: Instant, actions: &mut Vec<Action>) {
         self.clear_master_timers();
         self.backup_since = now;
@@ -755,7 +771,7 @@ impl Instance {
     }
 
     fn leave_master(&mut self, to: State, reason: Reason, now: Instant, actions: &mut Vec<Action>) {
-        if to == State::Fault {
+        if to == State::Fault || reason == Reason::AddressRemoved {
             // keepalived tells the segment it is going away, as on shutdown.
             self.counters.priority_zero_sent += 1;
             self.counters.adverts_sent += 1;

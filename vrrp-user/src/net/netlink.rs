@@ -454,3 +454,42 @@ pub fn watch_links() -> Result<tokio::sync::mpsc::UnboundedReceiver<LinkEvent>, 
     });
     Ok(receiver)
 }
+
+/// An address that was removed from an interface (by anyone: an operator's `ip addr del`, or
+/// vrrpd itself; the daemon tells them apart).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemovedAddress {
+    pub ifindex: u32,
+    pub address: IpAddr,
+}
+
+/// Every address removed from any interface, IPv4 and IPv6, as the kernel reports it.
+pub fn watch_removed_addresses()
+-> Result<tokio::sync::mpsc::UnboundedReceiver<RemovedAddress>, NetlinkError> {
+    let (connection, _handle, mut messages) = rtnetlink::new_multicast_connection(&[
+        MulticastGroup::Ipv4Ifaddr,
+        MulticastGroup::Ipv6Ifaddr,
+    ])?;
+    tokio::spawn(connection);
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some((message, _)) = messages.next().await {
+            let NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelAddress(removed)) =
+                message.payload
+            else {
+                continue;
+            };
+            let Some(info) = address_info(&removed) else {
+                continue;
+            };
+            let event = RemovedAddress {
+                ifindex: removed.header.index,
+                address: info.address,
+            };
+            if sender.send(event).is_err() {
+                break;
+            }
+        }
+    });
+    Ok(receiver)
+}

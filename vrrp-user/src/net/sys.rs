@@ -203,6 +203,19 @@ pub fn send_to_with_hop_limit(
     Ok(())
 }
 
+/// The name of interface `index` (None if there is none).
+pub fn interface_name(index: u32) -> Option<String> {
+    let mut buffer = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: the buffer holds IF_NAMESIZE bytes, as if_indextoname requires.
+    let name = unsafe { libc::if_indextoname(index, buffer.as_mut_ptr()) };
+    if name.is_null() {
+        return None;
+    }
+    // SAFETY: on success the buffer holds a NUL-terminated name.
+    let name = unsafe { std::ffi::CStr::from_ptr(buffer.as_ptr()) };
+    Some(name.to_string_lossy().into_owned())
+}
+
 /// Interface index of `name` (0 if none).
 pub fn interface_index(name: &str) -> u32 {
     let Ok(name) = std::ffi::CString::new(name) else {

@@ -58,6 +58,8 @@ pub enum Command {
     Reload(Vec<InstancePlan>),
     /// Priority 0 from masters, then stop.
     Shutdown,
+    /// A master's tracked virtual address was removed from its interface.
+    AddressRemoved { instance: String },
     /// `vrrpd upgrade`: stop without a word on the wire, right after the next advert of a master
     /// (so that the next image has a whole interval to come up), and answer with where every
     /// instance stands.
@@ -365,6 +367,15 @@ impl Thread {
                     }
                 }
                 Command::HandOver(reply) => self.handing_over = Some((reply, now)),
+                Command::AddressRemoved { instance } => {
+                    if let Some(index) = self
+                        .instances
+                        .iter()
+                        .position(|r| r.plan.name() == instance)
+                    {
+                        self.input(index, Input::AddressRemoved, now);
+                    }
+                }
             }
         }
     }
