@@ -63,7 +63,7 @@ pub fn vrrpd_8() -> Vec<u8> {
     tagged_section(
         &mut extra,
         "SIGNALS",
-        "keepalived's signals, with keepalived's numbers (vrrpd \\-\\-signum=NAME prints them).",
+        "keepalived's signals, with keepalived's numbers (vrrpd --signum=NAME prints them).",
         &[
             (
                 "SIGTERM, SIGINT",

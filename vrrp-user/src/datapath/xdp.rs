@@ -233,11 +233,6 @@ impl XdpDatapath {
         Ok(datapath)
     }
 
-    /// Whether the program running is still the previous image's.
-    pub fn adopting(&self) -> bool {
-        self.ebpf.is_none()
-    }
-
     /// Replaces the adopted program with this image's (loaded on the same maps by
     /// [`program::load_on_pinned_maps`]) on every interface, atomically, and removes the
     /// hand-over directory.
