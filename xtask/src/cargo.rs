@@ -88,7 +88,12 @@ fn build(args: &[&str]) -> Result<Binaries> {
         let is_bin = message["target"]["kind"]
             .as_array()
             .is_some_and(|kinds| kinds.iter().any(|kind| kind == "bin"));
-        if message["reason"] != "compiler-artifact" || !is_bin {
+        // `cargo test --no-run` also builds each binary's own unit-test harness, a "bin"
+        // artifact of the same name: only the binary itself counts (the harness would answer
+        // `vrrpd --version` with "Unrecognized option"; which of the two cargo reports last
+        // varies from build to build).
+        let is_test_harness = message["profile"]["test"].as_bool() == Some(true);
+        if message["reason"] != "compiler-artifact" || !is_bin || is_test_harness {
             continue;
         }
         if let (Some(name), Some(path)) = (
