@@ -263,6 +263,21 @@ pub fn v2_pair_config(priority: u8) -> String {
         )
 }
 
+/// The worker's pid, waiting up to `timeout` for it: keepalived writes its VRRP child's pid
+/// file late under load, or anew after respawning a child that died.
+pub fn worker_pid_within(daemon: &Daemon, timeout: Duration) -> Option<i32> {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(pid) = daemon.worker_pid() {
+            return Some(pid);
+        }
+        if started.elapsed() > timeout {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 pub fn require_pid(daemon: &Daemon) -> Result<i32> {
-    daemon.worker_pid().context("the daemon's pid")
+    worker_pid_within(daemon, Duration::from_secs(5)).context("the daemon's pid")
 }

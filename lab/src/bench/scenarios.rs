@@ -13,6 +13,7 @@ use vrrp_common::wire::{Family, raw_from_ipv4};
 use super::BenchOptions;
 use super::daemon::{
     Daemon, Implementation, global, instance, require_pid, v2_pair_config, v3_pair_config,
+    worker_pid_within,
 };
 use super::report::{ChangeRow, Report, percentile};
 use vrrp_harness::capture::Capture;
@@ -559,17 +560,21 @@ pub fn scale(options: &BenchOptions, report: &mut Report) -> Result<()> {
                 + d.count("Entering BACKUP STATE")
                 + d.count("Entering FAULT STATE")
         };
-        let (master_pid, backup_pid) = (require_pid(&master)?, require_pid(&backup)?);
+        // keepalived's VRRP child may be gone at this scale (it collapses at 255 instances):
+        // its row then says so (no CPU or memory figure) rather than ending the bench.
+        let pid = |daemon: &Daemon| worker_pid_within(daemon, Duration::from_secs(5));
+        let (master_pid, backup_pid) = (pid(&master), pid(&backup));
+        let cpu_seconds = |pid: Option<i32>| pid.and_then(process_cpu_seconds);
         let before = (
             transitions(&master) + transitions(&backup),
-            process_cpu_seconds(master_pid),
-            process_cpu_seconds(backup_pid),
+            cpu_seconds(master_pid),
+            cpu_seconds(backup_pid),
         );
         std::thread::sleep(window);
         let after = (
             transitions(&master) + transitions(&backup),
-            process_cpu_seconds(master_pid),
-            process_cpu_seconds(backup_pid),
+            cpu_seconds(master_pid),
+            cpu_seconds(backup_pid),
         );
         let vips_up = segment
             .router(1)
@@ -585,8 +590,9 @@ pub fn scale(options: &BenchOptions, report: &mut Report) -> Result<()> {
                     .count()
             })
             .unwrap_or(0);
-        let cpu = |a: Option<f64>, b: Option<f64>| {
-            (b.unwrap_or(0.0) - a.unwrap_or(0.0)) / window.as_secs_f64() * 100.0
+        let cpu = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => (b - a) / window.as_secs_f64() * 100.0,
+            _ => f64::NAN,
         };
         report.scale(super::report::ScaleRow {
             implementation,
@@ -596,8 +602,8 @@ pub fn scale(options: &BenchOptions, report: &mut Report) -> Result<()> {
             window,
             master_cpu_percent: cpu(before.1, after.1),
             backup_cpu_percent: cpu(before.2, after.2),
-            master_rss_kib: process_rss_kib(master_pid).unwrap_or(0),
-            backup_rss_kib: process_rss_kib(backup_pid).unwrap_or(0),
+            master_rss_kib: master_pid.and_then(process_rss_kib).unwrap_or(0),
+            backup_rss_kib: backup_pid.and_then(process_rss_kib).unwrap_or(0),
         });
     }
     Ok(())
