@@ -240,6 +240,20 @@ pub fn master_and_backup(
     Ok((master, backup))
 }
 
+/// What the hitless tests assert of a [`master_and_backup`] pair from their logs: the master
+/// entered MASTER once and never left, the backup never took over.
+pub fn master_held_throughout(master_log: &str, backup_log: &str) {
+    assert_eq!(
+        master_log.matches("Entering MASTER STATE").count(),
+        1,
+        "the master never left MASTER:\n{master_log}"
+    );
+    assert!(
+        !backup_log.contains("Entering MASTER STATE"),
+        "the backup never took over:\n{backup_log}"
+    );
+}
+
 /// keepalived 2.2.7 running only its VRRP side in a router's namespace.
 #[derive(Debug)]
 pub struct Keepalived {
