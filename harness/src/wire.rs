@@ -22,6 +22,8 @@ pub struct SeenAdvert {
     pub interval_cs: u16,
     /// The checksum (with the right pseudo-header) was correct.
     pub checksum_ok: bool,
+    /// It came behind an IP Authentication Header (keepalived's `auth_type AH`).
+    pub behind_ah: bool,
 }
 
 /// One gratuitous ARP seen on the wire.
@@ -45,10 +47,26 @@ fn advert(frame: &Frame) -> Option<SeenAdvert> {
         ethernet::ETHERTYPE_IPV6 => ip::parse_ipv6(packet).ok()?,
         _ => return None,
     };
-    if meta.protocol != 112 {
-        return None;
-    }
-    let message = packet.get(meta.payload_offset..meta.payload_offset + meta.payload_len)?;
+    let (behind_ah, message_offset) = match meta.protocol {
+        112 => (false, meta.payload_offset),
+        vrrp_common::wire::ah::IPPROTO_AH => {
+            let header =
+                vrrp_common::wire::ah::Packet::new_checked(packet.get(meta.payload_offset..)?)
+                    .ok()?;
+            if header.next_header() != 112 {
+                return None;
+            }
+            (
+                true,
+                meta.payload_offset + vrrp_common::wire::ah::HEADER_LEN,
+            )
+        }
+        _ => return None,
+    };
+    let message_len = meta
+        .payload_len
+        .checked_sub(message_offset - meta.payload_offset)?;
+    let message = packet.get(message_offset..message_offset + message_len)?;
     let view = Packet::new_checked(message, meta.family).ok()?;
     let version = view.version()?;
     let pseudo = rules::pseudo_header(version, &meta, false);
@@ -64,6 +82,7 @@ fn advert(frame: &Frame) -> Option<SeenAdvert> {
         priority: view.priority(),
         interval_cs: view.interval_cs(),
         checksum_ok,
+        behind_ah,
     })
 }
 

@@ -485,6 +485,7 @@ mod tests {
             priority: 100,
             interval_cs: 10,
             checksum_ok: true,
+            behind_ah: false,
         }
     }
 

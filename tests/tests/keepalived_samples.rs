@@ -12,19 +12,7 @@ use vrrp_harness::netns::Netns;
 
 /// Files on which vrrpd's code differs from keepalived's, with both codes and why. The test
 /// fails if one of them starts to agree (then remove it here) or if any other file differs.
-const KNOWN_DIFFERENCES: [(&str, i32, i32, &str); 7] = [
-    (
-        "keepalived.conf.SSL_GET",
-        5,
-        4,
-        "auth_type AH (the IP Authentication Header of RFC 2338) is not implemented",
-    ),
-    (
-        "ah.conf",
-        5,
-        4,
-        "auth_type AH (the IP Authentication Header of RFC 2338) is not implemented",
-    ),
+const KNOWN_DIFFERENCES: [(&str, i32, i32, &str); 5] = [
     (
         "duplicate-vrid.conf",
         5,

@@ -10,6 +10,7 @@
 use crate::maps::{EventKind, InstanceConfig, InstanceKey, Liveness, PeerTtl, State, flags};
 use crate::stats::Counter;
 use crate::time::{interval_ns, master_down_interval_after_ns, skew_time_ns};
+use crate::wire::ah;
 use crate::wire::checksum::PseudoHeader;
 use crate::wire::ip::{IpMeta, VRRP_TTL};
 use crate::wire::vrrp::{self, Auth, Packet, Version};
@@ -54,7 +55,7 @@ pub const fn classify_frame_error(error: vrrp::Error) -> Counter {
         vrrp::Error::BadVersion => Counter::DropBadVersion,
         vrrp::Error::BadType => Counter::DropBadType,
         vrrp::Error::BadChecksum => Counter::DropBadChecksum,
-        vrrp::Error::BadAuthType | vrrp::Error::AuthAhUnsupported => Counter::DropAuthTypeMismatch,
+        vrrp::Error::BadAuthType => Counter::DropAuthTypeMismatch,
         vrrp::Error::BadInterval => Counter::DropIntervalMismatch,
     }
 }
@@ -160,6 +161,13 @@ pub fn check_advert(
     // so keepalived checks their TTL against the peer's own min_ttl..max_ttl instead (below).
     if !unicast && ip.ttl != VRRP_TTL {
         return Err(Counter::DropBadTtl);
+    }
+    // keepalived: an Authentication Header exactly when the instance uses AH ("Received AH
+    // header but auth type not AH", "No AH header but auth type is AH"). The XDP program only
+    // sees protocol 112, so it refuses every advert of an AH instance: those come through
+    // userspace's AH socket, which checks the header's ICV before handing the message here.
+    if (ip.protocol == ah::IPPROTO_AH) != (config.auth_type == Auth::TYPE_IP_AH) {
+        return Err(Counter::DropAuthTypeMismatch);
     }
     let version = advert.version_raw();
     if version != config.version {
@@ -794,6 +802,36 @@ mod tests {
     fn list_matches(config: &InstanceConfig, bytes: &[u8]) -> bool {
         let packet = Packet::new_checked(bytes, Family::Ipv4).expect("length");
         address_list_matches(config, &packet)
+    }
+
+    #[test]
+    fn an_ah_instance_takes_adverts_only_from_behind_an_authentication_header() {
+        let config = InstanceConfig {
+            auth_type: Auth::TYPE_IP_AH,
+            auth_data: [0; 8],
+            ..v2_config()
+        };
+        let ah_advert = v2_advert(|b| {
+            b[4] = Auth::TYPE_IP_AH;
+            b[12..].fill(0);
+        });
+        let behind_ah = IpMeta {
+            protocol: ah::IPPROTO_AH,
+            ..meta(PEER, 255)
+        };
+        assert!(check(&config, &behind_ah, &ah_advert, None).is_ok());
+        // The same message as plain protocol 112 (what the XDP program sees): no header, no
+        // proof, refused as keepalived refuses it ("No AH header but auth type is AH").
+        assert_eq!(
+            check(&config, &meta(PEER, 255), &ah_advert, None),
+            Err(Counter::DropAuthTypeMismatch)
+        );
+        // An Authentication Header at an instance without AH.
+        let pass = v2_advert(|_| {});
+        assert_eq!(
+            check(&v2_config(), &behind_ah, &pass, None),
+            Err(Counter::DropAuthTypeMismatch)
+        );
     }
 
     #[test]

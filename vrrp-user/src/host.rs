@@ -62,6 +62,47 @@ impl SignalFunction {
     }
 }
 
+/// The network namespace vrrpd started in, when it then entered another (`net_namespace`,
+/// `-s`): remembered so that what only the host's namespace offers can still be reached.
+static STARTING_NAMESPACE: std::sync::OnceLock<std::fs::File> = std::sync::OnceLock::new();
+
+/// Runs `make` on a thread that first joins the machine's initial network namespace, and
+/// returns what it made: a socket made there stays there. The kernel's process events (the
+/// proc connector) answer only in the initial namespace, while vrrpd may run in another. The
+/// namespace tried first is the one vrrpd started in (when it moved by `net_namespace` or
+/// `-s`), then PID 1's; where neither can be joined (vrrpd started by `ip netns exec` on a host
+/// whose PID 1 is out of reach), `make` runs where vrrpd is.
+pub fn in_initial_network_namespace<T: Send>(
+    make: impl Fn() -> std::io::Result<T> + Send + Sync,
+) -> std::io::Result<T> {
+    use std::os::fd::AsRawFd;
+    let pid_1 = std::fs::File::open("/proc/1/ns/net");
+    let candidates = STARTING_NAMESPACE
+        .get()
+        .into_iter()
+        .chain(pid_1.as_ref().ok());
+    let mut last_error = None;
+    for namespace in candidates {
+        let made = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    // SAFETY: setns of this thread alone, with a descriptor held open.
+                    if unsafe { libc::setns(namespace.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    make()
+                })
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the namespace thread panicked")))
+        });
+        match made {
+            Ok(made) => return Ok(made),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    make().map_err(|error| last_error.unwrap_or(error))
+}
+
 /// Moves the calling thread (at start: the whole daemon, before any other thread exists) into
 /// the network namespace /run/netns/NAME, as `ip netns exec` and keepalived's net_namespace do.
 pub fn enter_network_namespace(name: &str) -> std::io::Result<()> {
@@ -72,6 +113,9 @@ pub fn enter_network_namespace(name: &str) -> std::io::Result<()> {
         )));
     }
     let file = std::fs::File::open(std::path::Path::new("/run/netns").join(name))?;
+    if let Ok(starting) = std::fs::File::open("/proc/self/ns/net") {
+        let _ = STARTING_NAMESPACE.set(starting);
+    }
     // SAFETY: setns with a descriptor we hold open for the call.
     if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
         return Err(std::io::Error::last_os_error());

@@ -32,6 +32,10 @@ fn diagnostics(block: Block, keyword: &str) -> Vec<String> {
             "vrrp_track_file f {{\n  file /tmp/f\n  {keyword} 1\n}}\n{}",
             instance("")
         ),
+        Block::TrackProcess => format!(
+            "vrrp_track_process p {{\n  process haproxy\n  {keyword} 1\n}}\n{}",
+            instance("")
+        ),
         Block::SyncGroup => format!(
             "vrrp_sync_group G {{\n  group {{\n    VI_1\n  }}\n  {keyword} 1\n}}\n{}",
             instance("")

@@ -1,6 +1,7 @@
 //! Wire formats, in the smoltcp style: a zero-copy view over bytes (`Packet<T>`) whose
 //! `check_len` runs before any accessor, plus a `Repr` with `parse` and `emit`.
 
+pub mod ah;
 pub mod arp;
 pub mod checksum;
 pub mod ethernet;

@@ -50,13 +50,15 @@ impl Version {
     }
 }
 
-/// v2 authentication (RFC 3768 section 5.3.6). Type 2 (IP Authentication Header) is recognised
-/// and rejected, as RFC 3768 deprecates it and keepalived's builds usually omit it.
+/// v2 authentication (RFC 3768 section 5.3.6, and type 2 of RFC 2338 that keepalived keeps).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Auth {
     None,
     /// Type 1: up to 8 bytes of text, zero-padded.
     SimpleText([u8; AUTH_DATA_LEN]),
+    /// Type 2: the IP Authentication Header before the message carries the proof (see
+    /// [`super::ah`]); the message's own authentication data is zero.
+    IpAh,
 }
 
 impl Auth {
@@ -68,13 +70,14 @@ impl Auth {
         match self {
             Auth::None => Auth::TYPE_NONE,
             Auth::SimpleText(_) => Auth::TYPE_SIMPLE_TEXT,
+            Auth::IpAh => Auth::TYPE_IP_AH,
         }
     }
 
     /// The authentication data as it appears on the wire.
     pub const fn data(&self) -> [u8; AUTH_DATA_LEN] {
         match self {
-            Auth::None => [0; AUTH_DATA_LEN],
+            Auth::None | Auth::IpAh => [0; AUTH_DATA_LEN],
             Auth::SimpleText(data) => *data,
         }
     }
@@ -95,8 +98,6 @@ pub enum Error {
     BadChecksum,
     /// v2 auth type other than 0, 1 or 2.
     BadAuthType,
-    /// v2 auth type 2 (IP Authentication Header): recognised, not supported.
-    AuthAhUnsupported,
     /// An interval that the version cannot carry (v2: not whole seconds or over 255 s; v3: over
     /// 4095 centiseconds).
     BadInterval,
@@ -273,7 +274,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
             // keepalived sends v2 over IPv6 without the data field; a PASS type there carries
             // no password to compare.
             Auth::TYPE_SIMPLE_TEXT => Ok(Auth::SimpleText([0; AUTH_DATA_LEN])),
-            Auth::TYPE_IP_AH => Err(Error::AuthAhUnsupported),
+            Auth::TYPE_IP_AH => Ok(Auth::IpAh),
             _ => Err(Error::BadAuthType),
         }
     }

@@ -15,16 +15,18 @@ pub enum Block {
     Instance,
     Script,
     TrackFile,
+    TrackProcess,
     SyncGroup,
 }
 
 impl Block {
-    pub const ALL: [Block; 6] = [
+    pub const ALL: [Block; 7] = [
         Block::Top,
         Block::GlobalDefs,
         Block::Instance,
         Block::Script,
         Block::TrackFile,
+        Block::TrackProcess,
         Block::SyncGroup,
     ];
 
@@ -36,6 +38,7 @@ impl Block {
             Block::Instance => "vrrp_instance",
             Block::Script => "vrrp_script",
             Block::TrackFile => "vrrp_track_file",
+            Block::TrackProcess => "vrrp_track_process",
             Block::SyncGroup => "vrrp_sync_group",
         }
     }
@@ -117,7 +120,7 @@ const KERNEL_BUFFERS: &str = "vrrpd sizes its netlink and socket buffers itself"
 const ONE_PROCESS: &str = "vrrpd is one process without child processes";
 const NOT_YET: &str = "not implemented by vrrpd yet";
 
-use Block::{GlobalDefs, Instance, Script, SyncGroup, Top, TrackFile};
+use Block::{GlobalDefs, Instance, Script, SyncGroup, Top, TrackFile, TrackProcess};
 
 /// The table. Keywords spelt two ways by keepalived are listed under both spellings.
 pub static KEYWORDS: &[Keyword] = &[
@@ -130,6 +133,11 @@ pub static KEYWORDS: &[Keyword] = &[
     same(Top, "vrrp_instance", "a virtual router on one interface"),
     same(Top, "vrrp_script", "a tracking script"),
     same(Top, "vrrp_track_file", "a tracked file"),
+    same(
+        Top,
+        "vrrp_track_process",
+        "tracked processes, followed through the kernel's process events",
+    ),
     same(
         Top,
         "track_file",
@@ -434,7 +442,6 @@ pub static KEYWORDS: &[Keyword] = &[
     ignored(GlobalDefs, "lvs_netlink_cmd_rcv_bufs", VRRP_ONLY),
     ignored(GlobalDefs, "lvs_netlink_monitor_rcv_bufs", VRRP_ONLY),
     ignored(GlobalDefs, "vrrp_garp_extra_if", NOT_YET),
-    ignored(GlobalDefs, "vrrp_track_process", NOT_YET),
     ignored(GlobalDefs, "fifo_write_vrrp_states_on_reload", NOT_YET),
     ignored(GlobalDefs, "json_version", NOT_YET),
     ignored(GlobalDefs, "state_dump_file", NOT_YET),
@@ -495,11 +502,10 @@ pub static KEYWORDS: &[Keyword] = &[
         "virtual_rules",
         "policy rules installed while master",
     ),
-    differs(
+    same(
         Instance,
         "authentication",
-        "v2 authentication (auth_type, auth_pass)",
-        "PASS as keepalived; AH is refused (RFC 3768 removed it)",
+        "v2 authentication: PASS, or AH (IPsec AH with HMAC-MD5-96, IPv4)",
     ),
     same(Instance, "auth_type", "PASS or AH (inside authentication)"),
     same(
@@ -673,7 +679,11 @@ pub static KEYWORDS: &[Keyword] = &[
     ignored(Instance, "debug", "vrrpd's detail is -D"),
     ignored(Instance, "lvs_sync_daemon_interface", VRRP_ONLY),
     ignored(Instance, "garp_extra_if", NOT_YET),
-    ignored(Instance, "track_process", NOT_YET),
+    same(
+        Instance,
+        "track_process",
+        "processes whose count changes priority or faults",
+    ),
     ignored(Instance, "track_bfd", VRRP_ONLY),
     ignored(Instance, "old_unicast_checksum", NOT_YET),
     ignored(Instance, "native_ipv6", NOT_YET),
@@ -710,6 +720,48 @@ pub static KEYWORDS: &[Keyword] = &[
         "init_file",
         "create it with this number if missing ([overwrite])",
     ),
+    // vrrp_track_process
+    same(
+        TrackProcess,
+        "process",
+        "the process name (and parameters) to match",
+    ),
+    same(
+        TrackProcess,
+        "param_match",
+        "parameters compared partially or initially",
+    ),
+    same(TrackProcess, "weight", "added while up ([reverse])"),
+    same(
+        TrackProcess,
+        "quorum",
+        "the fewest matching processes for up",
+    ),
+    same(
+        TrackProcess,
+        "quorum_max",
+        "the most matching processes for up",
+    ),
+    same(
+        TrackProcess,
+        "fork_delay",
+        "how long a fork's quorum must hold",
+    ),
+    same(
+        TrackProcess,
+        "terminate_delay",
+        "how long a lost quorum is waited out",
+    ),
+    same(
+        TrackProcess,
+        "delay",
+        "fork_delay and terminate_delay at once",
+    ),
+    same(
+        TrackProcess,
+        "full_command",
+        "match the command line, not the process name",
+    ),
     // vrrp_sync_group
     same(SyncGroup, "group", "the member instances"),
     same(
@@ -726,6 +778,11 @@ pub static KEYWORDS: &[Keyword] = &[
         SyncGroup,
         "track_file",
         "files whose number counts for the whole group",
+    ),
+    same(
+        SyncGroup,
+        "track_process",
+        "processes whose count counts for the whole group",
     ),
     same(
         SyncGroup,

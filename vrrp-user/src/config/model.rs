@@ -15,6 +15,7 @@ pub struct Config {
     pub instances: Vec<Instance>,
     pub scripts: Vec<Script>,
     pub track_files: Vec<TrackFile>,
+    pub track_processes: Vec<TrackProcess>,
     pub sync_groups: Vec<SyncGroup>,
     pub statics: Statics,
 }
@@ -269,7 +270,7 @@ pub enum InitialState {
 pub enum Authentication {
     /// Simple text password, zero-padded to 8 bytes.
     Pass([u8; 8]),
-    /// IPsec AH: recognised; refused by validation (see `build`).
+    /// IPsec AH (keepalived's, RFC 2338's type 2): the key of its HMAC-MD5-96, zero-padded.
     Ah([u8; 8]),
 }
 
@@ -528,6 +529,7 @@ pub struct Instance {
     pub track_interfaces: Vec<Tracked>,
     pub track_scripts: Vec<Tracked>,
     pub track_files: Vec<Tracked>,
+    pub track_processes: Vec<Tracked>,
     pub notify: Notify,
     /// `smtp_alert [BOOL]`; unset, global `smtp_alert_vrrp`, then `smtp_alert`, decide (see
     /// [`GlobalDefs::vrrp_smtp_alert`]), once the whole file is read.
@@ -589,6 +591,7 @@ impl Instance {
             track_interfaces: Vec::new(),
             track_scripts: Vec::new(),
             track_files: Vec::new(),
+            track_processes: Vec::new(),
             notify: Notify::none(),
             smtp_alert: None,
             accept: None,
@@ -632,6 +635,41 @@ pub struct TrackFile {
     pub init_value: Option<i64>,
 }
 
+/// `vrrp_track_process`: up while the number of matching processes is within
+/// `quorum..=quorum_max` (keepalived's core/track_process.c).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackProcess {
+    pub name: String,
+    pub location: Location,
+    /// Matched exactly against the process name (/proc/PID/comm), or under `full_command` or
+    /// with parameters against the command line's first element.
+    pub process: String,
+    /// The parameters that must follow, compared as `param_match` says.
+    pub parameters: Vec<String>,
+    /// None: the parameters are not looked at (no parameters configured, no `param_match`).
+    pub param_match: Option<ParamMatch>,
+    pub weight: i32,
+    pub weight_reverse: bool,
+    pub quorum: u32,
+    pub quorum_max: u32,
+    /// How long the quorum must hold after a fork before it counts as up.
+    pub fork_delay: Duration,
+    /// How long the quorum may be lost after a process ended before it counts as down.
+    pub terminate_delay: Duration,
+    pub full_command: bool,
+}
+
+/// How a tracked process's parameters are compared (keepalived's `param_match`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamMatch {
+    /// Exactly these parameters (and with none configured: no parameters at all).
+    Exact,
+    /// These parameters first, others may follow.
+    Partial,
+    /// As partial, and the last one may be longer than configured.
+    Initial,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncGroup {
     pub name: String,
@@ -645,6 +683,7 @@ pub struct SyncGroup {
     /// every member.
     pub track_interfaces: Vec<Tracked>,
     pub track_files: Vec<Tracked>,
+    pub track_processes: Vec<Tracked>,
     /// `sync_group_tracking_weight`: members keep their weighted tracking.
     pub tracking_weight: bool,
 }

@@ -16,6 +16,7 @@ fn block_of(parent: Option<Block>, keyword: &str) -> Option<Block> {
         (None, "vrrp_instance") => Some(Block::Instance),
         (None, "vrrp_script") => Some(Block::Script),
         (None, "vrrp_track_file" | "track_file") => Some(Block::TrackFile),
+        (None, "vrrp_track_process") => Some(Block::TrackProcess),
         (None, "vrrp_sync_group") => Some(Block::SyncGroup),
         // auth_type and auth_pass are the instance's, written inside `authentication`.
         (Some(Block::Instance), "authentication") => Some(Block::Instance),

@@ -90,6 +90,25 @@ impl InstancePlan {
         }
     }
 
+    /// The key of an instance under `auth_type AH` (its `auth_pass`, zero-padded).
+    pub fn ah_key(&self) -> Option<[u8; 8]> {
+        match self.config.authentication {
+            Some(Authentication::Ah(key))
+                if self.advert.auth == Auth::IpAh && self.config.family == Family::Ipv4 =>
+            {
+                Some(key)
+            }
+            _ => None,
+        }
+    }
+
+    /// An instance under `auth_type AH`: its session, going on from `sequence`.
+    pub fn ah_session(&self, sequence: u32) -> Option<crate::net::ipsec_ah::AhSession> {
+        let unicast = !self.config.unicast_peers.is_empty();
+        self.ah_key()
+            .map(|key| crate::net::ipsec_ah::AhSession::new(key, unicast, sequence))
+    }
+
     /// Whether the same instance would run identically (a reload keeps its state then).
     pub fn same_as(&self, other: &InstancePlan) -> bool {
         self == other
@@ -262,6 +281,7 @@ pub fn build(
         Some(Authentication::Pass(data)) if instance.version == Version::V2 => {
             Auth::SimpleText(data)
         }
+        Some(Authentication::Ah(_)) if instance.version == Version::V2 => Auth::IpAh,
         _ => Auth::None,
     };
     let destinations: Vec<IpAddr> = if instance.unicast_peers.is_empty() {

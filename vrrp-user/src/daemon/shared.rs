@@ -54,12 +54,16 @@ impl Shared {
         }
     }
 
-    /// The datapath's counters (the XDP program's, or socket mode's).
+    /// The datapath's counters: the XDP program's plus what the sockets judged (in XDP mode
+    /// only `auth_type AH` adverts, which the program passes up), or socket mode's.
     pub fn counters(&self) -> [u64; Counter::COUNT] {
-        match &self.datapath {
-            Some(reader) => reader.counters(),
-            None => self.published.socket_counters(),
+        let mut counters = self.published.socket_counters();
+        if let Some(reader) = &self.datapath {
+            for (sum, kernel) in counters.iter_mut().zip(reader.counters()) {
+                *sum += kernel;
+            }
         }
+        counters
     }
 }
 
@@ -116,6 +120,7 @@ fn describe_source(source: &Source) -> String {
         Source::Script(name) => format!("script:{name}"),
         Source::Interface(name) => format!("interface:{name}"),
         Source::File(name) => format!("file:{name}"),
+        Source::Process(name) => format!("process:{name}"),
         Source::Addresses(name) => format!("addresses:{name}"),
         Source::NoUnicastPeer(name) => format!("unicast_fault_no_peer:{name}"),
     }

@@ -95,6 +95,11 @@ impl Daemon {
                 self.tracking_tx.clone(),
             )));
         }
+        self.tracked_sources
+            .push(tokio::spawn(track::proc_events::watch_processes(
+                self.config.track_processes.clone(),
+                self.tracking_tx.clone(),
+            )));
     }
 
     /// Watches links: up/down feeds tracking; an interface we use that is deleted and

@@ -131,6 +131,7 @@ pub enum FaultReason {
     TrackedInterfaceDown(String),
     TrackScriptFailed(String),
     TrackFileFailed(String),
+    TrackProcessFailed(String),
     /// VIPs could not be installed.
     AddressesRefused,
     /// keepalived's `unicast_fault_no_peer`, and the instance has no unicast peer.
@@ -144,6 +145,7 @@ impl std::fmt::Display for FaultReason {
             FaultReason::TrackedInterfaceDown(name) => write!(f, "tracked interface {name} down"),
             FaultReason::TrackScriptFailed(name) => write!(f, "track script {name} failed"),
             FaultReason::TrackFileFailed(name) => write!(f, "track file {name} failed"),
+            FaultReason::TrackProcessFailed(name) => write!(f, "track process {name} failed"),
             FaultReason::AddressesRefused => f.write_str("virtual addresses refused"),
             FaultReason::NoUnicastPeer => f.write_str("no unicast peer (unicast_fault_no_peer)"),
         }

@@ -1,16 +1,19 @@
 //! Prepared adverts: built once per instance and destination, then re-sent with only the
 //! priority patched (and the checksum fixed incrementally), so a send is one system call.
+//! Under `auth_type AH` each send also takes the next sequence number and a new ICV.
 
 use std::io;
 use std::net::IpAddr;
 
 use vrrp_common::rules;
+use vrrp_common::wire::ah::{self, IPPROTO_AH};
 use vrrp_common::wire::checksum::IPPROTO_VRRP;
 use vrrp_common::wire::frame::EmitError;
 use vrrp_common::wire::ip::{self, IpMeta};
 use vrrp_common::wire::vrrp::{Auth, Packet, Repr, Version};
 use vrrp_common::wire::{Family, raw_from_ip};
 
+use super::ipsec_ah::AhSession;
 use super::vrrp_socket::VrrpSocket;
 
 /// What every advert of an instance carries.
@@ -62,8 +65,11 @@ impl AdvertTemplate {
             addresses: &spec.addresses,
         };
         let message_len = repr.buffer_len();
+        // keepalived puts the Authentication Header only before IPv4 adverts.
+        let with_ah = spec.auth == Auth::IpAh && spec.family == Family::Ipv4;
+        let ah_len = if with_ah { ah::HEADER_LEN } else { 0 };
         let header_len = match spec.family {
-            Family::Ipv4 => ip::IPV4_MIN_HEADER_LEN,
+            Family::Ipv4 => ip::IPV4_MIN_HEADER_LEN + ah_len,
             Family::Ipv6 => 0,
         };
         let prepared = spec
@@ -82,13 +88,22 @@ impl AdvertTemplate {
                     ip::Ipv4Repr {
                         source,
                         destination,
-                        protocol: IPPROTO_VRRP,
+                        protocol: if with_ah { IPPROTO_AH } else { IPPROTO_VRRP },
                         ttl,
                         tos: ip::TRAFFIC_CLASS_VRRP,
                         identification: 0,
-                        payload_len: message_len,
+                        payload_len: ah_len + message_len,
                     }
                     .emit(&mut bytes)?;
+                    if with_ah {
+                        ah::Repr {
+                            next_header: IPPROTO_VRRP,
+                            spi: source.octets(),
+                            sequence: 0,
+                        }
+                        .emit(&mut bytes[ip::IPV4_MIN_HEADER_LEN..])
+                        .map_err(|_| EmitError::BufferSize)?;
+                    }
                 }
                 let meta = IpMeta {
                     family: spec.family,
@@ -115,12 +130,27 @@ impl AdvertTemplate {
         })
     }
 
-    /// Sends the advert with `priority` to every destination.
-    pub fn send(&mut self, socket: &VrrpSocket, priority: u8) -> io::Result<()> {
+    /// Sends the advert with `priority` to every destination; an instance under `auth_type AH`
+    /// passes its session, which numbers and seals it.
+    pub fn send(
+        &mut self,
+        socket: &VrrpSocket,
+        priority: u8,
+        mut ah: Option<&mut AhSession>,
+    ) -> io::Result<()> {
         let mut result = Ok(());
+        // One sequence number per advert, whatever the number of peers (keepalived).
+        let sequence = ah.as_mut().map(|session| session.next_sequence());
         for prepared in &mut self.prepared {
             Packet::new_unchecked(&mut prepared.bytes[prepared.message_offset..], self.family)
                 .set_priority(priority);
+            if let (Some(session), Some(sequence)) = (ah.as_ref(), sequence)
+                && prepared.message_offset > ip::IPV4_MIN_HEADER_LEN
+                && let Err(error) = session.seal(&mut prepared.bytes, sequence)
+            {
+                result = Err(io::Error::other(format!("sealing the advert: {error:?}")));
+                continue;
+            }
             if let Err(error) =
                 socket.send(&prepared.bytes, prepared.destination, prepared.hop_limit)
             {

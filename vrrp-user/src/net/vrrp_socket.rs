@@ -34,6 +34,18 @@ impl VrrpSocket {
         ifindex: u32,
         source: IpAddr,
     ) -> io::Result<VrrpSocket> {
+        VrrpSocket::open_for_protocol(family, interface, ifindex, source, IPPROTO_VRRP)
+    }
+
+    /// Opens a socket that receives IP `protocol` (keepalived's `auth_type AH` adverts come as
+    /// protocol 51, the Authentication Header, with VRRP behind it).
+    pub fn open_for_protocol(
+        family: Family,
+        interface: &str,
+        ifindex: u32,
+        source: IpAddr,
+        protocol: u8,
+    ) -> io::Result<VrrpSocket> {
         let domain = match family {
             Family::Ipv4 => libc::AF_INET,
             Family::Ipv6 => libc::AF_INET6,
@@ -41,7 +53,7 @@ impl VrrpSocket {
         let fd = sys::socket(
             domain,
             libc::SOCK_RAW | libc::SOCK_NONBLOCK,
-            i32::from(IPPROTO_VRRP),
+            i32::from(protocol),
         )?;
         sys::bind_to_device(&fd, interface)?;
         match family {

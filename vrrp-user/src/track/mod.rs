@@ -1,9 +1,14 @@
-//! Tracking: vrrp_script, track_interface, track_file and the instance's own interface, folded
-//! into each instance's health (a weight to add to its priority, or a fault) as keepalived does.
+//! Tracking: vrrp_script, track_interface, track_file, track_process and the instance's own
+//! interface, folded into each instance's health (a weight to add to its priority, or a fault)
+//! as keepalived does.
 //!
-//! [`Health::of`] is the pure rule; [`run_script`] and [`watch_file`] produce observations; the
-//! tracker task in the daemon keeps the latest observation of everything and sends a new health
-//! to the protocol thread whenever an instance's changes.
+//! [`Health::of`] is the pure rule; [`run_script`], [`watch_file`] and
+//! [`proc_events::watch_processes`] (over the sans-IO [`process::Census`]) produce
+//! observations; the tracker task in the daemon keeps the latest observation of everything and
+//! sends a new health to the protocol thread whenever an instance's changes.
+
+pub mod proc_events;
+pub mod process;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -23,6 +28,7 @@ pub enum Source {
     Script(String),
     Interface(String),
     File(String),
+    Process(String),
     /// The instance's virtual addresses could not be installed.
     Addresses(String),
     /// `unicast_fault_no_peer` on an instance without peers: failed for as long as that
@@ -55,6 +61,7 @@ impl Item {
             Source::Script(name) => FaultReason::TrackScriptFailed(name.clone()),
             Source::Interface(name) => FaultReason::TrackedInterfaceDown(name.clone()),
             Source::File(name) => FaultReason::TrackFileFailed(name.clone()),
+            Source::Process(name) => FaultReason::TrackProcessFailed(name.clone()),
             Source::Addresses(_) => FaultReason::AddressesRefused,
             Source::NoUnicastPeer(_) => FaultReason::NoUnicastPeer,
         };
@@ -199,6 +206,23 @@ pub fn plan(config: &Config) -> Vec<InstanceTracking> {
                         Source::File(file.name.clone()),
                         tracked.weight.unwrap_or(file.weight),
                         tracked.reverse || file.weight_reverse,
+                    ));
+                }
+            }
+            for tracked in instance
+                .track_processes
+                .iter()
+                .chain(groups.iter().flat_map(|g| g.track_processes.iter()))
+            {
+                if let Some(process) = config
+                    .track_processes
+                    .iter()
+                    .find(|p| p.name == tracked.name)
+                {
+                    items.push(Item::tracked(
+                        Source::Process(process.name.clone()),
+                        tracked.weight.unwrap_or(process.weight),
+                        tracked.reverse || process.weight_reverse,
                     ));
                 }
             }

@@ -162,6 +162,9 @@ impl Context {
                         .track_scripts
                         .extend(self.list(item, Self::tracked)),
                     "track_file" => instance.track_files.extend(self.list(item, Self::tracked)),
+                    "track_process" => instance
+                        .track_processes
+                        .extend(self.list(item, Self::tracked)),
                     "smtp_alert" => instance.smtp_alert = Some(self.flag(item)),
                     "accept" => instance.accept = Some(true),
                     "no_accept" => instance.accept = Some(false),
@@ -236,8 +239,8 @@ impl Context {
             instance.unicast_ttl = 255;
         }
         self.settle_interval(&mut instance, interval);
-        self.settle_authentication(&mut instance, auth_location.as_ref());
         self.settle_family(&mut instance);
+        self.settle_authentication(&mut instance, auth_location.as_ref());
         if instance.state == Some(InitialState::Master) && !instance.preempt {
             self.warnings.push(Diagnostic::new(
                 &name.location,
@@ -366,8 +369,31 @@ impl Context {
                 format!("({}) {message}", instance.name),
             ));
             instance.authentication = None;
-        } else if let Authentication::Ah(_) = auth {
-            self.error(location, format!("({}) auth_type AH is not supported by vrrpd (RFC 3768 deprecated it); use PASS or none", instance.name));
+        } else if let (Authentication::Ah(_), Some(InitialState::Master)) = (auth, instance.state) {
+            // keepalived (vrrp.c, vrrp_complete_instance): a master starting at sequence number
+            // 1 would have its adverts taken for replays by a backup that heard higher ones.
+            self.warnings.push(Diagnostic::new(
+                location,
+                format!(
+                    "({}) Initial state master is incompatible with AH authentication - clearing",
+                    instance.name
+                ),
+            ));
+            instance.state = None;
+        }
+        if let (Some(Authentication::Ah(_)), Family::Ipv6) =
+            (instance.authentication, instance.family)
+        {
+            // keepalived puts the Authentication Header only before IPv4 adverts: over IPv6 it
+            // sends auth type 2 without one and so accepts no advert (each router is master).
+            // vrrpd does the same, and says so in a notice (keepalived reports nothing).
+            self.notices.push(Diagnostic::new(
+                location,
+                format!(
+                    "({}) auth_type AH applies to IPv4 only: IPv6 adverts carry no Authentication Header and none is accepted, as in keepalived",
+                    instance.name
+                ),
+            ));
         }
     }
 

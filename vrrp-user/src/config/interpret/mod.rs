@@ -47,6 +47,7 @@ pub fn interpret(nodes: &[Node]) -> Result<Interpreted, Vec<Diagnostic>> {
         instances: Vec::new(),
         scripts: Vec::new(),
         track_files: Vec::new(),
+        track_processes: Vec::new(),
         sync_groups: Vec::new(),
         statics: Statics::default(),
     };
@@ -68,6 +69,11 @@ pub fn interpret(nodes: &[Node]) -> Result<Interpreted, Vec<Diagnostic>> {
             "vrrp_track_file" | "track_file" => {
                 if let Some(file) = context.track_file(node) {
                     config.track_files.push(file);
+                }
+            }
+            "vrrp_track_process" => {
+                if let Some(process) = context.track_process(node) {
+                    config.track_processes.push(process);
                 }
             }
             "vrrp_sync_group" => {
@@ -206,6 +212,11 @@ impl Context {
     fn drop_dangling_references(&mut self, config: &mut Config) {
         let scripts: Vec<String> = config.scripts.iter().map(|s| s.name.clone()).collect();
         let files: Vec<String> = config.track_files.iter().map(|f| f.name.clone()).collect();
+        let processes: Vec<String> = config
+            .track_processes
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
         let instances: Vec<String> = config.instances.iter().map(|i| i.name.clone()).collect();
         let mut dangling = Vec::new();
         for instance in &mut config.instances {
@@ -214,6 +225,14 @@ impl Context {
             keep_defined(tracked, &scripts, &owner, "vrrp_script", &mut dangling);
             let tracked = &mut instance.track_files;
             keep_defined(tracked, &files, &owner, "vrrp_track_file", &mut dangling);
+            let tracked = &mut instance.track_processes;
+            keep_defined(
+                tracked,
+                &processes,
+                &owner,
+                "vrrp_track_process",
+                &mut dangling,
+            );
         }
         for group in &mut config.sync_groups {
             let owner = format!("vrrp_sync_group {}:", group.name);
@@ -221,6 +240,14 @@ impl Context {
             keep_defined(tracked, &scripts, &owner, "vrrp_script", &mut dangling);
             let tracked = &mut group.track_files;
             keep_defined(tracked, &files, &owner, "vrrp_track_file", &mut dangling);
+            let tracked = &mut group.track_processes;
+            keep_defined(
+                tracked,
+                &processes,
+                &owner,
+                "vrrp_track_process",
+                &mut dangling,
+            );
             let location = group.location.clone();
             group.members.retain(|member| {
                 let defined = instances.contains(member);
@@ -255,10 +282,10 @@ fn keep_defined(
     kind: &str,
     dropped: &mut Vec<Diagnostic>,
 ) {
-    let keyword = if kind == "vrrp_script" {
-        "track_script"
-    } else {
-        "track_file"
+    let keyword = match kind {
+        "vrrp_script" => "track_script",
+        "vrrp_track_process" => "track_process",
+        _ => "track_file",
     };
     tracked.retain(|t| {
         let known = defined.contains(&t.name);

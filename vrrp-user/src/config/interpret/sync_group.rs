@@ -18,6 +18,7 @@ impl Context {
             track_scripts: Vec::new(),
             track_interfaces: Vec::new(),
             track_files: Vec::new(),
+            track_processes: Vec::new(),
             tracking_weight: false,
         };
         for item in self.block(node) {
@@ -45,6 +46,7 @@ impl Context {
                         .track_interfaces
                         .extend(self.list(item, Self::tracked)),
                     "track_file" => group.track_files.extend(self.list(item, Self::tracked)),
+                    "track_process" => group.track_processes.extend(self.list(item, Self::tracked)),
                     _ => self.unhandled(Block::SyncGroup, &item.keyword),
                 }
             }

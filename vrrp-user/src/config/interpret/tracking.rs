@@ -1,4 +1,5 @@
-//! Tracking: `vrrp_script`, `vrrp_track_file` and the `track_*` entries that refer to them.
+//! Tracking: `vrrp_script`, `vrrp_track_file`, `vrrp_track_process` and the `track_*` entries
+//! that refer to them.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -160,5 +161,123 @@ impl Context {
             }
         }
         Some(file)
+    }
+
+    /// `vrrp_track_process NAME { process ...; param_match; weight; quorum; quorum_max;
+    /// fork_delay; terminate_delay; delay; full_command }` (keepalived's vrrp_parser.c).
+    pub(super) fn track_process(&mut self, node: &Node) -> Option<TrackProcess> {
+        let name = self.name(node)?;
+        let mut process = TrackProcess {
+            name: name.text.clone(),
+            location: name.location.clone(),
+            process: String::new(),
+            parameters: Vec::new(),
+            param_match: None,
+            weight: 1,
+            weight_reverse: false,
+            quorum: 1,
+            quorum_max: u32::MAX,
+            fork_delay: Duration::ZERO,
+            terminate_delay: Duration::ZERO,
+            full_command: false,
+        };
+        let mut param_match = None;
+        for item in self.block(node) {
+            let setting_errors = self.errors.len();
+            match item.keyword.text.as_str() {
+                "process" => {
+                    if let Some(first) = self.arg(item, 0) {
+                        process.process = first.text.clone();
+                        process.parameters =
+                            item.args[1..].iter().map(|w| w.text.clone()).collect();
+                    }
+                }
+                "param_match" => match self.arg(item, 0).map(|w| w.text.as_str()) {
+                    Some("partial") => param_match = Some(ParamMatch::Partial),
+                    Some("initial") => param_match = Some(ParamMatch::Initial),
+                    Some(other) => {
+                        let other = other.to_string();
+                        self.error(
+                            &item.keyword.location,
+                            format!("param_match must be partial or initial, not '{other}'"),
+                        );
+                    }
+                    None => {}
+                },
+                "weight" => {
+                    if let Some(value) = self.number_arg(item, -254..=254) {
+                        process.weight = value;
+                    }
+                    process.weight_reverse = item.args.get(1).is_some_and(|w| w.text == "reverse");
+                }
+                "quorum" => {
+                    if let Some(value) = self.number_arg(item, 1..=u32::MAX) {
+                        process.quorum = value;
+                    }
+                }
+                "quorum_max" => {
+                    if let Some(value) = self.number_arg(item, 0..=u32::MAX) {
+                        process.quorum_max = value;
+                    }
+                }
+                "fork_delay" => {
+                    if let Some(value) = self.seconds(item, 86400.0) {
+                        process.fork_delay = value;
+                    }
+                }
+                "terminate_delay" => {
+                    if let Some(value) = self.seconds(item, 86400.0) {
+                        process.terminate_delay = value;
+                    }
+                }
+                "delay" => {
+                    if let Some(value) = self.seconds(item, 86400.0) {
+                        process.fork_delay = value;
+                        process.terminate_delay = value;
+                    }
+                }
+                "full_command" => process.full_command = true,
+                _ => self.unhandled(Block::TrackProcess, &item.keyword),
+            }
+            self.ignore_errors_since(setting_errors);
+        }
+        // keepalived compares the parameters exactly unless told otherwise, and does not look
+        // at them at all when none are given and no param_match is set.
+        process.param_match = match (param_match, process.parameters.is_empty()) {
+            (Some(how), _) => Some(how),
+            (None, false) => Some(ParamMatch::Exact),
+            (None, true) => None,
+        };
+        if process.process.is_empty() {
+            self.warnings.push(Diagnostic::new(
+                &name.location,
+                format!(
+                    "No process specified for vrrp_track_process {} - removing",
+                    process.name
+                ),
+            ));
+            return None;
+        }
+        if process.quorum_max < process.quorum {
+            self.warnings.push(Diagnostic::new(
+                &name.location,
+                format!(
+                    "vrrp_track_process {} quorum_max {} is less than quorum {} - setting to {}",
+                    process.name, process.quorum_max, process.quorum, process.quorum
+                ),
+            ));
+            process.quorum_max = process.quorum;
+        }
+        // The kernel keeps 15 characters of a process name (TASK_COMM_LEN).
+        if !process.full_command && process.param_match.is_none() && process.process.len() > 15 {
+            self.warnings.push(Diagnostic::new(
+                &name.location,
+                format!(
+                    "vrrp_track_process {}: process name '{}' is longer than the 15 characters the kernel keeps and will never match; use full_command",
+                    process.name, process.process
+                ),
+            ));
+        }
+        Some(process)
     }
 }

@@ -56,7 +56,7 @@ impl Thread {
             Action::SendAdvert { priority } => {
                 let running = &mut self.instances[index];
                 if let Some(socket) = self.sockets.get(&running.socket)
-                    && let Err(error) = running.template.send(socket, priority)
+                    && let Err(error) = running.template.send(socket, priority, running.ah.as_mut())
                 {
                     debug!("({name}) sending advert: {error}");
                 }

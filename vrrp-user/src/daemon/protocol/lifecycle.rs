@@ -24,6 +24,7 @@ use crate::net::sys::monotonic_now;
 use crate::net::vrrp_socket::VrrpSocket;
 use vrrp_common::maps::State;
 use vrrp_common::time::Instant;
+use vrrp_common::wire::ah::IPPROTO_AH;
 
 impl Thread {
     /// Adds the instance; or, while its address cannot be bound yet (an IPv6 link-local address
@@ -97,11 +98,14 @@ impl Thread {
             socket.drop_all_incoming()?;
             slot.insert(socket);
         }
+        self.open_ah_socket(plan)?;
         let carried = self
             .carried
             .iter()
             .position(|c| c.identifies(plan))
-            .map(|at| self.carried.swap_remove(at).fsm);
+            .map(|at| self.carried.swap_remove(at));
+        let ah = plan.ah_session(carried.as_ref().map_or(0, |c| c.ah_sequence));
+        let carried = carried.map(|c| c.fsm);
         let resumed = carried.is_some();
         let fsm = match carried {
             Some(carried) => {
@@ -142,11 +146,31 @@ impl Thread {
             plan: Arc::new(plan.clone()),
             fsm,
             template,
+            ah,
+            ah_logged_at: None,
             socket: send_key,
             started,
             address_list: Default::default(),
         });
         self.changed(super::Unpublished::State);
+        Ok(())
+    }
+
+    /// `auth_type AH`: the interface's socket of protocol 51, opened with its first such
+    /// instance.
+    fn open_ah_socket(&mut self, plan: &InstancePlan) -> io::Result<()> {
+        if plan.ah_key().is_none() || self.ah_sockets.contains_key(&plan.ifindex) {
+            return Ok(());
+        }
+        let socket = VrrpSocket::open_for_protocol(
+            plan.config.family,
+            &plan.config.interface,
+            plan.ifindex,
+            plan.source,
+            IPPROTO_AH,
+        )?;
+        self.watch(socket.raw_fd())?;
+        self.ah_sockets.insert(plan.ifindex, socket);
         Ok(())
     }
 
@@ -237,7 +261,16 @@ impl Thread {
                 return;
             }
         };
+        if let Err(error) = self.open_ah_socket(&plan) {
+            warn!(
+                "({name}) reload: the AH socket cannot be opened ({error}); keeping the running settings"
+            );
+            return;
+        }
         let running = &mut self.instances[index];
+        // The AH sequence counter outlives a change of key, as in keepalived.
+        let sequence = running.ah.as_ref().map_or(0, |session| session.sequence());
+        running.ah = plan.ah_session(sequence);
         let old = std::mem::replace(&mut running.plan, Arc::new(plan));
         running.template = template;
         let new = Arc::clone(&running.plan);

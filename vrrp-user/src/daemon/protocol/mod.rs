@@ -42,6 +42,7 @@ use crate::config::model::Scheduling;
 use crate::datapath::xdp::XdpDatapath;
 use crate::fsm::{self, FaultReason, Input};
 use crate::net::advert::AdvertTemplate;
+use crate::net::ipsec_ah::AhSession;
 use crate::net::sys::{self, monotonic_now};
 use crate::net::vrrp_socket::VrrpSocket;
 
@@ -76,6 +77,10 @@ pub struct CarriedInstance {
     pub vrid: u8,
     pub ipv6: bool,
     pub fsm: fsm::Carried,
+    /// `auth_type AH`: the sequence counter, so that peers do not take the next image's
+    /// adverts for replays. Absent (0) from images before it was carried.
+    #[serde(default)]
+    pub ah_sequence: u32,
 }
 
 impl CarriedInstance {
@@ -149,6 +154,10 @@ struct Running {
     plan: Arc<InstancePlan>,
     fsm: fsm::Instance,
     template: AdvertTemplate,
+    /// `auth_type AH`: the key and keepalived's sequence counter.
+    ah: Option<AhSession>,
+    /// When an AH refusal was last logged (at most one a second per instance).
+    ah_logged_at: Option<Instant>,
     /// The socket adverts leave by (the macvlan's under `use_vmac`).
     socket: (u32, Family),
     started: bool,
@@ -159,6 +168,9 @@ struct Running {
 struct Thread {
     instances: Vec<Running>,
     sockets: HashMap<(u32, Family), VrrpSocket>,
+    /// `auth_type AH`: a socket of protocol 51 per interface with such an instance, read in XDP
+    /// and socket mode alike (the XDP program passes the Authentication Header up untouched).
+    ah_sockets: HashMap<u32, VrrpSocket>,
     receive: Receive,
     events: Option<aya::maps::RingBuf<aya::maps::MapData>>,
     /// Snapshots and socket-mode counters, for status, stats and metrics.
@@ -215,6 +227,7 @@ pub fn spawn(
     let mut thread = Thread {
         instances: Vec::new(),
         sockets: HashMap::new(),
+        ah_sockets: HashMap::new(),
         events: match &receive {
             Receive::Xdp(datapath) => datapath
                 .lock()
@@ -405,6 +418,7 @@ impl Thread {
                 vrid: running.plan.config.vrid,
                 ipv6: running.plan.config.family == Family::Ipv6,
                 fsm: running.fsm.carry(),
+                ah_sequence: running.ah.as_ref().map_or(0, |session| session.sequence()),
             })
             .collect();
         reply.send(carried).is_ok()

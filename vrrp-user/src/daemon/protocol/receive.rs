@@ -6,10 +6,12 @@ use vrrp_common::maps::{Event, EventKind, InstanceKey};
 use vrrp_common::rules;
 use vrrp_common::stats::Counter;
 use vrrp_common::time::Instant;
+use vrrp_common::wire::ip::IpMeta;
 use vrrp_common::wire::raw_from_ip;
 
 use super::Thread;
 use crate::fsm::Input;
+use crate::net::ipsec_ah::Refused;
 use crate::net::sys::monotonic_now;
 
 impl Thread {
@@ -58,69 +60,143 @@ impl Thread {
         self.input(index, Input::Advert(advert), seen);
     }
 
-    /// Socket mode: read every queued advert from the socket behind `fd`.
+    /// Socket mode: read every queued advert from the socket behind `fd` (or, under
+    /// `auth_type AH`, from an AH socket in either mode).
     pub(super) fn socket_adverts(&mut self, fd: i32) {
-        let Some((&(ifindex, _), _)) = self.sockets.iter().find(|(_, s)| s.raw_fd() == fd) else {
-            return;
-        };
+        if let Some((&ifindex, _)) = self.ah_sockets.iter().find(|(_, s)| s.raw_fd() == fd) {
+            self.read_adverts(ifindex, fd, true);
+        } else if let Some((&(ifindex, _), _)) = self.sockets.iter().find(|(_, s)| s.raw_fd() == fd)
+        {
+            self.read_adverts(ifindex, fd, false);
+        }
+    }
+
+    fn read_adverts(&mut self, ifindex: u32, fd: i32, behind_ah: bool) {
         let mut buffer = [0u8; 2048];
         loop {
-            let received = match self
-                .sockets
-                .values()
-                .find(|s| s.raw_fd() == fd)
-                .map(|s| s.receive(&mut buffer))
-            {
+            let sockets = if behind_ah {
+                self.ah_sockets.get(&ifindex)
+            } else {
+                self.sockets.values().find(|s| s.raw_fd() == fd)
+            };
+            let received = match sockets.map(|s| s.receive(&mut buffer)) {
                 Some(Ok(Some(received))) => received,
                 _ => return,
             };
             let now = monotonic_now();
-            let meta = received.meta;
+            let mut meta = received.meta;
+            if behind_ah {
+                let packet = buffer.get(..received.length).unwrap_or(&[]);
+                match self.open_ah(ifindex, &meta, packet, now) {
+                    Some(message_offset) => {
+                        meta.payload_len = meta
+                            .payload_len
+                            .saturating_sub(message_offset - meta.payload_offset);
+                        meta.payload_offset = message_offset;
+                    }
+                    None => continue,
+                }
+            }
             let payload = buffer
                 .get(meta.payload_offset..meta.payload_offset + meta.payload_len)
                 .unwrap_or(&[]);
-            // The instance this message would be for, looked up once, without allocating: the
-            // socket path runs once per received frame.
-            let vrid = payload.get(1).copied().unwrap_or(0);
-            let wanted = InstanceKey::new(ifindex, meta.family, vrid);
-            let config = self
-                .instances
-                .iter()
-                .find(|r| r.plan.key == wanted)
-                .map(|r| r.fsm.datapath_config(r.plan.datapath_base));
-            let instances = &self.instances;
-            let reception = rules::receive_advert(
-                ifindex,
-                &meta,
-                payload,
-                |key| config.as_ref().filter(|_| *key == wanted),
-                |key, source| {
-                    instances
-                        .iter()
-                        .filter(|r| r.plan.key == *key)
-                        .flat_map(|r| &r.plan.config.unicast_peers)
-                        .find(|p| raw_from_ip(p.address).1 == *source)
-                        .map(|p| p.ttl_range())
-                },
-            );
-            let counter = match reception.verdict {
-                Ok(_) => Counter::AdvertsValid,
-                Err(counter) => counter,
-            };
-            self.published.count(Counter::FramesSeen);
-            self.published.count(counter);
-            if let (Some((key, _)), Ok(advert)) = (reception.instance, reception.verdict)
-                && let Some(index) = self.instances.iter().position(|r| r.plan.key == key)
-            {
-                if reception.address_list_differs {
-                    self.published.count(Counter::AddressListMismatch);
-                    let report = &mut self.instances[index].address_list;
-                    report.seen += 1;
-                    report.last_count = reception.address_count;
-                    self.report_address_list(index, now);
+            self.judge(ifindex, &meta, payload, now);
+        }
+    }
+
+    /// `auth_type AH`: checks the Authentication Header of `packet` with the instance it is
+    /// for, as keepalived does before anything else of the advert; says where the VRRP message
+    /// starts, or counts and (at most once a second per instance) logs why it was refused. An
+    /// AH packet for no AH instance goes on to the rules, which refuse it by their own reasons.
+    fn open_ah(
+        &mut self,
+        ifindex: u32,
+        meta: &IpMeta,
+        packet: &[u8],
+        now: Instant,
+    ) -> Option<usize> {
+        let vrid_at = meta.payload_offset + vrrp_common::wire::ah::HEADER_LEN + 1;
+        let vrid = packet.get(vrid_at).copied().unwrap_or(0);
+        let wanted = InstanceKey::new(ifindex, meta.family, vrid);
+        let Some(running) = self
+            .instances
+            .iter_mut()
+            .find(|r| r.plan.key == wanted && r.ah.is_some())
+        else {
+            return Some(meta.payload_offset + vrrp_common::wire::ah::HEADER_LEN);
+        };
+        let session = running.ah.as_mut()?;
+        match session.open(packet) {
+            Ok(opened) => Some(opened.message_offset),
+            Err(refused) => {
+                self.published.count(Counter::FramesSeen);
+                if matches!(refused, Refused::NotVrrp(_)) {
+                    // An Authentication Header over another protocol: not ours (keepalived
+                    // drops it without a word).
+                    self.published.count(Counter::AdvertsNotForUs);
+                    return None;
                 }
-                self.input(index, Input::Advert(advert), now);
+                self.published.count(Counter::DropAuthFailure);
+                if running
+                    .ah_logged_at
+                    .is_none_or(|at| now - at >= std::time::Duration::from_secs(1))
+                {
+                    running.ah_logged_at = Some(now);
+                    warn!(
+                        "({}) {refused} (from {}; further refusals counted, logged once a second)",
+                        running.plan.name(),
+                        vrrp_common::wire::raw_to_ip(meta.family, &meta.source)
+                    );
+                }
+                None
             }
+        }
+    }
+
+    /// One VRRP message read from a socket, judged by the shared rules and handed to its
+    /// instance.
+    fn judge(&mut self, ifindex: u32, meta: &IpMeta, payload: &[u8], now: Instant) {
+        // The instance this message would be for, looked up once, without allocating: the
+        // socket path runs once per received frame.
+        let vrid = payload.get(1).copied().unwrap_or(0);
+        let wanted = InstanceKey::new(ifindex, meta.family, vrid);
+        let config = self
+            .instances
+            .iter()
+            .find(|r| r.plan.key == wanted)
+            .map(|r| r.fsm.datapath_config(r.plan.datapath_base));
+        let instances = &self.instances;
+        let reception = rules::receive_advert(
+            ifindex,
+            meta,
+            payload,
+            |key| config.as_ref().filter(|_| *key == wanted),
+            |key, source| {
+                instances
+                    .iter()
+                    .filter(|r| r.plan.key == *key)
+                    .flat_map(|r| &r.plan.config.unicast_peers)
+                    .find(|p| raw_from_ip(p.address).1 == *source)
+                    .map(|p| p.ttl_range())
+            },
+        );
+        let counter = match reception.verdict {
+            Ok(_) => Counter::AdvertsValid,
+            Err(counter) => counter,
+        };
+        self.published.count(Counter::FramesSeen);
+        self.published.count(counter);
+        if let (Some((key, _)), Ok(advert)) = (reception.instance, reception.verdict)
+            && let Some(index) = self.instances.iter().position(|r| r.plan.key == key)
+        {
+            if reception.address_list_differs {
+                self.published.count(Counter::AddressListMismatch);
+                let report = &mut self.instances[index].address_list;
+                report.seen += 1;
+                report.last_count = reception.address_count;
+                self.report_address_list(index, now);
+            }
+            self.input(index, Input::Advert(advert), now);
         }
     }
 
