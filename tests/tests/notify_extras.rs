@@ -6,6 +6,8 @@
 //!   when the master hears a lower priority.
 //! - A reload that removes instances announces each as FAULT, or as DELETED (running the
 //!   `notify_deleted` script) when the instance says `notify_deleted`.
+//! - `fifo_write_vrrp_states_on_reload` writes every instance's and sync group's state to the
+//!   FIFO again after a reload.
 
 use std::time::Duration;
 
@@ -146,4 +148,67 @@ fn a_reload_announces_removed_instances_as_keepalived_does() {
         "notify_deleted's script, with no arguments"
     );
     assert_eq!(ours, theirs, "the same lines and scripts as keepalived");
+}
+
+fn states_on_reload(implementation: Implementation) -> Vec<String> {
+    let text = |folder: &str| {
+        format!(
+            "{}{}{}{}vrrp_sync_group G {{\n  group {{\n    VI_1\n    VI_2\n  }}\n}}\n",
+            global(folder).replace(
+                "global_defs {\n",
+                "global_defs {\n  fifo_write_vrrp_states_on_reload\n"
+            ),
+            instance("VI_1", 51, "192.0.2.99", ""),
+            instance("VI_2", 52, "192.0.2.98", ""),
+            instance("VI_3", 53, "192.0.2.97", ""),
+        )
+    };
+    let mut run = Run::start(implementation, "fifo-states", text);
+    run.fifo_has("GROUP \"G\" MASTER");
+    run.fifo_has("\"VI_3\" MASTER");
+    let folder = run.scratch.path().display().to_string();
+    run.reload(&text(&folder));
+    wait_until("the states written again", WAIT, || {
+        run.read("fifo.log").matches("GROUP \"G\" MASTER").count() >= 2
+    });
+    // Whatever else a reload writes comes at once with them.
+    std::thread::sleep(Duration::from_millis(500));
+    let (mut lines, _) = run.finish();
+    // The start-up lines come in whatever order the instances took over.
+    lines[..4].sort();
+    lines
+}
+
+#[test]
+fn a_reload_writes_every_state_to_the_fifo_again_when_asked_as_keepalived_does() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let ours = states_on_reload(Implementation::Vrrpd);
+    let theirs = states_on_reload(Implementation::Keepalived);
+    println!("vrrpd: {ours:?}\nkeepalived: {theirs:?}");
+    // A sync group stands for its members; an instance outside one says its own state.
+    assert_eq!(
+        ours,
+        [
+            "GROUP \"G\" MASTER 0",
+            "INSTANCE \"VI_1\" MASTER 100",
+            "INSTANCE \"VI_2\" MASTER 100",
+            "INSTANCE \"VI_3\" MASTER 100",
+            "INSTANCE \"VI_3\" MASTER 100",
+            "GROUP \"G\" MASTER 0",
+        ]
+    );
+    // keepalived 2.2.7 restarts its FIFO reader on a reload, and that reader sees only the group
+    // line; what it sees after the reload must be among vrrpd's lines (whose reader runs on).
+    assert_eq!(
+        ours[..4],
+        theirs[..4],
+        "the same start-up lines as keepalived"
+    );
+    for line in &theirs[4..] {
+        assert!(
+            ours[4..].contains(line),
+            "keepalived's {line} is written by vrrpd too"
+        );
+    }
 }

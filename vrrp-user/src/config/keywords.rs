@@ -442,7 +442,11 @@ pub static KEYWORDS: &[Keyword] = &[
     ignored(GlobalDefs, "lvs_netlink_cmd_rcv_bufs", VRRP_ONLY),
     ignored(GlobalDefs, "lvs_netlink_monitor_rcv_bufs", VRRP_ONLY),
     ignored(GlobalDefs, "vrrp_garp_extra_if", NOT_YET),
-    ignored(GlobalDefs, "fifo_write_vrrp_states_on_reload", NOT_YET),
+    same(
+        GlobalDefs,
+        "fifo_write_vrrp_states_on_reload",
+        "every state written to the FIFOs again after a reload",
+    ),
     ignored(GlobalDefs, "json_version", NOT_YET),
     ignored(GlobalDefs, "state_dump_file", NOT_YET),
     ignored(GlobalDefs, "stats_dump_file", NOT_YET),

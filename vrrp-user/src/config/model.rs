@@ -195,6 +195,9 @@ pub struct GlobalDefs {
     pub down_timer_adverts: u8,
     /// `vrrp_notify_priority_changes`: the instances' default for `notify_priority_changes`.
     pub notify_priority_changes: bool,
+    /// `fifo_write_vrrp_states_on_reload`: after a reload, every instance's and sync group's
+    /// state is written to the FIFOs again.
+    pub fifo_write_states_on_reload: bool,
 }
 
 /// keepalived's scheduling settings for its VRRP process (`vrrp_priority`, `vrrp_no_swap`,
@@ -254,6 +257,7 @@ impl Default for GlobalDefs {
             dynamic_interfaces: false,
             down_timer_adverts: vrrp_common::time::RFC_DOWN_TIMER_ADVERTS,
             notify_priority_changes: false,
+            fifo_write_states_on_reload: false,
         }
     }
 }

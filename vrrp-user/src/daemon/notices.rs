@@ -127,6 +127,54 @@ impl Daemon {
         }
     }
 
+    /// keepalived's `fifo_write_vrrp_states_on_reload`: after a reload every sync group's state,
+    /// and the state of every instance outside a sync group, as last announced, goes to the
+    /// FIFOs again (keepalived restarts the FIFO scripts on a reload; this tells them where
+    /// everything stands; like keepalived 2.2.7, a group stands for its members). An instance
+    /// that has not started yet has nothing to say.
+    pub(super) fn write_states_to_fifos(&self) {
+        use crate::control::Reporter;
+        let status = self.shared.status();
+        for instance in &status.instances {
+            let grouped = self
+                .config
+                .sync_groups
+                .iter()
+                .any(|g| g.members.contains(&instance.name));
+            let Some(&state) = self.announced.instances.get(&instance.name) else {
+                continue;
+            };
+            if grouped {
+                continue;
+            }
+            if state == State::Initialize {
+                continue;
+            }
+            let notice = Notice {
+                kind: "INSTANCE",
+                name: instance.name.clone(),
+                event: Event::Entered(state),
+                priority: instance.effective_priority,
+            };
+            self.fifos.write(&notice.fifo_line());
+        }
+        let mut groups: Vec<(&String, &State)> = self.announced.groups.iter().collect();
+        groups.sort_by_key(|(name, _)| *name);
+        for (name, &state) in groups {
+            if !self.config.sync_groups.iter().any(|g| &g.name == name) {
+                continue;
+            }
+            let notice = Notice {
+                kind: "GROUP",
+                name: name.clone(),
+                event: Event::Entered(state),
+                // keepalived's group notices carry no priority.
+                priority: 0,
+            };
+            self.fifos.write(&notice.fifo_line());
+        }
+    }
+
     /// `smtp_alert`: one email per transition, sent in the background.
     pub(super) fn email(&self, notice: &Notice) {
         let global = &self.config.global;

@@ -58,6 +58,9 @@ impl Daemon {
         }
         self.apply(resolved);
         self.restart_tracking();
+        if self.config.global.fifo_write_states_on_reload {
+            self.write_states_to_fifos();
+        }
         info!("Configuration reloaded");
     }
 

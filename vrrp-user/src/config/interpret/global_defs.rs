@@ -91,6 +91,9 @@ impl Context {
                     "vrrp_notify_priority_changes" => {
                         global.notify_priority_changes = self.flag(item);
                     }
+                    "fifo_write_vrrp_states_on_reload" => {
+                        global.fifo_write_states_on_reload = true;
+                    }
                     "vrrp_down_timer_adverts" => {
                         if let Some(value) = self.number_arg(item, 1..=100) {
                             global.down_timer_adverts = value;
