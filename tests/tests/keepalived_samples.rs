@@ -12,20 +12,13 @@ use vrrp_harness::netns::Netns;
 
 /// Files on which vrrpd's code differs from keepalived's, with both codes and why. The test
 /// fails if one of them starts to agree (then remove it here) or if any other file differs.
-const KNOWN_DIFFERENCES: [(&str, i32, i32, &str); 5] = [
+const KNOWN_DIFFERENCES: [(&str, i32, i32, &str); 4] = [
     (
         "duplicate-vrid.conf",
         5,
         4,
         "two instances with one VRID on one interface: keepalived reports it; vrrpd refuses, \
          since both cannot run",
-    ),
-    (
-        "keepalived.conf.vrrp.static_ipaddress",
-        5,
-        0,
-        "keepalived reports a static route it cannot track (no interface); vrrpd does not track \
-         routes for deletion yet (keepalived's route tracking and no_track), so it has no such report",
     ),
     (
         "include-missing.conf",

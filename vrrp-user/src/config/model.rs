@@ -369,6 +369,8 @@ pub struct VirtualRoute {
     pub metric: Option<u32>,
     pub table: Option<u32>,
     pub blackhole: bool,
+    /// keepalived's `no_track`: its deletion by someone else does not move the instance.
+    pub no_track: bool,
     pub location: Location,
 }
 
@@ -389,6 +391,8 @@ pub struct VirtualRule {
     pub tos: Option<u8>,
     pub priority: Option<u32>,
     pub target: RuleTarget,
+    /// keepalived's `no_track`, as for routes.
+    pub no_track: bool,
     pub location: Location,
 }
 

@@ -381,7 +381,7 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
     daemon.start_tracking(tracking_rx, upgraded);
     let (recreated_tx, recreated) = mpsc::unbounded_channel();
     daemon.start_link_watch(recreated_tx);
-    let removed = match crate::net::netlink::watch_removed_addresses() {
+    let removed = match crate::net::netlink::watch_removals() {
         Ok(removed) => removed,
         Err(error) => {
             warn!("address watch: {error}; a removed virtual address goes unnoticed");
@@ -422,7 +422,7 @@ struct Events {
     /// `vrrpd upgrade` requests (the new binary, or this image's own).
     upgrades: UnboundedReceiver<Option<std::path::PathBuf>>,
     /// Addresses removed from interfaces (a master's tracked VIP among them steps it down).
-    removed: UnboundedReceiver<crate::net::netlink::RemovedAddress>,
+    removed: UnboundedReceiver<crate::net::netlink::Removed>,
 }
 
 /// The path this image was started from: `vrrpd upgrade` runs the binary now at that path.
@@ -536,7 +536,7 @@ impl Daemon {
                 _ = json.recv() => warn!("SIGJSON (keepalived's JSON dump) is not implemented by vrrpd yet; ignored"),
                 _ = stats_clear.recv() => warn!("SIGSTATS_CLEAR is not implemented by vrrpd yet; ignored"),
                 Some(interface) = events.recreated.recv() => self.replan(&interface).await,
-                Some(removed) = events.removed.recv() => self.address_removed(&removed),
+                Some(removed) = events.removed.recv() => self.entry_removed(&removed),
                 Some(binary) = events.upgrades.recv() => {
                     if let Some(exit) = self.upgrade(binary, outcomes).await {
                         return exit;
@@ -606,37 +606,60 @@ impl Daemon {
     /// someone else (not marked `no_track`) makes the instance step down, and the election that
     /// follows reinstalls it (keepalived 2.2.7's behaviour, checked side by side). The protocol
     /// thread acts only on a master, so vrrpd's own removals (a step down, a reload) pass.
-    fn address_removed(&mut self, removed: &crate::net::netlink::RemovedAddress) {
+    /// A master's tracked virtual address, route or rule removed by someone else: keepalived
+    /// steps the master down so that the election reinstalls it (`no_track` entries excepted;
+    /// keepalived 2.2.7 does not track routes that name no interface, see config).
+    fn entry_removed(&mut self, removed: &crate::net::netlink::Removed) {
+        use crate::net::netlink::Removed;
         for plan in &self.plans {
-            let tracked = plan
-                .config
-                .addresses
-                .iter()
-                .chain(&plan.config.excluded_addresses)
-                .any(|vip| {
-                    vip.address == removed.address
-                        && !vip.no_track
-                        && plan.vip_ifindex(vip) == removed.ifindex
-                });
-            if !tracked {
+            let config = &plan.config;
+            let what = match removed {
+                Removed::Address { ifindex, address } => config
+                    .addresses
+                    .iter()
+                    .chain(&config.excluded_addresses)
+                    .any(|vip| {
+                        vip.address == *address
+                            && !vip.no_track
+                            && plan.vip_ifindex(vip) == *ifindex
+                    })
+                    // An interface being deleted takes its addresses with it: that is the link
+                    // watch's business (FAULT), not a removed VIP.
+                    .then(|| crate::net::sys::interface_name(*ifindex))
+                    .flatten()
+                    .map(|interface| format!("IP {address} removed from {interface}")),
+                Removed::Route {
+                    destination,
+                    prefix,
+                    table,
+                    oif,
+                } => config
+                    .routes
+                    .iter()
+                    .any(|route| !route.no_track && removed.is_route(route))
+                    // Routes go with their interface too.
+                    .then_some(())
+                    .filter(|()| {
+                        oif.is_none_or(|index| crate::net::sys::interface_name(index).is_some())
+                    })
+                    .map(|()| format!("route {destination}/{prefix} (table {table}) removed")),
+                Removed::Rule { .. } => config
+                    .rules
+                    .iter()
+                    .any(|rule| !rule.no_track && removed.is_rule(rule))
+                    .then(|| "a virtual rule removed".to_string()),
+            };
+            let Some(what) = what else {
                 continue;
-            }
+            };
             let is_master = self
                 .shared
                 .published
                 .snapshots()
                 .iter()
                 .any(|s| s.name == plan.name() && s.state == vrrp_common::maps::State::Master);
-            // An interface being deleted takes its addresses with it: that is the link watch's
-            // business (FAULT), not a removed VIP.
-            let Some(interface) = crate::net::sys::interface_name(removed.ifindex) else {
-                continue;
-            };
             if is_master {
-                info!(
-                    "Netlink reflector reports IP {} removed from {interface}",
-                    removed.address
-                );
+                info!("Netlink reflector reports {what}");
                 self.shared.protocol.send(Command::AddressRemoved {
                     instance: plan.name().to_string(),
                 });

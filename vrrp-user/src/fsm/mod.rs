@@ -176,8 +176,8 @@ pub enum Input {
     Reconfigure(Box<Params>),
     /// Another member of this instance's vrrp_sync_group changed state: members move together.
     Sync(SyncEvent),
-    /// One of the master's tracked virtual addresses (not `no_track`) was removed from its
-    /// interface by someone else. keepalived 2.2.7 steps down (priority 0, addresses released)
+    /// One of the master's tracked virtual addresses, routes or rules (not `no_track`) was
+    /// removed by someone else. keepalived 2.2.7 steps down (priority 0, addresses released)
     /// to BACKUP, and the election that follows reinstalls them where it lands.
     AddressRemoved,
 }
@@ -236,7 +236,7 @@ impl Reason {
             Reason::FaultCleared => "fault cleared".into(),
             Reason::Shutdown => "shutdown".into(),
             Reason::SyncGroup => "sync group".into(),
-            Reason::AddressRemoved => "a virtual address was removed from the interface".into(),
+            Reason::AddressRemoved => "a tracked virtual address, route or rule was removed".into(),
         }
     }
 }

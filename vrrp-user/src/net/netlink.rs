@@ -455,36 +455,152 @@ pub fn watch_links() -> Result<tokio::sync::mpsc::UnboundedReceiver<LinkEvent>, 
     Ok(receiver)
 }
 
-/// An address that was removed from an interface (by anyone: an operator's `ip addr del`, or
-/// vrrpd itself; the daemon tells them apart).
+/// An address, route or rule that was removed (by anyone: an operator's `ip addr del`, `ip
+/// route del`, `ip rule del`, or vrrpd itself; the daemon tells them apart).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RemovedAddress {
-    pub ifindex: u32,
-    pub address: IpAddr,
+pub enum Removed {
+    Address {
+        ifindex: u32,
+        address: IpAddr,
+    },
+    Route {
+        destination: IpAddr,
+        prefix: u8,
+        table: u32,
+        /// The interface it went out of, if any.
+        oif: Option<u32>,
+    },
+    Rule {
+        from: Option<(IpAddr, u8)>,
+        to: Option<(IpAddr, u8)>,
+        priority: Option<u32>,
+        table: u32,
+    },
 }
 
-/// Every address removed from any interface, IPv4 and IPv6, as the kernel reports it.
-pub fn watch_removed_addresses()
--> Result<tokio::sync::mpsc::UnboundedReceiver<RemovedAddress>, NetlinkError> {
+impl Removed {
+    /// Whether this removal is of `route` (the fields the kernel keeps it by).
+    pub fn is_route(&self, route: &VirtualRoute) -> bool {
+        let Removed::Route {
+            destination,
+            prefix,
+            table,
+            ..
+        } = self
+        else {
+            return false;
+        };
+        let same_destination = if route.prefix == 0 {
+            destination.is_ipv4() == route.destination.is_ipv4()
+        } else {
+            *destination == route.destination
+        };
+        same_destination && *prefix == route.prefix && *table == route.table.unwrap_or(254)
+    }
+
+    /// Whether this removal is of `rule`.
+    pub fn is_rule(&self, rule: &VirtualRule) -> bool {
+        let Removed::Rule {
+            from,
+            to,
+            priority,
+            table,
+        } = self
+        else {
+            return false;
+        };
+        let same_table = match rule.target {
+            RuleTarget::Table(configured) => configured == *table,
+            _ => true,
+        };
+        *from == rule.from
+            && *to == rule.to
+            && rule
+                .priority
+                .is_none_or(|configured| Some(configured) == *priority)
+            && same_table
+    }
+}
+
+fn removed_route(message: &RouteMessage) -> Removed {
+    let mut destination = None;
+    let mut table = u32::from(message.header.table);
+    let mut oif = None;
+    for attribute in &message.attributes {
+        match attribute {
+            RouteAttribute::Destination(RouteAddress::Inet(v4)) => {
+                destination = Some(IpAddr::V4(*v4))
+            }
+            RouteAttribute::Destination(RouteAddress::Inet6(v6)) => {
+                destination = Some(IpAddr::V6(*v6))
+            }
+            RouteAttribute::Table(number) => table = *number,
+            RouteAttribute::Oif(index) => oif = Some(*index),
+            _ => {}
+        }
+    }
+    let unspecified = match message.header.address_family {
+        AddressFamily::Inet6 => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        _ => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+    };
+    Removed::Route {
+        destination: destination.unwrap_or(unspecified),
+        prefix: message.header.destination_prefix_length,
+        table,
+        oif,
+    }
+}
+
+fn removed_rule(message: &RuleMessage) -> Removed {
+    let (mut from, mut to, mut priority) = (None, None, None);
+    let mut table = u32::from(message.header.table);
+    for attribute in &message.attributes {
+        match attribute {
+            RuleAttribute::Source(address) => from = Some((*address, message.header.src_len)),
+            RuleAttribute::Destination(address) => to = Some((*address, message.header.dst_len)),
+            RuleAttribute::Priority(number) => priority = Some(*number),
+            RuleAttribute::Table(number) => table = *number,
+            _ => {}
+        }
+    }
+    Removed::Rule {
+        from,
+        to,
+        priority,
+        table,
+    }
+}
+
+/// Every address, route and rule removed, IPv4 and IPv6, as the kernel reports it.
+pub fn watch_removals() -> Result<tokio::sync::mpsc::UnboundedReceiver<Removed>, NetlinkError> {
     let (connection, _handle, mut messages) = rtnetlink::new_multicast_connection(&[
         MulticastGroup::Ipv4Ifaddr,
         MulticastGroup::Ipv6Ifaddr,
+        MulticastGroup::Ipv4Route,
+        MulticastGroup::Ipv6Route,
+        MulticastGroup::Ipv4Rule,
+        MulticastGroup::Ipv6Rule,
     ])?;
     tokio::spawn(connection);
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Some((message, _)) = messages.next().await {
-            let NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelAddress(removed)) =
-                message.payload
-            else {
+            let NetlinkPayload::InnerMessage(inner) = message.payload else {
                 continue;
             };
-            let Some(info) = address_info(&removed) else {
-                continue;
-            };
-            let event = RemovedAddress {
-                ifindex: removed.header.index,
-                address: info.address,
+            let event = match inner {
+                RouteNetlinkMessage::DelAddress(removed) => {
+                    let Some(info) = address_info(&removed) else {
+                        continue;
+                    };
+                    Removed::Address {
+                        ifindex: removed.header.index,
+                        address: info.address,
+                    }
+                }
+                RouteNetlinkMessage::DelRoute(removed) => removed_route(&removed),
+                RouteNetlinkMessage::DelRule(removed) => removed_rule(&removed),
+                _ => continue,
             };
             if sender.send(event).is_err() {
                 break;

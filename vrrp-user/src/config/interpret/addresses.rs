@@ -152,12 +152,17 @@ impl Context {
             metric: None,
             table: None,
             blackhole,
+            no_track: false,
             location: destination_word.location.clone(),
         };
         let mut rest = words[1..].iter();
         while let Some(option) = rest.next() {
             if option.text == "onlink" {
                 self.warn(option, "route option 'onlink' ignored".to_string());
+                continue;
+            }
+            if option.text == "no_track" {
+                route.no_track = true;
                 continue;
             }
             let Some(value) = rest.next() else {
@@ -204,6 +209,7 @@ impl Context {
             tos: None,
             priority: None,
             target: RuleTarget::Table(254),
+            no_track: false,
             location: entry.keyword.location.clone(),
         };
         let mut families = Vec::new();
@@ -217,7 +223,10 @@ impl Context {
                     rule.invert = true;
                     continue;
                 }
-                "no_track" => continue,
+                "no_track" => {
+                    rule.no_track = true;
+                    continue;
+                }
                 "blackhole" => Some(RuleTarget::Blackhole),
                 "unreachable" => Some(RuleTarget::Unreachable),
                 "prohibit" => Some(RuleTarget::Prohibit),

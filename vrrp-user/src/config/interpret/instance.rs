@@ -105,9 +105,11 @@ impl Context {
                     "virtual_ipaddress_excluded" => instance
                         .excluded_addresses
                         .extend(self.list_skipping_invalid(item, Self::virtual_address)),
-                    "virtual_routes" => instance
-                        .routes
-                        .extend(self.list_skipping_invalid(item, Self::virtual_route)),
+                    "virtual_routes" => {
+                        let routes = self.list_skipping_invalid(item, Self::virtual_route);
+                        let routes = self.untrackable_routes_not_tracked(routes);
+                        instance.routes.extend(routes);
+                    }
                     "virtual_rules" => instance
                         .rules
                         .extend(self.list_skipping_invalid(item, Self::virtual_rule)),
@@ -344,6 +346,28 @@ impl Context {
                 instance.advert_interval_cs = centiseconds.clamp(1.0, 4095.0) as u16;
             }
         }
+    }
+
+    /// keepalived 2.2.7 (vrrp_iproute.c) tracks a virtual route for deletion only when it names
+    /// its interface; one that does not is reported and not tracked. (keepalived 2.3.2 lifted
+    /// the limit; 2.2.7 is the reference here.)
+    fn untrackable_routes_not_tracked(&mut self, routes: Vec<VirtualRoute>) -> Vec<VirtualRoute> {
+        routes
+            .into_iter()
+            .map(|mut route| {
+                if route.device.is_none() && !route.no_track {
+                    self.warnings.push(Diagnostic::new(
+                        &route.location,
+                        format!(
+                            "Warning - cannot track route {}/{} with no interface specified, not tracking",
+                            route.destination, route.prefix
+                        ),
+                    ));
+                    route.no_track = true;
+                }
+                route
+            })
+            .collect()
     }
 
     pub(super) fn settle_authentication(

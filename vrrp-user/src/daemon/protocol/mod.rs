@@ -59,7 +59,7 @@ pub enum Command {
     Reload(Vec<InstancePlan>),
     /// Priority 0 from masters, then stop.
     Shutdown,
-    /// A master's tracked virtual address was removed from its interface.
+    /// A master's tracked virtual address, route or rule was removed.
     AddressRemoved { instance: String },
     /// `vrrpd upgrade`: stop without a word on the wire, right after the next advert of a master
     /// (so that the next image has a whole interval to come up), and answer with where every
