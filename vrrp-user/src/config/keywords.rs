@@ -441,7 +441,11 @@ pub static KEYWORDS: &[Keyword] = &[
     ignored(GlobalDefs, "lvs_notify_fifo_script", VRRP_ONLY),
     ignored(GlobalDefs, "lvs_netlink_cmd_rcv_bufs", VRRP_ONLY),
     ignored(GlobalDefs, "lvs_netlink_monitor_rcv_bufs", VRRP_ONLY),
-    ignored(GlobalDefs, "vrrp_garp_extra_if", NOT_YET),
+    same(
+        GlobalDefs,
+        "vrrp_garp_extra_if",
+        "every instance's default garp_extra_if",
+    ),
     same(
         GlobalDefs,
         "fifo_write_vrrp_states_on_reload",
@@ -682,7 +686,11 @@ pub static KEYWORDS: &[Keyword] = &[
     ),
     ignored(Instance, "debug", "vrrpd's detail is -D"),
     ignored(Instance, "lvs_sync_daemon_interface", VRRP_ONLY),
-    ignored(Instance, "garp_extra_if", NOT_YET),
+    same(
+        Instance,
+        "garp_extra_if",
+        "periodic gratuitous ARPs on the other interfaces ([all] SECS)",
+    ),
     same(
         Instance,
         "track_process",

@@ -111,6 +111,11 @@ pub struct Garp {
     pub lower_prio_no_advert: bool,
     /// A master sends one more advert before stepping down for a higher priority.
     pub higher_prio_send_advert: bool,
+    /// `garp_extra_if [all] SECS`: periodic messages for the addresses on the instance's
+    /// virtual-MAC interface (or, with `all`, on any interface) other than the one adverts leave
+    /// by, to keep switches' MAC tables fresh (0: none).
+    pub extra_if_interval: Duration,
+    pub extra_if_all: bool,
 }
 
 impl Default for Garp {
@@ -124,6 +129,8 @@ impl Default for Garp {
             lower_prio_delay: None,
             lower_prio_no_advert: false,
             higher_prio_send_advert: false,
+            extra_if_interval: Duration::ZERO,
+            extra_if_all: false,
         }
     }
 }

@@ -135,6 +135,26 @@ impl InstancePlan {
     /// This plan with only the virtual addresses, routes and rules that `other` lacks (compared
     /// for what they install), or None when there are none: what a reload adds to a master
     /// (`self` the new plan) or removes from it (`self` the old plan).
+    /// `garp_extra_if`: the plan with only the addresses on an interface other than the one
+    /// adverts leave by, and of those, unless `all`, only the ones on the virtual-MAC interface
+    /// (keepalived/vrrp/vrrp.c, `vrrp_send_vmac_update`); None when there are none.
+    pub fn extra_interface_addresses(&self) -> Option<InstancePlan> {
+        let (sending, _) = self.send_interface();
+        let vmac = self.vmac.as_ref().map(|v| v.ifindex);
+        let all = self.config.garp.extra_if_all;
+        let keep = |vip: &VirtualAddress| {
+            let on = self.vip_ifindex(vip);
+            on != sending && (all || Some(on) == vmac)
+        };
+        let mut extra = self.clone();
+        extra.config.addresses.retain(keep);
+        extra.config.excluded_addresses.retain(keep);
+        extra.config.routes.clear();
+        extra.config.rules.clear();
+        let empty = extra.config.addresses.is_empty() && extra.config.excluded_addresses.is_empty();
+        (!empty).then_some(extra)
+    }
+
     pub fn entries_missing_from(&self, other: &InstancePlan) -> Option<InstancePlan> {
         let mut delta = self.clone();
         delta.config.addresses = missing_from(&self.config.addresses, &other.config.addresses);
@@ -324,6 +344,7 @@ pub fn build(
             refresh_repeat: instance.garp.master_refresh_repeat,
             lower_prio_repeat: instance.garp.lower_prio_repeat(),
             lower_prio_delay: instance.garp.lower_prio_delay(),
+            extra_interval: instance.garp.extra_if_interval,
         },
         lower_prio_no_advert: instance.garp.lower_prio_no_advert,
         higher_prio_send_advert: instance.garp.higher_prio_send_advert,

@@ -109,6 +109,9 @@ pub struct GarpSchedule {
     pub lower_prio_repeat: u32,
     /// Its second burst this long after (`garp_lower_prio_delay`, default `garp_master_delay`).
     pub lower_prio_delay: Duration,
+    /// Periodic messages, while master, for the addresses on other interfaces than the one
+    /// adverts leave by (`garp_extra_if`, default 0: none).
+    pub extra_interval: Duration,
 }
 
 impl Default for GarpSchedule {
@@ -120,6 +123,7 @@ impl Default for GarpSchedule {
             refresh_repeat: 1,
             lower_prio_repeat: 5,
             lower_prio_delay: Duration::from_secs(5),
+            extra_interval: Duration::ZERO,
         }
     }
 }
@@ -258,6 +262,9 @@ pub enum Action {
     RemoveAddresses,
     /// Send this many gratuitous ARPs / unsolicited NAs per virtual address.
     SendGratuitous { count: u32 },
+    /// `garp_extra_if`: one gratuitous ARP / unsolicited NA for each virtual address on an
+    /// interface other than the one adverts leave by.
+    SendExtraGratuitous,
     /// The effective priority changed (update the datapath's CONFIG; logged).
     PriorityChanged { from: u8, to: u8 },
     /// As master, a router with a lower priority was heard (at most once per
@@ -299,6 +306,8 @@ pub struct Instance {
     next_advert: Option<Instant>,
     second_garp: Option<Instant>,
     garp_refresh: Option<Instant>,
+    /// The next `garp_extra_if` message.
+    garp_extra: Option<Instant>,
     /// The second burst after a lower-priority advert.
     lower_prio_garp: Option<Instant>,
     /// When the last lower-priority burst went out (at most one per [`LOWER_PRIO_GARP_GAP`]
@@ -352,6 +361,7 @@ impl Instance {
             next_advert: None,
             second_garp: None,
             garp_refresh: None,
+            garp_extra: None,
             lower_prio_garp: None,
             last_lower_prio_garp: None,
             last_reply_advert: None,
@@ -381,6 +391,8 @@ impl Instance {
             instance.next_advert = Some(due.unwrap_or(now));
             let garp = instance.params.garp;
             instance.garp_refresh = (!garp.refresh.is_zero()).then(|| now + garp.refresh);
+            instance.garp_extra =
+                (!garp.extra_interval.is_zero()).then(|| now + garp.extra_interval);
         }
         instance
     }
@@ -464,6 +476,7 @@ impl Instance {
             self.next_advert,
             self.second_garp,
             self.garp_refresh,
+            self.garp_extra,
             self.lower_prio_garp,
         ]
         .into_iter()
@@ -692,6 +705,12 @@ impl Instance {
                 count: self.params.garp.refresh_repeat,
             });
         }
+        if let Some(due) = self.garp_extra
+            && now >= due
+        {
+            self.garp_extra = Some(due + self.params.garp.extra_interval);
+            actions.push(Action::SendExtraGratuitous);
+        }
     }
 
     fn health(
@@ -770,6 +789,7 @@ impl Instance {
         let garp = self.params.garp;
         self.second_garp = (!garp.delay.is_zero()).then(|| now + garp.delay);
         self.garp_refresh = (!garp.refresh.is_zero()).then(|| now + garp.refresh);
+        self.garp_extra = (!garp.extra_interval.is_zero()).then(|| now + garp.extra_interval);
     }
 
     fn leave_master(&mut self, to: State, reason: Reason, now: Instant, actions: &mut Vec<Action>) {
@@ -794,6 +814,7 @@ impl Instance {
         self.next_advert = None;
         self.second_garp = None;
         self.garp_refresh = None;
+        self.garp_extra = None;
         self.lower_prio_garp = None;
         self.last_lower_prio_garp = None;
     }

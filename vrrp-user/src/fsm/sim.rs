@@ -318,6 +318,10 @@ impl Segment {
                 self.records
                     .push((now, Record::Gratuitous { router, count }));
             }
+            Action::SendExtraGratuitous => {
+                self.records
+                    .push((now, Record::Gratuitous { router, count: 1 }));
+            }
             Action::PriorityChanged { .. } | Action::LowerPriorityHeard { .. } => {}
         }
     }

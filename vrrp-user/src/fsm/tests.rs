@@ -733,3 +733,36 @@ fn a_resumed_backup_waits_a_whole_master_down_interval_from_its_resumption() {
     assert_eq!(resumed.master_down_deadline(), Some(at(20 * MS + down)));
     assert!(run_timers(&mut resumed, 20 * MS + down - 1).is_empty());
 }
+
+#[test]
+fn garp_extra_if_repeats_while_master_only() {
+    let mut settings = params(11, 255, Version::V3, 100);
+    settings.garp.extra_interval = Duration::from_secs(2);
+    settings.garp.delay = Duration::ZERO;
+    let mut instance = Instance::new(settings);
+    let mut actions = Vec::new();
+    instance.handle(Input::Startup, at(SECOND), &mut actions);
+    assert_eq!(instance.state(), State::Master);
+    let extra_at = |instance: &mut Instance, when: u64| {
+        let mut actions = Vec::new();
+        instance.handle(Input::Timer, at(when), &mut actions);
+        actions.contains(&Action::SendExtraGratuitous)
+    };
+    assert!(
+        !extra_at(&mut instance, 2 * SECOND),
+        "not before its interval"
+    );
+    assert!(
+        extra_at(&mut instance, 3 * SECOND),
+        "2 s after becoming master"
+    );
+    assert!(!extra_at(&mut instance, 4 * SECOND));
+    assert!(extra_at(&mut instance, 5 * SECOND), "and every 2 s after");
+    // The master steps down (priority 0 from the owner's own stop): the repetition stops with
+    // mastership.
+    let mut actions = Vec::new();
+    instance.handle(Input::Shutdown, at(6 * SECOND), &mut actions);
+    assert_ne!(instance.state(), State::Master);
+    assert!(!extra_at(&mut instance, 7 * SECOND));
+    assert!(!extra_at(&mut instance, 9 * SECOND));
+}

@@ -42,6 +42,18 @@ impl Context {
                     garp.lower_prio_delay = Some(Duration::from_secs(value));
                 }
             }
+            // keepalived's `[all] SECS`, `all` on either side of the number (vrrp_parser.c).
+            "garp_extra_if" => {
+                garp.extra_if_all = item.args.iter().any(|w| w.text == "all");
+                match item.args.iter().find(|w| w.text != "all") {
+                    Some(word) => {
+                        if let Some(value) = self.number::<u64>(word, "garp_extra_if", 0..=86400) {
+                            garp.extra_if_interval = Duration::from_secs(value);
+                        }
+                    }
+                    None => self.error(&item.keyword.location, "garp_extra_if needs a delay"),
+                }
+            }
             "lower_prio_no_advert" => garp.lower_prio_no_advert = self.flag(item),
             "higher_prio_send_advert" => garp.higher_prio_send_advert = self.flag(item),
             _ => return false,

@@ -111,6 +111,15 @@ impl Thread {
                 });
                 false
             }
+            Action::SendExtraGratuitous => {
+                if let Some(extra) = self.instances[index].plan.extra_interface_addresses() {
+                    let _ = self.outcomes.send(Outcome::Gratuitous {
+                        plan: Arc::new(extra),
+                        count: 1,
+                    });
+                }
+                false
+            }
             Action::LowerPriorityHeard { source, priority } => {
                 let running = &self.instances[index];
                 info!(
