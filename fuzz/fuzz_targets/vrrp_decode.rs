@@ -18,7 +18,15 @@ fuzz_target!(|data: &[u8]| {
         // be used after check_len (its contract; a fuzz input once broke it here).
         let Ok(packet) = Packet::new_checked(message, meta.family) else { continue };
         let Some(version) = packet.version() else { continue };
-        let pseudo = rules::pseudo_header(version, &meta, data.first() == Some(&0));
+        let pseudo = rules::pseudo_header(
+            version,
+            &meta,
+            if data.first() == Some(&0) {
+                rules::V3Checksum::AsV2
+            } else {
+                rules::V3Checksum::Standard
+            },
+        );
         let Ok(auth) = packet.validate(&pseudo) else { continue };
         let _ = Repr::parse(&packet, &pseudo);
         let config = InstanceConfig {

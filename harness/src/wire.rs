@@ -69,7 +69,7 @@ fn advert(frame: &Frame) -> Option<SeenAdvert> {
     let message = packet.get(message_offset..message_offset + message_len)?;
     let view = Packet::new_checked(message, meta.family).ok()?;
     let version = view.version()?;
-    let pseudo = rules::pseudo_header(version, &meta, false);
+    let pseudo = rules::pseudo_header(version, &meta, rules::V3Checksum::Standard);
     let checksum_ok = Repr::parse(&view, &pseudo).is_ok();
     Some(SeenAdvert {
         time_ns: frame.time_ns,

@@ -2,13 +2,18 @@
 //! an instance whose unicast_peer list is empty stays in FAULT instead of falling back to
 //! multicast (and taking the VIP); without it, both fall back to multicast and become master.
 //! `unicast_ttl` sets the TTL (IPv6 hop limit) of the adverts to unicast peers.
+//! `old_unicast_checksum`: keepalived's VRRPv3 unicast checksum before 1.3.6, against keepalived
+//! 2.2.7 configured with it: vrrpd detects it and follows (in XDP and socket mode), sends it when
+//! configured, and refuses it under `never`.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use vrrp_harness::capture::Capture;
+use vrrp_harness::daemons::{Keepalived, Vrrpd};
+use vrrp_harness::process::Scratch;
 use vrrp_harness::side_by_side::{Implementation, Run};
-use vrrp_harness::topology::BRIDGE;
+use vrrp_harness::topology::{BRIDGE, Segment};
 use vrrp_harness::wire;
 
 fn scenario(implementation: Implementation, fault_no_peer: bool) -> Vec<String> {
@@ -104,4 +109,142 @@ fn unicast_ttl_sets_the_ttl_of_unicast_adverts_as_keepalived_does() {
         assert_eq!(ours, (BTreeSet::from([64]), true), "IPv6 {ipv6}");
         assert_eq!(ours, theirs, "IPv6 {ipv6}");
     }
+}
+
+/// VRRPv3 at 100 ms between routers 1 and 2 by unicast, with `extra` in the instance.
+fn unicast_v3(me: u8, peer: u8, priority: u8, extra: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {priority}\n  \
+         advert_int 0.1\n  version 3\n  unicast_src_ip 192.0.2.{me}\n  unicast_peer {{\n    \
+         192.0.2.{peer}\n  }}\n{extra}  virtual_ipaddress {{\n    192.0.2.99/24\n  }}\n}}\n"
+    )
+}
+
+fn counter(daemon: &Vrrpd, name: &str) -> u64 {
+    let stats: serde_json::Value = serde_json::from_str(
+        &vrrp_user::control::client::request(&daemon.control, "stats").expect("stats"),
+    )
+    .expect("json");
+    let datapath = &stats["datapath"];
+    datapath["counters"][name]
+        .as_u64()
+        .or(datapath["drops"][name].as_u64())
+        .unwrap_or(0)
+}
+
+const WAIT: Duration = Duration::from_secs(20);
+/// Many times Master_Down_Interval (0.3 s and skew) at 100 ms adverts.
+const HOLD: Duration = Duration::from_secs(2);
+
+#[test]
+fn keepalived_s_old_unicast_checksum_is_followed_sent_and_refused_as_configured() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(2).expect("segment");
+    let scratch = Scratch::new("old-unicast-checksum").expect("scratch");
+    let mut keepalived = Keepalived::start(
+        segment.router(1),
+        "ka-old",
+        &unicast_v3(11, 12, 100, "  old_unicast_checksum\n"),
+        &scratch,
+    )
+    .expect("keepalived");
+    keepalived
+        .process
+        .wait_for_log("(VI_1) Entering MASTER STATE", WAIT)
+        .expect("keepalived master");
+    // Detected and followed, in both datapaths: the backup stays backup.
+    for datapath in ["socket", "xdp"] {
+        let mut backup = Vrrpd::start_until(
+            segment.router(2),
+            &format!("detect-{datapath}"),
+            &unicast_v3(12, 11, 96, ""),
+            &scratch,
+            &["--datapath", datapath],
+            "(VI_1) Entering BACKUP STATE",
+        )
+        .expect("vrrpd");
+        backup
+            .wait_for("uses keepalived's old VRRPv3 checksum; using it too", WAIT)
+            .expect("detected");
+        std::thread::sleep(HOLD);
+        let log = backup.log();
+        assert!(
+            !log.contains("Entering MASTER STATE"),
+            "{datapath}: the backup took keepalived's adverts:\n{log}"
+        );
+        // The advert that showed the old checksum is refused as a bad one; the instance
+        // switches at once, and every later advert passes.
+        assert!(
+            counter(&backup, "bad_checksum") <= 2,
+            "{datapath}: {} refused",
+            counter(&backup, "bad_checksum")
+        );
+        assert!(counter(&backup, "adverts_valid") > 10, "{datapath}");
+        backup
+            .process
+            .stop(libc::SIGTERM, Duration::from_secs(5))
+            .expect("stop");
+    }
+    // Under `never` the old checksum is a bad checksum: the backup takes over beside it.
+    let mut never = Vrrpd::start(
+        segment.router(2),
+        "never",
+        &unicast_v3(12, 11, 96, "  old_unicast_checksum never\n"),
+        &scratch,
+        &[],
+    )
+    .expect("vrrpd");
+    never
+        .wait_for("(VI_1) Entering MASTER STATE", WAIT)
+        .expect("never: no advert accepted");
+    assert!(counter(&never, "bad_checksum") > 0);
+    never
+        .process
+        .stop(libc::SIGTERM, Duration::from_secs(5))
+        .expect("stop");
+    keepalived
+        .process
+        .stop(libc::SIGTERM, Duration::from_secs(5))
+        .expect("keepalived stops");
+    // Configured, vrrpd sends it: keepalived (configured too) stays backup beside vrrpd, and on
+    // the wire vrrpd's checksums are not RFC 5798's.
+    let capture =
+        Capture::start(&segment.switch, BRIDGE, "ip proto 112", scratch.path()).expect("capture");
+    let _master = Vrrpd::start_until(
+        segment.router(1),
+        "sends-old",
+        &unicast_v3(11, 12, 100, "  old_unicast_checksum\n"),
+        &scratch,
+        &[],
+        "(VI_1) Entering MASTER STATE",
+    )
+    .expect("vrrpd master");
+    let mut backup = Keepalived::start(
+        segment.router(2),
+        "ka-backup",
+        &unicast_v3(12, 11, 96, "  old_unicast_checksum\n"),
+        &scratch,
+    )
+    .expect("keepalived");
+    backup
+        .process
+        .wait_for_log("(VI_1) Entering BACKUP STATE", WAIT)
+        .expect("keepalived backup");
+    std::thread::sleep(HOLD);
+    assert!(
+        !backup.log().contains("Entering MASTER STATE"),
+        "keepalived takes vrrpd's old checksum:\n{}",
+        backup.log()
+    );
+    let ours = wire::from(
+        &wire::adverts(&capture.finish().expect("capture")),
+        "192.0.2.11".parse().expect("address"),
+        51,
+    );
+    assert!(ours.len() > 10, "vrrpd advertised: {}", ours.len());
+    assert!(
+        ours.iter().all(|advert| !advert.checksum_ok),
+        "every advert of vrrpd's carries the old checksum, not RFC 5798's"
+    );
 }

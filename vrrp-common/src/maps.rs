@@ -84,6 +84,12 @@ pub mod flags {
     /// `min_ttl`..`max_ttl` (keepalived's `check_unicast_src`; without it any source is
     /// accepted, as keepalived accepts it).
     pub const CHECK_UNICAST_SRC: u8 = 1 << 4;
+    /// v3 over IPv4 to unicast peers checksummed as keepalived before 1.3.6 did: with the
+    /// multicast group 224.0.0.18 as the pseudo-header's destination (`old_unicast_checksum`,
+    /// or seen from a peer).
+    pub const OLD_UNICAST_CHECKSUM: u8 = 1 << 5;
+    /// `old_unicast_checksum never`: an advert with the old checksum is a bad checksum.
+    pub const NEVER_OLD_UNICAST_CHECKSUM: u8 = 1 << 6;
 }
 
 /// What the program needs to know about one of our instances; written by userspace on start,
@@ -178,6 +184,9 @@ pub enum EventKind {
     AuthFailure = 9,
     /// A change whose record the rate limit had deferred.
     Deferred = 10,
+    /// A unicast advert carried keepalived's old VRRPv3 checksum (see
+    /// [`flags::OLD_UNICAST_CHECKSUM`]); ours must follow.
+    OldUnicastChecksum = 11,
 }
 
 impl EventKind {
@@ -193,6 +202,7 @@ impl EventKind {
             8 => EventKind::PreemptDelayStarted,
             9 => EventKind::AuthFailure,
             10 => EventKind::Deferred,
+            11 => EventKind::OldUnicastChecksum,
             _ => return None,
         })
     }

@@ -20,24 +20,61 @@ use crate::wire::{Family, RawAddress};
 /// v3 over IPv4 the IPv4 pseudo-header too (unless `v3_checksum_as_v2`); over IPv6 always the
 /// IPv6 pseudo-header (keepalived has the kernel compute it, for v2 as well).
 #[inline(always)]
-pub fn pseudo_header(version: Version, ip: &IpMeta, v3_checksum_as_v2: bool) -> PseudoHeader {
-    match (ip.family, version) {
-        (Family::Ipv6, _) => PseudoHeader::Ipv6 {
+pub fn pseudo_header(version: Version, ip: &IpMeta, style: V3Checksum) -> PseudoHeader {
+    match (ip.family, version, style) {
+        (Family::Ipv6, _, _) => PseudoHeader::Ipv6 {
             source: ip.source,
             destination: ip.destination,
         },
-        (Family::Ipv4, Version::V3) if !v3_checksum_as_v2 => PseudoHeader::Ipv4 {
-            source: [ip.source[0], ip.source[1], ip.source[2], ip.source[3]],
-            destination: [
-                ip.destination[0],
-                ip.destination[1],
-                ip.destination[2],
-                ip.destination[3],
-            ],
-        },
-        (Family::Ipv4, _) => PseudoHeader::None,
+        (Family::Ipv4, Version::V3, V3Checksum::Standard | V3Checksum::OldUnicast) => {
+            let destination = if style == V3Checksum::OldUnicast {
+                OLD_UNICAST_CHECKSUM_GROUP
+            } else {
+                [
+                    ip.destination[0],
+                    ip.destination[1],
+                    ip.destination[2],
+                    ip.destination[3],
+                ]
+            };
+            PseudoHeader::Ipv4 {
+                source: [ip.source[0], ip.source[1], ip.source[2], ip.source[3]],
+                destination,
+            }
+        }
+        (Family::Ipv4, _, _) => PseudoHeader::None,
     }
 }
+
+/// How a VRRPv3 message over IPv4 is checksummed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum V3Checksum {
+    /// RFC 5798 section 5.2.8: with the IPv4 pseudo-header.
+    Standard,
+    /// keepalived's `v3_checksum_as_v2`: without a pseudo-header.
+    AsV2,
+    /// keepalived's `old_unicast_checksum` (its checksum before 1.3.6): the pseudo-header's
+    /// destination is the multicast group, whatever the advert's destination.
+    OldUnicast,
+}
+
+impl V3Checksum {
+    /// The style an instance's flags ask for.
+    #[inline(always)]
+    pub fn of(config_flags: u8) -> V3Checksum {
+        if config_flags & flags::V3_CHECKSUM_AS_V2 != 0 {
+            V3Checksum::AsV2
+        } else if config_flags & flags::OLD_UNICAST_CHECKSUM != 0 {
+            V3Checksum::OldUnicast
+        } else {
+            V3Checksum::Standard
+        }
+    }
+}
+
+/// The group keepalived's old unicast checksum puts in the pseudo-header (its default
+/// `vrrp_mcast_group4`).
+pub const OLD_UNICAST_CHECKSUM_GROUP: [u8; 4] = [224, 0, 0, 18];
 
 /// The summary of a valid advert that the rules work on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -261,6 +298,9 @@ pub struct Reception<'c> {
     /// A valid advert whose address list differs from ours ([`address_list_matches`]): counted
     /// and reported, and processed all the same.
     pub address_list_differs: bool,
+    /// Refused for its checksum, which is keepalived's old unicast one (see
+    /// [`V3Checksum::OldUnicast`]): the instance should switch to it.
+    pub old_checksum: bool,
     pub verdict: Result<Advert, Counter>,
 }
 
@@ -284,6 +324,7 @@ pub fn receive_advert<'c>(
             interval_cs: 0,
             address_count: 0,
             address_list_differs: false,
+            old_checksum: false,
             verdict: Err(classify_frame_error(error)),
         };
     }
@@ -293,6 +334,7 @@ pub fn receive_advert<'c>(
         interval_cs: packet.interval_cs(),
         address_count: packet.address_count(),
         address_list_differs: false,
+        old_checksum: false,
         verdict: Err(Counter::DropTruncated),
     };
     let key = InstanceKey::new(ifindex, meta.family, packet.vrid());
@@ -319,10 +361,22 @@ pub fn receive_advert<'c>(
         reception.verdict = Err(Counter::DropBadVersion);
         return reception;
     };
-    let pseudo = pseudo_header(version, meta, config.flags & flags::V3_CHECKSUM_AS_V2 != 0);
+    let style = V3Checksum::of(config.flags);
+    let pseudo = pseudo_header(version, meta, style);
     let auth = match packet.validate(&pseudo) {
         Ok(auth) => auth,
         Err(error) => {
+            // keepalived detects a unicast peer that still sends its old checksum and follows
+            // it, unless told `old_unicast_checksum never`. Such an advert is refused like any
+            // bad checksum (the check stays off the valid path, which the XDP verifier walks
+            // for every advert); the caller switches the instance, and the next one passes.
+            let detect = style == V3Checksum::Standard
+                && version == Version::V3
+                && config.flags & (flags::UNICAST | flags::NEVER_OLD_UNICAST_CHECKSUM)
+                    == flags::UNICAST;
+            reception.old_checksum = detect
+                && error == vrrp::Error::BadChecksum
+                && packet.verify_checksum(&pseudo_header(version, meta, V3Checksum::OldUnicast));
             reception.verdict = Err(classify_frame_error(error));
             return reception;
         }
@@ -802,6 +856,44 @@ mod tests {
     fn list_matches(config: &InstanceConfig, bytes: &[u8]) -> bool {
         let packet = Packet::new_checked(bytes, Family::Ipv4).expect("length");
         address_list_matches(config, &packet)
+    }
+
+    #[test]
+    fn keepalived_s_old_unicast_checksum_is_detected_unless_never() {
+        // A v3 unicast advert from PEER to US whose checksum took 224.0.0.18 as destination.
+        let meta = IpMeta {
+            destination: raw_from_ipv4(US),
+            ..meta(PEER, 64)
+        };
+        let mut bytes = [0x31, 51, 100, 1, 0, 100, 0, 0, 192, 0, 2, 99];
+        let old = pseudo_header(Version::V3, &meta, V3Checksum::OldUnicast);
+        Packet::new_unchecked(&mut bytes[..], Family::Ipv4).fill_checksum(&old);
+        let config_with = |extra: u8| InstanceConfig {
+            version: 3,
+            auth_type: Auth::TYPE_NONE,
+            auth_data: [0; 8],
+            interval_cs: 100,
+            flags: flags::PREEMPT | flags::CHECK_ADDRESSES | flags::UNICAST | extra,
+            ..v2_config()
+        };
+        let receive = |config: &InstanceConfig| {
+            let reception = receive_advert(1, &meta, &bytes, |_| Some(config), |_, _| None);
+            (reception.verdict.map(|_| ()), reception.old_checksum)
+        };
+        assert_eq!(
+            receive(&config_with(0)),
+            (Err(Counter::DropBadChecksum), true),
+            "detected (and this one refused)"
+        );
+        assert_eq!(
+            receive(&config_with(flags::OLD_UNICAST_CHECKSUM)),
+            (Ok(()), false),
+            "expected"
+        );
+        assert_eq!(
+            receive(&config_with(flags::NEVER_OLD_UNICAST_CHECKSUM)).0,
+            Err(Counter::DropBadChecksum)
+        );
     }
 
     #[test]

@@ -37,7 +37,7 @@ fn parse_and_rebuild(frame: &[u8]) -> (ip::IpMeta, Repr<'_>) {
     let message = &packet[meta.payload_offset..meta.payload_offset + meta.payload_len];
     let view = Packet::new_checked(message, meta.family).expect("length");
     let version = view.version().expect("version");
-    let pseudo = rules::pseudo_header(version, &meta, false);
+    let pseudo = rules::pseudo_header(version, &meta, rules::V3Checksum::Standard);
     let repr = Repr::parse(&view, &pseudo).expect("valid advert");
     let identification = u16::from_be_bytes([packet[4], packet[5]]);
     let rebuilt_frame = AdvertFrame {

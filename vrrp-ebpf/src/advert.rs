@@ -144,6 +144,21 @@ fn on_advert(ifindex: u32, meta: &IpMeta, payload: &[u8]) -> u32 {
         }
         return drop(counter);
     };
+    if reception.old_checksum {
+        // Userspace switches the instance to the peer's old unicast checksum; the adverts that
+        // follow carry it and pass.
+        // SAFETY: reading the monotonic clock has no preconditions.
+        let now = unsafe { bpf_ktime_get_ns() };
+        wake(
+            &key,
+            EventKind::OldUnicastChecksum,
+            &meta.source,
+            reception.priority,
+            reception.interval_cs,
+            now,
+        );
+        return drop(Counter::DropBadChecksum);
+    }
     // Only a valid advert or an authentication failure (which may wake userspace) touches
     // LIVENESS; every other drop leaves it as other CPUs wrote it.
     if let Err(counter) = reception.verdict

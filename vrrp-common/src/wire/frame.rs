@@ -98,8 +98,12 @@ impl AdvertFrame<'_> {
             payload_offset: header_len,
             payload_len: message_len,
         };
-        let pseudo =
-            crate::rules::pseudo_header(self.advert.version, &meta, self.v3_checksum_as_v2);
+        let style = if self.v3_checksum_as_v2 {
+            crate::rules::V3Checksum::AsV2
+        } else {
+            crate::rules::V3Checksum::Standard
+        };
+        let pseudo = crate::rules::pseudo_header(self.advert.version, &meta, style);
         let message = packet
             .get_mut(header_len..header_len + message_len)
             .ok_or(EmitError::BufferSize)?;

@@ -697,7 +697,11 @@ pub static KEYWORDS: &[Keyword] = &[
         "processes whose count changes priority or faults",
     ),
     ignored(Instance, "track_bfd", VRRP_ONLY),
-    ignored(Instance, "old_unicast_checksum", NOT_YET),
+    same(
+        Instance,
+        "old_unicast_checksum",
+        "keepalived's pre-1.3.6 VRRPv3 unicast checksum ([never])",
+    ),
     ignored(Instance, "native_ipv6", NOT_YET),
     ignored(Instance, "use_ipvlan", NOT_YET),
     ignored(Instance, "use_vmac_addr", NOT_YET),

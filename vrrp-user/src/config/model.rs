@@ -285,6 +285,19 @@ pub enum Authentication {
     Ah([u8; 8]),
 }
 
+/// keepalived's VRRPv3 unicast checksum before 1.3.6 put the multicast group in the
+/// pseudo-header (`old_unicast_checksum`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OldUnicastChecksum {
+    /// The current checksum, switching to the old one on hearing a peer that sends it
+    /// (keepalived's default).
+    Detect,
+    /// `old_unicast_checksum`: the old checksum from the start.
+    Use,
+    /// `old_unicast_checksum never`: the current checksum only.
+    Never,
+}
+
 /// `scope` of an address, as iproute2 names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -555,6 +568,8 @@ pub struct Instance {
     pub dont_track_primary: bool,
     pub strict_mode: bool,
     pub v3_checksum_as_v2: bool,
+    /// keepalived's `old_unicast_checksum [never]`.
+    pub old_unicast_checksum: OldUnicastChecksum,
     pub skip_check_adv_addr: bool,
     /// `check_unicast_src` (or global `vrrp_check_unicast_src`, or a peer's `min_ttl` /
     /// `max_ttl`, which imply it as in keepalived's vrrp_parser.c): a unicast advert must come
@@ -614,6 +629,7 @@ impl Instance {
             dont_track_primary: false,
             strict_mode: global.vrrp_strict,
             v3_checksum_as_v2: false,
+            old_unicast_checksum: OldUnicastChecksum::Detect,
             skip_check_adv_addr: global.skip_check_adv_addr,
             check_unicast_src: global.check_unicast_src,
             down_timer_adverts: global.down_timer_adverts,

@@ -12,7 +12,9 @@ use vrrp_common::wire::vrrp::{Auth, Version};
 use vrrp_common::wire::{Family, raw_from_ip};
 
 use crate::config::Config;
-use crate::config::model::{Authentication, Instance, VirtualAddress, missing_from};
+use crate::config::model::{
+    Authentication, Instance, OldUnicastChecksum, VirtualAddress, missing_from,
+};
 use crate::fsm::{GarpSchedule, Params};
 use crate::net::advert::AdvertSpec;
 use crate::net::netlink::{self, Netlink, NetlinkError};
@@ -367,7 +369,7 @@ pub fn build(
             addresses: address_bytes,
             source,
             destinations,
-            v3_checksum_as_v2: instance.v3_checksum_as_v2,
+            v3_checksum: vrrp_common::rules::V3Checksum::of(datapath_flags),
             unicast_ttl: instance.unicast_ttl,
         },
         datapath_base,
@@ -397,6 +399,11 @@ fn datapath_flags(instance: &Instance) -> u8 {
     }
     if !instance.unicast_peers.is_empty() {
         datapath_flags |= flags::UNICAST;
+    }
+    match instance.old_unicast_checksum {
+        OldUnicastChecksum::Detect => {}
+        OldUnicastChecksum::Use => datapath_flags |= flags::OLD_UNICAST_CHECKSUM,
+        OldUnicastChecksum::Never => datapath_flags |= flags::NEVER_OLD_UNICAST_CHECKSUM,
     }
     // keepalived's vrrp_parser.c: a peer's min_ttl or max_ttl turns check_unicast_src on.
     let ttl_limited = instance

@@ -29,7 +29,9 @@ pub struct AdvertSpec {
     pub source: IpAddr,
     /// The multicast group, or each unicast peer.
     pub destinations: Vec<IpAddr>,
-    pub v3_checksum_as_v2: bool,
+    /// How a v3 message over IPv4 is checksummed (keepalived's `v3_checksum_as_v2`, and its
+    /// old unicast checksum).
+    pub v3_checksum: rules::V3Checksum,
     /// The TTL (IPv6: hop limit) of adverts to unicast peers (keepalived's `unicast_ttl`);
     /// multicast adverts always carry 255 (RFC 5798 section 5.1.1.3).
     pub unicast_ttl: u8,
@@ -114,7 +116,7 @@ impl AdvertTemplate {
                     payload_offset: header_len,
                     payload_len: message_len,
                 };
-                let pseudo = rules::pseudo_header(spec.version, &meta, spec.v3_checksum_as_v2);
+                let pseudo = rules::pseudo_header(spec.version, &meta, spec.v3_checksum);
                 repr.emit(&mut bytes[header_len..], &pseudo)?;
                 Ok(Prepared {
                     destination,

@@ -173,6 +173,22 @@ impl Context {
                     "dont_track_primary" => instance.dont_track_primary = true,
                     "strict_mode" => instance.strict_mode = self.flag(item),
                     "v3_checksum_as_v2" => instance.v3_checksum_as_v2 = true,
+                    "old_unicast_checksum" => {
+                        instance.old_unicast_checksum = match item.args.first() {
+                            Some(word) if word.text == "never" => OldUnicastChecksum::Never,
+                            Some(word) => {
+                                self.warn(
+                                    word,
+                                    format!(
+                                        "old_unicast_checksum takes only 'never', not '{}'",
+                                        word.text
+                                    ),
+                                );
+                                OldUnicastChecksum::Use
+                            }
+                            None => OldUnicastChecksum::Use,
+                        }
+                    }
                     "skip_check_adv_addr" => instance.skip_check_adv_addr = self.flag(item),
                     "check_unicast_src" => instance.check_unicast_src = true,
                     "notify_deleted" => {

@@ -2,7 +2,7 @@
 //! sockets and judged by the same shared rules.
 
 use tracing::{debug, info, warn};
-use vrrp_common::maps::{Event, EventKind, InstanceKey};
+use vrrp_common::maps::{Event, EventKind, InstanceKey, flags};
 use vrrp_common::rules;
 use vrrp_common::stats::Counter;
 use vrrp_common::time::Instant;
@@ -11,6 +11,7 @@ use vrrp_common::wire::raw_from_ip;
 
 use super::Thread;
 use crate::fsm::Input;
+use crate::net::advert::AdvertTemplate;
 use crate::net::ipsec_ah::Refused;
 use crate::net::sys::monotonic_now;
 
@@ -38,6 +39,10 @@ impl Thread {
         };
         let kind = EventKind::from_u8(event.kind);
         let family = self.instances[index].plan.config.family;
+        if kind == Some(EventKind::OldUnicastChecksum) {
+            self.use_old_unicast_checksum(index);
+            return;
+        }
         if kind == Some(EventKind::AuthFailure) {
             warn!(
                 "({}) received an invalid passwd! (from {}; further failures counted, logged once a second)",
@@ -186,6 +191,12 @@ impl Thread {
         };
         self.published.count(Counter::FramesSeen);
         self.published.count(counter);
+        if reception.old_checksum
+            && let Some((key, _)) = reception.instance
+            && let Some(index) = self.instances.iter().position(|r| r.plan.key == key)
+        {
+            self.use_old_unicast_checksum(index);
+        }
         if let (Some((key, _)), Ok(advert)) = (reception.instance, reception.verdict)
             && let Some(index) = self.instances.iter().position(|r| r.plan.key == key)
         {
@@ -198,6 +209,29 @@ impl Thread {
             }
             self.input(index, Input::Advert(advert), now);
         }
+    }
+
+    /// A unicast peer sends keepalived's old VRRPv3 checksum (before 1.3.6): as keepalived
+    /// does unless `old_unicast_checksum never`, ours follows from the next advert on, and the
+    /// datapath checks for that checksum from now on.
+    pub(super) fn use_old_unicast_checksum(&mut self, index: usize) {
+        let running = &mut self.instances[index];
+        if running.plan.datapath_base.flags & flags::OLD_UNICAST_CHECKSUM != 0 {
+            return;
+        }
+        let mut plan = (*running.plan).clone();
+        plan.datapath_base.flags |= flags::OLD_UNICAST_CHECKSUM;
+        plan.advert.v3_checksum = rules::V3Checksum::OldUnicast;
+        let Ok(template) = AdvertTemplate::new(&plan.advert) else {
+            return;
+        };
+        info!(
+            "({}) a unicast peer uses keepalived's old VRRPv3 checksum; using it too",
+            plan.name()
+        );
+        running.template = template;
+        running.plan = std::sync::Arc::new(plan);
+        self.write_datapath_config(index);
     }
 
     /// Logs adverts whose address list differs from ours, as keepalived 2.3.3 and later do
