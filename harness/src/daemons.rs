@@ -200,6 +200,19 @@ impl Vrrpd {
         Ok(serde_json::from_slice(&output.stdout)?)
     }
 
+    /// A datapath counter or drop reason as `vrrpd stats --json` reports it (0 when absent).
+    pub fn counter(&self, name: &str) -> u64 {
+        let stats: serde_json::Value = vrrp_user::control::client::request(&self.control, "stats")
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default();
+        let datapath = &stats["datapath"];
+        datapath["counters"][name]
+            .as_u64()
+            .or(datapath["drops"][name].as_u64())
+            .unwrap_or(0)
+    }
+
     /// The state vrrpd reports for an instance ("MASTER", ...).
     pub fn state_of(&self, instance: &str) -> Result<String> {
         let status = self.status_json()?;

@@ -29,14 +29,6 @@ fn config(priority: u8, vips: &[&str]) -> String {
     )
 }
 
-fn counter(daemon: &Vrrpd, name: &str) -> u64 {
-    let stats: serde_json::Value = serde_json::from_str(
-        &vrrp_user::control::client::request(&daemon.control, "stats").expect("stats"),
-    )
-    .expect("json");
-    stats["datapath"]["counters"][name].as_u64().unwrap_or(0)
-}
-
 /// Starts the backup vrrpd (priority 96, one VIP) beside a running master with two VIPs,
 /// watches the wire, and checks that the backup never advertised, stayed backup, logged the
 /// difference once, and counted every master advert it judged.
@@ -76,7 +68,7 @@ fn backup_stays_backup(segment: &Segment, scratch: &Scratch, datapath: &str) {
         from_backup.len()
     );
     // XDP counts every advert it judged; socket mode every one it read.
-    let mismatches = counter(&backup, "address_list_mismatch");
+    let mismatches = backup.counter("address_list_mismatch");
     assert!(
         mismatches > 100,
         "{datapath}: {mismatches} adverts counted as address_list_mismatch"

@@ -27,18 +27,6 @@ fn config(priority: u8, password: &str) -> String {
     )
 }
 
-fn counter(daemon: &Vrrpd, name: &str) -> u64 {
-    let stats: serde_json::Value = serde_json::from_str(
-        &vrrp_user::control::client::request(&daemon.control, "stats").expect("stats"),
-    )
-    .expect("json");
-    let datapath = &stats["datapath"];
-    datapath["counters"][name]
-        .as_u64()
-        .or(datapath["drops"][name].as_u64())
-        .unwrap_or(0)
-}
-
 fn router_ip(i: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10 + i))
 }
@@ -77,10 +65,10 @@ fn a_vrrpd_backup_accepts_a_keepalived_masters_ah_adverts_and_takes_over_on_its_
             "{datapath}: vrrpd takes keepalived's AH adverts:\n{log}"
         );
         assert!(
-            counter(&vrrpd, "adverts_valid") >= 3,
+            vrrpd.counter("adverts_valid") >= 3,
             "{datapath}: keepalived's adverts counted valid"
         );
-        assert_eq!(counter(&vrrpd, "auth_failure"), 0, "{datapath}");
+        assert_eq!(vrrpd.counter("auth_failure"), 0, "{datapath}");
         if datapath == "socket" {
             vrrpd
                 .process
@@ -242,6 +230,6 @@ fn with_another_key_each_refuses_the_others_adverts_and_says_why() {
         .wait_for_log("IPSEC HMAC-MD5", WAIT)
         .expect("keepalived refuses vrrpd's adverts");
     let stats = vrrp_user::control::client::request(&vrrpd.control, "stats").expect("stats");
-    assert!(counter(&vrrpd, "auth_failure") >= 1, "{stats}");
-    assert_eq!(counter(&vrrpd, "adverts_valid"), 0, "{stats}");
+    assert!(vrrpd.counter("auth_failure") >= 1, "{stats}");
+    assert_eq!(vrrpd.counter("adverts_valid"), 0, "{stats}");
 }

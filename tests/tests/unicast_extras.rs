@@ -120,18 +120,6 @@ fn unicast_v3(me: u8, peer: u8, priority: u8, extra: &str) -> String {
     )
 }
 
-fn counter(daemon: &Vrrpd, name: &str) -> u64 {
-    let stats: serde_json::Value = serde_json::from_str(
-        &vrrp_user::control::client::request(&daemon.control, "stats").expect("stats"),
-    )
-    .expect("json");
-    let datapath = &stats["datapath"];
-    datapath["counters"][name]
-        .as_u64()
-        .or(datapath["drops"][name].as_u64())
-        .unwrap_or(0)
-}
-
 const WAIT: Duration = Duration::from_secs(20);
 /// Many times Master_Down_Interval (0.3 s and skew) at 100 ms adverts.
 const HOLD: Duration = Duration::from_secs(2);
@@ -176,11 +164,11 @@ fn keepalived_s_old_unicast_checksum_is_followed_sent_and_refused_as_configured(
         // The advert that showed the old checksum is refused as a bad one; the instance
         // switches at once, and every later advert passes.
         assert!(
-            counter(&backup, "bad_checksum") <= 2,
+            backup.counter("bad_checksum") <= 2,
             "{datapath}: {} refused",
-            counter(&backup, "bad_checksum")
+            backup.counter("bad_checksum")
         );
-        assert!(counter(&backup, "adverts_valid") > 10, "{datapath}");
+        assert!(backup.counter("adverts_valid") > 10, "{datapath}");
         backup
             .process
             .stop(libc::SIGTERM, Duration::from_secs(5))
@@ -198,7 +186,7 @@ fn keepalived_s_old_unicast_checksum_is_followed_sent_and_refused_as_configured(
     never
         .wait_for("(VI_1) Entering MASTER STATE", WAIT)
         .expect("never: no advert accepted");
-    assert!(counter(&never, "bad_checksum") > 0);
+    assert!(never.counter("bad_checksum") > 0);
     never
         .process
         .stop(libc::SIGTERM, Duration::from_secs(5))
