@@ -326,6 +326,14 @@ impl Keepalived {
         let _ = self.process.wait_timeout(Duration::from_secs(3));
     }
 
+    /// Sends `signal` to the VRRP child (where keepalived's SIGJSON, SIGUSR1, ... are served).
+    pub fn signal_vrrp_child(&self, signal: i32) {
+        if let Some(child) = self.vrrp_child() {
+            // SAFETY: sending a signal has no memory-safety preconditions.
+            unsafe { libc::kill(child, signal) };
+        }
+    }
+
     /// The VRRP child's PID, from its pid file.
     fn vrrp_child(&self) -> Option<i32> {
         let text = std::fs::read_to_string(&self.vrrp_pid_file).ok()?;

@@ -82,8 +82,12 @@ pub fn vrrpd_8() -> Vec<u8> {
                 "Write the statistics dump (keepalived's /tmp/keepalived.stats; --stats-file).",
             ),
             (
-                "SIGJSON, SIGSTATS_CLEAR",
-                "keepalived's real-time signals: received and logged, never fatal.",
+                "SIGJSON",
+                "Write keepalived's JSON dump, /tmp/keepalived.json, in keepalived's schema (what keepalived-exporter reads).",
+            ),
+            (
+                "SIGSTATS_CLEAR",
+                "keepalived's real-time signal: received and logged, never fatal (not acted on yet).",
             ),
         ],
     );

@@ -3,6 +3,7 @@
 //! notification, tracking, link events, signals, control socket) on tokio.
 
 pub mod addresses;
+pub mod keepalived_json;
 pub mod logging;
 mod notices;
 pub mod pidfile;
@@ -464,8 +465,8 @@ struct Daemon {
     binary: std::path::PathBuf,
 }
 
-/// keepalived's signals that vrrpd does not act on yet (SIGJSON, SIGSTATS_CLEAR): received,
-/// logged and otherwise ignored.
+/// keepalived's SIGJSON (the JSON dump) and SIGSTATS_CLEAR (not acted on yet: received,
+/// logged and otherwise ignored), which have no name of their own.
 fn unanswered_signals() -> [i32; 2] {
     [
         crate::host::SignalFunction::Json.number(),
@@ -533,7 +534,7 @@ impl Daemon {
                 _ = hup.recv() => self.reload().await,
                 _ = usr1.recv() => self.write_dump(false),
                 _ = usr2.recv() => self.write_dump(true),
-                _ = json.recv() => warn!("SIGJSON (keepalived's JSON dump) is not implemented by vrrpd yet; ignored"),
+                _ = json.recv() => self.write_json_dump(),
                 _ = stats_clear.recv() => warn!("SIGSTATS_CLEAR is not implemented by vrrpd yet; ignored"),
                 Some(interface) = events.recreated.recv() => self.replan(&interface).await,
                 Some(removed) = events.removed.recv() => self.entry_removed(&removed),

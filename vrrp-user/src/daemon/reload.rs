@@ -120,6 +120,24 @@ impl Daemon {
         self.apply(resolved);
     }
 
+    /// SIGJSON: keepalived's JSON dump, written where keepalived writes it.
+    pub(super) fn write_json_dump(&self) {
+        let wall_now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |since| since.as_secs_f64());
+        let document = super::keepalived_json::dump(
+            &self.config,
+            &self.plans,
+            &self.shared.snapshot(),
+            wall_now,
+        );
+        let path = std::path::Path::new(super::keepalived_json::PATH);
+        match write_dump_file(path, &document.to_string()) {
+            Ok(()) => info!("wrote {}", path.display()),
+            Err(error) => warn!("{}: {error}", path.display()),
+        }
+    }
+
     /// SIGUSR1 / SIGUSR2: keepalived-like data and stats dumps.
     pub(super) fn write_dump(&self, stats: bool) {
         let path = if stats {
@@ -132,7 +150,7 @@ impl Daemon {
         } else {
             crate::control::render::status_text(&self.shared.status())
         };
-        match std::fs::write(path, text) {
+        match write_dump_file(path, &text) {
             Ok(()) => info!("wrote {}", path.display()),
             Err(error) => warn!("{}: {error}", path.display()),
         }
@@ -151,4 +169,20 @@ pub(super) fn log_waiting(before: &[String], now: &[(String, plan::PlanError)]) 
         }
     }
     now.iter().map(|(name, _)| name.clone()).collect()
+}
+
+/// Writes a dump where anyone may have put something first (/tmp): a symbolic link there is
+/// refused rather than followed, as keepalived's `fopen_safe` refuses it, so that root's dump
+/// cannot be pointed at another file.
+fn write_dump_file(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    file.write_all(text.as_bytes())
 }

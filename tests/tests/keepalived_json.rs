@@ -1,0 +1,156 @@
+//! keepalived's JSON dump (SIGJSON), side by side with keepalived 2.2.7 on the same file: the
+//! router under test runs keepalived, then vrrpd, once as master alone and once as backup beside
+//! a master (a vrrpd of priority 200 on the other router); each writes /tmp/keepalived.json, and
+//! the two documents have the same keys with the same values, except what differs by nature:
+//! the time of the last transition and the advert counters (`ALLOWED`).
+
+use std::time::Duration;
+
+use serde_json::Value;
+use vrrp_harness::daemons::{Keepalived, Vrrpd, make_executable};
+use vrrp_harness::process::Scratch;
+use vrrp_harness::topology::Segment;
+use vrrp_harness::wait_until;
+
+const WAIT: Duration = Duration::from_secs(20);
+const DUMP: &str = "/tmp/keepalived.json";
+/// Keys whose values differ by nature: when the transition happened, how many adverts went by.
+const ALLOWED: [&str; 3] = ["last_transition", "advert_sent", "advert_rcvd"];
+
+fn config(priority: u8, folder: &str) -> String {
+    format!(
+        "vrrp_script chk {{\n  script \"{folder}/check.sh\"\n  interval 1\n  weight -5\n}}\n\
+         vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {priority}\n  \
+         advert_int 1\n  authentication {{\n    auth_type PASS\n    auth_pass abc123\n  }}\n  \
+         virtual_ipaddress {{\n    192.0.2.99/24 dev eth0 label eth0:0\n  }}\n  \
+         virtual_ipaddress_excluded {{\n    192.0.2.98/24\n  }}\n  \
+         track_interface {{\n    eth0\n  }}\n  track_script {{\n    chk\n  }}\n  \
+         notify_master \"{folder}/check.sh master\"\n  garp_master_refresh 60\n}}\n"
+    )
+}
+
+/// Waits for a fresh dump after `signal` and reads it.
+fn dump(signal: impl Fn()) -> Value {
+    let _ = std::fs::remove_file(DUMP);
+    signal();
+    wait_until("the JSON dump", WAIT, || {
+        std::fs::read_to_string(DUMP)
+            .ok()
+            .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+            .is_some()
+    });
+    serde_json::from_str(&std::fs::read_to_string(DUMP).expect("dump")).expect("json")
+}
+
+/// Every difference between the two documents outside `ALLOWED`, as "path: ours != theirs".
+fn differences(path: &str, ours: &Value, theirs: &Value, out: &mut Vec<String>) {
+    match (ours, theirs) {
+        (Value::Object(a), Value::Object(b)) => {
+            for key in a.keys().chain(b.keys().filter(|k| !a.contains_key(*k))) {
+                if ALLOWED.contains(&key.as_str()) {
+                    continue;
+                }
+                let (x, y) = (a.get(key), b.get(key));
+                match (x, y) {
+                    (Some(x), Some(y)) => differences(&format!("{path}.{key}"), x, y, out),
+                    _ => out.push(format!("{path}.{key}: {x:?} != {y:?}")),
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (index, (x, y)) in a.iter().zip(b).enumerate() {
+                differences(&format!("{path}[{index}]"), x, y, out);
+            }
+        }
+        (Value::Number(a), Value::Number(b)) if a.as_f64() == b.as_f64() => {}
+        _ if ours == theirs => {}
+        _ => out.push(format!("{path}: {ours} != {theirs}")),
+    }
+}
+
+/// The dump of the router under test (router 1) running `implementation`'s daemon, as master
+/// alone (`with_master` false) or as backup beside a vrrpd master of priority 200.
+fn run(keepalived: bool, with_master: bool, segment: &Segment, scratch: &Scratch) -> Value {
+    let folder = scratch.path().display().to_string();
+    let _master = with_master.then(|| {
+        Vrrpd::start_until(
+            segment.router(2),
+            &format!("master-{keepalived}"),
+            &config(200, &folder),
+            scratch,
+            &[],
+            "(VI_1) Entering MASTER STATE",
+        )
+        .expect("the master")
+    });
+    let entered = if with_master {
+        "(VI_1) Entering BACKUP STATE"
+    } else {
+        "(VI_1) Entering MASTER STATE"
+    };
+    let label = format!("test-{keepalived}-{with_master}");
+    let text = config(100, &folder);
+    let document = if keepalived {
+        let mut daemon =
+            Keepalived::start(segment.router(1), &label, &text, scratch).expect("keepalived");
+        daemon.process.wait_for_log(entered, WAIT).expect("state");
+        std::thread::sleep(Duration::from_millis(2500));
+        let document = dump(|| daemon.signal_vrrp_child(libc::SIGRTMIN() + 2));
+        let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
+        document
+    } else {
+        let mut daemon =
+            Vrrpd::start(segment.router(1), &label, &text, scratch, &[]).expect("vrrpd");
+        daemon.wait_for(entered, WAIT).expect("state");
+        std::thread::sleep(Duration::from_millis(2500));
+        let document = dump(|| daemon.process.signal(libc::SIGRTMIN() + 2));
+        let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
+        document
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    document
+}
+
+#[test]
+fn sigjson_writes_keepalived_s_dump_with_keepalived_s_keys_and_values() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(2).expect("segment");
+    let scratch = Scratch::new("keepalived-json").expect("scratch");
+    let check = scratch
+        .write("check.sh", "#!/bin/sh\nexit 0\n")
+        .expect("script");
+    make_executable(&check).expect("chmod");
+    let signum = |program: &std::path::Path| {
+        let output = std::process::Command::new(program)
+            .arg("--signum=JSON")
+            .output()
+            .expect("--signum");
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    };
+    assert_eq!(
+        signum(&vrrp_harness::daemons::vrrpd_binary()),
+        signum(std::path::Path::new("keepalived")),
+        "vrrpd --signum=JSON says keepalived's number"
+    );
+    assert_eq!(
+        signum(&vrrp_harness::daemons::vrrpd_binary()),
+        (libc::SIGRTMIN() + 2).to_string()
+    );
+    for with_master in [false, true] {
+        let theirs = run(true, with_master, &segment, &scratch);
+        let ours = run(false, with_master, &segment, &scratch);
+        println!("keepalived: {theirs}\nvrrpd:      {ours}");
+        let mut found = Vec::new();
+        differences("", &ours, &theirs, &mut found);
+        assert!(
+            found.is_empty(),
+            "as master alone: {}; the dumps differ:\n{}",
+            !with_master,
+            found.join("\n")
+        );
+        let state = if with_master { 1 } else { 2 };
+        assert_eq!(ours[0]["data"]["state"], state);
+    }
+    let _ = std::fs::remove_file(DUMP);
+}

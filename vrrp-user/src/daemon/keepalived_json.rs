@@ -1,0 +1,330 @@
+//! keepalived's JSON dump (SIGJSON): /tmp/keepalived.json in keepalived's schema
+//! (keepalived/vrrp/vrrp_json.c, JSON version 1: an array with one object per instance, its
+//! "data" and its "stats"), so that what reads keepalived's dump (keepalived-exporter, checkmk's
+//! plugin) reads vrrpd's. Sans-IO: [`dump`] builds the document from the plans and the protocol
+//! thread's snapshots; the daemon writes it.
+//!
+//! vrrpd counts receive errors per reason for the whole datapath (`vrrpd stats`), not per
+//! instance: the per-instance error counters keepalived keeps are written as 0.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value, json};
+use vrrp_common::maps::State;
+
+use super::plan::InstancePlan;
+use crate::config::model::{Command, Config, Scope, VirtualAddress};
+use crate::control::model::InstanceSnapshot;
+
+/// Where keepalived writes it (its tmp_dir, /tmp).
+pub const PATH: &str = "/tmp/keepalived.json";
+
+/// keepalived's state numbers (vrrp.h: VRRP_STATE_INIT 0, BACK 1, MAST 2, FAULT 3).
+fn state_number(state: State) -> u8 {
+    match state {
+        State::Initialize => 0,
+        State::Backup => 1,
+        State::Master => 2,
+        State::Fault => 3,
+    }
+}
+
+/// A command as keepalived's `cmd_str` writes it: every word quoted, the program by its
+/// resolved path (keepalived resolves it when it checks the script's security).
+pub fn command_string(command: &Command) -> String {
+    command
+        .argv
+        .iter()
+        .enumerate()
+        .map(|(index, word)| {
+            let word = if index == 0 {
+                resolve_program(word)
+                    .map(|path| path.display().to_string())
+                    .unwrap_or_else(|| word.clone())
+            } else {
+                word.clone()
+            };
+            format!("'{word}'")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn resolve_program(program: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        return std::fs::canonicalize(program).ok();
+    }
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|directory| Path::new(directory).join(program))
+        .find(|candidate| candidate.is_file())
+        .and_then(|found| std::fs::canonicalize(found).ok())
+}
+
+fn scope_name(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Global => "global",
+        Scope::Site => "site",
+        Scope::Link => "link",
+        Scope::Host => "host",
+        Scope::Nowhere => "nowhere",
+    }
+}
+
+/// An address as keepalived's `format_ipaddress` writes it, with " set" when installed.
+fn address_string(plan: &InstancePlan, vip: &VirtualAddress, installed: bool) -> String {
+    let device = match &vip.device {
+        Some(device) if device != &plan.config.interface => device.as_str(),
+        _ => plan
+            .vmac
+            .as_ref()
+            .map_or(plan.config.interface.as_str(), |vmac| vmac.name.as_str()),
+    };
+    let mut text = format!("{}/{}", vip.address, vip.prefix);
+    if let Some(broadcast) = vip.broadcast {
+        text.push_str(&format!(" brd {broadcast}"));
+    }
+    text.push_str(&format!(" dev {device}"));
+    text.push_str(&format!(
+        " scope {}",
+        scope_name(vip.scope.unwrap_or(Scope::Global))
+    ));
+    if let Some(label) = &vip.label {
+        text.push_str(&format!(" label {label}"));
+    }
+    if installed {
+        text.push_str(" set");
+    }
+    text
+}
+
+/// The "data" object of one instance.
+fn data(config: &Config, plan: &InstancePlan, snapshot: &InstanceSnapshot, wall_now: f64) -> Value {
+    let instance = &plan.config;
+    let garp = &instance.garp;
+    let installed = snapshot.state == State::Master;
+    let master_interval =
+        if snapshot.state == State::Backup && snapshot.liveness.master_interval_cs != 0 {
+            snapshot.liveness.master_interval_cs
+        } else {
+            instance.advert_interval_cs
+        };
+    let last_transition = snapshot.last_transition.as_ref().map_or(0.0, |(at, _)| {
+        let age = crate::net::sys::monotonic_now()
+            .as_ns()
+            .saturating_sub(at.as_ns());
+        wall_now - age as f64 / 1e9
+    });
+    let mut data = Map::new();
+    let mut put = |key: &str, value: Value| {
+        data.insert(key.to_string(), value);
+    };
+    put("iname", json!(instance.name));
+    put(
+        "dont_track_primary",
+        json!(u8::from(instance.dont_track_primary)),
+    );
+    put(
+        "skip_check_adv_addr",
+        json!(u8::from(instance.skip_check_adv_addr)),
+    );
+    put("strict_mode", json!(u8::from(instance.strict_mode)));
+    put(
+        "vmac_ifname",
+        json!(plan.vmac.as_ref().map_or("", |v| v.name.as_str())),
+    );
+    put(
+        "ifp_ifname",
+        json!(
+            plan.vmac
+                .as_ref()
+                .map_or(instance.interface.as_str(), |v| v.name.as_str())
+        ),
+    );
+    put("master_priority", json!(snapshot.liveness.master_priority));
+    put("last_transition", json!(last_transition));
+    put("garp_delay", seconds(garp.master_delay.as_secs_f64()));
+    put("garp_refresh", json!(garp.master_refresh.as_secs()));
+    put("garp_rep", json!(garp.master_repeat));
+    put("garp_refresh_rep", json!(garp.master_refresh_repeat));
+    put(
+        "garp_lower_prio_delay",
+        json!(garp.lower_prio_delay().as_secs()),
+    );
+    put("garp_lower_prio_rep", json!(garp.lower_prio_repeat()));
+    put(
+        "lower_prio_no_advert",
+        json!(u8::from(garp.lower_prio_no_advert)),
+    );
+    put(
+        "higher_prio_send_advert",
+        json!(u8::from(garp.higher_prio_send_advert)),
+    );
+    put("vrid", json!(instance.vrid));
+    put("base_priority", json!(snapshot.base_priority));
+    put("effective_priority", json!(snapshot.effective_priority));
+    put("vipset", json!(installed));
+    put("promote_secondaries", json!(false));
+    put(
+        "adver_int",
+        seconds(f64::from(instance.advert_interval_cs) / 100.0),
+    );
+    put(
+        "master_adver_int",
+        seconds(f64::from(master_interval) / 100.0),
+    );
+    put("accept", json!(u8::from(plan.accept)));
+    put("nopreempt", json!(!instance.preempt));
+    put("preempt_delay", json!(instance.preempt_delay.as_secs()));
+    put("state", json!(state_number(snapshot.state)));
+    put("wantstate", json!(state_number(snapshot.state)));
+    put("version", json!(instance.version as u8));
+    put("smtp_alert", json!(instance.smtp_alert == Some(true)));
+    put("notify_deleted", json!(instance.notify_deleted));
+    let notify = &instance.notify;
+    for (key, command) in [
+        ("script_backup", &notify.backup),
+        ("script_master", &notify.master),
+        ("script_fault", &notify.fault),
+        ("script_stop", &notify.stop),
+        ("script_deleted", &notify.deleted),
+        ("script", &notify.any),
+        ("script_master_rx_lower_pri", &notify.master_rx_lower_pri),
+    ] {
+        if let Some(command) = command {
+            put(key, json!(command_string(command)));
+        }
+    }
+    let addresses = |list: &[VirtualAddress]| -> Value {
+        list.iter()
+            .map(|vip| address_string(plan, vip, installed))
+            .collect()
+    };
+    if !instance.addresses.is_empty() {
+        put("vips", addresses(&instance.addresses));
+    }
+    if !instance.excluded_addresses.is_empty() {
+        put("evips", addresses(&instance.excluded_addresses));
+    }
+    // keepalived tracks the instance's own interface anyway (unless dont_track_primary) and
+    // leaves it out of the list.
+    let tracked: Vec<Value> = instance
+        .track_interfaces
+        .iter()
+        .filter(|t| instance.dont_track_primary || t.name != instance.interface)
+        .map(|t| json!(t.name))
+        .collect();
+    if !tracked.is_empty() {
+        put("track_ifp", Value::Array(tracked));
+    }
+    let scripts: Vec<Value> = instance
+        .track_scripts
+        .iter()
+        .filter_map(|tracked| config.scripts.iter().find(|s| s.name == tracked.name))
+        .map(|script| json!(command_string(&script.command)))
+        .collect();
+    if !scripts.is_empty() {
+        put("track_script", Value::Array(scripts));
+    }
+    if !instance.track_processes.is_empty() {
+        put(
+            "track_process",
+            instance
+                .track_processes
+                .iter()
+                .map(|t| json!(t.name))
+                .collect(),
+        );
+    }
+    let (auth_type, auth_data) = match instance.authentication {
+        Some(crate::config::model::Authentication::Pass(data)) => (1, Some(data)),
+        Some(crate::config::model::Authentication::Ah(data)) => (2, Some(data)),
+        None => (0, None),
+    };
+    put("auth_type", json!(auth_type));
+    if let Some(data) = auth_data {
+        let end = data.iter().position(|b| *b == 0).unwrap_or(data.len());
+        put(
+            "auth_data",
+            json!(String::from_utf8_lossy(&data[..end]).into_owned()),
+        );
+    }
+    Value::Object(data)
+}
+
+/// Seconds as keepalived's JSON writer prints a double (`%g`): whole numbers without a
+/// fraction.
+fn seconds(value: f64) -> Value {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        json!(value as i64)
+    } else {
+        json!(value)
+    }
+}
+
+/// The "stats" object of one instance.
+fn stats(snapshot: &InstanceSnapshot) -> Value {
+    let counters = &snapshot.counters;
+    json!({
+        "advert_rcvd": counters.adverts_received,
+        "advert_sent": counters.adverts_sent,
+        "become_master": counters.became_master,
+        "release_master": counters.released_master,
+        "packet_len_err": 0,
+        "advert_interval_err": 0,
+        "ip_ttl_err": 0,
+        "invalid_type_rcvd": 0,
+        "addr_list_err": 0,
+        "invalid_authtype": 0,
+        "authtype_mismatch": 0,
+        "auth_failure": 0,
+        "pri_zero_rcvd": counters.priority_zero_received,
+        "pri_zero_sent": counters.priority_zero_sent,
+    })
+}
+
+/// The whole dump: every running instance, in the configuration's order. `wall_now` is the
+/// time of day (seconds since the epoch) the transition times are reckoned from.
+pub fn dump(
+    config: &Config,
+    plans: &[InstancePlan],
+    snapshots: &[InstanceSnapshot],
+    wall_now: f64,
+) -> Value {
+    let instances = plans
+        .iter()
+        .filter_map(|plan| {
+            let snapshot = snapshots.iter().find(|s| s.name == plan.name())?;
+            Some(json!({
+                "data": data(config, plan, snapshot, wall_now),
+                "stats": stats(snapshot),
+            }))
+        })
+        .collect();
+    Value::Array(instances)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_quoted_word_by_word_with_the_program_resolved() {
+        let command = Command {
+            line: "/bin/sh -c true".into(),
+            argv: vec!["/bin/sh".into(), "-c".into(), "true".into()],
+            run_as: None,
+            location: crate::config::syntax::Location {
+                file: std::sync::Arc::new(PathBuf::from("keepalived.conf")),
+                line: 1,
+                column: 1,
+            },
+        };
+        let resolved = std::fs::canonicalize("/bin/sh").expect("sh");
+        assert_eq!(
+            command_string(&command),
+            format!("'{}' '-c' 'true'", resolved.display())
+        );
+    }
+}
