@@ -154,3 +154,65 @@ fn sigjson_writes_keepalived_s_dump_with_keepalived_s_keys_and_values() {
     }
     let _ = std::fs::remove_file(DUMP);
 }
+
+/// The dump's stats after SIGSTATS_CLEAR, under `keepalived` or vrrpd: a master at 100 ms
+/// adverts, cleared after a second.
+fn cleared_stats(keepalived: bool, segment: &Segment, scratch: &Scratch) -> Value {
+    let text = "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  \
+                advert_int 0.1\n  version 3\n  virtual_ipaddress {\n    192.0.2.99/24\n  }\n}\n";
+    let label = format!("clear-{keepalived}");
+    let clear = libc::SIGRTMAX() - 1;
+    let json = libc::SIGRTMIN() + 2;
+    let (before, after) = if keepalived {
+        let mut daemon =
+            Keepalived::start(segment.router(1), &label, text, scratch).expect("keepalived");
+        daemon
+            .process
+            .wait_for_log("(VI_1) Entering MASTER STATE", WAIT)
+            .expect("master");
+        std::thread::sleep(Duration::from_secs(1));
+        let before = dump(|| daemon.signal_vrrp_child(json));
+        daemon.signal_vrrp_child(clear);
+        std::thread::sleep(Duration::from_millis(50));
+        let after = dump(|| daemon.signal_vrrp_child(json));
+        let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
+        (before, after)
+    } else {
+        let mut daemon =
+            Vrrpd::start(segment.router(1), &label, text, scratch, &[]).expect("vrrpd");
+        daemon
+            .wait_for("(VI_1) Entering MASTER STATE", WAIT)
+            .expect("master");
+        std::thread::sleep(Duration::from_secs(1));
+        let before = dump(|| daemon.process.signal(json));
+        daemon.process.signal(clear);
+        std::thread::sleep(Duration::from_millis(50));
+        let after = dump(|| daemon.process.signal(json));
+        let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
+        (before, after)
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let sent = |document: &Value| document[0]["stats"]["advert_sent"].as_u64().unwrap_or(0);
+    assert!(sent(&before) >= 5, "{keepalived}: {before}");
+    assert!(
+        sent(&after) <= 3,
+        "{keepalived}: counted from zero again: {after}"
+    );
+    after[0]["stats"].clone()
+}
+
+#[test]
+fn sigstats_clear_counts_from_zero_again_as_keepalived_does() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(1).expect("segment");
+    let scratch = Scratch::new("stats-clear").expect("scratch");
+    let theirs = cleared_stats(true, &segment, &scratch);
+    let ours = cleared_stats(false, &segment, &scratch);
+    println!("keepalived: {theirs}\nvrrpd:      {ours}");
+    let mut found = Vec::new();
+    differences("", &ours, &theirs, &mut found);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    assert_eq!(ours["become_master"], 0);
+    let _ = std::fs::remove_file(DUMP);
+}

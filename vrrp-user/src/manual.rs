@@ -87,7 +87,7 @@ pub fn vrrpd_8() -> Vec<u8> {
             ),
             (
                 "SIGSTATS_CLEAR",
-                "keepalived's real-time signal: received and logged, never fatal (not acted on yet).",
+                "The statistics count from zero again (vrrpd stats, the metrics, the dumps).",
             ),
         ],
     );

@@ -350,6 +350,7 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
         total_announced: Arc::new(AtomicU64::new(0)),
         observations: Mutex::new(observations.into_iter().collect()),
         started: std::time::Instant::now(),
+        cleared: Mutex::new(Default::default()),
     });
     let address_context = addresses::Context {
         netlink: netlink.clone(),
@@ -465,8 +466,8 @@ struct Daemon {
     binary: std::path::PathBuf,
 }
 
-/// keepalived's SIGJSON (the JSON dump) and SIGSTATS_CLEAR (not acted on yet: received,
-/// logged and otherwise ignored), which have no name of their own.
+/// keepalived's SIGJSON (the JSON dump) and SIGSTATS_CLEAR (the statistics from zero), which
+/// have no name of their own.
 fn unanswered_signals() -> [i32; 2] {
     [
         crate::host::SignalFunction::Json.number(),
@@ -535,7 +536,10 @@ impl Daemon {
                 _ = usr1.recv() => self.write_dump(false),
                 _ = usr2.recv() => self.write_dump(true),
                 _ = json.recv() => self.write_json_dump(),
-                _ = stats_clear.recv() => warn!("SIGSTATS_CLEAR is not implemented by vrrpd yet; ignored"),
+                _ = stats_clear.recv() => {
+                    self.shared.clear_statistics();
+                    info!("statistics cleared (SIGSTATS_CLEAR)");
+                }
                 Some(interface) = events.recreated.recv() => self.replan(&interface).await,
                 Some(removed) = events.removed.recv() => self.entry_removed(&removed),
                 Some(binary) = events.upgrades.recv() => {

@@ -29,6 +29,16 @@ pub struct Shared {
     pub total_announced: Arc<AtomicU64>,
     pub observations: Mutex<HashMap<Source, Observation>>,
     pub started: std::time::Instant,
+    /// The counters as they stood at the last SIGSTATS_CLEAR: what is reported is what was
+    /// counted since.
+    pub cleared: Mutex<Cleared>,
+}
+
+/// The baselines of keepalived's SIGSTATS_CLEAR.
+#[derive(Debug, Default)]
+pub struct Cleared {
+    pub datapath: Option<[u64; Counter::COUNT]>,
+    pub instances: HashMap<String, crate::fsm::Counters>,
 }
 
 impl Shared {
@@ -40,6 +50,13 @@ impl Shared {
             for snapshot in &mut snapshots {
                 if let Some(live) = reader.liveness(&snapshot.key) {
                     snapshot.liveness = live;
+                }
+            }
+        }
+        if let Ok(cleared) = self.cleared.lock() {
+            for snapshot in &mut snapshots {
+                if let Some(baseline) = cleared.instances.get(&snapshot.name) {
+                    snapshot.counters = snapshot.counters.since(baseline);
                 }
             }
         }
@@ -57,6 +74,18 @@ impl Shared {
     /// The datapath's counters: the XDP program's plus what the sockets judged (in XDP mode
     /// only `auth_type AH` adverts, which the program passes up), or socket mode's.
     pub fn counters(&self) -> [u64; Counter::COUNT] {
+        let mut counters = self.raw_counters();
+        if let Ok(cleared) = self.cleared.lock()
+            && let Some(baseline) = &cleared.datapath
+        {
+            for (counter, base) in counters.iter_mut().zip(baseline) {
+                *counter = counter.saturating_sub(*base);
+            }
+        }
+        counters
+    }
+
+    fn raw_counters(&self) -> [u64; Counter::COUNT] {
         let mut counters = self.published.socket_counters();
         if let Some(reader) = &self.datapath {
             for (sum, kernel) in counters.iter_mut().zip(reader.counters()) {
@@ -64,6 +93,24 @@ impl Shared {
             }
         }
         counters
+    }
+
+    /// keepalived's SIGSTATS_CLEAR: the statistics count from zero again (the datapath's and
+    /// every instance's; taken as baselines, the kernel's counters stay as they are).
+    pub fn clear_statistics(&self) {
+        let datapath = self.raw_counters();
+        let instances = self
+            .published
+            .snapshots()
+            .iter()
+            .map(|snapshot| (snapshot.name.clone(), snapshot.counters))
+            .collect();
+        if let Ok(mut cleared) = self.cleared.lock() {
+            *cleared = Cleared {
+                datapath: Some(datapath),
+                instances,
+            };
+        }
     }
 }
 

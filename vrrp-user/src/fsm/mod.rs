@@ -284,6 +284,29 @@ pub struct Counters {
     pub priority_zero_received: u64,
 }
 
+impl Counters {
+    /// What was counted since `baseline` was taken (keepalived's SIGSTATS_CLEAR).
+    pub fn since(&self, baseline: &Counters) -> Counters {
+        Counters {
+            adverts_sent: self.adverts_sent.saturating_sub(baseline.adverts_sent),
+            adverts_received: self
+                .adverts_received
+                .saturating_sub(baseline.adverts_received),
+            transitions: self.transitions.saturating_sub(baseline.transitions),
+            became_master: self.became_master.saturating_sub(baseline.became_master),
+            released_master: self
+                .released_master
+                .saturating_sub(baseline.released_master),
+            priority_zero_sent: self
+                .priority_zero_sent
+                .saturating_sub(baseline.priority_zero_sent),
+            priority_zero_received: self
+                .priority_zero_received
+                .saturating_sub(baseline.priority_zero_received),
+        }
+    }
+}
+
 /// The least time between two gratuitous ARP bursts answering lower-priority adverts.
 pub const LOWER_PRIO_GARP_GAP: Duration = Duration::from_secs(1);
 
