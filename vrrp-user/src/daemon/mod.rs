@@ -136,6 +136,21 @@ pub fn run(mut cli: Cli) -> ExitCode {
         }
         other => other,
     };
+    // keepalived's default pid files too, for a daemon without a name that was given none of
+    // its own (a named one runs beside others, each in its namespace).
+    let unnamed = config.global.instance_name.is_none() && namespace.is_none();
+    let _keepalived_pids: Vec<pidfile::PidFile> =
+        if unnamed && cli.pid_file == std::path::Path::new(crate::cli::DEFAULT_PID_FILE) {
+            pidfile::KEEPALIVED_PID_FILES
+                .iter()
+                .filter(|path| cli.vrrp_pid_file.as_deref() != Some(std::path::Path::new(path)))
+                .filter_map(|path| {
+                    pidfile::PidFile::acquire_keepalived_compatible(std::path::Path::new(path))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
     if cli.snmp {
         warn!("-x/--snmp: vrrpd has no SNMP agent yet; ignored");
     }
