@@ -261,6 +261,25 @@ fn metrics_are_scraped_and_drop_counters_move_with_traffic() {
         metric(&first, "vrrp_instance_priority{instance=\"VI_1\"}"),
         Some(96.0)
     );
+    // keepalived-exporter's series, as its dashboards query them: a backup (1) for each VIP,
+    // with the master's adverts counted.
+    assert!(first.contains("keepalived_up 1"), "{first}");
+    assert_eq!(
+        metric(
+            &first,
+            "keepalived_vrrp_state{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\""
+        ),
+        Some(1.0),
+        "{first}"
+    );
+    assert!(
+        metric(
+            &first,
+            "keepalived_advertisements_received_total{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\",state=\"BACKUP\"}"
+        )
+        .is_some_and(|received| received >= 1.0),
+        "{first}"
+    );
     assert_eq!(
         metric(&first, "vrrp_xdp_drops_total{reason=\"auth_failure\""),
         Some(0.0)

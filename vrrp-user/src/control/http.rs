@@ -133,7 +133,11 @@ fn answer(
         (Routes::Metrics, "/metrics" | "/") => respond(
             StatusCode::OK,
             "text/plain; version=0.0.4",
-            super::metrics::render(&reporter.status(), &reporter.stats()),
+            super::metrics::render(
+                &reporter.status(),
+                &reporter.stats(),
+                &reporter.keepalived_dump(),
+            ),
         ),
         _ => plain(StatusCode::NOT_FOUND, "not found\n"),
     }

@@ -19,4 +19,7 @@ pub trait Reporter: Send + Sync + 'static {
     /// `None`); false if the request could not be queued. The outcome shows in
     /// [`model::DaemonStatus`].
     fn request_upgrade(&self, binary: Option<std::path::PathBuf>) -> bool;
+    /// keepalived's JSON dump of the instances (its vrrp_json.c schema), from which the
+    /// metrics keepalived-exporter publishes are derived as that exporter derives them.
+    fn keepalived_dump(&self) -> serde_json::Value;
 }

@@ -267,7 +267,9 @@ fn seconds(value: f64) -> Value {
 fn stats(snapshot: &InstanceSnapshot) -> Value {
     let counters = &snapshot.counters;
     json!({
-        "advert_rcvd": counters.adverts_received,
+        // In XDP mode the state machine hears only changes; the kernel's record counts every
+        // valid advert, as keepalived's advert_rcvd does.
+        "advert_rcvd": counters.adverts_received.max(snapshot.adverts_seen()),
         "advert_sent": counters.adverts_sent,
         "become_master": counters.became_master,
         "release_master": counters.released_master,

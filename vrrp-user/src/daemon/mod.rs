@@ -366,6 +366,7 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
         observations: Mutex::new(observations.into_iter().collect()),
         started: std::time::Instant::now(),
         cleared: Mutex::new(Default::default()),
+        configured: Default::default(),
     });
     let address_context = addresses::Context {
         netlink: netlink.clone(),
@@ -395,6 +396,10 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
         announced: notices::Announced::resumed(&carried),
         binary: own_binary(),
     };
+    daemon.shared.configured.store(Arc::new(shared::Configured {
+        config: Some(daemon.config.clone()),
+        plans: daemon.plans.clone(),
+    }));
     daemon.start_tracking(tracking_rx, upgraded);
     let (recreated_tx, recreated) = mpsc::unbounded_channel();
     daemon.start_link_watch(recreated_tx);

@@ -68,6 +68,12 @@ impl Daemon {
     /// unchanged instances and replaces the rest.
     pub(super) fn apply_plans(&mut self, plans: Vec<InstancePlan>) {
         self.plans = plans.clone();
+        self.shared
+            .configured
+            .store(std::sync::Arc::new(super::shared::Configured {
+                config: Some(self.config.clone()),
+                plans: plans.clone(),
+            }));
         if let Some(datapath) = &self.xdp
             && let Ok(mut datapath) = datapath.lock()
         {
@@ -122,15 +128,8 @@ impl Daemon {
 
     /// SIGJSON: keepalived's JSON dump, written where keepalived writes it.
     pub(super) fn write_json_dump(&self) {
-        let wall_now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |since| since.as_secs_f64());
-        let document = super::keepalived_json::dump(
-            &self.config,
-            &self.plans,
-            &self.shared.snapshot(),
-            wall_now,
-        );
+        use crate::control::Reporter;
+        let document = self.shared.keepalived_dump();
         let path = std::path::Path::new(super::keepalived_json::PATH);
         match write_dump_file(path, &document.to_string()) {
             Ok(()) => info!("wrote {}", path.display()),

@@ -32,6 +32,15 @@ pub struct Shared {
     /// The counters as they stood at the last SIGSTATS_CLEAR: what is reported is what was
     /// counted since.
     pub cleared: Mutex<Cleared>,
+    /// The configuration and the plans running, for keepalived's JSON dump.
+    pub configured: arc_swap::ArcSwap<Configured>,
+}
+
+/// What the daemon runs, as the last start or reload resolved it.
+#[derive(Debug, Default)]
+pub struct Configured {
+    pub config: Option<crate::config::Config>,
+    pub plans: Vec<super::plan::InstancePlan>,
 }
 
 /// The baselines of keepalived's SIGSTATS_CLEAR.
@@ -39,6 +48,8 @@ pub struct Shared {
 pub struct Cleared {
     pub datapath: Option<[u64; Counter::COUNT]>,
     pub instances: HashMap<String, crate::fsm::Counters>,
+    /// The valid adverts each instance's datapath record had counted.
+    pub adverts_seen: HashMap<String, u64>,
 }
 
 impl Shared {
@@ -57,6 +68,9 @@ impl Shared {
             for snapshot in &mut snapshots {
                 if let Some(baseline) = cleared.instances.get(&snapshot.name) {
                     snapshot.counters = snapshot.counters.since(baseline);
+                }
+                if let Some(baseline) = cleared.adverts_seen.get(&snapshot.name) {
+                    snapshot.liveness.adverts = snapshot.liveness.adverts.saturating_sub(*baseline);
                 }
             }
         }
@@ -99,16 +113,23 @@ impl Shared {
     /// every instance's; taken as baselines, the kernel's counters stay as they are).
     pub fn clear_statistics(&self) {
         let datapath = self.raw_counters();
-        let instances = self
-            .published
-            .snapshots()
+        if let Ok(mut cleared) = self.cleared.lock() {
+            *cleared = Cleared::default();
+        }
+        let snapshots = self.snapshot();
+        let instances = snapshots
             .iter()
             .map(|snapshot| (snapshot.name.clone(), snapshot.counters))
+            .collect();
+        let adverts_seen = snapshots
+            .iter()
+            .map(|snapshot| (snapshot.name.clone(), snapshot.liveness.adverts))
             .collect();
         if let Ok(mut cleared) = self.cleared.lock() {
             *cleared = Cleared {
                 datapath: Some(datapath),
                 instances,
+                adverts_seen,
             };
         }
     }
@@ -124,6 +145,17 @@ impl Reporter for Shared {
             now,
             self.daemon.lock().map(|d| d.clone()).unwrap_or_default(),
         )
+    }
+
+    fn keepalived_dump(&self) -> serde_json::Value {
+        let configured = self.configured.load();
+        let Some(config) = &configured.config else {
+            return serde_json::Value::Array(Vec::new());
+        };
+        let wall_now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |since| since.as_secs_f64());
+        super::keepalived_json::dump(config, &configured.plans, &self.snapshot(), wall_now)
     }
 
     fn request_upgrade(&self, binary: Option<std::path::PathBuf>) -> bool {
