@@ -216,3 +216,41 @@ fn sigstats_clear_counts_from_zero_again_as_keepalived_does() {
     assert_eq!(ours["become_master"], 0);
     let _ = std::fs::remove_file(DUMP);
 }
+
+/// keepalived's later `json_version 2` (the array under "vrrp") and the dump-file keywords,
+/// which keepalived 2.2.7 does not have: each dump goes where its keyword says.
+#[test]
+fn json_version_2_and_the_dump_file_keywords_choose_the_layout_and_the_paths() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(1).expect("segment");
+    let scratch = Scratch::new("json-v2").expect("scratch");
+    let folder = scratch.path().display().to_string();
+    let text = format!(
+        "global_defs {{\n  json_version 2\n  json_dump_file {folder}/dump.json\n  \
+         state_dump_file {folder}/dump.data\n  stats_dump_file {folder}/dump.stats\n}}\n\
+         vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  \
+         advert_int 0.1\n  version 3\n  virtual_ipaddress {{\n    192.0.2.99/24\n  }}\n}}\n"
+    );
+    let mut daemon = Vrrpd::start(segment.router(1), "v2", &text, &scratch, &[]).expect("vrrpd");
+    daemon
+        .wait_for("(VI_1) Entering MASTER STATE", WAIT)
+        .expect("master");
+    for (signal, file) in [
+        (libc::SIGRTMIN() + 2, "dump.json"),
+        (libc::SIGUSR1, "dump.data"),
+        (libc::SIGUSR2, "dump.stats"),
+    ] {
+        daemon.process.signal(signal);
+        wait_until(file, WAIT, || scratch.join(file).exists());
+    }
+    let document: Value =
+        serde_json::from_str(&std::fs::read_to_string(scratch.join("dump.json")).expect("read"))
+            .expect("json");
+    assert_eq!(document["vrrp"][0]["data"]["iname"], "VI_1", "{document}");
+    assert!(
+        std::fs::read_to_string(scratch.join("dump.data"))
+            .expect("read")
+            .contains("VI_1")
+    );
+}

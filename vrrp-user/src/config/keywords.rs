@@ -451,10 +451,22 @@ pub static KEYWORDS: &[Keyword] = &[
         "fifo_write_vrrp_states_on_reload",
         "every state written to the FIFOs again after a reload",
     ),
-    ignored(GlobalDefs, "json_version", NOT_YET),
-    ignored(GlobalDefs, "state_dump_file", NOT_YET),
-    ignored(GlobalDefs, "stats_dump_file", NOT_YET),
-    ignored(GlobalDefs, "json_dump_file", NOT_YET),
+    same(
+        GlobalDefs,
+        "json_version",
+        "the JSON dump as an array (1) or under \"vrrp\" (2)",
+    ),
+    same(
+        GlobalDefs,
+        "state_dump_file",
+        "where SIGUSR1's data dump goes",
+    ),
+    same(
+        GlobalDefs,
+        "stats_dump_file",
+        "where SIGUSR2's stats dump goes",
+    ),
+    same(GlobalDefs, "json_dump_file", "where SIGJSON's dump goes"),
     ignored(GlobalDefs, "vmac_prefix", NOT_YET),
     ignored(GlobalDefs, "vmac_addr_prefix", NOT_YET),
     ignored(

@@ -205,6 +205,14 @@ pub struct GlobalDefs {
     /// `fifo_write_vrrp_states_on_reload`: after a reload, every instance's and sync group's
     /// state is written to the FIFOs again.
     pub fifo_write_states_on_reload: bool,
+    /// `json_version 1|2`: the JSON dump a plain array (1, keepalived's default) or an object
+    /// whose "vrrp" member is that array (2).
+    pub json_version: u8,
+    /// Where SIGUSR1's data dump, SIGUSR2's stats dump and SIGJSON's dump go instead of
+    /// keepalived's /tmp files (`state_dump_file`, `stats_dump_file`, `json_dump_file`).
+    pub state_dump_file: Option<PathBuf>,
+    pub stats_dump_file: Option<PathBuf>,
+    pub json_dump_file: Option<PathBuf>,
 }
 
 /// keepalived's scheduling settings for its VRRP process (`vrrp_priority`, `vrrp_no_swap`,
@@ -265,6 +273,10 @@ impl Default for GlobalDefs {
             down_timer_adverts: vrrp_common::time::RFC_DOWN_TIMER_ADVERTS,
             notify_priority_changes: false,
             fifo_write_states_on_reload: false,
+            json_version: 1,
+            state_dump_file: None,
+            stats_dump_file: None,
+            json_dump_file: None,
         }
     }
 }

@@ -129,8 +129,17 @@ impl Daemon {
     /// SIGJSON: keepalived's JSON dump, written where keepalived writes it.
     pub(super) fn write_json_dump(&self) {
         use crate::control::Reporter;
-        let document = self.shared.keepalived_dump();
-        let path = std::path::Path::new(super::keepalived_json::PATH);
+        let global = &self.config.global;
+        let instances = self.shared.keepalived_dump();
+        let document = if global.json_version == 2 {
+            serde_json::json!({ "vrrp": instances })
+        } else {
+            instances
+        };
+        let path = global
+            .json_dump_file
+            .as_deref()
+            .unwrap_or(std::path::Path::new(super::keepalived_json::PATH));
         match write_dump_file(path, &document.to_string()) {
             Ok(()) => info!("wrote {}", path.display()),
             Err(error) => warn!("{}: {error}", path.display()),
@@ -139,10 +148,17 @@ impl Daemon {
 
     /// SIGUSR1 / SIGUSR2: keepalived-like data and stats dumps.
     pub(super) fn write_dump(&self, stats: bool) {
+        let global = &self.config.global;
         let path = if stats {
-            &self.cli.stats_file
+            global
+                .stats_dump_file
+                .as_ref()
+                .unwrap_or(&self.cli.stats_file)
         } else {
-            &self.cli.dump_file
+            global
+                .state_dump_file
+                .as_ref()
+                .unwrap_or(&self.cli.dump_file)
         };
         let text = if stats {
             crate::control::render::stats_text(&self.shared.stats())

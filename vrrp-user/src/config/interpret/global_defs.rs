@@ -94,6 +94,19 @@ impl Context {
                     "fifo_write_vrrp_states_on_reload" => {
                         global.fifo_write_states_on_reload = true;
                     }
+                    "json_version" => {
+                        if let Some(version) = self.number_arg(item, 1..=2) {
+                            global.json_version = version;
+                        }
+                    }
+                    "state_dump_file" | "stats_dump_file" | "json_dump_file" => {
+                        let path = self.arg(item, 0).map(|w| PathBuf::from(&w.text));
+                        match item.keyword.text.as_str() {
+                            "state_dump_file" => global.state_dump_file = path,
+                            "stats_dump_file" => global.stats_dump_file = path,
+                            _ => global.json_dump_file = path,
+                        }
+                    }
                     "vrrp_down_timer_adverts" => {
                         if let Some(value) = self.number_arg(item, 1..=100) {
                             global.down_timer_adverts = value;
