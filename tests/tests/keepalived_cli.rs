@@ -102,7 +102,14 @@ fn dont_release_vrrp_keeps_the_vips_and_monitoring_signals_do_not_stop_the_daemo
     }
     std::thread::sleep(Duration::from_millis(500));
     assert!(daemon.process.is_running(), "{}", daemon.log());
-    assert!(daemon.log().contains("SIGJSON"), "{}", daemon.log());
+    // Both acted on: the JSON dump written, the statistics cleared.
+    assert!(
+        daemon.log().contains("wrote /tmp/keepalived.json")
+            && daemon.log().contains("statistics cleared (SIGSTATS_CLEAR)"),
+        "{}",
+        daemon.log()
+    );
+    let _ = std::fs::remove_file("/tmp/keepalived.json");
     daemon
         .process
         .stop(libc::SIGTERM, WAIT)
