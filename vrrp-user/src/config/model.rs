@@ -702,6 +702,27 @@ pub struct TrackProcess {
     pub full_command: bool,
 }
 
+impl TrackProcess {
+    /// A tracker of `process` with keepalived's defaults: weight 1, quorum 1, no quorum_max,
+    /// no delays, the process name compared, parameters not looked at.
+    pub fn new(name: String, location: Location, process: String) -> TrackProcess {
+        TrackProcess {
+            name,
+            location,
+            process,
+            parameters: Vec::new(),
+            param_match: None,
+            weight: 1,
+            weight_reverse: false,
+            quorum: 1,
+            quorum_max: u32::MAX,
+            fork_delay: Duration::ZERO,
+            terminate_delay: Duration::ZERO,
+            full_command: false,
+        }
+    }
+}
+
 /// How a tracked process's parameters are compared (keepalived's `param_match`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParamMatch {

@@ -244,7 +244,7 @@ pub async fn watch_processes(
             loop {
                 tokio::time::sleep(FALLBACK_SCAN).await;
                 census = scan(&trackers);
-                if !report(&census, &mut reported, &updates) {
+                if !report(&census, &mut reported, &updates, &[]) {
                     return;
                 }
             }
@@ -313,23 +313,15 @@ pub async fn watch_processes(
         // What is due now is what the census says of the trackers that wait for nothing.
         let mut waiting: Vec<usize> = pending.keys().copied().collect();
         waiting.sort_unstable();
-        if !report_except(&census, &mut reported, &updates, &waiting) {
+        if !report(&census, &mut reported, &updates, &waiting) {
             return;
         }
     }
 }
 
-/// Reports every tracker whose state differs from the last reported; false once nobody
-/// listens.
+/// Reports every tracker whose state differs from the last reported, except those `waiting`
+/// (sorted) for their delay; false once nobody listens.
 fn report(
-    census: &Census,
-    reported: &mut [bool],
-    updates: &UnboundedSender<(Source, Observation)>,
-) -> bool {
-    report_except(census, reported, updates, &[])
-}
-
-fn report_except(
     census: &Census,
     reported: &mut [bool],
     updates: &UnboundedSender<(Source, Observation)>,

@@ -180,24 +180,12 @@ mod tests {
     use crate::config::syntax::Location;
 
     fn tracker(process: &str) -> TrackProcess {
-        TrackProcess {
-            name: format!("tp_{process}"),
-            location: Location {
-                file: std::sync::Arc::new(std::path::PathBuf::from("keepalived.conf")),
-                line: 1,
-                column: 1,
-            },
-            process: process.to_string(),
-            parameters: Vec::new(),
-            param_match: None,
-            weight: 1,
-            weight_reverse: false,
-            quorum: 1,
-            quorum_max: u32::MAX,
-            fork_delay: Duration::ZERO,
-            terminate_delay: Duration::ZERO,
-            full_command: false,
-        }
+        let location = Location {
+            file: std::sync::Arc::new(std::path::PathBuf::from("keepalived.conf")),
+            line: 1,
+            column: 1,
+        };
+        TrackProcess::new(format!("tp_{process}"), location, process.to_string())
     }
 
     fn facts<'a>(comm: &'a str, cmdline: &'a [u8]) -> ProcessFacts<'a> {

@@ -219,35 +219,33 @@ impl Context {
             .collect();
         let instances: Vec<String> = config.instances.iter().map(|i| i.name.clone()).collect();
         let mut dangling = Vec::new();
+        // Each kind of tracked object, with the names the file defines of it.
+        let kinds = [
+            (&scripts, "vrrp_script"),
+            (&files, "vrrp_track_file"),
+            (&processes, "vrrp_track_process"),
+        ];
         for instance in &mut config.instances {
             let owner = format!("({})", instance.name);
-            let tracked = &mut instance.track_scripts;
-            keep_defined(tracked, &scripts, &owner, "vrrp_script", &mut dangling);
-            let tracked = &mut instance.track_files;
-            keep_defined(tracked, &files, &owner, "vrrp_track_file", &mut dangling);
-            let tracked = &mut instance.track_processes;
-            keep_defined(
-                tracked,
-                &processes,
-                &owner,
-                "vrrp_track_process",
-                &mut dangling,
-            );
+            let lists = [
+                &mut instance.track_scripts,
+                &mut instance.track_files,
+                &mut instance.track_processes,
+            ];
+            for (tracked, (defined, kind)) in lists.into_iter().zip(kinds) {
+                keep_defined(tracked, defined, &owner, kind, &mut dangling);
+            }
         }
         for group in &mut config.sync_groups {
             let owner = format!("vrrp_sync_group {}:", group.name);
-            let tracked = &mut group.track_scripts;
-            keep_defined(tracked, &scripts, &owner, "vrrp_script", &mut dangling);
-            let tracked = &mut group.track_files;
-            keep_defined(tracked, &files, &owner, "vrrp_track_file", &mut dangling);
-            let tracked = &mut group.track_processes;
-            keep_defined(
-                tracked,
-                &processes,
-                &owner,
-                "vrrp_track_process",
-                &mut dangling,
-            );
+            let lists = [
+                &mut group.track_scripts,
+                &mut group.track_files,
+                &mut group.track_processes,
+            ];
+            for (tracked, (defined, kind)) in lists.into_iter().zip(kinds) {
+                keep_defined(tracked, defined, &owner, kind, &mut dangling);
+            }
             let location = group.location.clone();
             group.members.retain(|member| {
                 let defined = instances.contains(member);

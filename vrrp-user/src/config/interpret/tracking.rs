@@ -167,20 +167,8 @@ impl Context {
     /// fork_delay; terminate_delay; delay; full_command }` (keepalived's vrrp_parser.c).
     pub(super) fn track_process(&mut self, node: &Node) -> Option<TrackProcess> {
         let name = self.name(node)?;
-        let mut process = TrackProcess {
-            name: name.text.clone(),
-            location: name.location.clone(),
-            process: String::new(),
-            parameters: Vec::new(),
-            param_match: None,
-            weight: 1,
-            weight_reverse: false,
-            quorum: 1,
-            quorum_max: u32::MAX,
-            fork_delay: Duration::ZERO,
-            terminate_delay: Duration::ZERO,
-            full_command: false,
-        };
+        let mut process =
+            TrackProcess::new(name.text.clone(), name.location.clone(), String::new());
         let mut param_match = None;
         for item in self.block(node) {
             let setting_errors = self.errors.len();
