@@ -186,6 +186,17 @@ pub enum Input {
     AddressRemoved,
 }
 
+/// keepalived's numbers for the states (vrrp.h: VRRP_STATE_INIT 0, BACK 1, MAST 2, FAULT 3),
+/// as its JSON dump, its SNMP objects and its notifications give them.
+pub fn keepalived_state_number(state: State) -> u8 {
+    match state {
+        State::Initialize => 0,
+        State::Backup => 1,
+        State::Master => 2,
+        State::Fault => 3,
+    }
+}
+
 /// What a sync-group member tells the others (keepalived's vrrp_sync_group).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SyncEvent {
@@ -326,6 +337,9 @@ pub struct Instance {
     live: Liveness,
     /// When we last entered Backup (the Master_Down_Timer's start without adverts).
     backup_since: Instant,
+    /// When this sync-group member's Master_Down_Timer last ran out while another member still
+    /// waited ([`SyncEvent::Hold`]): it is ready to take over with the group.
+    held_since: Option<Instant>,
     next_advert: Option<Instant>,
     second_garp: Option<Instant>,
     garp_refresh: Option<Instant>,
@@ -381,6 +395,7 @@ impl Instance {
             group_fault: false,
             live: Liveness::default(),
             backup_since: Instant::default(),
+            held_since: None,
             next_advert: None,
             second_garp: None,
             garp_refresh: None,
@@ -509,6 +524,17 @@ impl Instance {
 
     /// Backup: when the Master_Down_Timer fires. Adverts received since we entered Backup set it
     /// (through the shared rule); without any, it runs from our entry into Backup.
+    /// A sync-group member whose Master_Down_Timer ran out and that has heard no master since:
+    /// keepalived's wantstate GOTO_MASTER, which lets the member whose timer runs out next take
+    /// the whole group over (without it, members whose timers run out at different times would
+    /// hold one another back for ever).
+    pub fn ready_for_group(&self) -> bool {
+        self.state == State::Backup
+            && self
+                .held_since
+                .is_some_and(|held| self.live.last_reset_ns < held.as_ns())
+    }
+
     pub fn master_down_deadline(&self) -> Option<Instant> {
         if self.state != State::Backup {
             return None;
@@ -550,7 +576,10 @@ impl Instance {
             (SyncEvent::Master, State::Backup) => {
                 self.become_master(Reason::SyncGroup, now, actions)
             }
-            (SyncEvent::Hold, State::Backup) => self.backup_since = now,
+            (SyncEvent::Hold, State::Backup) => {
+                self.backup_since = now;
+                self.held_since = Some(now);
+            }
             (SyncEvent::Backup, State::Master) => {
                 self.leave_master(State::Backup, Reason::SyncGroup, now, actions)
             }
@@ -885,6 +914,7 @@ impl Instance {
             return;
         }
         self.state = to;
+        self.held_since = None;
         self.counters.transitions += 1;
         self.last_transition = Some((now, reason.clone()));
         actions.push(Action::Transition { from, to, reason });

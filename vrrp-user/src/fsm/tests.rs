@@ -766,3 +766,21 @@ fn garp_extra_if_repeats_while_master_only() {
     assert!(!extra_at(&mut instance, 7 * SECOND));
     assert!(!extra_at(&mut instance, 9 * SECOND));
 }
+
+/// A sync-group member held back at its Master_Down_Timer (another member still waited) stays
+/// ready to take over with the group, as keepalived's wantstate GOTO_MASTER does, until a
+/// master is heard again: two members whose timers run out at different times must not hold
+/// each other back for ever.
+#[test]
+fn a_held_sync_group_member_stays_ready_until_a_master_is_heard() {
+    let mut instance = Instance::new(params(11, 150, Version::V2, 100));
+    let mut actions = Vec::new();
+    instance.handle(Input::Startup, at(SECOND), &mut actions);
+    assert_eq!(instance.state(), State::Backup);
+    assert!(!instance.ready_for_group());
+    instance.handle(Input::Sync(SyncEvent::Hold), at(5 * SECOND), &mut actions);
+    assert_eq!(instance.state(), State::Backup);
+    assert!(instance.ready_for_group());
+    instance.handle(advert_from_12(200), at(6 * SECOND), &mut actions);
+    assert!(!instance.ready_for_group(), "a master was heard since");
+}

@@ -20,7 +20,8 @@ impl Thread {
     }
 
     /// A sync-group member may become master only when every other member could too: none is
-    /// in FAULT, and every backup among them has stopped hearing a better master.
+    /// in FAULT, and every backup among them has stopped hearing a better master (its own timer
+    /// ran out, now or earlier while it waited for the group).
     pub(super) fn group_may_take_over(&mut self, index: usize, now: Instant) -> bool {
         for member in self.group_members(index) {
             self.refresh_liveness(member);
@@ -28,9 +29,10 @@ impl Thread {
             match fsm.state() {
                 State::Fault => return false,
                 State::Backup
-                    if fsm
-                        .master_down_deadline()
-                        .is_some_and(|d| d > now + EARLY_WAKE) =>
+                    if !fsm.ready_for_group()
+                        && fsm
+                            .master_down_deadline()
+                            .is_some_and(|d| d > now + EARLY_WAKE) =>
                 {
                     return false;
                 }
