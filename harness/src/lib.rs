@@ -17,6 +17,7 @@ pub mod process;
 pub mod sampler;
 pub mod seed_pair;
 pub mod side_by_side;
+pub mod snmp;
 pub mod topology;
 pub mod wire;
 

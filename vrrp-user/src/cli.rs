@@ -59,9 +59,13 @@ pub struct Cli {
     /// keepalived's "don't log via syslog"; accepted (vrrpd logs to stderr).
     #[arg(short = 'G', long = "no-syslog")]
     pub no_syslog: bool,
-    /// keepalived's SNMP subsystem; accepted with a warning: vrrpd has no SNMP agent yet.
+    /// keepalived's SNMP subsystem: serve KEEPALIVED-MIB as an AgentX subagent (as
+    /// `enable_snmp_vrrp` in global_defs).
     #[arg(short = 'x', long = "snmp")]
     pub snmp: bool,
+    /// The AgentX master agent's socket (as `snmp_socket`; unix:PATH or tcp:HOST:PORT).
+    #[arg(short = 'A', long = "snmp-agent-socket", value_name = "SOCKET")]
+    pub snmp_agent_socket: Option<String>,
     /// Configuration file (keepalived.conf syntax).
     #[arg(
         short = 'f',

@@ -15,5 +15,6 @@ pub mod manual;
 pub mod net;
 pub mod notify;
 pub mod script;
+pub mod snmp;
 pub mod track;
 pub mod version;

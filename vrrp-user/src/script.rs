@@ -129,6 +129,28 @@ pub fn resolve(program: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(program))
 }
 
+/// A command as keepalived's `cmd_str` shows it (its JSON dump, its SNMP script columns):
+/// every word quoted, the program by its resolved, canonical path (keepalived resolves it when it
+/// checks the script's security).
+pub fn command_string(command: &Command) -> String {
+    command
+        .argv
+        .iter()
+        .enumerate()
+        .map(|(index, word)| {
+            let word = if index == 0 {
+                std::fs::canonicalize(resolve(word))
+                    .map(|path| path.display().to_string())
+                    .unwrap_or_else(|_| word.clone())
+            } else {
+                word.clone()
+            };
+            format!("'{word}'")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Builds the process for `command` plus `extra` arguments: exec'd directly when the line has
 /// no shell syntax (so nothing in it, or in `extra`, is ever interpreted), else `/bin/sh -c`
 /// with `extra` passed as positional parameters, never spliced into the line.
@@ -166,4 +188,28 @@ pub fn process(command: &Command, extra: &[String], identity: Identity) -> tokio
 /// Whether `path` is writable by group or others (keepalived warns about such config files).
 pub fn writable_by_others(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|meta| meta.mode() & 0o022 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_quoted_word_by_word_with_the_program_resolved() {
+        let command = Command {
+            line: "/bin/sh -c true".into(),
+            argv: vec!["/bin/sh".into(), "-c".into(), "true".into()],
+            run_as: None,
+            location: crate::config::syntax::Location {
+                file: std::sync::Arc::new(std::path::PathBuf::from("keepalived.conf")),
+                line: 1,
+                column: 1,
+            },
+        };
+        let resolved = std::fs::canonicalize("/bin/sh").expect("sh");
+        assert_eq!(
+            command_string(&command),
+            format!("'{}' '-c' 'true'", resolved.display())
+        );
+    }
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     &["host", "cli", "config", "version"],
     &["script", "fsm", "audit", "manual"],
-    &["datapath", "net", "track", "notify", "control"],
+    &["datapath", "net", "track", "notify", "control", "snmp"],
     &["daemon"],
 ];
 

@@ -118,6 +118,12 @@ const REQUIREMENTS: &[Requirement] = &[
         manual: "apt-get install -y lintian",
     },
     Requirement {
+        name: "net-snmp's snmpd, snmptrapd and snmpwalk (the AgentX master of the SNMP tests)",
+        present: || on_path("snmpd") && on_path("snmptrapd") && on_path("snmpwalk"),
+        install: || apt_install(&["snmpd", "snmptrapd", "snmp"]),
+        manual: "apt-get install -y snmpd snmptrapd snmp",
+    },
+    Requirement {
         name: "tshark (judges the wire format)",
         present: || on_path("tshark"),
         install: || apt_install(&["tshark"]),

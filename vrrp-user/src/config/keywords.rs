@@ -113,7 +113,6 @@ const fn ignored(block: Block, name: &'static str, why: &'static str) -> Keyword
 }
 
 const VRRP_ONLY: &str = "vrrpd implements keepalived's VRRP side only";
-const NO_SNMP: &str = "vrrpd has no SNMP agent yet";
 const NO_FIREWALL_SETS: &str =
     "vrrpd filters no_accept traffic with an nftables table of its own, `inet vrrpd`";
 const KERNEL_BUFFERS: &str = "vrrpd sizes its netlink and socket buffers itself";
@@ -370,14 +369,42 @@ pub static KEYWORDS: &[Keyword] = &[
         "vrrp_rlimit_rtime",
         "keepalived's older spelling of vrrp_rlimit_rttime",
     ),
-    ignored(GlobalDefs, "enable_snmp_vrrp", NO_SNMP),
-    ignored(GlobalDefs, "enable_snmp_rfc", NO_SNMP),
-    ignored(GlobalDefs, "enable_snmp_rfcv2", NO_SNMP),
-    ignored(GlobalDefs, "enable_snmp_rfcv3", NO_SNMP),
-    ignored(GlobalDefs, "enable_snmp_keepalived", NO_SNMP),
-    ignored(GlobalDefs, "enable_snmp_checker", NO_SNMP),
-    ignored(GlobalDefs, "enable_traps", NO_SNMP),
-    ignored(GlobalDefs, "snmp_socket", NO_SNMP),
+    same(
+        GlobalDefs,
+        "enable_snmp_vrrp",
+        "serve KEEPALIVED-MIB's global scalars and VRRP tree as an AgentX subagent",
+    ),
+    same(
+        GlobalDefs,
+        "enable_snmp_keepalived",
+        "keepalived's older name of enable_snmp_vrrp",
+    ),
+    same(
+        GlobalDefs,
+        "enable_snmp_rfc",
+        "serve VRRP-MIB (RFC 2787) and VRRPV3-MIB (RFC 6527)",
+    ),
+    same(GlobalDefs, "enable_snmp_rfcv2", "serve VRRP-MIB (RFC 2787)"),
+    same(
+        GlobalDefs,
+        "enable_snmp_rfcv3",
+        "serve VRRPV3-MIB (RFC 6527)",
+    ),
+    ignored(
+        GlobalDefs,
+        "enable_snmp_checker",
+        "vrrpd has no checker (keepalived's LVS side)",
+    ),
+    same(
+        GlobalDefs,
+        "enable_traps",
+        "send the enabled MIBs' notifications on every transition",
+    ),
+    same(
+        GlobalDefs,
+        "snmp_socket",
+        "the AgentX master agent's socket (unix:PATH or tcp:HOST:PORT)",
+    ),
     ignored(GlobalDefs, "enable_dbus", "vrrpd has no D-Bus interface"),
     ignored(
         GlobalDefs,

@@ -213,6 +213,23 @@ pub struct GlobalDefs {
     pub state_dump_file: Option<PathBuf>,
     pub stats_dump_file: Option<PathBuf>,
     pub json_dump_file: Option<PathBuf>,
+    /// `enable_snmp_*`, `enable_traps`, `snmp_socket`: the AgentX subagent.
+    pub snmp: Snmp,
+}
+
+/// keepalived's SNMP settings for its VRRP process.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Snmp {
+    /// `enable_snmp_vrrp` (or its older name `enable_snmp_keepalived`): KEEPALIVED-MIB.
+    pub keepalived_mib: bool,
+    /// `enable_snmp_rfcv2` (or `enable_snmp_rfc`): VRRP-MIB, RFC 2787.
+    pub rfcv2: bool,
+    /// `enable_snmp_rfcv3` (or `enable_snmp_rfc`): VRRPV3-MIB, RFC 6527.
+    pub rfcv3: bool,
+    /// `enable_traps`: the notifications of every enabled MIB.
+    pub traps: bool,
+    /// `snmp_socket`: the master agent (default unix:/var/agentx/master).
+    pub socket: Option<String>,
 }
 
 /// keepalived's scheduling settings for its VRRP process (`vrrp_priority`, `vrrp_no_swap`,
@@ -277,6 +294,7 @@ impl Default for GlobalDefs {
             state_dump_file: None,
             stats_dump_file: None,
             json_dump_file: None,
+            snmp: Snmp::default(),
         }
     }
 }
@@ -603,6 +621,16 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// The interface keepalived shows a virtual address on: its own `dev` when that names
+    /// another interface, else the macvlan under `use_vmac` (`vmac`, its name), else the
+    /// instance's interface (where the daemon installs it).
+    pub fn shown_device<'a>(&'a self, vip: &'a VirtualAddress, vmac: Option<&'a str>) -> &'a str {
+        match &vip.device {
+            Some(device) if device != &self.interface => device.as_str(),
+            _ => vmac.unwrap_or(self.interface.as_str()),
+        }
+    }
+
     /// An instance before its block is read: keepalived's defaults, and global_defs' where it
     /// has them.
     pub fn with_defaults(name: &str, location: &Location, global: &GlobalDefs) -> Instance {

@@ -7,60 +7,17 @@
 //! vrrpd counts receive errors per reason for the whole datapath (`vrrpd stats`), not per
 //! instance: the per-instance error counters keepalived keeps are written as 0.
 
-use std::path::{Path, PathBuf};
-
 use serde_json::{Map, Value, json};
 use vrrp_common::maps::State;
 
 use super::plan::InstancePlan;
-use crate::config::model::{Command, Config, Scope, VirtualAddress};
+use crate::config::model::{Config, Scope, VirtualAddress};
 use crate::control::model::InstanceSnapshot;
+use crate::fsm::keepalived_state_number;
+use crate::script::command_string;
 
 /// Where keepalived writes it (its tmp_dir, /tmp).
 pub const PATH: &str = "/tmp/keepalived.json";
-
-/// keepalived's state numbers (vrrp.h: VRRP_STATE_INIT 0, BACK 1, MAST 2, FAULT 3).
-fn state_number(state: State) -> u8 {
-    match state {
-        State::Initialize => 0,
-        State::Backup => 1,
-        State::Master => 2,
-        State::Fault => 3,
-    }
-}
-
-/// A command as keepalived's `cmd_str` writes it: every word quoted, the program by its
-/// resolved path (keepalived resolves it when it checks the script's security).
-pub fn command_string(command: &Command) -> String {
-    command
-        .argv
-        .iter()
-        .enumerate()
-        .map(|(index, word)| {
-            let word = if index == 0 {
-                resolve_program(word)
-                    .map(|path| path.display().to_string())
-                    .unwrap_or_else(|| word.clone())
-            } else {
-                word.clone()
-            };
-            format!("'{word}'")
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn resolve_program(program: &str) -> Option<PathBuf> {
-    if program.contains('/') {
-        return std::fs::canonicalize(program).ok();
-    }
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|directory| Path::new(directory).join(program))
-        .find(|candidate| candidate.is_file())
-        .and_then(|found| std::fs::canonicalize(found).ok())
-}
 
 fn scope_name(scope: Scope) -> &'static str {
     match scope {
@@ -74,13 +31,9 @@ fn scope_name(scope: Scope) -> &'static str {
 
 /// An address as keepalived's `format_ipaddress` writes it, with " set" when installed.
 fn address_string(plan: &InstancePlan, vip: &VirtualAddress, installed: bool) -> String {
-    let device = match &vip.device {
-        Some(device) if device != &plan.config.interface => device.as_str(),
-        _ => plan
-            .vmac
-            .as_ref()
-            .map_or(plan.config.interface.as_str(), |vmac| vmac.name.as_str()),
-    };
+    let device = plan
+        .config
+        .shown_device(vip, plan.vmac.as_ref().map(|v| v.name.as_str()));
     let mut text = format!("{}/{}", vip.address, vip.prefix);
     if let Some(broadcast) = vip.broadcast {
         text.push_str(&format!(" brd {broadcast}"));
@@ -177,8 +130,8 @@ fn data(config: &Config, plan: &InstancePlan, snapshot: &InstanceSnapshot, wall_
     put("accept", json!(u8::from(plan.accept)));
     put("nopreempt", json!(!instance.preempt));
     put("preempt_delay", json!(instance.preempt_delay.as_secs()));
-    put("state", json!(state_number(snapshot.state)));
-    put("wantstate", json!(state_number(snapshot.state)));
+    put("state", json!(keepalived_state_number(snapshot.state)));
+    put("wantstate", json!(keepalived_state_number(snapshot.state)));
     put("version", json!(instance.version as u8));
     put("smtp_alert", json!(instance.smtp_alert == Some(true)));
     put("notify_deleted", json!(instance.notify_deleted));
@@ -305,28 +258,4 @@ pub fn dump(
         })
         .collect();
     Value::Array(instances)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn commands_are_quoted_word_by_word_with_the_program_resolved() {
-        let command = Command {
-            line: "/bin/sh -c true".into(),
-            argv: vec!["/bin/sh".into(), "-c".into(), "true".into()],
-            run_as: None,
-            location: crate::config::syntax::Location {
-                file: std::sync::Arc::new(PathBuf::from("keepalived.conf")),
-                line: 1,
-                column: 1,
-            },
-        };
-        let resolved = std::fs::canonicalize("/bin/sh").expect("sh");
-        assert_eq!(
-            command_string(&command),
-            format!("'{}' '-c' 'true'", resolved.display())
-        );
-    }
 }

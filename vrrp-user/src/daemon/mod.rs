@@ -12,6 +12,7 @@ pub mod protocol;
 mod reload;
 pub mod scheduling;
 pub mod shared;
+mod snmp;
 mod statics;
 pub mod systemd;
 pub mod upgrade;
@@ -151,9 +152,6 @@ pub fn run(mut cli: Cli) -> ExitCode {
         } else {
             Vec::new()
         };
-    if cli.snmp {
-        warn!("-x/--snmp: vrrpd has no SNMP agent yet; ignored");
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -395,11 +393,13 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
         waiting,
         announced: notices::Announced::resumed(&carried),
         binary: own_binary(),
+        snmp: None,
     };
     daemon.shared.configured.store(Arc::new(shared::Configured {
         config: Some(daemon.config.clone()),
         plans: daemon.plans.clone(),
     }));
+    daemon.apply_snmp_settings();
     daemon.start_tracking(tracking_rx, upgraded);
     let (recreated_tx, recreated) = mpsc::unbounded_channel();
     daemon.start_link_watch(recreated_tx);
@@ -484,6 +484,8 @@ struct Daemon {
     announced: notices::Announced,
     /// The path this image was started from (what `vrrpd upgrade` runs by default).
     binary: std::path::PathBuf,
+    /// The AgentX subagent, when the configuration enables SNMP.
+    snmp: Option<crate::snmp::subagent::Subagent>,
 }
 
 /// keepalived's SIGJSON (the JSON dump) and SIGSTATS_CLEAR (the statistics from zero), which

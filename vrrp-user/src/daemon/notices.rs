@@ -79,11 +79,12 @@ impl Daemon {
                 from: _,
                 to,
                 event,
-                reason: _,
+                reason,
                 priority,
                 at: _,
             } => {
                 let notice = self.announce_instance(&plan, event, priority);
+                self.snmp_transition(&plan, to, &reason);
                 let groups_alert = self.config.sync_groups.iter().any(|g| {
                     g.smtp_alert == Some(true) && g.members.iter().any(|m| m == plan.name())
                 });
@@ -93,6 +94,7 @@ impl Daemon {
                 }
                 self.announced.instances.insert(plan.name().to_string(), to);
                 for group in self.groups_now_in(plan.name(), to) {
+                    self.snmp_group_transition(&group.name, to);
                     // keepalived's group notices carry no priority (0).
                     let group_notice = Notice {
                         kind: "GROUP",

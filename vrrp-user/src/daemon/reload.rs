@@ -57,6 +57,7 @@ impl Daemon {
             self.fifos = open_fifos(&self.config);
         }
         self.apply(resolved);
+        self.apply_snmp_settings();
         self.restart_tracking();
         if self.config.global.fifo_write_states_on_reload {
             self.write_states_to_fifos();

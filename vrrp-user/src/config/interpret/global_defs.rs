@@ -94,6 +94,21 @@ impl Context {
                     "fifo_write_vrrp_states_on_reload" => {
                         global.fifo_write_states_on_reload = true;
                     }
+                    "enable_snmp_vrrp" | "enable_snmp_keepalived" => {
+                        global.snmp.keepalived_mib = true;
+                    }
+                    "enable_snmp_rfc" => {
+                        global.snmp.rfcv2 = true;
+                        global.snmp.rfcv3 = true;
+                    }
+                    "enable_snmp_rfcv2" => global.snmp.rfcv2 = true,
+                    "enable_snmp_rfcv3" => global.snmp.rfcv3 = true,
+                    "enable_traps" => global.snmp.traps = true,
+                    "snmp_socket" => {
+                        if let Some(word) = self.arg(item, 0) {
+                            global.snmp.socket = Some(word.text.clone());
+                        }
+                    }
                     "json_version" => {
                         if let Some(version) = self.number_arg(item, 1..=2) {
                             global.json_version = version;

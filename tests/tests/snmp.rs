@@ -1,0 +1,377 @@
+//! SNMP over AgentX, side by side with keepalived 2.2.7 under the same net-snmp snmpd: the
+//! router under test runs keepalived, then vrrpd, with the same file; `snmpwalk` of
+//! KEEPALIVED-MIB, VRRP-MIB (RFC 2787) and VRRPV3-MIB (RFC 6527) gives the same OIDs with the
+//! same values, except what differs by nature (`ALLOWED`); a failover sends the same
+//! notifications to snmptrapd; and vrrpd's subagent survives snmpd being down at its start and
+//! restarted under it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use vrrp_harness::daemons::{Keepalived, Vrrpd, make_executable, seed_config};
+use vrrp_harness::process::Scratch;
+use vrrp_harness::snmp::Snmpd;
+use vrrp_harness::topology::Segment;
+use vrrp_harness::wait_until;
+
+const WAIT: Duration = Duration::from_secs(20);
+const SUBTREES: [&str; 3] = [
+    ".1.3.6.1.4.1.9586.100.5",
+    ".1.3.6.1.2.1.68",
+    ".1.3.6.1.2.1.207",
+];
+/// Objects whose values differ by nature, by OID prefix: the daemon's version string, the
+/// virtual routers' up times (since each daemon started) and the advert counters (how many went
+/// by before the walk).
+const ALLOWED: [&str; 5] = [
+    ".1.3.6.1.4.1.9586.100.5.1.1.0",
+    ".1.3.6.1.2.1.68.1.3.1.13.",
+    ".1.3.6.1.2.1.207.1.1.1.1.12.",
+    ".1.3.6.1.2.1.68.2.4.1.2.",
+    ".1.3.6.1.2.1.207.1.2.5.1.3.",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Implementation {
+    Keepalived,
+    Vrrpd,
+}
+
+/// The global_defs lines that enable every MIB and the notifications on `snmpd`'s socket.
+fn snmp_lines(snmpd: &Snmpd) -> String {
+    format!(
+        "   enable_snmp_vrrp\n   enable_snmp_rfcv2\n   enable_snmp_rfcv3\n   enable_traps\n   \
+         snmp_socket {}\n",
+        snmpd.agentx_socket()
+    )
+}
+
+/// The seed's DR1 file with SNMP enabled in its global_defs.
+fn seed_with_snmp(snmpd: &Snmpd, scratch: &Scratch) -> String {
+    seed_config("dr1-keepalived.conf", scratch)
+        .expect("seed")
+        .replacen(
+            "global_defs {\n",
+            &format!("global_defs {{\n{}", snmp_lines(snmpd)),
+            1,
+        )
+}
+
+/// A sync group of an IPv4 VRRPv2 and an IPv6 VRRPv3 instance, with tracked interfaces,
+/// scripts and files on the members and on the group, notify scripts and mail settings.
+fn sync_group_config(snmpd: &Snmpd, folder: &str) -> String {
+    format!(
+        "global_defs {{\n   router_id DR1\n{snmp}   notification_email {{\n     ops@example.org\n   }}\n   \
+         notification_email_from vrrp@example.org\n}}\n\
+         vrrp_script chk {{\n  script \"{folder}/check.sh\"\n  interval 1\n  rise 2\n  fall 3\n}}\n\
+         vrrp_track_file tf {{\n  file {folder}/track.file\n  weight 0\n}}\n\
+         vrrp_sync_group G1 {{\n  group {{\n    VI_4\n    VI_6\n  }}\n  \
+         notify_master \"{folder}/check.sh group master\"\n  notify \"{folder}/check.sh\"\n  \
+         track_interface {{\n    trk0\n  }}\n}}\n\
+         vrrp_instance VI_4 {{\n  interface eth0\n  virtual_router_id 52\n  priority 150\n  \
+         advert_int 1\n  virtual_ipaddress {{\n    192.0.2.50/24 brd 192.0.2.255 scope global\n    \
+         192.0.2.51/32\n  }}\n  track_interface {{\n    trk0\n  }}\n  track_script {{\n    chk\n  }}\n  \
+         track_file {{\n    tf\n  }}\n  notify_backup \"{folder}/check.sh backup\"\n  \
+         garp_master_delay 2\n}}\n\
+         vrrp_instance VI_6 {{\n  interface eth0\n  virtual_router_id 53\n  priority 120\n  \
+         version 3\n  advert_int 0.5\n  virtual_ipaddress {{\n    2001:db8::50/64\n  }}\n  \
+         virtual_ipaddress_excluded {{\n    2001:db8::51/64\n  }}\n  track_script {{\n    chk\n  }}\n}}\n",
+        snmp = snmp_lines(snmpd)
+    )
+}
+
+/// Every object of the three subtrees, OID -> "TYPE: value".
+fn walk(snmpd: &Snmpd) -> BTreeMap<String, String> {
+    let mut objects = BTreeMap::new();
+    for subtree in SUBTREES {
+        for line in snmpd.walk(subtree).expect("snmpwalk") {
+            if let Some((oid, value)) = line.split_once(" = ") {
+                objects.insert(oid.to_string(), value.to_string());
+            }
+        }
+    }
+    objects
+}
+
+/// Runs `implementation` on router 1 with `config` until every instance in `masters` is
+/// master and the tracking has settled, and walks the MIBs.
+fn walk_under(
+    implementation: Implementation,
+    config: &str,
+    masters: &[&str],
+    segment: &Segment,
+    scratch: &Scratch,
+    snmpd: &Snmpd,
+) -> BTreeMap<String, String> {
+    let label = format!("{implementation:?}").to_lowercase();
+    let objects = match implementation {
+        Implementation::Keepalived => {
+            let mut daemon =
+                Keepalived::start(segment.router(1), &label, config, scratch).expect("keepalived");
+            for name in masters {
+                daemon
+                    .process
+                    .wait_for_log(&format!("({name}) Entering MASTER STATE"), WAIT)
+                    .expect("master");
+            }
+            std::thread::sleep(Duration::from_millis(3500));
+            let objects = walk(snmpd);
+            let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
+            objects
+        }
+        Implementation::Vrrpd => {
+            let mut daemon =
+                Vrrpd::start(segment.router(1), &label, config, scratch, &[]).expect("vrrpd");
+            for name in masters {
+                daemon
+                    .wait_for(&format!("({name}) Entering MASTER STATE"), WAIT)
+                    .expect("master");
+            }
+            wait_until("vrrpd's AgentX session", WAIT, || {
+                daemon.log().contains("AgentX subagent connected")
+            });
+            std::thread::sleep(Duration::from_millis(3500));
+            let objects = walk(snmpd);
+            let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
+            objects
+        }
+    };
+    // snmpd drops the session of a daemon that stopped; the next one registers afresh.
+    std::thread::sleep(Duration::from_millis(500));
+    objects
+}
+
+/// Every difference outside `ALLOWED`, as "OID: keepalived | vrrpd".
+fn differences(theirs: &BTreeMap<String, String>, ours: &BTreeMap<String, String>) -> Vec<String> {
+    let oids: std::collections::BTreeSet<&String> = theirs.keys().chain(ours.keys()).collect();
+    oids.into_iter()
+        .filter(|oid| !ALLOWED.iter().any(|allowed| oid.starts_with(allowed)))
+        .filter(|oid| theirs.get(*oid) != ours.get(*oid))
+        .map(|oid| format!("{oid}: {:?} | {:?}", theirs.get(oid), ours.get(oid)))
+        .collect()
+}
+
+fn prepare(scratch: &Scratch) -> String {
+    let folder = scratch.path().display().to_string();
+    let check = scratch
+        .write("check.sh", "#!/bin/sh\nexit 0\n")
+        .expect("script");
+    make_executable(&check).expect("chmod");
+    scratch.write("track.file", "0\n").expect("track file");
+    folder
+}
+
+#[test]
+fn snmpwalk_of_the_three_mibs_matches_keepalived_for_the_seed_and_a_sync_group_with_ipv6() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(2).expect("segment");
+    let router = segment.router(1);
+    router
+        .ns
+        .run_ok([
+            "ip", "link", "add", "trk0", "type", "veth", "peer", "name", "trk1",
+        ])
+        .expect("trk0");
+    for link in ["trk0", "trk1"] {
+        router
+            .ns
+            .run_ok(["ip", "link", "set", link, "up"])
+            .expect("up");
+    }
+    let scratch = Scratch::new("snmp-walk").expect("scratch");
+    let folder = prepare(&scratch);
+    let snmpd = Snmpd::start(&scratch).expect("snmpd");
+    let cases = [
+        (
+            "the seed's DR1",
+            seed_with_snmp(&snmpd, &scratch),
+            vec!["VI_1"],
+        ),
+        (
+            "a sync group with IPv6 and tracking",
+            sync_group_config(&snmpd, &folder),
+            vec!["VI_4", "VI_6"],
+        ),
+    ];
+    for (what, config, masters) in cases {
+        let theirs = walk_under(
+            Implementation::Keepalived,
+            &config,
+            &masters,
+            &segment,
+            &scratch,
+            &snmpd,
+        );
+        let ours = walk_under(
+            Implementation::Vrrpd,
+            &config,
+            &masters,
+            &segment,
+            &scratch,
+            &snmpd,
+        );
+        println!(
+            "{what}: keepalived served {} objects, vrrpd {}",
+            theirs.len(),
+            ours.len()
+        );
+        assert!(
+            theirs.len() > 60,
+            "{what}: keepalived's walk is too short to compare: {theirs:#?}"
+        );
+        for subtree in SUBTREES {
+            assert!(
+                ours.keys().any(|oid| oid.starts_with(subtree)),
+                "{what}: vrrpd serves nothing under {subtree}"
+            );
+        }
+        let found = differences(&theirs, &ours);
+        assert!(
+            found.is_empty(),
+            "{what}: the walks differ (keepalived | vrrpd):\n{}",
+            found.join("\n")
+        );
+    }
+}
+
+/// The notifications of a failover: the router under test is backup beside a vrrpd master of
+/// priority 200 (no SNMP), which stops (priority 0); the router takes over.
+fn failover_traps(
+    implementation: Implementation,
+    segment: &Segment,
+    scratch: &Scratch,
+) -> Vec<String> {
+    let snmpd = Snmpd::start(scratch).expect("snmpd");
+    let config = |priority: u8, snmp: &str| {
+        format!(
+            "global_defs {{\n   router_id R{priority}\n{snmp}}}\n\
+             vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {priority}\n  \
+             advert_int 1\n  virtual_ipaddress {{\n    192.0.2.99/24\n  }}\n}}\n"
+        )
+    };
+    let mut master = Vrrpd::start_until(
+        segment.router(2),
+        "master",
+        &config(200, ""),
+        scratch,
+        &[],
+        "(VI_1) Entering MASTER STATE",
+    )
+    .expect("master");
+    let text = config(100, &snmp_lines(&snmpd));
+    let label = format!("{implementation:?}").to_lowercase();
+    let mut stop: Box<dyn FnMut()> = match implementation {
+        Implementation::Keepalived => {
+            let mut daemon =
+                Keepalived::start(segment.router(1), &label, &text, scratch).expect("keepalived");
+            daemon
+                .process
+                .wait_for_log("(VI_1) Entering BACKUP STATE", WAIT)
+                .expect("backup");
+            Box::new(move || {
+                let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
+            })
+        }
+        Implementation::Vrrpd => {
+            let mut daemon =
+                Vrrpd::start(segment.router(1), &label, &text, scratch, &[]).expect("vrrpd");
+            daemon
+                .wait_for("(VI_1) Entering BACKUP STATE", WAIT)
+                .expect("backup");
+            wait_until("vrrpd's AgentX session", WAIT, || {
+                daemon.log().contains("AgentX subagent connected")
+            });
+            Box::new(move || {
+                let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
+            })
+        }
+    };
+    // The start-up notifications (BACKUP) have gone by; the failover's are the ones compared.
+    std::thread::sleep(Duration::from_secs(2));
+    snmpd.clear_traps();
+    let _ = master.process.stop(libc::SIGTERM, Duration::from_secs(5));
+    wait_until("the failover's notifications", WAIT, || {
+        snmpd.traps().len() >= 3
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let mut traps = snmpd.traps();
+    stop();
+    traps.sort();
+    traps
+}
+
+#[test]
+fn a_failover_sends_keepalived_s_notifications_to_snmptrapd() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(2).expect("segment");
+    let theirs = {
+        let scratch = Scratch::new("snmp-traps-k").expect("scratch");
+        failover_traps(Implementation::Keepalived, &segment, &scratch)
+    };
+    let ours = {
+        let scratch = Scratch::new("snmp-traps-v").expect("scratch");
+        failover_traps(Implementation::Vrrpd, &segment, &scratch)
+    };
+    println!(
+        "keepalived:\n{}\nvrrpd:\n{}",
+        theirs.join("\n"),
+        ours.join("\n")
+    );
+    assert_eq!(ours, theirs, "the failover's notifications differ");
+    let notifications = [
+        ".1.3.6.1.4.1.9586.100.5.2.10.0.2",
+        ".1.3.6.1.2.1.68.0.1",
+        ".1.3.6.1.2.1.207.0.1",
+    ];
+    for notification in notifications {
+        assert!(
+            ours.iter()
+                .any(|trap| trap.contains(&format!("OID: {notification}"))),
+            "no {notification} in {ours:?}"
+        );
+    }
+}
+
+#[test]
+fn the_subagent_waits_for_snmpd_and_registers_again_after_a_restart() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(1).expect("segment");
+    let scratch = Scratch::new("snmp-restart").expect("scratch");
+    let mut snmpd = Snmpd::start(&scratch).expect("snmpd");
+    snmpd.stop();
+    let config = format!(
+        "global_defs {{\n{}}}\nvrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  \
+         priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    192.0.2.99/24\n  }}\n}}\n",
+        snmp_lines(&snmpd)
+    );
+    // snmpd is down: the protocol does not wait for it.
+    let mut daemon =
+        Vrrpd::start(segment.router(1), "daemon", &config, &scratch, &[]).expect("vrrpd");
+    daemon
+        .wait_for("(VI_1) Entering MASTER STATE", WAIT)
+        .expect("master without snmpd");
+    let name = ".1.3.6.1.4.1.9586.100.5.2.3.1.2.1";
+    let served = |snmpd: &Snmpd| {
+        snmpd
+            .walk(".1.3.6.1.4.1.9586.100.5.2.3.1.2")
+            .unwrap_or_default()
+            .iter()
+            .any(|line| line.starts_with(name) && line.ends_with("\"VI_1\""))
+    };
+    for round in ["snmpd started after vrrpd", "snmpd restarted"] {
+        snmpd.restart().expect("snmpd");
+        wait_until(round, Duration::from_secs(15), || served(&snmpd));
+        println!("{round}: vrrpd's instance is served");
+    }
+    let connections = daemon.log().matches("AgentX subagent connected").count();
+    assert!(connections >= 2, "{}", daemon.log());
+    assert_eq!(
+        daemon.state_of("VI_1").expect("state"),
+        "MASTER",
+        "snmpd coming and going moves nothing"
+    );
+    let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
+}
