@@ -12,6 +12,7 @@ use vrrp_common::maps::State;
 
 use super::agentx::Value;
 use super::mib::{Inputs, KEEPALIVED, Running, View, oid};
+use crate::config::Config;
 use crate::config::model::{
     Authentication, InitialState, Instance, Scope, SyncGroup, Tracked, VirtualAddress,
 };
@@ -196,47 +197,58 @@ fn fill_sync_groups(view: &mut View, inputs: &Inputs) {
     }
 }
 
-/// vrrpSyncTrackedInterfaceTable (14), ...ScriptTable (15), ...FileTable (16) and
-/// ...ProcessTable (22): a sync group's tracking, rows by position.
-fn fill_group_tracking(view: &mut View, inputs: &Inputs, g: u32, group: &SyncGroup) {
-    let config = inputs.config;
-    for (position, tracked) in group.track_interfaces.iter().enumerate() {
-        let column = |c: u32| vrrp(&[14, 1, c, g, position as u32 + 1]);
+/// Rows of a tracked-interface table (4 for an instance, 14 for a sync group), by position in
+/// the list (keepalived 2.2.7's index; the MIB says ifIndex): name, weight, reverse.
+fn interface_rows<'a>(
+    view: &mut View,
+    table: u32,
+    owner: u32,
+    list: impl Iterator<Item = &'a Tracked>,
+) {
+    for (position, tracked) in list.enumerate() {
+        let column = |c: u32| vrrp(&[table, 1, c, owner, position as u32 + 1]);
         view.put(column(1), Value::string(&tracked.name));
         view.put(column(2), Value::Integer(tracked.weight.unwrap_or(0)));
         view.put(column(3), yes_no(tracked.reverse));
     }
-    let defaults = |name: &str, table: u32| -> (i32, bool) {
-        match table {
-            15 => config
-                .scripts
-                .iter()
-                .find(|s| s.name == name)
-                .map_or((0, false), |s| (s.weight, s.weight_reverse)),
-            16 => config
-                .track_files
-                .iter()
-                .find(|f| f.name == name)
-                .map_or((0, false), |f| (f.weight, f.weight_reverse)),
-            _ => (0, false),
-        }
-    };
-    for (table, list) in [
-        (15, &group.track_scripts),
-        (16, &group.track_files),
-        (22, &group.track_processes),
-    ] {
-        for (position, tracked) in list.iter().enumerate() {
-            let (weight, reverse) = defaults(&tracked.name, table);
-            let column = |c: u32| vrrp(&[table, 1, c, g, position as u32 + 1]);
-            view.put(column(2), Value::string(&tracked.name));
-            view.put(column(3), Value::Integer(tracked.weight.unwrap_or(weight)));
-            view.put(
-                column(4),
-                yes_no(tracked.reverse || (tracked.weight.is_none() && reverse)),
-            );
-        }
+}
+
+/// Rows of a tracked script, file or process table, by position: name, weight (the tracker's,
+/// else the script's or file's own), reverse. `defaults` gives a tracked name's own weight and
+/// reverse; a name it does not know (no such script) has no row, as in keepalived.
+fn tracked_rows(
+    view: &mut View,
+    table: u32,
+    owner: u32,
+    list: &[Tracked],
+    defaults: impl Fn(&str) -> Option<(i32, bool)>,
+) {
+    for (position, tracked) in list.iter().enumerate() {
+        let Some((weight, reverse)) = defaults(&tracked.name) else {
+            continue;
+        };
+        let column = |c: u32| vrrp(&[table, 1, c, owner, position as u32 + 1]);
+        view.put(column(2), Value::string(&tracked.name));
+        view.put(column(3), Value::Integer(tracked.weight.unwrap_or(weight)));
+        view.put(
+            column(4),
+            yes_no(tracked.reverse || (tracked.weight.is_none() && reverse)),
+        );
     }
+}
+
+/// vrrpSyncTrackedInterfaceTable (14), ...ScriptTable (15), ...FileTable (16) and
+/// ...ProcessTable (22): a sync group's tracking.
+fn fill_group_tracking(view: &mut View, inputs: &Inputs, g: u32, group: &SyncGroup) {
+    let config = inputs.config;
+    interface_rows(view, 14, g, group.track_interfaces.iter());
+    tracked_rows(view, 15, g, &group.track_scripts, |name| {
+        Tracks::Scripts.defaults(config, name)
+    });
+    tracked_rows(view, 16, g, &group.track_files, |name| {
+        Tracks::Files.defaults(config, name)
+    });
+    tracked_rows(view, 22, g, &group.track_processes, |_| Some((0, false)));
 }
 
 /// keepalived's init_state: MASTER for `state MASTER` and for the address owner.
@@ -405,48 +417,16 @@ fn tracked_interfaces<'a>(plan: &'a Running<'a>) -> impl Iterator<Item = &'a Tra
 }
 
 fn fill_tracking(view: &mut View, inputs: &Inputs, index: u32, plan: &Running) {
-    let instance = &plan.config;
     let config = inputs.config;
-    // keepalived 2.2.7 indexes the rows by position in the list (the MIB says ifIndex).
-    for (position, tracked) in tracked_interfaces(plan).enumerate() {
-        let column = |c: u32| vrrp(&[4, 1, c, index, position as u32 + 1]);
-        view.put(column(1), Value::string(&tracked.name));
-        view.put(column(2), Value::Integer(tracked.weight.unwrap_or(0)));
-        view.put(column(3), yes_no(tracked.reverse));
-    }
-    for (position, tracked) in instance.track_scripts.iter().enumerate() {
-        let Some(script) = config.scripts.iter().find(|s| s.name == tracked.name) else {
-            continue;
-        };
-        let column = |c: u32| vrrp(&[5, 1, c, index, position as u32 + 1]);
-        view.put(column(2), Value::string(&script.name));
-        view.put(
-            column(3),
-            Value::Integer(tracked.weight.unwrap_or(script.weight)),
-        );
-        view.put(
-            column(4),
-            yes_no(tracked.reverse || (tracked.weight.is_none() && script.weight_reverse)),
-        );
-    }
-    for (position, tracked) in instance.track_files.iter().enumerate() {
-        let Some(file) = config.track_files.iter().find(|f| f.name == tracked.name) else {
-            continue;
-        };
-        let column = |c: u32| vrrp(&[12, 1, c, index, position as u32 + 1]);
-        view.put(column(2), Value::string(&file.name));
-        view.put(
-            column(3),
-            Value::Integer(tracked.weight.unwrap_or(file.weight)),
-        );
-        view.put(
-            column(4),
-            yes_no(tracked.reverse || (tracked.weight.is_none() && file.weight_reverse)),
-        );
-    }
+    interface_rows(view, 4, index, tracked_interfaces(plan));
+    tracked_rows(view, 5, index, &plan.config.track_scripts, |name| {
+        Tracks::Scripts.defaults(config, name)
+    });
+    tracked_rows(view, 12, index, &plan.config.track_files, |name| {
+        Tracks::Files.defaults(config, name)
+    });
 }
 
-/// vrrpScriptTable and vrrpFileTable: every vrrp_script and vrrp_track_file with its state.
 /// The scripts or the files an instance or a sync group tracks.
 #[derive(Clone, Copy)]
 enum Tracks {
@@ -459,6 +439,22 @@ impl Tracks {
         match self {
             Tracks::Scripts => &instance.track_scripts,
             Tracks::Files => &instance.track_files,
+        }
+    }
+
+    /// The weight and reverse of the script or file `name` itself.
+    fn defaults(self, config: &Config, name: &str) -> Option<(i32, bool)> {
+        match self {
+            Tracks::Scripts => config
+                .scripts
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| (s.weight, s.weight_reverse)),
+            Tracks::Files => config
+                .track_files
+                .iter()
+                .find(|f| f.name == name)
+                .map(|f| (f.weight, f.weight_reverse)),
         }
     }
 
@@ -487,6 +483,8 @@ fn used(inputs: &Inputs, name: &str, tracks: Tracks) -> bool {
     by_instance || by_group
 }
 
+/// vrrpScriptTable and vrrpFileTable: every vrrp_script and vrrp_track_file something tracks,
+/// with its state.
 fn fill_scripts_and_files(view: &mut View, inputs: &Inputs) {
     let config = inputs.config;
     let scripts = config

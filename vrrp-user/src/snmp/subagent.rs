@@ -115,6 +115,17 @@ impl Drop for Subagent {
     }
 }
 
+/// A stream to the master agent, whichever transport.
+trait Transport: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Transport for T {}
+
+async fn connect(endpoint: &Endpoint) -> std::io::Result<Box<dyn Transport>> {
+    Ok(match endpoint {
+        Endpoint::Unix(path) => Box::new(tokio::net::UnixStream::connect(path).await?),
+        Endpoint::Tcp(address) => Box::new(tokio::net::TcpStream::connect(address).await?),
+    })
+}
+
 async fn run(
     endpoint: Endpoint,
     enabled: Enabled,
@@ -123,41 +134,21 @@ async fn run(
 ) {
     let mut reported_down = false;
     loop {
-        let outcome = match &endpoint {
-            Endpoint::Unix(path) => match tokio::net::UnixStream::connect(path).await {
-                Ok(stream) => {
-                    reported_down = false;
-                    Some(session(stream, &endpoint, enabled, &view, &mut queue).await)
+        match connect(&endpoint).await {
+            Ok(stream) => {
+                reported_down = false;
+                if let Err(error) = session(stream, &endpoint, enabled, &view, &mut queue).await {
+                    warn!("SNMP: AgentX session ended: {error}; reconnecting");
                 }
-                Err(error) => {
-                    if !reported_down {
-                        warn!(
-                            "SNMP: no AgentX master at {} ({error}); trying again every {RECONNECT_EVERY:?}",
-                            path.display()
-                        );
-                        reported_down = true;
-                    }
-                    None
+            }
+            Err(error) => {
+                if !reported_down {
+                    warn!(
+                        "SNMP: no AgentX master at {endpoint:?} ({error}); trying again every {RECONNECT_EVERY:?}"
+                    );
+                    reported_down = true;
                 }
-            },
-            Endpoint::Tcp(address) => match tokio::net::TcpStream::connect(address).await {
-                Ok(stream) => {
-                    reported_down = false;
-                    Some(session(stream, &endpoint, enabled, &view, &mut queue).await)
-                }
-                Err(error) => {
-                    if !reported_down {
-                        warn!(
-                            "SNMP: no AgentX master at {address} ({error}); trying again every {RECONNECT_EVERY:?}"
-                        );
-                        reported_down = true;
-                    }
-                    None
-                }
-            },
-        };
-        if let Some(Err(error)) = outcome {
-            warn!("SNMP: AgentX session ended: {error}; reconnecting");
+            }
         }
         // Notifications raised while there is no session are lost, as keepalived's are.
         while queue.try_recv().is_ok() {}
