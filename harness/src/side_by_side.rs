@@ -113,3 +113,52 @@ impl Run {
         (lines, self.read("scripts.log"))
     }
 }
+
+/// A sync group of an IPv4 VRRPv2 and an IPv6 VRRPv3 instance, with tracked interfaces
+/// (`trk0`, from [`add_tracked_link`]), scripts and files (from [`prepare_tracking`]) on the
+/// members and on the group, notify scripts and mail settings: the second configuration the
+/// monitoring tests compare keepalived and vrrpd on. `global_lines` go into global_defs.
+pub fn sync_group_with_ipv6_and_tracking(folder: &str, global_lines: &str) -> String {
+    format!(
+        "global_defs {{\n   router_id DR1\n{global_lines}   notification_email {{\n     \
+         ops@example.org\n   }}\n   notification_email_from vrrp@example.org\n}}\n\
+         vrrp_script chk {{\n  script \"{folder}/check.sh\"\n  interval 1\n  rise 2\n  fall 3\n}}\n\
+         vrrp_track_file tf {{\n  file {folder}/track.file\n  weight 0\n}}\n\
+         vrrp_sync_group G1 {{\n  group {{\n    VI_4\n    VI_6\n  }}\n  \
+         notify_master \"{folder}/check.sh group master\"\n  notify \"{folder}/check.sh\"\n  \
+         track_interface {{\n    trk0\n  }}\n}}\n\
+         vrrp_instance VI_4 {{\n  interface eth0\n  virtual_router_id 52\n  priority 150\n  \
+         advert_int 1\n  virtual_ipaddress {{\n    192.0.2.50/24 brd 192.0.2.255 scope global\n    \
+         192.0.2.51/32\n  }}\n  track_interface {{\n    trk0\n  }}\n  track_script {{\n    chk\n  }}\n  \
+         track_file {{\n    tf\n  }}\n  notify_backup \"{folder}/check.sh backup\"\n  \
+         garp_master_delay 2\n}}\n\
+         vrrp_instance VI_6 {{\n  interface eth0\n  virtual_router_id 53\n  priority 120\n  \
+         version 3\n  advert_int 0.5\n  virtual_ipaddress {{\n    2001:db8::50/64\n  }}\n  \
+         virtual_ipaddress_excluded {{\n    2001:db8::51/64\n  }}\n  track_script {{\n    chk\n  }}\n}}\n"
+    )
+}
+
+/// `trk0`, the interface [`sync_group_with_ipv6_and_tracking`] tracks: one end of a veth pair in
+/// `host`'s namespace, both ends up.
+pub fn add_tracked_link(host: &crate::topology::Host) {
+    host.ns
+        .run_ok([
+            "ip", "link", "add", "trk0", "type", "veth", "peer", "name", "trk1",
+        ])
+        .expect("trk0");
+    for link in ["trk0", "trk1"] {
+        host.ns
+            .run_ok(["ip", "link", "set", link, "up"])
+            .expect("up");
+    }
+}
+
+/// `check.sh` (always succeeds) and `track.file` (0) in `scratch`; returns the folder.
+pub fn prepare_tracking(scratch: &Scratch) -> String {
+    let check = scratch
+        .write("check.sh", "#!/bin/sh\nexit 0\n")
+        .expect("script");
+    make_executable(&check).expect("chmod");
+    scratch.write("track.file", "0\n").expect("track file");
+    scratch.path().display().to_string()
+}

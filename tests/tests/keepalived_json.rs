@@ -7,8 +7,11 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use vrrp_harness::daemons::{Keepalived, Vrrpd, make_executable};
+use vrrp_harness::daemons::{Keepalived, Vrrpd, make_executable, seed_config};
 use vrrp_harness::process::Scratch;
+use vrrp_harness::side_by_side::{
+    add_tracked_link, prepare_tracking, sync_group_with_ipv6_and_tracking,
+};
 use vrrp_harness::topology::Segment;
 use vrrp_harness::wait_until;
 
@@ -151,6 +154,90 @@ fn sigjson_writes_keepalived_s_dump_with_keepalived_s_keys_and_values() {
         );
         let state = if with_master { 1 } else { 2 };
         assert_eq!(ours[0]["data"]["state"], state);
+    }
+    let _ = std::fs::remove_file(DUMP);
+}
+
+/// The dump of router 1 running `text` under keepalived or vrrpd, once every instance of
+/// `masters` is master and the tracking has settled.
+fn dump_under(
+    keepalived: bool,
+    text: &str,
+    masters: &[&str],
+    segment: &Segment,
+    scratch: &Scratch,
+) -> Value {
+    let label = format!("pair-{keepalived}");
+    let json = libc::SIGRTMIN() + 2;
+    let document = if keepalived {
+        let mut daemon =
+            Keepalived::start(segment.router(1), &label, text, scratch).expect("keepalived");
+        for name in masters {
+            let entered = format!("({name}) Entering MASTER STATE");
+            daemon.process.wait_for_log(&entered, WAIT).expect("master");
+        }
+        std::thread::sleep(Duration::from_millis(3500));
+        let document = dump(|| daemon.signal_vrrp_child(json));
+        let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
+        document
+    } else {
+        let mut daemon =
+            Vrrpd::start(segment.router(1), &label, text, scratch, &[]).expect("vrrpd");
+        for name in masters {
+            let entered = format!("({name}) Entering MASTER STATE");
+            daemon.wait_for(&entered, WAIT).expect("master");
+        }
+        std::thread::sleep(Duration::from_millis(3500));
+        let document = dump(|| daemon.process.signal(json));
+        let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
+        document
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    document
+}
+
+/// The configurations the SNMP test compares too: the seed's DR1, and a sync group of an IPv4
+/// VRRPv2 and an IPv6 VRRPv3 instance with tracked interfaces, scripts and files.
+#[test]
+fn sigjson_of_the_seed_and_of_a_sync_group_with_ipv6_and_tracking_matches_keepalived() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(2).expect("segment");
+    add_tracked_link(segment.router(1));
+    let scratch = Scratch::new("keepalived-json-pair").expect("scratch");
+    let folder = prepare_tracking(&scratch);
+    let cases = [
+        (
+            "the seed's DR1",
+            seed_config("dr1-keepalived.conf", &scratch).expect("seed"),
+            vec!["VI_1"],
+        ),
+        (
+            "a sync group with IPv6 and tracking",
+            sync_group_with_ipv6_and_tracking(&folder, ""),
+            vec!["VI_4", "VI_6"],
+        ),
+    ];
+    for (what, text, masters) in cases {
+        let theirs = dump_under(true, &text, &masters, &segment, &scratch);
+        let ours = dump_under(false, &text, &masters, &segment, &scratch);
+        println!(
+            "{what}:
+keepalived: {theirs}
+vrrpd:      {ours}"
+        );
+        let mut found = Vec::new();
+        differences("", &ours, &theirs, &mut found);
+        assert!(
+            found.is_empty(),
+            "{what}: the dumps differ:\n{}",
+            found.join("\n")
+        );
+        assert_eq!(
+            ours.as_array().map(Vec::len),
+            Some(masters.len()),
+            "{what}: {ours}"
+        );
     }
     let _ = std::fs::remove_file(DUMP);
 }

@@ -8,8 +8,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use vrrp_harness::daemons::{Keepalived, Vrrpd, make_executable, seed_config};
+use vrrp_harness::daemons::{Keepalived, Vrrpd, seed_config};
 use vrrp_harness::process::Scratch;
+use vrrp_harness::side_by_side::{
+    add_tracked_link, prepare_tracking, sync_group_with_ipv6_and_tracking,
+};
 use vrrp_harness::snmp::Snmpd;
 use vrrp_harness::topology::Segment;
 use vrrp_harness::wait_until;
@@ -55,29 +58,6 @@ fn seed_with_snmp(snmpd: &Snmpd, scratch: &Scratch) -> String {
             &format!("global_defs {{\n{}", snmp_lines(snmpd)),
             1,
         )
-}
-
-/// A sync group of an IPv4 VRRPv2 and an IPv6 VRRPv3 instance, with tracked interfaces,
-/// scripts and files on the members and on the group, notify scripts and mail settings.
-fn sync_group_config(snmpd: &Snmpd, folder: &str) -> String {
-    format!(
-        "global_defs {{\n   router_id DR1\n{snmp}   notification_email {{\n     ops@example.org\n   }}\n   \
-         notification_email_from vrrp@example.org\n}}\n\
-         vrrp_script chk {{\n  script \"{folder}/check.sh\"\n  interval 1\n  rise 2\n  fall 3\n}}\n\
-         vrrp_track_file tf {{\n  file {folder}/track.file\n  weight 0\n}}\n\
-         vrrp_sync_group G1 {{\n  group {{\n    VI_4\n    VI_6\n  }}\n  \
-         notify_master \"{folder}/check.sh group master\"\n  notify \"{folder}/check.sh\"\n  \
-         track_interface {{\n    trk0\n  }}\n}}\n\
-         vrrp_instance VI_4 {{\n  interface eth0\n  virtual_router_id 52\n  priority 150\n  \
-         advert_int 1\n  virtual_ipaddress {{\n    192.0.2.50/24 brd 192.0.2.255 scope global\n    \
-         192.0.2.51/32\n  }}\n  track_interface {{\n    trk0\n  }}\n  track_script {{\n    chk\n  }}\n  \
-         track_file {{\n    tf\n  }}\n  notify_backup \"{folder}/check.sh backup\"\n  \
-         garp_master_delay 2\n}}\n\
-         vrrp_instance VI_6 {{\n  interface eth0\n  virtual_router_id 53\n  priority 120\n  \
-         version 3\n  advert_int 0.5\n  virtual_ipaddress {{\n    2001:db8::50/64\n  }}\n  \
-         virtual_ipaddress_excluded {{\n    2001:db8::51/64\n  }}\n  track_script {{\n    chk\n  }}\n}}\n",
-        snmp = snmp_lines(snmpd)
-    )
 }
 
 /// Every object of the three subtrees, OID -> "TYPE: value".
@@ -151,36 +131,14 @@ fn differences(theirs: &BTreeMap<String, String>, ours: &BTreeMap<String, String
         .collect()
 }
 
-fn prepare(scratch: &Scratch) -> String {
-    let folder = scratch.path().display().to_string();
-    let check = scratch
-        .write("check.sh", "#!/bin/sh\nexit 0\n")
-        .expect("script");
-    make_executable(&check).expect("chmod");
-    scratch.write("track.file", "0\n").expect("track file");
-    folder
-}
-
 #[test]
 fn snmpwalk_of_the_three_mibs_matches_keepalived_for_the_seed_and_a_sync_group_with_ipv6() {
     let _serial = vrrp_harness::serial();
     vrrp_harness::require_root();
     let segment = Segment::new(2).expect("segment");
-    let router = segment.router(1);
-    router
-        .ns
-        .run_ok([
-            "ip", "link", "add", "trk0", "type", "veth", "peer", "name", "trk1",
-        ])
-        .expect("trk0");
-    for link in ["trk0", "trk1"] {
-        router
-            .ns
-            .run_ok(["ip", "link", "set", link, "up"])
-            .expect("up");
-    }
+    add_tracked_link(segment.router(1));
     let scratch = Scratch::new("snmp-walk").expect("scratch");
-    let folder = prepare(&scratch);
+    let folder = prepare_tracking(&scratch);
     let snmpd = Snmpd::start(&scratch).expect("snmpd");
     let cases = [
         (
@@ -190,7 +148,7 @@ fn snmpwalk_of_the_three_mibs_matches_keepalived_for_the_seed_and_a_sync_group_w
         ),
         (
             "a sync group with IPv6 and tracking",
-            sync_group_config(&snmpd, &folder),
+            sync_group_with_ipv6_and_tracking(&folder, &snmp_lines(&snmpd)),
             vec!["VI_4", "VI_6"],
         ),
     ];

@@ -34,7 +34,13 @@ fn address_string(plan: &InstancePlan, vip: &VirtualAddress, installed: bool) ->
     let device = plan
         .config
         .shown_device(vip, plan.vmac.as_ref().map(|v| v.name.as_str()));
-    let mut text = format!("{}/{}", vip.address, vip.prefix);
+    // keepalived leaves a host prefix (/32, /128) out.
+    let host_prefix = if vip.address.is_ipv4() { 32 } else { 128 };
+    let mut text = if vip.prefix == host_prefix {
+        vip.address.to_string()
+    } else {
+        format!("{}/{}", vip.address, vip.prefix)
+    };
     if let Some(broadcast) = vip.broadcast {
         text.push_str(&format!(" brd {broadcast}"));
     }
@@ -45,6 +51,10 @@ fn address_string(plan: &InstancePlan, vip: &VirtualAddress, installed: bool) ->
     ));
     if let Some(label) = &vip.label {
         text.push_str(&format!(" label {label}"));
+    }
+    // An IPv6 address's preferred lifetime, which vrrpd leaves at the kernel's default.
+    if vip.address.is_ipv6() {
+        text.push_str(" preferred_lft forever");
     }
     if installed {
         text.push_str(" set");
