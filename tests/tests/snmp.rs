@@ -60,6 +60,23 @@ fn seed_with_snmp(snmpd: &Snmpd, scratch: &Scratch) -> String {
         )
 }
 
+/// An instance with virtual routes (through a gateway; out of an interface with a source,
+/// a metric and a table; a blackhole) and virtual rules. The rules carry their priorities:
+/// keepalived numbers rules without one from 16384 down, vrrpd leaves them to the kernel.
+fn routes_and_rules(snmpd: &Snmpd) -> String {
+    format!(
+        "global_defs {{\n   router_id DR1\n{}}}\n\
+         vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  \
+         advert_int 1\n  virtual_ipaddress {{\n    192.0.2.99/24\n  }}\n  virtual_routes {{\n    \
+         198.51.100.0/24 via 192.0.2.254 dev eth0\n    \
+         203.0.113.0/24 src 192.0.2.99 dev eth0 metric 10 table 100\n    \
+         blackhole 198.51.100.128/25\n  }}\n  virtual_rules {{\n    \
+         from 192.0.2.99 table 100 priority 300\n    \
+         to 203.0.113.0/24 table 100 priority 200\n  }}\n}}\n",
+        snmp_lines(snmpd)
+    )
+}
+
 /// Every object of the three subtrees, OID -> "TYPE: value".
 fn walk(snmpd: &Snmpd) -> BTreeMap<String, String> {
     let mut objects = BTreeMap::new();
@@ -150,6 +167,11 @@ fn snmpwalk_of_the_three_mibs_matches_keepalived_for_the_seed_and_a_sync_group_w
             "a sync group with IPv6 and tracking",
             sync_group_with_ipv6_and_tracking(&folder, &snmp_lines(&snmpd)),
             vec!["VI_4", "VI_6"],
+        ),
+        (
+            "virtual routes and rules",
+            routes_and_rules(&snmpd),
+            vec!["VI_1"],
         ),
     ];
     for (what, config, masters) in cases {

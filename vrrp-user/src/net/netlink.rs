@@ -219,17 +219,17 @@ impl Netlink {
             IpAddr::V6(_) => AddressFamily::Inet6,
         };
         message.header.destination_prefix_length = route.prefix;
-        message.header.protocol = RouteProtocol::Static;
+        // keepalived marks its routes `proto keepalived` (RTPROT_KEEPALIVED, 18), which is what
+        // `ip route show proto keepalived` and its SNMP vrrpRouteProtocol find.
+        message.header.protocol = RouteProtocol::KeepAlived;
         message.header.kind = if route.blackhole {
             RouteType::BlackHole
         } else {
             RouteType::Unicast
         };
-        message.header.scope = if route.gateway.is_some() || route.blackhole {
-            RouteScope::Universe
-        } else {
-            RouteScope::Link
-        };
+        // keepalived installs every virtual route with scope universe (`scope global`), a
+        // route straight out of an interface too (where `ip route add` would say link).
+        message.header.scope = RouteScope::Universe;
         let table = route.table.unwrap_or(254);
         message.header.table = u8::try_from(table).unwrap_or(252);
         message.attributes.push(RouteAttribute::Table(table));
@@ -253,7 +253,10 @@ impl Netlink {
         if let Some(metric) = route.metric {
             message.attributes.push(RouteAttribute::Priority(metric));
         }
-        if let Some(index) = index {
+        // A blackhole route goes out of no interface (the kernel refuses one with a device).
+        if let Some(index) = index
+            && !route.blackhole
+        {
             message.attributes.push(RouteAttribute::Oif(index));
         }
         let result = if add {
@@ -344,6 +347,10 @@ fn rule_message(rule: &VirtualRule, family: Family) -> RuleMessage {
     if let Some(priority) = rule.priority {
         message.attributes.push(RuleAttribute::Priority(priority));
     }
+    // `proto keepalived`, as keepalived marks its rules.
+    message
+        .attributes
+        .push(RuleAttribute::Protocol(RouteProtocol::KeepAlived));
     message.header.action = match rule.target {
         RuleTarget::Table(table) => {
             // Tables above 255 travel in the attribute, the header saying RT_TABLE_COMPAT.

@@ -14,7 +14,8 @@ use super::agentx::Value;
 use super::mib::{Inputs, KEEPALIVED, Running, View, oid};
 use crate::config::Config;
 use crate::config::model::{
-    Authentication, InitialState, Instance, Scope, SyncGroup, Tracked, VirtualAddress,
+    Authentication, InitialState, Instance, RuleTarget, Scope, SyncGroup, Tracked, VirtualAddress,
+    VirtualRoute, VirtualRule,
 };
 use crate::fsm::keepalived_state_number;
 use crate::script::command_string;
@@ -532,11 +533,131 @@ fn fill_scripts_and_files(view: &mut View, inputs: &Inputs) {
     }
 }
 
+/// vrrpRouteTable: a virtual (or, for instance 0, static) route as vrrpd installs it.
+fn fill_route(view: &mut View, inputs: &Inputs, row: [u32; 2], route: &VirtualRoute, set: bool) {
+    let column = |c: u32| vrrp(&[7, 1, c, row[0], row[1]]);
+    view.put(column(2), address_type(route.destination));
+    view.put(
+        column(3),
+        Value::OctetString(address_octets(route.destination)),
+    );
+    view.put(column(4), Value::Gauge32(u32::from(route.prefix)));
+    if let Some(gateway) = route.gateway {
+        view.put(column(5), Value::OctetString(address_octets(gateway)));
+    }
+    if let Some(source) = route.source {
+        view.put(column(7), Value::OctetString(address_octets(source)));
+    }
+    view.put(column(8), Value::Gauge32(route.metric.unwrap_or(0)));
+    // The scope vrrpd installs, as keepalived does: universe (global).
+    view.put(column(9), Value::Integer(14));
+    // vrrpRouteType: unicast(1), blackhole(3).
+    view.put(
+        column(10),
+        Value::Integer(if route.blackhole { 3 } else { 1 }),
+    );
+    if let Some(device) = &route.device {
+        view.put(
+            column(11),
+            Value::Integer((inputs.interface_index)(device) as i32),
+        );
+        view.put(column(12), Value::string(device));
+    }
+    view.put(column(13), Value::Gauge32(route.table.unwrap_or(254)));
+    view.put(column(14), yes_no(set));
+    // vrrpRouteProtocol: RTPROT_KEEPALIVED (18) + 1, as installed.
+    view.put(column(18), Value::Integer(19));
+    // vrrpRouteEcn and vrrpRouteQuickAck: off.
+    view.put(column(19), Value::Integer(2));
+    view.put(column(20), Value::Integer(2));
+}
+
+/// vrrpRuleTable: a virtual (or, for instance 0, static) rule.
+fn fill_rule(view: &mut View, row: [u32; 2], rule: &VirtualRule, set: bool) {
+    let column = |c: u32| vrrp(&[8, 1, c, row[0], row[1]]);
+    let direction = match (rule.from, rule.to) {
+        (Some(_), Some(_)) => "both",
+        (None, Some(_)) => "to",
+        (Some(_), None) => "from",
+        (None, None) => "",
+    };
+    view.put(column(2), Value::string(direction));
+    // The obsolete single-address columns: the destination if any, else the source.
+    if let Some((address, prefix)) = rule.to.or(rule.from) {
+        view.put(column(3), address_type(address));
+        view.put(column(4), Value::OctetString(address_octets(address)));
+        view.put(column(5), Value::Gauge32(u32::from(prefix)));
+    }
+    if let RuleTarget::Table(table) = rule.target {
+        view.put(column(6), Value::Gauge32(table));
+        view.put(column(24), Value::Gauge32(table));
+    }
+    view.put(column(7), yes_no(set));
+    view.put(column(8), yes_no(rule.invert));
+    for (first, selector) in [(9, rule.to), (12, rule.from)] {
+        if let Some((address, prefix)) = selector {
+            view.put(column(first), address_type(address));
+            view.put(
+                column(first + 1),
+                Value::OctetString(address_octets(address)),
+            );
+            view.put(column(first + 2), Value::Gauge32(u32::from(prefix)));
+        }
+    }
+    view.put(column(15), Value::Gauge32(u32::from(rule.tos.unwrap_or(0))));
+    if let Some((mark, mask)) = rule.fwmark {
+        view.put(column(16), Value::Gauge32(mark));
+        if let Some(mask) = mask {
+            view.put(column(17), Value::Gauge32(mask));
+        }
+    }
+    if let Some(device) = &rule.input_interface {
+        view.put(column(20), Value::string(device));
+    }
+    if let Some(device) = &rule.output_interface {
+        view.put(column(21), Value::string(device));
+    }
+    if let RuleTarget::Goto(target) = rule.target {
+        view.put(column(22), Value::Gauge32(target));
+    }
+    // The kernel's FR_ACT_* numbers.
+    let action = match rule.target {
+        RuleTarget::Table(_) => 1,
+        RuleTarget::Goto(_) => 2,
+        RuleTarget::Blackhole => 6,
+        RuleTarget::Unreachable => 7,
+        RuleTarget::Prohibit => 8,
+    };
+    view.put(column(23), Value::Integer(action));
+    if let Some(priority) = rule.priority {
+        view.put(column(25), Value::Gauge32(priority));
+    }
+}
+
+/// The routes and rules of one row owner (instance 0: the static ones).
+fn fill_routes_and_rules(
+    view: &mut View,
+    inputs: &Inputs,
+    owner: u32,
+    routes: &[VirtualRoute],
+    rules: &[VirtualRule],
+    set: bool,
+) {
+    for (position, route) in routes.iter().enumerate() {
+        fill_route(view, inputs, [owner, position as u32 + 1], route, set);
+    }
+    for (position, rule) in rules.iter().enumerate() {
+        fill_rule(view, [owner, position as u32 + 1], rule, set);
+    }
+}
+
 /// The global scalars and the VRRP tree.
 pub fn fill(view: &mut View, inputs: &Inputs) {
     fill_global(view, inputs);
     fill_sync_groups(view, inputs);
-    for (position, vip) in inputs.config.statics.addresses.iter().enumerate() {
+    let statics = &inputs.config.statics;
+    fill_routes_and_rules(view, inputs, 0, &statics.routes, &statics.rules, true);
+    for (position, vip) in statics.addresses.iter().enumerate() {
         let device = vip.device.as_deref().unwrap_or("");
         fill_address(
             view,
@@ -564,6 +685,14 @@ pub fn fill(view: &mut View, inputs: &Inputs) {
             snapshot.effective_priority,
         );
         fill_tracking(view, inputs, index, plan);
+        fill_routes_and_rules(
+            view,
+            inputs,
+            index,
+            &plan.config.routes,
+            &plan.config.rules,
+            snapshot.state == State::Master,
+        );
         let set = snapshot.state == State::Master;
         let listed = plan.config.addresses.iter().map(|vip| (vip, true)).chain(
             plan.config
