@@ -132,7 +132,7 @@ fn answer(
         (Routes::Control, "/stats") => json(serde_json::to_string(&reporter.stats())),
         (Routes::Metrics, "/metrics" | "/") => respond(
             StatusCode::OK,
-            "text/plain; version=0.0.4",
+            super::metrics::CONTENT_TYPE,
             super::metrics::render(
                 &reporter.status(),
                 &reporter.stats(),

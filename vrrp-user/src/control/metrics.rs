@@ -1,11 +1,18 @@
-//! Prometheus text exposition (`--metrics ADDR`), served by `http`: vrrpd's own families, and
-//! the series mehdy/keepalived-exporter publishes for keepalived (derived, as that exporter
-//! derives them, from keepalived's JSON dump), so that its dashboards show vrrpd unchanged.
+//! Prometheus exposition (`--metrics ADDR`), served by `http` in the OpenMetrics text format of
+//! the prometheus-client crate: vrrpd's own families, and the series mehdy/keepalived-exporter
+//! publishes for keepalived (derived, as that exporter derives them, from keepalived's JSON
+//! dump), so that its dashboards show vrrpd unchanged. Each scrape builds a registry from the
+//! daemon's snapshots; nothing is kept between scrapes.
 
-use std::fmt::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tracing::warn;
 
@@ -13,203 +20,202 @@ use super::Reporter;
 use super::http::{self, Listener, Routes};
 use super::model::{InstanceStats, Stats, Status, state_value};
 
-/// A label value as the text exposition format requires it: backslash, double quote and line
-/// feed escaped (instance and interface names come from the configuration file).
-pub fn label(value: &str) -> std::borrow::Cow<'_, str> {
-    if !value.contains(['\\', '"', '\n']) {
-        return value.into();
-    }
-    let mut escaped = String::with_capacity(value.len() + 4);
-    for c in value.chars() {
-        match c {
-            '\\' => escaped.push_str("\\\\"),
-            '"' => escaped.push_str("\\\""),
-            '\n' => escaped.push_str("\\n"),
-            c => escaped.push(c),
-        }
-    }
-    escaped.into()
+/// The content type of the exposition.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Label pairs in the order they are written (the crate escapes the values).
+type Labels = Vec<(String, String)>;
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
+}
+
+/// A counter family registered as `name` (the exposition adds `_total`).
+fn counters(
+    registry: &mut Registry,
+    name: &str,
+    help: &str,
+) -> Family<Labels, Counter<f64, AtomicU64>> {
+    let family = Family::<Labels, Counter<f64, AtomicU64>>::default();
+    registry.register(name, help, family.clone());
+    family
+}
+
+fn gauges(registry: &mut Registry, name: &str, help: &str) -> Family<Labels, Gauge> {
+    let family = Family::<Labels, Gauge>::default();
+    registry.register(name, help, family.clone());
+    family
 }
 
 /// Renders the metrics for one scrape; `keepalived` is keepalived's JSON dump of the instances.
 pub fn render(status: &Status, stats: &Stats, keepalived: &serde_json::Value) -> String {
+    let mut registry = Registry::default();
+    keepalived_exporter_series(keepalived, &mut registry);
+    vrrpd_series(status, stats, &mut registry);
     let mut out = String::new();
-    keepalived_exporter_series(keepalived, &mut out);
-    let _ = writeln!(
-        out,
-        "# HELP vrrp_instance_state VRRP state: 0 init, 1 backup, 2 master, 3 fault."
+    if let Err(error) = encode(&mut out, &registry) {
+        warn!("metrics: {error}");
+    }
+    out
+}
+
+/// vrrpd's own families.
+fn vrrpd_series(status: &Status, stats: &Stats, registry: &mut Registry) {
+    let state = gauges(
+        registry,
+        "vrrp_instance_state",
+        "VRRP state: 0 init, 1 backup, 2 master, 3 fault.",
     );
-    let _ = writeln!(out, "# TYPE vrrp_instance_state gauge");
+    let priority = gauges(registry, "vrrp_instance_priority", "Effective priority.");
     for i in &status.instances {
-        let _ = writeln!(
-            out,
-            "vrrp_instance_state{{instance=\"{}\",interface=\"{}\",vrid=\"{}\"}} {}",
-            label(&i.name),
-            label(&i.interface),
-            i.vrid,
-            state_value(&i.state)
-        );
+        let vrid = i.vrid.to_string();
+        state
+            .get_or_create(&labels(&[
+                ("instance", &i.name),
+                ("interface", &i.interface),
+                ("vrid", &vrid),
+            ]))
+            .set(i64::from(state_value(&i.state)));
+        priority
+            .get_or_create(&labels(&[("instance", &i.name)]))
+            .set(i64::from(i.effective_priority));
     }
-    let _ = writeln!(out, "# HELP vrrp_instance_priority Effective priority.");
-    let _ = writeln!(out, "# TYPE vrrp_instance_priority gauge");
-    for i in &status.instances {
-        let _ = writeln!(
-            out,
-            "vrrp_instance_priority{{instance=\"{}\"}} {}",
-            label(&i.name),
-            i.effective_priority
-        );
-    }
-    type Family = (&'static str, &'static str, fn(&InstanceStats) -> u64);
-    let families: [Family; 5] = [
-        ("vrrp_transitions_total", "State transitions.", |s| {
-            s.transitions
-        }),
-        ("vrrp_adverts_sent_total", "Adverts sent.", |s| {
-            s.adverts_sent
-        }),
+    type PerInstance = (&'static str, &'static str, fn(&InstanceStats) -> u64);
+    let per_instance: [PerInstance; 5] = [
+        ("vrrp_transitions", "State transitions.", |s| s.transitions),
+        ("vrrp_adverts_sent", "Adverts sent.", |s| s.adverts_sent),
         (
-            "vrrp_adverts_processed_total",
+            "vrrp_adverts_processed",
             "Adverts the state machine processed.",
             |s| s.adverts_received,
         ),
         (
-            "vrrp_gratuitous_sent_total",
+            "vrrp_gratuitous_sent",
             "Gratuitous ARPs and unsolicited NAs sent.",
             |s| s.gratuitous_sent,
         ),
-        (
-            "vrrp_priority_zero_sent_total",
-            "Priority-0 adverts sent.",
-            |s| s.priority_zero_sent,
-        ),
+        ("vrrp_priority_zero_sent", "Priority-0 adverts sent.", |s| {
+            s.priority_zero_sent
+        }),
     ];
-    for (name, help, value) in families {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} counter");
+    for (name, help, value) in per_instance {
+        let family = counters(registry, name, help);
         for i in &stats.instances {
-            let _ = writeln!(
-                out,
-                "{name}{{instance=\"{}\"}} {}",
-                label(&i.name),
-                value(i)
-            );
+            family
+                .get_or_create(&labels(&[("instance", &i.name)]))
+                .inc_by(value(i) as f64);
         }
     }
-    let _ = writeln!(
-        out,
-        "# HELP vrrp_adverts_received_total Adverts received by the datapath, by outcome."
+    let received = counters(
+        registry,
+        "vrrp_adverts_received",
+        "Adverts received by the datapath, by outcome.",
     );
-    let _ = writeln!(out, "# TYPE vrrp_adverts_received_total counter");
     let valid = stats
         .datapath
         .counters
         .get("adverts_valid")
         .copied()
         .unwrap_or(0);
-    let _ = writeln!(
-        out,
-        "vrrp_adverts_received_total{{reason=\"valid\"}} {valid}"
+    received
+        .get_or_create(&labels(&[("reason", "valid")]))
+        .inc_by(valid as f64);
+    for (reason, value) in &stats.datapath.drops {
+        received
+            .get_or_create(&labels(&[("reason", reason)]))
+            .inc_by(*value as f64);
+    }
+    let drops = counters(
+        registry,
+        "vrrp_xdp_drops",
+        "Frames the datapath dropped, by reason.",
     );
     for (reason, value) in &stats.datapath.drops {
-        let _ = writeln!(
-            out,
-            "vrrp_adverts_received_total{{reason=\"{reason}\"}} {value}"
-        );
+        drops
+            .get_or_create(&labels(&[
+                ("reason", reason),
+                ("mode", &stats.datapath.mode),
+            ]))
+            .inc_by(*value as f64);
     }
-    let _ = writeln!(
-        out,
-        "# HELP vrrp_xdp_drops_total Frames the datapath dropped, by reason."
-    );
-    let _ = writeln!(out, "# TYPE vrrp_xdp_drops_total counter");
-    for (reason, value) in &stats.datapath.drops {
-        let _ = writeln!(
-            out,
-            "vrrp_xdp_drops_total{{reason=\"{reason}\",mode=\"{}\"}} {value}",
-            stats.datapath.mode
-        );
-    }
-    let _ = writeln!(out, "# HELP vrrp_datapath_events_total Datapath counters.");
-    let _ = writeln!(out, "# TYPE vrrp_datapath_events_total counter");
+    let events = counters(registry, "vrrp_datapath_events", "Datapath counters.");
     for (name, value) in &stats.datapath.counters {
-        let _ = writeln!(
-            out,
-            "vrrp_datapath_events_total{{counter=\"{name}\"}} {value}"
-        );
+        events
+            .get_or_create(&labels(&[("counter", name)]))
+            .inc_by(*value as f64);
     }
-    out
 }
 
-/// keepalived-exporter's per-instance counters: (series, help, the dump's stats or data key).
+/// keepalived-exporter's per-instance counters: (series without its `_total`, help, the dump's
+/// stats or data key).
 const EXPORTER_COUNTERS: [(&str, &str, &str); 15] = [
     (
-        "keepalived_advertisements_received_total",
+        "keepalived_advertisements_received",
         "Advertisements received",
         "advert_rcvd",
     ),
     (
-        "keepalived_advertisements_sent_total",
+        "keepalived_advertisements_sent",
         "Advertisements sent",
         "advert_sent",
     ),
+    ("keepalived_become_master", "Became master", "become_master"),
     (
-        "keepalived_become_master_total",
-        "Became master",
-        "become_master",
-    ),
-    (
-        "keepalived_release_master_total",
+        "keepalived_release_master",
         "Released master",
         "release_master",
     ),
     (
-        "keepalived_packet_length_errors_total",
+        "keepalived_packet_length_errors",
         "Packet length errors",
         "packet_len_err",
     ),
     (
-        "keepalived_advertisements_interval_errors_total",
+        "keepalived_advertisements_interval_errors",
         "Advertisement interval errors",
         "advert_interval_err",
     ),
-    ("keepalived_ip_ttl_errors_total", "TTL errors", "ip_ttl_err"),
+    ("keepalived_ip_ttl_errors", "TTL errors", "ip_ttl_err"),
     (
-        "keepalived_invalid_type_received_total",
+        "keepalived_invalid_type_received",
         "Invalid type errors",
         "invalid_type_rcvd",
     ),
     (
-        "keepalived_address_list_errors_total",
+        "keepalived_address_list_errors",
         "Address list errors",
         "addr_list_err",
     ),
     (
-        "keepalived_authentication_invalid_total",
+        "keepalived_authentication_invalid",
         "Authentication invalid",
         "invalid_authtype",
     ),
     (
-        "keepalived_authentication_mismatch_total",
+        "keepalived_authentication_mismatch",
         "Authentication mismatch",
         "authtype_mismatch",
     ),
     (
-        "keepalived_authentication_failure_total",
+        "keepalived_authentication_failure",
         "Authentication failure",
         "auth_failure",
     ),
     (
-        "keepalived_priority_zero_received_total",
+        "keepalived_priority_zero_received",
         "Priority zero received",
         "pri_zero_rcvd",
     ),
     (
-        "keepalived_priority_zero_sent_total",
+        "keepalived_priority_zero_sent",
         "Priority zero sent",
         "pri_zero_sent",
     ),
     (
-        "keepalived_gratuitous_arp_delay_total",
+        "keepalived_gratuitous_arp_delay",
         "Gratuitous ARP delay",
         "garp_delay",
     ),
@@ -230,30 +236,31 @@ fn exporter_state(state: u64) -> &'static str {
 /// the per-instance counters (labels iname, intf, vrid, state), and `keepalived_vrrp_state` /
 /// `keepalived_vrrp_excluded_state` per address (iname, intf, vrid, ip_address; the address and
 /// interface read from the dump's address strings as the exporter reads them).
-fn keepalived_exporter_series(dump: &serde_json::Value, out: &mut String) {
+fn keepalived_exporter_series(dump: &serde_json::Value, registry: &mut Registry) {
     let instances = dump.as_array().map(Vec::as_slice).unwrap_or_default();
-    let _ = writeln!(out, "# HELP keepalived_up Status");
-    let _ = writeln!(out, "# TYPE keepalived_up gauge");
-    let _ = writeln!(out, "keepalived_up 1");
+    let up = Gauge::<i64>::default();
+    up.set(1);
+    registry.register("keepalived_up", "Status", up);
+    let text = |value: &serde_json::Value| value.as_str().unwrap_or_default().to_string();
     let common = |instance: &serde_json::Value| {
         let data = &instance["data"];
-        format!(
-            "iname=\"{}\",intf=\"{}\",vrid=\"{}\",state=\"{}\"",
-            label(data["iname"].as_str().unwrap_or_default()),
-            label(data["ifp_ifname"].as_str().unwrap_or_default()),
-            data["vrid"].as_u64().unwrap_or(0),
-            exporter_state(data["state"].as_u64().unwrap_or(0))
-        )
+        let vrid = data["vrid"].as_u64().unwrap_or(0).to_string();
+        let state = exporter_state(data["state"].as_u64().unwrap_or(0));
+        labels(&[
+            ("iname", &text(&data["iname"])),
+            ("intf", &text(&data["ifp_ifname"])),
+            ("vrid", &vrid),
+            ("state", state),
+        ])
     };
     for (name, help, key) in EXPORTER_COUNTERS {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} counter");
+        let family = counters(registry, name, help);
         for instance in instances {
             let value = instance["stats"][key]
                 .as_f64()
                 .or(instance["data"][key].as_f64())
                 .unwrap_or(0.0);
-            let _ = writeln!(out, "{name}{{{}}} {value}", common(instance));
+            family.get_or_create(&common(instance)).inc_by(value);
         }
     }
     for (name, help, key) in [
@@ -264,8 +271,7 @@ fn keepalived_exporter_series(dump: &serde_json::Value, out: &mut String) {
             "evips",
         ),
     ] {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} gauge");
+        let family = gauges(registry, name, help);
         for instance in instances {
             let data = &instance["data"];
             let addresses = data[key].as_array().map(Vec::as_slice).unwrap_or_default();
@@ -276,15 +282,15 @@ fn keepalived_exporter_series(dump: &serde_json::Value, out: &mut String) {
                 let (Some(ip), Some(interface)) = (words.first(), words.get(2)) else {
                     continue;
                 };
-                let _ = writeln!(
-                    out,
-                    "{name}{{iname=\"{}\",intf=\"{}\",vrid=\"{}\",ip_address=\"{}\"}} {}",
-                    label(data["iname"].as_str().unwrap_or_default()),
-                    label(interface),
-                    data["vrid"].as_u64().unwrap_or(0),
-                    label(ip),
-                    data["state"].as_u64().unwrap_or(0)
-                );
+                let vrid = data["vrid"].as_u64().unwrap_or(0).to_string();
+                family
+                    .get_or_create(&labels(&[
+                        ("iname", &text(&data["iname"])),
+                        ("intf", interface),
+                        ("vrid", &vrid),
+                        ("ip_address", ip),
+                    ]))
+                    .set(data["state"].as_i64().unwrap_or(0));
             }
         }
     }
@@ -377,6 +383,17 @@ mod tests {
         ),
     ];
 
+    /// The samples of `text`: (series name with its labels as written, value).
+    fn samples(text: &str) -> Vec<(String, f64)> {
+        text.lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| {
+                let (series, value) = line.rsplit_once(' ')?;
+                Some((series.to_string(), value.parse().ok()?))
+            })
+            .collect()
+    }
+
     #[test]
     fn keepalived_exporter_series_have_its_names_and_labels() {
         let dump = serde_json::json!([{
@@ -386,16 +403,17 @@ mod tests {
                      "evips": ["192.0.2.98/24 dev eth0 scope global set"]},
             "stats": {"advert_rcvd": 3, "advert_sent": 7, "become_master": 1}
         }]);
+        let mut registry = Registry::default();
+        keepalived_exporter_series(&dump, &mut registry);
         let mut out = String::new();
-        keepalived_exporter_series(&dump, &mut out);
+        encode(&mut out, &registry).expect("encode");
+        let found = samples(&out);
         for (name, labels) in EXPORTER_GOLDEN {
-            let line = out
-                .lines()
-                .find(|line| {
-                    line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} "))
-                })
+            let (series, _) = found
+                .iter()
+                .find(|(series, _)| series.starts_with(&format!("{name}{{")) || series == name)
                 .unwrap_or_else(|| panic!("{name} missing:\n{out}"));
-            let names: Vec<&str> = line
+            let names: Vec<&str> = series
                 .split_once('{')
                 .map(|(_, rest)| rest.split('}').next().unwrap_or_default())
                 .unwrap_or_default()
@@ -403,26 +421,50 @@ mod tests {
                 .filter(|pair| !pair.is_empty())
                 .filter_map(|pair| pair.split_once('=').map(|(key, _)| key))
                 .collect();
-            assert_eq!(names, labels, "{line}");
+            assert_eq!(names, labels, "{series}");
+            let family = name.strip_suffix("_total").unwrap_or(name);
             assert!(
-                out.contains(&format!("# TYPE {name} ")),
+                out.contains(&format!("# TYPE {family} ")),
                 "{name} has its TYPE"
             );
         }
-        assert!(out.contains(
-            "keepalived_advertisements_sent_total{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\",state=\"MASTER\"} 7"
-        ));
-        assert!(out.contains(
-            "keepalived_vrrp_state{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\",ip_address=\"192.0.2.99/24\"} 2"
-        ));
-        assert!(out.contains("keepalived_gratuitous_arp_delay_total{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\",state=\"MASTER\"} 5"));
+        let value = |series: &str| {
+            found
+                .iter()
+                .find(|(s, _)| s == series)
+                .map(|(_, v)| *v)
+                .unwrap_or_else(|| panic!("{series} missing:\n{out}"))
+        };
+        assert_eq!(
+            value(
+                "keepalived_advertisements_sent_total{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\",state=\"MASTER\"}"
+            ),
+            7.0
+        );
+        assert_eq!(
+            value(
+                "keepalived_vrrp_state{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\",ip_address=\"192.0.2.99/24\"}"
+            ),
+            2.0
+        );
+        assert_eq!(
+            value(
+                "keepalived_gratuitous_arp_delay_total{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\",state=\"MASTER\"}"
+            ),
+            5.0
+        );
     }
 
     #[test]
     fn label_values_are_escaped_as_the_exposition_format_requires() {
-        assert_eq!(label("VI_1"), "VI_1");
-        assert_eq!(label("a\"b"), "a\\\"b");
-        assert_eq!(label("a\\b"), "a\\\\b");
-        assert_eq!(label("a\nb"), "a\\nb");
+        let dump = serde_json::json!([{
+            "data": {"iname": "a\"b\\c\nd", "ifp_ifname": "eth0", "vrid": 51, "state": 1},
+            "stats": {}
+        }]);
+        let mut registry = Registry::default();
+        keepalived_exporter_series(&dump, &mut registry);
+        let mut out = String::new();
+        encode(&mut out, &registry).expect("encode");
+        assert!(out.contains(r#"iname="a\"b\\c\nd""#), "{out}");
     }
 }
