@@ -61,8 +61,8 @@ fn seed_with_snmp(snmpd: &Snmpd, scratch: &Scratch) -> String {
 }
 
 /// An instance with virtual routes (through a gateway; out of an interface with a source,
-/// a metric and a table; a blackhole) and virtual rules. The rules carry their priorities:
-/// keepalived numbers rules without one from 16384 down, vrrpd leaves them to the kernel.
+/// a metric and a table; a blackhole) and virtual rules, one without a priority (keepalived
+/// numbers those from 16384 down, and vrrpd does the same).
 fn routes_and_rules(snmpd: &Snmpd) -> String {
     format!(
         "global_defs {{\n   router_id DR1\n{}}}\n\
@@ -71,7 +71,7 @@ fn routes_and_rules(snmpd: &Snmpd) -> String {
          198.51.100.0/24 via 192.0.2.254 dev eth0\n    \
          203.0.113.0/24 src 192.0.2.99 dev eth0 metric 10 table 100\n    \
          blackhole 198.51.100.128/25\n  }}\n  virtual_rules {{\n    \
-         from 192.0.2.99 table 100 priority 300\n    \
+         from 192.0.2.99 table 100\n    \
          to 203.0.113.0/24 table 100 priority 200\n  }}\n}}\n",
         snmp_lines(snmpd)
     )

@@ -99,6 +99,7 @@ pub fn interpret(nodes: &[Node]) -> Result<Interpreted, Vec<Diagnostic>> {
     context.cross_check(&config);
     context.drop_dangling_references(&mut config);
     context.drop_weighted_tracking_in_sync_groups(&mut config);
+    number_rules_without_priority(&mut config);
     // keepalived settles unset smtp_alert from global_defs once the whole file is read.
     let alert = config.global.vrrp_smtp_alert();
     for instance in &mut config.instances {
@@ -115,6 +116,23 @@ pub fn interpret(nodes: &[Node]) -> Result<Interpreted, Vec<Diagnostic>> {
         })
     } else {
         Err(context.errors)
+    }
+}
+
+/// keepalived gives every rule written without a priority one of its own: 16384 for the first
+/// (the static rules first, then each instance's, in the file's order), one less for each
+/// next (seen with keepalived 2.2.7's `ip rule`), so that its rules sit ahead of the kernel's
+/// main table and in the file's order, whatever else is installed.
+fn number_rules_without_priority(config: &mut Config) {
+    let mut next = 16384u32;
+    let rules = config
+        .statics
+        .rules
+        .iter_mut()
+        .chain(config.instances.iter_mut().flat_map(|i| i.rules.iter_mut()));
+    for rule in rules.filter(|rule| rule.priority.is_none()) {
+        rule.priority = Some(next);
+        next = next.saturating_sub(1);
     }
 }
 
