@@ -314,6 +314,85 @@ fn a_failover_sends_keepalived_s_notifications_to_snmptrapd() {
     }
 }
 
+/// The vrrpTrapAuthFailure notifications router 1 sends while a master with another password
+/// advertises beside it (`extra`: vrrpd's command line).
+fn auth_failure_traps(
+    implementation: Implementation,
+    extra: &[&str],
+    segment: &Segment,
+    scratch: &Scratch,
+) -> Vec<String> {
+    let snmpd = Snmpd::start(scratch).expect("snmpd");
+    let config = |priority: u8, password: &str, snmp: &str| {
+        format!(
+            "global_defs {{\n   router_id R{priority}\n{snmp}}}\n\
+             vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {priority}\n  \
+             advert_int 1\n  authentication {{\n    auth_type PASS\n    auth_pass {password}\n  }}\n  \
+             virtual_ipaddress {{\n    192.0.2.99/24\n  }}\n}}\n"
+        )
+    };
+    let mut stranger = Vrrpd::start_until(
+        segment.router(2),
+        "stranger",
+        &config(200, "other", ""),
+        scratch,
+        &[],
+        "(VI_1) Entering MASTER STATE",
+    )
+    .expect("the other master");
+    let text = config(100, "abc123", &snmp_lines(&snmpd));
+    let label = format!("{implementation:?}").to_lowercase();
+    let failures = |snmpd: &Snmpd| -> Vec<String> {
+        snmpd
+            .traps()
+            .into_iter()
+            .filter(|trap| trap.contains("OID: .1.3.6.1.2.1.68.0.2"))
+            .collect()
+    };
+    let traps = match implementation {
+        Implementation::Keepalived => {
+            let mut daemon =
+                Keepalived::start(segment.router(1), &label, &text, scratch).expect("keepalived");
+            wait_until("vrrpTrapAuthFailure", WAIT, || failures(&snmpd).len() >= 2);
+            let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
+            failures(&snmpd)
+        }
+        Implementation::Vrrpd => {
+            let mut daemon =
+                Vrrpd::start(segment.router(1), &label, &text, scratch, extra).expect("vrrpd");
+            wait_until("vrrpTrapAuthFailure", WAIT, || failures(&snmpd).len() >= 2);
+            assert!(daemon.log().contains("received an invalid passwd"));
+            let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
+            failures(&snmpd)
+        }
+    };
+    let _ = stranger.process.stop(libc::SIGTERM, Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(500));
+    traps
+}
+
+#[test]
+fn a_wrong_password_sends_vrrp_trap_auth_failure_as_keepalived_does() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(2).expect("segment");
+    let theirs = {
+        let scratch = Scratch::new("snmp-auth-k").expect("scratch");
+        auth_failure_traps(Implementation::Keepalived, &[], &segment, &scratch)
+    };
+    println!("keepalived: {theirs:#?}");
+    for (mode, extra) in [("XDP", &[][..]), ("socket", &["--datapath", "socket"][..])] {
+        let scratch = Scratch::new("snmp-auth-v").expect("scratch");
+        let ours = auth_failure_traps(Implementation::Vrrpd, extra, &segment, &scratch);
+        println!("vrrpd ({mode}): {ours:#?}");
+        assert_eq!(
+            ours[0], theirs[0],
+            "{mode}: the first vrrpTrapAuthFailure differs"
+        );
+        assert!(ours[0].contains("IpAddress: 192.0.2.12"), "{}", ours[0]);
+    }
+}
+
 #[test]
 fn the_subagent_waits_for_snmpd_and_registers_again_after_a_restart() {
     let _serial = vrrp_harness::serial();

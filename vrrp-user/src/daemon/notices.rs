@@ -125,6 +125,7 @@ impl Daemon {
             } => {
                 self.announce_instance(&plan, event, priority);
             }
+            Outcome::AuthFailure { plan, source } => self.snmp_auth_failure(&plan, source),
             Outcome::Stopped => {}
         }
     }

@@ -126,6 +126,17 @@ impl Daemon {
         }
     }
 
+    /// VRRP-MIB's vrrpTrapAuthFailure: adverts from `source` with the wrong password.
+    pub(super) fn snmp_auth_failure(&self, plan: &InstancePlan, source: std::net::IpAddr) {
+        let Some(agent) = &self.snmp else { return };
+        if !self.config.global.snmp.traps || !agent.enabled.rfcv2 {
+            return;
+        }
+        if let Some(notification) = crate::snmp::traps::auth_failure(&running(plan), source) {
+            agent.notify(notification);
+        }
+    }
+
     /// keepalived's vrrpSyncGroupStateChange for a group that moved to `to`.
     pub(super) fn snmp_group_transition(&self, group: &str, to: State) {
         let Some(agent) = &self.snmp else { return };

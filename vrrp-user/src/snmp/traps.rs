@@ -84,6 +84,31 @@ fn rfc2787_new_master(plan: &Running) -> Option<Vec<VarBind>> {
     ))
 }
 
+/// VRRP-MIB::vrrpTrapAuthFailure for adverts from `source` with the wrong password:
+/// vrrpTrapPacketSrc and vrrpTrapAuthErrorType authFailure(3). Like keepalived, for the
+/// instances RFC 2787 describes only (VRRPv2 over IPv4 with a virtual address).
+pub fn auth_failure(plan: &Running, source: IpAddr) -> Option<Vec<VarBind>> {
+    let IpAddr::V4(source) = source else {
+        return None;
+    };
+    if plan.config.version != vrrp_common::wire::vrrp::Version::V2
+        || plan.config.addresses.is_empty()
+    {
+        return None;
+    }
+    let row = [plan.ifindex, u32::from(plan.config.vrid)];
+    Some(trap(
+        oid(&VRRP_MIB, &[0, 2]),
+        vec![
+            object(
+                oid(&VRRP_MIB, &oid(&[1, 5], &row)),
+                Value::IpAddress(source.octets()),
+            ),
+            object(oid(&VRRP_MIB, &oid(&[1, 6], &row)), Value::Integer(3)),
+        ],
+    ))
+}
+
 /// VRRPV3-MIB::vrrpv3NewMaster, with vrrpv3OperationsMasterIpAddr and the reason.
 fn rfc6527_new_master(plan: &Running, reason: i32) -> Vec<VarBind> {
     let family = match plan.family {

@@ -147,7 +147,7 @@ impl Thread {
             fsm,
             template,
             ah,
-            ah_logged_at: None,
+            refusal_logged_at: None,
             socket: send_key,
             started,
             address_list: Default::default(),

@@ -120,6 +120,12 @@ pub enum Outcome {
         event: crate::notify::Event,
         priority: u8,
     },
+    /// Adverts with the wrong password reached the instance (reported at most once a second
+    /// per instance): keepalived's vrrpTrapAuthFailure.
+    AuthFailure {
+        plan: Arc<InstancePlan>,
+        source: std::net::IpAddr,
+    },
     /// The thread has finished (after Shutdown).
     Stopped,
 }
@@ -156,8 +162,9 @@ struct Running {
     template: AdvertTemplate,
     /// `auth_type AH`: the key and keepalived's sequence counter.
     ah: Option<AhSession>,
-    /// When an AH refusal was last logged (at most one a second per instance).
-    ah_logged_at: Option<Instant>,
+    /// When an authentication refusal (a wrong password in socket mode, a failed AH check) was
+    /// last logged (at most one a second per instance).
+    refusal_logged_at: Option<Instant>,
     /// The socket adverts leave by (the macvlan's under `use_vmac`).
     socket: (u32, Family),
     started: bool,

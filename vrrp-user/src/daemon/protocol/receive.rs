@@ -44,11 +44,8 @@ impl Thread {
             return;
         }
         if kind == Some(EventKind::AuthFailure) {
-            warn!(
-                "({}) received an invalid passwd! (from {}; further failures counted, logged once a second)",
-                self.instances[index].plan.name(),
-                vrrp_common::wire::raw_to_ip(family, &event.source)
-            );
+            // The program wakes us at most once a second per instance.
+            self.report_auth_failure(index, vrrp_common::wire::raw_to_ip(family, &event.source));
             return;
         }
         debug!(
@@ -63,6 +60,19 @@ impl Thread {
         };
         let seen = Instant::from_ns(event.timestamp_ns.max(1));
         self.input(index, Input::Advert(advert), seen);
+    }
+
+    /// Adverts from `source` with the wrong password (or authentication type) reached instance
+    /// `index`: logged, and keepalived's vrrpTrapAuthFailure sent.
+    fn report_auth_failure(&mut self, index: usize, source: std::net::IpAddr) {
+        warn!(
+            "({}) received an invalid passwd! (from {source}; further failures counted, logged once a second)",
+            self.instances[index].plan.name(),
+        );
+        let _ = self.outcomes.send(super::Outcome::AuthFailure {
+            plan: std::sync::Arc::clone(&self.instances[index].plan),
+            source,
+        });
     }
 
     /// Socket mode: read every queued advert from the socket behind `fd` (or, under
@@ -143,10 +153,10 @@ impl Thread {
                 }
                 self.published.count(Counter::DropAuthFailure);
                 if running
-                    .ah_logged_at
+                    .refusal_logged_at
                     .is_none_or(|at| now - at >= std::time::Duration::from_secs(1))
                 {
-                    running.ah_logged_at = Some(now);
+                    running.refusal_logged_at = Some(now);
                     warn!(
                         "({}) {refused} (from {}; further refusals counted, logged once a second)",
                         running.plan.name(),
@@ -191,6 +201,21 @@ impl Thread {
         };
         self.published.count(Counter::FramesSeen);
         self.published.count(counter);
+        if matches!(
+            counter,
+            Counter::DropAuthFailure | Counter::DropAuthTypeMismatch
+        ) && let Some((key, _)) = reception.instance
+            && let Some(index) = self.instances.iter().position(|r| r.plan.key == key)
+            && self.instances[index]
+                .refusal_logged_at
+                .is_none_or(|at| now - at >= std::time::Duration::from_secs(1))
+        {
+            self.instances[index].refusal_logged_at = Some(now);
+            self.report_auth_failure(
+                index,
+                vrrp_common::wire::raw_to_ip(meta.family, &meta.source),
+            );
+        }
         if reception.old_checksum
             && let Some((key, _)) = reception.instance
             && let Some(index) = self.instances.iter().position(|r| r.plan.key == key)
