@@ -196,6 +196,10 @@ fn fallbacks_leave_keepalived_defaults() {
         4095
     );
     assert!(load("vrid-0.conf").instances[0].incomplete);
+    // keepalived clears nopreempt and preempt_delay of an instance that starts as MASTER.
+    let master = &load("nopreempt-state-master.conf").instances[0];
+    assert!(master.preempt);
+    assert!(master.preempt_delay.is_zero());
     assert_eq!(
         load("not-multicast.conf").global.mcast_group4,
         std::net::Ipv4Addr::new(224, 0, 0, 18)

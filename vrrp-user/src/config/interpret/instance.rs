@@ -259,11 +259,30 @@ impl Context {
         self.settle_interval(&mut instance, interval);
         self.settle_family(&mut instance);
         self.settle_authentication(&mut instance, auth_location.as_ref());
-        if instance.state == Some(InitialState::Master) && !instance.preempt {
-            self.warnings.push(Diagnostic::new(
-                &name.location,
-                format!("({}) nopreempt with state MASTER: the instance starts as BACKUP, as keepalived does", instance.name),
-            ));
+        // keepalived (vrrp.c, vrrp_complete_instance) lets an instance that wants to start as
+        // MASTER neither wait nor defer: it clears nopreempt and preempt_delay, so such an
+        // instance preempts a lower-priority master.
+        if instance.state == Some(InitialState::Master) {
+            if !instance.preempt {
+                self.warnings.push(Diagnostic::new(
+                    &name.location,
+                    format!(
+                        "({}) Warning - nopreempt will not work with initial state MASTER - clearing",
+                        instance.name
+                    ),
+                ));
+                instance.preempt = true;
+            }
+            if !instance.preempt_delay.is_zero() {
+                self.warnings.push(Diagnostic::new(
+                    &name.location,
+                    format!(
+                        "({}) Warning - preempt delay will not work with initial state MASTER - clearing",
+                        instance.name
+                    ),
+                ));
+                instance.preempt_delay = Duration::ZERO;
+            }
         }
         if !instance.strict_mode && !instance.incomplete && instance.addresses.is_empty() {
             // keepalived (vrrp.c, vrrp_complete_instance) reports it and runs the instance.
