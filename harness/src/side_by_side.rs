@@ -13,7 +13,7 @@ use crate::wait_until;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Implementation {
     Vrrpd,
     Keepalived,
@@ -66,18 +66,9 @@ impl Run {
         let label = "daemon";
         let text = config(&folder);
         let router = segment.router(1);
-        let process = match implementation {
-            Implementation::Vrrpd => {
-                Vrrpd::start(router, label, &text, &scratch, &[])
-                    .expect("vrrpd")
-                    .process
-            }
-            Implementation::Keepalived => {
-                Keepalived::start(router, label, &text, &scratch)
-                    .expect("keepalived")
-                    .process
-            }
-        };
+        let process = Daemon::start(implementation, router, label, &text, &scratch, &[])
+            .expect("the daemon")
+            .into_process();
         Run {
             segment,
             scratch,
@@ -161,4 +152,75 @@ pub fn prepare_tracking(scratch: &Scratch) -> String {
     make_executable(&check).expect("chmod");
     scratch.write("track.file", "0\n").expect("track file");
     scratch.path().display().to_string()
+}
+
+/// keepalived or vrrpd, started the same way, for the tests that run one file under each.
+pub enum Daemon {
+    Keepalived(Keepalived),
+    Vrrpd(Vrrpd),
+}
+
+impl Daemon {
+    /// Starts `implementation` on `host` with `config` (`extra`: vrrpd's command line).
+    pub fn start(
+        implementation: Implementation,
+        host: &crate::topology::Host,
+        label: &str,
+        config: &str,
+        scratch: &Scratch,
+        extra: &[&str],
+    ) -> anyhow::Result<Daemon> {
+        Ok(match implementation {
+            Implementation::Keepalived => {
+                Daemon::Keepalived(Keepalived::start(host, label, config, scratch)?)
+            }
+            Implementation::Vrrpd => {
+                Daemon::Vrrpd(Vrrpd::start(host, label, config, scratch, extra)?)
+            }
+        })
+    }
+
+    fn into_process(self) -> Spawned {
+        match self {
+            Daemon::Keepalived(daemon) => daemon.process,
+            Daemon::Vrrpd(daemon) => daemon.process,
+        }
+    }
+
+    fn process(&mut self) -> &mut Spawned {
+        match self {
+            Daemon::Keepalived(daemon) => &mut daemon.process,
+            Daemon::Vrrpd(daemon) => &mut daemon.process,
+        }
+    }
+
+    /// Waits until the log says `needle`.
+    pub fn wait_for(&mut self, needle: &str) {
+        self.process().wait_for_log(needle, WAIT).expect(needle);
+    }
+
+    /// Waits until every instance of `names` is master.
+    pub fn wait_for_masters(&mut self, names: &[&str]) {
+        for name in names {
+            self.wait_for(&format!("({name}) Entering MASTER STATE"));
+        }
+    }
+
+    pub fn log(&mut self) -> String {
+        self.process().log()
+    }
+
+    /// Sends `signal` where the daemon serves it (keepalived: its VRRP child).
+    pub fn signal(&mut self, signal: i32) {
+        match self {
+            Daemon::Keepalived(daemon) => daemon.signal_vrrp_child(signal),
+            Daemon::Vrrpd(daemon) => daemon.process.signal(signal),
+        }
+    }
+
+    /// Stops it (SIGTERM) and gives the peers a moment to notice.
+    pub fn stop(mut self) {
+        let _ = self.process().stop(libc::SIGTERM, Duration::from_secs(5));
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use vrrp_harness::daemons::{Keepalived, Vrrpd, make_executable, seed_config};
 use vrrp_harness::process::Scratch;
 use vrrp_harness::side_by_side::{
-    add_tracked_link, prepare_tracking, sync_group_with_ipv6_and_tracking,
+    Daemon, Implementation, add_tracked_link, prepare_tracking, sync_group_with_ipv6_and_tracking,
 };
 use vrrp_harness::topology::Segment;
 use vrrp_harness::wait_until;
@@ -33,7 +33,7 @@ fn config(priority: u8, folder: &str) -> String {
 }
 
 /// Waits for a fresh dump after `signal` and reads it.
-fn dump(signal: impl Fn()) -> Value {
+fn dump(mut signal: impl FnMut()) -> Value {
     let _ = std::fs::remove_file(DUMP);
     signal();
     wait_until("the JSON dump", WAIT, || {
@@ -168,31 +168,24 @@ fn dump_under(
     scratch: &Scratch,
 ) -> Value {
     let label = format!("pair-{keepalived}");
-    let json = libc::SIGRTMIN() + 2;
-    let document = if keepalived {
-        let mut daemon =
-            Keepalived::start(segment.router(1), &label, text, scratch).expect("keepalived");
-        for name in masters {
-            let entered = format!("({name}) Entering MASTER STATE");
-            daemon.process.wait_for_log(&entered, WAIT).expect("master");
-        }
-        std::thread::sleep(Duration::from_millis(3500));
-        let document = dump(|| daemon.signal_vrrp_child(json));
-        let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
-        document
+    let implementation = if keepalived {
+        Implementation::Keepalived
     } else {
-        let mut daemon =
-            Vrrpd::start(segment.router(1), &label, text, scratch, &[]).expect("vrrpd");
-        for name in masters {
-            let entered = format!("({name}) Entering MASTER STATE");
-            daemon.wait_for(&entered, WAIT).expect("master");
-        }
-        std::thread::sleep(Duration::from_millis(3500));
-        let document = dump(|| daemon.process.signal(json));
-        let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
-        document
+        Implementation::Vrrpd
     };
-    std::thread::sleep(Duration::from_millis(500));
+    let mut daemon = Daemon::start(
+        implementation,
+        segment.router(1),
+        &label,
+        text,
+        scratch,
+        &[],
+    )
+    .expect("the daemon");
+    daemon.wait_for_masters(masters);
+    std::thread::sleep(Duration::from_millis(3500));
+    let document = dump(|| daemon.signal(libc::SIGRTMIN() + 2));
+    daemon.stop();
     document
 }
 

@@ -8,10 +8,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use vrrp_harness::daemons::{Keepalived, Vrrpd, seed_config};
+use vrrp_harness::daemons::{Vrrpd, seed_config};
 use vrrp_harness::process::Scratch;
 use vrrp_harness::side_by_side::{
-    add_tracked_link, prepare_tracking, sync_group_with_ipv6_and_tracking,
+    Daemon, Implementation, add_tracked_link, prepare_tracking, sync_group_with_ipv6_and_tracking,
 };
 use vrrp_harness::snmp::Snmpd;
 use vrrp_harness::topology::Segment;
@@ -33,12 +33,6 @@ const ALLOWED: [&str; 5] = [
     ".1.3.6.1.2.1.68.2.4.1.2.",
     ".1.3.6.1.2.1.207.1.2.5.1.3.",
 ];
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Implementation {
-    Keepalived,
-    Vrrpd,
-}
 
 /// The global_defs lines that enable every MIB and the notifications on `snmpd`'s socket.
 fn snmp_lines(snmpd: &Snmpd) -> String {
@@ -101,40 +95,23 @@ fn walk_under(
     snmpd: &Snmpd,
 ) -> BTreeMap<String, String> {
     let label = format!("{implementation:?}").to_lowercase();
-    let objects = match implementation {
-        Implementation::Keepalived => {
-            let mut daemon =
-                Keepalived::start(segment.router(1), &label, config, scratch).expect("keepalived");
-            for name in masters {
-                daemon
-                    .process
-                    .wait_for_log(&format!("({name}) Entering MASTER STATE"), WAIT)
-                    .expect("master");
-            }
-            std::thread::sleep(Duration::from_millis(3500));
-            let objects = walk(snmpd);
-            let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
-            objects
-        }
-        Implementation::Vrrpd => {
-            let mut daemon =
-                Vrrpd::start(segment.router(1), &label, config, scratch, &[]).expect("vrrpd");
-            for name in masters {
-                daemon
-                    .wait_for(&format!("({name}) Entering MASTER STATE"), WAIT)
-                    .expect("master");
-            }
-            wait_until("vrrpd's AgentX session", WAIT, || {
-                daemon.log().contains("AgentX subagent connected")
-            });
-            std::thread::sleep(Duration::from_millis(3500));
-            let objects = walk(snmpd);
-            let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
-            objects
-        }
-    };
+    let mut daemon = Daemon::start(
+        implementation,
+        segment.router(1),
+        &label,
+        config,
+        scratch,
+        &[],
+    )
+    .expect("the daemon");
+    daemon.wait_for_masters(masters);
+    if implementation == Implementation::Vrrpd {
+        daemon.wait_for("AgentX subagent connected");
+    }
+    std::thread::sleep(Duration::from_millis(3500));
+    let objects = walk(snmpd);
     // snmpd drops the session of a daemon that stopped; the next one registers afresh.
-    std::thread::sleep(Duration::from_millis(500));
+    daemon.stop();
     objects
 }
 
@@ -241,32 +218,19 @@ fn failover_traps(
     .expect("master");
     let text = config(100, &snmp_lines(&snmpd));
     let label = format!("{implementation:?}").to_lowercase();
-    let mut stop: Box<dyn FnMut()> = match implementation {
-        Implementation::Keepalived => {
-            let mut daemon =
-                Keepalived::start(segment.router(1), &label, &text, scratch).expect("keepalived");
-            daemon
-                .process
-                .wait_for_log("(VI_1) Entering BACKUP STATE", WAIT)
-                .expect("backup");
-            Box::new(move || {
-                let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
-            })
-        }
-        Implementation::Vrrpd => {
-            let mut daemon =
-                Vrrpd::start(segment.router(1), &label, &text, scratch, &[]).expect("vrrpd");
-            daemon
-                .wait_for("(VI_1) Entering BACKUP STATE", WAIT)
-                .expect("backup");
-            wait_until("vrrpd's AgentX session", WAIT, || {
-                daemon.log().contains("AgentX subagent connected")
-            });
-            Box::new(move || {
-                let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
-            })
-        }
-    };
+    let mut daemon = Daemon::start(
+        implementation,
+        segment.router(1),
+        &label,
+        &text,
+        scratch,
+        &[],
+    )
+    .expect("the daemon");
+    daemon.wait_for("(VI_1) Entering BACKUP STATE");
+    if implementation == Implementation::Vrrpd {
+        daemon.wait_for("AgentX subagent connected");
+    }
     // The start-up notifications (BACKUP) have gone by; the failover's are the ones compared.
     std::thread::sleep(Duration::from_secs(2));
     snmpd.clear_traps();
@@ -276,7 +240,7 @@ fn failover_traps(
     });
     std::thread::sleep(Duration::from_secs(2));
     let mut traps = snmpd.traps();
-    stop();
+    daemon.stop();
     traps.sort();
     traps
 }
@@ -349,25 +313,20 @@ fn auth_failure_traps(
             .filter(|trap| trap.contains("OID: .1.3.6.1.2.1.68.0.2"))
             .collect()
     };
-    let traps = match implementation {
-        Implementation::Keepalived => {
-            let mut daemon =
-                Keepalived::start(segment.router(1), &label, &text, scratch).expect("keepalived");
-            wait_until("vrrpTrapAuthFailure", WAIT, || failures(&snmpd).len() >= 2);
-            let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
-            failures(&snmpd)
-        }
-        Implementation::Vrrpd => {
-            let mut daemon =
-                Vrrpd::start(segment.router(1), &label, &text, scratch, extra).expect("vrrpd");
-            wait_until("vrrpTrapAuthFailure", WAIT, || failures(&snmpd).len() >= 2);
-            assert!(daemon.log().contains("received an invalid passwd"));
-            let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
-            failures(&snmpd)
-        }
-    };
+    let mut daemon = Daemon::start(
+        implementation,
+        segment.router(1),
+        &label,
+        &text,
+        scratch,
+        extra,
+    )
+    .expect("the daemon");
+    wait_until("vrrpTrapAuthFailure", WAIT, || failures(&snmpd).len() >= 2);
+    assert!(daemon.log().contains("invalid passwd"), "{}", daemon.log());
+    let traps = failures(&snmpd);
+    daemon.stop();
     let _ = stranger.process.stop(libc::SIGTERM, Duration::from_secs(5));
-    std::thread::sleep(Duration::from_millis(500));
     traps
 }
 
