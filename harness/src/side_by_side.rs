@@ -107,8 +107,10 @@ impl Run {
 
 /// A sync group of an IPv4 VRRPv2 and an IPv6 VRRPv3 instance, with tracked interfaces
 /// (`trk0`, from [`add_tracked_link`]), scripts and files (from [`prepare_tracking`]) on the
-/// members and on the group, notify scripts and mail settings: the second configuration the
-/// monitoring tests compare keepalived and vrrpd on. `global_lines` go into global_defs.
+/// members and on the group, weighted ones among them (which a sync group without
+/// sync_group_tracking_weight ignores or drops, as keepalived does), notify scripts and mail
+/// settings: the second configuration the monitoring tests compare keepalived and vrrpd on.
+/// `global_lines` go into global_defs.
 pub fn sync_group_with_ipv6_and_tracking(folder: &str, global_lines: &str) -> String {
     format!(
         "global_defs {{\n   router_id DR1\n{global_lines}   notification_email {{\n     \
@@ -120,8 +122,9 @@ pub fn sync_group_with_ipv6_and_tracking(folder: &str, global_lines: &str) -> St
          track_interface {{\n    trk0\n  }}\n}}\n\
          vrrp_instance VI_4 {{\n  interface eth0\n  virtual_router_id 52\n  priority 150\n  \
          advert_int 1\n  virtual_ipaddress {{\n    192.0.2.50/24 brd 192.0.2.255 scope global\n    \
-         192.0.2.51/32\n  }}\n  track_interface {{\n    trk0\n  }}\n  track_script {{\n    chk\n  }}\n  \
-         track_file {{\n    tf\n  }}\n  notify_backup \"{folder}/check.sh backup\"\n  \
+         192.0.2.51/32\n  }}\n  track_interface {{\n    trk0 weight -20\n  }}\n  \
+         track_script {{\n    chk weight 7 reverse\n  }}\n  track_file {{\n    tf weight -3\n  }}\n  \
+         notify_backup \"{folder}/check.sh backup\"\n  \
          garp_master_delay 2\n}}\n\
          vrrp_instance VI_6 {{\n  interface eth0\n  virtual_router_id 53\n  priority 120\n  \
          version 3\n  advert_int 0.5\n  virtual_ipaddress {{\n    2001:db8::50/64\n  }}\n  \

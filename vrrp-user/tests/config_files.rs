@@ -225,6 +225,37 @@ fn each_invalid_entry_is_skipped_with_its_located_warning() {
     assert!(skipped.len() >= 3);
 }
 
+/// keepalived 2.2.7 in a sync group without sync_group_tracking_weight: a weighted tracked
+/// interface is kept with its weight ignored (down is a fault), a weighted script or file is
+/// dropped.
+#[test]
+fn a_sync_group_ignores_its_members_tracking_weights_as_keepalived_does() {
+    let loaded = config::load(
+        &fixture("warnings/sync-group-ignored-weights.conf"),
+        &LexOptions::default(),
+    )
+    .expect("valid");
+    let messages: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    let has = |needle: &str| messages.iter().any(|m| m.contains(needle));
+    assert!(
+        has(":20:5: (VI_1) ignoring eth1 tracked interface weight due to SYNC group"),
+        "{messages:#?}"
+    );
+    assert!(
+        has(":23:5: (VI_1) ignoring tracked script chk with weights due to SYNC group G1"),
+        "{messages:#?}"
+    );
+    assert!(
+        has(":26:5: (VI_1) ignoring tracked file tf with weight -3 due to SYNC group"),
+        "{messages:#?}"
+    );
+    let instance = &loaded.config.instances[0];
+    assert_eq!(instance.track_interfaces.len(), 1);
+    assert_eq!(instance.track_interfaces[0].weight, Some(0));
+    assert!(instance.track_scripts.is_empty());
+    assert!(instance.track_files.is_empty());
+}
+
 #[test]
 fn keepalived_fallbacks_warn_and_go_on() {
     let loaded = config::load(

@@ -89,6 +89,49 @@ impl Context {
                     ));
                 }
                 instance.track_scripts = kept;
+                // keepalived 2.2.7 keeps a weighted tracked interface with its weight ignored
+                // (down is then a fault, as for any unweighted one), and drops a weighted
+                // tracked file.
+                for tracked in instance
+                    .track_interfaces
+                    .iter_mut()
+                    .filter(|t| t.weight.is_some_and(|w| w != 0))
+                {
+                    self.warnings.push(Diagnostic::new(
+                        &tracked.location,
+                        format!(
+                            "({}) ignoring {} tracked interface weight due to SYNC group",
+                            instance.name, tracked.name
+                        ),
+                    ));
+                    tracked.weight = Some(0);
+                    tracked.reverse = false;
+                }
+                let files = &config.track_files;
+                let file_weight = |tracked: &Tracked| {
+                    tracked.weight.unwrap_or_else(|| {
+                        files
+                            .iter()
+                            .find(|f| f.name == tracked.name)
+                            .map_or(0, |f| f.weight)
+                    })
+                };
+                let (weighted, kept): (Vec<Tracked>, Vec<Tracked>) = instance
+                    .track_files
+                    .drain(..)
+                    .partition(|t| file_weight(t) != 0);
+                for tracked in weighted {
+                    self.warnings.push(Diagnostic::new(
+                        &tracked.location,
+                        format!(
+                            "({}) ignoring tracked file {} with weight {} due to SYNC group",
+                            instance.name,
+                            tracked.name,
+                            file_weight(&tracked)
+                        ),
+                    ));
+                }
+                instance.track_files = kept;
             }
         }
     }
