@@ -71,6 +71,19 @@ fn routes_and_rules(snmpd: &Snmpd) -> String {
     )
 }
 
+/// VI_1 on eth0, VRID 51, 1 s adverts, VIP 192.0.2.99, with `password` (PASS) if any and
+/// `snmp` in global_defs (router_id R<priority>).
+fn vi_1(priority: u8, password: Option<&str>, snmp: &str) -> String {
+    let authentication = password.map_or(String::new(), |password| {
+        format!("  authentication {{\n    auth_type PASS\n    auth_pass {password}\n  }}\n")
+    });
+    format!(
+        "global_defs {{\n   router_id R{priority}\n{snmp}}}\n\
+         vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {priority}\n  \
+         advert_int 1\n{authentication}  virtual_ipaddress {{\n    192.0.2.99/24\n  }}\n}}\n"
+    )
+}
+
 /// Every object of the three subtrees, OID -> "TYPE: value".
 fn walk(snmpd: &Snmpd) -> BTreeMap<String, String> {
     let mut objects = BTreeMap::new();
@@ -200,23 +213,16 @@ fn failover_traps(
     scratch: &Scratch,
 ) -> Vec<String> {
     let snmpd = Snmpd::start(scratch).expect("snmpd");
-    let config = |priority: u8, snmp: &str| {
-        format!(
-            "global_defs {{\n   router_id R{priority}\n{snmp}}}\n\
-             vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {priority}\n  \
-             advert_int 1\n  virtual_ipaddress {{\n    192.0.2.99/24\n  }}\n}}\n"
-        )
-    };
     let mut master = Vrrpd::start_until(
         segment.router(2),
         "master",
-        &config(200, ""),
+        &vi_1(200, None, ""),
         scratch,
         &[],
         "(VI_1) Entering MASTER STATE",
     )
     .expect("master");
-    let text = config(100, &snmp_lines(&snmpd));
+    let text = vi_1(100, None, &snmp_lines(&snmpd));
     let label = format!("{implementation:?}").to_lowercase();
     let mut daemon = Daemon::start(
         implementation,
@@ -287,24 +293,16 @@ fn auth_failure_traps(
     scratch: &Scratch,
 ) -> Vec<String> {
     let snmpd = Snmpd::start(scratch).expect("snmpd");
-    let config = |priority: u8, password: &str, snmp: &str| {
-        format!(
-            "global_defs {{\n   router_id R{priority}\n{snmp}}}\n\
-             vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {priority}\n  \
-             advert_int 1\n  authentication {{\n    auth_type PASS\n    auth_pass {password}\n  }}\n  \
-             virtual_ipaddress {{\n    192.0.2.99/24\n  }}\n}}\n"
-        )
-    };
     let mut stranger = Vrrpd::start_until(
         segment.router(2),
         "stranger",
-        &config(200, "other", ""),
+        &vi_1(200, Some("other"), ""),
         scratch,
         &[],
         "(VI_1) Entering MASTER STATE",
     )
     .expect("the other master");
-    let text = config(100, "abc123", &snmp_lines(&snmpd));
+    let text = vi_1(100, Some("abc123"), &snmp_lines(&snmpd));
     let label = format!("{implementation:?}").to_lowercase();
     let failures = |snmpd: &Snmpd| -> Vec<String> {
         snmpd
@@ -360,11 +358,7 @@ fn the_subagent_waits_for_snmpd_and_registers_again_after_a_restart() {
     let scratch = Scratch::new("snmp-restart").expect("scratch");
     let mut snmpd = Snmpd::start(&scratch).expect("snmpd");
     snmpd.stop();
-    let config = format!(
-        "global_defs {{\n{}}}\nvrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  \
-         priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    192.0.2.99/24\n  }}\n}}\n",
-        snmp_lines(&snmpd)
-    );
+    let config = vi_1(100, None, &snmp_lines(&snmpd));
     // snmpd is down: the protocol does not wait for it.
     let mut daemon =
         Vrrpd::start(segment.router(1), "daemon", &config, &scratch, &[]).expect("vrrpd");

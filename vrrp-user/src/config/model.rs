@@ -250,6 +250,11 @@ pub struct Scheduling {
 }
 
 impl GlobalDefs {
+    /// `router_id`, or keepalived's default: the host's name.
+    pub fn router_id_or<'a>(&'a self, hostname: &'a str) -> &'a str {
+        self.router_id.as_deref().unwrap_or(hostname)
+    }
+
     /// An instance's or sync group's `smtp_alert` when it says none: `smtp_alert_vrrp`, else
     /// `smtp_alert`, else off (keepalived's vrrp.c, vrrp_complete_instance).
     pub fn vrrp_smtp_alert(&self) -> bool {
@@ -628,6 +633,17 @@ impl Instance {
         match &vip.device {
             Some(device) if device != &self.interface => device.as_str(),
             _ => vmac.unwrap_or(self.interface.as_str()),
+        }
+    }
+
+    /// keepalived's init_state: MASTER for `state MASTER` and for the address owner (its
+    /// SNMP objects and notifications report it; the state machine starts every non-owner as
+    /// BACKUP either way).
+    pub fn initial_state(&self) -> InitialState {
+        if self.state == Some(InitialState::Master) || self.priority == 255 {
+            InitialState::Master
+        } else {
+            InitialState::Backup
         }
     }
 

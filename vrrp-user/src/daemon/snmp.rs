@@ -107,16 +107,11 @@ impl Daemon {
             return;
         }
         let router_id = self.router_id();
-        let initial = if plan.config.state == Some(crate::config::model::InitialState::Master)
-            || plan.config.priority == 255
-        {
-            State::Master
-        } else {
-            State::Backup
-        };
+        let running = running(plan);
+        let initial = crate::snmp::keepalived_mib::initial_state(&running);
         for notification in crate::snmp::traps::on_transition(
             agent.enabled,
-            &running(plan),
+            &running,
             to,
             initial,
             reason,
@@ -151,11 +146,7 @@ impl Daemon {
     }
 
     fn router_id(&self) -> String {
-        self.config
-            .global
-            .router_id
-            .clone()
-            .or_else(crate::host::host_name)
-            .unwrap_or_default()
+        let hostname = crate::host::host_name().unwrap_or_default();
+        self.config.global.router_id_or(&hostname).to_string()
     }
 }

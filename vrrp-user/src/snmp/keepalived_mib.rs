@@ -14,8 +14,8 @@ use super::agentx::Value;
 use super::mib::{Inputs, KEEPALIVED, Running, View, oid};
 use crate::config::Config;
 use crate::config::model::{
-    Authentication, InitialState, Instance, RuleTarget, Scope, SyncGroup, Tracked, VirtualAddress,
-    VirtualRoute, VirtualRule,
+    Authentication, Command, InitialState, Instance, RuleTarget, Scope, SyncGroup, Tracked,
+    VirtualAddress, VirtualRoute, VirtualRule,
 };
 use crate::fsm::keepalived_state_number;
 use crate::script::command_string;
@@ -170,24 +170,19 @@ fn fill_sync_groups(view: &mut View, inputs: &Inputs) {
             ),
         );
         let notify = &group.notify;
-        let any_script = [&notify.master, &notify.backup, &notify.fault, &notify.any]
-            .iter()
-            .any(|c| c.is_some());
+        let any_script = script_columns(
+            view,
+            column,
+            &[
+                (6, &notify.master),
+                (7, &notify.backup),
+                (8, &notify.fault),
+                (9, &notify.any),
+            ],
+        );
         view.put(column(5), yes_no(any_script));
-        for (c, command) in [
-            (6, &notify.master),
-            (7, &notify.backup),
-            (8, &notify.fault),
-            (9, &notify.any),
-        ] {
-            if let Some(command) = command {
-                view.put(column(c), Value::string(&command_string(command)));
-            }
-        }
         view.put(column(10), yes_no(group.tracking_weight));
-        if let Some(command) = &notify.stop {
-            view.put(column(11), Value::string(&command_string(command)));
-        }
+        script_columns(view, column, &[(11, &notify.stop)]);
         fill_group_tracking(view, inputs, g, group);
         for (member_index, member) in group.members.iter().enumerate() {
             view.put(
@@ -252,12 +247,28 @@ fn fill_group_tracking(view: &mut View, inputs: &Inputs, g: u32, group: &SyncGro
     tracked_rows(view, 22, g, &group.track_processes, |_| Some((0, false)));
 }
 
-/// keepalived's init_state: MASTER for `state MASTER` and for the address owner.
-fn initial_state(plan: &Running) -> State {
-    if plan.config.state == Some(InitialState::Master) || plan.config.priority == 255 {
-        State::Master
-    } else {
-        State::Backup
+/// The notify script columns that are set (keepalived leaves the others out), as keepalived's
+/// `cmd_str`; whether any is.
+fn script_columns(
+    view: &mut View,
+    column: impl Fn(u32) -> Vec<u32>,
+    scripts: &[(u32, &Option<Command>)],
+) -> bool {
+    let mut any = false;
+    for (c, command) in scripts {
+        if let Some(command) = command {
+            view.put(column(*c), Value::string(&command_string(command)));
+            any = true;
+        }
+    }
+    any
+}
+
+/// keepalived's init_state as a state.
+pub fn initial_state(plan: &Running) -> State {
+    match plan.config.initial_state() {
+        InitialState::Master => State::Master,
+        InitialState::Backup => State::Backup,
     }
 }
 
@@ -323,31 +334,20 @@ fn fill_instance(
         ),
     );
     let notify = &instance.notify;
-    let notify_exec = [
-        &notify.master,
-        &notify.backup,
-        &notify.fault,
-        &notify.stop,
-        &notify.any,
-        &notify.master_rx_lower_pri,
-        &notify.deleted,
-    ]
-    .iter()
-    .any(|c| c.is_some());
+    let notify_exec = script_columns(
+        view,
+        column,
+        &[
+            (22, &notify.master),
+            (23, &notify.backup),
+            (24, &notify.fault),
+            (25, &notify.stop),
+            (26, &notify.any),
+            (31, &notify.master_rx_lower_pri),
+            (32, &notify.deleted),
+        ],
+    );
     view.put(column(21), yes_no(notify_exec));
-    for (c, command) in [
-        (22, &notify.master),
-        (23, &notify.backup),
-        (24, &notify.fault),
-        (25, &notify.stop),
-        (26, &notify.any),
-        (31, &notify.master_rx_lower_pri),
-        (32, &notify.deleted),
-    ] {
-        if let Some(command) = command {
-            view.put(column(c), Value::string(&command_string(command)));
-        }
-    }
     // vrrpInstanceAccept: VRRPv3 only, 0 for VRRPv2 (keepalived's vrrp_snmp.c).
     view.put(
         column(27),

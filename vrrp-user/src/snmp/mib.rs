@@ -192,11 +192,7 @@ pub struct Inputs<'a> {
 
 impl Inputs<'_> {
     pub fn router_id(&self) -> &str {
-        self.config
-            .global
-            .router_id
-            .as_deref()
-            .unwrap_or(self.hostname)
+        self.config.global.router_id_or(self.hostname)
     }
 }
 

@@ -66,20 +66,14 @@ impl Context {
                 .iter_mut()
                 .filter(|i| group.members.contains(&i.name))
             {
-                let scripts = &config.scripts;
-                let weight_of = |tracked: &Tracked| {
-                    tracked.weight.unwrap_or_else(|| {
-                        scripts
-                            .iter()
-                            .find(|s| s.name == tracked.name)
-                            .map_or(0, |s| s.weight)
-                    })
+                let script_weight = |name: &str| {
+                    config
+                        .scripts
+                        .iter()
+                        .find(|s| s.name == name)
+                        .map_or(0, |s| s.weight)
                 };
-                let (weighted, kept): (Vec<Tracked>, Vec<Tracked>) = instance
-                    .track_scripts
-                    .drain(..)
-                    .partition(|t| weight_of(t) != 0);
-                for tracked in weighted {
+                for (tracked, _) in take_weighted(&mut instance.track_scripts, script_weight) {
                     self.warnings.push(Diagnostic::new(
                         &tracked.location,
                         format!(
@@ -88,7 +82,6 @@ impl Context {
                         ),
                     ));
                 }
-                instance.track_scripts = kept;
                 // keepalived 2.2.7 keeps a weighted tracked interface with its weight ignored
                 // (down is then a fault, as for any unweighted one), and drops a weighted
                 // tracked file.
@@ -107,32 +100,39 @@ impl Context {
                     tracked.weight = Some(0);
                     tracked.reverse = false;
                 }
-                let files = &config.track_files;
-                let file_weight = |tracked: &Tracked| {
-                    tracked.weight.unwrap_or_else(|| {
-                        files
-                            .iter()
-                            .find(|f| f.name == tracked.name)
-                            .map_or(0, |f| f.weight)
-                    })
+                let file_weight = |name: &str| {
+                    config
+                        .track_files
+                        .iter()
+                        .find(|f| f.name == name)
+                        .map_or(0, |f| f.weight)
                 };
-                let (weighted, kept): (Vec<Tracked>, Vec<Tracked>) = instance
-                    .track_files
-                    .drain(..)
-                    .partition(|t| file_weight(t) != 0);
-                for tracked in weighted {
+                for (tracked, weight) in take_weighted(&mut instance.track_files, file_weight) {
                     self.warnings.push(Diagnostic::new(
                         &tracked.location,
                         format!(
-                            "({}) ignoring tracked file {} with weight {} due to SYNC group",
-                            instance.name,
-                            tracked.name,
-                            file_weight(&tracked)
+                            "({}) ignoring tracked file {} with weight {weight} due to SYNC group",
+                            instance.name, tracked.name
                         ),
                     ));
                 }
-                instance.track_files = kept;
             }
         }
     }
+}
+
+/// Takes out of `list` the trackers whose weight (their own, else `default_of` their name) is
+/// not 0, each with that weight.
+fn take_weighted(list: &mut Vec<Tracked>, default_of: impl Fn(&str) -> i32) -> Vec<(Tracked, i32)> {
+    let weight = |tracked: &Tracked| tracked.weight.unwrap_or_else(|| default_of(&tracked.name));
+    let (weighted, kept): (Vec<Tracked>, Vec<Tracked>) =
+        list.drain(..).partition(|t| weight(t) != 0);
+    *list = kept;
+    weighted
+        .into_iter()
+        .map(|tracked| {
+            let w = weight(&tracked);
+            (tracked, w)
+        })
+        .collect()
 }
