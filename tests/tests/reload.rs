@@ -1,8 +1,9 @@
 //! Reload in place: a SIGHUP applies each change to the running instance, keeping its state,
 //! timers and place in the election. At 10 ms adverts, a rolling VIP addition (master first,
 //! backup a second later), a priority change that crosses no one, and a new advert interval
-//! move nothing: no transition on either router, no advert of the master left out (the gap
-//! figure against the "an interval plus 2 ms" is printed), the virtual address present on the master at every sample (5 ms apart),
+//! move nothing: no transition on either router, no gap between the master's adverts longer
+//! than an interval plus 2 ms, the virtual address present on the master at every sample (5 ms
+//! apart),
 //! and the new one installed and answering.
 
 use std::net::Ipv4Addr;
@@ -123,19 +124,16 @@ fn reloads_that_change_vips_priority_and_interval_move_nothing() {
         before.as_secs_f64() * 1e3,
         after.as_secs_f64() * 1e3
     );
-    // The figure is an interval plus 2 ms, and it is a figure for the bench, not a
-    // bound for a test: this machine's own timer wake-ups are late by up to 0.6-3 ms now and
-    // then when it is idle (a bare clock_nanosleep loop at 10 ms measured a 3.3 ms outlier in
-    // 500), and by more under the suite's load, whatever the daemon does. The test asserts what
-    // a reload must never do: leave a whole advert out (a gap of two intervals), let alone the
-    // failover, priority-0 handover or re-election asserted absent above. The figure is printed.
+    // The bound: an advert interval plus 2 ms. It holds on a loaded machine because the
+    // protocol thread runs at real-time priority (daemon/scheduling.rs); at normal priority
+    // this VM's timer wake-ups alone were late by up to 3 ms now and then.
     assert!(
-        before < Duration::from_millis(20),
-        "gap {before:?} at 10 ms adverts: an advert left out"
+        before <= Duration::from_millis(12),
+        "gap {before:?} at 10 ms adverts: more than an interval plus 2 ms"
     );
     assert!(
-        after < Duration::from_millis(40),
-        "gap {after:?} across the change to 20 ms: an advert left out"
+        after <= Duration::from_millis(22),
+        "gap {after:?} across the change to 20 ms: more than an interval plus 2 ms"
     );
     assert!(samples > 200, "{samples} samples");
     assert_eq!(misses, 0, "{VIP} missing at {misses} of {samples} samples");

@@ -1,11 +1,10 @@
 //! `vrrpd upgrade`: the daemon replaces its own image and nothing moves. At 10 ms adverts, the
 //! master and the backup are each upgraded twice (with the binary they run, and with another
-//! binary file copied elsewhere): no transition on either router, no priority 0, no advert of
-//! the master left out (the longest gap is printed against the issue's "an interval plus
-//! 2 ms"), the VIP on the master and the XDP program on both routers at every 5 ms sample, the
-//! PID unchanged. A binary that does not run is refused and the daemon runs on; one that
-//! cannot take the state gets keepalived's safe restart: priority 0, the backup takes over at
-//! Skew_Time.
+//! binary file copied elsewhere): no transition on either router, no priority 0, no gap
+//! between the master's adverts longer than an interval plus 2 ms, the VIP on the master and
+//! the XDP program on both routers at every 5 ms sample, the PID unchanged. A binary that does
+//! not run is refused and the daemon runs on; one that cannot take the state gets keepalived's
+//! safe restart: priority 0, the backup takes over at Skew_Time.
 
 use std::path::Path;
 use std::time::Duration;
@@ -165,12 +164,10 @@ fn upgrading_the_master_and_the_backup_moves_nothing() {
         backup_xdp.taken - backup_xdp.missed,
         backup_xdp.taken
     );
-    // As in reload.rs: this VM's timer wake-ups alone are late by up to 3 ms now and then, so
-    // the test asserts that no advert was left out (a gap of two intervals); the bench reports
-    // the figure against "an interval plus 2 ms".
+    // The issue's bound, as in reload.rs.
     assert!(
-        gap < Duration::from_millis(20),
-        "gap {gap:?} at 10 ms adverts: an advert left out"
+        gap <= Duration::from_millis(12),
+        "gap {gap:?} at 10 ms adverts: more than an interval plus 2 ms"
     );
     for (what, samples) in [
         ("the VIP on the master", vip),

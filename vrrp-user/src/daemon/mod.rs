@@ -90,6 +90,7 @@ pub fn run(mut cli: Cli) -> ExitCode {
     }
     // First, while this is the only thread: the environment is read and cleaned here.
     let arrival = upgrade::arrival();
+    scheduling::note_upgrade_boost();
     logging::init(&cli);
     info!(
         "Starting vrrpd {} (keepalived-compatible VRRP)",
@@ -156,6 +157,7 @@ pub fn run(mut cli: Cli) -> ExitCode {
         .worker_threads(2)
         .enable_all()
         .thread_name("vrrpd-async")
+        .on_thread_start(scheduling::boost_thread_if_upgrading)
         .build()
     {
         Ok(runtime) => runtime,

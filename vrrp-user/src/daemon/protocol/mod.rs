@@ -26,6 +26,7 @@ mod timers;
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::thread::JoinHandleExt;
 use std::sync::{Arc, Mutex};
 
 pub use publish::Published;
@@ -269,10 +270,11 @@ pub fn spawn(
     }
     let handle = std::thread::Builder::new()
         .name("vrrp-protocol".into())
-        .spawn(move || {
-            super::scheduling::apply_to_protocol_thread(&scheduling);
-            thread.run()
-        })?;
+        .spawn(move || thread.run())?;
+    // From here rather than from the thread itself: a new thread starts at normal priority
+    // (SCHED_RESET_ON_FORK during an upgrade), and on a loaded machine its first run could
+    // wait for milliseconds, past the next advert's due time.
+    super::scheduling::apply_to_protocol_thread(handle.as_pthread_t(), &scheduling);
     Ok(ProtocolHandle {
         commands: commands_tx,
         wake,
