@@ -512,3 +512,31 @@ fn keepalived_scheduling_settings_apply_where_they_matter() {
         "vrrp_cpu_affinity 0: {status}"
     );
 }
+
+/// Without vrrp_rt_priority, vrrpd's default (unlike keepalived's): the protocol thread alone
+/// runs SCHED_FIFO (policy 1) at priority 1, every other thread stays SCHED_OTHER.
+#[test]
+fn the_protocol_thread_is_real_time_by_default() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(1).expect("segment");
+    let scratch = Scratch::new("ops-default-sched").expect("scratch");
+    let config = seed_config("dr1-keepalived.conf", &scratch).expect("dr1");
+    let mut dr1 = Vrrpd::start(segment.router(1), "dr1", &config, &scratch, &[]).expect("dr1");
+    dr1.wait_for("(VI_1) Entering BACKUP STATE", WAIT)
+        .expect("started");
+    let pid = dr1.process.pid();
+    let protocol = thread_named(pid, "vrrp-protocol").expect("the protocol thread");
+    let stat = std::fs::read_to_string(format!("{protocol}/stat")).expect("stat");
+    assert_eq!(stat_field(&stat, 41), Some(1), "SCHED_FIFO: {stat}");
+    assert_eq!(stat_field(&stat, 40), Some(1), "rt priority 1: {stat}");
+    let others: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("tasks")
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("stat")).ok())
+        .filter(|stat| !stat.contains("(vrrp-protocol)"))
+        .collect();
+    assert!(!others.is_empty());
+    for stat in others {
+        assert_eq!(stat_field(&stat, 41), Some(0), "SCHED_OTHER: {stat}");
+    }
+}
