@@ -24,8 +24,8 @@ fn the_quick_benchmark_runs_every_scenario() {
         "every run measured"
     );
     assert_eq!(report.flood_rows().len(), 9);
-    // Four changes for each of the three implementations.
-    assert_eq!(report.change_rows().len(), 12);
+    // 5 changes at 2 paces for 3 implementations.
+    assert_eq!(report.change_rows().len(), 30);
     let markdown = std::fs::read_to_string(scratch.join("BENCHMARKS.md")).expect("BENCHMARKS.md");
     for section in [
         "Failover precision",

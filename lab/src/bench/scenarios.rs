@@ -22,6 +22,7 @@ use vrrp_harness::loadgen::{
     Flood, machine_busy_seconds, machine_softirq_seconds, process_cpu_seconds, process_rss_kib,
     raw_socket_drops,
 };
+use vrrp_harness::pinger::Pinger;
 use vrrp_harness::process::Scratch;
 use vrrp_harness::topology::{BRIDGE, Segment};
 use vrrp_harness::wire;
@@ -126,6 +127,8 @@ struct Pair {
     master: Daemon,
     backup: Daemon,
     capture: Capture,
+    /// keepalived masters started anew so far (each gets a log of its own).
+    restarts: usize,
 }
 
 impl Pair {
@@ -167,6 +170,7 @@ impl Pair {
             master,
             backup,
             capture,
+            restarts: 0,
         })
     }
 }
@@ -664,13 +668,15 @@ pub enum Change {
     Priority,
     Interval,
     Restart,
+    Upgrade,
 }
 
 impl Change {
-    const ALL: [Change; 4] = [
+    const ALL: [Change; 5] = [
         Change::AddVip,
         Change::Priority,
         Change::Restart,
+        Change::Upgrade,
         Change::Interval,
     ];
 
@@ -678,39 +684,75 @@ impl Change {
         match self {
             Change::AddVip => "a VIP added (master, then backup)",
             Change::Priority => "master's priority 100 -> 98",
-            Change::Interval => "advert_int 0.01 -> 0.02 (master, then backup)",
+            Change::Interval => "advert_int doubled (master, then backup)",
             Change::Restart => "master restarted (vrrpd: `vrrpd upgrade`)",
+            Change::Upgrade => "master upgraded (vrrpd: `vrrpd upgrade --binary` another file)",
         }
     }
 }
 
+/// The two paces issue 18 measures the changes at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pace {
+    /// VRRPv3 at 10 ms adverts.
+    V3Fast,
+    /// VRRPv2 at 1 s adverts.
+    V2Slow,
+}
+
+impl Pace {
+    pub fn name(self) -> &'static str {
+        match self {
+            Pace::V3Fast => "v3, 10 ms",
+            Pace::V2Slow => "v2, 1 s",
+        }
+    }
+
+    /// The advert interval before and after the interval change.
+    fn intervals(self) -> (&'static str, &'static str) {
+        match self {
+            Pace::V3Fast => ("0.01", "0.02"),
+            Pace::V2Slow => ("1", "2"),
+        }
+    }
+
+    /// How long each change is left before the next: a few adverts at the doubled interval.
+    fn settle(self, quick: bool) -> Duration {
+        match (self, quick) {
+            (Pace::V3Fast, _) => Duration::from_millis(1500),
+            (Pace::V2Slow, true) => Duration::from_millis(2500),
+            (Pace::V2Slow, false) => Duration::from_secs(5),
+        }
+    }
+
+    /// A router's file at this pace.
+    fn config(self, priority: u8, interval: &str, vips: &[String]) -> String {
+        global(self == Pace::V3Fast) + &instance("VI_1", 51, priority, interval, vips, &[], None)
+    }
+}
+
 /// A router's file after the changes so far (the second VIP, then the master's priority, then
-/// after the restart the interval); `None` where the change leaves this router's file alone.
-fn changed_config(change: Change, backup: bool) -> Option<String> {
+/// after the restart and the upgrade the interval); `None` where the change leaves this
+/// router's file alone.
+fn changed_config(pace: Pace, change: Change, backup: bool) -> Option<String> {
     let priority = match (backup, change) {
         (true, _) => 96,
         (false, Change::AddVip) => 100,
         (false, _) => 98,
     };
+    let (interval, doubled) = pace.intervals();
     let interval = match change {
-        Change::AddVip | Change::Priority | Change::Restart => "0.01",
-        Change::Interval => "0.02",
+        Change::Interval => doubled,
+        _ => interval,
     };
-    if backup && matches!(change, Change::Priority | Change::Restart) {
+    if backup && matches!(change, Change::Priority | Change::Restart | Change::Upgrade) {
         return None;
     }
-    Some(
-        global(true)
-            + &instance(
-                "VI_1",
-                51,
-                priority,
-                interval,
-                &["192.0.2.99/24".into(), "192.0.2.98/24".into()],
-                &[],
-                None,
-            ),
-    )
+    Some(pace.config(
+        priority,
+        interval,
+        &["192.0.2.99/24".into(), "192.0.2.98/24".into()],
+    ))
 }
 
 /// Time within `[from, to)` in which both routers advertised as master: each advert with a
@@ -745,94 +787,137 @@ fn dual_master_ms(
     overlap as f64 / 1e6
 }
 
-/// Scenario: the changes an operator makes to a running pair at 10 ms adverts, as a rolling
-/// change (the master's file first, the backup's 300 ms later, each reloaded by SIGHUP), and a
-/// restart of the master; each left 1.5 s to settle: did mastership move, did the adverts stop?
+/// Scenario: the changes an operator makes to a running pair, at 10 ms (v3) and 1 s (v2)
+/// adverts, as a rolling change (the master's file first, the backup's 300 ms later, each
+/// reloaded by SIGHUP), a restart of the master and an upgrade to another binary file; each
+/// left to settle: did mastership move, did the adverts stop, did a client pinging the VIP
+/// every 1 ms see a gap?
 pub fn changes(options: &BenchOptions, report: &mut Report) -> Result<()> {
     let cycles = options.scale(1, 3) as usize;
-    let settle = Duration::from_millis(1500);
     let rolling = Duration::from_millis(300);
-    for implementation in Implementation::selected(&Implementation::ALL) {
-        let mut pair = Pair::start(implementation, v3_pair_config, "bench-changes")?;
-        let mut windows = Vec::new();
-        for cycle in 0..cycles {
-            for change in Change::ALL {
-                let takeovers = pair.backup.count(MASTER_LINE);
-                let entered = pair.master.count(MASTER_LINE);
-                let from = wall_now();
-                let master_config = changed_config(change, false).unwrap_or_default();
-                // keepalived's restart starts a new process with a log of its own.
-                let mut replaced = false;
-                if change == Change::Restart {
-                    replaced = restart(&mut pair, implementation, &master_config, cycle)?;
-                } else {
-                    pair.master.reload(&master_config)?;
+    for pace in [Pace::V3Fast, Pace::V2Slow] {
+        let settle = pace.settle(options.quick);
+        let (interval, _) = pace.intervals();
+        let initial = |priority: u8| pace.config(priority, interval, &["192.0.2.99/24".into()]);
+        for implementation in Implementation::selected(&Implementation::ALL) {
+            let mut pair = Pair::start(implementation, initial, "bench-changes")?;
+            // Another binary file, as a package upgrade puts a new file where the old one was.
+            let other_binary = pair.scratch.join("vrrpd-other");
+            std::fs::copy(vrrp_harness::daemons::vrrpd_binary(), &other_binary)?;
+            vrrp_harness::daemons::make_executable(&other_binary)?;
+            let pinger = Pinger::start(
+                &pair.segment.client.ns,
+                std::net::Ipv4Addr::new(192, 0, 2, 99),
+                Duration::from_millis(1),
+                Duration::from_secs(600),
+            )?;
+            let mut windows = Vec::new();
+            for _ in 0..cycles {
+                for change in Change::ALL {
+                    let takeovers = pair.backup.count(MASTER_LINE);
+                    let entered = pair.master.count(MASTER_LINE);
+                    let from = (wall_now(), pinger.started.elapsed());
+                    let master_config = changed_config(pace, change, false).unwrap_or_default();
+                    // keepalived's restart starts a new process with a log of its own.
+                    let mut replaced = false;
+                    match change {
+                        Change::Restart => {
+                            replaced = restart(&mut pair, implementation, &master_config, None)?
+                        }
+                        Change::Upgrade => {
+                            replaced = restart(
+                                &mut pair,
+                                implementation,
+                                &master_config,
+                                Some(&other_binary),
+                            )?
+                        }
+                        _ => pair.master.reload(&master_config)?,
+                    }
+                    if let Some(config) = changed_config(pace, change, true) {
+                        std::thread::sleep(rolling);
+                        pair.backup.reload(&config)?;
+                    }
+                    std::thread::sleep(settle);
+                    let entered_since = if replaced {
+                        pair.master.count(MASTER_LINE)
+                    } else {
+                        pair.master.count(MASTER_LINE) - entered
+                    };
+                    windows.push(ChangeWindow {
+                        change,
+                        from,
+                        to: (wall_now(), pinger.started.elapsed()),
+                        takeovers: pair.backup.count(MASTER_LINE) - takeovers,
+                        reelections: entered_since,
+                    });
                 }
-                if let Some(config) = changed_config(change, true) {
-                    std::thread::sleep(rolling);
-                    pair.backup.reload(&config)?;
-                }
+                // Back to the start for the next cycle (not measured).
+                pair.master.reload(&initial(100))?;
+                pair.backup.reload(&initial(96))?;
                 std::thread::sleep(settle);
-                let entered_since = if replaced {
-                    pair.master.count(MASTER_LINE)
-                } else {
-                    pair.master.count(MASTER_LINE) - entered
+            }
+            let pings = pinger.stop()?;
+            let adverts = wire::adverts(&pair.capture.finish()?);
+            let master = wire::from(&adverts, MASTER, 51);
+            let backup = wire::from(&adverts, BACKUP, 51);
+            let speaking: Vec<wire::SeenAdvert> =
+                master.iter().filter(|a| a.priority > 0).cloned().collect();
+            for change in Change::ALL {
+                let mut row = ChangeRow {
+                    implementation,
+                    pace: pace.name(),
+                    change: change.name(),
+                    takeovers: 0,
+                    master_reelections: 0,
+                    dual_master_ms: 0.0,
+                    longest_gap_ms: 0.0,
+                    client_gap_ms: 0.0,
                 };
-                windows.push((
-                    change,
-                    from,
-                    wall_now(),
-                    pair.backup.count(MASTER_LINE) - takeovers,
-                    entered_since,
-                ));
+                for window in windows.iter().filter(|w| w.change == change) {
+                    row.takeovers += window.takeovers;
+                    row.master_reelections += window.reelections;
+                    row.dual_master_ms +=
+                        dual_master_ms(&master, &backup, window.from.0, window.to.0);
+                    let gap = wire::longest_gap(&speaking, window.from.0, window.to.0);
+                    row.longest_gap_ms = row.longest_gap_ms.max(gap.as_secs_f64() * 1e3);
+                    let client = pings.max_gap_between(window.from.1, window.to.1);
+                    row.client_gap_ms = row.client_gap_ms.max(client.as_secs_f64() * 1e3);
+                }
+                report.change(row);
             }
-            // Back to the start for the next cycle (not measured).
-            pair.master.reload(&v3_pair_config(100))?;
-            pair.backup.reload(&v3_pair_config(96))?;
-            std::thread::sleep(settle);
-        }
-        let adverts = wire::adverts(&pair.capture.finish()?);
-        let master = wire::from(&adverts, MASTER, 51);
-        let backup = wire::from(&adverts, BACKUP, 51);
-        let speaking: Vec<wire::SeenAdvert> =
-            master.iter().filter(|a| a.priority > 0).cloned().collect();
-        for change in Change::ALL {
-            let mut row = ChangeRow {
-                implementation,
-                change: change.name(),
-                takeovers: 0,
-                master_reelections: 0,
-                dual_master_ms: 0.0,
-                longest_gap_ms: 0.0,
-            };
-            for (_, from, to, takeovers, reelections) in windows.iter().filter(|w| w.0 == change) {
-                row.takeovers += takeovers;
-                row.master_reelections += reelections;
-                row.dual_master_ms += dual_master_ms(&master, &backup, *from, *to);
-                let gap = wire::longest_gap(&speaking, *from, *to).as_secs_f64() * 1e3;
-                row.longest_gap_ms = row.longest_gap_ms.max(gap);
-            }
-            report.change(row);
         }
     }
     Ok(())
 }
 
-/// The restart an operator does: vrrpd's hitless `vrrpd upgrade`; keepalived's stop and start.
+/// One change of one cycle: when (wall clock for the capture, time since the pinger started
+/// for the client) and what the logs said.
+struct ChangeWindow {
+    change: Change,
+    from: (u64, Duration),
+    to: (u64, Duration),
+    takeovers: usize,
+    reelections: usize,
+}
+
+/// The restart an operator does: vrrpd's hitless `vrrpd upgrade` (to `binary` when given);
+/// keepalived's stop and start (its upgrade is the same: the new binary starts).
 /// True when the master is a new process.
 fn restart(
     pair: &mut Pair,
     implementation: Implementation,
     config: &str,
-    cycle: usize,
+    binary: Option<&std::path::Path>,
 ) -> Result<bool> {
     match &pair.master {
         Daemon::Vrrpd(vrrpd) => {
-            let output = std::process::Command::new(vrrp_harness::daemons::vrrpd_binary())
-                .arg("upgrade")
-                .arg("--control")
-                .arg(&vrrpd.control)
-                .output()?;
+            let mut command = std::process::Command::new(vrrp_harness::daemons::vrrpd_binary());
+            command.arg("upgrade").arg("--control").arg(&vrrpd.control);
+            if let Some(binary) = binary {
+                command.arg("--binary").arg(binary);
+            }
+            let output = command.output()?;
             anyhow::ensure!(
                 output.status.success(),
                 "vrrpd upgrade: {}",
@@ -847,10 +932,11 @@ fn restart(
             pair.master = Daemon::start(
                 implementation,
                 pair.segment.router(1),
-                &format!("master-restarted-{cycle}"),
+                &format!("master-restarted-{}", pair.restarts),
                 config,
                 &pair.scratch,
             )?;
+            pair.restarts += 1;
             Ok(true)
         }
     }
