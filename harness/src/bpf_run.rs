@@ -61,6 +61,46 @@ impl XdpUnderTest {
         Ok(aya::maps::HashMap::try_from(map)?)
     }
 
+    /// Creates an instance's INSTANCE_ERRORS entry, as userspace does with the instance.
+    pub fn create_receive_errors(&mut self, key: vrrp_common::maps::InstanceKey) -> Result<()> {
+        let map = self
+            .ebpf
+            .map_mut("INSTANCE_ERRORS")
+            .context("no INSTANCE_ERRORS map")?;
+        let mut errors: aya::maps::PerCpuHashMap<
+            &mut aya::maps::MapData,
+            vrrp_common::maps::InstanceKey,
+            vrrp_common::stats::ReceiveErrors,
+        > = aya::maps::PerCpuHashMap::try_from(map)?;
+        let cpus = aya::util::nr_cpus().map_err(|(_, error)| error)?;
+        let zeros = aya::maps::PerCpuValues::try_from(vec![
+            vrrp_common::stats::ReceiveErrors::default();
+            cpus
+        ])?;
+        errors.insert(key, zeros, 0)?;
+        Ok(())
+    }
+
+    /// An instance's receive errors, summed over CPUs.
+    pub fn receive_errors(
+        &self,
+        key: vrrp_common::maps::InstanceKey,
+    ) -> Result<vrrp_common::stats::ReceiveErrors> {
+        let map = self
+            .ebpf
+            .map("INSTANCE_ERRORS")
+            .context("no INSTANCE_ERRORS map")?;
+        let errors: aya::maps::PerCpuHashMap<
+            &aya::maps::MapData,
+            vrrp_common::maps::InstanceKey,
+            vrrp_common::stats::ReceiveErrors,
+        > = aya::maps::PerCpuHashMap::try_from(map)?;
+        Ok(errors
+            .get(&key, 0)?
+            .iter()
+            .fold(Default::default(), |sum, cpu| sum.plus(cpu)))
+    }
+
     /// One counter of the STATS map, summed over CPUs.
     pub fn counter(&self, counter: vrrp_common::stats::Counter) -> Result<u64> {
         let map = self.ebpf.map("STATS").context("no STATS map")?;

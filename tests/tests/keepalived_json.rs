@@ -334,3 +334,124 @@ fn json_version_2_and_the_dump_file_keywords_choose_the_layout_and_the_paths() {
             .contains("VI_1")
     );
 }
+
+/// The refused adverts the client sends: three with TTL 254, two with a wrong password, one
+/// without authentication, one of type 2 (its checksum mended).
+fn refused_adverts(mac: [u8; 6]) -> Vec<Vec<u8>> {
+    use vrrp_common::wire::vrrp::Auth;
+    use vrrp_harness::fixtures::Forged;
+    let forged = |ttl: u8, auth: Auth| {
+        Forged {
+            vrid: 51,
+            priority: 50,
+            ttl,
+            auth,
+        }
+        .frame(mac)
+    };
+    let good = Auth::SimpleText(*b"abc123\0\0");
+    let mut frames = vec![forged(254, good); 3];
+    frames.extend(vec![forged(255, Auth::SimpleText(*b"wrong\0\0\0")); 2]);
+    frames.push(forged(255, Auth::None));
+    // Ethernet 14 + IPv4 20: the VRRP message; type 2 in the low nibble of its first byte.
+    let mut bad_type = forged(255, good);
+    bad_type[34] = 0x22;
+    bad_type[40..42].copy_from_slice(&[0, 0]);
+    let checksum = vrrp_common::wire::checksum::finish(vrrp_common::wire::checksum::accumulate(
+        0,
+        &bad_type[34..],
+    ));
+    bad_type[40..42].copy_from_slice(&checksum.to_be_bytes());
+    frames.push(bad_type);
+    frames
+}
+
+/// The receive-error counters of the seed's DR2 (a backup, alone) after the client's
+/// refused adverts, under keepalived or vrrpd with `datapath`.
+fn receive_errors(keepalived: bool, datapath: &str, segment: &Segment, scratch: &Scratch) -> Value {
+    let text = seed_config("dr2-keepalived.conf", scratch).expect("dr2");
+    let label = format!("errors-{keepalived}-{datapath}");
+    let backup = "(VI_1) Entering BACKUP STATE";
+    let send = || {
+        let mac = segment.client.mac().expect("mac");
+        segment
+            .client
+            .ns
+            .enter(|| -> anyhow::Result<()> {
+                let socket = vrrp_harness::packet_socket::PacketSocket::open("eth0")?;
+                for frame in refused_adverts(mac) {
+                    socket.send(&frame)?;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Ok(())
+            })
+            .expect("enter")
+            .expect("send");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let json = libc::SIGRTMIN() + 2;
+    let document = if keepalived {
+        let mut daemon =
+            Keepalived::start(segment.router(1), &label, &text, scratch).expect("keepalived");
+        daemon.process.wait_for_log(backup, WAIT).expect("backup");
+        send();
+        let document = dump(|| daemon.signal_vrrp_child(json));
+        let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
+        document
+    } else {
+        let mut daemon = Vrrpd::start(
+            segment.router(1),
+            &label,
+            &text,
+            scratch,
+            &["--datapath", datapath],
+        )
+        .expect("vrrpd");
+        daemon.wait_for(backup, WAIT).expect("backup");
+        send();
+        let document = dump(|| daemon.process.signal(json));
+        let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
+        document
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let stats = &document[0]["stats"];
+    serde_json::json!({
+        "ip_ttl_err": stats["ip_ttl_err"],
+        "auth_failure": stats["auth_failure"],
+        "authtype_mismatch": stats["authtype_mismatch"],
+        "invalid_type_rcvd": stats["invalid_type_rcvd"],
+        "packet_len_err": stats["packet_len_err"],
+        "addr_list_err": stats["addr_list_err"],
+    })
+}
+
+/// Refused adverts are counted against their instance as keepalived counts them (its JSON
+/// dump's error counters, which keepalived-exporter and the SNMP statistics tables read too),
+/// in XDP and socket mode alike.
+#[test]
+fn refused_adverts_are_counted_per_instance_as_keepalived_counts_them() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(1).expect("segment");
+    let scratch = Scratch::new("json-errors").expect("scratch");
+    let theirs = receive_errors(true, "", &segment, &scratch);
+    println!("keepalived: {theirs}");
+    assert_eq!(
+        theirs,
+        serde_json::json!({
+            "ip_ttl_err": 3,
+            "auth_failure": 2,
+            "authtype_mismatch": 1,
+            "invalid_type_rcvd": 1,
+            "packet_len_err": 0,
+            "addr_list_err": 0,
+        }),
+        "what keepalived 2.2.7 counts for these adverts"
+    );
+    for datapath in ["xdp", "socket"] {
+        let ours = receive_errors(false, datapath, &segment, &scratch);
+        println!("vrrpd ({datapath}): {ours}");
+        assert_eq!(ours, theirs, "{datapath}");
+    }
+    let _ = std::fs::remove_file(DUMP);
+}

@@ -350,6 +350,75 @@ fn a_wrong_password_sends_vrrp_trap_auth_failure_as_keepalived_does() {
     }
 }
 
+/// The vrrpv3ProtoError notifications router 1 sends, as a backup, for one advert with TTL 254
+/// from the client (`extra`: vrrpd's command line).
+fn proto_error_traps(
+    implementation: Implementation,
+    extra: &[&str],
+    segment: &Segment,
+    scratch: &Scratch,
+) -> Vec<String> {
+    let snmpd = Snmpd::start(scratch).expect("snmpd");
+    // The client's forged adverts go to the seed's group.
+    let lines = format!("{}   vrrp_mcast_group4 224.0.1.11\n", snmp_lines(&snmpd));
+    let text = vi_1(100, None, &lines);
+    let label = format!("proto-{implementation:?}").to_lowercase();
+    let errors = |snmpd: &Snmpd| -> Vec<String> {
+        snmpd
+            .traps()
+            .into_iter()
+            .filter(|trap| trap.contains("OID: .1.3.6.1.2.1.207.0.2"))
+            .collect()
+    };
+    let mut daemon = Daemon::start(
+        implementation,
+        segment.router(1),
+        &label,
+        &text,
+        scratch,
+        extra,
+    )
+    .expect("the daemon");
+    daemon.wait_for("(VI_1) Entering BACKUP STATE");
+    let frame = vrrp_harness::fixtures::Forged {
+        vrid: 51,
+        priority: 50,
+        ttl: 254,
+        auth: vrrp_common::wire::vrrp::Auth::None,
+    }
+    .frame(segment.client.mac().expect("mac"));
+    segment
+        .client
+        .ns
+        .enter(|| vrrp_harness::packet_socket::PacketSocket::open("eth0")?.send(&frame))
+        .expect("enter")
+        .expect("send");
+    wait_until("vrrpv3ProtoError", WAIT, || !errors(&snmpd).is_empty());
+    let traps = errors(&snmpd);
+    daemon.stop();
+    traps
+}
+
+/// An advert with the wrong TTL sends RFC 6527's vrrpv3ProtoError with ipTtlError(1), as
+/// keepalived does (vrrpd at most once a second per instance).
+#[test]
+fn a_wrong_ttl_sends_vrrpv3_proto_error_as_keepalived_does() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(1).expect("segment");
+    let theirs = {
+        let scratch = Scratch::new("snmp-proto-k").expect("scratch");
+        proto_error_traps(Implementation::Keepalived, &[], &segment, &scratch)
+    };
+    println!("keepalived: {theirs:#?}");
+    for (mode, extra) in [("XDP", &[][..]), ("socket", &["--datapath", "socket"][..])] {
+        let scratch = Scratch::new("snmp-proto-v").expect("scratch");
+        let ours = proto_error_traps(Implementation::Vrrpd, extra, &segment, &scratch);
+        println!("vrrpd ({mode}): {ours:#?}");
+        assert_eq!(ours, theirs, "{mode}");
+    }
+}
+
 #[test]
 fn the_subagent_waits_for_snmpd_and_registers_again_after_a_restart() {
     let _serial = vrrp_harness::serial();

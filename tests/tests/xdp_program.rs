@@ -9,7 +9,7 @@ use vrrp_common::maps::{
     VipValue, flags,
 };
 use vrrp_common::rules::address_digest;
-use vrrp_common::stats::Counter;
+use vrrp_common::stats::{Counter, ReceiveError, ReceiveErrors};
 use vrrp_common::wire::frame::AdvertFrame;
 use vrrp_common::wire::vrrp::{Auth, Repr, Version};
 use vrrp_common::wire::{Family, raw_from_ipv4};
@@ -39,6 +39,7 @@ fn loaded(config: InstanceConfig) -> XdpUnderTest {
         .expect("CONFIG")
         .insert(key(), config, 0)
         .expect("insert");
+    xdp.create_receive_errors(key()).expect("INSTANCE_ERRORS");
     xdp
 }
 
@@ -129,9 +130,30 @@ fn verdict_and_count(config: InstanceConfig, frame: &[u8], counter: Counter) -> 
     (run.verdict, xdp.counter(counter).expect("counter"))
 }
 
+/// `frame` is dropped for `reason`, and counted against the instance as keepalived counts it
+/// (`None`: refused before its instance was found, or not a per-instance error).
 fn assert_dropped(frame: &[u8], config: InstanceConfig, reason: Counter) {
-    let (verdict, count) = verdict_and_count(config, frame, reason);
-    assert_eq!((verdict, count), (Verdict::Drop, 1), "{reason:?}");
+    let counted = match reason {
+        // Refused before the VRID is looked up (an unknown version has no length to check).
+        Counter::DropTruncated
+        | Counter::DropLengthMismatch
+        | Counter::DropBadIpHeader
+        | Counter::DropBadVersion => None,
+        _ => ReceiveError::of(reason),
+    };
+    let mut xdp = loaded(config);
+    let run = xdp.run(frame).expect("run");
+    let count = xdp.counter(reason).expect("counter");
+    assert_eq!((run.verdict, count), (Verdict::Drop, 1), "{reason:?}");
+    let mut expected = ReceiveErrors::default();
+    if let Some(error) = counted {
+        expected.counts[error as usize] = 1;
+    }
+    assert_eq!(
+        xdp.receive_errors(key()).expect("INSTANCE_ERRORS"),
+        expected,
+        "{reason:?} against the instance"
+    );
 }
 
 #[test]
@@ -168,6 +190,13 @@ fn an_advert_with_another_address_list_is_counted_and_processed() {
         assert_ne!(run.verdict, Verdict::Aborted);
         assert_eq!(
             xdp.counter(Counter::AddressListMismatch).expect("counter"),
+            mismatches
+        );
+        // keepalived's addr_list_err, against the instance.
+        assert_eq!(
+            xdp.receive_errors(key())
+                .expect("INSTANCE_ERRORS")
+                .get(ReceiveError::AddressList),
             mismatches
         );
     }

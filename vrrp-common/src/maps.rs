@@ -7,6 +7,8 @@
 //! - `VIPS`     (hash, [`VipKey`] -> [`VipValue`]): addresses the ARP/ND responder answers.
 //! - `EVENTS`   (ring buffer of [`Event`]): what changed, when it changed.
 //! - `STATS`    (per-CPU array of u64, indexed by [`crate::stats::Counter`]).
+//! - `INSTANCE_ERRORS` (per-CPU hash, [`InstanceKey`] -> [`crate::stats::ReceiveErrors`]):
+//!   entries created by userspace, counted by the program.
 
 use crate::wire::{Family, RawAddress};
 
@@ -288,6 +290,9 @@ const _: () = assert!(core::mem::size_of::<Event>() == 40);
 const _: () = assert!(core::mem::size_of::<PeerKey>() == 24);
 const _: () = assert!(core::mem::size_of::<VipKey>() == 24);
 const _: () = assert!(core::mem::size_of::<VipValue>() == 8);
+const _: () = assert!(
+    core::mem::size_of::<crate::stats::ReceiveErrors>() == 8 * crate::stats::ReceiveError::COUNT
+);
 
 #[cfg(feature = "user")]
 mod pod {
@@ -302,4 +307,5 @@ mod pod {
     unsafe impl aya::Pod for PeerTtl {}
     unsafe impl aya::Pod for VipKey {}
     unsafe impl aya::Pod for VipValue {}
+    unsafe impl aya::Pod for crate::stats::ReceiveErrors {}
 }

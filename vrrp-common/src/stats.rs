@@ -124,9 +124,125 @@ impl Counter {
     }
 }
 
+/// The per-instance receive errors keepalived keeps in `vrrp_stats` (its JSON dump's keys, the
+/// RFC 2787 / RFC 6527 statistics columns), for adverts refused after their instance was found.
+/// Index into a [`ReceiveErrors`] entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum ReceiveError {
+    /// `packet_len_err`.
+    PacketLength = 0,
+    /// `ip_ttl_err`.
+    IpTtl,
+    /// `invalid_type_rcvd`.
+    InvalidType,
+    /// `addr_list_err` (keepalived 2.3.3 and later count such adverts and process them).
+    AddressList,
+    /// `authtype_mismatch`.
+    AuthTypeMismatch,
+    /// `auth_failure`.
+    AuthFailure,
+    /// `vers_err` (RFC 2787 vrrpRouterVersionErrors, RFC 6527 vrrpv3RouterVersionErrors).
+    Version,
+    /// `chk_err` (the RFCs' router-wide checksum errors).
+    Checksum,
+}
+
+impl ReceiveError {
+    pub const COUNT: usize = ReceiveError::Checksum as usize + 1;
+
+    /// The error a datapath verdict counts as for the instance it was for, as keepalived's
+    /// `vrrp_check_packet` counts them. Not counted, as in keepalived: a VRRPv2 interval
+    /// mismatch (dropped without a count, although RFC 2787 has vrrpStatsAdvertiseIntervalErrors),
+    /// our own adverts, and sources that are not peers.
+    pub const fn of(counter: Counter) -> Option<ReceiveError> {
+        match counter {
+            Counter::DropTruncated | Counter::DropLengthMismatch => {
+                Some(ReceiveError::PacketLength)
+            }
+            Counter::DropBadTtl => Some(ReceiveError::IpTtl),
+            Counter::DropBadType => Some(ReceiveError::InvalidType),
+            Counter::AddressListMismatch => Some(ReceiveError::AddressList),
+            Counter::DropAuthTypeMismatch => Some(ReceiveError::AuthTypeMismatch),
+            Counter::DropAuthFailure => Some(ReceiveError::AuthFailure),
+            Counter::DropBadVersion | Counter::DropVersionMismatch => Some(ReceiveError::Version),
+            Counter::DropBadChecksum => Some(ReceiveError::Checksum),
+            _ => None,
+        }
+    }
+}
+
+/// One instance's receive errors: the value of the XDP program's per-CPU `INSTANCE_ERRORS`
+/// map (summed over CPUs by userspace), and socket mode's count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct ReceiveErrors {
+    pub counts: [u64; ReceiveError::COUNT],
+}
+
+impl ReceiveErrors {
+    /// Counts `counter` if it is one of the instance's receive errors.
+    #[inline(always)]
+    pub fn count(&mut self, counter: Counter) {
+        if let Some(slot) = ReceiveError::of(counter).and_then(|e| self.counts.get_mut(e as usize))
+        {
+            *slot = slot.wrapping_add(1);
+        }
+    }
+
+    pub fn get(&self, error: ReceiveError) -> u64 {
+        self.counts.get(error as usize).copied().unwrap_or(0)
+    }
+
+    /// Both counts together (the XDP program's and the sockets').
+    pub fn plus(&self, other: &ReceiveErrors) -> ReceiveErrors {
+        let mut sum = *self;
+        for (slot, more) in sum.counts.iter_mut().zip(other.counts) {
+            *slot = slot.wrapping_add(more);
+        }
+        sum
+    }
+
+    /// What was counted since `baseline` (keepalived's SIGSTATS_CLEAR).
+    pub fn since(&self, baseline: &ReceiveErrors) -> ReceiveErrors {
+        let mut since = *self;
+        for (slot, before) in since.counts.iter_mut().zip(baseline.counts) {
+            *slot = slot.saturating_sub(before);
+        }
+        since
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn receive_errors_count_what_keepalived_counts_per_instance() {
+        let mut errors = ReceiveErrors::default();
+        for counter in Counter::ALL {
+            errors.count(counter);
+        }
+        // Truncated and length mismatch are both packet_len_err; bad and mismatched versions
+        // both vers_err; every other kind once.
+        assert_eq!(errors.get(ReceiveError::PacketLength), 2);
+        assert_eq!(errors.get(ReceiveError::Version), 2);
+        for error in [
+            ReceiveError::IpTtl,
+            ReceiveError::InvalidType,
+            ReceiveError::AddressList,
+            ReceiveError::AuthTypeMismatch,
+            ReceiveError::AuthFailure,
+            ReceiveError::Checksum,
+        ] {
+            assert_eq!(errors.get(error), 1, "{error:?}");
+        }
+        assert_eq!(ReceiveError::of(Counter::DropIntervalMismatch), None);
+        assert_eq!(ReceiveError::of(Counter::AdvertsValid), None);
+        let later = errors.plus(&errors);
+        assert_eq!(later.since(&errors), errors);
+        assert_eq!(errors.since(&later), ReceiveErrors::default());
+    }
 
     #[test]
     fn all_lists_every_counter_in_index_order() {

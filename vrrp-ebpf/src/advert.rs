@@ -159,12 +159,13 @@ fn on_advert(ifindex: u32, meta: &IpMeta, payload: &[u8]) -> u32 {
         );
         return drop(Counter::DropBadChecksum);
     }
-    // Only a valid advert or an authentication failure (which may wake userspace) touches
-    // LIVENESS; every other drop leaves it as other CPUs wrote it.
-    if let Err(counter) = reception.verdict
-        && !is_auth_failure(counter)
-    {
-        return drop(counter);
+    if let Err(counter) = reception.verdict {
+        maps::count_for_instance(&key, counter);
+        // Only a valid advert or an authentication failure (which may wake userspace) touches
+        // LIVENESS; every other drop leaves it as other CPUs wrote it.
+        if !is_auth_failure(counter) {
+            return drop(counter);
+        }
     }
     let (Some(slot), Some(copy)) = (LivenessSlot::of(&key), LIVENESS_SCRATCH.get_ptr_mut(0)) else {
         return XDP_PASS;
@@ -210,6 +211,7 @@ fn act_on_advert(
     maps::count(Counter::AdvertsValid);
     if rules::note_address_list(live, reception) {
         maps::count(Counter::AddressListMismatch);
+        maps::count_for_instance(key, Counter::AddressListMismatch);
     }
     let observation = rules::observe_advert(config, live, &advert, now);
     if let Some(kind) = observation.wake {

@@ -1,12 +1,12 @@
 //! The maps shared with userspace (types in `vrrp_common::maps`).
 
 use aya_ebpf::macros::map;
-use aya_ebpf::maps::{HashMap, PerCpuArray, RingBuf};
+use aya_ebpf::maps::{HashMap, PerCpuArray, PerCpuHashMap, RingBuf};
 use vrrp_common::maps::{
     EVENTS_BYTES, Event, InstanceConfig, InstanceKey, Liveness, MAX_INSTANCES, MAX_PEERS, MAX_VIPS,
     PeerKey, PeerTtl, VipKey, VipValue,
 };
-use vrrp_common::stats::Counter;
+use vrrp_common::stats::{Counter, ReceiveErrors};
 
 #[map]
 pub static CONFIG: HashMap<InstanceKey, InstanceConfig> =
@@ -26,6 +26,11 @@ pub static EVENTS: RingBuf = RingBuf::with_byte_size(EVENTS_BYTES, 0);
 
 #[map]
 pub static STATS: PerCpuArray<u64> = PerCpuArray::with_max_entries(Counter::COUNT as u32, 0);
+
+/// Each instance's receive errors, as keepalived counts them per instance.
+#[map]
+pub static INSTANCE_ERRORS: PerCpuHashMap<InstanceKey, ReceiveErrors> =
+    PerCpuHashMap::with_max_entries(MAX_INSTANCES, 0);
 
 /// Room for an IPv4 header with options, or an IPv6 header with the extension headers VRRP can
 /// meet.
@@ -63,6 +68,16 @@ pub fn count(counter: Counter) {
     if let Some(slot) = STATS.get_ptr_mut(counter as u32) {
         // SAFETY: a per-CPU slot, touched only by this CPU while the program runs.
         unsafe { *slot += 1 };
+    }
+}
+
+/// Counts `counter` against the instance it was for, if keepalived counts it per instance.
+/// Userspace creates the entry with the instance; without it nothing is counted.
+#[inline(always)]
+pub fn count_for_instance(key: &InstanceKey, counter: Counter) {
+    if let Some(errors) = INSTANCE_ERRORS.get_ptr_mut(key) {
+        // SAFETY: this CPU's value, touched only by this CPU while the program runs.
+        unsafe { (*errors).count(counter) };
     }
 }
 

@@ -31,6 +31,9 @@ pub struct InstanceSnapshot {
     pub liveness: vrrp_common::maps::Liveness,
     pub last_transition: Option<(Instant, String)>,
     pub counters: crate::fsm::Counters,
+    /// keepalived's per-instance receive errors: the sockets' count, plus in XDP mode the
+    /// program's (INSTANCE_ERRORS) added when the snapshot is served.
+    pub receive_errors: vrrp_common::stats::ReceiveErrors,
     pub addresses: Vec<String>,
 }
 

@@ -9,6 +9,7 @@
 
 use serde_json::{Map, Value, json};
 use vrrp_common::maps::State;
+use vrrp_common::stats::ReceiveError;
 
 use super::plan::InstancePlan;
 use crate::config::model::{Config, Scope, VirtualAddress};
@@ -229,6 +230,7 @@ fn seconds(value: f64) -> Value {
 /// The "stats" object of one instance.
 fn stats(snapshot: &InstanceSnapshot) -> Value {
     let counters = &snapshot.counters;
+    let errors = &snapshot.receive_errors;
     json!({
         // In XDP mode the state machine hears only changes; the kernel's record counts every
         // valid advert, as keepalived's advert_rcvd does.
@@ -236,14 +238,17 @@ fn stats(snapshot: &InstanceSnapshot) -> Value {
         "advert_sent": counters.adverts_sent,
         "become_master": counters.became_master,
         "release_master": counters.released_master,
-        "packet_len_err": 0,
+        "packet_len_err": errors.get(ReceiveError::PacketLength),
+        // keepalived never counts it (a VRRPv2 interval mismatch is dropped uncounted).
         "advert_interval_err": 0,
-        "ip_ttl_err": 0,
-        "invalid_type_rcvd": 0,
-        "addr_list_err": 0,
+        "ip_ttl_err": errors.get(ReceiveError::IpTtl),
+        "invalid_type_rcvd": errors.get(ReceiveError::InvalidType),
+        "addr_list_err": errors.get(ReceiveError::AddressList),
+        // An auth type other than 0, 1 or 2 is counted as a mismatch (vrrpd's rules do not
+        // tell the two apart).
         "invalid_authtype": 0,
-        "authtype_mismatch": 0,
-        "auth_failure": 0,
+        "authtype_mismatch": errors.get(ReceiveError::AuthTypeMismatch),
+        "auth_failure": errors.get(ReceiveError::AuthFailure),
         "pri_zero_rcvd": counters.priority_zero_received,
         "pri_zero_sent": counters.priority_zero_sent,
     })

@@ -367,6 +367,7 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
         started: std::time::Instant::now(),
         cleared: Mutex::new(Default::default()),
         configured: Default::default(),
+        proto_errors: Default::default(),
     });
     let address_context = addresses::Context {
         netlink: netlink.clone(),

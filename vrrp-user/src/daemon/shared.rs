@@ -34,6 +34,8 @@ pub struct Shared {
     pub cleared: Mutex<Cleared>,
     /// The configuration and the plans running, for keepalived's JSON dump.
     pub configured: arc_swap::ArcSwap<Configured>,
+    /// RFC 6527's protocol errors, as the SNMP subagent watches them.
+    pub proto_errors: Mutex<super::snmp::ProtoErrors>,
 }
 
 /// What the daemon runs, as the last start or reload resolved it.
@@ -50,6 +52,7 @@ pub struct Cleared {
     pub instances: HashMap<String, crate::fsm::Counters>,
     /// The valid adverts each instance's datapath record had counted.
     pub adverts_seen: HashMap<String, u64>,
+    pub receive_errors: HashMap<String, vrrp_common::stats::ReceiveErrors>,
 }
 
 impl Shared {
@@ -62,6 +65,9 @@ impl Shared {
                 if let Some(live) = reader.liveness(&snapshot.key) {
                     snapshot.liveness = live;
                 }
+                if let Some(errors) = reader.receive_errors(&snapshot.key) {
+                    snapshot.receive_errors = snapshot.receive_errors.plus(&errors);
+                }
             }
         }
         if let Ok(cleared) = self.cleared.lock() {
@@ -71,6 +77,9 @@ impl Shared {
                 }
                 if let Some(baseline) = cleared.adverts_seen.get(&snapshot.name) {
                     snapshot.liveness.adverts = snapshot.liveness.adverts.saturating_sub(*baseline);
+                }
+                if let Some(baseline) = cleared.receive_errors.get(&snapshot.name) {
+                    snapshot.receive_errors = snapshot.receive_errors.since(baseline);
                 }
             }
         }
@@ -125,11 +134,16 @@ impl Shared {
             .iter()
             .map(|snapshot| (snapshot.name.clone(), snapshot.liveness.adverts))
             .collect();
+        let receive_errors = snapshots
+            .iter()
+            .map(|snapshot| (snapshot.name.clone(), snapshot.receive_errors))
+            .collect();
         if let Ok(mut cleared) = self.cleared.lock() {
             *cleared = Cleared {
                 datapath: Some(datapath),
                 instances,
                 adverts_seen,
+                receive_errors,
             };
         }
     }

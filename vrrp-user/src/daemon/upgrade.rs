@@ -33,7 +33,8 @@ use crate::track::{Observation, Source};
 
 /// The hand-over's format. Bump it with any change an older or newer image could misread:
 /// the preflight then sees the mismatch and the upgrade becomes a safe restart.
-pub const FORMAT: u32 = 1;
+/// 2: the XDP maps include INSTANCE_ERRORS.
+pub const FORMAT: u32 = 2;
 
 /// What `--upgrade-preflight` prints, followed by the format number.
 pub const PREFLIGHT_ANSWER: &str = "vrrpd hand-over format";

@@ -14,7 +14,9 @@ use std::collections::HashMap as StdHashMap;
 use std::path::{Path, PathBuf};
 
 use aya::Ebpf;
-use aya::maps::{HashMap, Map, MapData, MapError, PerCpuArray, RingBuf};
+use aya::maps::{
+    HashMap, Map, MapData, MapError, PerCpuArray, PerCpuHashMap, PerCpuValues, RingBuf,
+};
 use aya::programs::links::{FdLink, PinnedLink};
 use aya::programs::xdp::{XdpLink, XdpLinkId};
 use thiserror::Error;
@@ -22,7 +24,7 @@ use tracing::info;
 use vrrp_common::maps::{
     InstanceConfig, InstanceKey, Liveness, PeerKey, PeerTtl, VipKey, VipValue,
 };
-use vrrp_common::stats::Counter;
+use vrrp_common::stats::{Counter, ReceiveErrors};
 
 use super::attach::{self, AttachError, AttachPolicy, AttachedMode};
 use super::program::{self, LoadError};
@@ -37,6 +39,8 @@ pub enum XdpError {
     Map(&'static str, MapError),
     #[error("map {0}: a second descriptor: {1}")]
     Duplicate(&'static str, std::io::Error),
+    #[error("map {0}: a value for each CPU: {1}")]
+    PerCpu(&'static str, std::io::Error),
     #[error("the object has no map {0}")]
     MissingMap(&'static str),
     #[error("pinning maps under {path}: {message}")]
@@ -48,7 +52,15 @@ pub enum XdpError {
 }
 
 /// The maps, by the names the program gives them; all of them are handed over by `upgrade`.
-pub const MAP_NAMES: [&str; 6] = ["CONFIG", "LIVENESS", "PEERS", "VIPS", "STATS", "EVENTS"];
+pub const MAP_NAMES: [&str; 7] = [
+    "CONFIG",
+    "LIVENESS",
+    "PEERS",
+    "VIPS",
+    "STATS",
+    "EVENTS",
+    "INSTANCE_ERRORS",
+];
 
 /// How the program is attached to one interface.
 enum Link {
@@ -79,6 +91,7 @@ pub struct XdpDatapath {
     peers: HashMap<MapData, PeerKey, PeerTtl>,
     vips: HashMap<MapData, VipKey, VipValue>,
     stats: PerCpuArray<MapData, u64>,
+    instance_errors: PerCpuHashMap<MapData, InstanceKey, ReceiveErrors>,
     events: Option<RingBuf<MapData>>,
     /// EVENTS on a descriptor of its own: the ring buffer is taken by the protocol thread, and
     /// an upgrade hands the map itself over.
@@ -156,6 +169,7 @@ impl XdpDatapath {
             peers: typed(source.map("PEERS")?, "PEERS")?,
             vips: typed(source.map("VIPS")?, "VIPS")?,
             stats: typed(source.map("STATS")?, "STATS")?,
+            instance_errors: typed(source.map("INSTANCE_ERRORS")?, "INSTANCE_ERRORS")?,
             events_map: duplicate(&events, "EVENTS")?,
             events: Some(typed(events, "EVENTS")?),
             attached: StdHashMap::new(),
@@ -267,7 +281,7 @@ impl XdpDatapath {
         Ok(program::xdp_program(ebpf)?)
     }
 
-    fn maps(&self) -> [(&'static str, &MapData); 6] {
+    fn maps(&self) -> [(&'static str, &MapData); MAP_NAMES.len()] {
         [
             ("CONFIG", self.config.map_data()),
             ("LIVENESS", self.liveness.map_data()),
@@ -275,6 +289,7 @@ impl XdpDatapath {
             ("VIPS", self.vips.map_data()),
             ("STATS", self.stats.map_data()),
             ("EVENTS", &self.events_map),
+            ("INSTANCE_ERRORS", self.instance_errors.map_data()),
         ]
     }
 
@@ -320,12 +335,25 @@ impl XdpDatapath {
     ) -> Result<(), XdpError> {
         self.config
             .insert(key, config, 0)
-            .map_err(|e| XdpError::Map("CONFIG", e))
+            .map_err(|e| XdpError::Map("CONFIG", e))?;
+        // The instance's receive errors start at zero with it and live as long as it does
+        // (a new configuration keeps them, as keepalived's reload keeps its statistics).
+        if self.instance_errors.get(key, 0).is_err() {
+            let zeros = aya::util::nr_cpus()
+                .map_err(|(_, error)| error)
+                .and_then(|cpus| PerCpuValues::try_from(vec![ReceiveErrors::default(); cpus]))
+                .map_err(|error| XdpError::PerCpu("INSTANCE_ERRORS", error))?;
+            self.instance_errors
+                .insert(key, zeros, 0)
+                .map_err(|e| XdpError::Map("INSTANCE_ERRORS", e))?;
+        }
+        Ok(())
     }
 
     pub fn remove_instance(&mut self, key: &InstanceKey) {
         let _ = self.config.remove(key);
         let _ = self.liveness.remove(key);
+        let _ = self.instance_errors.remove(key);
     }
 
     /// Starts a fresh LIVENESS record for an instance.
@@ -350,6 +378,7 @@ impl XdpDatapath {
         Ok(DatapathReader {
             stats: second_handle(self.stats.map_data(), "STATS")?,
             liveness: second_handle(self.liveness.map_data(), "LIVENESS")?,
+            instance_errors: second_handle(self.instance_errors.map_data(), "INSTANCE_ERRORS")?,
         })
     }
 
@@ -390,6 +419,7 @@ impl XdpDatapath {
 pub struct DatapathReader {
     stats: PerCpuArray<MapData, u64>,
     liveness: HashMap<MapData, InstanceKey, Liveness>,
+    instance_errors: PerCpuHashMap<MapData, InstanceKey, ReceiveErrors>,
 }
 
 impl DatapathReader {
@@ -406,6 +436,16 @@ impl DatapathReader {
 
     pub fn liveness(&self, key: &InstanceKey) -> Option<Liveness> {
         self.liveness.get(key, 0).ok()
+    }
+
+    /// An instance's receive errors, summed over CPUs.
+    pub fn receive_errors(&self, key: &InstanceKey) -> Option<ReceiveErrors> {
+        let values = self.instance_errors.get(key, 0).ok()?;
+        Some(
+            values
+                .iter()
+                .fold(ReceiveErrors::default(), |sum, cpu| sum.plus(cpu)),
+        )
     }
 }
 
@@ -468,6 +508,12 @@ trait MapDataOf {
 }
 
 impl<K: aya::Pod, V: aya::Pod> MapDataOf for HashMap<MapData, K, V> {
+    fn map_data(&self) -> &MapData {
+        aya::maps::IterableMap::map(self)
+    }
+}
+
+impl<K: aya::Pod, V: aya::Pod> MapDataOf for PerCpuHashMap<MapData, K, V> {
     fn map_data(&self) -> &MapData {
         aya::maps::IterableMap::map(self)
     }

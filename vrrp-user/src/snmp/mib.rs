@@ -182,6 +182,9 @@ pub struct Inputs<'a> {
     /// position in that list, from 1), with what the protocol thread last published of each.
     pub instances: &'a [(Running<'a>, &'a InstanceSnapshot)],
     pub observations: &'a HashMap<Source, Observation>,
+    /// Each instance's latest RFC 6527 protocol error (vrrpv3StatisticsProtoErrReason), by
+    /// name; absent: noError.
+    pub proto_errors: &'a HashMap<String, i32>,
     /// An interface's index by its name (0 when there is none).
     pub interface_index: &'a dyn Fn(&str) -> u32,
     /// keepalived's routerId default: the host's name.

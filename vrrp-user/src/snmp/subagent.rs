@@ -76,8 +76,10 @@ enum SessionError {
 
 /// The daemon's side: notifications in, the session's task behind.
 pub struct Subagent {
-    notifications: mpsc::Sender<Vec<VarBind>>,
+    notifications: Notifier,
     task: tokio::task::JoinHandle<()>,
+    /// Tasks that feed the session and end with it.
+    companions: Vec<tokio::task::JoinHandle<()>>,
     /// What it was started with, to tell whether a reload changes it.
     pub endpoint: Endpoint,
     pub enabled: Enabled,
@@ -94,8 +96,9 @@ impl Subagent {
         info!("Starting SNMP subagent");
         let task = tokio::spawn(run(endpoint.clone(), enabled, view, queue));
         Subagent {
-            notifications,
+            notifications: Notifier(notifications),
             task,
+            companions: Vec::new(),
             endpoint,
             enabled,
         }
@@ -103,15 +106,39 @@ impl Subagent {
 
     /// Queues a notification (snmpTrapOID.0 first); dropped when the queue is full.
     pub fn notify(&self, varbinds: Vec<VarBind>) {
-        if self.notifications.try_send(varbinds).is_err() {
-            warn!("SNMP: the notification queue is full; a notification is dropped");
-        }
+        self.notifications.notify(varbinds);
+    }
+
+    /// A handle that queues notifications, for a task of its own.
+    pub fn notifier(&self) -> Notifier {
+        self.notifications.clone()
+    }
+
+    /// Ends `task` with the session.
+    pub fn accompany(&mut self, task: tokio::task::JoinHandle<()>) {
+        self.companions.push(task);
     }
 }
 
 impl Drop for Subagent {
     fn drop(&mut self) {
         self.task.abort();
+        for task in &self.companions {
+            task.abort();
+        }
+    }
+}
+
+/// Queues notifications for the session.
+#[derive(Clone)]
+pub struct Notifier(mpsc::Sender<Vec<VarBind>>);
+
+impl Notifier {
+    /// Queues a notification (snmpTrapOID.0 first); dropped when the queue is full.
+    pub fn notify(&self, varbinds: Vec<VarBind>) {
+        if self.0.try_send(varbinds).is_err() {
+            warn!("SNMP: the notification queue is full; a notification is dropped");
+        }
     }
 }
 

@@ -109,13 +109,30 @@ pub fn auth_failure(plan: &Running, source: IpAddr) -> Option<Vec<VarBind>> {
     ))
 }
 
-/// VRRPV3-MIB::vrrpv3NewMaster, with vrrpv3OperationsMasterIpAddr and the reason.
-fn rfc6527_new_master(plan: &Running, reason: i32) -> Vec<VarBind> {
+/// An instance's row in VRRPV3-MIB's tables: interface, VRID, address type.
+fn rfc6527_row(plan: &Running) -> [u32; 3] {
     let family = match plan.family {
         Family::Ipv4 => 1,
         Family::Ipv6 => 2,
     };
-    let row = [plan.ifindex, u32::from(plan.config.vrid), family];
+    [plan.ifindex, u32::from(plan.config.vrid), family]
+}
+
+/// VRRPV3-MIB::vrrpv3ProtoError, with vrrpv3StatisticsProtoErrReason (keepalived's
+/// vrrp_rfcv3_snmp_proto_err_notify).
+pub fn proto_error(plan: &Running, reason: i32) -> Vec<VarBind> {
+    trap(
+        oid(&VRRPV3_MIB, &[0, 2]),
+        vec![object(
+            oid(&VRRPV3_MIB, &oid(&[1, 2, 5, 1, 6], &rfc6527_row(plan))),
+            Value::Integer(reason),
+        )],
+    )
+}
+
+/// VRRPV3-MIB::vrrpv3NewMaster, with vrrpv3OperationsMasterIpAddr and the reason.
+fn rfc6527_new_master(plan: &Running, reason: i32) -> Vec<VarBind> {
+    let row = rfc6527_row(plan);
     let master = match plan.source {
         IpAddr::V4(v4) => v4.octets().to_vec(),
         IpAddr::V6(v6) => v6.octets().to_vec(),

@@ -10,6 +10,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use vrrp_common::maps::State;
+use vrrp_common::stats::{ReceiveError, ReceiveErrors};
 use vrrp_common::wire::Family;
 
 use super::agentx::Value;
@@ -161,12 +162,21 @@ pub fn fill_rfc2787(view: &mut View, inputs: &Inputs) {
             view.put(at(&index), Value::Integer(1));
         }
         let counters = &snapshot.counters;
+        let errors = &snapshot.receive_errors;
         let stats = |c: u32| at(&[2, 4, 1, c, row[0], row[1]]);
+        // vrrpStatsAdvertiseIntervalErrors (3) and InvalidAuthType (10) stay 0, as in the
+        // JSON dump (see keepalived_json::stats).
         let counted = [
             (1, counters.became_master),
             (2, adverts_received(snapshot)),
+            (4, errors.get(ReceiveError::AuthFailure)),
+            (5, errors.get(ReceiveError::IpTtl)),
             (6, counters.priority_zero_received),
             (7, counters.priority_zero_sent),
+            (8, errors.get(ReceiveError::InvalidType)),
+            (9, errors.get(ReceiveError::AddressList)),
+            (11, errors.get(ReceiveError::AuthTypeMismatch)),
+            (12, errors.get(ReceiveError::PacketLength)),
         ];
         for c in 1..=12 {
             let value = counted
@@ -176,11 +186,12 @@ pub fn fill_rfc2787(view: &mut View, inputs: &Inputs) {
             view.put(stats(c), Value::Counter32(value as u32));
         }
     }
-    // vrrpRouterChecksumErrors, VersionErrors, VrIdErrors: vrrpd counts malformed adverts per
-    // reason for the whole datapath (`vrrpd stats`), not per instance.
-    for c in 1..=3 {
-        view.put(at(&[2, c, 0]), Value::Counter32(0));
-    }
+    // vrrpRouterChecksumErrors and VersionErrors: the sums over the RFC 2787 instances, as
+    // keepalived serves them; VrIdErrors stays 0 (keepalived never counts it).
+    let (checksum, version) = router_errors(rfc2787_instances(inputs).map(|(_, s)| s));
+    view.put(at(&[2, 1, 0]), Value::Counter32(checksum as u32));
+    view.put(at(&[2, 2, 0]), Value::Counter32(version as u32));
+    view.put(at(&[2, 3, 0]), Value::Counter32(0));
 }
 
 pub fn fill_rfc6527(view: &mut View, inputs: &Inputs) {
@@ -222,18 +233,30 @@ pub fn fill_rfc6527(view: &mut View, inputs: &Inputs) {
             view.put(at(&index), Value::Integer(1));
         }
         let counters = &snapshot.counters;
+        let errors = &snapshot.receive_errors;
         let stats = |c: u32| at(&[1, 2, 5, 1, c, row[0], row[1], row[2]]);
         view.put(stats(1), Value::Counter32(counters.became_master as u32));
         view.put(stats(2), Value::Integer(master_reason(snapshot)));
         view.put(stats(3), Value::Counter64(adverts_received(snapshot)));
+        // vrrpv3StatisticsAdvIntervalErrors: 0, as keepalived (see keepalived_json::stats).
         view.put(stats(4), Value::Counter64(0));
-        view.put(stats(5), Value::Counter64(0));
-        view.put(stats(6), Value::Integer(0));
+        view.put(stats(5), Value::Counter64(errors.get(ReceiveError::IpTtl)));
+        let latest = inputs.proto_errors.get(plan.name()).copied().unwrap_or(0);
+        view.put(stats(6), Value::Integer(latest));
         view.put(stats(7), Value::Counter64(counters.priority_zero_received));
         view.put(stats(8), Value::Counter64(counters.priority_zero_sent));
-        for c in 9..=11 {
-            view.put(stats(c), Value::Counter64(0));
-        }
+        view.put(
+            stats(9),
+            Value::Counter64(errors.get(ReceiveError::InvalidType)),
+        );
+        view.put(
+            stats(10),
+            Value::Counter64(errors.get(ReceiveError::AddressList)),
+        );
+        view.put(
+            stats(11),
+            Value::Counter64(errors.get(ReceiveError::PacketLength)),
+        );
         view.put(stats(12), Value::TimeTicks(0));
         // vrrpv3StatisticsRefreshRate: the advert interval in milliseconds.
         view.put(
@@ -241,8 +264,40 @@ pub fn fill_rfc6527(view: &mut View, inputs: &Inputs) {
             Value::Gauge32(u32::from(instance.advert_interval_cs) * 10),
         );
     }
-    for c in 1..=3 {
-        view.put(at(&[1, 2, c, 0]), Value::Counter64(0));
-    }
+    let (checksum, version) = router_errors(
+        inputs
+            .instances
+            .iter()
+            .filter(|(plan, _)| !plan.config.addresses.is_empty())
+            .map(|(_, snapshot)| *snapshot),
+    );
+    view.put(at(&[1, 2, 1, 0]), Value::Counter64(checksum));
+    view.put(at(&[1, 2, 2, 0]), Value::Counter64(version));
+    view.put(at(&[1, 2, 3, 0]), Value::Counter64(0));
     view.put(at(&[1, 2, 4, 0]), Value::TimeTicks(0));
+}
+
+/// RFC 6527's vrrpv3StatisticsProtoErrReason for the protocol errors counted between `before`
+/// and `now`: ipTtlError(1), versionError(2) or checksumError(3), in the order keepalived checks
+/// an advert (the counters do not say which came last); `None` when none was counted.
+pub fn proto_error_reason(before: &ReceiveErrors, now: &ReceiveErrors) -> Option<i32> {
+    [
+        (ReceiveError::IpTtl, 1),
+        (ReceiveError::Version, 2),
+        (ReceiveError::Checksum, 3),
+    ]
+    .into_iter()
+    .find(|(error, _)| now.get(*error) > before.get(*error))
+    .map(|(_, reason)| reason)
+}
+
+/// The router-wide checksum and version errors: the sums over the instances a MIB serves.
+fn router_errors<'a>(served: impl Iterator<Item = &'a InstanceSnapshot>) -> (u64, u64) {
+    served.fold((0, 0), |(checksum, version), snapshot| {
+        let errors = &snapshot.receive_errors;
+        (
+            checksum + errors.get(ReceiveError::Checksum),
+            version + errors.get(ReceiveError::Version),
+        )
+    })
 }

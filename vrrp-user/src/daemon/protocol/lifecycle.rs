@@ -151,6 +151,7 @@ impl Thread {
             socket: send_key,
             started,
             address_list: Default::default(),
+            receive_errors: Default::default(),
         });
         self.changed(super::Unpublished::State);
         Ok(())

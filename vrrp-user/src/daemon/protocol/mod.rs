@@ -24,10 +24,12 @@ mod sync;
 mod timers;
 
 use std::collections::HashMap;
+
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::thread::JoinHandleExt;
 use std::sync::{Arc, Mutex};
+use vrrp_common::stats::ReceiveErrors;
 
 pub use publish::Published;
 use publish::Unpublished;
@@ -171,6 +173,9 @@ struct Running {
     started: bool,
     /// Adverts seen with another address list than ours, and what of them was logged.
     address_list: receive::AddressListReport,
+    /// Adverts for this instance refused by the sockets (the XDP program counts its own in
+    /// INSTANCE_ERRORS), as keepalived counts them per instance.
+    receive_errors: ReceiveErrors,
 }
 
 struct Thread {

@@ -118,6 +118,7 @@ impl Thread {
                         .last_transition()
                         .map(|(at, reason)| (*at, reason.describe(family))),
                     counters: *running.fsm.counters(),
+                    receive_errors: running.receive_errors,
                     addresses: running
                         .plan
                         .config

@@ -9,7 +9,7 @@ use vrrp_common::time::Instant;
 use vrrp_common::wire::ip::IpMeta;
 use vrrp_common::wire::raw_from_ip;
 
-use super::Thread;
+use super::{Thread, Unpublished};
 use crate::fsm::Input;
 use crate::net::advert::AdvertTemplate;
 use crate::net::ipsec_ah::Refused;
@@ -152,6 +152,7 @@ impl Thread {
                     return None;
                 }
                 self.published.count(Counter::DropAuthFailure);
+                running.receive_errors.count(Counter::DropAuthFailure);
                 if running
                     .refusal_logged_at
                     .is_none_or(|at| now - at >= std::time::Duration::from_secs(1))
@@ -163,6 +164,7 @@ impl Thread {
                         vrrp_common::wire::raw_to_ip(meta.family, &meta.source)
                     );
                 }
+                self.changed(Unpublished::Counters);
                 None
             }
         }
@@ -201,6 +203,12 @@ impl Thread {
         };
         self.published.count(Counter::FramesSeen);
         self.published.count(counter);
+        if let (Some((key, _)), Err(counter)) = (reception.instance, reception.verdict)
+            && let Some(running) = self.instances.iter_mut().find(|r| r.plan.key == key)
+        {
+            running.receive_errors.count(counter);
+            self.changed(Unpublished::Counters);
+        }
         if matches!(
             counter,
             Counter::DropAuthFailure | Counter::DropAuthTypeMismatch
@@ -227,6 +235,10 @@ impl Thread {
         {
             if reception.address_list_differs {
                 self.published.count(Counter::AddressListMismatch);
+                self.instances[index]
+                    .receive_errors
+                    .count(Counter::AddressListMismatch);
+                self.changed(Unpublished::Counters);
                 let report = &mut self.instances[index].address_list;
                 report.seen += 1;
                 report.last_count = reception.address_count;
