@@ -284,6 +284,18 @@ fn a_failover_sends_keepalived_s_notifications_to_snmptrapd() {
     }
 }
 
+/// The notifications `snmptrapd` received of the kind `notification` (an OID).
+fn traps_named(snmpd: &Snmpd, notification: &str) -> Vec<String> {
+    snmpd
+        .traps()
+        .into_iter()
+        .filter(|trap| trap.contains(&format!("OID: {notification}")))
+        .collect()
+}
+
+/// vrrpd's two datapaths, as the command line chooses them.
+const VRRPD_MODES: [(&str, &[&str]); 2] = [("XDP", &[]), ("socket", &["--datapath", "socket"])];
+
 /// The vrrpTrapAuthFailure notifications router 1 sends while a master with another password
 /// advertises beside it (`extra`: vrrpd's command line).
 fn auth_failure_traps(
@@ -304,13 +316,7 @@ fn auth_failure_traps(
     .expect("the other master");
     let text = vi_1(100, Some("abc123"), &snmp_lines(&snmpd));
     let label = format!("{implementation:?}").to_lowercase();
-    let failures = |snmpd: &Snmpd| -> Vec<String> {
-        snmpd
-            .traps()
-            .into_iter()
-            .filter(|trap| trap.contains("OID: .1.3.6.1.2.1.68.0.2"))
-            .collect()
-    };
+    let failures = |snmpd: &Snmpd| traps_named(snmpd, ".1.3.6.1.2.1.68.0.2");
     let mut daemon = Daemon::start(
         implementation,
         segment.router(1),
@@ -338,7 +344,7 @@ fn a_wrong_password_sends_vrrp_trap_auth_failure_as_keepalived_does() {
         auth_failure_traps(Implementation::Keepalived, &[], &segment, &scratch)
     };
     println!("keepalived: {theirs:#?}");
-    for (mode, extra) in [("XDP", &[][..]), ("socket", &["--datapath", "socket"][..])] {
+    for (mode, extra) in VRRPD_MODES {
         let scratch = Scratch::new("snmp-auth-v").expect("scratch");
         let ours = auth_failure_traps(Implementation::Vrrpd, extra, &segment, &scratch);
         println!("vrrpd ({mode}): {ours:#?}");
@@ -363,13 +369,7 @@ fn proto_error_traps(
     let lines = format!("{}   vrrp_mcast_group4 224.0.1.11\n", snmp_lines(&snmpd));
     let text = vi_1(100, None, &lines);
     let label = format!("proto-{implementation:?}").to_lowercase();
-    let errors = |snmpd: &Snmpd| -> Vec<String> {
-        snmpd
-            .traps()
-            .into_iter()
-            .filter(|trap| trap.contains("OID: .1.3.6.1.2.1.207.0.2"))
-            .collect()
-    };
+    let errors = |snmpd: &Snmpd| traps_named(snmpd, ".1.3.6.1.2.1.207.0.2");
     let mut daemon = Daemon::start(
         implementation,
         segment.router(1),
@@ -411,7 +411,7 @@ fn a_wrong_ttl_sends_vrrpv3_proto_error_as_keepalived_does() {
         proto_error_traps(Implementation::Keepalived, &[], &segment, &scratch)
     };
     println!("keepalived: {theirs:#?}");
-    for (mode, extra) in [("XDP", &[][..]), ("socket", &["--datapath", "socket"][..])] {
+    for (mode, extra) in VRRPD_MODES {
         let scratch = Scratch::new("snmp-proto-v").expect("scratch");
         let ours = proto_error_traps(Implementation::Vrrpd, extra, &segment, &scratch);
         println!("vrrpd ({mode}): {ours:#?}");
