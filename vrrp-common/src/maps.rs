@@ -189,6 +189,8 @@ pub enum EventKind {
     /// A unicast advert carried keepalived's old VRRPv3 checksum (see
     /// [`flags::OLD_UNICAST_CHECKSUM`]); ours must follow.
     OldUnicastChecksum = 11,
+    /// As AuthFailure, for an advert with another authentication type.
+    AuthTypeMismatch = 12,
 }
 
 impl EventKind {
@@ -205,6 +207,7 @@ impl EventKind {
             9 => EventKind::AuthFailure,
             10 => EventKind::Deferred,
             11 => EventKind::OldUnicastChecksum,
+            12 => EventKind::AuthTypeMismatch,
             _ => return None,
         })
     }

@@ -196,9 +196,15 @@ fn act_on_advert(
         Ok(advert) => advert,
         Err(counter) => {
             if is_auth_failure(counter) && rules::auth_failure_wakes(live, now) {
+                // keepalived's vrrpTrapAuthErrorType tells the two apart.
+                let kind = if counter == Counter::DropAuthTypeMismatch {
+                    EventKind::AuthTypeMismatch
+                } else {
+                    EventKind::AuthFailure
+                };
                 wake(
                     key,
-                    EventKind::AuthFailure,
+                    kind,
                     source,
                     reception.priority,
                     reception.interval_cs,

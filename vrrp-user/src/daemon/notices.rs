@@ -125,7 +125,11 @@ impl Daemon {
             } => {
                 self.announce_instance(&plan, event, priority);
             }
-            Outcome::AuthFailure { plan, source } => self.snmp_auth_failure(&plan, source),
+            Outcome::AuthFailure {
+                plan,
+                source,
+                type_mismatch,
+            } => self.snmp_auth_failure(&plan, source, type_mismatch),
             Outcome::Stopped => {}
         }
     }

@@ -188,13 +188,22 @@ impl Daemon {
         }
     }
 
-    /// VRRP-MIB's vrrpTrapAuthFailure: adverts from `source` with the wrong password.
-    pub(super) fn snmp_auth_failure(&self, plan: &InstancePlan, source: std::net::IpAddr) {
+    /// VRRP-MIB's vrrpTrapAuthFailure: adverts from `source` with the wrong password (or,
+    /// `type_mismatch`, another authentication type).
+    pub(super) fn snmp_auth_failure(
+        &self,
+        plan: &InstancePlan,
+        source: std::net::IpAddr,
+        type_mismatch: bool,
+    ) {
         let Some(agent) = &self.snmp else { return };
         if !self.config.global.snmp.traps || !agent.enabled.rfcv2 {
             return;
         }
-        if let Some(notification) = crate::snmp::traps::auth_failure(&running(plan), source) {
+        let running = running(plan);
+        if let Some(notification) =
+            crate::snmp::traps::auth_failure(&running, source, type_mismatch)
+        {
             agent.notify(notification);
         }
     }

@@ -85,9 +85,10 @@ fn rfc2787_new_master(plan: &Running) -> Option<Vec<VarBind>> {
 }
 
 /// VRRP-MIB::vrrpTrapAuthFailure for adverts from `source` with the wrong password:
-/// vrrpTrapPacketSrc and vrrpTrapAuthErrorType authFailure(3). Like keepalived, for the
-/// instances RFC 2787 describes only (VRRPv2 over IPv4 with a virtual address).
-pub fn auth_failure(plan: &Running, source: IpAddr) -> Option<Vec<VarBind>> {
+/// vrrpTrapPacketSrc and vrrpTrapAuthErrorType authFailure(3), or authTypeMismatch(2) for
+/// another authentication type. Like keepalived, for the instances RFC 2787 describes only
+/// (VRRPv2 over IPv4 with a virtual address).
+pub fn auth_failure(plan: &Running, source: IpAddr, type_mismatch: bool) -> Option<Vec<VarBind>> {
     let IpAddr::V4(source) = source else {
         return None;
     };
@@ -104,7 +105,10 @@ pub fn auth_failure(plan: &Running, source: IpAddr) -> Option<Vec<VarBind>> {
                 oid(&VRRP_MIB, &oid(&[1, 5], &row)),
                 Value::IpAddress(source.octets()),
             ),
-            object(oid(&VRRP_MIB, &oid(&[1, 6], &row)), Value::Integer(3)),
+            object(
+                oid(&VRRP_MIB, &oid(&[1, 6], &row)),
+                Value::Integer(if type_mismatch { 2 } else { 3 }),
+            ),
         ],
     ))
 }

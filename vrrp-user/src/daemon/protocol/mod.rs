@@ -123,11 +123,13 @@ pub enum Outcome {
         event: crate::notify::Event,
         priority: u8,
     },
-    /// Adverts with the wrong password reached the instance (reported at most once a second
-    /// per instance): keepalived's vrrpTrapAuthFailure.
+    /// Adverts with the wrong password or authentication type reached the instance (reported
+    /// at most once a second per instance): keepalived's vrrpTrapAuthFailure.
     AuthFailure {
         plan: Arc<InstancePlan>,
         source: std::net::IpAddr,
+        /// Another authentication type, rather than the wrong password.
+        type_mismatch: bool,
     },
     /// The thread has finished (after Shutdown).
     Stopped,

@@ -43,9 +43,15 @@ impl Thread {
             self.use_old_unicast_checksum(index);
             return;
         }
-        if kind == Some(EventKind::AuthFailure) {
+        let refusal = match kind {
+            Some(EventKind::AuthFailure) => Some(Counter::DropAuthFailure),
+            Some(EventKind::AuthTypeMismatch) => Some(Counter::DropAuthTypeMismatch),
+            _ => None,
+        };
+        if let Some(refusal) = refusal {
             // The program wakes us at most once a second per instance.
-            self.report_auth_failure(index, vrrp_common::wire::raw_to_ip(family, &event.source));
+            let source = vrrp_common::wire::raw_to_ip(family, &event.source);
+            self.report_auth_failure(index, source, refusal);
             return;
         }
         debug!(
@@ -62,16 +68,24 @@ impl Thread {
         self.input(index, Input::Advert(advert), seen);
     }
 
-    /// Adverts from `source` with the wrong password (or authentication type) reached instance
-    /// `index`: logged, and keepalived's vrrpTrapAuthFailure sent.
-    fn report_auth_failure(&mut self, index: usize, source: std::net::IpAddr) {
-        warn!(
-            "({}) received an invalid passwd! (from {source}; further failures counted, logged once a second)",
-            self.instances[index].plan.name(),
-        );
+    /// Adverts from `source` with the wrong password or authentication type (`refusal`:
+    /// DropAuthFailure or DropAuthTypeMismatch) reached instance `index`: logged, and
+    /// keepalived's vrrpTrapAuthFailure sent.
+    fn report_auth_failure(&mut self, index: usize, source: std::net::IpAddr, refusal: Counter) {
+        let name = self.instances[index].plan.name();
+        if refusal == Counter::DropAuthTypeMismatch {
+            warn!(
+                "({name}) received an advert with another authentication type (from {source}; further ones counted, logged once a second)"
+            );
+        } else {
+            warn!(
+                "({name}) received an invalid passwd! (from {source}; further failures counted, logged once a second)"
+            );
+        }
         let _ = self.outcomes.send(super::Outcome::AuthFailure {
             plan: std::sync::Arc::clone(&self.instances[index].plan),
             source,
+            type_mismatch: refusal == Counter::DropAuthTypeMismatch,
         });
     }
 
@@ -222,6 +236,7 @@ impl Thread {
             self.report_auth_failure(
                 index,
                 vrrp_common::wire::raw_to_ip(meta.family, &meta.source),
+                counter,
             );
         }
         if reception.old_checksum
