@@ -17,6 +17,7 @@ use vrrp_harness::wait_until;
 
 const WAIT: Duration = Duration::from_secs(20);
 const DUMP: &str = "/tmp/keepalived.json";
+const KEEPALIVED_STATS_DUMP: &str = "/tmp/keepalived.stats";
 /// Keys whose values differ by nature: when the transition happened, how many adverts went by.
 const ALLOWED: [&str; 3] = ["last_transition", "advert_sent", "advert_rcvd"];
 
@@ -366,9 +367,33 @@ fn refused_adverts(mac: [u8; 6]) -> Vec<Vec<u8>> {
     frames
 }
 
+/// Waits for a fresh statistics dump (SIGUSR2) at `path` after `signal` and reads it, the
+/// advert counts (which differ by nature) left out.
+fn stats_dump(path: &std::path::Path, mut signal: impl FnMut()) -> String {
+    let _ = std::fs::remove_file(path);
+    signal();
+    wait_until("the statistics dump", WAIT, || {
+        std::fs::read_to_string(path).is_ok_and(|text| text.contains("Priority Zero"))
+    });
+    let text = std::fs::read_to_string(path).expect("stats dump");
+    let _ = std::fs::remove_file(path);
+    let mut lines: Vec<&str> = text.lines().collect();
+    // "  Advertisements:" is followed by Received and Sent.
+    if let Some(at) = lines.iter().position(|l| *l == "  Advertisements:") {
+        lines.drain(at + 1..(at + 3).min(lines.len()));
+    }
+    lines.join("\n")
+}
+
 /// The receive-error counters of the seed's DR2 (a backup, alone) after the client's
-/// refused adverts, under keepalived or vrrpd with `datapath`.
-fn receive_errors(keepalived: bool, datapath: &str, segment: &Segment, scratch: &Scratch) -> Value {
+/// refused adverts, under keepalived or vrrpd with `datapath`: the JSON dump's, and the
+/// statistics dump (SIGUSR2) in keepalived's layout.
+fn receive_errors(
+    keepalived: bool,
+    datapath: &str,
+    segment: &Segment,
+    scratch: &Scratch,
+) -> (Value, String) {
     let text = seed_config("dr2-keepalived.conf", scratch).expect("dr2");
     let label = format!("errors-{keepalived}-{datapath}");
     let backup = "(VI_1) Entering BACKUP STATE";
@@ -396,8 +421,10 @@ fn receive_errors(keepalived: bool, datapath: &str, segment: &Segment, scratch: 
         daemon.process.wait_for_log(backup, WAIT).expect("backup");
         send();
         let document = dump(|| daemon.signal_vrrp_child(json));
+        let path = std::path::Path::new(KEEPALIVED_STATS_DUMP);
+        let text = stats_dump(path, || daemon.signal_vrrp_child(libc::SIGUSR2));
         let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
-        document
+        (document, text)
     } else {
         let mut daemon = Vrrpd::start(
             segment.router(1),
@@ -410,32 +437,37 @@ fn receive_errors(keepalived: bool, datapath: &str, segment: &Segment, scratch: 
         daemon.wait_for(backup, WAIT).expect("backup");
         send();
         let document = dump(|| daemon.process.signal(json));
+        // The harness gives each vrrpd a statistics file of its own (--stats-file).
+        let path = scratch.join(&format!("{label}.stats"));
+        let text = stats_dump(&path, || daemon.process.signal(libc::SIGUSR2));
         let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
-        document
+        (document, text)
     };
     std::thread::sleep(Duration::from_millis(500));
+    let (document, text) = document;
     let stats = &document[0]["stats"];
-    serde_json::json!({
+    let counters = serde_json::json!({
         "ip_ttl_err": stats["ip_ttl_err"],
         "auth_failure": stats["auth_failure"],
         "authtype_mismatch": stats["authtype_mismatch"],
         "invalid_type_rcvd": stats["invalid_type_rcvd"],
         "packet_len_err": stats["packet_len_err"],
         "addr_list_err": stats["addr_list_err"],
-    })
+    });
+    (counters, text)
 }
 
 /// Refused adverts are counted against their instance as keepalived counts them (its JSON
 /// dump's error counters, which keepalived-exporter and the SNMP statistics tables read too),
-/// in XDP and socket mode alike.
+/// in XDP and socket mode alike; SIGUSR2's statistics dump shows them in keepalived's layout.
 #[test]
 fn refused_adverts_are_counted_per_instance_as_keepalived_counts_them() {
     let _serial = vrrp_harness::serial();
     vrrp_harness::require_root();
     let segment = Segment::new(1).expect("segment");
     let scratch = Scratch::new("json-errors").expect("scratch");
-    let theirs = receive_errors(true, "", &segment, &scratch);
-    println!("keepalived: {theirs}");
+    let (theirs, their_text) = receive_errors(true, "", &segment, &scratch);
+    println!("keepalived: {theirs}\n{their_text}");
     assert_eq!(
         theirs,
         serde_json::json!({
@@ -449,9 +481,13 @@ fn refused_adverts_are_counted_per_instance_as_keepalived_counts_them() {
         "what keepalived 2.2.7 counts for these adverts"
     );
     for datapath in ["xdp", "socket"] {
-        let ours = receive_errors(false, datapath, &segment, &scratch);
+        let (ours, our_text) = receive_errors(false, datapath, &segment, &scratch);
         println!("vrrpd ({datapath}): {ours}");
         assert_eq!(ours, theirs, "{datapath}");
+        assert_eq!(
+            our_text, their_text,
+            "{datapath}: the SIGUSR2 statistics dump"
+        );
     }
     let _ = std::fs::remove_file(DUMP);
 }

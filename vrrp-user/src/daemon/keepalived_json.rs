@@ -274,3 +274,38 @@ pub fn dump(
         .collect();
     Value::Array(instances)
 }
+
+/// SIGUSR2's statistics dump (/tmp/keepalived.stats) in keepalived 2.2.7's text layout
+/// (vrrp_print_stats), made from the JSON dump's `stats` objects (`dump`), so the two always
+/// agree.
+pub fn stats_text(dump: &Value) -> String {
+    let mut out = String::new();
+    for instance in dump.as_array().into_iter().flatten() {
+        let name = instance["data"]["iname"].as_str().unwrap_or_default();
+        let stats = &instance["stats"];
+        let n = |key: &str| stats[key].as_u64().unwrap_or(0);
+        out.push_str(&format!(
+            "VRRP Instance: {name}\n  Advertisements:\n    Received: {}\n    Sent: {}\n  \
+             Became master: {}\n  Released master: {}\n  Packet Errors:\n    Length: {}\n    \
+             TTL: {}\n    Invalid Type: {}\n    Advertisement Interval: {}\n    \
+             Address List: {}\n  Authentication Errors:\n    Invalid Type: {}\n    \
+             Type Mismatch: {}\n    Failure: {}\n  Priority Zero:\n    Received: {}\n    \
+             Sent: {}\n",
+            n("advert_rcvd"),
+            n("advert_sent"),
+            n("become_master"),
+            n("release_master"),
+            n("packet_len_err"),
+            n("ip_ttl_err"),
+            n("invalid_type_rcvd"),
+            n("advert_interval_err"),
+            n("addr_list_err"),
+            n("invalid_authtype"),
+            n("authtype_mismatch"),
+            n("auth_failure"),
+            n("pri_zero_rcvd"),
+            n("pri_zero_sent"),
+        ));
+    }
+    out
+}

@@ -129,7 +129,6 @@ impl Daemon {
 
     /// SIGJSON: keepalived's JSON dump, written where keepalived writes it.
     pub(super) fn write_json_dump(&self) {
-        use crate::control::Reporter;
         let global = &self.config.global;
         let instances = self.shared.keepalived_dump();
         let document = if global.json_version == 2 {
@@ -147,7 +146,7 @@ impl Daemon {
         }
     }
 
-    /// SIGUSR1 / SIGUSR2: keepalived-like data and stats dumps.
+    /// SIGUSR1 / SIGUSR2: keepalived-like data dump, and the stats dump in keepalived's layout.
     pub(super) fn write_dump(&self, stats: bool) {
         let global = &self.config.global;
         let path = if stats {
@@ -162,7 +161,7 @@ impl Daemon {
                 .unwrap_or(&self.cli.dump_file)
         };
         let text = if stats {
-            crate::control::render::stats_text(&self.shared.stats())
+            super::keepalived_json::stats_text(&self.shared.keepalived_dump())
         } else {
             crate::control::render::status_text(&self.shared.status())
         };
