@@ -18,6 +18,7 @@ use vrrp_harness::wait_until;
 const WAIT: Duration = Duration::from_secs(20);
 const DUMP: &str = "/tmp/keepalived.json";
 const KEEPALIVED_STATS_DUMP: &str = "/tmp/keepalived.stats";
+const KEEPALIVED_DATA_DUMP: &str = "/tmp/keepalived.data";
 /// Keys whose values differ by nature: when the transition happened, how many adverts went by.
 const ALLOWED: [&str; 3] = ["last_transition", "advert_sent", "advert_rcvd"];
 
@@ -367,16 +368,22 @@ fn refused_adverts(mac: [u8; 6]) -> Vec<Vec<u8>> {
     frames
 }
 
-/// Waits for a fresh statistics dump (SIGUSR2) at `path` after `signal` and reads it, the
-/// advert counts (which differ by nature) left out.
-fn stats_dump(path: &std::path::Path, mut signal: impl FnMut()) -> String {
+/// Waits for a fresh text dump at `path` after `signal` (until it holds `complete`) and reads
+/// it.
+fn text_dump(path: &std::path::Path, complete: &str, mut signal: impl FnMut()) -> String {
     let _ = std::fs::remove_file(path);
     signal();
-    wait_until("the statistics dump", WAIT, || {
-        std::fs::read_to_string(path).is_ok_and(|text| text.contains("Priority Zero"))
+    wait_until("the dump", WAIT, || {
+        std::fs::read_to_string(path).is_ok_and(|text| text.contains(complete))
     });
-    let text = std::fs::read_to_string(path).expect("stats dump");
+    let text = std::fs::read_to_string(path).expect("dump");
     let _ = std::fs::remove_file(path);
+    text
+}
+
+/// The statistics dump (SIGUSR2), the advert counts (which differ by nature) left out.
+fn stats_dump(path: &std::path::Path, signal: impl FnMut()) -> String {
+    let text = text_dump(path, "Priority Zero", signal);
     let mut lines: Vec<&str> = text.lines().collect();
     // "  Advertisements:" is followed by Received and Sent.
     if let Some(at) = lines.iter().position(|l| *l == "  Advertisements:") {
@@ -385,15 +392,31 @@ fn stats_dump(path: &std::path::Path, mut signal: impl FnMut()) -> String {
     lines.join("\n")
 }
 
-/// The receive-error counters of the seed's DR2 (a backup, alone) after the client's
-/// refused adverts, under keepalived or vrrpd with `datapath`: the JSON dump's, and the
-/// statistics dump (SIGUSR2) in keepalived's layout.
+/// The "VRRP Topology" lines of the data dump (SIGUSR1), the time of the last transition left
+/// out.
+fn topology(path: &std::path::Path, signal: impl FnMut()) -> Vec<String> {
+    let text = text_dump(path, "Virtual IP", signal);
+    let mut in_topology = false;
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("------<") {
+            in_topology = line.contains("VRRP Topology");
+        } else if in_topology && !line.contains("Last transition") {
+            lines.push(line.to_string());
+        }
+    }
+    lines
+}
+
+/// What the seed's DR2 (a backup, alone) reports after the client's refused adverts, under
+/// keepalived or vrrpd with `datapath`: the JSON dump's receive-error counters, the statistics
+/// dump (SIGUSR2) and the topology of the data dump (SIGUSR1).
 fn receive_errors(
     keepalived: bool,
     datapath: &str,
     segment: &Segment,
     scratch: &Scratch,
-) -> (Value, String) {
+) -> (Value, String, Vec<String>) {
     let text = seed_config("dr2-keepalived.conf", scratch).expect("dr2");
     let label = format!("errors-{keepalived}-{datapath}");
     let backup = "(VI_1) Entering BACKUP STATE";
@@ -423,8 +446,10 @@ fn receive_errors(
         let document = dump(|| daemon.signal_vrrp_child(json));
         let path = std::path::Path::new(KEEPALIVED_STATS_DUMP);
         let text = stats_dump(path, || daemon.signal_vrrp_child(libc::SIGUSR2));
+        let path = std::path::Path::new(KEEPALIVED_DATA_DUMP);
+        let data = topology(path, || daemon.signal_vrrp_child(libc::SIGUSR1));
         let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
-        (document, text)
+        (document, text, data)
     } else {
         let mut daemon = Vrrpd::start(
             segment.router(1),
@@ -440,11 +465,13 @@ fn receive_errors(
         // The harness gives each vrrpd a statistics file of its own (--stats-file).
         let path = scratch.join(&format!("{label}.stats"));
         let text = stats_dump(&path, || daemon.process.signal(libc::SIGUSR2));
+        let path = scratch.join(&format!("{label}.data"));
+        let data = topology(&path, || daemon.process.signal(libc::SIGUSR1));
         let _ = daemon.process.stop(libc::SIGTERM, Duration::from_secs(5));
-        (document, text)
+        (document, text, data)
     };
     std::thread::sleep(Duration::from_millis(500));
-    let (document, text) = document;
+    let (document, text, data) = document;
     let stats = &document[0]["stats"];
     let counters = serde_json::json!({
         "ip_ttl_err": stats["ip_ttl_err"],
@@ -454,20 +481,24 @@ fn receive_errors(
         "packet_len_err": stats["packet_len_err"],
         "addr_list_err": stats["addr_list_err"],
     });
-    (counters, text)
+    (counters, text, data)
 }
 
 /// Refused adverts are counted against their instance as keepalived counts them (its JSON
 /// dump's error counters, which keepalived-exporter and the SNMP statistics tables read too),
-/// in XDP and socket mode alike; SIGUSR2's statistics dump shows them in keepalived's layout.
+/// in XDP and socket mode alike; SIGUSR2's statistics dump shows them in keepalived's layout,
+/// and SIGUSR1's data dump describes the instance in keepalived's words.
 #[test]
 fn refused_adverts_are_counted_per_instance_as_keepalived_counts_them() {
     let _serial = vrrp_harness::serial();
     vrrp_harness::require_root();
     let segment = Segment::new(1).expect("segment");
     let scratch = Scratch::new("json-errors").expect("scratch");
-    let (theirs, their_text) = receive_errors(true, "", &segment, &scratch);
-    println!("keepalived: {theirs}\n{their_text}");
+    let (theirs, their_text, their_data) = receive_errors(true, "", &segment, &scratch);
+    println!(
+        "keepalived: {theirs}\n{their_text}\n{}",
+        their_data.join("\n")
+    );
     assert_eq!(
         theirs,
         serde_json::json!({
@@ -481,13 +512,22 @@ fn refused_adverts_are_counted_per_instance_as_keepalived_counts_them() {
         "what keepalived 2.2.7 counts for these adverts"
     );
     for datapath in ["xdp", "socket"] {
-        let (ours, our_text) = receive_errors(false, datapath, &segment, &scratch);
-        println!("vrrpd ({datapath}): {ours}");
+        let (ours, our_text, our_data) = receive_errors(false, datapath, &segment, &scratch);
+        println!("vrrpd ({datapath}): {ours}\n{}", our_data.join("\n"));
         assert_eq!(ours, theirs, "{datapath}");
         assert_eq!(
             our_text, their_text,
             "{datapath}: the SIGUSR2 statistics dump"
         );
+        // vrrpd prints the lines of keepalived's topology that it has, in keepalived's order:
+        // every one of them is keepalived's, word for word.
+        let mut theirs_left = their_data.iter();
+        for line in &our_data {
+            assert!(
+                theirs_left.any(|their| their == line),
+                "{datapath}: the SIGUSR1 data dump's line {line:?} is not keepalived's (in order): {their_data:#?}"
+            );
+        }
     }
     let _ = std::fs::remove_file(DUMP);
 }

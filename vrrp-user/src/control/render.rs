@@ -60,40 +60,6 @@ pub fn status_table(status: &Status) -> String {
     out
 }
 
-pub fn status_text(status: &Status) -> String {
-    let mut out = String::from("------< VRRP Topology >------\n");
-    for i in &status.instances {
-        let _ = writeln!(out, " VRRP Instance = {}", i.name);
-        let _ = writeln!(out, "   State = {}", i.state);
-        let _ = writeln!(out, "   Interface = {}", i.interface);
-        let _ = writeln!(out, "   Virtual Router ID = {}", i.vrid);
-        let _ = writeln!(
-            out,
-            "   Priority = {} (base {})",
-            i.effective_priority, i.base_priority
-        );
-        if let Some(master) = &i.master {
-            let _ = writeln!(
-                out,
-                "   Master router = {} priority {}",
-                master.address, master.priority
-            );
-        }
-        if let Some(t) = &i.last_transition {
-            let _ = writeln!(
-                out,
-                "   Last transition = {} ({:.1} s ago)",
-                t.reason, t.seconds_ago
-            );
-        }
-        let _ = writeln!(out, "   Virtual IP = {}", i.vips.len());
-        for vip in &i.vips {
-            let _ = writeln!(out, "     {vip}");
-        }
-    }
-    out
-}
-
 pub fn stats_text(stats: &Stats) -> String {
     let mut out = String::new();
     for i in &stats.instances {

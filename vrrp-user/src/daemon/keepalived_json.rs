@@ -309,3 +309,201 @@ pub fn stats_text(dump: &Value) -> String {
     }
     out
 }
+
+/// SIGUSR1's data dump (/tmp/keepalived.data): the "VRRP Topology" section of keepalived
+/// 2.2.7's (dump_vrrp), the lines of it vrrpd has, in its order and wording, made from the JSON
+/// dump's `data` objects (`dump`). keepalived's other sections (global definitions, socket
+/// pools, interfaces) describe its own internals and are left out.
+pub fn data_text(dump: &Value) -> String {
+    let mut out = String::from("------< VRRP Topology >------\n");
+    for instance in dump.as_array().into_iter().flatten() {
+        let data = &instance["data"];
+        let n = |key: &str| data[key].as_u64().unwrap_or(0);
+        let flag = |key: &str, yes: &str, no: &str| {
+            if data[key].as_u64().unwrap_or(0) != 0 || data[key].as_bool() == Some(true) {
+                yes.to_string()
+            } else {
+                no.to_string()
+            }
+        };
+        let state = |key: &str| match n(key) {
+            1 => "BACKUP",
+            2 => "MASTER",
+            3 => "FAULT",
+            _ => "INIT",
+        };
+        let mut line = |text: String| {
+            out.push_str(&text);
+            out.push('\n');
+        };
+        line(format!(
+            " VRRP Instance = {}",
+            data["iname"].as_str().unwrap_or_default()
+        ));
+        line(format!("   VRRP Version = {}", n("version")));
+        line(format!("   State = {}", state("state")));
+        if n("state") == 1 {
+            line(format!("   Master priority = {}", n("master_priority")));
+        }
+        line(format!("   Wantstate = {}", state("wantstate")));
+        line(format!(
+            "   Last transition = {}",
+            keepalived_time(data["last_transition"].as_f64().unwrap_or(0.0))
+        ));
+        line(format!(
+            "   Interface = {}",
+            data["ifp_ifname"].as_str().unwrap_or_default()
+        ));
+        for (label, key) in [
+            ("Gratuitous ARP delay", "garp_delay"),
+            ("Gratuitous ARP repeat", "garp_rep"),
+            ("Gratuitous ARP refresh", "garp_refresh"),
+            ("Gratuitous ARP refresh repeat", "garp_refresh_rep"),
+            (
+                "Gratuitous ARP lower priority delay",
+                "garp_lower_prio_delay",
+            ),
+            (
+                "Gratuitous ARP lower priority repeat",
+                "garp_lower_prio_rep",
+            ),
+        ] {
+            line(format!("   {label} = {}", data[key]));
+        }
+        line(format!(
+            "   Send advert after receive lower priority advert = {}",
+            flag("lower_prio_no_advert", "false", "true")
+        ));
+        line(format!(
+            "   Send advert after receive higher priority advert = {}",
+            flag("higher_prio_send_advert", "true", "false")
+        ));
+        line(format!("   Virtual Router ID = {}", n("vrid")));
+        line(format!("   Priority = {}", n("base_priority")));
+        line(format!(
+            "   Effective priority = {}",
+            n("effective_priority")
+        ));
+        let interval = data["adver_int"].as_f64().unwrap_or(0.0);
+        line(if n("version") == 2 {
+            format!("   Advert interval = {} sec", interval.round() as u64)
+        } else {
+            format!(
+                "   Advert interval = {} milli-sec",
+                (interval * 1000.0).round() as u64
+            )
+        });
+        line(format!(
+            "   Accept = {}",
+            flag("accept", "enabled", "disabled")
+        ));
+        line(format!(
+            "   Preempt = {}",
+            flag("nopreempt", "disabled", "enabled")
+        ));
+        line(format!(
+            "   Promote_secondaries = {}",
+            flag("promote_secondaries", "enabled", "disabled")
+        ));
+        match n("auth_type") {
+            1 => line("   Authentication type = SIMPLE_PASSWORD".into()),
+            2 => line("   Authentication type = IPSEC_AH".into()),
+            _ => {}
+        }
+        if let Some(password) = data["auth_data"].as_str() {
+            line(format!("   Password = {password}"));
+        }
+        for (label, key) in [("Virtual IP", "vips"), ("Virtual IP Excluded", "evips")] {
+            if let Some(list) = data[key].as_array() {
+                line(format!("   {label} ({}):", list.len()));
+                for address in list {
+                    line(format!("     {}", address.as_str().unwrap_or_default()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A time of day as keepalived's dumps print it: seconds and microseconds since the epoch,
+/// then the local date (`1796462017.541398 (Sat Dec  5 09:13:37.541398 2026)`).
+fn keepalived_time(seconds: f64) -> String {
+    let whole = seconds.floor();
+    let micros = ((seconds - whole) * 1e6).round().min(999_999.0) as u32;
+    let time = whole as libc::time_t;
+    // SAFETY: an all-zero tm is valid; localtime_r fills it from a valid time_t.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid for the call.
+    if unsafe { libc::localtime_r(&time, &mut tm) }.is_null() {
+        return format!("{}.{micros:06}", whole as i64);
+    }
+    let format = |pattern: &std::ffi::CStr| -> String {
+        let mut buffer = [0u8; 64];
+        // SAFETY: the buffer and its length match, the pattern is NUL-terminated, tm is valid.
+        let written = unsafe {
+            libc::strftime(
+                buffer.as_mut_ptr().cast(),
+                buffer.len(),
+                pattern.as_ptr(),
+                &tm,
+            )
+        };
+        String::from_utf8_lossy(&buffer[..written]).into_owned()
+    };
+    format!(
+        "{}.{micros:06} ({}.{micros:06} {})",
+        whole as i64,
+        format(c"%a %b %e %H:%M:%S"),
+        format(c"%Y")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_dumps_follow_keepalived_s_wording() {
+        let dump = json!([{
+            "data": {
+                "iname": "VI_6", "version": 3, "state": 2, "wantstate": 2,
+                "last_transition": 1_796_462_017.541_398, "ifp_ifname": "eth0",
+                "garp_delay": 5, "garp_rep": 5, "garp_refresh": 0, "garp_refresh_rep": 1,
+                "garp_lower_prio_delay": 5, "garp_lower_prio_rep": 5,
+                "lower_prio_no_advert": 1, "higher_prio_send_advert": 0, "vrid": 7,
+                "base_priority": 100, "effective_priority": 90, "adver_int": 0.01,
+                "accept": 0, "nopreempt": true, "promote_secondaries": false, "auth_type": 0,
+                "vips": ["2001:db8::7 dev eth0 scope global"],
+            },
+            "stats": { "ip_ttl_err": 4, "auth_failure": 1 },
+        }]);
+        let data = data_text(&dump);
+        for line in [
+            " VRRP Instance = VI_6",
+            "   State = MASTER",
+            "   Advert interval = 10 milli-sec",
+            "   Send advert after receive lower priority advert = false",
+            "   Accept = disabled",
+            "   Preempt = disabled",
+            "   Virtual IP (1):\n     2001:db8::7 dev eth0 scope global",
+        ] {
+            assert!(data.contains(line), "{line:?} in\n{data}");
+        }
+        // A master has no master to describe; no authentication, no password.
+        assert!(!data.contains("Master priority") && !data.contains("Authentication"));
+        // "1796462017.541398 (Sat Dec  5 09:13:37.541398 2026)" in the local time zone.
+        let transition = data
+            .lines()
+            .find_map(|l| l.strip_prefix("   Last transition = "))
+            .expect("the transition");
+        assert!(
+            transition.starts_with("1796462017.541398 ("),
+            "{transition}"
+        );
+        assert!(transition.ends_with(".541398 2026)"), "{transition}");
+        let stats = stats_text(&dump);
+        assert!(stats.starts_with("VRRP Instance: VI_6\n  Advertisements:\n    Received: 0\n"));
+        assert!(stats.contains("    TTL: 4\n"), "{stats}");
+        assert!(stats.contains("    Failure: 1\n") && stats.ends_with("    Sent: 0\n"));
+    }
+}

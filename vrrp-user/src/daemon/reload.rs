@@ -146,7 +146,7 @@ impl Daemon {
         }
     }
 
-    /// SIGUSR1 / SIGUSR2: keepalived-like data dump, and the stats dump in keepalived's layout.
+    /// SIGUSR1 / SIGUSR2: the data and stats dumps, in keepalived's layout.
     pub(super) fn write_dump(&self, stats: bool) {
         let global = &self.config.global;
         let path = if stats {
@@ -163,7 +163,7 @@ impl Daemon {
         let text = if stats {
             super::keepalived_json::stats_text(&self.shared.keepalived_dump())
         } else {
-            crate::control::render::status_text(&self.shared.status())
+            super::keepalived_json::data_text(&self.shared.keepalived_dump())
         };
         match write_dump_file(path, &text) {
             Ok(()) => info!("wrote {}", path.display()),
