@@ -370,14 +370,29 @@ pub fn data_text(dump: &Value) -> String {
         ] {
             line(format!("   {label} = {}", data[key]));
         }
-        line(format!(
-            "   Send advert after receive lower priority advert = {}",
-            flag("lower_prio_no_advert", "false", "true")
-        ));
-        line(format!(
-            "   Send advert after receive higher priority advert = {}",
-            flag("higher_prio_send_advert", "true", "false")
-        ));
+        // (label, key, what a set key reads as, what an unset one does)
+        let flags = |line: &mut dyn FnMut(String), list: &[(&str, &str, &str, &str)]| {
+            for (label, key, yes, no) in list {
+                line(format!("   {label} = {}", flag(key, yes, no)));
+            }
+        };
+        flags(
+            &mut line,
+            &[
+                (
+                    "Send advert after receive lower priority advert",
+                    "lower_prio_no_advert",
+                    "false",
+                    "true",
+                ),
+                (
+                    "Send advert after receive higher priority advert",
+                    "higher_prio_send_advert",
+                    "true",
+                    "false",
+                ),
+            ],
+        );
         line(format!("   Virtual Router ID = {}", n("vrid")));
         line(format!("   Priority = {}", n("base_priority")));
         line(format!(
@@ -393,18 +408,19 @@ pub fn data_text(dump: &Value) -> String {
                 (interval * 1000.0).round() as u64
             )
         });
-        line(format!(
-            "   Accept = {}",
-            flag("accept", "enabled", "disabled")
-        ));
-        line(format!(
-            "   Preempt = {}",
-            flag("nopreempt", "disabled", "enabled")
-        ));
-        line(format!(
-            "   Promote_secondaries = {}",
-            flag("promote_secondaries", "enabled", "disabled")
-        ));
+        flags(
+            &mut line,
+            &[
+                ("Accept", "accept", "enabled", "disabled"),
+                ("Preempt", "nopreempt", "disabled", "enabled"),
+                (
+                    "Promote_secondaries",
+                    "promote_secondaries",
+                    "enabled",
+                    "disabled",
+                ),
+            ],
+        );
         match n("auth_type") {
             1 => line("   Authentication type = SIMPLE_PASSWORD".into()),
             2 => line("   Authentication type = IPSEC_AH".into()),
