@@ -34,9 +34,10 @@ fn each_command_line_form_runs_with_keepalived_argv_and_user() {
         .expect("chmod");
     let calls = scratch.write("calls.log", "").expect("log");
     std::fs::set_permissions(&calls, std::fs::Permissions::from_mode(0o666)).expect("chmod");
-    // One line per call: the script's name, who ran it, and each argument in brackets.
+    // One line per call: the script's name, who ran it, and each argument in brackets, written
+    // whole in one write (scripts that run at once must not interleave their lines).
     let recorder = format!(
-        "#!/bin/sh\n{{ printf '%s uid=%s gid=%s' \"$(basename \"$0\")\" \"$(id -u)\" \"$(id -g)\"; for a in \"$@\"; do printf ' [%s]' \"$a\"; done; echo; }} >> {dir}/calls.log\n"
+        "#!/bin/sh\nline=\"$(basename \"$0\") uid=$(id -u) gid=$(id -g)\"\nfor a in \"$@\"; do line=\"$line [$a]\"; done\nprintf '%s\\n' \"$line\" >> {dir}/calls.log\n"
     );
     for name in SCRIPTS {
         let path = scratch.write(name, &recorder).expect("script");
