@@ -194,19 +194,34 @@ pub fn failover(options: &BenchOptions, report: &mut Report) -> Result<()> {
             } else {
                 None
             };
+            // A client of the VIP, for issue 20's client view of a takeover.
+            let pinger = Pinger::start(
+                &pair.segment.client.ns,
+                std::net::Ipv4Addr::new(192, 0, 2, 99),
+                Duration::from_millis(1),
+                Duration::from_secs(cycles as u64 * 5 + 60),
+            )?;
             std::thread::sleep(Duration::from_millis(300));
             let started = Instant::now();
             let mut cuts = Vec::new();
+            let mut client_windows = Vec::new();
             for cycle in 0..cycles {
                 cuts.push(wall_now());
+                let cut_at = pinger.started.elapsed();
                 pair.segment.cut(pair.segment.router(1))?;
                 pair.backup.wait_count(MASTER_LINE, cycle + 1, WAIT)?;
                 std::thread::sleep(Duration::from_millis(150));
+                client_windows.push((cut_at, pinger.started.elapsed()));
                 pair.segment.restore(pair.segment.router(1))?;
                 pair.master.wait_count(MASTER_LINE, cycle + 2, WAIT)?;
                 std::thread::sleep(Duration::from_millis(300));
             }
             let elapsed = started.elapsed();
+            let pings = pinger.stop()?;
+            let client_gap: Vec<f64> = client_windows
+                .iter()
+                .map(|(from, to)| pings.max_gap_between(*from, *to).as_secs_f64() * 1e3)
+                .collect();
             let rate = flood.map(|f| f.stop()).transpose()?.map(|r| r.rate());
             let frames = pair.capture.finish()?;
             let adverts = wire::adverts(&frames);
@@ -241,7 +256,7 @@ pub fn failover(options: &BenchOptions, report: &mut Report) -> Result<()> {
                 Some(rate) => format!("flood {:.0}k pps", rate / 1e3),
                 None => "idle".to_string(),
             };
-            report.failover(implementation, &condition, excess, elapsed);
+            report.failover(implementation, &condition, excess, client_gap, elapsed);
             if !flooded {
                 report.garp(implementation, garp_delay);
             }
