@@ -417,7 +417,7 @@ fn receive_errors(
     segment: &Segment,
     scratch: &Scratch,
 ) -> (Value, String, Vec<String>) {
-    let text = seed_config("dr2-keepalived.conf", scratch).expect("dr2");
+    let config = seed_config("dr2-keepalived.conf", scratch).expect("dr2");
     let label = format!("errors-{keepalived}-{datapath}");
     let backup = "(VI_1) Entering BACKUP STATE";
     let send = || {
@@ -438,9 +438,9 @@ fn receive_errors(
         std::thread::sleep(Duration::from_millis(300));
     };
     let json = libc::SIGRTMIN() + 2;
-    let document = if keepalived {
+    let (document, text, data) = if keepalived {
         let mut daemon =
-            Keepalived::start(segment.router(1), &label, &text, scratch).expect("keepalived");
+            Keepalived::start(segment.router(1), &label, &config, scratch).expect("keepalived");
         daemon.process.wait_for_log(backup, WAIT).expect("backup");
         send();
         let document = dump(|| daemon.signal_vrrp_child(json));
@@ -454,7 +454,7 @@ fn receive_errors(
         let mut daemon = Vrrpd::start(
             segment.router(1),
             &label,
-            &text,
+            &config,
             scratch,
             &["--datapath", datapath],
         )
@@ -471,7 +471,6 @@ fn receive_errors(
         (document, text, data)
     };
     std::thread::sleep(Duration::from_millis(500));
-    let (document, text, data) = document;
     let stats = &document[0]["stats"];
     let counters = serde_json::json!({
         "ip_ttl_err": stats["ip_ttl_err"],

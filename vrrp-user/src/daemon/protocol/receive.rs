@@ -191,11 +191,11 @@ impl Thread {
         // socket path runs once per received frame.
         let vrid = payload.get(1).copied().unwrap_or(0);
         let wanted = InstanceKey::new(ifindex, meta.family, vrid);
-        let config = self
-            .instances
-            .iter()
-            .find(|r| r.plan.key == wanted)
-            .map(|r| r.fsm.datapath_config(r.plan.datapath_base));
+        let found = self.instances.iter().position(|r| r.plan.key == wanted);
+        let config = found.map(|index| {
+            let running = &self.instances[index];
+            running.fsm.datapath_config(running.plan.datapath_base)
+        });
         let instances = &self.instances;
         let reception = rules::receive_advert(
             ifindex,
@@ -217,20 +217,20 @@ impl Thread {
         };
         self.published.count(Counter::FramesSeen);
         self.published.count(counter);
-        if let (Some((key, _)), Err(counter)) = (reception.instance, reception.verdict)
-            && let Some(running) = self.instances.iter_mut().find(|r| r.plan.key == key)
-        {
-            running.receive_errors.count(counter);
+        // The rules name the instance (`wanted`) once the message is for it.
+        let Some(index) = found.filter(|_| reception.instance.is_some()) else {
+            return;
+        };
+        if let Err(counter) = reception.verdict {
+            self.instances[index].receive_errors.count(counter);
             self.changed(Unpublished::Counters);
         }
         if matches!(
             counter,
             Counter::DropAuthFailure | Counter::DropAuthTypeMismatch
-        ) && let Some((key, _)) = reception.instance
-            && let Some(index) = self.instances.iter().position(|r| r.plan.key == key)
-            && self.instances[index]
-                .refusal_logged_at
-                .is_none_or(|at| now - at >= std::time::Duration::from_secs(1))
+        ) && self.instances[index]
+            .refusal_logged_at
+            .is_none_or(|at| now - at >= std::time::Duration::from_secs(1))
         {
             self.instances[index].refusal_logged_at = Some(now);
             self.report_auth_failure(
@@ -239,15 +239,10 @@ impl Thread {
                 counter,
             );
         }
-        if reception.old_checksum
-            && let Some((key, _)) = reception.instance
-            && let Some(index) = self.instances.iter().position(|r| r.plan.key == key)
-        {
+        if reception.old_checksum {
             self.use_old_unicast_checksum(index);
         }
-        if let (Some((key, _)), Ok(advert)) = (reception.instance, reception.verdict)
-            && let Some(index) = self.instances.iter().position(|r| r.plan.key == key)
-        {
+        if let Ok(advert) = reception.verdict {
             if reception.address_list_differs {
                 self.published.count(Counter::AddressListMismatch);
                 self.instances[index]
