@@ -1,8 +1,9 @@
 //! `vrrpd upgrade`: the daemon replaces its own image and nothing moves. At 10 ms adverts, the
 //! master and the backup are each upgraded twice (with the binary they run, and with another
-//! binary file copied elsewhere): no transition on either router, no priority 0, no gap
-//! between the master's adverts longer than an interval plus 2 ms, the VIP on the master and
-//! the XDP program on both routers at every 5 ms sample, the PID unchanged. A binary that does
+//! binary file copied elsewhere), and the master once more with an image that takes 50 ms to
+//! come up (its stand-in keeps the adverts going): no transition on either router, no
+//! priority 0, no gap between the master's adverts longer than an interval plus 2 ms, the VIP
+//! on the master and the XDP program on both routers at every 5 ms sample, the PID unchanged. A binary that does
 //! not run is refused and the daemon runs on; one that cannot take the state gets keepalived's
 //! safe restart: priority 0, the backup takes over at Skew_Time.
 
@@ -75,6 +76,17 @@ fn upgrading_the_master_and_the_backup_moves_nothing() {
     let copy = scratch.join("vrrpd-copy");
     std::fs::copy(vrrpd_binary(), &copy).expect("copy the binary");
     make_executable(&copy).expect("executable");
+    // An image slow to come up: five advert intervals pass before vrrpd even starts.
+    let slow = scratch
+        .write(
+            "slow-vrrpd",
+            &format!(
+                "#!/bin/sh\nsleep 0.05\nexec {} \"$@\"\n",
+                vrrpd_binary().display()
+            ),
+        )
+        .expect("the slow image");
+    make_executable(&slow).expect("executable");
     let (mut master, mut backup) = master_and_backup(
         &segment,
         &scratch,
@@ -108,6 +120,7 @@ fn upgrading_the_master_and_the_backup_moves_nothing() {
         (&backup, None),
         (&master, Some(copy.as_path())),
         (&backup, Some(copy.as_path())),
+        (&master, Some(slow.as_path())),
     ] {
         let (ok, text) = upgrade(daemon, binary);
         assert!(ok, "vrrpd upgrade: {text}\n{}", daemon.log());
@@ -123,23 +136,31 @@ fn upgrading_the_master_and_the_backup_moves_nothing() {
     let adverts = wire::from(&wire::adverts(&frames), segment.router(1).ipv4.into(), 51);
     let master_log = master.log();
     let backup_log = backup.log();
-    assert_eq!(pid_and_generation(&master), (pids.0, 3), "{master_log}");
+    assert_eq!(pid_and_generation(&master), (pids.0, 4), "{master_log}");
     assert_eq!(pid_and_generation(&backup), (pids.1, 3), "{backup_log}");
     assert_eq!(master.state_of("VI_1").expect("state"), "MASTER");
     assert_eq!(backup.state_of("VI_1").expect("state"), "BACKUP");
     master_held_throughout(&master_log, &backup_log);
     assert_eq!(
         master_log.matches("resumed in MASTER state").count(),
-        2,
+        3,
         "{master_log}"
     );
     assert_eq!(
         master_log
             .matches("this image's XDP program replaced the previous one atomically")
             .count(),
-        2,
+        3,
         "{master_log}"
     );
+    // The slow image's 50 ms were covered by the stand-in: at least four adverts.
+    let stood_in: u64 = master_log
+        .lines()
+        .filter_map(|line| line.split("the stand-in sent ").nth(1))
+        .filter_map(|rest| rest.split(' ').next()?.parse().ok())
+        .max()
+        .unwrap_or(0);
+    assert!(stood_in >= 4, "{master_log}");
     assert!(
         adverts.iter().all(|a| a.priority == 98),
         "no priority-0 advert from the master, and the tracked priority kept throughout: {:?}\n{master_log}",
@@ -155,7 +176,7 @@ fn upgrading_the_master_and_the_backup_moves_nothing() {
     );
     let gap = wire::longest_gap(&adverts, started, ended);
     println!(
-        "across 4 upgrades: longest gap between the master's adverts {:.2} ms at 10 ms; VIP present at {} of {} samples; XDP attached at {} of {} (master) and {} of {} (backup) samples",
+        "across 5 upgrades (the stand-in sent up to {stood_in} adverts): longest gap between the master's adverts {:.2} ms at 10 ms; VIP present at {} of {} samples; XDP attached at {} of {} (master) and {} of {} (backup) samples",
         gap.as_secs_f64() * 1e3,
         vip.taken - vip.missed,
         vip.taken,

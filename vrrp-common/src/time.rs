@@ -56,6 +56,14 @@ impl Sub<Instant> for Instant {
     }
 }
 
+/// When a master's next advert falls due, the one due at `due` having gone out at `now`: on
+/// the grid of `due`, so the cadence does not drift; or, if the sender fell a whole interval
+/// behind, an interval from now.
+pub fn next_advert_due(due: Instant, interval: Duration, now: Instant) -> Instant {
+    let next = due + interval;
+    if next > now { next } else { now + interval }
+}
+
 /// An advertisement interval as a span.
 pub const fn interval(interval_cs: u16) -> Duration {
     Duration::from_nanos(interval_ns(interval_cs))
@@ -127,6 +135,18 @@ pub const fn master_down_interval_after_ns(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adverts_keep_their_grid_unless_a_whole_interval_was_missed() {
+        let ten = Duration::from_millis(10);
+        let due = Instant::from_ns(1_000_000_000);
+        // Sent 3 ms late: the next stays on the grid.
+        let late = due + Duration::from_millis(3);
+        assert_eq!(next_advert_due(due, ten, late), due + ten);
+        // Sent 12 ms late: a new grid from now.
+        let missed = due + Duration::from_millis(12);
+        assert_eq!(next_advert_due(due, ten, missed), missed + ten);
+    }
 
     #[test]
     fn the_figures_the_rfc_formulas_give() {

@@ -13,6 +13,7 @@ mod reload;
 pub mod scheduling;
 pub mod shared;
 mod snmp;
+pub mod stand_in;
 mod statics;
 pub mod systemd;
 pub mod upgrade;
@@ -280,6 +281,7 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
         xdp: handed_xdp,
         observations,
         status: daemon_status,
+        stand_in,
     } = upgrade::taken_over(arrival);
     let resolved = match plan::resolve(&config, &netlink).await {
         Ok(resolved) => resolved,
@@ -343,6 +345,7 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
         outcomes_tx,
         config.global.scheduling.clone(),
         carried.clone(),
+        stand_in,
     ) {
         Ok(protocol) => protocol,
         Err(error) => {

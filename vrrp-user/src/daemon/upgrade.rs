@@ -2,12 +2,13 @@
 //!
 //! The image that goes checks the new binary first (`--upgrade-preflight`: does it run, and
 //! does it read this image's hand-over format?), then lets the protocol thread stop right after
-//! a master's advert (the next image has a whole advert interval to come up), pins the XDP maps
-//! and links (the program stays attached and validating), writes the hand-over (every
-//! instance's state and timers, [`HandOver`]) into a memfd and execs the new binary with the
-//! same arguments: same PID, so systemd and the pid files see nothing. The image that comes
-//! ([`arrival`]) adopts the maps and links, resumes every instance in its state with its next
-//! advert when it was due, and swaps its own XDP program in atomically in the background.
+//! a master's advert, leaving a stand-in (`stand_in.rs`) to send the masters' adverts until the
+//! next image's protocol thread runs; it pins the XDP maps and links (the program stays
+//! attached and validating), writes the hand-over (every instance's state and timers,
+//! [`HandOver`]) into a memfd and execs the new binary with the same arguments: same PID, so
+//! systemd and the pid files see nothing. The image that comes ([`arrival`]) adopts the maps
+//! and links, resumes every instance in its state with its next advert when it was due (after
+//! the stand-in's last), and swaps its own XDP program in atomically in the background.
 //!
 //! What cannot be handed over falls back to keepalived's restart, never to a lost state: a
 //! binary that does not run is refused (the daemon runs on); one that cannot read the format,
@@ -26,7 +27,8 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::{error, info, warn};
 
 use super::Daemon;
-use super::protocol::{CarriedInstance, Command, Outcome};
+use super::protocol::{CarriedInstance, Command, Handed, Outcome};
+use super::stand_in::{self, StandIn};
 use crate::control::model::DaemonStatus;
 use crate::datapath::xdp::{HandedOver, remove_hand_over};
 use crate::track::{Observation, Source};
@@ -34,7 +36,9 @@ use crate::track::{Observation, Source};
 /// The hand-over's format. Bump it with any change an older or newer image could misread:
 /// the preflight then sees the mismatch and the upgrade becomes a safe restart.
 /// 2: the XDP maps include INSTANCE_ERRORS.
-pub const FORMAT: u32 = 2;
+/// 3: a stand-in sends the masters' adverts across the exec (`CarriedInstance::stand_in_slot`);
+/// an image that did not know it would advertise beside it.
+pub const FORMAT: u32 = 3;
 
 /// What `--upgrade-preflight` prints, followed by the format number.
 pub const PREFLIGHT_ANSWER: &str = "vrrpd hand-over format";
@@ -66,6 +70,9 @@ pub struct HandOver {
     /// instances' health is made of them until the sources report again.
     #[serde(default)]
     pub observations: Vec<(Source, Observation)>,
+    /// The masters' adverts meanwhile (handed over in the environment, [`stand_in::VARIABLE`]).
+    #[serde(skip)]
+    pub stand_in: Option<StandIn>,
 }
 
 /// What an image takes over from how it came.
@@ -74,6 +81,8 @@ pub struct TakenOver {
     pub xdp: Option<HandedOver>,
     pub observations: Vec<(Source, Observation)>,
     pub status: DaemonStatus,
+    /// The previous image's stand-in, for the protocol thread to relieve as it starts.
+    pub stand_in: Option<StandIn>,
 }
 
 /// How this image came to run.
@@ -157,9 +166,17 @@ pub fn exec_with_state(binary: &Path, state: &HandOver) -> UpgradeError {
         Err(error) => return UpgradeError::Write(error),
     };
     tracing::debug!("upgrade: exec {}", binary.display());
-    let error = command(binary)
-        .env(STATE_VARIABLE, memfd.as_raw_fd().to_string())
-        .exec();
+    let mut command = command(binary);
+    command.env(STATE_VARIABLE, memfd.as_raw_fd().to_string());
+    if let Some(stand_in) = &state.stand_in {
+        match stand_in.keep_across_exec() {
+            Ok(()) => {
+                command.env(stand_in::VARIABLE, stand_in.environment());
+            }
+            Err(error) => return UpgradeError::Write(error),
+        }
+    }
+    let error = command.exec();
     UpgradeError::Exec {
         binary: binary.to_path_buf(),
         error,
@@ -183,7 +200,8 @@ fn command(binary: &Path) -> std::process::Command {
     command
         .args(std::env::args_os().skip(1))
         .env_remove(STATE_VARIABLE)
-        .env_remove(SAFE_RESTART_VARIABLE);
+        .env_remove(SAFE_RESTART_VARIABLE)
+        .env_remove(stand_in::VARIABLE);
     command
 }
 
@@ -205,6 +223,8 @@ fn write_memfd(state: &HandOver) -> std::io::Result<OwnedFd> {
 
 /// How this image came to run, read once from (and removed from) the environment.
 pub fn arrival() -> Arrival {
+    // Any other arrival drops (and so stops) a stand-in the environment names.
+    let stand_in = StandIn::from_environment();
     let state = std::env::var(STATE_VARIABLE).ok();
     let restart = std::env::var(SAFE_RESTART_VARIABLE).ok();
     // SAFETY: called at start-up, before any other thread exists.
@@ -220,7 +240,10 @@ pub fn arrival() -> Arrival {
         return Arrival::Fresh;
     };
     match read_state(&state) {
-        Ok(hand_over) if hand_over.format == FORMAT => Arrival::Upgrade(hand_over),
+        Ok(hand_over) if hand_over.format == FORMAT => Arrival::Upgrade(HandOver {
+            stand_in,
+            ..hand_over
+        }),
         Ok(hand_over) => Arrival::Unreadable(format!(
             "the hand-over has format {}, this image reads {FORMAT}",
             hand_over.format
@@ -265,6 +288,7 @@ pub fn taken_over(arrival: Arrival) -> TakenOver {
         xdp: None,
         observations: Vec::new(),
         status,
+        stand_in: None,
     };
     match arrival {
         Arrival::Fresh => nothing(status),
@@ -287,6 +311,7 @@ pub fn taken_over(arrival: Arrival) -> TakenOver {
                 xdp: hand_over.xdp,
                 observations: hand_over.observations,
                 status,
+                stand_in: hand_over.stand_in,
             }
         }
         Arrival::SafeRestart(generation, reason) => {
@@ -360,14 +385,18 @@ impl Daemon {
                 }
             }
         };
-        let (reply, answer) = tokio::sync::oneshot::channel();
+        let (reply, answer) = tokio::sync::oneshot::channel::<Handed>();
         self.shared.protocol.send(Command::HandOver(reply));
         let asked = std::time::Instant::now();
         let carried = tokio::time::timeout(HAND_OVER_WAIT, answer)
             .await
             .ok()
             .and_then(Result::ok);
-        let Some(instances) = carried else {
+        let Some(Handed {
+            instances,
+            stand_in,
+        }) = carried
+        else {
             let reason = "the protocol thread did not hand its instances over";
             return Some(self.safe_restart(&binary, reason, outcomes).await);
         };
@@ -397,6 +426,7 @@ impl Daemon {
                 .lock()
                 .map(|o| o.iter().map(|(s, o)| (s.clone(), *o)).collect())
                 .unwrap_or_default(),
+            stand_in,
         };
         info!(
             "upgrade: handing {} instances over to {} (image generation {generation}; the protocol thread let go {:.1} ms after it was asked)",
@@ -450,6 +480,7 @@ mod tests {
             }),
             sysctls: vec![("/proc/sys/net/ipv4/conf/eth0/arp_ignore".into(), "0".into())],
             observations: vec![(Source::Script("chk".into()), Observation::Ok(false))],
+            stand_in: None,
         };
         let memfd = write_memfd(&state).expect("memfd");
         let read = read_state(&memfd.as_raw_fd().to_string()).expect("read back");

@@ -19,7 +19,7 @@ use core::time::Duration;
 
 use vrrp_common::maps::{InstanceConfig, Liveness, State, flags};
 use vrrp_common::rules::{self, Advert};
-use vrrp_common::time::{Instant, interval, master_down_interval_after_ns};
+use vrrp_common::time::{Instant, interval, master_down_interval_after_ns, next_advert_due};
 use vrrp_common::wire::vrrp::{PRIORITY_OWNER, PRIORITY_STOP, Version};
 use vrrp_common::wire::{Family, RawAddress};
 
@@ -451,6 +451,16 @@ impl Instance {
         }
     }
 
+    /// `count` adverts were sent for this resumed master while the daemon changed images (by
+    /// `vrrpd upgrade`'s stand-in), the last at `last`: they are counted, and the cadence goes
+    /// on from the last of them.
+    pub fn adverts_sent_meanwhile(&mut self, count: u64, last: Instant) {
+        self.counters.adverts_sent += count;
+        if count > 0 && self.state == State::Master {
+            self.next_advert = Some(last + interval(self.params.interval_cs));
+        }
+    }
+
     pub fn params(&self) -> &Params {
         &self.params
     }
@@ -727,11 +737,7 @@ impl Instance {
             && now >= due
         {
             self.send_advert(actions);
-            let interval = interval(self.params.interval_cs);
-            // Keep the cadence on the original grid (no drift); if we fell more than an interval
-            // behind, start a new grid from now.
-            let next = due + interval;
-            self.next_advert = Some(if next > now { next } else { now + interval });
+            self.next_advert = Some(next_advert_due(due, interval(self.params.interval_cs), now));
         }
         if let Some(due) = self.lower_prio_garp
             && now >= due

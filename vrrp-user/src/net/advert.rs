@@ -46,6 +46,15 @@ struct Prepared {
     message_offset: usize,
 }
 
+/// One advert packet as [`AdvertTemplate::send`] puts it on a socket.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    /// IPv4: header and message; IPv6: the message.
+    pub bytes: Vec<u8>,
+    pub destination: IpAddr,
+    pub hop_limit: Option<u8>,
+}
+
 /// The adverts of one instance, ready to send.
 pub struct AdvertTemplate {
     family: Family,
@@ -160,6 +169,25 @@ impl AdvertTemplate {
             }
         }
         result
+    }
+
+    /// The packets [`AdvertTemplate::send`] would send with `priority` (without an
+    /// Authentication Header's sequence, which only a send numbers): what `vrrpd upgrade`'s
+    /// stand-in sends while the next image comes up.
+    pub fn frames(&self, priority: u8) -> Vec<Frame> {
+        self.prepared
+            .iter()
+            .map(|prepared| {
+                let mut bytes = prepared.bytes.clone();
+                Packet::new_unchecked(&mut bytes[prepared.message_offset..], self.family)
+                    .set_priority(priority);
+                Frame {
+                    bytes,
+                    destination: prepared.destination,
+                    hop_limit: prepared.hop_limit,
+                }
+            })
+            .collect()
     }
 
     /// The VRRP message of the first destination (for tests).

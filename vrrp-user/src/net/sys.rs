@@ -2,7 +2,7 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 pub fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
     if rc < 0 {
@@ -140,7 +140,24 @@ pub fn bind(fd: &OwnedFd, address: IpAddr, scope: u32) -> io::Result<()> {
     .map(drop)
 }
 
-pub fn send_to(fd: &OwnedFd, bytes: &[u8], destination: IpAddr, scope: u32) -> io::Result<()> {
+/// Sends one packet on a raw socket; an IPv6 `hop_limit` applies to this packet alone.
+///
+/// Allocates nothing and takes no lock, so that `vrrpd upgrade`'s forked stand-in may call it
+/// (daemon/stand_in.rs).
+pub fn send_packet(
+    fd: BorrowedFd<'_>,
+    bytes: &[u8],
+    destination: IpAddr,
+    scope: u32,
+    hop_limit: Option<u8>,
+) -> io::Result<()> {
+    match hop_limit {
+        Some(hops) => send_to_with_hop_limit(fd, bytes, destination, scope, hops),
+        None => send_to(fd, bytes, destination, scope),
+    }
+}
+
+fn send_to(fd: BorrowedFd<'_>, bytes: &[u8], destination: IpAddr, scope: u32) -> io::Result<()> {
     let (storage, length) = socket_address(destination, scope);
     // SAFETY: bytes and storage are valid for the lengths given.
     let sent = unsafe {
@@ -161,8 +178,8 @@ pub fn send_to(fd: &OwnedFd, bytes: &[u8], destination: IpAddr, scope: u32) -> i
 
 /// As [`send_to`] to an IPv6 destination, with this packet's hop limit given as ancillary data
 /// (IPV6_HOPLIMIT): keepalived's `unicast_ttl` on a socket that the interface's instances share.
-pub fn send_to_with_hop_limit(
-    fd: &OwnedFd,
+fn send_to_with_hop_limit(
+    fd: BorrowedFd<'_>,
     bytes: &[u8],
     destination: IpAddr,
     scope: u32,
@@ -188,7 +205,7 @@ pub fn send_to_with_hop_limit(
     unsafe {
         let header = libc::CMSG_FIRSTHDR(&message);
         if header.is_null() {
-            return Err(io::Error::other("no room for the hop limit"));
+            return Err(io::Error::from_raw_os_error(libc::ENOBUFS));
         }
         (*header).cmsg_level = libc::IPPROTO_IPV6;
         (*header).cmsg_type = libc::IPV6_HOPLIMIT;

@@ -5,7 +5,7 @@
 
 use std::io;
 use std::net::IpAddr;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use vrrp_common::wire::checksum::IPPROTO_VRRP;
 use vrrp_common::wire::ip::{self, IpMeta};
@@ -107,6 +107,11 @@ impl VrrpSocket {
         self.fd.as_raw_fd()
     }
 
+    /// The interface the socket sends on (the scope of link-local destinations).
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
     /// Joins a multicast group on our interface.
     pub fn join(&self, group: IpAddr) -> io::Result<()> {
         match group {
@@ -165,12 +170,13 @@ impl VrrpSocket {
         destination: IpAddr,
         hop_limit: Option<u8>,
     ) -> io::Result<()> {
-        match hop_limit {
-            Some(hops) => {
-                sys::send_to_with_hop_limit(&self.fd, packet, destination, self.ifindex, hops)
-            }
-            None => sys::send_to(&self.fd, packet, destination, self.ifindex),
-        }
+        sys::send_packet(
+            self.fd.as_fd(),
+            packet,
+            destination,
+            self.ifindex,
+            hop_limit,
+        )
     }
 
     /// Receives one advert into `buffer` (socket mode). `Ok(None)` when nothing is queued.

@@ -18,6 +18,7 @@ fn not_usable_yet(error: &io::Error) -> bool {
     error.raw_os_error() == Some(libc::EADDRNOTAVAIL)
 }
 use crate::daemon::plan::InstancePlan;
+use crate::daemon::stand_in::StandIn;
 use crate::fsm::{self, Input};
 use crate::net::advert::AdvertTemplate;
 use crate::net::sys::monotonic_now;
@@ -45,6 +46,27 @@ impl Thread {
             }
             other => other,
         }
+    }
+
+    /// Relieves the previous image's stand-in: the resumed masters count its adverts and go on
+    /// from the last one it sent.
+    pub(super) fn take_over_from(&mut self, stand_in: StandIn, stood_in: &[(String, usize)]) {
+        let sent = stand_in.relieve();
+        let mut total = 0;
+        for (name, slot) in stood_in {
+            let (Some(running), Some(sent)) = (
+                self.instances.iter_mut().find(|r| r.plan.name() == name),
+                sent.get(*slot),
+            ) else {
+                continue;
+            };
+            running.fsm.adverts_sent_meanwhile(sent.count, sent.last);
+            total += sent.count;
+        }
+        info!(
+            "upgrade: the stand-in sent {total} adverts for {} masters while this image came up",
+            stood_in.len()
+        );
     }
 
     /// Tries the waiting instances again.

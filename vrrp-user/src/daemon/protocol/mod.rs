@@ -41,6 +41,7 @@ use vrrp_common::time::Instant;
 use vrrp_common::wire::Family;
 
 use super::plan::InstancePlan;
+use super::stand_in::{self, StandIn};
 use crate::config::model::Scheduling;
 use crate::datapath::xdp::XdpDatapath;
 use crate::fsm::{self, FaultReason, Input};
@@ -66,8 +67,8 @@ pub enum Command {
     AddressRemoved { instance: String },
     /// `vrrpd upgrade`: stop without a word on the wire, right after the next advert of a master
     /// (so that the next image has a whole interval to come up), and answer with where every
-    /// instance stands.
-    HandOver(tokio::sync::oneshot::Sender<Vec<CarriedInstance>>),
+    /// instance stands and the stand-in that sends the masters' adverts meanwhile.
+    HandOver(tokio::sync::oneshot::Sender<Handed>),
 }
 
 /// One instance as `vrrpd upgrade` carries it into the next image: its identity (the next image
@@ -84,6 +85,20 @@ pub struct CarriedInstance {
     /// adverts for replays. Absent (0) from images before it was carried.
     #[serde(default)]
     pub ah_sequence: u32,
+    /// A master whose adverts the stand-in sends across the exec: its slot in the stand-in's
+    /// record.
+    #[serde(default)]
+    pub stand_in_slot: Option<usize>,
+}
+
+/// The protocol thread's answer to [`Command::HandOver`].
+#[derive(Debug)]
+pub struct Handed {
+    pub instances: Vec<CarriedInstance>,
+    /// Sending the masters' adverts until the next image relieves it (`None` when no master
+    /// can be stood in for, or the fork failed: the next image then has until the next advert
+    /// falls due).
+    pub stand_in: Option<StandIn>,
 }
 
 impl CarriedInstance {
@@ -207,7 +222,7 @@ struct Thread {
     /// What the previous image of the daemon carried over, taken by each instance as it joins.
     carried: Vec<CarriedInstance>,
     /// An upgrade waiting for the next advert: who to answer, and since when.
-    handing_over: Option<(tokio::sync::oneshot::Sender<Vec<CarriedInstance>>, Instant)>,
+    handing_over: Option<(tokio::sync::oneshot::Sender<Handed>, Instant)>,
     /// When the last advert left.
     last_advert_sent: Instant,
 }
@@ -220,6 +235,7 @@ pub fn spawn(
     outcomes: UnboundedSender<Outcome>,
     scheduling: Scheduling,
     carried: Vec<CarriedInstance>,
+    stand_in: Option<StandIn>,
 ) -> io::Result<ProtocolHandle> {
     // SAFETY: plain descriptor creation, owned below.
     let wake = Arc::new(unsafe {
@@ -272,8 +288,13 @@ pub fn spawn(
     if let Some(events) = &thread.events {
         thread.watch(events.as_raw_fd())?;
     }
+    let stood_in: Vec<(String, usize)> = carried_slots(&thread.carried);
     for plan in plans {
         thread.admit(plan)?;
+    }
+    // As late as can be: the stand-in sends until this thread is about to run.
+    if let Some(stand_in) = stand_in {
+        thread.take_over_from(stand_in, &stood_in);
     }
     let handle = std::thread::Builder::new()
         .name("vrrp-protocol".into())
@@ -425,7 +446,7 @@ impl Thread {
         let Some((reply, _)) = self.handing_over.take() else {
             return false;
         };
-        let carried = self
+        let mut instances: Vec<CarriedInstance> = self
             .instances
             .iter()
             .map(|running| CarriedInstance {
@@ -435,10 +456,63 @@ impl Thread {
                 ipv6: running.plan.config.family == Family::Ipv6,
                 fsm: running.fsm.carry(),
                 ah_sequence: running.ah.as_ref().map_or(0, |session| session.sequence()),
+                stand_in_slot: None,
             })
             .collect();
-        reply.send(carried).is_ok()
+        let stand_in = self.start_stand_in(&mut instances);
+        reply
+            .send(Handed {
+                instances,
+                stand_in,
+            })
+            .is_ok()
     }
+
+    /// Forks the stand-in for every master it can stand in for (not under `auth_type AH`,
+    /// whose adverts each carry a new sequence number), noting each one's slot.
+    fn start_stand_in(&self, instances: &mut [CarriedInstance]) -> Option<StandIn> {
+        let mut schedules = Vec::new();
+        for (running, carried) in self.instances.iter().zip(instances.iter_mut()) {
+            let socket = self.sockets.get(&running.socket);
+            let (Some(socket), Some(next_due), None) =
+                (socket, carried.fsm.next_advert_ns, running.ah.as_ref())
+            else {
+                continue;
+            };
+            if running.fsm.state() != State::Master {
+                continue;
+            }
+            carried.stand_in_slot = Some(schedules.len());
+            schedules.push(stand_in::Schedule {
+                socket: socket.raw_fd(),
+                scope: socket.ifindex(),
+                frames: running.template.frames(running.fsm.effective_priority()),
+                next_due: Instant::from_ns(next_due),
+                interval: vrrp_common::time::interval(running.fsm.params().interval_cs),
+            });
+        }
+        if schedules.is_empty() {
+            return None;
+        }
+        match StandIn::start(&schedules) {
+            Ok(stand_in) => Some(stand_in),
+            Err(error) => {
+                tracing::warn!("upgrade: no stand-in for the masters' adverts: {error}");
+                for carried in instances {
+                    carried.stand_in_slot = None;
+                }
+                None
+            }
+        }
+    }
+}
+
+/// The instances the previous image's stand-in sent for, with their slots.
+fn carried_slots(carried: &[CarriedInstance]) -> Vec<(String, usize)> {
+    carried
+        .iter()
+        .filter_map(|c| Some((c.name.clone(), c.stand_in_slot?)))
+        .collect()
 }
 
 fn drain(fd: i32) {
