@@ -71,6 +71,10 @@ pub fn make_executable(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// What vrrpd logs once the XDP program, loaded behind the socket path after a start, has taken
+/// the instances over (vrrp-user/src/daemon/xdp_lifecycle.rs).
+pub const XDP_TAKEN_OVER: &str = "datapath: the instances moved to the XDP program";
+
 /// A vrrpd running in a router's namespace.
 #[derive(Debug)]
 pub struct Vrrpd {
@@ -184,6 +188,20 @@ impl Vrrpd {
 
     pub fn log(&self) -> String {
         self.process.log()
+    }
+
+    /// Waits until the XDP program has taken the instances over from the sockets.
+    pub fn wait_for_xdp(&mut self) -> Result<Duration> {
+        self.wait_for(XDP_TAKEN_OVER, Duration::from_secs(20))
+    }
+
+    /// Waits until the datapath is settled: the XDP program has taken the instances over, or
+    /// the daemon said it runs in socket mode (configured so, or XDP unavailable here).
+    pub fn wait_for_datapath(&mut self) -> Result<()> {
+        crate::wait_until_ok("a settled datapath", Duration::from_secs(20), || {
+            let log = self.log();
+            log.contains(XDP_TAKEN_OVER) || log.contains("socket mode")
+        })
     }
 
     /// `vrrpd status --json` against this daemon.

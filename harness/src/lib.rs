@@ -33,12 +33,24 @@ pub fn require_root() {
 
 /// Polls `condition` every 20 ms until it holds; panics with `what` after `timeout` (a test
 /// helper: a condition that never comes is the test's failure).
-pub fn wait_until(what: &str, timeout: std::time::Duration, mut condition: impl FnMut() -> bool) {
+pub fn wait_until(what: &str, timeout: std::time::Duration, condition: impl FnMut() -> bool) {
+    if let Err(error) = wait_until_ok(what, timeout, condition) {
+        panic!("{error}");
+    }
+}
+
+/// As [`wait_until`], for helpers that return errors: `Err` naming `what` after `timeout`.
+pub fn wait_until_ok(
+    what: &str,
+    timeout: std::time::Duration,
+    mut condition: impl FnMut() -> bool,
+) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     while !condition() {
-        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
+        anyhow::ensure!(started.elapsed() < timeout, "timed out waiting for {what}");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    Ok(())
 }
 
 /// Serialises the tests that measure protocol timing, so a busy machine cannot make them flaky:

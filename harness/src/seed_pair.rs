@@ -46,6 +46,7 @@ impl SeedPair {
         )?;
         dr1.wait_for("(VI_1) Entering MASTER STATE", SETTLE)
             .context("DR1 master")?;
+        dr1.wait_for_datapath().context("DR1's datapath")?;
         let mut dr2_daemon = Vrrpd::start_with(
             segment.router(2),
             "dr2",
@@ -57,6 +58,7 @@ impl SeedPair {
         dr2_daemon
             .wait_for("(VI_1) Entering BACKUP STATE", SETTLE)
             .context("DR2 backup")?;
+        dr2_daemon.wait_for_datapath().context("DR2's datapath")?;
         Ok(SeedPair {
             segment,
             scratch,

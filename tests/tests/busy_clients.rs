@@ -245,6 +245,8 @@ fn accept_failing_for_want_of_descriptors_does_not_spin_and_service_resumes() {
     let mut daemon =
         Vrrpd::start(segment.router(1), "lone", &config(100), &scratch, &[]).expect("vrrpd");
     daemon.wait_for(MASTER_LINE, WAIT).expect("master");
+    // The XDP program, loading behind the socket path, has its descriptors before they count.
+    daemon.wait_for_datapath().expect("the datapath");
     let pid = daemon.process.pid();
     let open = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .expect("fds")

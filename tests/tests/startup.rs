@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use vrrp_harness::capture::Capture;
-use vrrp_harness::daemons::Vrrpd;
+use vrrp_harness::daemons::{Vrrpd, XDP_TAKEN_OVER};
 use vrrp_harness::process::Scratch;
 use vrrp_harness::topology::{BRIDGE, Segment};
 use vrrp_harness::{wait_until, wire};
@@ -274,4 +274,50 @@ fn without_dynamic_interfaces_an_instance_on_a_missing_interface_is_dropped_as_k
         .filter_map(|i| i["name"].as_str())
         .collect();
     assert_eq!(names, ["VI_1"], "only VI_1 runs");
+}
+
+/// The protocol does not wait for the XDP verifier (150-200 ms here, against 5 ms to start on
+/// the sockets): a backup joining a master at 10 ms adverts is BACKUP before its XDP program is
+/// loaded, and when the program takes the instance over from the sockets nothing moves: the
+/// backup stays backup (a second of 10 ms adverts reaches it through XDP alone: the sockets
+/// no longer receive), the master stays master, and the program is attached.
+#[test]
+fn the_protocol_starts_on_the_sockets_and_xdp_takes_over_without_a_transition() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(2).expect("segment");
+    let scratch = Scratch::new("startup-xdp-behind").expect("scratch");
+    let config = |priority: u8| {
+        format!(
+            "global_defs {{\n  vrrp_version 3\n}}\nvrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {priority}\n  advert_int 0.01\n  virtual_ipaddress {{\n    192.0.2.99/24\n  }}\n}}\n"
+        )
+    };
+    let mut master =
+        Vrrpd::start(segment.router(1), "master", &config(100), &scratch, &[]).expect("master");
+    master
+        .wait_for("(VI_1) Entering MASTER STATE", WAIT)
+        .expect("master");
+    master.wait_for_xdp().expect("XDP on the master");
+    let mut backup =
+        Vrrpd::start(segment.router(2), "backup", &config(96), &scratch, &[]).expect("backup");
+    backup
+        .wait_for("(VI_1) Entering BACKUP STATE", WAIT)
+        .expect("backup");
+    backup.wait_for_xdp().expect("XDP on the backup");
+    let log = backup.log();
+    let position = |needle: &str| log.find(needle).unwrap_or(usize::MAX);
+    assert!(
+        position("(VI_1) Entering BACKUP STATE") < position(XDP_TAKEN_OVER),
+        "BACKUP on the sockets first:\n{log}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    vrrp_harness::daemons::master_held_throughout(&master.log(), &backup.log());
+    assert_eq!(backup.state_of("VI_1").expect("state"), "BACKUP");
+    assert_eq!(backup.status_json().expect("status")["datapath"], "xdp");
+    let link = segment
+        .router(2)
+        .ns
+        .run_ok(["ip", "link", "show", "dev", "eth0"])
+        .expect("ip link");
+    assert!(link.contains("xdp"), "{link}");
 }

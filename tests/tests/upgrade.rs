@@ -146,9 +146,10 @@ fn upgrading_the_master_and_the_backup_moves_nothing() {
         3,
         "{master_log}"
     );
+    // The same build each time: the running program is kept, not verified again.
     assert_eq!(
         master_log
-            .matches("this image's XDP program replaced the previous one atomically")
+            .matches("the program is this image's own, kept as it runs")
             .count(),
         3,
         "{master_log}"
@@ -274,4 +275,73 @@ fn a_binary_that_cannot_take_the_state_gets_a_safe_restart_and_one_that_does_not
         vrrp_user::daemon::upgrade::FORMAT
     );
     assert!(master.log().contains(&mismatch), "{}", master.log());
+}
+
+/// A single instance at 10 ms adverts on eth0, and with `second` an instance on eth1 too.
+fn one_or_two_interfaces(second: bool) -> String {
+    let mut text = config(100, "0.01");
+    if second {
+        text.push_str(
+            "vrrp_instance VI_2 {\n  interface eth1\n  virtual_router_id 52\n  priority 100\n  advert_int 0.01\n  virtual_ipaddress {\n    198.51.100.99/24 dev eth1\n  }\n}\n",
+        );
+    }
+    text
+}
+
+/// After an upgrade with the same build the running XDP program is kept, not verified again;
+/// the image loads its own copy the first time it must attach somewhere new. A reload that adds
+/// an instance on another interface gets the program attached there, in place of the kept one
+/// on the first interface, and both instances run as masters.
+#[test]
+fn a_kept_program_is_loaded_when_a_reload_needs_another_interface() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(1).expect("segment");
+    let scratch = Scratch::new("upgrade-kept").expect("scratch");
+    let router = segment.router(1);
+    for argv in [
+        &[
+            "ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+        ][..],
+        &["ip", "addr", "add", "198.51.100.1/24", "dev", "eth1"],
+        &["ip", "link", "set", "eth1p", "up"],
+        &["ip", "link", "set", "eth1", "up"],
+    ] {
+        router.ns.run_ok(argv).expect("eth1");
+    }
+    let mut daemon =
+        Vrrpd::start(router, "kept", &one_or_two_interfaces(false), &scratch, &[]).expect("vrrpd");
+    daemon
+        .wait_for("(VI_1) Entering MASTER STATE", Duration::from_secs(10))
+        .expect("master");
+    daemon.wait_for_xdp().expect("XDP");
+    let (ok, text) = upgrade(&daemon, None);
+    assert!(ok, "{text}\n{}", daemon.log());
+    assert!(
+        daemon
+            .log()
+            .contains("the program is this image's own, kept as it runs"),
+        "{}",
+        daemon.log()
+    );
+    std::fs::write(&daemon.config, one_or_two_interfaces(true)).expect("write the file");
+    daemon.process.signal(libc::SIGHUP);
+    daemon
+        .wait_for("(VI_2) Entering MASTER STATE", Duration::from_secs(10))
+        .expect("the new instance");
+    let log = daemon.log();
+    assert!(
+        log.contains("this image's program loaded on the adopted maps, in place of the kept one"),
+        "{log}"
+    );
+    assert!(log.contains("eth1: XDP program attached"), "{log}");
+    for interface in ["eth0", "eth1"] {
+        let link = router
+            .ns
+            .run_ok(["ip", "link", "show", "dev", interface])
+            .expect("ip link");
+        assert!(link.contains("xdp"), "{interface}: {link}");
+    }
+    assert_eq!(daemon.state_of("VI_1").expect("state"), "MASTER");
+    assert_eq!(daemon.state_of("VI_2").expect("state"), "MASTER");
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use vrrp_harness::daemons::{Keepalived, Vrrpd};
+use vrrp_harness::daemons::{Keepalived, Vrrpd, XDP_TAKEN_OVER};
 use vrrp_harness::process::{Scratch, Spawned};
 use vrrp_harness::topology::Host;
 
@@ -61,7 +61,27 @@ pub enum Daemon {
 }
 
 impl Daemon {
+    /// Starts a daemon and, for vrrpd (XDP), waits until the XDP program (loaded behind the
+    /// socket path) has taken its instances over, so that a scenario measures the datapath it
+    /// names.
     pub fn start(
+        implementation: Implementation,
+        host: &Host,
+        label: &str,
+        config: &str,
+        scratch: &Scratch,
+    ) -> Result<Daemon> {
+        let mut daemon = Daemon::launch(implementation, host, label, config, scratch)?;
+        if implementation == Implementation::Xdp {
+            daemon
+                .process()
+                .wait_for_log(XDP_TAKEN_OVER, Duration::from_secs(20))?;
+        }
+        Ok(daemon)
+    }
+
+    /// Starts a daemon and returns at once (the start-up scenario times what follows).
+    pub fn launch(
         implementation: Implementation,
         host: &Host,
         label: &str,

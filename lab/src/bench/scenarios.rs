@@ -15,8 +15,9 @@ use super::daemon::{
     Daemon, Implementation, global, instance, require_pid, v2_pair_config, v3_pair_config,
     worker_pid_within,
 };
-use super::report::{ChangeRow, Report, percentile};
+use super::report::{ChangeRow, Report, StartupRow, percentile};
 use vrrp_harness::capture::Capture;
+use vrrp_harness::daemons::XDP_TAKEN_OVER;
 use vrrp_harness::fixtures;
 use vrrp_harness::loadgen::{
     Flood, machine_busy_seconds, machine_softirq_seconds, process_cpu_seconds, process_rss_kib,
@@ -636,6 +637,7 @@ pub fn startup(options: &BenchOptions, report: &mut Report) -> Result<()> {
     for implementation in Implementation::selected(&Implementation::ALL) {
         let mut to_first_advert = Vec::new();
         let mut to_backup = Vec::new();
+        let mut to_xdp = Vec::new();
         for run in 0..runs {
             let segment = Segment::new(2)?;
             let scratch = Scratch::new("bench-startup")?;
@@ -646,7 +648,7 @@ pub fn startup(options: &BenchOptions, report: &mut Report) -> Result<()> {
                 scratch.path(),
             )?;
             let spawned = wall_now();
-            let master = Daemon::start(
+            let master = Daemon::launch(
                 implementation,
                 segment.router(1),
                 &format!("alone-{run}"),
@@ -661,7 +663,7 @@ pub fn startup(options: &BenchOptions, report: &mut Report) -> Result<()> {
                 .context("no advert")?;
             to_first_advert.push(wire::seconds(spawned, first) * 1e3 - master_down);
             let spawned = Instant::now();
-            let backup = Daemon::start(
+            let mut backup = Daemon::launch(
                 implementation,
                 segment.router(2),
                 &format!("join-{run}"),
@@ -670,8 +672,17 @@ pub fn startup(options: &BenchOptions, report: &mut Report) -> Result<()> {
             )?;
             backup.wait_count(BACKUP_LINE, 1, WAIT)?;
             to_backup.push(spawned.elapsed().as_secs_f64() * 1e3);
+            if implementation == Implementation::Xdp {
+                backup.process().wait_for_log(XDP_TAKEN_OVER, WAIT)?;
+                to_xdp.push(spawned.elapsed().as_secs_f64() * 1e3);
+            }
         }
-        report.startup(implementation, to_first_advert, to_backup);
+        report.startup(StartupRow {
+            implementation,
+            to_first_advert_ms: to_first_advert,
+            to_backup_ms: to_backup,
+            to_xdp_ms: to_xdp,
+        });
     }
     Ok(())
 }

@@ -25,14 +25,18 @@ pub enum Work {
     Install(Arc<InstancePlan>),
     Remove(Arc<InstancePlan>),
     Announce(Arc<InstancePlan>, u32),
+    /// The XDP program came up after the addresses were installed or removed: its VIPS map
+    /// learns what this worker last did, in order with the work around it.
+    MarkVips,
 }
 
 /// What the workers share.
 #[derive(Clone)]
 pub struct Context {
     pub netlink: Netlink,
-    /// The XDP program's VIPS map (None in socket mode).
-    pub vips: Option<Arc<Mutex<VipTable>>>,
+    /// The XDP program's VIPS map (None in socket mode, and until the program loaded in the
+    /// background is attached; every worker shares the slot).
+    pub vips: Arc<Mutex<Option<VipTable>>>,
     pub tracking: UnboundedSender<(Source, Observation)>,
     /// Gratuitous ARPs / NAs sent, per instance.
     pub announced: Arc<Mutex<HashMap<String, u64>>>,
@@ -45,11 +49,24 @@ const INSTALL_ATTEMPTS: u32 = 3;
 /// Serves one instance's queue until it closes.
 pub async fn worker(context: Context, mut queue: UnboundedReceiver<Work>) {
     let mut senders: HashMap<u32, GratuitousSender> = HashMap::new();
+    // What this worker last did: the plan, and whether its addresses are installed.
+    let mut last: Option<(Arc<InstancePlan>, bool)> = None;
     while let Some(work) = queue.recv().await {
         match work {
-            Work::Install(plan) => install(&context, &plan).await,
-            Work::Remove(plan) => remove(&context, &plan).await,
+            Work::Install(plan) => {
+                install(&context, &plan).await;
+                last = Some((plan, true));
+            }
+            Work::Remove(plan) => {
+                remove(&context, &plan).await;
+                last = Some((plan, false));
+            }
             Work::Announce(plan, count) => announce(&context, &plan, count, &mut senders).await,
+            Work::MarkVips => {
+                if let Some((plan, installed)) = &last {
+                    set_active(&context, plan, *installed);
+                }
+            }
         }
     }
 }
@@ -60,10 +77,10 @@ fn vip_key(plan: &InstancePlan, address: std::net::IpAddr) -> VipKey {
 }
 
 fn set_active(context: &Context, plan: &InstancePlan, active: bool) {
-    let Some(vips) = &context.vips else {
+    let Ok(mut vips) = context.vips.lock() else {
         return;
     };
-    let Ok(mut vips) = vips.lock() else {
+    let Some(vips) = vips.as_mut() else {
         return;
     };
     for vip in plan

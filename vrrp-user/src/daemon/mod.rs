@@ -18,6 +18,7 @@ mod statics;
 pub mod systemd;
 pub mod upgrade;
 mod watch;
+mod xdp_lifecycle;
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -29,10 +30,9 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tracing::{error, info, warn};
 
-use crate::cli::{Cli, DatapathChoice, Exit, XdpModeChoice};
+use crate::cli::{Cli, Exit};
 use crate::config::{self, Config, LexOptions};
 use crate::control::Reporter;
-use crate::datapath::attach::AttachPolicy;
 use crate::datapath::xdp::XdpDatapath;
 use crate::net::netlink::Netlink;
 use crate::notify::fifo::Fifos;
@@ -188,85 +188,6 @@ fn log_arrival(arrival: &upgrade::Arrival) {
     }
 }
 
-/// The datapath of an image that came by `vrrpd upgrade`: the previous image's maps and
-/// attachments, adopted at once; this image's program replaces it on them in the background.
-/// If the adoption fails the instances still resume, in socket mode, so that nothing moves.
-fn adopt_xdp(handed: &crate::datapath::xdp::HandedOver) -> Option<Arc<Mutex<XdpDatapath>>> {
-    let datapath = match XdpDatapath::adopt(handed) {
-        Ok(datapath) => Arc::new(Mutex::new(datapath)),
-        Err(error) => {
-            error!(
-                "upgrade: the XDP datapath cannot be adopted ({error}); running in socket mode until the next restart"
-            );
-            crate::datapath::xdp::remove_hand_over(&handed.directory);
-            return None;
-        }
-    };
-    info!(
-        "upgrade: the previous image's XDP program and maps adopted on {} interfaces; loading this image's program",
-        handed.interfaces.len()
-    );
-    let shared = Arc::clone(&datapath);
-    let directory = handed.directory.clone();
-    tokio::task::spawn_blocking(move || {
-        let names = crate::datapath::xdp::MAP_NAMES;
-        match crate::datapath::program::load_on_pinned_maps(&directory, &names) {
-            Ok(ebpf) => match shared.lock() {
-                Ok(mut datapath) => match datapath.take_over(ebpf, &directory) {
-                    Ok(()) => info!(
-                        "upgrade: this image's XDP program replaced the previous one atomically"
-                    ),
-                    Err(error) => error!("upgrade: {error}"),
-                },
-                Err(_) => error!("upgrade: the datapath lock is poisoned"),
-            },
-            Err(error) => {
-                warn!(
-                    "upgrade: this image's XDP program cannot be loaded on the adopted maps ({error}); the previous image's program stays attached"
-                );
-                crate::datapath::xdp::remove_hand_over(&directory);
-            }
-        }
-    });
-    Some(datapath)
-}
-
-/// Loads and attaches the XDP program on every interface the plans use; `None` (with the
-/// reason logged) when that is impossible here, and socket mode takes over.
-fn start_xdp(cli: &Cli, plans: &[InstancePlan]) -> Option<Arc<Mutex<XdpDatapath>>> {
-    if cli.datapath == DatapathChoice::Socket {
-        info!("datapath: socket mode (as configured)");
-        return None;
-    }
-    let policy = match cli.xdp_mode {
-        XdpModeChoice::Auto => AttachPolicy::Auto,
-        XdpModeChoice::Driver => AttachPolicy::PreferDriver,
-        XdpModeChoice::Skb => AttachPolicy::Skb,
-    };
-    let mut datapath = match XdpDatapath::load() {
-        Ok(datapath) => datapath,
-        Err(error) => {
-            warn!("XDP unavailable ({error}); falling back to socket mode");
-            return None;
-        }
-    };
-    for plan in plans {
-        if let Err(error) = datapath.attach(&plan.config.interface, plan.ifindex, policy) {
-            warn!(
-                "XDP cannot attach to {} ({error}); falling back to socket mode",
-                plan.config.interface
-            );
-            return None;
-        }
-    }
-    if cli.pin_maps
-        && let Err(error) = datapath.pin_maps(std::path::Path::new("/sys/fs/bpf/vrrpd"))
-    {
-        warn!("{error}");
-    }
-    Some(Arc::new(Mutex::new(datapath)))
-}
-
 async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode {
     let netlink = match Netlink::connect() {
         Ok(netlink) => netlink,
@@ -313,26 +234,20 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
     {
         warn!("no_accept needs nftables: {error}");
     }
-    let datapath = match (&handed_xdp, upgraded) {
-        (Some(handed), _) => adopt_xdp(handed),
-        // The previous image ran in socket mode: loading XDP now would hold the adverts up.
-        (None, true) => None,
-        (None, false) => start_xdp(&cli, &plans),
-    };
+    // An upgraded image adopts the previous one's XDP program at once; otherwise the protocol
+    // starts on the sockets and XDP follows when the program has loaded (xdp_lifecycle.rs).
+    let datapath = handed_xdp.as_ref().and_then(xdp_lifecycle::adopt);
+    let (xdp_loaded_tx, xdp_loaded) = mpsc::unbounded_channel();
+    if handed_xdp.is_none() {
+        xdp_lifecycle::load_in_background(&cli, xdp_loaded_tx);
+    }
     let published = Arc::new(protocol::Published::default());
     // Status, stats, metrics and the address workers get map handles of their own, so that
     // none of them takes the lock the protocol thread takes on the datapath.
-    let handles = datapath.as_ref().and_then(|datapath| {
-        let datapath = datapath.lock().ok()?;
-        match (datapath.reader(), datapath.vip_table()) {
-            (Ok(reader), Ok(vips)) => Some((reader, Arc::new(Mutex::new(vips)))),
-            (Err(error), _) | (_, Err(error)) => {
-                error!("XDP map handles: {error}");
-                None
-            }
-        }
-    });
-    let (reader, vip_table) = handles.unzip();
+    let (reader, vip_table) = datapath
+        .as_ref()
+        .and_then(xdp_lifecycle::map_handles)
+        .unzip();
     let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel();
     let receive = match &datapath {
         Some(datapath) => Receive::Xdp(Arc::clone(datapath)),
@@ -362,7 +277,7 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
         daemon: Mutex::new(daemon_status),
         upgrades: upgrades_tx,
         protocol,
-        datapath: reader,
+        datapath: arc_swap::ArcSwapOption::from(reader.map(Arc::new)),
         published,
         announced: Arc::new(Mutex::new(HashMap::new())),
         total_announced: Arc::new(AtomicU64::new(0)),
@@ -374,7 +289,7 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
     });
     let address_context = addresses::Context {
         netlink: netlink.clone(),
-        vips: vip_table,
+        vips: Arc::new(Mutex::new(vip_table)),
         tracking: tracking_tx.clone(),
         announced: Arc::clone(&shared.announced),
         total_announced: Arc::clone(&shared.total_announced),
@@ -439,6 +354,7 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
         recreated,
         upgrades,
         removed,
+        xdp_loaded,
     };
     daemon.main_loop(&mut outcomes, &mut events).await
 }
@@ -451,6 +367,8 @@ struct Events {
     upgrades: UnboundedReceiver<Option<std::path::PathBuf>>,
     /// Addresses removed from interfaces (a master's tracked VIP among them steps it down).
     removed: UnboundedReceiver<crate::net::netlink::Removed>,
+    /// The XDP program, loaded in the background after a start.
+    xdp_loaded: UnboundedReceiver<XdpDatapath>,
 }
 
 /// The path this image was started from: `vrrpd upgrade` runs the binary now at that path.
@@ -570,6 +488,7 @@ impl Daemon {
                 }
                 Some(interface) = events.recreated.recv() => self.replan(&interface).await,
                 Some(removed) = events.removed.recv() => self.entry_removed(&removed),
+                Some(datapath) = events.xdp_loaded.recv() => self.bring_up_xdp(datapath).await,
                 Some(binary) = events.upgrades.recv() => {
                     if let Some(exit) = self.upgrade(binary, outcomes).await {
                         return exit;

@@ -244,6 +244,8 @@ impl Daemon {
             addresses::Work::Install(plan)
             | addresses::Work::Remove(plan)
             | addresses::Work::Announce(plan, _) => plan.name().to_string(),
+            // Only for the workers that exist (sent to their queues directly).
+            addresses::Work::MarkVips => return,
         };
         let queue = self.address_queues.entry(name).or_insert_with(|| {
             let (sender, receiver) = mpsc::unbounded_channel();

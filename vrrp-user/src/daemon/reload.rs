@@ -75,6 +75,9 @@ impl Daemon {
                 config: Some(self.config.clone()),
                 plans: plans.clone(),
             }));
+        if let Some(datapath) = &self.xdp {
+            super::xdp_lifecycle::load_kept_program_for(datapath, &plans);
+        }
         if let Some(datapath) = &self.xdp
             && let Ok(mut datapath) = datapath.lock()
         {

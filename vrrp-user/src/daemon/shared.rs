@@ -21,8 +21,9 @@ pub struct Shared {
     /// `vrrpd upgrade` requests, for the main loop.
     pub upgrades: tokio::sync::mpsc::UnboundedSender<Option<std::path::PathBuf>>,
     pub protocol: ProtocolHandle,
-    /// The XDP counters and LIVENESS on their own descriptors (None in socket mode).
-    pub datapath: Option<DatapathReader>,
+    /// The XDP counters and LIVENESS on their own descriptors (None in socket mode, and
+    /// until the program loaded in the background is attached).
+    pub datapath: arc_swap::ArcSwapOption<DatapathReader>,
     /// What the protocol thread publishes: read without a lock, without asking the thread.
     pub published: Arc<Published>,
     pub announced: Arc<Mutex<HashMap<String, u64>>>,
@@ -60,7 +61,7 @@ impl Shared {
     /// record read now (the XDP program tracks the master without waking the thread).
     pub fn snapshot(&self) -> Vec<InstanceSnapshot> {
         let mut snapshots = (*self.published.snapshots()).clone();
-        if let Some(reader) = &self.datapath {
+        if let Some(reader) = self.datapath.load().as_deref() {
             for snapshot in &mut snapshots {
                 if let Some(live) = reader.liveness(&snapshot.key) {
                     snapshot.liveness = live;
@@ -87,7 +88,7 @@ impl Shared {
     }
 
     pub fn datapath_name(&self) -> &'static str {
-        if self.datapath.is_some() {
+        if self.datapath.load().is_some() {
             "xdp"
         } else {
             "socket"
@@ -110,7 +111,7 @@ impl Shared {
 
     fn raw_counters(&self) -> [u64; Counter::COUNT] {
         let mut counters = self.published.socket_counters();
-        if let Some(reader) = &self.datapath {
+        if let Some(reader) = self.datapath.load().as_deref() {
             for (sum, kernel) in counters.iter_mut().zip(reader.counters()) {
                 *sum += kernel;
             }

@@ -248,6 +248,12 @@ impl Child<'_> {
             libc::sched_setscheduler(0, libc::SCHED_FIFO, &param);
             libc::prctl(libc::PR_SET_TIMERSLACK, 1, 0, 0, 0);
         }
+        // The daemon's handlers (which write to descriptors closed below) do not apply here:
+        // a stop signal ends the stand-in.
+        for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+            // SAFETY: restoring a signal's default action.
+            unsafe { libc::signal(signal, libc::SIG_DFL) };
+        }
         close_all_but(keep);
         // SAFETY: writing one byte to our pipe, then closing it.
         unsafe {

@@ -477,6 +477,7 @@ mod tests {
             xdp: Some(HandedOver {
                 directory: "/sys/fs/bpf/vrrpd-upgrade-1".into(),
                 interfaces: vec![(4, false)],
+                program_digest: Some("0123".into()),
             }),
             sysctls: vec![("/proc/sys/net/ipv4/conf/eth0/arp_ignore".into(), "0".into())],
             observations: vec![(Source::Script("chk".into()), Observation::Ok(false))],

@@ -26,6 +26,17 @@ pub enum LoadError {
     WrongType(#[from] aya::programs::ProgramError),
 }
 
+/// What identifies [`XDP_OBJECT`] (an MD5 digest in hex): `vrrpd upgrade` keeps the previous
+/// image's program, rather than verifying the same code again (150-200 ms of kernel time
+/// that delays every other thread on a small machine), when its digest is this one.
+pub fn object_digest() -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(XDP_OBJECT)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 /// Loads the object (maps created, program verified by the kernel), ready to attach or test-run.
 pub fn load() -> Result<Ebpf, LoadError> {
     if XDP_OBJECT.is_empty() {

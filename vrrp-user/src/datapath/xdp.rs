@@ -77,6 +77,9 @@ pub struct HandedOver {
     pub directory: PathBuf,
     /// (ifindex, attached in driver mode).
     pub interfaces: Vec<(u32, bool)>,
+    /// The digest of the attached program's object ([`program::object_digest`]).
+    #[serde(default)]
+    pub program_digest: Option<String>,
 }
 
 fn link_pin(directory: &Path, ifindex: u32) -> PathBuf {
@@ -98,6 +101,12 @@ pub struct XdpDatapath {
     events_map: MapData,
     attached: StdHashMap<u32, (Link, AttachedMode)>,
     pinned: Option<PathBuf>,
+    /// The digest of the attached program's object (see [`program::object_digest`]).
+    program_digest: Option<String>,
+    /// Running on an adopted program that is this image's own: the hand-over directory whose
+    /// pinned maps this image's program is loaded on the first time it is needed (an
+    /// interface to attach).
+    adopted_from: Option<PathBuf>,
 }
 
 /// A second handle on a map, on its own file descriptor: whoever holds it reads or writes the
@@ -157,6 +166,7 @@ impl XdpDatapath {
         let mut ebpf = program::load()?;
         let mut datapath = XdpDatapath::with_maps(&mut ebpf)?;
         datapath.ebpf = Some(ebpf);
+        datapath.program_digest = Some(program::object_digest());
         Ok(datapath)
     }
 
@@ -174,6 +184,8 @@ impl XdpDatapath {
             events: Some(typed(events, "EVENTS")?),
             attached: StdHashMap::new(),
             pinned: None,
+            program_digest: None,
+            adopted_from: None,
         })
     }
 
@@ -217,6 +229,7 @@ impl XdpDatapath {
         Ok(HandedOver {
             directory: directory.to_path_buf(),
             interfaces,
+            program_digest: self.program_digest.clone(),
         })
     }
 
@@ -244,6 +257,7 @@ impl XdpDatapath {
                 .attached
                 .insert(ifindex, (Link::Adopted(link), mode));
         }
+        datapath.program_digest = handed.program_digest.clone();
         Ok(datapath)
     }
 
@@ -272,8 +286,33 @@ impl XdpDatapath {
             self.attached.insert(ifindex, (link, mode));
         }
         self.ebpf = Some(ebpf);
+        self.program_digest = Some(program::object_digest());
+        self.adopted_from = None;
         remove_hand_over(directory);
         result
+    }
+
+    /// Whether the adopted program is this image's own (the same object).
+    pub fn runs_own_program(&self) -> bool {
+        self.program_digest.as_deref() == Some(program::object_digest().as_str())
+    }
+
+    /// Keeps the adopted program, this image's own; this image loads its copy only when an
+    /// interface needs attaching, on the maps pinned under `directory` (see
+    /// [`Self::kept_program_directory`]).
+    pub fn keep_adopted(&mut self, directory: &Path) {
+        self.adopted_from = Some(directory.to_path_buf());
+    }
+
+    /// Running on a kept program without this image's copy loaded: where its maps are pinned,
+    /// for [`program::load_on_pinned_maps`] (done without this datapath's lock, which the
+    /// protocol thread takes) and then [`Self::take_over`], before [`Self::attach`] can attach
+    /// anywhere new.
+    pub fn kept_program_directory(&self) -> Option<&Path> {
+        match self.ebpf {
+            None => self.adopted_from.as_deref(),
+            Some(_) => None,
+        }
     }
 
     fn program(&mut self) -> Result<&mut aya::programs::Xdp, XdpError> {
@@ -531,7 +570,7 @@ impl Drop for XdpDatapath {
         for ifindex in interfaces {
             self.detach(ifindex);
         }
-        if let Some(dir) = &self.pinned {
+        for dir in self.pinned.iter().chain(&self.adopted_from) {
             remove_hand_over(dir);
         }
     }

@@ -8,7 +8,10 @@ use tracing::{info, warn};
 use vrrp_common::maps::PeerKey;
 use vrrp_common::wire::raw_from_ip;
 
+use std::os::fd::AsRawFd;
+
 use super::{Outcome, Receive, Running, Thread};
+use crate::datapath::xdp::XdpDatapath;
 
 /// How often instances waiting for their address try again.
 pub(super) const RETRY_WAITING: std::time::Duration = std::time::Duration::from_millis(100);
@@ -67,6 +70,49 @@ impl Thread {
             "upgrade: the stand-in sent {total} adverts for {} masters while this image came up",
             stood_in.len()
         );
+    }
+
+    /// The XDP program loaded after the thread started: every instance goes into its maps
+    /// (with no record of adverts yet: the state machines keep what the sockets told them) and
+    /// the ring buffer is read from now on. The sockets go on receiving until the program is
+    /// attached ([`Thread::quiet_sockets`]); an advert both paths report meanwhile only
+    /// restarts a timer twice.
+    pub(super) fn use_xdp(&mut self, datapath: Arc<std::sync::Mutex<XdpDatapath>>) {
+        let Ok(mut locked) = datapath.lock() else {
+            return;
+        };
+        for running in &self.instances {
+            register(&mut locked, &running.plan, &running.fsm, true);
+        }
+        let events = locked.take_events();
+        drop(locked);
+        if let Some(events) = &events
+            && let Err(error) = self.watch(events.as_raw_fd())
+        {
+            warn!("XDP: the ring buffer cannot be watched ({error}); staying in socket mode");
+            return;
+        }
+        self.events = events;
+        self.receive = Receive::Xdp(datapath);
+    }
+
+    /// The XDP program is attached everywhere: the sockets stop receiving, as an XDP-mode
+    /// socket does from its start.
+    pub(super) fn quiet_sockets(&mut self) {
+        for socket in self.sockets.values() {
+            if let Err(error) = socket.drop_all_incoming() {
+                warn!("XDP: a socket keeps receiving: {error}");
+            }
+            self.unwatch(socket.raw_fd());
+        }
+    }
+
+    /// The XDP program could not be attached after [`Thread::use_xdp`]: socket mode again.
+    pub(super) fn use_sockets(&mut self) {
+        if let Some(events) = self.events.take() {
+            self.unwatch(events.as_raw_fd());
+        }
+        self.receive = Receive::Sockets;
     }
 
     /// Tries the waiting instances again.
@@ -144,19 +190,7 @@ impl Thread {
         let started = resumed && fsm.state() != State::Initialize;
         if let Some(mut datapath) = self.xdp() {
             // A resumed instance keeps the kernel's record of its master.
-            if !resumed {
-                let _ = datapath.reset_liveness(&plan.key);
-            }
-            let _ = datapath.write_config(&plan.key, &fsm.datapath_config(plan.datapath_base));
-            for peer in &plan.config.unicast_peers {
-                let _ = datapath.add_peer(
-                    &PeerKey {
-                        instance: plan.key,
-                        address: raw_from_ip(peer.address).1,
-                    },
-                    peer.ttl_range(),
-                );
-            }
+            register(&mut datapath, plan, &fsm, !resumed);
         }
         let template = AdvertTemplate::new(&plan.advert).map_err(|error| {
             io::Error::other(format!(
@@ -384,4 +418,22 @@ fn describe_changes(old: &InstancePlan, new: &InstancePlan) -> Vec<String> {
         changes.push("settings applied in place".to_string());
     }
     changes
+}
+
+/// Writes an instance's entries into the XDP maps: its configuration from its state machine,
+/// its unicast peers, and (`fresh`) an empty record of adverts.
+fn register(datapath: &mut XdpDatapath, plan: &InstancePlan, fsm: &fsm::Instance, fresh: bool) {
+    if fresh {
+        let _ = datapath.reset_liveness(&plan.key);
+    }
+    let _ = datapath.write_config(&plan.key, &fsm.datapath_config(plan.datapath_base));
+    for peer in &plan.config.unicast_peers {
+        let _ = datapath.add_peer(
+            &PeerKey {
+                instance: plan.key,
+                address: raw_from_ip(peer.address).1,
+            },
+            peer.ttl_range(),
+        );
+    }
 }

@@ -51,7 +51,6 @@ use crate::net::sys::{self, monotonic_now};
 use crate::net::vrrp_socket::VrrpSocket;
 
 /// Requests from the async side.
-#[derive(Debug)]
 pub enum Command {
     /// Tracking changed for an instance.
     Health {
@@ -69,6 +68,15 @@ pub enum Command {
     /// (so that the next image has a whole interval to come up), and answer with where every
     /// instance stands and the stand-in that sends the masters' adverts meanwhile.
     HandOver(tokio::sync::oneshot::Sender<Handed>),
+    /// The XDP program has loaded in the background (the thread started in socket mode, so
+    /// that start-up does not wait for the verifier): register every instance in its maps and
+    /// read its ring buffer, still reading the sockets; answered once the maps are ready for
+    /// the program to be attached.
+    UseXdp(Arc<Mutex<XdpDatapath>>, tokio::sync::oneshot::Sender<()>),
+    /// The program is attached on every interface: the sockets stop receiving.
+    XdpAttached,
+    /// The program could not be attached: back to socket mode.
+    UseSockets,
 }
 
 /// One instance as `vrrpd upgrade` carries it into the next image: its identity (the next image
@@ -323,6 +331,18 @@ impl Thread {
         .map(drop)
     }
 
+    fn unwatch(&self, fd: i32) {
+        // SAFETY: removing a descriptor from our epoll instance (a null event is allowed).
+        unsafe {
+            libc::epoll_ctl(
+                self.epoll.as_raw_fd(),
+                libc::EPOLL_CTL_DEL,
+                fd,
+                std::ptr::null_mut(),
+            )
+        };
+    }
+
     fn xdp(&self) -> Option<std::sync::MutexGuard<'_, XdpDatapath>> {
         match &self.receive {
             Receive::Xdp(datapath) => datapath.lock().ok(),
@@ -417,6 +437,12 @@ impl Thread {
                     }
                 }
                 Command::HandOver(reply) => self.handing_over = Some((reply, now)),
+                Command::UseXdp(datapath, reply) => {
+                    self.use_xdp(datapath);
+                    let _ = reply.send(());
+                }
+                Command::XdpAttached => self.quiet_sockets(),
+                Command::UseSockets => self.use_sockets(),
                 Command::AddressRemoved { instance } => {
                     if let Some(index) = self
                         .instances
