@@ -67,6 +67,22 @@ impl Host {
             .run_ok(["ip", "-o", "addr", "show", "dev", self.ifname])
             .is_ok_and(|text| text.contains(&format!(" {address}/")))
     }
+
+    /// Creates a second interface, eth1, in the host's namespace: a veth whose peer (eth1p)
+    /// stays there too, with 198.51.100.1/24, both ends up.
+    pub fn add_eth1(&self) -> Result<()> {
+        for argv in [
+            &[
+                "ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+            ][..],
+            &["ip", "addr", "add", "198.51.100.1/24", "dev", "eth1"],
+            &["ip", "link", "set", "eth1p", "up"],
+            &["ip", "link", "set", "eth1", "up"],
+        ] {
+            self.ns.run_ok(argv)?;
+        }
+        Ok(())
+    }
 }
 
 /// One segment: switch + routers + client. Dropping it removes every namespace.

@@ -175,21 +175,6 @@ fn two_interface_config(dynamic: bool) -> String {
     )
 }
 
-/// Creates eth1 in the router's namespace (a veth whose peer, eth1p, stays there too), with
-/// an address, both ends up.
-fn create_eth1(router: &vrrp_harness::topology::Host) {
-    for argv in [
-        &[
-            "ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
-        ][..],
-        &["ip", "addr", "add", "198.51.100.1/24", "dev", "eth1"],
-        &["ip", "link", "set", "eth1p", "up"],
-        &["ip", "link", "set", "eth1", "up"],
-    ] {
-        router.ns.run_ok(argv).expect("eth1");
-    }
-}
-
 /// Under keepalived's `dynamic_interfaces`, an instance whose interface is missing at start
 /// waits for it, starts when it appears, goes to FAULT when it is deleted and comes back when
 /// it is re-created; the instance on the interface that exists runs all along.
@@ -206,7 +191,7 @@ fn with_dynamic_interfaces_an_instance_waits_for_its_interface() {
         .expect("VI_1 runs while VI_2 waits");
     dr1.wait_for("no interface named eth1; (VI_2) waits for it", WAIT)
         .expect("VI_2 waits for eth1");
-    create_eth1(router);
+    router.add_eth1().expect("eth1");
     let capture =
         Capture::start(&router.ns, "eth1p", "ip proto 112", scratch.path()).expect("capture");
     // Whichever sees eth1 first starts VI_2: the retry of waiting instances ("its interface is
@@ -232,7 +217,7 @@ fn with_dynamic_interfaces_an_instance_waits_for_its_interface() {
         .expect("delete eth1");
     dr1.wait_for("(VI_2) Entering FAULT STATE", WAIT)
         .expect("FAULT when eth1 is deleted");
-    create_eth1(router);
+    router.add_eth1().expect("eth1");
     vrrp_harness::wait_until("VI_2 master again", WAIT, || {
         dr1.log().matches("(VI_2) Entering MASTER STATE").count() >= 2
     });

@@ -299,16 +299,7 @@ fn a_kept_program_is_loaded_when_a_reload_needs_another_interface() {
     let segment = Segment::new(1).expect("segment");
     let scratch = Scratch::new("upgrade-kept").expect("scratch");
     let router = segment.router(1);
-    for argv in [
-        &[
-            "ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
-        ][..],
-        &["ip", "addr", "add", "198.51.100.1/24", "dev", "eth1"],
-        &["ip", "link", "set", "eth1p", "up"],
-        &["ip", "link", "set", "eth1", "up"],
-    ] {
-        router.ns.run_ok(argv).expect("eth1");
-    }
+    router.add_eth1().expect("eth1");
     let mut daemon =
         Vrrpd::start(router, "kept", &one_or_two_interfaces(false), &scratch, &[]).expect("vrrpd");
     daemon
