@@ -117,9 +117,11 @@ impl Daemon {
         {
             warn!("{error}");
         }
+        let interfaces: std::collections::BTreeSet<u32> =
+            self.plans.iter().map(|plan| plan.ifindex).collect();
         info!(
             "datapath: the instances moved to the XDP program on {} interfaces",
-            self.plans.len()
+            interfaces.len()
         );
         self.xdp = Some(datapath);
     }
