@@ -3,11 +3,12 @@
 //! ARPs / unsolicited NAs; or mark them inactive and remove them.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinHandle;
 use tracing::{info, warn};
 use vrrp_common::maps::{VipKey, VipValue};
 use vrrp_common::wire::raw_from_ip;
@@ -41,6 +42,89 @@ pub struct Context {
     /// Gratuitous ARPs / NAs sent, per instance.
     pub announced: Arc<Mutex<HashMap<String, u64>>>,
     pub total_announced: Arc<AtomicU64>,
+}
+
+/// The workers, one per instance, started on first use. The protocol thread queues an
+/// instance's work here itself, so that a takeover's addresses and gratuitous ARPs follow its
+/// advert without a hop through the main loop (issue 20, target 3); the daemon tells the
+/// workers when the XDP program came up and waits for them at a stop or an upgrade.
+pub struct Workers {
+    context: Context,
+    runtime: tokio::runtime::Handle,
+    queues: Mutex<HashMap<String, UnboundedSender<Work>>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// keepalived's `-V` (`--dont-release-vrrp`) at a stop: removals are not carried out.
+    keep_installed: AtomicBool,
+}
+
+impl Workers {
+    /// Workers that run on the current tokio runtime.
+    pub fn new(context: Context) -> Arc<Workers> {
+        Arc::new(Workers {
+            context,
+            runtime: tokio::runtime::Handle::current(),
+            queues: Mutex::new(HashMap::new()),
+            tasks: Mutex::new(Vec::new()),
+            keep_installed: AtomicBool::new(false),
+        })
+    }
+
+    pub fn context(&self) -> &Context {
+        &self.context
+    }
+
+    /// Queues work on the instance's own worker (from any thread).
+    pub fn queue(&self, work: Work) {
+        let name = match &work {
+            Work::Remove(_) if self.keep_installed.load(Ordering::Relaxed) => return,
+            Work::Install(plan) | Work::Remove(plan) | Work::Announce(plan, _) => {
+                plan.name().to_string()
+            }
+            Work::MarkVips => return self.mark_vips(),
+        };
+        let Ok(mut queues) = self.queues.lock() else {
+            return;
+        };
+        let queue = queues.entry(name).or_insert_with(|| {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            let task = self.runtime.spawn(worker(self.context.clone(), receiver));
+            if let Ok(mut tasks) = self.tasks.lock() {
+                tasks.push(task);
+            }
+            sender
+        });
+        let _ = queue.send(work);
+    }
+
+    /// The XDP program came up: each worker tells its VIPS map what it last did, in order with
+    /// its other work.
+    pub fn mark_vips(&self) {
+        if let Ok(queues) = self.queues.lock() {
+            for queue in queues.values() {
+                let _ = queue.send(Work::MarkVips);
+            }
+        }
+    }
+
+    /// From now on, removals are left undone (keepalived's `-V` at a stop).
+    pub fn keep_installed(&self) {
+        self.keep_installed.store(true, Ordering::Relaxed);
+    }
+
+    /// Lets the workers finish what they were given (by `deadline` at the latest); work
+    /// queued afterwards starts new ones.
+    pub async fn finish(&self, deadline: tokio::time::Instant) {
+        if let Ok(mut queues) = self.queues.lock() {
+            queues.clear();
+        }
+        let tasks = match self.tasks.lock() {
+            Ok(mut tasks) => std::mem::take(&mut *tasks),
+            Err(_) => return,
+        };
+        for task in tasks {
+            let _ = tokio::time::timeout_at(deadline, task).await;
+        }
+    }
 }
 
 /// Attempts before a refused address faults the instance.
@@ -271,7 +355,9 @@ async fn announce(
     let mut sent = 0u64;
     for round in 0..count {
         for address in &addresses {
-            if round > 0 || sent > 0 {
+            // No timer for keepalived's default interval of 0: tokio's timer has millisecond
+            // ticks, and the rest of the round would trail the first message by one each.
+            if (round > 0 || sent > 0) && !plan.garp_interval.is_zero() {
                 tokio::time::sleep(plan.garp_interval).await;
             }
             match sender.announce(plan.mac, *address) {

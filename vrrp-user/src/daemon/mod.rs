@@ -253,14 +253,27 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
         Some(datapath) => Receive::Xdp(Arc::clone(datapath)),
         None => Receive::Sockets,
     };
+    let (tracking_tx, tracking_rx) = mpsc::unbounded_channel();
+    let announced = Arc::new(Mutex::new(HashMap::new()));
+    let total_announced = Arc::new(AtomicU64::new(0));
+    let address_workers = addresses::Workers::new(addresses::Context {
+        netlink: netlink.clone(),
+        vips: Arc::new(Mutex::new(vip_table)),
+        tracking: tracking_tx.clone(),
+        announced: Arc::clone(&announced),
+        total_announced: Arc::clone(&total_announced),
+    });
     let protocol = match protocol::spawn(
         plans.clone(),
         receive,
         Arc::clone(&published),
         outcomes_tx,
+        Arc::clone(&address_workers),
         config.global.scheduling.clone(),
-        carried.clone(),
-        stand_in,
+        protocol::Handed {
+            instances: carried.clone(),
+            stand_in,
+        },
     ) {
         Ok(protocol) => protocol,
         Err(error) => {
@@ -271,7 +284,6 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
     // An image that came by `vrrpd upgrade` ran its start-up at real-time priority; the
     // protocol thread runs now.
     scheduling::end_upgrade_boost();
-    let (tracking_tx, tracking_rx) = mpsc::unbounded_channel();
     let (upgrades_tx, upgrades) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         daemon: Mutex::new(daemon_status),
@@ -279,21 +291,14 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
         protocol,
         datapath: arc_swap::ArcSwapOption::from(reader.map(Arc::new)),
         published,
-        announced: Arc::new(Mutex::new(HashMap::new())),
-        total_announced: Arc::new(AtomicU64::new(0)),
+        announced,
+        total_announced,
         observations: Mutex::new(observations.into_iter().collect()),
         started: std::time::Instant::now(),
         cleared: Mutex::new(Default::default()),
         configured: Default::default(),
         proto_errors: Default::default(),
     });
-    let address_context = addresses::Context {
-        netlink: netlink.clone(),
-        vips: Arc::new(Mutex::new(vip_table)),
-        tracking: tracking_tx.clone(),
-        announced: Arc::clone(&shared.announced),
-        total_announced: Arc::clone(&shared.total_announced),
-    };
     let fifos = open_fifos(&config);
     let mut daemon = Daemon {
         cli,
@@ -301,9 +306,7 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
         netlink,
         shared: Arc::clone(&shared),
         xdp: datapath,
-        address_context,
-        address_queues: HashMap::new(),
-        address_workers: Vec::new(),
+        address_workers,
         tracking_tx,
         notices: start_notifier(),
         fifos,
@@ -388,9 +391,8 @@ struct Daemon {
     shared: Arc<Shared>,
     /// The XDP datapath, shared with the protocol thread (attaching on reload).
     xdp: Option<Arc<Mutex<XdpDatapath>>>,
-    address_context: addresses::Context,
-    address_queues: HashMap<String, UnboundedSender<addresses::Work>>,
-    address_workers: Vec<tokio::task::JoinHandle<()>>,
+    /// The address workers (the protocol thread queues their work).
+    address_workers: Arc<addresses::Workers>,
     tracking_tx: UnboundedSender<(Source, Observation)>,
     notices: UnboundedSender<(Notifier, Notice)>,
     fifos: Arc<Fifos>,
@@ -518,17 +520,15 @@ impl Daemon {
     /// What a stop does on the wire and on the host: priority 0 from every master, the
     /// addresses, static and virtual routes released, macvlans removed, sysctls restored.
     async fn release(&mut self, outcomes: &mut UnboundedReceiver<Outcome>) {
+        // keepalived's -V: the VIPs and virtual routes stay where they are.
+        if self.cli.dont_release_vrrp {
+            self.address_workers.keep_installed();
+        }
         self.shared.protocol.send(Command::Shutdown);
         let deadline = tokio::time::Instant::now() + Duration::from_millis(600);
         while let Ok(Some(outcome)) = tokio::time::timeout_at(deadline, outcomes.recv()).await {
             if matches!(outcome, Outcome::Stopped) {
                 break;
-            }
-            // keepalived's -V: the VIPs and virtual routes stay where they are.
-            if self.cli.dont_release_vrrp
-                && matches!(outcome, Outcome::Addresses { install: false, .. })
-            {
-                continue;
             }
             self.dispatch(outcome);
         }
@@ -621,9 +621,6 @@ impl Daemon {
 
     /// Lets the address workers finish what they were given (by `deadline` at the latest).
     async fn finish_address_work(&mut self, deadline: tokio::time::Instant) {
-        self.address_queues.clear();
-        for worker in self.address_workers.drain(..) {
-            let _ = tokio::time::timeout_at(deadline, worker).await;
-        }
+        self.address_workers.finish(deadline).await;
     }
 }

@@ -4,13 +4,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
 use tracing::{info, warn};
 use vrrp_common::maps::State;
 
 use super::plan::InstancePlan;
 use super::protocol::Outcome;
-use super::{Daemon, addresses, script_identity};
+use super::{Daemon, script_identity};
 use crate::config::model::SyncGroup;
 use crate::notify::{Event, Notice, Notifier};
 
@@ -106,17 +105,6 @@ impl Daemon {
                         .notices
                         .send((self.notifier(&group.notify), group_notice));
                 }
-            }
-            Outcome::Addresses { plan, install } => {
-                let work = if install {
-                    addresses::Work::Install(plan)
-                } else {
-                    addresses::Work::Remove(plan)
-                };
-                self.address_work(work);
-            }
-            Outcome::Gratuitous { plan, count } => {
-                self.address_work(addresses::Work::Announce(plan, count))
             }
             Outcome::Notice {
                 plan,
@@ -236,25 +224,5 @@ impl Daemon {
             identity: script_identity(&self.config),
             secure: global.enable_script_security,
         }
-    }
-
-    /// Queues work on the instance's own worker (started on first use).
-    pub(super) fn address_work(&mut self, work: addresses::Work) {
-        let name = match &work {
-            addresses::Work::Install(plan)
-            | addresses::Work::Remove(plan)
-            | addresses::Work::Announce(plan, _) => plan.name().to_string(),
-            // Only for the workers that exist (sent to their queues directly).
-            addresses::Work::MarkVips => return,
-        };
-        let queue = self.address_queues.entry(name).or_insert_with(|| {
-            let (sender, receiver) = mpsc::unbounded_channel();
-            self.address_workers.push(tokio::spawn(addresses::worker(
-                self.address_context.clone(),
-                receiver,
-            )));
-            sender
-        });
-        let _ = queue.send(work);
     }
 }

@@ -20,7 +20,6 @@ use tokio::sync::mpsc::UnboundedSender;
 use tracing::{error, info, warn};
 
 use super::Daemon;
-use super::addresses::Work;
 use super::plan::InstancePlan;
 use super::protocol::Command;
 use crate::cli::{Cli, DatapathChoice, XdpModeChoice};
@@ -103,13 +102,10 @@ impl Daemon {
         self.shared.protocol.send(Command::XdpAttached);
         if let Some((reader, vips)) = map_handles(&datapath) {
             self.shared.datapath.store(Some(Arc::new(reader)));
-            if let Ok(mut slot) = self.address_context.vips.lock() {
+            if let Ok(mut slot) = self.address_workers.context().vips.lock() {
                 *slot = Some(vips);
             }
-            // Each worker tells the VIPS map what it last did, in order with its other work.
-            for queue in self.address_queues.values() {
-                let _ = queue.send(Work::MarkVips);
-            }
+            self.address_workers.mark_vips();
         }
         if self.cli.pin_maps
             && let Ok(mut datapath) = datapath.lock()

@@ -837,12 +837,15 @@ impl Instance {
     /// announce them.
     fn become_master(&mut self, reason: Reason, now: Instant, actions: &mut Vec<Action>) {
         self.send_advert(actions);
-        self.transition(State::Master, reason, now, actions);
-        self.counters.became_master += 1;
+        // The addresses and their announcement are asked for before the transition is
+        // reported (and logged): the gratuitous ARP is what moves the clients, and keepalived
+        // too sets the addresses and sends it (vrrp_state_become_master) before its notifies.
         actions.push(Action::AddAddresses);
         actions.push(Action::SendGratuitous {
             count: self.params.garp.repeat,
         });
+        self.transition(State::Master, reason, now, actions);
+        self.counters.became_master += 1;
         self.next_advert = Some(now + interval(self.params.interval_cs));
         let garp = self.params.garp;
         self.second_garp = (!garp.delay.is_zero()).then(|| now + garp.delay);

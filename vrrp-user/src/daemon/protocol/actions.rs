@@ -11,6 +11,7 @@ use vrrp_common::wire::Family;
 use vrrp_common::wire::vrrp::PRIORITY_STOP;
 
 use super::{Outcome, Thread, Unpublished};
+use crate::daemon::addresses::Work;
 use crate::fsm::{Action, Input, Reason};
 use crate::notify::Event;
 
@@ -97,26 +98,24 @@ impl Thread {
                 self.changed(Unpublished::State);
                 true
             }
-            Action::AddAddresses | Action::RemoveAddresses => {
-                let _ = self.outcomes.send(Outcome::Addresses {
-                    plan: Arc::clone(&self.instances[index].plan),
-                    install: action == Action::AddAddresses,
-                });
+            Action::AddAddresses => {
+                let plan = Arc::clone(&self.instances[index].plan);
+                self.addresses.queue(Work::Install(plan));
+                false
+            }
+            Action::RemoveAddresses => {
+                let plan = Arc::clone(&self.instances[index].plan);
+                self.addresses.queue(Work::Remove(plan));
                 false
             }
             Action::SendGratuitous { count } => {
-                let _ = self.outcomes.send(Outcome::Gratuitous {
-                    plan: Arc::clone(&self.instances[index].plan),
-                    count,
-                });
+                let plan = Arc::clone(&self.instances[index].plan);
+                self.addresses.queue(Work::Announce(plan, count));
                 false
             }
             Action::SendExtraGratuitous => {
                 if let Some(extra) = self.instances[index].plan.extra_interface_addresses() {
-                    let _ = self.outcomes.send(Outcome::Gratuitous {
-                        plan: Arc::new(extra),
-                        count: 1,
-                    });
+                    self.addresses.queue(Work::Announce(Arc::new(extra), 1));
                 }
                 false
             }

@@ -10,7 +10,7 @@ use vrrp_common::wire::raw_from_ip;
 
 use std::os::fd::AsRawFd;
 
-use super::{Outcome, Receive, Running, Thread};
+use super::{Receive, Running, Thread};
 use crate::datapath::xdp::XdpDatapath;
 
 /// How often instances waiting for their address try again.
@@ -20,6 +20,7 @@ pub(super) const RETRY_WAITING: std::time::Duration = std::time::Duration::from_
 fn not_usable_yet(error: &io::Error) -> bool {
     error.raw_os_error() == Some(libc::EADDRNOTAVAIL)
 }
+use crate::daemon::addresses::Work;
 use crate::daemon::plan::InstancePlan;
 use crate::daemon::stand_in::StandIn;
 use crate::fsm::{self, Input};
@@ -336,21 +337,13 @@ impl Thread {
         }
         if running.fsm.state() == State::Master {
             if let Some(removed) = old.entries_missing_from(&new) {
-                let _ = self.outcomes.send(Outcome::Addresses {
-                    plan: Arc::new(removed),
-                    install: false,
-                });
+                self.addresses.queue(Work::Remove(Arc::new(removed)));
             }
             if let Some(added) = new.entries_missing_from(&old) {
                 let added = Arc::new(added);
-                let _ = self.outcomes.send(Outcome::Addresses {
-                    plan: Arc::clone(&added),
-                    install: true,
-                });
+                self.addresses.queue(Work::Install(Arc::clone(&added)));
                 let count = new.params.garp.repeat;
-                let _ = self
-                    .outcomes
-                    .send(Outcome::Gratuitous { plan: added, count });
+                self.addresses.queue(Work::Announce(added, count));
             }
         }
         self.input(index, Input::Reconfigure(Box::new(new.params.clone())), now);

@@ -40,6 +40,7 @@ use vrrp_common::maps::State;
 use vrrp_common::time::Instant;
 use vrrp_common::wire::Family;
 
+use super::addresses::Workers as AddressWorkers;
 use super::plan::InstancePlan;
 use super::stand_in::{self, StandIn};
 use crate::config::model::Scheduling;
@@ -131,15 +132,6 @@ pub enum Outcome {
         priority: u8,
         at: Instant,
     },
-    /// Install (true) or remove (false) the instance's addresses.
-    Addresses {
-        plan: Arc<InstancePlan>,
-        install: bool,
-    },
-    Gratuitous {
-        plan: Arc<InstancePlan>,
-        count: u32,
-    },
     /// An event for the notify scripts and FIFOs that is not a transition.
     Notice {
         plan: Arc<InstancePlan>,
@@ -220,6 +212,9 @@ struct Thread {
     timer: OwnedFd,
     epoll: OwnedFd,
     outcomes: UnboundedSender<Outcome>,
+    /// Where the instances' address work goes (addresses installed or removed, gratuitous
+    /// ARPs), straight from here.
+    addresses: Arc<AddressWorkers>,
     /// When the thread started (`vrrp_startup_delay` counts from here).
     started: Instant,
     stopping: bool,
@@ -235,16 +230,21 @@ struct Thread {
     last_advert_sent: Instant,
 }
 
-/// Starts the protocol thread with the initial instances.
+/// Starts the protocol thread with the initial instances; `handed` is what the previous
+/// image's protocol thread handed over (nothing on a fresh start).
 pub fn spawn(
     plans: Vec<InstancePlan>,
     receive: Receive,
     published: Arc<Published>,
     outcomes: UnboundedSender<Outcome>,
+    addresses: Arc<AddressWorkers>,
     scheduling: Scheduling,
-    carried: Vec<CarriedInstance>,
-    stand_in: Option<StandIn>,
+    handed: Handed,
 ) -> io::Result<ProtocolHandle> {
+    let Handed {
+        instances: carried,
+        stand_in,
+    } = handed;
     // SAFETY: plain descriptor creation, owned below.
     let wake = Arc::new(unsafe {
         OwnedFd::from_raw_fd(sys::check(libc::eventfd(
@@ -283,6 +283,7 @@ pub fn spawn(
         timer,
         epoll,
         outcomes,
+        addresses,
         started: monotonic_now(),
         stopping: false,
         deleting: false,
