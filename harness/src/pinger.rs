@@ -1,7 +1,7 @@
-//! A client that pings a virtual address at a fixed rate from its namespace and reports the
-//! longest gap between replies: what a user of the VIP sees during a failover.
+//! A client that pings a virtual address (IPv4 or IPv6) at a fixed rate from its namespace and
+//! reports the longest gap between replies: what a user of the VIP sees during a failover.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,10 +55,11 @@ impl Pinger {
     /// Pings `target` from `netns` every `interval` until stopped (at most `limit`).
     pub fn start(
         netns: &Netns,
-        target: Ipv4Addr,
+        target: impl Into<IpAddr>,
         interval: Duration,
         limit: Duration,
     ) -> Result<Pinger> {
+        let target = target.into();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let path = format!("/run/netns/{}", netns.name());
@@ -112,21 +113,20 @@ impl Drop for Pinger {
 }
 
 fn run(
-    target: Ipv4Addr,
+    target: IpAddr,
     interval: Duration,
     limit: Duration,
     stop: &AtomicBool,
     started: Instant,
     shared: &std::sync::Mutex<PingReport>,
 ) -> Result<PingReport> {
-    // SAFETY: plain socket creation, owned below.
-    let raw = unsafe {
-        libc::socket(
-            libc::AF_INET,
-            libc::SOCK_RAW | libc::SOCK_NONBLOCK,
-            libc::IPPROTO_ICMP,
-        )
+    let (domain, protocol) = match target {
+        IpAddr::V4(_) => (libc::AF_INET, libc::IPPROTO_ICMP),
+        // The kernel fills in an ICMPv6 raw socket's checksum (RFC 3542 section 3.1).
+        IpAddr::V6(_) => (libc::AF_INET6, libc::IPPROTO_ICMPV6),
     };
+    // SAFETY: plain socket creation, owned below.
+    let raw = unsafe { libc::socket(domain, libc::SOCK_RAW | libc::SOCK_NONBLOCK, protocol) };
     if raw < 0 {
         bail!("raw ICMP socket: {}", std::io::Error::last_os_error());
     }
@@ -148,17 +148,8 @@ fn run(
             report.sent += 1;
             next += interval;
         }
-        let mut buffer = [0u8; 256];
-        // SAFETY: buffer is valid for its length.
-        let n = unsafe { libc::recv(fd.as_raw_fd(), buffer.as_mut_ptr().cast(), buffer.len(), 0) };
-        if n > 28 {
-            let header_len = usize::from(buffer[0] & 0x0f) * 4;
-            let icmp = &buffer[header_len..n as usize];
-            let from_target = buffer[12..16] == target.octets();
-            if from_target
-                && icmp.first() == Some(&0)
-                && icmp.get(4..6) == Some(&identifier.to_be_bytes())
-            {
+        match receive_reply(&fd, target, identifier) {
+            true => {
                 let at = started.elapsed();
                 if let Some(last) = report.replies.last() {
                     report.max_gap = report.max_gap.max(at - *last);
@@ -169,29 +160,97 @@ fn run(
                     *shared = report.clone();
                 }
             }
-        } else {
-            std::thread::sleep(Duration::from_micros(200));
+            false => std::thread::sleep(Duration::from_micros(200)),
         }
     }
     Ok(report)
 }
 
-fn send_echo(fd: &OwnedFd, target: Ipv4Addr, identifier: u16, sequence: u16) -> Result<()> {
+/// Reads one message, if there is one: whether it is an echo reply of ours from `target`.
+fn receive_reply(fd: &OwnedFd, target: IpAddr, identifier: u16) -> bool {
+    let mut buffer = [0u8; 256];
+    // SAFETY: all-zero sockaddr_storage is valid; recvfrom fills it.
+    let mut from: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut from_len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: buffer and address are valid for the lengths given.
+    let n = unsafe {
+        libc::recvfrom(
+            fd.as_raw_fd(),
+            buffer.as_mut_ptr().cast(),
+            buffer.len(),
+            0,
+            (&mut from as *mut libc::sockaddr_storage).cast(),
+            &mut from_len,
+        )
+    };
+    let Ok(n) = usize::try_from(n) else {
+        return false;
+    };
+    let received = &buffer[..n];
+    let (source, icmp, echo_reply) = match target {
+        // An IPv4 raw socket hands over the IP header too.
+        IpAddr::V4(_) => {
+            let header_len = usize::from(received.first().copied().unwrap_or(0) & 0x0f) * 4;
+            let source = received
+                .get(12..16)
+                .and_then(|s| <[u8; 4]>::try_from(s).ok())
+                .map(IpAddr::from);
+            (source, received.get(header_len..), 0)
+        }
+        IpAddr::V6(_) => {
+            // SAFETY: the kernel wrote a sockaddr_in6 for an AF_INET6 socket.
+            let address: libc::sockaddr_in6 =
+                unsafe { std::ptr::read((&from as *const libc::sockaddr_storage).cast()) };
+            (
+                Some(IpAddr::from(address.sin6_addr.s6_addr)),
+                Some(received),
+                129,
+            )
+        }
+    };
+    let Some(icmp) = icmp else {
+        return false;
+    };
+    source == Some(target)
+        && icmp.first() == Some(&echo_reply)
+        && icmp.get(4..6) == Some(&identifier.to_be_bytes())
+}
+
+fn send_echo(fd: &OwnedFd, target: IpAddr, identifier: u16, sequence: u16) -> Result<()> {
     let mut message = [0u8; 16];
-    message[0] = 8;
     message[4..6].copy_from_slice(&identifier.to_be_bytes());
     message[6..8].copy_from_slice(&sequence.to_be_bytes());
-    let checksum =
-        vrrp_common::wire::checksum::finish(vrrp_common::wire::checksum::accumulate(0, &message));
-    message[2..4].copy_from_slice(&checksum.to_be_bytes());
-    let address = libc::sockaddr_in {
-        sin_family: libc::AF_INET as u16,
-        sin_port: 0,
-        sin_addr: libc::in_addr {
-            s_addr: u32::from_ne_bytes(target.octets()),
-        },
-        sin_zero: [0; 8],
-    };
+    match target {
+        IpAddr::V4(target) => {
+            message[0] = 8;
+            let checksum = vrrp_common::wire::checksum::finish(
+                vrrp_common::wire::checksum::accumulate(0, &message),
+            );
+            message[2..4].copy_from_slice(&checksum.to_be_bytes());
+            let address = libc::sockaddr_in {
+                sin_family: libc::AF_INET as u16,
+                sin_port: 0,
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(target.octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            send_to(fd, &message, &address)
+        }
+        IpAddr::V6(target) => {
+            message[0] = 128;
+            // SAFETY: all-zero sockaddr_in6 is valid; family and address set below.
+            let mut address: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+            address.sin6_family = libc::AF_INET6 as u16;
+            address.sin6_addr.s6_addr = target.octets();
+            send_to(fd, &message, &address)
+        }
+    }
+}
+
+/// Sends `message` to a socket address of type `A` (sockaddr_in or sockaddr_in6); a full
+/// socket buffer counts as a lost echo.
+fn send_to<A>(fd: &OwnedFd, message: &[u8], address: &A) -> Result<()> {
     // SAFETY: message and address are valid for the lengths given.
     unsafe {
         libc::sendto(
@@ -199,8 +258,8 @@ fn send_echo(fd: &OwnedFd, target: Ipv4Addr, identifier: u16, sequence: u16) -> 
             message.as_ptr().cast(),
             message.len(),
             0,
-            (&address as *const libc::sockaddr_in).cast(),
-            std::mem::size_of::<libc::sockaddr_in>() as u32,
+            (address as *const A).cast(),
+            std::mem::size_of::<A>() as u32,
         )
     };
     Ok(())

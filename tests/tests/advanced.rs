@@ -257,7 +257,7 @@ fn use_vmac_answers_with_the_virtual_mac_and_removes_the_macvlan_at_exit() {
     // The client's ARP for the VIP resolves to the virtual MAC (answered by XDP on eth0).
     let pinger = Pinger::start(
         &segment.client.ns,
-        "192.0.2.99".parse().expect("ip"),
+        "192.0.2.99".parse::<std::net::Ipv4Addr>().expect("ip"),
         Duration::from_millis(50),
         Duration::from_secs(2),
     )
@@ -652,7 +652,7 @@ fn no_accept_drops_traffic_to_the_vip_and_accept_lets_it_in() {
         std::thread::sleep(Duration::from_millis(500));
         let pinger = Pinger::start(
             &segment.client.ns,
-            "192.0.2.99".parse().expect("ip"),
+            "192.0.2.99".parse::<std::net::Ipv4Addr>().expect("ip"),
             Duration::from_millis(20),
             Duration::from_secs(1),
         )

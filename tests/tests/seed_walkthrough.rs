@@ -162,7 +162,7 @@ fn stopping_dr1_hands_over_after_skew_time_and_dr1_preempts_on_return() {
     std::thread::sleep(Duration::from_millis(1200));
     let pinger = Pinger::start(
         &lab.segment.client.ns,
-        VIP1.parse().expect("ip"),
+        VIP1.parse::<std::net::IpAddr>().expect("ip"),
         Duration::from_millis(10),
         Duration::from_secs(30),
     )
