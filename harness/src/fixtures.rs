@@ -161,3 +161,49 @@ pub fn neighbor_solicitation_with(
     message[icmpv6::field::CHECKSUM].copy_from_slice(&checksum.to_be_bytes());
     frame
 }
+
+/// ARP requests for `target_ip`, one from every address of the three IPv4 documentation
+/// ranges (RFC 5737) except those the lab's hosts use (192.0.2.0 to .20, .99 and .100): a
+/// spoofed-source flood, each sender a new neighbour for a kernel that answers.
+pub fn arp_requests_from_documentation_ranges(
+    sender_mac: [u8; 6],
+    target_ip: [u8; 4],
+) -> Vec<Vec<u8>> {
+    let used = |prefix: [u8; 3], host: u8| {
+        prefix == [192, 0, 2] && (host <= 20 || host == 99 || host == 100)
+    };
+    [[192, 0, 2], [198, 51, 100], [203, 0, 113]]
+        .into_iter()
+        .flat_map(|prefix| (0..=255u8).map(move |host| (prefix, host)))
+        .filter(|&(prefix, host)| !used(prefix, host))
+        .map(|([a, b, c], host)| arp_request(sender_mac, [a, b, c, host], target_ip))
+        .collect()
+}
+
+/// `count` neighbour solicitations for `target` from sources spread at random over
+/// 2001:db8::/32 (RFC 3849) outside 2001:db8::/64, the lab's own prefix (a fixed seed: the
+/// same sources every run).
+pub fn neighbor_solicitations_from_random_sources(
+    sender_mac: [u8; 6],
+    target: Ipv6Addr,
+    count: usize,
+) -> Vec<Vec<u8>> {
+    // xorshift64: enough spread for addresses, no dependency.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (0..count)
+        .map(|_| {
+            let (high, low) = (next(), next());
+            let mut octets = [0u8; 16];
+            octets[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+            octets[4..8].copy_from_slice(&((high >> 32) as u32 | 1).to_be_bytes());
+            octets[8..].copy_from_slice(&low.to_be_bytes());
+            neighbor_solicitation(sender_mac, Ipv6Addr::from(octets), target)
+        })
+        .collect()
+}

@@ -58,7 +58,14 @@ impl Flood {
                 bail!("setns: {}", std::io::Error::last_os_error());
             }
             let socket = PacketSocket::open(&interface)?;
-            let batch: Vec<&[u8]> = frames.iter().map(Vec::as_slice).cycle().take(256).collect();
+            // Every frame goes out in turn (a spoofed-source flood has thousands).
+            let batch_len = frames.len().max(256);
+            let batch: Vec<&[u8]> = frames
+                .iter()
+                .map(Vec::as_slice)
+                .cycle()
+                .take(batch_len)
+                .collect();
             let started = Instant::now();
             while !flag.load(Ordering::Relaxed)
                 && started.elapsed() < duration
@@ -133,6 +140,39 @@ pub fn process_rss_kib(pid: i32) -> Option<u64> {
         .find(|l| l.starts_with("VmRSS:"))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
+}
+
+/// Proportional set size in KiB of a process and every process below it (its children,
+/// theirs, ...), each from /proc/PID/smaps_rollup: what a daemon of several processes
+/// (keepalived's parent and VRRP child) costs the machine, shared pages counted once.
+pub fn process_tree_pss_kib(pid: i32) -> Option<u64> {
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let own: u64 = rollup
+        .lines()
+        .find(|l| l.starts_with("Pss:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())?;
+    let below: u64 = children_of(pid)
+        .into_iter()
+        .filter_map(process_tree_pss_kib)
+        .sum();
+    Some(own + below)
+}
+
+/// The children of every thread of `pid` (/proc/PID/task/TID/children).
+fn children_of(pid: i32) -> Vec<i32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|child| child.parse().ok())
+                .collect::<Vec<i32>>()
+        })
+        .collect()
 }
 
 /// The whole machine's busy CPU time in seconds (all CPUs), from /proc/stat.

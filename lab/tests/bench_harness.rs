@@ -24,6 +24,8 @@ fn the_quick_benchmark_runs_every_scenario() {
         "every run measured"
     );
     assert_eq!(report.flood_rows().len(), 9);
+    // An ARP and an ND flood for every implementation.
+    assert_eq!(report.spoofed_rows().len(), 6);
     // 5 changes at 2 paces for 3 implementations.
     assert_eq!(report.change_rows().len(), 30);
     let markdown = std::fs::read_to_string(scratch.join("BENCHMARKS.md")).expect("BENCHMARKS.md");
@@ -33,6 +35,7 @@ fn the_quick_benchmark_runs_every_scenario() {
         "First gratuitous ARP",
         "Flood resistance",
         "ARP request flood",
+        "Spoofed-source floods",
         "Scale",
         "Start-up",
         "Configuration changes and restarts",

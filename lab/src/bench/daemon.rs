@@ -111,6 +111,14 @@ impl Daemon {
         }
     }
 
+    /// The process started (vrrpd; keepalived's parent, above its VRRP child).
+    pub fn root_pid(&self) -> i32 {
+        match self {
+            Daemon::Vrrpd(v) => v.process.pid(),
+            Daemon::Keepalived(k, _) => k.process.pid(),
+        }
+    }
+
     pub fn log(&self) -> String {
         match self {
             Daemon::Vrrpd(v) => v.log(),

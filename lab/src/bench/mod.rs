@@ -51,11 +51,12 @@ pub fn run(options: &BenchOptions) -> Result<Report> {
             .is_none_or(|list| list.split(',').any(|n| n == name))
     };
     type Scenario = fn(&BenchOptions, &mut Report) -> Result<()>;
-    let scenarios: [(&str, Scenario); 7] = [
+    let scenarios: [(&str, Scenario); 8] = [
         ("failover", scenarios::failover),
         ("handover", scenarios::handover),
         ("floods", scenarios::floods),
         ("arp", scenarios::arp),
+        ("spoofed", scenarios::spoofed),
         ("scale", scenarios::scale),
         ("startup", scenarios::startup),
         ("changes", scenarios::changes),
@@ -63,7 +64,9 @@ pub fn run(options: &BenchOptions) -> Result<Report> {
     for (name, scenario) in scenarios {
         if wanted(name) {
             println!("== {name}");
+            let started = std::time::Instant::now();
             scenario(options, &mut report)?;
+            println!("== {name}: {:.1} s", started.elapsed().as_secs_f64());
         }
     }
     println!("{}", report.markdown());

@@ -58,6 +58,21 @@ pub struct ArpRow {
     pub latency_p99_us: f64,
 }
 
+/// A spoofed-source flood (issue 20, target 6).
+pub struct SpoofedRow {
+    pub implementation: Implementation,
+    pub kind: &'static str,
+    pub requests: u64,
+    pub requests_per_second: f64,
+    /// The most neighbour entries of the flood's family the router held at one time.
+    pub neighbours_most: usize,
+    /// "neighbor table overflow!" lines the kernel logged during the flood.
+    pub overflows_logged: Option<usize>,
+    /// A client new to the router, pinging the VIP during the flood.
+    pub pings_sent: u64,
+    pub pings_answered: u64,
+}
+
 pub struct ScaleRow {
     pub implementation: Implementation,
     pub converge: Option<Duration>,
@@ -66,8 +81,9 @@ pub struct ScaleRow {
     pub window: Duration,
     pub master_cpu_percent: f64,
     pub backup_cpu_percent: f64,
-    pub master_rss_kib: u64,
-    pub backup_rss_kib: u64,
+    /// Proportional set size summed over the daemon's processes (issue 20, target 5).
+    pub master_pss_kib: u64,
+    pub backup_pss_kib: u64,
 }
 
 /// One change's figures.
@@ -109,6 +125,7 @@ pub struct Report {
     garp: Vec<(Implementation, Vec<f64>)>,
     floods: Vec<FloodRow>,
     arp: Vec<ArpRow>,
+    spoofed: Vec<SpoofedRow>,
     scale: Vec<ScaleRow>,
     startup: Vec<StartupRow>,
     changes: Vec<ChangeRow>,
@@ -132,6 +149,7 @@ impl Report {
             garp: Vec::new(),
             floods: Vec::new(),
             arp: Vec::new(),
+            spoofed: Vec::new(),
             scale: Vec::new(),
             startup: Vec::new(),
             changes: Vec::new(),
@@ -182,6 +200,22 @@ impl Report {
 
     pub fn arp(&mut self, row: ArpRow) {
         self.arp.push(row);
+    }
+
+    pub fn spoofed(&mut self, row: SpoofedRow) {
+        println!(
+            "spoofed {}, {}: {} neighbours at most, {}/{} pings answered",
+            row.implementation.name(),
+            row.kind,
+            row.neighbours_most,
+            row.pings_answered,
+            row.pings_sent
+        );
+        self.spoofed.push(row);
+    }
+
+    pub fn spoofed_rows(&self) -> &[SpoofedRow] {
+        &self.spoofed
     }
 
     pub fn scale(&mut self, row: ScaleRow) {
@@ -322,13 +356,42 @@ impl Report {
                 row.latency_p99_us
             );
         }
+        let _ = writeln!(out, "\n## Spoofed-source floods for the VIPs\n");
+        let _ = writeln!(
+            out,
+            "ARP requests for the IPv4 VIP from every address of the documentation ranges the lab does not use, and neighbour solicitations for the IPv6 VIP from 4096 random 2001:db8::/32 sources, at the router holding both VIPs. A kernel that answers makes a neighbour entry per sender, in tables every namespace of the host shares (gc_thresh3 1024). Neighbours: the most entries of that family the router held at once. Overflows: the kernel's \"neighbor table overflow!\" lines meanwhile (it limits their rate). Client: a host new to the router pinging the VIP every 10 ms from a quarter into the flood. The tables are flushed after each flood.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| implementation | flood | requests | requests / s | router's neighbours (most) | overflows logged | client's pings answered |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+        for row in &self.spoofed {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {:.0} | {} | {} | {} of {} |",
+                row.implementation.name(),
+                row.kind,
+                row.requests,
+                row.requests_per_second,
+                row.neighbours_most,
+                row.overflows_logged
+                    .map_or("-".to_string(), |n| n.to_string()),
+                row.pings_answered,
+                row.pings_sent,
+            );
+        }
         let _ = writeln!(
             out,
             "\n## Scale: 255 VRIDs at 10 ms on one interface, ~1000 VIPs, two routers\n"
         );
         let _ = writeln!(
             out,
-            "| implementation | converged in | VIPs up on master | false transitions | window | master CPU % | backup CPU % | master RSS (MiB) | backup RSS (MiB) |"
+            "CPU: the process that runs VRRP (keepalived's VRRP child), over the window. PSS: the proportional set size summed over all the daemon's processes (/proc/PID/smaps_rollup; keepalived's parent and its VRRP child), at the end of the window.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| implementation | converged in | VIPs up on master | false transitions | window | master CPU % | backup CPU % | master PSS (MiB) | backup PSS (MiB) |"
         );
         let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
         for row in &self.scale {
@@ -343,8 +406,8 @@ impl Report {
                 row.window.as_secs_f64(),
                 row.master_cpu_percent,
                 row.backup_cpu_percent,
-                row.master_rss_kib as f64 / 1024.0,
-                row.backup_rss_kib as f64 / 1024.0,
+                row.master_pss_kib as f64 / 1024.0,
+                row.backup_pss_kib as f64 / 1024.0,
             );
         }
         if !self.changes.is_empty() {

@@ -20,8 +20,8 @@ use vrrp_harness::capture::Capture;
 use vrrp_harness::daemons::XDP_TAKEN_OVER;
 use vrrp_harness::fixtures;
 use vrrp_harness::loadgen::{
-    Flood, machine_busy_seconds, machine_softirq_seconds, process_cpu_seconds, process_rss_kib,
-    raw_socket_drops,
+    Flood, machine_busy_seconds, machine_softirq_seconds, process_cpu_seconds,
+    process_tree_pss_kib, raw_socket_drops,
 };
 use vrrp_harness::pinger::Pinger;
 use vrrp_harness::process::Scratch;
@@ -480,6 +480,148 @@ fn arp_round(
     Ok(())
 }
 
+/// Issue 20, target 6: spoofed-source floods. ARP requests for an IPv4 VIP from every sender
+/// address of the documentation ranges, and neighbour solicitations for an IPv6 VIP from
+/// thousands of random 2001:db8::/32 sources. A kernel that answers creates a neighbour entry
+/// per sender, and the neighbour tables (gc_thresh3, 1024 on this kernel) are shared by every
+/// namespace of the host; the XDP responders answer without touching them. Measured: the
+/// router's neighbour entries during the flood, the kernel's "neighbour table overflow" lines,
+/// and a client new to the router (router 2, no daemon) pinging the VIP meanwhile.
+pub fn spoofed(options: &BenchOptions, report: &mut Report) -> Result<()> {
+    let duration = options.seconds(1.5, 4.0);
+    const SOLICITATION_SOURCES: usize = 4096;
+    let vip4 = std::net::Ipv4Addr::from(fixtures::SEED_VIP);
+    let vip6 = std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x99);
+    let config = global(true)
+        + &instance("VI_1", 51, 100, "0.1", &[format!("{vip4}/24")], &[], None)
+        + &instance("VI_6", 52, 100, "0.1", &[format!("{vip6}/64")], &[], None);
+    for implementation in Implementation::selected(&Implementation::ALL) {
+        let segment = Segment::new(2)?;
+        let scratch = Scratch::new("bench-spoofed")?;
+        let owner = Daemon::start(
+            implementation,
+            segment.router(1),
+            "owner",
+            &config,
+            &scratch,
+        )?;
+        owner.wait_count(MASTER_LINE, 1, WAIT)?;
+        owner.wait_count("(VI_6) Entering MASTER STATE", 1, WAIT)?;
+        std::thread::sleep(Duration::from_millis(300));
+        let mac = segment.client.mac()?;
+        let floods = [
+            (
+                "ARP, 746 senders",
+                fixtures::arp_requests_from_documentation_ranges(mac, fixtures::SEED_VIP),
+                std::net::IpAddr::V4(vip4),
+            ),
+            (
+                "NS, 4096 sources",
+                fixtures::neighbor_solicitations_from_random_sources(
+                    mac,
+                    vip6,
+                    SOLICITATION_SOURCES,
+                ),
+                std::net::IpAddr::V6(vip6),
+            ),
+        ];
+        for (kind, frames, vip) in floods {
+            report.spoofed(spoofed_flood(
+                implementation,
+                kind,
+                &segment,
+                frames,
+                vip,
+                duration,
+            )?);
+            // Bounded in time, and nothing left behind for the next flood or namespace.
+            for host in [segment.router(1), segment.router(2)] {
+                let _ = host.ns.run(["ip", "neigh", "flush", "all"]);
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        drop(owner);
+    }
+    Ok(())
+}
+
+/// One spoofed-source flood at the router, with the router's neighbour entries sampled and a
+/// client new to the router pinging `vip` meanwhile.
+fn spoofed_flood(
+    implementation: Implementation,
+    kind: &'static str,
+    segment: &Segment,
+    frames: Vec<Vec<u8>>,
+    vip: std::net::IpAddr,
+    duration: Duration,
+) -> Result<super::report::SpoofedRow> {
+    let family = if vip.is_ipv4() { "-4" } else { "-6" };
+    let router = segment.router(1);
+    let client = segment.router(2);
+    let neighbours = || {
+        router
+            .ns
+            .run_ok(["ip", family, "neigh", "show", "dev", "eth0"])
+            .map_or(0, |text| text.lines().count())
+    };
+    let log_end = kernel_log_end();
+    let flood = Flood::start(&segment.client.ns, "eth0", frames, duration, u64::MAX)?;
+    let started = Instant::now();
+    // A quarter of the flood in: the tables have filled, if they fill.
+    std::thread::sleep(duration / 4);
+    let pinger = Pinger::start(
+        &client.ns,
+        vip,
+        Duration::from_millis(10),
+        duration.saturating_sub(started.elapsed()),
+    )?;
+    let mut most = 0;
+    while started.elapsed() < duration {
+        most = most.max(neighbours());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let pings = pinger.stop()?;
+    let flooded = flood.stop()?;
+    Ok(super::report::SpoofedRow {
+        implementation,
+        kind,
+        requests: flooded.sent,
+        requests_per_second: flooded.rate(),
+        neighbours_most: most,
+        overflows_logged: log_end.and_then(kernel_neighbour_overflows_since),
+        pings_sent: pings.sent,
+        pings_answered: pings.received,
+    })
+}
+
+/// The kernel's log as (seconds since boot, line) pairs (None if it cannot be read).
+fn kernel_log() -> Option<Vec<(f64, String)>> {
+    let output = std::process::Command::new("dmesg").output().ok()?;
+    output.status.success().then(|| {
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| {
+                let (stamp, text) = line.strip_prefix('[')?.split_once(']')?;
+                Some((stamp.trim().parse().ok()?, text.to_string()))
+            })
+            .collect()
+    })
+}
+
+/// When the kernel's last log line was written (0 for an empty log).
+fn kernel_log_end() -> Option<f64> {
+    kernel_log().map(|log| log.last().map_or(0.0, |(at, _)| *at))
+}
+
+/// The kernel's "neighbor table overflow!" lines since `since` (its own timestamps).
+fn kernel_neighbour_overflows_since(since: f64) -> Option<usize> {
+    kernel_log().map(|log| {
+        log.iter()
+            .filter(|(at, text)| *at > since && text.contains("neighbor table overflow"))
+            .count()
+    })
+}
+
 /// Round trips of single ARP requests (µs), one every 2 ms.
 fn arp_latency(segment: &Segment, mac: [u8; 6], count: usize) -> Result<Vec<f64>> {
     segment.client.ns.enter(|| -> Result<Vec<f64>> {
@@ -622,8 +764,8 @@ pub fn scale(options: &BenchOptions, report: &mut Report) -> Result<()> {
             window,
             master_cpu_percent: cpu(before.1, after.1),
             backup_cpu_percent: cpu(before.2, after.2),
-            master_rss_kib: master_pid.and_then(process_rss_kib).unwrap_or(0),
-            backup_rss_kib: backup_pid.and_then(process_rss_kib).unwrap_or(0),
+            master_pss_kib: process_tree_pss_kib(master.root_pid()).unwrap_or(0),
+            backup_pss_kib: process_tree_pss_kib(backup.root_pid()).unwrap_or(0),
         });
     }
     Ok(())
