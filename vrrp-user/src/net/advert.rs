@@ -14,6 +14,7 @@ use vrrp_common::wire::vrrp::{Auth, Packet, Repr, Version};
 use vrrp_common::wire::{Family, raw_from_ip};
 
 use super::ipsec_ah::AhSession;
+use super::sys::Outgoing;
 use super::vrrp_socket::VrrpSocket;
 
 /// What every advert of an instance carries.
@@ -147,7 +148,20 @@ impl AdvertTemplate {
         &mut self,
         socket: &VrrpSocket,
         priority: u8,
+        ah: Option<&mut AhSession>,
+    ) -> io::Result<()> {
+        self.stamp(priority, ah, |packet| {
+            socket.send(packet.bytes, packet.destination, packet.hop_limit)
+        })
+    }
+
+    /// Sets `priority` in every destination's packet (numbered and sealed under AH) and hands
+    /// each to `out`, which sends it or queues a copy; the last error is returned.
+    pub fn stamp(
+        &mut self,
+        priority: u8,
         mut ah: Option<&mut AhSession>,
+        mut out: impl FnMut(Outgoing<'_>) -> io::Result<()>,
     ) -> io::Result<()> {
         let mut result = Ok(());
         // One sequence number per advert, whatever the number of peers (keepalived).
@@ -162,9 +176,11 @@ impl AdvertTemplate {
                 result = Err(io::Error::other(format!("sealing the advert: {error:?}")));
                 continue;
             }
-            if let Err(error) =
-                socket.send(&prepared.bytes, prepared.destination, prepared.hop_limit)
-            {
+            if let Err(error) = out(Outgoing {
+                bytes: &prepared.bytes,
+                destination: prepared.destination,
+                hop_limit: prepared.hop_limit,
+            }) {
                 result = Err(error);
             }
         }

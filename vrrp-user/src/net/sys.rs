@@ -190,34 +190,107 @@ fn send_to_with_hop_limit(
         iov_base: bytes.as_ptr() as *mut libc::c_void,
         iov_len: bytes.len(),
     };
-    let mut control = [0u64; 4];
+    let mut control = HopLimitControl::default();
     // SAFETY: all-zero msghdr is valid; the pointers set below outlive the call.
     let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
     message.msg_name = (&mut storage as *mut libc::sockaddr_storage).cast();
     message.msg_namelen = length;
     message.msg_iov = &mut iov;
     message.msg_iovlen = 1;
-    message.msg_control = control.as_mut_ptr().cast();
-    // SAFETY: CMSG_SPACE is a pure computation.
-    message.msg_controllen =
-        unsafe { libc::CMSG_SPACE(std::mem::size_of::<i32>() as u32) } as usize;
-    // SAFETY: the control buffer holds one header and an int (32 bytes >= CMSG_SPACE(4)).
-    unsafe {
-        let header = libc::CMSG_FIRSTHDR(&message);
-        if header.is_null() {
-            return Err(io::Error::from_raw_os_error(libc::ENOBUFS));
-        }
-        (*header).cmsg_level = libc::IPPROTO_IPV6;
-        (*header).cmsg_type = libc::IPV6_HOPLIMIT;
-        (*header).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<i32>() as u32) as usize;
-        std::ptr::write_unaligned(libc::CMSG_DATA(header).cast::<i32>(), i32::from(hop_limit));
-    }
+    control.attach(&mut message, hop_limit)?;
     // SAFETY: message and everything it points at are valid for the call.
     let sent = unsafe { libc::sendmsg(fd.as_raw_fd(), &message, 0) };
     if sent < 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// The ancillary data of one packet's IPv6 hop limit (IPV6_HOPLIMIT).
+#[derive(Default)]
+struct HopLimitControl([u64; 4]);
+
+impl HopLimitControl {
+    /// Points `message`'s control data at this buffer, holding `hop_limit`.
+    fn attach(&mut self, message: &mut libc::msghdr, hop_limit: u8) -> io::Result<()> {
+        message.msg_control = self.0.as_mut_ptr().cast();
+        // SAFETY: CMSG_SPACE is a pure computation.
+        message.msg_controllen =
+            unsafe { libc::CMSG_SPACE(std::mem::size_of::<i32>() as u32) } as usize;
+        // SAFETY: the buffer holds one header and an int (32 bytes >= CMSG_SPACE(4)).
+        unsafe {
+            let header = libc::CMSG_FIRSTHDR(message);
+            if header.is_null() {
+                return Err(io::Error::from_raw_os_error(libc::ENOBUFS));
+            }
+            (*header).cmsg_level = libc::IPPROTO_IPV6;
+            (*header).cmsg_type = libc::IPV6_HOPLIMIT;
+            (*header).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<i32>() as u32) as usize;
+            std::ptr::write_unaligned(libc::CMSG_DATA(header).cast::<i32>(), i32::from(hop_limit));
+        }
+        Ok(())
+    }
+}
+
+/// One packet of a batch for [`send_packets`].
+#[derive(Clone, Copy, Debug)]
+pub struct Outgoing<'a> {
+    /// IPv4: header and message; IPv6: the message.
+    pub bytes: &'a [u8],
+    pub destination: IpAddr,
+    /// IPv6: this packet's hop limit, where it is not the socket's.
+    pub hop_limit: Option<u8>,
+}
+
+/// Packets in one sendmmsg call at most.
+const BATCH: usize = 64;
+
+/// Sends packets on a raw socket in as few system calls as batches of `BATCH` (sendmmsg),
+/// each with its own destination and hop limit. A packet the kernel refuses does not hold
+/// back the ones after it; the last refusal is returned. Allocates nothing.
+pub fn send_packets(fd: BorrowedFd<'_>, packets: &[Outgoing<'_>], scope: u32) -> io::Result<()> {
+    let mut refused = None;
+    let mut offset = 0;
+    while offset < packets.len() {
+        let chunk = &packets[offset..packets.len().min(offset + BATCH)];
+        // SAFETY: all-zero is valid for these plain C structs.
+        let mut names: [libc::sockaddr_storage; BATCH] = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        let mut iovecs: [libc::iovec; BATCH] = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        let mut headers: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+        let mut controls: [HopLimitControl; BATCH] = std::array::from_fn(|_| Default::default());
+        for (index, packet) in chunk.iter().enumerate() {
+            let (storage, length) = socket_address(packet.destination, scope);
+            names[index] = storage;
+            iovecs[index] = libc::iovec {
+                iov_base: packet.bytes.as_ptr() as *mut libc::c_void,
+                iov_len: packet.bytes.len(),
+            };
+            let message = &mut headers[index].msg_hdr;
+            message.msg_name = (&mut names[index] as *mut libc::sockaddr_storage).cast();
+            message.msg_namelen = length;
+            message.msg_iov = &mut iovecs[index];
+            message.msg_iovlen = 1;
+            if let Some(hop_limit) = packet.hop_limit {
+                controls[index].attach(message, hop_limit)?;
+            }
+        }
+        // SAFETY: each header points at a name, an iovec and control data that live until the
+        // call returns, and the iovecs at the caller's packets.
+        let taken =
+            unsafe { libc::sendmmsg(fd.as_raw_fd(), headers.as_mut_ptr(), chunk.len() as u32, 0) };
+        // The call fails only when the first packet is refused: that one is skipped. After a
+        // partial batch, the next call starts at the refused packet and reports it.
+        match usize::try_from(taken) {
+            Ok(taken) if taken > 0 => offset += taken,
+            _ => {
+                refused = Some(io::Error::last_os_error());
+                offset += 1;
+            }
+        }
+    }
+    refused.map_or(Ok(()), Err)
 }
 
 /// The name of interface `index` (None if there is none).

@@ -179,6 +179,11 @@ impl VrrpSocket {
         )
     }
 
+    /// Sends several packets in as few system calls as can be (sendmmsg).
+    pub fn send_batch(&self, packets: &[sys::Outgoing<'_>]) -> io::Result<()> {
+        sys::send_packets(self.fd.as_fd(), packets, self.ifindex)
+    }
+
     /// Receives one advert into `buffer` (socket mode). `Ok(None)` when nothing is queued.
     /// For IPv4 the buffer holds the IP header too (`meta.payload_offset` says where the message
     /// starts); for IPv6 the kernel strips the header and we rebuild its facts from ancillary

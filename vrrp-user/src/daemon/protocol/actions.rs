@@ -10,9 +10,10 @@ use vrrp_common::time::Instant;
 use vrrp_common::wire::Family;
 use vrrp_common::wire::vrrp::PRIORITY_STOP;
 
-use super::{Outcome, Thread, Unpublished};
+use super::{Outcome, QueuedAdvert, Thread, Unpublished};
 use crate::daemon::addresses::Work;
 use crate::fsm::{Action, Input, Reason};
+use crate::net::sys::Outgoing;
 use crate::notify::Event;
 
 impl Thread {
@@ -40,6 +41,34 @@ impl Thread {
         }
     }
 
+    /// Sends the queued adverts, one sendmmsg per socket (in the order they were queued).
+    pub(super) fn send_queued_adverts(&mut self) {
+        if self.outbox.is_empty() {
+            return;
+        }
+        let mut outbox = std::mem::take(&mut self.outbox);
+        outbox.sort_by_key(|queued| queued.socket);
+        for same_socket in outbox.chunk_by(|a, b| a.socket == b.socket) {
+            let Some(socket) = self.sockets.get(&same_socket[0].socket) else {
+                continue;
+            };
+            let packets: Vec<Outgoing<'_>> = same_socket
+                .iter()
+                .map(|queued| Outgoing {
+                    bytes: &queued.bytes,
+                    destination: queued.destination,
+                    hop_limit: queued.hop_limit,
+                })
+                .collect();
+            if let Err(error) = socket.send_batch(&packets) {
+                debug!("sending {} adverts: {error}", packets.len());
+            }
+        }
+        // The buffer's capacity is kept for the next pass.
+        outbox.clear();
+        self.outbox = outbox;
+    }
+
     /// Rewrites the instance's CONFIG entry from its state machine and plan, in place.
     pub(super) fn write_datapath_config(&mut self, index: usize) {
         let running = &self.instances[index];
@@ -56,9 +85,25 @@ impl Thread {
         match action {
             Action::SendAdvert { priority } => {
                 let running = &mut self.instances[index];
-                if let Some(socket) = self.sockets.get(&running.socket)
-                    && let Err(error) = running.template.send(socket, priority, running.ah.as_mut())
-                {
+                let sent = if self.batching && priority != PRIORITY_STOP {
+                    let (socket, outbox) = (running.socket, &mut self.outbox);
+                    running
+                        .template
+                        .stamp(priority, running.ah.as_mut(), |packet| {
+                            outbox.push(QueuedAdvert {
+                                socket,
+                                bytes: packet.bytes.to_vec(),
+                                destination: packet.destination,
+                                hop_limit: packet.hop_limit,
+                            });
+                            Ok(())
+                        })
+                } else if let Some(socket) = self.sockets.get(&running.socket) {
+                    running.template.send(socket, priority, running.ah.as_mut())
+                } else {
+                    Ok(())
+                };
+                if let Err(error) = sent {
                     debug!("({name}) sending advert: {error}");
                 }
                 if priority == PRIORITY_STOP {

@@ -228,6 +228,18 @@ struct Thread {
     handing_over: Option<(tokio::sync::oneshot::Sender<Handed>, Instant)>,
     /// When the last advert left.
     last_advert_sent: Instant,
+    /// A pass over the timers is serving masters' periodic adverts: they are queued in
+    /// `outbox` and leave together at the end of the pass, one sendmmsg per socket (`timers`).
+    batching: bool,
+    outbox: Vec<QueuedAdvert>,
+}
+
+/// A copy of an advert packet waiting in the outbox.
+struct QueuedAdvert {
+    socket: (u32, Family),
+    bytes: Vec<u8>,
+    destination: std::net::IpAddr,
+    hop_limit: Option<u8>,
 }
 
 /// Starts the protocol thread with the initial instances; `handed` is what the previous
@@ -291,6 +303,8 @@ pub fn spawn(
         carried,
         handing_over: None,
         last_advert_sent: Instant::from_ns(0),
+        batching: false,
+        outbox: Vec::new(),
     };
     thread.watch(thread.wake.as_raw_fd())?;
     thread.watch(thread.timer.as_raw_fd())?;

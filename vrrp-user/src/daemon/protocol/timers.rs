@@ -90,19 +90,27 @@ impl Thread {
                     continue;
                 };
                 let is_master_down = self.instances[index].fsm.master_down_deadline() == Some(next);
+                // A master's periodic advert joins the pass's batch (issue 20, target 5:
+                // adverts that fall due together leave in one sendmmsg); a takeover's advert
+                // leaves at once.
                 if next <= now {
                     let input = if is_master_down && !self.group_may_take_over(index, now) {
                         Input::Sync(fsm::SyncEvent::Hold)
                     } else {
                         Input::Timer
                     };
+                    self.batching = !is_master_down;
                     self.input(index, input, now);
+                    self.batching = false;
                     now = monotonic_now();
                 } else if !is_master_down && next <= now + COALESCE {
                     // Served at its own deadline's time, a moment early.
+                    self.batching = true;
                     self.input(index, Input::Timer, next);
+                    self.batching = false;
                 }
             }
+            self.send_queued_adverts();
             let Some(until) = spin_until else {
                 return;
             };
