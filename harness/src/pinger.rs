@@ -148,19 +148,18 @@ fn run(
             report.sent += 1;
             next += interval;
         }
-        match receive_reply(&fd, target, identifier) {
-            true => {
-                let at = started.elapsed();
-                if let Some(last) = report.replies.last() {
-                    report.max_gap = report.max_gap.max(at - *last);
-                }
-                report.replies.push(at);
-                report.received += 1;
-                if let Ok(mut shared) = shared.lock() {
-                    *shared = report.clone();
-                }
+        if receive_reply(&fd, target, identifier) {
+            let at = started.elapsed();
+            if let Some(last) = report.replies.last() {
+                report.max_gap = report.max_gap.max(at - *last);
             }
-            false => std::thread::sleep(Duration::from_micros(200)),
+            report.replies.push(at);
+            report.received += 1;
+            if let Ok(mut shared) = shared.lock() {
+                *shared = report.clone();
+            }
+        } else {
+            std::thread::sleep(Duration::from_micros(200));
         }
     }
     Ok(report)

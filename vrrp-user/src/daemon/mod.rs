@@ -532,7 +532,8 @@ impl Daemon {
             }
             self.dispatch(outcome);
         }
-        self.finish_address_work(deadline + Duration::from_millis(300))
+        self.address_workers
+            .finish(deadline + Duration::from_millis(300))
             .await;
         // Give the notifier a moment to start notify_stop scripts and write the FIFO lines.
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -617,10 +618,5 @@ impl Daemon {
                 });
             }
         }
-    }
-
-    /// Lets the address workers finish what they were given (by `deadline` at the latest).
-    async fn finish_address_work(&mut self, deadline: tokio::time::Instant) {
-        self.address_workers.finish(deadline).await;
     }
 }

@@ -365,7 +365,8 @@ impl Daemon {
         // The address workers end here, while the protocol thread still runs: closing their
         // packet sockets waits for an RCU grace period (milliseconds), which must not fall
         // between the last advert of this image and the first of the next.
-        self.finish_address_work(tokio::time::Instant::now() + Duration::from_millis(500))
+        self.address_workers
+            .finish(tokio::time::Instant::now() + Duration::from_millis(500))
             .await;
         let xdp = match &self.xdp {
             None => None,
@@ -409,7 +410,8 @@ impl Daemon {
             self.dispatch(outcome);
         }
         if pending {
-            self.finish_address_work(tokio::time::Instant::now() + Duration::from_millis(500))
+            self.address_workers
+                .finish(tokio::time::Instant::now() + Duration::from_millis(500))
                 .await;
         }
         let generation = self.shared.daemon.lock().map_or(1, |d| d.generation) + 1;

@@ -56,6 +56,26 @@ pub struct Frame {
     pub hop_limit: Option<u8>,
 }
 
+impl Frame {
+    /// A copy of a packet as [`AdvertTemplate::stamp`] hands it out.
+    pub fn copy_of(packet: Outgoing<'_>) -> Frame {
+        Frame {
+            bytes: packet.bytes.to_vec(),
+            destination: packet.destination,
+            hop_limit: packet.hop_limit,
+        }
+    }
+
+    /// The frame as a packet for [`super::sys::send_packets`].
+    pub fn outgoing(&self) -> Outgoing<'_> {
+        Outgoing {
+            bytes: &self.bytes,
+            destination: self.destination,
+            hop_limit: self.hop_limit,
+        }
+    }
+}
+
 /// The adverts of one instance, ready to send.
 pub struct AdvertTemplate {
     family: Family,

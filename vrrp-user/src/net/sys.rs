@@ -151,85 +151,19 @@ pub fn send_packet(
     scope: u32,
     hop_limit: Option<u8>,
 ) -> io::Result<()> {
-    match hop_limit {
-        Some(hops) => send_to_with_hop_limit(fd, bytes, destination, scope, hops),
-        None => send_to(fd, bytes, destination, scope),
-    }
-}
-
-fn send_to(fd: BorrowedFd<'_>, bytes: &[u8], destination: IpAddr, scope: u32) -> io::Result<()> {
-    let (storage, length) = socket_address(destination, scope);
-    // SAFETY: bytes and storage are valid for the lengths given.
-    let sent = unsafe {
-        libc::sendto(
-            fd.as_raw_fd(),
-            bytes.as_ptr().cast(),
-            bytes.len(),
-            0,
-            (&storage as *const libc::sockaddr_storage).cast(),
-            length,
-        )
+    let packet = Outgoing {
+        bytes,
+        destination,
+        hop_limit,
     };
-    if sent < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// As [`send_to`] to an IPv6 destination, with this packet's hop limit given as ancillary data
-/// (IPV6_HOPLIMIT): keepalived's `unicast_ttl` on a socket that the interface's instances share.
-fn send_to_with_hop_limit(
-    fd: BorrowedFd<'_>,
-    bytes: &[u8],
-    destination: IpAddr,
-    scope: u32,
-    hop_limit: u8,
-) -> io::Result<()> {
-    let (mut storage, length) = socket_address(destination, scope);
-    let mut iov = libc::iovec {
-        iov_base: bytes.as_ptr() as *mut libc::c_void,
-        iov_len: bytes.len(),
-    };
-    let mut control = HopLimitControl::default();
-    // SAFETY: all-zero msghdr is valid; the pointers set below outlive the call.
-    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
-    message.msg_name = (&mut storage as *mut libc::sockaddr_storage).cast();
-    message.msg_namelen = length;
-    message.msg_iov = &mut iov;
-    message.msg_iovlen = 1;
-    control.attach(&mut message, hop_limit)?;
-    // SAFETY: message and everything it points at are valid for the call.
+    let mut parts = MessageParts::of(&packet, scope);
+    let message = parts.header()?;
+    // SAFETY: the header points at `parts` and the caller's packet, both alive for the call.
     let sent = unsafe { libc::sendmsg(fd.as_raw_fd(), &message, 0) };
     if sent < 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(())
-}
-
-/// The ancillary data of one packet's IPv6 hop limit (IPV6_HOPLIMIT).
-#[derive(Default)]
-struct HopLimitControl([u64; 4]);
-
-impl HopLimitControl {
-    /// Points `message`'s control data at this buffer, holding `hop_limit`.
-    fn attach(&mut self, message: &mut libc::msghdr, hop_limit: u8) -> io::Result<()> {
-        message.msg_control = self.0.as_mut_ptr().cast();
-        // SAFETY: CMSG_SPACE is a pure computation.
-        message.msg_controllen =
-            unsafe { libc::CMSG_SPACE(std::mem::size_of::<i32>() as u32) } as usize;
-        // SAFETY: the buffer holds one header and an int (32 bytes >= CMSG_SPACE(4)).
-        unsafe {
-            let header = libc::CMSG_FIRSTHDR(message);
-            if header.is_null() {
-                return Err(io::Error::from_raw_os_error(libc::ENOBUFS));
-            }
-            (*header).cmsg_level = libc::IPPROTO_IPV6;
-            (*header).cmsg_type = libc::IPV6_HOPLIMIT;
-            (*header).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<i32>() as u32) as usize;
-            std::ptr::write_unaligned(libc::CMSG_DATA(header).cast::<i32>(), i32::from(hop_limit));
-        }
-        Ok(())
-    }
 }
 
 /// One packet of a batch for [`send_packets`].
@@ -238,8 +172,76 @@ pub struct Outgoing<'a> {
     /// IPv4: header and message; IPv6: the message.
     pub bytes: &'a [u8],
     pub destination: IpAddr,
-    /// IPv6: this packet's hop limit, where it is not the socket's.
+    /// IPv6: this packet's hop limit, where it is not the socket's; given as ancillary data
+    /// (IPV6_HOPLIMIT): keepalived's `unicast_ttl` on a socket that the interface's instances
+    /// share.
     pub hop_limit: Option<u8>,
+}
+
+/// What a message header of one packet points at: the destination, the packet, and the
+/// ancillary data of its hop limit. A header from [`MessageParts::header`] is valid while the
+/// parts stay where they are.
+struct MessageParts {
+    name: libc::sockaddr_storage,
+    name_len: libc::socklen_t,
+    iov: libc::iovec,
+    hop_limit: Option<u8>,
+    control: [u64; 4],
+}
+
+impl MessageParts {
+    fn of(packet: &Outgoing<'_>, scope: u32) -> MessageParts {
+        let (name, name_len) = socket_address(packet.destination, scope);
+        MessageParts {
+            name,
+            name_len,
+            iov: libc::iovec {
+                iov_base: packet.bytes.as_ptr() as *mut libc::c_void,
+                iov_len: packet.bytes.len(),
+            },
+            hop_limit: packet.hop_limit,
+            control: [0; 4],
+        }
+    }
+
+    fn empty() -> MessageParts {
+        MessageParts::of(
+            &Outgoing {
+                bytes: &[],
+                destination: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                hop_limit: None,
+            },
+            0,
+        )
+    }
+
+    fn header(&mut self) -> io::Result<libc::msghdr> {
+        // SAFETY: all-zero msghdr is valid; the pointers set below are into `self`.
+        let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+        message.msg_name = (&mut self.name as *mut libc::sockaddr_storage).cast();
+        message.msg_namelen = self.name_len;
+        message.msg_iov = &mut self.iov;
+        message.msg_iovlen = 1;
+        let Some(hop_limit) = self.hop_limit else {
+            return Ok(message);
+        };
+        message.msg_control = self.control.as_mut_ptr().cast();
+        // SAFETY: CMSG_SPACE is a pure computation.
+        message.msg_controllen =
+            unsafe { libc::CMSG_SPACE(std::mem::size_of::<i32>() as u32) } as usize;
+        // SAFETY: the control buffer holds one header and an int (32 bytes >= CMSG_SPACE(4)).
+        unsafe {
+            let header = libc::CMSG_FIRSTHDR(&message);
+            if header.is_null() {
+                return Err(io::Error::from_raw_os_error(libc::ENOBUFS));
+            }
+            (*header).cmsg_level = libc::IPPROTO_IPV6;
+            (*header).cmsg_type = libc::IPV6_HOPLIMIT;
+            (*header).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<i32>() as u32) as usize;
+            std::ptr::write_unaligned(libc::CMSG_DATA(header).cast::<i32>(), i32::from(hop_limit));
+        }
+        Ok(message)
+    }
 }
 
 /// Packets in one sendmmsg call at most.
@@ -253,31 +255,18 @@ pub fn send_packets(fd: BorrowedFd<'_>, packets: &[Outgoing<'_>], scope: u32) ->
     let mut offset = 0;
     while offset < packets.len() {
         let chunk = &packets[offset..packets.len().min(offset + BATCH)];
-        // SAFETY: all-zero is valid for these plain C structs.
-        let mut names: [libc::sockaddr_storage; BATCH] = unsafe { std::mem::zeroed() };
-        // SAFETY: as above.
-        let mut iovecs: [libc::iovec; BATCH] = unsafe { std::mem::zeroed() };
-        // SAFETY: as above.
+        let mut parts: [MessageParts; BATCH] = std::array::from_fn(|_| MessageParts::empty());
+        // SAFETY: all-zero is valid for this plain C struct.
         let mut headers: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
-        let mut controls: [HopLimitControl; BATCH] = std::array::from_fn(|_| Default::default());
         for (index, packet) in chunk.iter().enumerate() {
-            let (storage, length) = socket_address(packet.destination, scope);
-            names[index] = storage;
-            iovecs[index] = libc::iovec {
-                iov_base: packet.bytes.as_ptr() as *mut libc::c_void,
-                iov_len: packet.bytes.len(),
-            };
-            let message = &mut headers[index].msg_hdr;
-            message.msg_name = (&mut names[index] as *mut libc::sockaddr_storage).cast();
-            message.msg_namelen = length;
-            message.msg_iov = &mut iovecs[index];
-            message.msg_iovlen = 1;
-            if let Some(hop_limit) = packet.hop_limit {
-                controls[index].attach(message, hop_limit)?;
-            }
+            parts[index] = MessageParts::of(packet, scope);
         }
-        // SAFETY: each header points at a name, an iovec and control data that live until the
-        // call returns, and the iovecs at the caller's packets.
+        // Headers only once every part is in place: they point into `parts`.
+        for (header, part) in headers.iter_mut().zip(parts.iter_mut()).take(chunk.len()) {
+            header.msg_hdr = part.header()?;
+        }
+        // SAFETY: each header points into `parts` and at the caller's packets, which live
+        // until the call returns.
         let taken =
             unsafe { libc::sendmmsg(fd.as_raw_fd(), headers.as_mut_ptr(), chunk.len() as u32, 0) };
         // The call fails only when the first packet is refused: that one is skipped. After a

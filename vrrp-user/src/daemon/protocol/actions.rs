@@ -13,6 +13,7 @@ use vrrp_common::wire::vrrp::PRIORITY_STOP;
 use super::{Outcome, QueuedAdvert, Thread, Unpublished};
 use crate::daemon::addresses::Work;
 use crate::fsm::{Action, Input, Reason};
+use crate::net::advert::Frame;
 use crate::net::sys::Outgoing;
 use crate::notify::Event;
 
@@ -54,11 +55,7 @@ impl Thread {
             };
             let packets: Vec<Outgoing<'_>> = same_socket
                 .iter()
-                .map(|queued| Outgoing {
-                    bytes: &queued.bytes,
-                    destination: queued.destination,
-                    hop_limit: queued.hop_limit,
-                })
+                .map(|queued| queued.frame.outgoing())
                 .collect();
             if let Err(error) = socket.send_batch(&packets) {
                 debug!("sending {} adverts: {error}", packets.len());
@@ -92,9 +89,7 @@ impl Thread {
                         .stamp(priority, running.ah.as_mut(), |packet| {
                             outbox.push(QueuedAdvert {
                                 socket,
-                                bytes: packet.bytes.to_vec(),
-                                destination: packet.destination,
-                                hop_limit: packet.hop_limit,
+                                frame: Frame::copy_of(packet),
                             });
                             Ok(())
                         })

@@ -46,7 +46,7 @@ use super::stand_in::{self, StandIn};
 use crate::config::model::Scheduling;
 use crate::datapath::xdp::XdpDatapath;
 use crate::fsm::{self, FaultReason, Input};
-use crate::net::advert::AdvertTemplate;
+use crate::net::advert::{AdvertTemplate, Frame};
 use crate::net::ipsec_ah::AhSession;
 use crate::net::sys::{self, monotonic_now};
 use crate::net::vrrp_socket::VrrpSocket;
@@ -234,12 +234,10 @@ struct Thread {
     outbox: Vec<QueuedAdvert>,
 }
 
-/// A copy of an advert packet waiting in the outbox.
+/// A copy of an advert packet waiting in the outbox, and the socket it leaves by.
 struct QueuedAdvert {
     socket: (u32, Family),
-    bytes: Vec<u8>,
-    destination: std::net::IpAddr,
-    hop_limit: Option<u8>,
+    frame: Frame,
 }
 
 /// Starts the protocol thread with the initial instances; `handed` is what the previous

@@ -99,15 +99,11 @@ impl Thread {
                     } else {
                         Input::Timer
                     };
-                    self.batching = !is_master_down;
-                    self.input(index, input, now);
-                    self.batching = false;
+                    self.input_batching_adverts(!is_master_down, index, input, now);
                     now = monotonic_now();
                 } else if !is_master_down && next <= now + COALESCE {
                     // Served at its own deadline's time, a moment early.
-                    self.batching = true;
-                    self.input(index, Input::Timer, next);
-                    self.batching = false;
+                    self.input_batching_adverts(true, index, Input::Timer, next);
                 }
             }
             self.send_queued_adverts();
@@ -118,6 +114,13 @@ impl Thread {
                 std::hint::spin_loop();
             }
         }
+    }
+
+    /// An input whose adverts, with `batch`, wait in the outbox for the end of the pass.
+    fn input_batching_adverts(&mut self, batch: bool, index: usize, input: Input, at: Instant) {
+        self.batching = batch;
+        self.input(index, input, at);
+        self.batching = false;
     }
 
     /// XDP mode: hand the state machine the kernel's record of the adverts it saw.
