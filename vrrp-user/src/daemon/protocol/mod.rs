@@ -2,7 +2,9 @@
 //!
 //! It sleeps in epoll on a timerfd armed with the earliest absolute deadline, the EVENTS ring
 //! buffer (XDP mode) or the VRRP sockets (socket mode), and an eventfd for commands from the
-//! async side. Adverts are sent from here, synchronously, the moment a state machine asks.
+//! async side. Adverts are sent from here, synchronously: the moment a state machine asks,
+//! except the masters' periodic adverts of one pass over the timers, which leave together at
+//! the end of the pass (one sendmmsg per socket).
 //!
 //! Takeover precision: a master-down deadline is only real if the kernel saw no advert since
 //! the state machine last looked, so the thread wakes `EARLY_WAKE_NS` before it, reads LIVENESS,
