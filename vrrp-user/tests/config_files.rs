@@ -697,3 +697,36 @@ fn ah_authentication_is_read() {
         Some(Authentication::Ah(*b"secret\0\0"))
     );
 }
+
+/// keepalived 2.3's `timer_expired_backup [PRIORITY]` (default 254, 1..254, its deprecated
+/// spelling `thread_timer_expired` warned about) and 2.4's global `vrrp_delay_after_boot`.
+#[test]
+fn timer_expired_backup_and_delay_after_boot_read_as_keepalived_reads_them() {
+    let loaded = config::load(
+        &fixture("features/boot-and-stall-timers.conf"),
+        &LexOptions::default(),
+    )
+    .expect("keepalived runs it");
+    let config = &loaded.config;
+    assert_eq!(
+        config.global.delay_after_boot,
+        Duration::from_millis(90_500)
+    );
+    let other: Vec<Option<u8>> = config
+        .instances
+        .iter()
+        .map(|i| i.timer_expired_backup)
+        .collect();
+    // VI_3's 255 is out of range: the keyword is ignored, as keepalived's handler returns.
+    assert_eq!(other, vec![Some(254), Some(200), None, Some(120)]);
+    let messages: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    let has = |needle: &str| messages.iter().any(|m| m.contains(needle));
+    assert!(
+        has(":25:3: thread_timer_expired is deprecated - please use timer_expired_backup"),
+        "{messages:#?}"
+    );
+    assert!(
+        has(":25:24: timer_expired_backup highest_other_priority 255 is out of range 1..254"),
+        "{messages:#?}"
+    );
+}

@@ -298,6 +298,11 @@ pub static KEYWORDS: &[Keyword] = &[
     ),
     same(
         GlobalDefs,
+        "vrrp_delay_after_boot",
+        "instances wait until the system has been up this long (keepalived 2.4)",
+    ),
+    same(
+        GlobalDefs,
         "enable_script_security",
         "refuse scripts that others can change",
     ),
@@ -656,6 +661,16 @@ pub static KEYWORDS: &[Keyword] = &[
         Instance,
         "down_timer_adverts",
         "adverts in Master_Down_Interval (3 by default)",
+    ),
+    same(
+        Instance,
+        "timer_expired_backup",
+        "a master that sent nothing for longer than another router needs to take over steps down (keepalived 2.3)",
+    ),
+    same(
+        Instance,
+        "thread_timer_expired",
+        "timer_expired_backup's deprecated spelling",
     ),
     same(
         Instance,

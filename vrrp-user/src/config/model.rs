@@ -186,6 +186,10 @@ pub struct GlobalDefs {
     pub check_unicast_src: bool,
     pub vrrp_strict: bool,
     pub startup_delay: Duration,
+    /// keepalived 2.4's `vrrp_delay_after_boot`: instances do not start before the system
+    /// has been up this long (interfaces and switch ports that are still settling after a
+    /// boot would make a backup miss its master's adverts and take over).
+    pub delay_after_boot: Duration,
     pub enable_script_security: bool,
     pub script_user: Option<RunAs>,
     pub notification_email: Vec<String>,
@@ -282,6 +286,7 @@ impl Default for GlobalDefs {
             check_unicast_src: false,
             vrrp_strict: false,
             startup_delay: Duration::ZERO,
+            delay_after_boot: Duration::ZERO,
             enable_script_security: false,
             script_user: None,
             scheduling: Scheduling::default(),
@@ -614,6 +619,8 @@ pub struct Instance {
     /// keepalived's `down_timer_adverts`: advert intervals in Master_Down_Interval (RFC: 3;
     /// any other count deviates from the protocol, and every router must use the same).
     pub down_timer_adverts: u8,
+    /// keepalived 2.3's `timer_expired_backup [PRIORITY]` (see `fsm::Params`).
+    pub timer_expired_backup: Option<u8>,
     /// keepalived's `notify_priority_changes`: FIFO lines (MASTER_PRIORITY / BACKUP_PRIORITY)
     /// when the effective priority changes.
     pub notify_priority_changes: bool,
@@ -689,6 +696,7 @@ impl Instance {
             skip_check_adv_addr: global.skip_check_adv_addr,
             check_unicast_src: global.check_unicast_src,
             down_timer_adverts: global.down_timer_adverts,
+            timer_expired_backup: None,
             notify_priority_changes: global.notify_priority_changes,
             notify_deleted: false,
             unicast_fault_no_peer: false,

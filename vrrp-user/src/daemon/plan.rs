@@ -59,6 +59,8 @@ pub struct InstancePlan {
     pub datapath_base: InstanceConfig,
     pub garp_interval: Duration,
     pub startup_delay: Duration,
+    /// `vrrp_delay_after_boot`: not started before the system has been up this long.
+    pub delay_after_boot: Duration,
     /// The vrrp_sync_group the instance belongs to, if any.
     pub sync_group: Option<String>,
     /// Accept_Mode: whether the master accepts packets addressed to the virtual addresses
@@ -351,6 +353,7 @@ pub fn build(
         lower_prio_no_advert: instance.garp.lower_prio_no_advert,
         higher_prio_send_advert: instance.garp.higher_prio_send_advert,
         down_timer_adverts: instance.down_timer_adverts,
+        timer_expired_backup: instance.timer_expired_backup,
     };
     InstancePlan {
         config: instance.clone(),
@@ -378,6 +381,7 @@ pub fn build(
             Family::Ipv6 => config.global.gna_interval,
         },
         startup_delay: config.global.startup_delay,
+        delay_after_boot: config.global.delay_after_boot,
         accept: instance.priority == vrrp_common::wire::vrrp::PRIORITY_OWNER
             || instance.accept.unwrap_or(!instance.strict_mode),
         sync_group: config

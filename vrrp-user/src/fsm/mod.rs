@@ -49,6 +49,11 @@ pub struct Params {
     pub higher_prio_send_advert: bool,
     /// keepalived's `down_timer_adverts`: advert intervals in Master_Down_Interval (RFC: 3).
     pub down_timer_adverts: u8,
+    /// keepalived's `timer_expired_backup [PRIORITY]` (2.3): the highest priority another
+    /// router of this virtual router has. A master that finds it sent nothing for longer than
+    /// that router's Master_Down_Interval (the daemon was stopped or starved, keepalived's "A
+    /// thread timer expired") steps down to backup instead of reclaiming the role.
+    pub timer_expired_backup: Option<u8>,
 }
 
 /// The instance as the shared rules see it (`rules::Standing`), taken from the state machine
@@ -234,6 +239,11 @@ pub enum Reason {
     AddressRemoved,
     /// A member of the vrrp_sync_group moved.
     SyncGroup,
+    /// `timer_expired_backup`: the master sent nothing for this long, longer than the other
+    /// router's Master_Down_Interval, so that router has taken over meanwhile.
+    TimerExpired {
+        silent_ms: u64,
+    },
 }
 
 impl Reason {
@@ -252,6 +262,9 @@ impl Reason {
             Reason::Shutdown => "shutdown".into(),
             Reason::SyncGroup => "sync group".into(),
             Reason::AddressRemoved => "a tracked virtual address, route or rule was removed".into(),
+            Reason::TimerExpired { silent_ms } => format!(
+                "timer expired: no advert sent for {silent_ms} ms, another router has taken over"
+            ),
         }
     }
 }
@@ -567,6 +580,9 @@ impl Instance {
 
     /// Processes one input, appending the resulting actions.
     pub fn handle(&mut self, input: Input, now: Instant, actions: &mut Vec<Action>) {
+        // Before anything that arrived meanwhile is looked at: a master that wakes after a
+        // stall must not answer the new master's adverts as if it had never been away.
+        self.step_down_after_stall(now, actions);
         match input {
             Input::Startup => self.startup(now, actions),
             Input::Advert(advert) => self.advert(&advert, now, actions),
@@ -610,6 +626,34 @@ impl Instance {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// keepalived's `timer_expired_backup`: a master whose advert is so overdue that the
+    /// other router's Master_Down_Timer (at the configured highest other priority) has run
+    /// out since our last advert goes to backup. Its own priority may be the higher one; it
+    /// then takes the role back by the usual election (preempt), or not at all (nopreempt).
+    fn step_down_after_stall(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        let (Some(other_priority), Some(due), State::Master) = (
+            self.params.timer_expired_backup,
+            self.next_advert,
+            self.state,
+        ) else {
+            return;
+        };
+        let advert_interval = interval(self.params.interval_cs);
+        let silent = now.saturating_since(due) + advert_interval;
+        let other_takes_over = Duration::from_nanos(master_down_interval_after_ns(
+            self.params.down_timer_adverts,
+            self.params.version,
+            other_priority,
+            self.params.interval_cs,
+        ));
+        if silent > other_takes_over {
+            let reason = Reason::TimerExpired {
+                silent_ms: silent.as_millis() as u64,
+            };
+            self.leave_master(State::Backup, reason, now, actions);
         }
     }
 

@@ -31,6 +31,7 @@ fn params(last_octet: u8, priority: u8, version: Version, interval_cs: u16) -> P
         lower_prio_no_advert: false,
         higher_prio_send_advert: false,
         down_timer_adverts: 3,
+        timer_expired_backup: None,
     }
 }
 
@@ -336,6 +337,50 @@ fn a_master_answers_lower_priority_and_priority_zero_at_once() {
     // Priority 0: an advert at once, nothing more.
     instance.handle(advert_from_12(0), at(3 * SECOND), &mut actions);
     assert_eq!(actions, vec![Action::SendAdvert { priority: 255 }]);
+}
+
+/// keepalived's `timer_expired_backup`: a master that wakes after a stall longer than the
+/// other router's Master_Down_Interval (at the configured priority) steps down before it looks
+/// at what arrived meanwhile; a shorter stall, or none configured, and it answers as master.
+#[test]
+fn timer_expired_backup_steps_a_stalled_master_down() {
+    // v3 at 1 s from priority 200; the master's first advert after taking over at 4 s is due
+    // at 5 s. Master_Down_Interval at priority 254: 3 s + 2/256 s; at priority 100: 3 s +
+    // 156/256 s. A stall of 2.5 s past the due advert means 3.5 s without an advert.
+    let cases = [
+        (None, 2_500 * MS, State::Master),
+        (Some(254), 1_500 * MS, State::Master),
+        (Some(254), 2_500 * MS, State::Backup),
+        (Some(100), 2_500 * MS, State::Master),
+    ];
+    for (other_priority, stall, expected) in cases {
+        let mut configured = params(11, 200, Version::V3, 100);
+        configured.timer_expired_backup = other_priority;
+        let mut instance = Instance::new(configured);
+        let mut actions = Vec::new();
+        instance.handle(Input::Startup, at(0), &mut actions);
+        instance.handle(Input::Timer, at(4 * SECOND), &mut actions);
+        assert_eq!(instance.state(), State::Master);
+        actions.clear();
+        instance.handle(advert_from_12(100), at(5 * SECOND + stall), &mut actions);
+        assert_eq!(
+            instance.state(),
+            expected,
+            "{other_priority:?} after {stall} ns"
+        );
+        let answered = actions.contains(&Action::SendAdvert { priority: 200 });
+        assert_eq!(answered, expected == State::Master, "{actions:?}");
+        if expected == State::Backup {
+            assert!(actions.contains(&Action::RemoveAddresses), "{actions:?}");
+            assert!(actions.iter().any(|a| matches!(
+                a,
+                Action::Transition {
+                    reason: Reason::TimerExpired { silent_ms: 3_500 },
+                    ..
+                }
+            )));
+        }
+    }
 }
 
 /// Fires every timer the instance asks for up to `until`, returning (time, action) pairs.

@@ -310,6 +310,16 @@ pub fn monotonic_now() -> vrrp_common::time::Instant {
     vrrp_common::time::Instant::from_ns(monotonic_ns())
 }
 
+/// How long the system has been up, suspended time included (CLOCK_BOOTTIME, what
+/// /proc/uptime shows): keepalived's `vrrp_delay_after_boot` counts from the boot.
+pub fn since_boot() -> std::time::Duration {
+    // SAFETY: all-zero timespec is valid; clock_gettime fills it.
+    let mut now: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: now is a valid timespec to write.
+    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut now) };
+    std::time::Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
 pub fn monotonic_ns() -> u64 {
     // SAFETY: all-zero timespec is valid; clock_gettime fills it.
     let mut now: libc::timespec = unsafe { std::mem::zeroed() };

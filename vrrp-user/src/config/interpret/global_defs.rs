@@ -142,6 +142,11 @@ impl Context {
                             global.startup_delay = value;
                         }
                     }
+                    "vrrp_delay_after_boot" => {
+                        if let Some(value) = self.seconds(item, 3600.0) {
+                            global.delay_after_boot = value;
+                        }
+                    }
                     "enable_script_security" => global.enable_script_security = self.flag(item),
                     "script_user" => global.script_user = self.run_as(item),
                     "notification_email" => {

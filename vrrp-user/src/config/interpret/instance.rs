@@ -205,6 +205,28 @@ impl Context {
                             instance.down_timer_adverts = value;
                         }
                     }
+                    // keepalived 2.3 (vrrp_parser.c): the priority defaults to 254, the
+                    // shortest time another router takes to take over. Its release notes
+                    // called it thread_timer_expired, which keepalived accepts with a warning.
+                    "timer_expired_backup" | "thread_timer_expired" => {
+                        if item.keyword.text == "thread_timer_expired" {
+                            self.warn(
+                                &item.keyword,
+                                "thread_timer_expired is deprecated - please use timer_expired_backup",
+                            );
+                        }
+                        let other_priority = match item.args.first() {
+                            Some(word) => self.number(
+                                word,
+                                "timer_expired_backup highest_other_priority",
+                                1..=254,
+                            ),
+                            None => Some(254),
+                        };
+                        if let Some(value) = other_priority {
+                            instance.timer_expired_backup = Some(value);
+                        }
+                    }
                     _ => self.unhandled(Block::Instance, &item.keyword),
                 }
             }

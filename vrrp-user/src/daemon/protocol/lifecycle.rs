@@ -232,7 +232,31 @@ impl Thread {
         Ok(())
     }
 
-    /// Instances start after `vrrp_startup_delay`.
+    /// When an instance starts: `vrrp_startup_delay` after the thread started, and not before
+    /// the system has been up for `vrrp_delay_after_boot`.
+    pub(super) fn start_time(&self, plan: &InstancePlan) -> Instant {
+        (self.started + plan.startup_delay).max(self.booted + plan.delay_after_boot)
+    }
+
+    /// keepalived's "Delaying startup for N seconds", once, when the thread starts.
+    pub(super) fn log_startup_delay(&self) {
+        let latest = self
+            .instances
+            .iter()
+            .filter(|running| !running.started)
+            .map(|running| self.start_time(&running.plan))
+            .max();
+        if let Some(start) = latest
+            && start > self.started
+        {
+            info!(
+                "Delaying startup for {:.3} seconds",
+                start.saturating_since(self.started).as_secs_f64()
+            );
+        }
+    }
+
+    /// Instances start after `vrrp_startup_delay` (and `vrrp_delay_after_boot`).
     pub(super) fn start_due_instances(&mut self) {
         let now = monotonic_now();
         for index in 0..self.instances.len() {
@@ -240,7 +264,7 @@ impl Thread {
             if running.started || self.stopping {
                 continue;
             }
-            if now < self.started + running.plan.startup_delay {
+            if now < self.start_time(&running.plan) {
                 continue;
             }
             self.instances[index].started = true;

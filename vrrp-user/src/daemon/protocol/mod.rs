@@ -219,6 +219,9 @@ struct Thread {
     addresses: Arc<AddressWorkers>,
     /// When the thread started (`vrrp_startup_delay` counts from here).
     started: Instant,
+    /// When the system booted, on the thread's clock (`vrrp_delay_after_boot` counts from
+    /// here).
+    booted: Instant,
     stopping: bool,
     /// A reload is stopping the instances it removed: their stop is announced as a deletion.
     deleting: bool,
@@ -297,6 +300,7 @@ pub fn spawn(
         outcomes,
         addresses,
         started: monotonic_now(),
+        booted: monotonic_now().saturating_sub(sys::since_boot()),
         stopping: false,
         deleting: false,
         waiting: Vec::new(),
@@ -319,6 +323,7 @@ pub fn spawn(
     if let Some(stand_in) = stand_in {
         thread.take_over_from(stand_in, &stood_in);
     }
+    thread.log_startup_delay();
     let handle = std::thread::Builder::new()
         .name("vrrp-protocol".into())
         .spawn(move || thread.run())?;

@@ -26,7 +26,7 @@ impl Thread {
         let mut wake_at: Option<Instant> = None;
         for running in &self.instances {
             let candidate = if !running.started {
-                self.started + running.plan.startup_delay
+                self.start_time(&running.plan)
             } else if let Some(next) = running.fsm.next_deadline() {
                 if running.fsm.master_down_deadline() == Some(next) {
                     next.saturating_sub(EARLY_WAKE)
