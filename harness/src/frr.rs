@@ -148,6 +148,16 @@ impl Frr {
         Ok(())
     }
 
+    /// The running vrrpd process (None between [`Frr::stop_vrrpd`] and
+    /// [`Frr::start_vrrpd`]).
+    pub fn vrrpd_process(&mut self) -> Option<&mut Spawned> {
+        self.vrrpd.as_mut()
+    }
+
+    pub fn vrrpd_pid(&self) -> Option<i32> {
+        self.vrrpd.as_ref().map(Spawned::pid)
+    }
+
     pub fn vrrpd_running(&mut self) -> bool {
         self.vrrpd.as_mut().is_some_and(Spawned::is_running)
     }

@@ -14,8 +14,9 @@ fn the_quick_benchmark_runs_every_scenario() {
         command: "cargo xtask bench --quick".into(),
     };
     let report = bench::run(&options).expect("the quick bench runs");
-    // Every implementation took part in the failover scenario, idle and flooded.
-    assert_eq!(report.failover_rows().len(), 6);
+    // Every implementation, FRR's vrrpd included, took part in the failover scenario, idle
+    // and flooded.
+    assert_eq!(report.failover_rows().len(), 8);
     assert!(
         report
             .failover_rows()
@@ -23,7 +24,8 @@ fn the_quick_benchmark_runs_every_scenario() {
             .all(|row| !row.excess_ms.is_empty()),
         "every run measured"
     );
-    assert_eq!(report.flood_rows().len(), 9);
+    // Three floods for vrrpd (XDP and socket) and keepalived, the two v3 floods for FRR.
+    assert_eq!(report.flood_rows().len(), 11);
     // An ARP and an ND flood for every implementation.
     assert_eq!(report.spoofed_rows().len(), 6);
     // 5 changes at 2 paces for 3 implementations.

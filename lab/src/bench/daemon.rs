@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use vrrp_common::wire::vrrp::Version;
 use vrrp_harness::daemons::{Keepalived, Vrrpd, XDP_TAKEN_OVER};
+use vrrp_harness::frr::{Frr, FrrInstance};
 use vrrp_harness::process::{Scratch, Spawned};
 use vrrp_harness::topology::Host;
 
@@ -13,6 +15,9 @@ pub enum Implementation {
     Xdp,
     Socket,
     Keepalived,
+    /// FRR's vrrpd (Debian `frr`): VRRPv3 only, without authentication, its virtual address on
+    /// a macvlan with the virtual MAC.
+    Frr,
 }
 
 impl Implementation {
@@ -22,8 +27,16 @@ impl Implementation {
         Implementation::Keepalived,
     ];
 
-    /// Those of `candidates` that `VRRP_BENCH_IMPL` (a comma list of xdp, socket, keepalived)
-    /// asks for, all of them when it is unset: for profiling one implementation alone.
+    /// The scenarios FRR can take part in (VRRPv3 pairs without authentication) run it too.
+    pub const WITH_FRR: [Implementation; 4] = [
+        Implementation::Xdp,
+        Implementation::Socket,
+        Implementation::Keepalived,
+        Implementation::Frr,
+    ];
+
+    /// Those of `candidates` that `VRRP_BENCH_IMPL` (a comma list of xdp, socket, keepalived,
+    /// frr) asks for, all of them when it is unset: for profiling one implementation alone.
     pub fn selected(candidates: &[Implementation]) -> Vec<Implementation> {
         let wanted = std::env::var("VRRP_BENCH_IMPL").ok();
         candidates
@@ -42,7 +55,24 @@ impl Implementation {
             Implementation::Xdp => "xdp",
             Implementation::Socket => "socket",
             Implementation::Keepalived => "keepalived",
+            Implementation::Frr => "frr",
         }
+    }
+
+    /// Skew_Time in ms as the implementation computes it: FRR in whole centiseconds
+    /// (vrrpd/vrrp.c, vrrp_recalculate_timers, integer division), the others exactly.
+    pub fn skew_ms(self, priority: u8, interval_cs: u16) -> f64 {
+        match self {
+            Implementation::Frr => {
+                f64::from((256 - u32::from(priority)) * u32::from(interval_cs) / 256) * 10.0
+            }
+            _ => vrrp_common::time::skew_time_ns(Version::V3, priority, interval_cs) as f64 / 1e6,
+        }
+    }
+
+    /// Master_Down_Interval in ms (3 intervals and [`Implementation::skew_ms`]).
+    pub fn master_down_ms(self, priority: u8, interval_cs: u16) -> f64 {
+        3.0 * f64::from(interval_cs) * 10.0 + self.skew_ms(priority, interval_cs)
     }
 
     pub fn name(self) -> &'static str {
@@ -50,6 +80,7 @@ impl Implementation {
             Implementation::Xdp => "vrrpd (XDP)",
             Implementation::Socket => "vrrpd (socket)",
             Implementation::Keepalived => "keepalived 2.2.7",
+            Implementation::Frr => "FRR vrrpd",
         }
     }
 }
@@ -58,6 +89,50 @@ impl Implementation {
 pub enum Daemon {
     Vrrpd(Vrrpd),
     Keepalived(Keepalived, std::path::PathBuf),
+    /// FRR's zebra and vrrpd, and where in their shared log the running vrrpd's lines begin
+    /// (a restarted vrrpd appends to the same file).
+    Frr(Frr, usize),
+}
+
+/// FRR logs its transitions as "Backup -> Master" (vrrpd/vrrp.c, vrrp_change_state); the
+/// bench's keepalived lines for its one instance map onto them.
+fn frr_needle(needle: &str) -> &str {
+    if needle.ends_with("Entering MASTER STATE") {
+        "-> Master"
+    } else if needle.ends_with("Entering BACKUP STATE") {
+        "-> Backup"
+    } else {
+        needle
+    }
+}
+
+/// The instances of a keepalived.conf as FRR is told them: the bench gives every
+/// implementation the same file, and FRR reads what it can run of it.
+fn frr_instances(path: &std::path::Path) -> Result<Vec<FrrInstance>> {
+    let loaded = vrrp_user::config::load(path, &vrrp_user::config::LexOptions::default())
+        .map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?;
+    loaded
+        .config
+        .instances
+        .iter()
+        .map(|instance| {
+            anyhow::ensure!(
+                instance.version == Version::V3 && instance.authentication.is_none(),
+                "FRR runs VRRPv3 without authentication only ({})",
+                instance.name
+            );
+            let vip = instance
+                .addresses
+                .first()
+                .with_context(|| format!("{} has no virtual address", instance.name))?;
+            Ok(FrrInstance {
+                vrid: instance.vrid,
+                priority: instance.priority,
+                address: format!("{}/{}", vip.address, vip.prefix),
+                interval_ms: u32::from(instance.advert_interval_cs) * 10,
+            })
+        })
+        .collect()
 }
 
 impl Daemon {
@@ -74,7 +149,7 @@ impl Daemon {
         let mut daemon = Daemon::launch(implementation, host, label, config, scratch)?;
         if implementation == Implementation::Xdp {
             daemon
-                .process()
+                .running()?
                 .wait_for_log(XDP_TAKEN_OVER, Duration::from_secs(20))?;
         }
         Ok(daemon)
@@ -101,21 +176,66 @@ impl Daemon {
                 Keepalived::start(host, label, config, scratch)?,
                 scratch.join(&format!("{label}-vrrp.pid")),
             ),
+            Implementation::Frr => {
+                let path = scratch.write(&format!("{label}.conf"), config)?;
+                Daemon::Frr(Frr::start(host, label, &frr_instances(&path)?, scratch)?, 0)
+            }
         })
     }
 
-    pub fn process(&mut self) -> &mut Spawned {
+    /// Stops the daemon with `signal` (SIGTERM: its own shutdown, priority 0 from a master).
+    /// FRR's zebra keeps running, as when an operator restarts vrrpd alone.
+    pub fn stop(&mut self, signal: i32) -> Result<()> {
         match self {
-            Daemon::Vrrpd(v) => &mut v.process,
-            Daemon::Keepalived(k, _) => &mut k.process,
+            Daemon::Frr(frr, _) => frr.stop_vrrpd(signal),
+            _ => self
+                .running()?
+                .stop(signal, Duration::from_secs(5))
+                .map(drop),
         }
     }
 
-    /// The process started (vrrpd; keepalived's parent, above its VRRP child).
+    /// Starts the daemon again on `host` after [`Daemon::stop`], with `config`.
+    pub fn start_again(
+        &mut self,
+        implementation: Implementation,
+        host: &Host,
+        label: &str,
+        config: &str,
+        scratch: &Scratch,
+    ) -> Result<()> {
+        match self {
+            Daemon::Frr(frr, log_start) => {
+                *log_start = frr.log().len();
+                let path = scratch.write(&format!("{label}.conf"), config)?;
+                frr.start_vrrpd(host, &frr_instances(&path)?)
+            }
+            _ => {
+                *self = Daemon::start(implementation, host, label, config, scratch)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The daemon's process (FRR: vrrpd), while it runs.
+    pub fn process(&mut self) -> Option<&mut Spawned> {
+        match self {
+            Daemon::Vrrpd(v) => Some(&mut v.process),
+            Daemon::Keepalived(k, _) => Some(&mut k.process),
+            Daemon::Frr(frr, _) => frr.vrrpd_process(),
+        }
+    }
+
+    pub fn running(&mut self) -> Result<&mut Spawned> {
+        self.process().context("the daemon is not running")
+    }
+
+    /// The process started (vrrpd; keepalived's parent, above its VRRP child; FRR's vrrpd).
     pub fn root_pid(&self) -> i32 {
         match self {
             Daemon::Vrrpd(v) => v.process.pid(),
             Daemon::Keepalived(k, _) => k.process.pid(),
+            Daemon::Frr(..) => self.worker_pid().unwrap_or(0),
         }
     }
 
@@ -123,16 +243,18 @@ impl Daemon {
         match self {
             Daemon::Vrrpd(v) => v.log(),
             Daemon::Keepalived(k, _) => k.log(),
+            Daemon::Frr(frr, log_start) => frr.log().get(*log_start..).unwrap_or("").to_string(),
         }
     }
 
-    /// The process doing the VRRP work (keepalived's VRRP child).
+    /// The process doing the VRRP work (keepalived's VRRP child, FRR's vrrpd).
     pub fn worker_pid(&self) -> Option<i32> {
         match self {
             Daemon::Vrrpd(v) => Some(v.process.pid()),
             Daemon::Keepalived(_, pidfile) => {
                 std::fs::read_to_string(pidfile).ok()?.trim().parse().ok()
             }
+            Daemon::Frr(frr, _) => frr.vrrpd_pid(),
         }
     }
 
@@ -142,13 +264,20 @@ impl Daemon {
         let path = match self {
             Daemon::Vrrpd(v) => v.config.clone(),
             Daemon::Keepalived(k, _) => k.config.clone(),
+            Daemon::Frr(..) => anyhow::bail!("FRR's configuration changes through vtysh"),
         };
         std::fs::write(&path, config).with_context(|| format!("writing {}", path.display()))?;
-        self.process().signal(libc::SIGHUP);
+        self.running()?.signal(libc::SIGHUP);
         Ok(())
     }
 
+    /// How often `needle` (a keepalived log line; FRR's transitions stand in for VI_1's)
+    /// appears in the log.
     pub fn count(&self, needle: &str) -> usize {
+        let needle = match self {
+            Daemon::Frr(..) => frr_needle(needle),
+            _ => needle,
+        };
         self.log().matches(needle).count()
     }
 
@@ -181,6 +310,7 @@ impl Daemon {
                         .unwrap_or(0)
                 })
             }
+            Daemon::Frr(..) => anyhow::bail!("FRR's counters are not read"),
             Daemon::Keepalived(k, _) => {
                 let _ = std::fs::remove_file("/tmp/keepalived.stats");
                 // keepalived's parent passes SIGUSR2 on to its VRRP child, which writes the file.

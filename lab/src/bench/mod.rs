@@ -1,5 +1,7 @@
-//! `cargo xtask bench`: vrrpd (XDP), vrrpd (socket mode) and keepalived 2.2.7 side by side,
-//! interleaved in one run on the same namespace lab, every time measured on the wire.
+//! `cargo xtask bench`: vrrpd (XDP), vrrpd (socket mode), keepalived 2.2.7 and, where it can
+//! take part (VRRPv3 without authentication: failover, handover, the v3 floods), FRR's vrrpd
+//! side by side, interleaved in one run on the same namespace lab, every time measured on the
+//! wire.
 //!
 //! Scenarios: failover precision (idle and under a flood), planned handover, first gratuitous
 //! ARP after takeover, flood resistance, ARP responder rate and cost, scale (255 VRIDs),
@@ -7,7 +9,7 @@
 //! timing — the test suite only checks that `--quick` runs to the end.
 //!
 //! For working on one part (a profile, say): `VRRP_BENCH_ONLY=arp,scale` runs only those
-//! scenarios, `VRRP_BENCH_IMPL=xdp,socket,keepalived` only those implementations;
+//! scenarios, `VRRP_BENCH_IMPL=xdp,socket,keepalived,frr` only those implementations;
 //! `VRRP_BENCH_RT_PRIORITY=N` gives every implementation keepalived's `vrrp_rt_priority N`.
 
 mod daemon;

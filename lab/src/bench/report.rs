@@ -250,7 +250,7 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "Excess = backup's first advert − master's last advert − Master_Down_Interval (36.25 ms), on the wire. Client gap: the longest time a client pinging the VIP every 1 ms went without a reply across the takeover (issue 20's target: Master_Down_Interval + 1 ms = 37.25 ms).\n"
+            "Excess = backup's first advert − master's last advert − Master_Down_Interval (36.25 ms), on the wire. Client gap: the longest time a client pinging the VIP every 1 ms went without a reply across the takeover (issue 20's target: Master_Down_Interval + 1 ms = 37.25 ms). FRR computes Skew_Time in whole centiseconds (vrrpd/vrrp.c, vrrp_recalculate_timers: (256 − 96) × 1 / 256 = 0), so its Master_Down_Interval is 30 ms, its Skew_Time 0, and its rows measure the excess over those. FRR's client gap is far below its Master_Down_Interval, so it says little of its takeover: FRR keeps the VIP configured on the backup's macvlan (in protodown) too, and the pings the bridge floods once the master's port is down are answered there; how, on veth, is not investigated.\n"
         );
         let _ = writeln!(
             out,
@@ -548,6 +548,7 @@ impl Report {
                 Implementation::Xdp => RGBColor(31, 119, 180),
                 Implementation::Socket => RGBColor(44, 160, 44),
                 Implementation::Keepalived => RGBColor(214, 39, 40),
+                Implementation::Frr => RGBColor(148, 103, 189),
             };
             let x = index as f64;
             let p50 = percentile(&row.excess_ms, 50.0).max(0.0);

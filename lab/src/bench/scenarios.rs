@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use vrrp_common::time::{master_down_interval_ns, skew_time_ns};
+use vrrp_common::time::master_down_interval_ns;
 use vrrp_common::wire::arp;
 use vrrp_common::wire::frame::AdvertFrame;
 use vrrp_common::wire::vrrp::{Auth, Repr, Version};
@@ -179,9 +179,9 @@ impl Pair {
 /// Scenario 1 and 3: crash failovers (link cut), idle and under an other-VRID flood.
 pub fn failover(options: &BenchOptions, report: &mut Report) -> Result<()> {
     let cycles = options.scale(1, 30) as usize;
-    let master_down = master_down_interval_ns(Version::V3, 96, 1) as f64 / 1e6;
     for flooded in [false, true] {
-        for implementation in Implementation::selected(&Implementation::ALL) {
+        for implementation in Implementation::selected(&Implementation::WITH_FRR) {
+            let master_down = implementation.master_down_ms(96, 1);
             let pair = Pair::start(implementation, v3_pair_config, "bench-failover")?;
             let flood = if flooded {
                 let mac = pair.segment.client.mac()?;
@@ -214,7 +214,9 @@ pub fn failover(options: &BenchOptions, report: &mut Report) -> Result<()> {
                 std::thread::sleep(Duration::from_millis(150));
                 client_windows.push((cut_at, pinger.started.elapsed()));
                 pair.segment.restore(pair.segment.router(1))?;
-                pair.master.wait_count(MASTER_LINE, cycle + 2, WAIT)?;
+                // The master preempts and the backup steps down (FRR's master never left: it
+                // does not react to the carrier going down).
+                pair.backup.wait_count(BACKUP_LINE, cycle + 2, WAIT)?;
                 std::thread::sleep(Duration::from_millis(300));
             }
             let elapsed = started.elapsed();
@@ -227,7 +229,11 @@ pub fn failover(options: &BenchOptions, report: &mut Report) -> Result<()> {
             let frames = pair.capture.finish()?;
             let adverts = wire::adverts(&frames);
             let garps = wire::garps(&frames);
-            let backup_mac = pair.segment.router(2).mac()?;
+            // FRR announces from its macvlan, with the virtual MAC (VRID 51).
+            let backup_mac = match implementation {
+                Implementation::Frr => [0x00, 0x00, 0x5e, 0x00, 0x01, 51],
+                _ => pair.segment.router(2).mac()?,
+            };
             let mut excess = Vec::new();
             let mut garp_delay = Vec::new();
             for cut in &cuts {
@@ -269,18 +275,16 @@ pub fn failover(options: &BenchOptions, report: &mut Report) -> Result<()> {
 /// Scenario 2: planned handover (priority 0) — stop the master, restart it, again.
 pub fn handover(options: &BenchOptions, report: &mut Report) -> Result<()> {
     let cycles = options.scale(1, 10) as usize;
-    let skew = skew_time_ns(Version::V3, 96, 1) as f64 / 1e6;
-    for implementation in Implementation::selected(&Implementation::ALL) {
+    for implementation in Implementation::selected(&Implementation::WITH_FRR) {
+        let skew = implementation.skew_ms(96, 1);
         let mut pair = Pair::start(implementation, v3_pair_config, "bench-handover")?;
         let mut stops = Vec::new();
         for cycle in 0..cycles {
             stops.push(wall_now());
-            pair.master
-                .process()
-                .stop(libc::SIGTERM, Duration::from_secs(5))?;
+            pair.master.stop(libc::SIGTERM)?;
             pair.backup.wait_count(MASTER_LINE, cycle + 1, WAIT)?;
             std::thread::sleep(Duration::from_millis(100));
-            pair.master = Daemon::start(
+            pair.master.start_again(
                 implementation,
                 pair.segment.router(1),
                 &format!("master-{cycle}"),
@@ -319,15 +323,19 @@ pub fn floods(options: &BenchOptions, report: &mut Report) -> Result<()> {
         FloodKind::SameVridBadAuth,
         FloodKind::SameVridLowerPriority,
     ] {
-        for implementation in Implementation::selected(&Implementation::ALL) {
-            let config = if kind == FloodKind::SameVridBadAuth {
-                v2_pair_config
+        // FRR has no VRRPv2 authentication: it takes part in the v3 floods.
+        let (config, implementations): (fn(u8) -> String, &[Implementation]) =
+            if kind == FloodKind::SameVridBadAuth {
+                (v2_pair_config, &Implementation::ALL)
             } else {
-                v3_pair_config
+                (v3_pair_config, &Implementation::WITH_FRR)
             };
+        for implementation in Implementation::selected(implementations) {
             let pair = Pair::start(implementation, config, "bench-flood")?;
             let backup_pid = require_pid(&pair.backup)?;
             let takeovers_before = pair.backup.count(MASTER_LINE);
+            // FRR's counters are not read: its lost adverts are not known.
+            let counts_adverts = implementation != Implementation::Frr;
             let counted_before = pair.backup.adverts_counted().unwrap_or(0);
             let drops_before = raw_socket_drops(&pair.segment.router(2).ns, 112);
             let cpu_before = process_cpu_seconds(backup_pid).unwrap_or(0.0);
@@ -360,8 +368,8 @@ pub fn floods(options: &BenchOptions, report: &mut Report) -> Result<()> {
                 .count() as u64;
             // A lower-priority flood is valid traffic for the same VRID: counts say nothing
             // about the master's adverts there.
-            let lost =
-                (kind != FloodKind::SameVridLowerPriority).then(|| sent.saturating_sub(counted));
+            let lost = (kind != FloodKind::SameVridLowerPriority && counts_adverts)
+                .then(|| sent.saturating_sub(counted));
             report.flood(super::report::FloodRow {
                 kind: kind.name().to_string(),
                 implementation,
@@ -815,7 +823,7 @@ pub fn startup(options: &BenchOptions, report: &mut Report) -> Result<()> {
             backup.wait_count(BACKUP_LINE, 1, WAIT)?;
             to_backup.push(spawned.elapsed().as_secs_f64() * 1e3);
             if implementation == Implementation::Xdp {
-                backup.process().wait_for_log(XDP_TAKEN_OVER, WAIT)?;
+                backup.running()?.wait_for_log(XDP_TAKEN_OVER, WAIT)?;
                 to_xdp.push(spawned.elapsed().as_secs_f64() * 1e3);
             }
         }
@@ -1096,11 +1104,9 @@ fn restart(
             );
             Ok(false)
         }
-        Daemon::Keepalived(..) => {
-            pair.master
-                .process()
-                .stop(libc::SIGTERM, Duration::from_secs(5))?;
-            pair.master = Daemon::start(
+        Daemon::Keepalived(..) | Daemon::Frr(..) => {
+            pair.master.stop(libc::SIGTERM)?;
+            pair.master.start_again(
                 implementation,
                 pair.segment.router(1),
                 &format!("master-restarted-{}", pair.restarts),
