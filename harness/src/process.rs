@@ -214,3 +214,73 @@ pub fn stat_field(stat: &str, index: usize) -> Option<i64> {
         .parse()
         .ok()
 }
+
+/// Counts lines holding each of a set of needles in a log that keeps growing, reading only what
+/// was appended since the last look: a daemon that floods its log (keepalived at scale logs
+/// thousands of lines a second) would make reading the whole file each time ever slower.
+#[derive(Debug)]
+pub struct LogTally {
+    path: PathBuf,
+    needles: Vec<String>,
+    counts: Vec<usize>,
+    /// Bytes read so far (up to the last complete line).
+    offset: u64,
+}
+
+impl LogTally {
+    pub fn new(path: &Path, needles: &[&str]) -> LogTally {
+        LogTally {
+            path: path.to_path_buf(),
+            needles: needles.iter().map(|n| n.to_string()).collect(),
+            counts: vec![0; needles.len()],
+            offset: 0,
+        }
+    }
+
+    /// Reads what was appended and returns, per needle, how many lines so far contain it.
+    pub fn update(&mut self) -> &[usize] {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut appended = Vec::new();
+        let read = std::fs::File::open(&self.path).and_then(|mut file| {
+            file.seek(SeekFrom::Start(self.offset))?;
+            file.read_to_end(&mut appended)
+        });
+        if read.is_err() {
+            return &self.counts;
+        }
+        // A line still being written is left for the next look.
+        let complete = appended
+            .iter()
+            .rposition(|&byte| byte == b'\n')
+            .map_or(0, |at| at + 1);
+        for line in String::from_utf8_lossy(&appended[..complete]).lines() {
+            for (needle, count) in self.needles.iter().zip(self.counts.iter_mut()) {
+                if line.contains(needle.as_str()) {
+                    *count += 1;
+                }
+            }
+        }
+        self.offset += complete as u64;
+        &self.counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_tally_counts_complete_lines_once_as_the_log_grows() {
+        let scratch = Scratch::new("log-tally").expect("scratch");
+        let path = scratch.join("daemon.log");
+        let mut log = std::fs::File::create(&path).expect("log");
+        let mut tally = LogTally::new(&path, &["MASTER", "BACKUP"]);
+        write!(log, "a MASTER\nb BACKUP\nc MAS").expect("write");
+        assert_eq!(tally.update(), &[1, 1]);
+        // The line finished: counted once, with what follows.
+        write!(log, "TER\nd BACKUP (init)\n").expect("write");
+        assert_eq!(tally.update(), &[2, 2]);
+        assert_eq!(tally.update(), &[2, 2]);
+    }
+}

@@ -117,20 +117,7 @@ impl Segment {
 
     fn build(routers: usize, make: &dyn Fn(&str) -> Result<Netns>) -> Result<Segment> {
         let switch = make("sw")?;
-        switch.run_ok(["ip", "link", "add", BRIDGE, "type", "bridge"])?;
-        // No IGMP snooping: adverts to a non-link-local group (the seed's 224.0.1.11) must be
-        // flooded like 224.0.0.18 is, without a querier on the segment.
-        switch.run_ok([
-            "ip",
-            "link",
-            "set",
-            BRIDGE,
-            "type",
-            "bridge",
-            "mcast_snooping",
-            "0",
-        ])?;
-        switch.run_ok(["ip", "link", "set", BRIDGE, "up"])?;
+        add_bridge(&switch, BRIDGE)?;
         // A plain switch: with br_netfilter loaded on the host, the bridge would otherwise
         // validate (and drop) malformed IPv4 headers the hostile-traffic tests send on purpose.
         for table in ["iptables", "ip6tables", "arptables"] {
@@ -159,6 +146,32 @@ impl Segment {
             client,
             switch,
         })
+    }
+
+    /// `count` more LANs joining the routers (not the client), for instances on several
+    /// interfaces: LAN `k` is bridge `br<k>` in the switch, with `eth<k>` on every router (its
+    /// switch port `r<i>e<k>`) holding 2001:db8:k::(10+i)/64 and its link-local address.
+    pub fn add_lans(&self, count: usize) -> Result<()> {
+        for k in 1..=count {
+            let bridge = format!("br{k}");
+            add_bridge(&self.switch, &bridge)?;
+            for (index, router) in self.routers.iter().enumerate() {
+                let ifname = format!("eth{k}");
+                let port = format!("{}e{k}", router.port);
+                link_to_bridge(&self.switch, &bridge, &port, &router.ns, &ifname)?;
+                router.ns.run_ok([
+                    "ip",
+                    "addr",
+                    "add",
+                    &format!("2001:db8:{k}::{:x}/64", 0x10 + index + 1),
+                    "dev",
+                    &ifname,
+                    "nodad",
+                ])?;
+                router.ns.run_ok(["ip", "link", "set", &ifname, "up"])?;
+            }
+        }
+        Ok(())
     }
 
     /// Router `i`, 1-based as in the names.
@@ -191,24 +204,10 @@ fn attach_host(
     let ns = make(role)?;
     let ifname = "eth0";
     let port = role.to_string();
-    switch.run_ok([
-        "ip",
-        "link",
-        "add",
-        &port,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        ifname,
-        "netns",
-        ns.name(),
-    ])?;
-    switch.run_ok(["ip", "link", "set", &port, "master", BRIDGE, "up"])?;
     // No DAD: addresses (and later the IPv6 VIPs) are usable at once.
     ns.sysctl("net.ipv6.conf.all.accept_dad=0")?;
     ns.sysctl("net.ipv6.conf.default.accept_dad=0")?;
-    ns.sysctl(&format!("net.ipv6.conf.{ifname}.accept_dad=0"))?;
+    link_to_bridge(switch, BRIDGE, &port, &ns, ifname)?;
     ns.run_ok(["ip", "addr", "add", &format!("{ipv4}/24"), "dev", ifname])?;
     ns.run_ok([
         "ip",
@@ -227,6 +226,48 @@ fn attach_host(
         ipv4,
         ipv6,
     })
+}
+
+/// A bridge in the switch namespace, up. No IGMP snooping: adverts to a non-link-local group
+/// (the seed's 224.0.1.11) must be flooded like 224.0.0.18 is, without a querier.
+fn add_bridge(switch: &Netns, name: &str) -> Result<()> {
+    switch.run_ok(["ip", "link", "add", name, "type", "bridge"])?;
+    switch.run_ok([
+        "ip",
+        "link",
+        "set",
+        name,
+        "type",
+        "bridge",
+        "mcast_snooping",
+        "0",
+    ])?;
+    switch.run_ok(["ip", "link", "set", name, "up"]).map(drop)
+}
+
+/// A veth from switch port `port` on `bridge` to `ifname` in `ns` (left down, without DAD).
+fn link_to_bridge(
+    switch: &Netns,
+    bridge: &str,
+    port: &str,
+    ns: &Netns,
+    ifname: &str,
+) -> Result<()> {
+    switch.run_ok([
+        "ip",
+        "link",
+        "add",
+        port,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        ifname,
+        "netns",
+        ns.name(),
+    ])?;
+    switch.run_ok(["ip", "link", "set", port, "master", bridge, "up"])?;
+    ns.sysctl(&format!("net.ipv6.conf.{ifname}.accept_dad=0"))
 }
 
 pub fn parse_mac(text: &str) -> Result<[u8; 6]> {

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use vrrp_common::wire::vrrp::Version;
 use vrrp_harness::daemons::{Keepalived, Vrrpd, XDP_TAKEN_OVER};
 use vrrp_harness::frr::{Frr, FrrInstance};
-use vrrp_harness::process::{Scratch, Spawned};
+use vrrp_harness::process::{LogTally, Scratch, Spawned};
 use vrrp_harness::topology::Host;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -279,6 +279,17 @@ impl Daemon {
             _ => needle,
         };
         self.log().matches(needle).count()
+    }
+
+    /// A tally of `needles` in the log of vrrpd or keepalived (FRR's shared log is not
+    /// tallied), read as it grows.
+    pub fn tally(&self, needles: &[&str]) -> Option<LogTally> {
+        let path = match self {
+            Daemon::Vrrpd(v) => v.process.log_path(),
+            Daemon::Keepalived(k, _) => k.process.log_path(),
+            Daemon::Frr(..) => return None,
+        };
+        Some(LogTally::new(path, needles))
     }
 
     /// Waits until `needle` appears at least `count` times in the log.
