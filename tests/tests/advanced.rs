@@ -355,46 +355,74 @@ fn vmac_xmit_base_sends_adverts_from_the_base_interface() {
     );
 }
 
-/// `garp_extra_if 1` under `use_vmac` with `vmac_xmit_base`: adverts leave by the base
-/// interface, and the VIP on the macvlan is announced again every second while master (one
-/// message at the takeover here, so every later one is garp_extra_if's).
+/// `garp_extra_if 1` under `use_vmac` with `vmac_xmit_base`, in the instance or as global_defs'
+/// `vrrp_garp_extra_if 1`: adverts leave by the base interface, and the VIP on the macvlan is
+/// announced again every second while master (one message at the takeover here, so every later
+/// one is garp_extra_if's).
 #[test]
 fn garp_extra_if_announces_the_virtual_mac_interfaces_addresses_periodically() {
     let _serial = vrrp_harness::serial();
     vrrp_harness::require_root();
-    let segment = Segment::new(1).expect("segment");
-    let scratch = Scratch::new("adv-garp-extra").expect("scratch");
-    let capture = Capture::start(&segment.switch, BRIDGE, "arp", scratch.path()).expect("capture");
-    let mut dr1 = Vrrpd::start(
-        segment.router(1),
-        "dr1",
-        &seed_like(
-            100,
-            "  use_vmac\n  vmac_xmit_base\n  garp_master_delay 0\n  garp_master_repeat 1\n  garp_extra_if 1\n",
-        ),
-        &scratch,
-        &[],
-    )
-    .expect("dr1");
-    dr1.wait_for("(VI_1) Entering MASTER STATE", WAIT)
-        .expect("master");
-    std::thread::sleep(Duration::from_millis(4500));
-    let virtual_mac = [0x00, 0x00, 0x5e, 0x00, 0x01, 51];
-    let garps: Vec<u64> = wire::garps(&capture.finish().expect("capture"))
-        .iter()
-        .filter(|g| g.source_mac == virtual_mac && g.address.octets() == [192, 0, 2, 99])
-        .map(|g| g.time_ns)
-        .collect();
-    assert!(
-        garps.len() >= 4,
-        "the takeover's message and one a second after: {garps:?}"
+    let vmac = "  use_vmac\n  vmac_xmit_base\n  garp_master_delay 0\n  garp_master_repeat 1\n";
+    let in_the_instance = seed_like(100, &format!("{vmac}  garp_extra_if 1\n"));
+    let in_global_defs = seed_like(100, vmac).replacen(
+        "global_defs {\n",
+        "global_defs {\n  vrrp_garp_extra_if 1\n",
+        1,
     );
-    for pair in garps.windows(2).skip(1) {
-        let gap = pair[1] - pair[0];
+    for config in [in_the_instance, in_global_defs] {
+        let segment = Segment::new(1).expect("segment");
+        let scratch = Scratch::new("adv-garp-extra").expect("scratch");
+        let capture =
+            Capture::start(&segment.switch, BRIDGE, "arp", scratch.path()).expect("capture");
+        let mut dr1 = Vrrpd::start(segment.router(1), "dr1", &config, &scratch, &[]).expect("dr1");
+        dr1.wait_for("(VI_1) Entering MASTER STATE", WAIT)
+            .expect("master");
+        std::thread::sleep(Duration::from_millis(4500));
+        let virtual_mac = [0x00, 0x00, 0x5e, 0x00, 0x01, 51];
+        let garps: Vec<u64> = wire::garps(&capture.finish().expect("capture"))
+            .iter()
+            .filter(|g| g.source_mac == virtual_mac && g.address.octets() == [192, 0, 2, 99])
+            .map(|g| g.time_ns)
+            .collect();
         assert!(
-            (700_000_000..=1_500_000_000).contains(&gap),
-            "about a second apart: {garps:?}"
+            garps.len() >= 4,
+            "the takeover's message and one a second after: {garps:?}\n{config}"
         );
+        for pair in garps.windows(2).skip(1) {
+            let gap = pair[1] - pair[0];
+            assert!(
+                (700_000_000..=1_500_000_000).contains(&gap),
+                "about a second apart: {garps:?}"
+            );
+        }
+    }
+}
+
+/// keepalived's `vrrp_min_garp`: "only one ARP/NA message to be sent, with no repeat 5 seconds
+/// later" (keepalived.conf(5)). Without it, keepalived's defaults: 5 at the takeover and 5 more
+/// after garp_master_delay (5 s).
+#[test]
+fn vrrp_min_garp_sends_one_gratuitous_arp_and_no_second_burst() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    for (global, expected) in [("  vrrp_min_garp\n", 1), ("", 10)] {
+        let segment = Segment::new(1).expect("segment");
+        let scratch = Scratch::new("adv-min-garp").expect("scratch");
+        let capture =
+            Capture::start(&segment.switch, BRIDGE, "arp", scratch.path()).expect("capture");
+        let config =
+            seed_like(100, "").replacen("global_defs {\n", &format!("global_defs {{\n{global}"), 1);
+        let mut dr1 = Vrrpd::start(segment.router(1), "dr1", &config, &scratch, &[]).expect("dr1");
+        dr1.wait_for("(VI_1) Entering MASTER STATE", WAIT)
+            .expect("master");
+        std::thread::sleep(Duration::from_millis(6500));
+        let mac = segment.router(1).mac().expect("mac");
+        let garps = wire::garps(&capture.finish().expect("capture"))
+            .iter()
+            .filter(|g| g.source_mac == mac && g.address.octets() == [192, 0, 2, 99])
+            .count();
+        assert_eq!(garps, expected, "{global:?}");
     }
 }
 

@@ -120,3 +120,62 @@ fn dont_release_vrrp_keeps_the_vips_and_monitoring_signals_do_not_stop_the_daemo
         daemon.log()
     );
 }
+
+/// The flags keepalived's packaging and wrappers pass (its systemd unit's `--dont-fork`,
+/// `-D -S 0 -G -X -R` from /etc/default/keepalived, keepalived's long `--pid=FILE`,
+/// `--vrrp_pid=FILE`, `--use-file=FILE`): vrrpd starts with them, writes both pid files and
+/// runs its instance, where clap would refuse an unknown flag.
+#[test]
+fn the_flags_packaging_passes_start_the_daemon_as_they_start_keepalived() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(1).expect("segment");
+    let scratch = Scratch::new("packaging-flags").expect("scratch");
+    let config = scratch
+        .write(
+            "keepalived.conf",
+            "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  \
+             advert_int 1\n  virtual_ipaddress {\n    192.0.2.99/24 dev eth0\n  }\n}\n",
+        )
+        .expect("config");
+    let path = |name: &str| scratch.join(name).display().to_string();
+    let argv = [
+        vrrpd_binary().display().to_string(),
+        "--dont-fork".into(),
+        "-D".into(),
+        "-S".into(),
+        "0".into(),
+        "-G".into(),
+        "-X".into(),
+        "-R".into(),
+        "-l".into(),
+        format!("--use-file={}", config.display()),
+        format!("--pid={}", path("keepalived.pid")),
+        format!("--vrrp_pid={}", path("vrrp.pid")),
+        "--control".into(),
+        path("vrrpd.sock"),
+        "--dump-file".into(),
+        path("keepalived.data"),
+        "--stats-file".into(),
+        path("keepalived.stats"),
+    ];
+    let mut daemon = vrrp_harness::process::Spawned::start(
+        &segment.router(1).ns,
+        &argv,
+        &scratch.join("daemon.log"),
+    )
+    .expect("vrrpd starts");
+    daemon
+        .wait_for_log("(VI_1) Entering MASTER STATE", WAIT)
+        .expect("the instance runs");
+    for file in ["keepalived.pid", "vrrp.pid"] {
+        assert_eq!(
+            std::fs::read_to_string(scratch.join(file))
+                .unwrap_or_default()
+                .trim(),
+            daemon.pid().to_string(),
+            "{file}"
+        );
+    }
+    daemon.stop(libc::SIGTERM, WAIT).expect("stops on SIGTERM");
+}

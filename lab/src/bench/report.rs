@@ -477,7 +477,8 @@ impl Report {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_default();
         let text = format!(
-            "# Benchmarks\n\nvrrpd in XDP mode, vrrpd in socket mode and keepalived 2.2.7, interleaved in one run on the same\nnamespace lab (veth pairs on a bridge; routers, client and load generator in their own namespaces).\n\n- Command: `{}`{}\n- Machine: {machine}\n- Date: {date}\n\n![failover precision](benchmarks-failover.png)\n\n{}",
+            "# Benchmarks\n\nvrrpd in XDP mode, vrrpd in socket mode, keepalived 2.2.7 and, where it can take part (VRRPv3
+without authentication), FRR's vrrpd 8.4, interleaved in one run on the same\nnamespace lab (veth pairs on a bridge; routers, client and load generator in their own namespaces).\n\n- Command: `{}`{}\n- Machine: {machine}\n- Date: {date}\n\n![failover precision](benchmarks-failover.png)\n\n{}",
             self.command,
             if self.quick {
                 " (quick: a few runs per scenario)"
