@@ -152,10 +152,9 @@ impl Vrrpd {
         argv.extend(extra.iter().map(|s| s.to_string()));
         let log = scratch.join(&format!("{label}.log"));
         let process = if host_mounts {
-            let mut command = std::process::Command::new("nsenter");
-            command
-                .arg(format!("--net=/run/netns/{}", host.ns.name()))
-                .args(&argv);
+            let (program, args) = argv.split_first().context("empty command")?;
+            let mut command = host.ns.command_in_network(program);
+            command.args(args);
             Spawned::start_command(command, &log)?
         } else {
             Spawned::start(&host.ns, &argv, &log)?

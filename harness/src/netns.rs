@@ -74,6 +74,17 @@ impl Netns {
         command
     }
 
+    /// A command that will run in the namespace's network only, with the host's mounts:
+    /// `ip netns exec` remounts /sys, which hides the host's bpffs and can take minutes while
+    /// a daemon churns through addresses.
+    pub fn command_in_network<S: AsRef<OsStr>>(&self, program: S) -> Command {
+        let mut command = Command::new("nsenter");
+        command
+            .arg(format!("--net=/run/netns/{}", self.name))
+            .arg(program);
+        command
+    }
+
     /// Runs a command inside the namespace and returns its output, whatever its exit status.
     pub fn run<I, S>(&self, argv: I) -> Result<Output>
     where

@@ -72,7 +72,16 @@ impl Implementation {
 
     /// Master_Down_Interval in ms (3 intervals and [`Implementation::skew_ms`]).
     pub fn master_down_ms(self, priority: u8, interval_cs: u16) -> f64 {
-        3.0 * f64::from(interval_cs) * 10.0 + self.skew_ms(priority, interval_cs)
+        match self {
+            Implementation::Frr => {
+                3.0 * f64::from(interval_cs) * 10.0 + self.skew_ms(priority, interval_cs)
+            }
+            _ => {
+                vrrp_common::time::master_down_interval_ns(Version::V3, priority, interval_cs)
+                    as f64
+                    / 1e6
+            }
+        }
     }
 
     pub fn name(self) -> &'static str {

@@ -785,12 +785,12 @@ fn tx_packets(pid: Option<i32>, lans: usize) -> Option<u64> {
     Some(total)
 }
 
-/// The lines of `ip -o addr show` in a host's namespace, entered with nsenter (see
-/// [`tx_packets`] on `ip netns exec`).
+/// The lines of `ip -o addr show` in a host's namespace, entered without `ip netns exec` (see
+/// [`tx_packets`]).
 fn addresses_of(host: &vrrp_harness::topology::Host) -> String {
-    std::process::Command::new("nsenter")
-        .arg(format!("--net=/run/netns/{}", host.ns.name()))
-        .args(["ip", "-o", "addr", "show"])
+    host.ns
+        .command_in_network("ip")
+        .args(["-o", "addr", "show"])
         .output()
         .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
         .unwrap_or_default()

@@ -313,17 +313,18 @@ pub fn monotonic_now() -> vrrp_common::time::Instant {
 /// How long the system has been up, suspended time included (CLOCK_BOOTTIME, what
 /// /proc/uptime shows): keepalived's `vrrp_delay_after_boot` counts from the boot.
 pub fn since_boot() -> std::time::Duration {
-    // SAFETY: all-zero timespec is valid; clock_gettime fills it.
-    let mut now: libc::timespec = unsafe { std::mem::zeroed() };
-    // SAFETY: now is a valid timespec to write.
-    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut now) };
-    std::time::Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+    std::time::Duration::from_nanos(clock_ns(libc::CLOCK_BOOTTIME))
 }
 
 pub fn monotonic_ns() -> u64 {
+    clock_ns(libc::CLOCK_MONOTONIC)
+}
+
+/// A clock's reading in nanoseconds.
+fn clock_ns(clock: libc::clockid_t) -> u64 {
     // SAFETY: all-zero timespec is valid; clock_gettime fills it.
     let mut now: libc::timespec = unsafe { std::mem::zeroed() };
     // SAFETY: now is a valid timespec to write.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    unsafe { libc::clock_gettime(clock, &mut now) };
     now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
 }
