@@ -857,3 +857,42 @@ fn the_verifier_needs_well_under_its_limit() {
         "the verifier processed {processed} instructions (limit 1,000,000)"
     );
 }
+
+/// The protocol thread reads every LIVENESS record in one BPF_MAP_LOOKUP_BATCH
+/// (`datapath::batch`): 1000 records come back, each with its own value, whether they fit in
+/// one call or take several.
+#[test]
+fn a_batch_read_returns_every_liveness_record() {
+    vrrp_harness::require_root();
+    let mut xdp = XdpUnderTest::load().expect("load");
+    let key_of = |i: u32| InstanceKey::new(100 + i / 250, Family::Ipv6, (i % 250 + 1) as u8);
+    let mut liveness = xdp
+        .hash_map::<InstanceKey, Liveness>("LIVENESS")
+        .expect("LIVENESS");
+    for i in 0..1000u32 {
+        let record = Liveness {
+            adverts: u64::from(i) * 7,
+            ..Liveness::default()
+        };
+        liveness.insert(key_of(i), record, 0).expect("insert");
+    }
+    let Some(aya::maps::Map::HashMap(map)) = xdp.ebpf.map("LIVENESS") else {
+        panic!("LIVENESS is not a hash map");
+    };
+    for capacity in [1024, 64] {
+        let entries =
+            vrrp_user::datapath::batch::lookup_all::<InstanceKey, Liveness>(map, capacity)
+                .expect("batch lookup");
+        assert_eq!(entries.len(), 1000, "records read with room for {capacity}");
+        let mut seen: Vec<u32> = entries
+            .iter()
+            .map(|(key, record)| {
+                let i = (key.ifindex - 100) * 250 + u32::from(key.vrid) - 1;
+                assert_eq!(record.adverts, u64::from(i) * 7, "the record of {key:?}");
+                i
+            })
+            .collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..1000).collect::<Vec<u32>>());
+    }
+}

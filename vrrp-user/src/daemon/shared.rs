@@ -62,9 +62,10 @@ impl Shared {
     pub fn snapshot(&self) -> Vec<InstanceSnapshot> {
         let mut snapshots = (*self.published.snapshots()).clone();
         if let Some(reader) = self.datapath.load().as_deref() {
+            let liveness = reader.liveness_table();
             for snapshot in &mut snapshots {
-                if let Some(live) = reader.liveness(&snapshot.key) {
-                    snapshot.liveness = live;
+                if let Some(live) = liveness.get(&snapshot.key) {
+                    snapshot.liveness = *live;
                 }
                 if let Some(errors) = reader.receive_errors(&snapshot.key) {
                     snapshot.receive_errors = snapshot.receive_errors.plus(&errors);

@@ -4,5 +4,6 @@
 //! XDP cannot attach.
 
 pub mod attach;
+pub mod batch;
 pub mod program;
 pub mod xdp;

@@ -22,7 +22,7 @@ use aya::programs::xdp::{XdpLink, XdpLinkId};
 use thiserror::Error;
 use tracing::info;
 use vrrp_common::maps::{
-    InstanceConfig, InstanceKey, Liveness, PeerKey, PeerTtl, VipKey, VipValue,
+    InstanceConfig, InstanceKey, Liveness, MAX_INSTANCES, PeerKey, PeerTtl, VipKey, VipValue,
 };
 use vrrp_common::stats::{Counter, ReceiveErrors};
 
@@ -406,6 +406,11 @@ impl XdpDatapath {
         self.liveness.get(key, 0).ok()
     }
 
+    /// Every instance's LIVENESS record, in one system call.
+    pub fn liveness_table(&self) -> LivenessTable {
+        liveness_table(&self.liveness)
+    }
+
     pub fn add_peer(&mut self, key: &PeerKey, ttl: PeerTtl) -> Result<(), XdpError> {
         self.peers
             .insert(key, ttl, 0)
@@ -477,6 +482,11 @@ impl DatapathReader {
         self.liveness.get(key, 0).ok()
     }
 
+    /// Every instance's LIVENESS record, in one system call.
+    pub fn liveness_table(&self) -> LivenessTable {
+        liveness_table(&self.liveness)
+    }
+
     /// An instance's receive errors, summed over CPUs.
     pub fn receive_errors(&self, key: &InstanceKey) -> Option<ReceiveErrors> {
         let values = self.instance_errors.get(key, 0).ok()?;
@@ -485,6 +495,19 @@ impl DatapathReader {
                 .iter()
                 .fold(ReceiveErrors::default(), |sum, cpu| sum.plus(cpu)),
         )
+    }
+}
+
+/// The LIVENESS records of every instance. The protocol thread looks up each of its instances
+/// in it, a thousand at a time: with std's SipHash, hashing the keys cost more than the system
+/// call that read them; foldhash's fast hasher is enough for keys the daemon itself chose.
+pub type LivenessTable = foldhash::HashMap<InstanceKey, Liveness>;
+
+fn liveness_table(map: &HashMap<MapData, InstanceKey, Liveness>) -> LivenessTable {
+    match super::batch::lookup_all(map.map_data(), MAX_INSTANCES as usize) {
+        Ok(entries) => entries.into_iter().collect(),
+        // A kernel without batch lookups (before 5.6): key by key.
+        Err(_) => map.iter().filter_map(Result::ok).collect(),
     }
 }
 

@@ -4,6 +4,7 @@
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
+use vrrp_common::maps::Liveness;
 use vrrp_common::time::Instant;
 
 use super::Thread;
@@ -12,9 +13,6 @@ use crate::net::sys::monotonic_now;
 
 /// How long before a master-down deadline the thread wakes to check the kernel's record.
 pub(super) const EARLY_WAKE: Duration = Duration::from_micros(400);
-/// When the thread is awake anyway, backups whose deadline is this close also read the
-/// kernel's record, so that hundreds of instances do not each wake the thread separately.
-const REFRESH_WINDOW: Duration = Duration::from_millis(5);
 /// Advert and GARP deadlines this close are served in the same wake-up (a master's advert a
 /// fraction of a millisecond early is harmless: the interval is a maximum).
 const COALESCE: Duration = Duration::from_micros(300);
@@ -74,22 +72,29 @@ impl Thread {
         loop {
             let mut now = monotonic_now();
             let mut spin_until: Option<Instant> = None;
+            // One read of the kernel's records serves every backup: each one's deadline moves
+            // on to its master's latest advert, so hundreds of instances do not each wake the
+            // thread (and each cost a system call) separately.
+            if self.instances.iter().any(|running| {
+                running
+                    .fsm
+                    .master_down_deadline()
+                    .is_some_and(|down| down <= now + EARLY_WAKE)
+            }) {
+                self.refresh_every_liveness();
+            }
             for index in 0..self.instances.len() {
-                if let Some(down) = self.instances[index].fsm.master_down_deadline()
-                    && down <= now + EARLY_WAKE + REFRESH_WINDOW
+                let down = self.instances[index].fsm.master_down_deadline();
+                if let Some(down) = down
+                    && down > now
+                    && down <= now + EARLY_WAKE
                 {
-                    self.refresh_liveness(index);
-                    if let Some(down) = self.instances[index].fsm.master_down_deadline()
-                        && down > now
-                        && down <= now + EARLY_WAKE
-                    {
-                        spin_until = Some(spin_until.map_or(down, |s| s.min(down)));
-                    }
+                    spin_until = Some(spin_until.map_or(down, |s| s.min(down)));
                 }
                 let Some(next) = self.instances[index].fsm.next_deadline() else {
                     continue;
                 };
-                let is_master_down = self.instances[index].fsm.master_down_deadline() == Some(next);
+                let is_master_down = down == Some(next);
                 // A master's periodic advert joins the pass's batch (issue 20, target 5:
                 // adverts that fall due together leave in one sendmmsg); a takeover's advert
                 // leaves at once.
@@ -123,17 +128,37 @@ impl Thread {
         self.batching = false;
     }
 
-    /// XDP mode: hand the state machine the kernel's record of the adverts it saw.
+    /// XDP mode: hand instance `index`'s state machine the kernel's record of the adverts it
+    /// saw.
     pub(super) fn refresh_liveness(&mut self, index: usize) {
         let key = self.instances[index].plan.key;
         let live = self.xdp().and_then(|datapath| datapath.liveness(&key));
         if let Some(live) = live {
-            let now = monotonic_now();
-            let report = &mut self.instances[index].address_list;
-            report.seen = live.address_list_mismatches;
-            report.last_count = live.mismatched_address_count;
-            self.report_address_list(index, now);
-            self.input(index, Input::Liveness(live), now);
+            self.apply_liveness(index, live, monotonic_now());
         }
+    }
+
+    /// XDP mode: the kernel's records, read at once, to every backup (every instance with a
+    /// master-down deadline).
+    fn refresh_every_liveness(&mut self) {
+        let Some(table) = self.xdp().map(|datapath| datapath.liveness_table()) else {
+            return;
+        };
+        let now = monotonic_now();
+        for index in 0..self.instances.len() {
+            if self.instances[index].fsm.master_down_deadline().is_some()
+                && let Some(live) = table.get(&self.instances[index].plan.key)
+            {
+                self.apply_liveness(index, *live, now);
+            }
+        }
+    }
+
+    fn apply_liveness(&mut self, index: usize, live: Liveness, now: Instant) {
+        let report = &mut self.instances[index].address_list;
+        report.seen = live.address_list_mismatches;
+        report.last_count = live.mismatched_address_count;
+        self.report_address_list(index, now);
+        self.input(index, Input::Liveness(live), now);
     }
 }
