@@ -122,3 +122,13 @@ pub fn enter_network_namespace(name: &str) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// Hands the heap memory freed since the start back to the kernel. glibc keeps freed memory
+/// in its arenas (one per thread that allocated), so what start-up and a reload use once (the
+/// configuration's text and model, the plans, the eBPF object and the kernel's BTF that aya
+/// parses while loading the program on a blocking thread) otherwise stays in the daemon's
+/// resident set for good: 4-6 MiB at 1000 instances (issue 20, target 5).
+pub fn return_freed_memory() {
+    // SAFETY: malloc_trim only walks and trims the allocator's own arenas.
+    unsafe { libc::malloc_trim(0) };
+}

@@ -324,6 +324,8 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
         plans: daemon.plans.clone(),
     }));
     daemon.apply_snmp_settings();
+    // The configuration's text and the resolving of the plans are done with.
+    crate::host::return_freed_memory();
     daemon.start_tracking(tracking_rx, upgraded);
     let (recreated_tx, recreated) = mpsc::unbounded_channel();
     daemon.start_link_watch(recreated_tx);

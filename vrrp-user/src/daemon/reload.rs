@@ -58,6 +58,7 @@ impl Daemon {
         }
         self.apply(resolved);
         self.apply_snmp_settings();
+        crate::host::return_freed_memory();
         self.restart_tracking();
         if self.config.global.fifo_write_states_on_reload {
             self.write_states_to_fifos();

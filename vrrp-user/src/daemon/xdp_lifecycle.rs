@@ -120,6 +120,7 @@ impl Daemon {
             interfaces.len()
         );
         self.xdp = Some(datapath);
+        crate::host::return_freed_memory();
     }
 }
 
