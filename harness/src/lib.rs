@@ -7,6 +7,7 @@ pub mod bpf_run;
 pub mod capture;
 pub mod daemons;
 pub mod differential;
+pub mod driver_mode;
 pub mod fixtures;
 pub mod frr;
 pub mod loadgen;

@@ -43,6 +43,18 @@ impl Flood {
         duration: Duration,
         max_frames: u64,
     ) -> Result<Flood> {
+        Flood::start_on(netns, interface, frames, duration, max_frames, None)
+    }
+
+    /// [`Flood::start`], with the sending thread pinned to `cpu` when one is given.
+    pub fn start_on(
+        netns: &Netns,
+        interface: &str,
+        frames: Vec<Vec<u8>>,
+        duration: Duration,
+        max_frames: u64,
+        cpu: Option<usize>,
+    ) -> Result<Flood> {
         if frames.is_empty() {
             bail!("no frames to send");
         }
@@ -56,6 +68,9 @@ impl Flood {
             // SAFETY: entering a namespace on this thread only.
             if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
                 bail!("setns: {}", std::io::Error::last_os_error());
+            }
+            if let Some(cpu) = cpu {
+                crate::driver_mode::pin_this_thread(cpu)?;
             }
             let socket = PacketSocket::open(&interface)?;
             // Every frame goes out in turn (a spoofed-source flood has thousands).
@@ -175,11 +190,27 @@ fn children_of(pid: i32) -> Vec<i32> {
         .collect()
 }
 
-/// The whole machine's busy CPU time in seconds (all CPUs), from /proc/stat.
+/// Time the whole machine was busy (everything but idle and iowait), in seconds, from the
+/// tick sampling of /proc/stat.
 pub fn machine_busy_seconds() -> Option<f64> {
+    machine_ticks().map(|(busy, _)| busy)
+}
+
+/// Time the machine spent in softirq (the network receive path), in seconds, from the tick
+/// sampling of /proc/stat.
+pub fn machine_softirq_seconds() -> Option<f64> {
+    machine_ticks().map(|(_, softirq)| softirq)
+}
+
+fn machine_ticks() -> Option<(f64, f64)> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let cpu = stat.lines().next()?;
-    let values: Vec<f64> = cpu
+    busy_and_softirq_ticks(stat.lines().next()?)
+}
+
+/// A `cpu` line of /proc/stat as (busy, softirq) seconds: busy is every column but idle and
+/// iowait.
+pub fn busy_and_softirq_ticks(line: &str) -> Option<(f64, f64)> {
+    let values: Vec<f64> = line
         .split_whitespace()
         .skip(1)
         .filter_map(|v| v.parse().ok())
@@ -191,25 +222,10 @@ pub fn machine_busy_seconds() -> Option<f64> {
         .filter(|(i, _)| *i != 3 && *i != 4)
         .map(|(_, v)| v)
         .sum();
+    let softirq = *values.get(6)?;
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    Some(busy / hz)
-}
-
-/// Time the machine spent in softirq (the network receive path), in seconds, from the tick
-/// sampling of /proc/stat.
-pub fn machine_softirq_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let softirq: f64 = stat
-        .lines()
-        .next()?
-        .split_whitespace()
-        .nth(7)?
-        .parse()
-        .ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    Some(softirq / hz)
+    Some((busy / hz, softirq / hz))
 }
 
 /// Drops counted on raw sockets of protocol `protocol` in the current network namespace

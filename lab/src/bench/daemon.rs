@@ -156,12 +156,18 @@ impl Daemon {
         scratch: &Scratch,
     ) -> Result<Daemon> {
         let mut daemon = Daemon::launch(implementation, host, label, config, scratch)?;
+        daemon.wait_for_its_datapath(implementation)?;
+        Ok(daemon)
+    }
+
+    /// For vrrpd (XDP): waits until the XDP program has taken the instances over from the
+    /// socket path it starts on.
+    pub fn wait_for_its_datapath(&mut self, implementation: Implementation) -> Result<()> {
         if implementation == Implementation::Xdp {
-            daemon
-                .running()?
+            self.running()?
                 .wait_for_log(XDP_TAKEN_OVER, Duration::from_secs(20))?;
         }
-        Ok(daemon)
+        Ok(())
     }
 
     /// Starts a daemon and returns at once (the start-up scenario times what follows).

@@ -10,6 +10,7 @@ use plotters::prelude::*;
 
 use super::BenchOptions;
 use super::daemon::Implementation;
+use super::scenarios::{OTHER_CPU, ROUTER_CPU};
 
 /// The `p`th percentile (nearest rank) of `values`; NaN for none.
 pub fn percentile(values: &[f64], p: f64) -> f64 {
@@ -56,6 +57,19 @@ pub struct ArpRow {
     pub softirq_seconds_per_million_replies: f64,
     pub latency_p50_us: f64,
     pub latency_p99_us: f64,
+}
+
+/// The ARP flood with the XDP program in driver mode, against the kernel on the same setup
+/// (issue 20, target 6).
+pub struct DriverArpRow {
+    pub implementation: Implementation,
+    pub requests: u64,
+    pub replies: u64,
+    pub replies_per_second: f64,
+    /// Busy time of the router's pinned CPU per reply.
+    pub router_cpu_us_per_reply: f64,
+    /// Of which softirq.
+    pub router_softirq_us_per_reply: f64,
 }
 
 /// A spoofed-source flood (issue 20, target 6).
@@ -129,6 +143,7 @@ pub struct Report {
     garp: Vec<(Implementation, Vec<f64>)>,
     floods: Vec<FloodRow>,
     arp: Vec<ArpRow>,
+    arp_driver: Vec<DriverArpRow>,
     spoofed: Vec<SpoofedRow>,
     scale: Vec<ScaleRow>,
     startup: Vec<StartupRow>,
@@ -153,6 +168,7 @@ impl Report {
             garp: Vec::new(),
             floods: Vec::new(),
             arp: Vec::new(),
+            arp_driver: Vec::new(),
             spoofed: Vec::new(),
             scale: Vec::new(),
             startup: Vec::new(),
@@ -204,6 +220,15 @@ impl Report {
 
     pub fn arp(&mut self, row: ArpRow) {
         self.arp.push(row);
+    }
+
+    pub fn arp_driver(&mut self, row: DriverArpRow) {
+        println!(
+            "ARP in driver mode, {}: {:.2} µs of the router's CPU per reply",
+            row.implementation.name(),
+            row.router_cpu_us_per_reply
+        );
+        self.arp_driver.push(row);
     }
 
     pub fn spoofed(&mut self, row: SpoofedRow) {
@@ -358,6 +383,52 @@ impl Report {
                 row.softirq_seconds_per_million_replies,
                 row.latency_p50_us,
                 row.latency_p99_us
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\n## ARP request flood in driver mode: the router's own CPU\n"
+        );
+        let _ = writeln!(
+            out,
+            "The XDP program attached in driver mode (`--xdp-mode driver`), against the kernel's \
+             ARP on the same setup (vrrpd in socket mode). veth hands driver-mode XDP_TX frames \
+             only to a peer with a program, so the switch's end of the router's link runs a \
+             pass-through one; for the kernel's row the router's interface runs one too (it is \
+             what gives a veth the NAPI instance threaded NAPI needs). The router's receive \
+             path runs in threaded NAPI pinned to CPU {ROUTER_CPU}; the load generator, the \
+             daemon and the switch's side run on CPU {OTHER_CPU}. Router's CPU: CPU \
+             {ROUTER_CPU}'s busy time (/proc/stat) per reply the client received. Issue 20's \
+             target: the XDP responder at most 1/3 of the kernel's cost.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| responder | requests | replies | replies / s | router's CPU µs / reply | of which softirq | against the kernel |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+        let kernel = self
+            .arp_driver
+            .iter()
+            .find(|row| row.implementation == Implementation::Socket)
+            .map(|row| row.router_cpu_us_per_reply);
+        for row in &self.arp_driver {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {:.0} | {:.3} | {:.3} | {} |",
+                if row.implementation == Implementation::Xdp {
+                    "XDP responder (driver mode)"
+                } else {
+                    "kernel ARP (socket mode)"
+                },
+                row.requests,
+                row.replies,
+                row.replies_per_second,
+                row.router_cpu_us_per_reply,
+                row.router_softirq_us_per_reply,
+                kernel.map_or("-".into(), |kernel| format!(
+                    "{:.2}",
+                    row.router_cpu_us_per_reply / kernel
+                )),
             );
         }
         let _ = writeln!(out, "\n## Spoofed-source floods for the VIPs\n");
