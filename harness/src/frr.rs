@@ -56,6 +56,19 @@ impl Frr {
         instances: &[FrrInstance],
         scratch: &Scratch,
     ) -> Result<Frr> {
+        let mut frr = Frr::prepare(host, label, instances, scratch)?;
+        frr.start_vrrpd(host, instances)?;
+        Ok(frr)
+    }
+
+    /// Everything but vrrpd: the instances' macvlans and zebra, running (a start-up timed from
+    /// vrrpd's own start follows with [`Frr::start_vrrpd`]).
+    pub fn prepare(
+        host: &Host,
+        label: &str,
+        instances: &[FrrInstance],
+        scratch: &Scratch,
+    ) -> Result<Frr> {
         let ns = &host.ns;
         for key in [
             "net.ipv4.conf.all.arp_ignore=1",
@@ -108,16 +121,14 @@ impl Frr {
         crate::wait_until("zebra's API socket", Duration::from_secs(10), || {
             api.exists()
         });
-        let mut frr = Frr {
+        Ok(Frr {
             namespace,
             interface: host.ifname,
             zebra,
             vrrpd: None,
             config,
             log,
-        };
-        frr.start_vrrpd(host, instances)?;
-        Ok(frr)
+        })
     }
 
     /// Writes vrrpd's configuration for `instances` and starts it: at first, and again after

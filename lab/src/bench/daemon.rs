@@ -198,6 +198,30 @@ impl Daemon {
         })
     }
 
+    /// [`Daemon::launch`], reading `clock` just before the daemon's process starts: FRR's
+    /// zebra (and the instances' macvlans) come up first, as FRR's service has them, so that
+    /// the start-up scenario times vrrpd as it times the others.
+    pub fn launch_timed<T>(
+        implementation: Implementation,
+        host: &Host,
+        label: &str,
+        config: &str,
+        scratch: &Scratch,
+        clock: impl Fn() -> T,
+    ) -> Result<(T, Daemon)> {
+        if implementation == Implementation::Frr {
+            let path = scratch.write(&format!("{label}.conf"), config)?;
+            let instances = frr_instances(&path)?;
+            let mut frr = Frr::prepare(host, label, &instances, scratch)?;
+            let started = clock();
+            frr.start_vrrpd(host, &instances)?;
+            return Ok((started, Daemon::Frr(frr, 0)));
+        }
+        let started = clock();
+        let daemon = Daemon::launch(implementation, host, label, config, scratch)?;
+        Ok((started, daemon))
+    }
+
     /// Stops the daemon with `signal` (SIGTERM: its own shutdown, priority 0 from a master).
     /// FRR's zebra keeps running, as when an operator restarts vrrpd alone.
     pub fn stop(&mut self, signal: i32) -> Result<()> {

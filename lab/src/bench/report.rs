@@ -359,7 +359,8 @@ impl Report {
         let _ = writeln!(out, "\n## ARP request flood for a VIP\n");
         let _ = writeln!(
             out,
-            "Rounds alternating between the two responders, totals over all of them. The load \
+            "Rounds alternating between the responders (vrrpd's XDP program; the kernel, under \
+             vrrpd in socket mode; the kernel on FRR's macvlan), totals over all of them. The load \
              generator saturates a core first, and on veth the whole receive path (bridge, the \
              responder, the reply's way back, the client) runs in softirq on the sender's CPU: \
              the machine's cost per reply is mostly that shared path, so it differs little \
@@ -434,7 +435,7 @@ impl Report {
         let _ = writeln!(out, "\n## Spoofed-source floods for the VIPs\n");
         let _ = writeln!(
             out,
-            "ARP requests for the IPv4 VIP from every address of the documentation ranges the lab does not use, and neighbour solicitations for the IPv6 VIP from 4096 random 2001:db8::/32 sources, at the router holding both VIPs. A kernel that answers makes a neighbour entry per sender, in tables every namespace of the host shares (gc_thresh3 1024). Neighbours: the most entries of that family the router held at once. Overflows: the kernel's \"neighbor table overflow!\" lines meanwhile (it limits their rate). Client: a host new to the router pinging the VIP every 10 ms from a quarter into the flood. The tables are flushed after each flood.\n"
+            "ARP requests for the IPv4 VIP from every address of the documentation ranges the lab does not use, and neighbour solicitations for the IPv6 VIP from 4096 random 2001:db8::/32 sources, at the router holding both VIPs. A kernel that answers makes a neighbour entry per sender, in tables every namespace of the host shares (gc_thresh3 1024). Neighbours: the most entries of that family the router held at once, on any of its interfaces (FRR's are on its macvlan). FRR takes the ARP flood only: the bench drives its IPv4 virtual routers. Overflows: the kernel's \"neighbor table overflow!\" lines meanwhile (it limits their rate). Client: a host new to the router pinging the VIP every 10 ms from a quarter into the flood. The tables are flushed after each flood.\n"
         );
         let _ = writeln!(
             out,
@@ -514,6 +515,14 @@ impl Report {
             }
         }
         let _ = writeln!(out, "\n## Start-up\n");
+        let _ = writeln!(
+            out,
+            "Start: the daemon's process is started (keepalived: its parent; FRR: vrrpd, with \
+             zebra and the macvlans already up, as FRR's service has them). First advert: on \
+             the wire, a lone router at priority 100, less its own Master_Down_Interval (FRR's \
+             whole-centisecond one, 30 ms). Steady BACKUP: a second router at priority 96 \
+             joining the first, until it logs BACKUP.\n"
+        );
         let _ = writeln!(
             out,
             "| implementation | start → first advert − Master_Down_Interval (ms, p50) | start → steady BACKUP (ms, p50) | start → XDP program validating (ms, p50) |"

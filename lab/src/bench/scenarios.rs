@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use vrrp_common::time::master_down_interval_ns;
 use vrrp_common::wire::arp;
 use vrrp_common::wire::frame::AdvertFrame;
 use vrrp_common::wire::vrrp::{Auth, Repr, Version};
@@ -412,7 +411,11 @@ struct ArpTotals {
 pub fn arp(options: &BenchOptions, report: &mut Report) -> Result<()> {
     let duration = options.seconds(1.0, 5.0);
     let rounds = options.scale(1, 3);
-    let responders = Implementation::selected(&[Implementation::Xdp, Implementation::Socket]);
+    let responders = Implementation::selected(&[
+        Implementation::Xdp,
+        Implementation::Socket,
+        Implementation::Frr,
+    ]);
     let mut totals: Vec<ArpTotals> = responders.iter().map(|_| ArpTotals::default()).collect();
     for _ in 0..rounds {
         for (implementation, total) in responders.iter().zip(totals.iter_mut()) {
@@ -423,10 +426,10 @@ pub fn arp(options: &BenchOptions, report: &mut Report) -> Result<()> {
     for (implementation, total) in responders.iter().zip(&totals) {
         let per_million = |seconds: f64| seconds * 1e6 / total.replies.max(1) as f64;
         report.arp(super::report::ArpRow {
-            responder: if *implementation == Implementation::Xdp {
-                "XDP responder (skb mode)"
-            } else {
-                "kernel ARP (socket mode)"
+            responder: match implementation {
+                Implementation::Xdp => "XDP responder (skb mode)",
+                Implementation::Frr => "kernel ARP (FRR's macvlan)",
+                _ => "kernel ARP (socket mode)",
             }
             .into(),
             requests: total.requests,
@@ -624,24 +627,27 @@ pub fn spoofed(options: &BenchOptions, report: &mut Report) -> Result<()> {
     const SOLICITATION_SOURCES: usize = 4096;
     let vip4 = std::net::Ipv4Addr::from(fixtures::SEED_VIP);
     let vip6 = std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x99);
-    let config = global(true)
-        + &instance("VI_1", 51, 100, "0.1", &[format!("{vip4}/24")], &[], None)
-        + &instance("VI_6", 52, 100, "0.1", &[format!("{vip6}/64")], &[], None);
-    for implementation in Implementation::selected(&Implementation::ALL) {
+    let ipv4 = global(true) + &instance("VI_1", 51, 100, "0.1", &[format!("{vip4}/24")], &[], None);
+    let both = ipv4.clone() + &instance("VI_6", 52, 100, "0.1", &[format!("{vip6}/64")], &[], None);
+    for implementation in Implementation::selected(&Implementation::WITH_FRR) {
+        // The bench drives FRR's IPv4 virtual routers only: FRR takes the ARP flood.
+        let with_ipv6 = implementation != Implementation::Frr;
         let segment = Segment::new(2)?;
         let scratch = Scratch::new("bench-spoofed")?;
         let owner = Daemon::start(
             implementation,
             segment.router(1),
             "owner",
-            &config,
+            if with_ipv6 { &both } else { &ipv4 },
             &scratch,
         )?;
         owner.wait_count(MASTER_LINE, 1, WAIT)?;
-        owner.wait_count("(VI_6) Entering MASTER STATE", 1, WAIT)?;
+        if with_ipv6 {
+            owner.wait_count("(VI_6) Entering MASTER STATE", 1, WAIT)?;
+        }
         std::thread::sleep(Duration::from_millis(300));
         let mac = segment.client.mac()?;
-        let floods = [
+        let mut floods = vec![
             (
                 "ARP, 746 senders",
                 fixtures::arp_requests_from_documentation_ranges(mac, fixtures::SEED_VIP),
@@ -657,6 +663,7 @@ pub fn spoofed(options: &BenchOptions, report: &mut Report) -> Result<()> {
                 std::net::IpAddr::V6(vip6),
             ),
         ];
+        floods.truncate(if with_ipv6 { 2 } else { 1 });
         for (kind, frames, vip) in floods {
             report.spoofed(spoofed_flood(
                 implementation,
@@ -690,10 +697,11 @@ fn spoofed_flood(
     let family = if vip.is_ipv4() { "-4" } else { "-6" };
     let router = segment.router(1);
     let client = segment.router(2);
+    // On every interface: FRR's VIP, and the entries its replies make, are on its macvlan.
     let neighbours = || {
         router
             .ns
-            .run_ok(["ip", family, "neigh", "show", "dev", "eth0"])
+            .run_ok(["ip", family, "neigh", "show"])
             .map_or(0, |text| text.lines().count())
     };
     let log_end = kernel_log_end();
@@ -1041,8 +1049,8 @@ fn scale_run(
 /// BACKUP with a master present.
 pub fn startup(options: &BenchOptions, report: &mut Report) -> Result<()> {
     let runs = options.scale(1, 5) as usize;
-    let master_down = master_down_interval_ns(Version::V3, 100, 1) as f64 / 1e6;
-    for implementation in Implementation::selected(&Implementation::ALL) {
+    for implementation in Implementation::selected(&Implementation::WITH_FRR) {
+        let master_down = implementation.master_down_ms(100, 1);
         let mut to_first_advert = Vec::new();
         let mut to_backup = Vec::new();
         let mut to_xdp = Vec::new();
@@ -1055,13 +1063,13 @@ pub fn startup(options: &BenchOptions, report: &mut Report) -> Result<()> {
                 "src host 192.0.2.11",
                 scratch.path(),
             )?;
-            let spawned = wall_now();
-            let master = Daemon::launch(
+            let (spawned, master) = Daemon::launch_timed(
                 implementation,
                 segment.router(1),
                 &format!("alone-{run}"),
                 &v3_pair_config(100),
                 &scratch,
+                wall_now,
             )?;
             master.wait_count(MASTER_LINE, 1, WAIT)?;
             std::thread::sleep(Duration::from_millis(100));
@@ -1070,13 +1078,13 @@ pub fn startup(options: &BenchOptions, report: &mut Report) -> Result<()> {
                 .map(|a| a.time_ns)
                 .context("no advert")?;
             to_first_advert.push(wire::seconds(spawned, first) * 1e3 - master_down);
-            let spawned = Instant::now();
-            let mut backup = Daemon::launch(
+            let (spawned, mut backup) = Daemon::launch_timed(
                 implementation,
                 segment.router(2),
                 &format!("join-{run}"),
                 &v3_pair_config(96),
                 &scratch,
+                Instant::now,
             )?;
             backup.wait_count(BACKUP_LINE, 1, WAIT)?;
             to_backup.push(spawned.elapsed().as_secs_f64() * 1e3);
