@@ -259,6 +259,18 @@ impl Report {
         self.changes.push(row);
     }
 
+    pub fn arp_rows(&self) -> &[ArpRow] {
+        &self.arp
+    }
+
+    pub fn arp_driver_rows(&self) -> &[DriverArpRow] {
+        &self.arp_driver
+    }
+
+    pub fn startup_rows(&self) -> &[StartupRow] {
+        &self.startup
+    }
+
     pub fn change_rows(&self) -> &[ChangeRow] {
         &self.changes
     }
