@@ -422,7 +422,7 @@ pub fn arp(options: &BenchOptions, report: &mut Report) -> Result<()> {
             arp_round(*implementation, options, duration, total)?;
         }
     }
-    arp_in_driver_mode(options, duration, rounds, report)?;
+    arp_in_driver_mode(duration, rounds, report)?;
     for (implementation, total) in responders.iter().zip(&totals) {
         let per_million = |seconds: f64| seconds * 1e6 / total.replies.max(1) as f64;
         report.arp(super::report::ArpRow {
@@ -469,20 +469,7 @@ fn arp_round(
     let rx_before = rx_packets(&segment);
     let busy_before = machine_busy_seconds().unwrap_or(0.0);
     let softirq_before = machine_softirq_seconds().unwrap_or(0.0);
-    let flood = Flood::start(
-        &segment.client.ns,
-        "eth0",
-        vec![fixtures::arp_request(
-            mac,
-            fixtures::CLIENT_IP,
-            fixtures::SEED_VIP,
-        )],
-        duration,
-        50_000_000,
-    )?;
-    std::thread::sleep(duration);
-    let flooded = flood.stop()?;
-    std::thread::sleep(Duration::from_millis(200));
+    let flooded = flood_the_vip_with_arp(&segment, duration, None)?;
     total.busy_seconds += machine_busy_seconds().unwrap_or(0.0) - busy_before;
     total.softirq_seconds += machine_softirq_seconds().unwrap_or(0.0) - softirq_before;
     total.replies += rx_packets(&segment).saturating_sub(rx_before);
@@ -490,6 +477,32 @@ fn arp_round(
     total.flood_seconds += flooded.elapsed.as_secs_f64();
     drop(owner);
     Ok(())
+}
+
+/// The client's ARP requests for the VIP, as fast as they go for `duration` (the sender
+/// pinned to `cpu` if one is given), and a moment for the last replies to arrive.
+fn flood_the_vip_with_arp(
+    segment: &Segment,
+    duration: Duration,
+    cpu: Option<usize>,
+) -> Result<vrrp_harness::loadgen::FloodReport> {
+    let request = fixtures::arp_request(
+        segment.client.mac()?,
+        fixtures::CLIENT_IP,
+        fixtures::SEED_VIP,
+    );
+    let flood = Flood::start_on(
+        &segment.client.ns,
+        "eth0",
+        vec![request],
+        duration,
+        50_000_000,
+        cpu,
+    )?;
+    std::thread::sleep(duration);
+    let flooded = flood.stop()?;
+    std::thread::sleep(Duration::from_millis(200));
+    Ok(flooded)
 }
 
 /// The CPU the router's receive path is pinned to in the driver-mode rows; the load generator,
@@ -515,12 +528,7 @@ struct DriverArpTotals {
 /// has the same setup: a pass-through program in driver mode on the router's interface too (it
 /// is what gives a veth the NAPI that threaded NAPI needs), vrrpd in socket mode, the kernel
 /// answering. Rounds alternate, as in the skb-mode rows.
-fn arp_in_driver_mode(
-    options: &BenchOptions,
-    duration: Duration,
-    rounds: u32,
-    report: &mut Report,
-) -> Result<()> {
+fn arp_in_driver_mode(duration: Duration, rounds: u32, report: &mut Report) -> Result<()> {
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
     if cpus <= ROUTER_CPU {
         println!("ARP in driver mode: skipped, it needs a second CPU for the router");
@@ -533,7 +541,7 @@ fn arp_in_driver_mode(
         .collect();
     for _ in 0..rounds {
         for (implementation, total) in responders.iter().zip(totals.iter_mut()) {
-            arp_driver_round(*implementation, options, duration, total)?;
+            arp_driver_round(*implementation, duration, total)?;
         }
     }
     for (implementation, total) in responders.iter().zip(&totals) {
@@ -552,7 +560,6 @@ fn arp_in_driver_mode(
 
 fn arp_driver_round(
     implementation: Implementation,
-    options: &BenchOptions,
     duration: Duration,
     total: &mut DriverArpTotals,
 ) -> Result<()> {
@@ -588,24 +595,9 @@ fn arp_driver_round(
     pin_receive_path(&router.ns, router.ifname, ROUTER_CPU)?;
     pin_process(owner.root_pid(), OTHER_CPU)?;
     std::thread::sleep(Duration::from_millis(300));
-    let mac = segment.client.mac()?;
     let rx_before = rx_packets(&segment);
     let cpu_before = cpu_busy_and_softirq_seconds(ROUTER_CPU).context("/proc/stat")?;
-    let flood = Flood::start_on(
-        &segment.client.ns,
-        "eth0",
-        vec![fixtures::arp_request(
-            mac,
-            fixtures::CLIENT_IP,
-            fixtures::SEED_VIP,
-        )],
-        duration,
-        u64::from(options.scale(5_000_000, 50_000_000)),
-        Some(OTHER_CPU),
-    )?;
-    std::thread::sleep(duration);
-    let flooded = flood.stop()?;
-    std::thread::sleep(Duration::from_millis(200));
+    let flooded = flood_the_vip_with_arp(&segment, duration, Some(OTHER_CPU))?;
     let cpu_after = cpu_busy_and_softirq_seconds(ROUTER_CPU).context("/proc/stat")?;
     total.router_busy_seconds += cpu_after.0 - cpu_before.0;
     total.router_softirq_seconds += cpu_after.1 - cpu_before.1;

@@ -13,6 +13,13 @@ use crate::net::sys::monotonic_now;
 
 /// How long before a master-down deadline the thread wakes to check the kernel's record.
 pub(super) const EARLY_WAKE: Duration = Duration::from_micros(400);
+/// When the thread is awake anyway, backups whose deadline is this close also read the
+/// kernel's record, so that hundreds of instances do not each wake the thread separately.
+const REFRESH_WINDOW: Duration = Duration::from_millis(5);
+/// From this many backups due for a look, one batch read of every record serves them (and all
+/// the others) for less than a lookup each: the batch walks the whole hash table, some tens of
+/// µs, which is also why a deadline itself is never checked with it.
+const BATCH_FROM: usize = 4;
 /// Advert and GARP deadlines this close are served in the same wake-up (a master's advert a
 /// fraction of a millisecond early is harmless: the interval is a maximum).
 const COALESCE: Duration = Duration::from_micros(300);
@@ -71,30 +78,21 @@ impl Thread {
     pub(super) fn serve_timers(&mut self) {
         loop {
             let mut now = monotonic_now();
-            let mut spin_until: Option<Instant> = None;
-            // One read of the kernel's records serves every backup: each one's deadline moves
-            // on to its master's latest advert, so hundreds of instances do not each wake the
-            // thread (and each cost a system call) separately.
-            if self.instances.iter().any(|running| {
-                running
+            for index in 0..self.instances.len() {
+                // A master-down deadline that has come: the kernel's record of this instance
+                // alone, one lookup, right before the decision (nothing slower stands between
+                // the deadline and a takeover's advert).
+                if self.instances[index]
                     .fsm
                     .master_down_deadline()
-                    .is_some_and(|down| down <= now + EARLY_WAKE)
-            }) {
-                self.refresh_every_liveness();
-            }
-            for index in 0..self.instances.len() {
-                let down = self.instances[index].fsm.master_down_deadline();
-                if let Some(down) = down
-                    && down > now
-                    && down <= now + EARLY_WAKE
+                    .is_some_and(|down| down <= now)
                 {
-                    spin_until = Some(spin_until.map_or(down, |s| s.min(down)));
+                    self.refresh_liveness(index);
                 }
                 let Some(next) = self.instances[index].fsm.next_deadline() else {
                     continue;
                 };
-                let is_master_down = down == Some(next);
+                let is_master_down = self.instances[index].fsm.master_down_deadline() == Some(next);
                 // A master's periodic advert joins the pass's batch (issue 20, target 5:
                 // adverts that fall due together leave in one sendmmsg); a takeover's advert
                 // leaves at once.
@@ -112,11 +110,40 @@ impl Thread {
                 }
             }
             self.send_queued_adverts();
+            let now = monotonic_now();
+            self.look_ahead(now);
+            let spin_until = self
+                .instances
+                .iter()
+                .filter_map(|running| running.fsm.master_down_deadline())
+                .filter(|&down| down > now && down <= now + EARLY_WAKE)
+                .min();
             let Some(until) = spin_until else {
                 return;
             };
             while monotonic_now() < until {
                 std::hint::spin_loop();
+            }
+        }
+    }
+
+    /// The kernel's records for the backups whose deadline is near (within `EARLY_WAKE` and
+    /// `REFRESH_WINDOW`): each one's deadline moves on to its master's latest advert. One
+    /// batch read serves them all when there are several, and every other backup with them.
+    fn look_ahead(&mut self, now: Instant) {
+        let near: Vec<usize> = (0..self.instances.len())
+            .filter(|&index| {
+                self.instances[index]
+                    .fsm
+                    .master_down_deadline()
+                    .is_some_and(|down| down <= now + EARLY_WAKE + REFRESH_WINDOW)
+            })
+            .collect();
+        if near.len() >= BATCH_FROM {
+            self.refresh_every_liveness();
+        } else {
+            for index in near {
+                self.refresh_liveness(index);
             }
         }
     }
