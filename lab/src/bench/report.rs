@@ -472,7 +472,7 @@ impl Report {
         let _ = writeln!(out, "\n## Scale: many instances at 10 ms, two routers\n");
         let _ = writeln!(
             out,
-            "255 VRIDs on 1 interface: ~1000 VIPs (IPv4, and IPv6 excluded), every implementation. Issue 20's setup: 1000 IPv6 instances on 4 interfaces (250 VRIDs each, 4 VIPs each) for vrrpd, keepalived at 100 (4 × 25; it collapses at 255), compared per advert. CPU: the process that runs VRRP (keepalived's VRRP child), over the window. Per advert: the master's CPU time over the packets its interfaces sent in the window. PSS: the proportional set size summed over all the daemon's processes (/proc/PID/smaps_rollup; keepalived's parent and its VRRP child), at the end of the window.\n"
+            "255 VRIDs on 1 interface: ~1000 VIPs (IPv4, and IPv6 excluded), every implementation. Issue 20's setup: 1000 IPv6 instances on 4 interfaces (250 VRIDs each, 4 VIPs each) for vrrpd, keepalived at 100 (4 × 25; it collapses at 255), compared per advert. Converged in: from the two routers' start (together; vrrpd's XDP program is waited for after it, before the window) until the master holds every instance and the backup has started all of its own. CPU: the process that runs VRRP (keepalived's VRRP child), over the window. Per advert: the master's CPU time over the packets its interfaces sent in the window. PSS: the proportional set size summed over all the daemon's processes (/proc/PID/smaps_rollup; keepalived's parent and its VRRP child), at the end of the window.\n"
         );
         let _ = writeln!(
             out,
