@@ -199,5 +199,5 @@ pub fn cpu_busy_and_softirq_seconds(cpu: usize) -> Option<(f64, f64)> {
     let line = stat
         .lines()
         .find(|line| line.split_whitespace().next() == Some(label.as_str()))?;
-    crate::loadgen::busy_and_softirq_ticks(line)
+    crate::loadgen::busy_and_softirq_seconds_of(line)
 }

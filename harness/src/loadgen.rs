@@ -193,23 +193,23 @@ fn children_of(pid: i32) -> Vec<i32> {
 /// Time the whole machine was busy (everything but idle and iowait), in seconds, from the
 /// tick sampling of /proc/stat.
 pub fn machine_busy_seconds() -> Option<f64> {
-    machine_ticks().map(|(busy, _)| busy)
+    machine_busy_and_softirq().map(|(busy, _)| busy)
 }
 
 /// Time the machine spent in softirq (the network receive path), in seconds, from the tick
 /// sampling of /proc/stat.
 pub fn machine_softirq_seconds() -> Option<f64> {
-    machine_ticks().map(|(_, softirq)| softirq)
+    machine_busy_and_softirq().map(|(_, softirq)| softirq)
 }
 
-fn machine_ticks() -> Option<(f64, f64)> {
+fn machine_busy_and_softirq() -> Option<(f64, f64)> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    busy_and_softirq_ticks(stat.lines().next()?)
+    busy_and_softirq_seconds_of(stat.lines().next()?)
 }
 
 /// A `cpu` line of /proc/stat as (busy, softirq) seconds: busy is every column but idle and
 /// iowait.
-pub fn busy_and_softirq_ticks(line: &str) -> Option<(f64, f64)> {
+pub fn busy_and_softirq_seconds_of(line: &str) -> Option<(f64, f64)> {
     let values: Vec<f64> = line
         .split_whitespace()
         .skip(1)

@@ -478,10 +478,6 @@ impl DatapathReader {
         totals
     }
 
-    pub fn liveness(&self, key: &InstanceKey) -> Option<Liveness> {
-        self.liveness.get(key, 0).ok()
-    }
-
     /// Every instance's LIVENESS record, in one system call.
     pub fn liveness_table(&self) -> LivenessTable {
         liveness_table(&self.liveness)

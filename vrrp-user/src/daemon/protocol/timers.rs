@@ -131,6 +131,10 @@ impl Thread {
     /// `REFRESH_WINDOW`): each one's deadline moves on to its master's latest advert. One
     /// batch read serves them all when there are several, and every other backup with them.
     fn look_ahead(&mut self, now: Instant) {
+        // Socket mode: the adverts reached the state machine as they came; nothing to read.
+        if !matches!(self.receive, super::Receive::Xdp(_)) {
+            return;
+        }
         let near: Vec<usize> = (0..self.instances.len())
             .filter(|&index| {
                 self.instances[index]
