@@ -385,7 +385,7 @@ async fn announce(
 
 /// At start: removes our virtual addresses, routes and rules that a crashed run left
 /// installed (every instance starts outside MASTER, so none of them should be there yet).
-pub async fn remove_stale(netlink: &Netlink, plans: &[InstancePlan]) {
+pub async fn remove_stale(netlink: &Netlink, plans: &[Arc<InstancePlan>]) {
     for plan in plans {
         remove_routes_and_rules(netlink, plan).await;
         let Ok(present) = netlink.addresses(plan.ifindex).await else {

@@ -7,6 +7,8 @@
 //! vrrpd counts receive errors per reason for the whole datapath (`vrrpd stats`), not per
 //! instance: the per-instance error counters keepalived keeps are written as 0.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 use vrrp_common::maps::State;
 use vrrp_common::stats::ReceiveError;
@@ -258,7 +260,7 @@ fn stats(snapshot: &InstanceSnapshot) -> Value {
 /// time of day (seconds since the epoch) the transition times are reckoned from.
 pub fn dump(
     config: &Config,
-    plans: &[InstancePlan],
+    plans: &[Arc<InstancePlan>],
     snapshots: &[InstanceSnapshot],
     wall_now: f64,
 ) -> Value {

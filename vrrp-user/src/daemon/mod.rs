@@ -216,7 +216,7 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
     let plans = resolved.plans;
     let upgraded = daemon_status.came_by == "upgrade";
     // A master resumed from the previous image keeps its addresses where they are.
-    let fresh_plans: Vec<InstancePlan> = plans
+    let fresh_plans: Vec<Arc<InstancePlan>> = plans
         .iter()
         .filter(|plan| {
             !carried.iter().any(|c| {
@@ -226,6 +226,7 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
         .cloned()
         .collect();
     addresses::remove_stale(&netlink, &fresh_plans).await;
+    drop(fresh_plans);
     statics::apply(&netlink, &Default::default(), &config.statics).await;
     let no_accept = plans.iter().any(|p| !p.accept);
     if no_accept
@@ -302,7 +303,7 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
     let fifos = open_fifos(&config);
     let mut daemon = Daemon {
         cli,
-        config,
+        config: Arc::new(config),
         netlink,
         shared: Arc::clone(&shared),
         xdp: datapath,
@@ -313,16 +314,13 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
         background: Vec::new(),
         tracked_sources: Vec::new(),
         tracking_plan: None,
-        plans: plans.clone(),
+        plans,
         waiting,
         announced: notices::Announced::resumed(&carried),
         binary: own_binary(),
         snmp: None,
     };
-    daemon.shared.configured.store(Arc::new(shared::Configured {
-        config: Some(daemon.config.clone()),
-        plans: daemon.plans.clone(),
-    }));
+    daemon.publish_configured();
     daemon.apply_snmp_settings();
     // The configuration's text and the resolving of the plans are done with.
     crate::host::return_freed_memory();
@@ -353,7 +351,7 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
     let mode = shared.datapath_name();
     systemd::notify(&format!(
         "READY=1\nSTATUS=running {} instances, {mode} datapath",
-        plans.len()
+        daemon.plans.len()
     ));
     let mut events = Events {
         recreated,
@@ -388,7 +386,8 @@ fn own_binary() -> std::path::PathBuf {
 
 struct Daemon {
     cli: Cli,
-    config: Config,
+    /// Shared with the status readers (`Shared::configured`), not copied.
+    config: Arc<Config>,
     netlink: Netlink,
     shared: Arc<Shared>,
     /// The XDP datapath, shared with the protocol thread (attaching on reload).
@@ -403,8 +402,9 @@ struct Daemon {
     tracked_sources: Vec<tokio::task::JoinHandle<()>>,
     /// The tracker's plan: which sources each instance's health is made of.
     tracking_plan: Option<tokio::sync::watch::Sender<Vec<InstanceTracking>>>,
-    /// The plans running now (for what exit must undo, such as macvlans).
-    plans: Vec<InstancePlan>,
+    /// The plans running now (for what exit must undo, such as macvlans), shared with the
+    /// protocol thread and the status readers.
+    plans: Vec<Arc<InstancePlan>>,
     /// Instances waiting for their interface or its address (see `plan::Resolved`).
     waiting: Vec<String>,
     /// Each instance's and each sync group's state as last announced (a group is announced

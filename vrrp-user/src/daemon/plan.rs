@@ -3,6 +3,7 @@
 //! the datapath's CONFIG entry.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use thiserror::Error;
@@ -180,7 +181,9 @@ impl InstancePlan {
 /// The instances that can run now, and those that wait for the machine.
 #[derive(Debug, Default)]
 pub struct Resolved {
-    pub plans: Vec<InstancePlan>,
+    /// Shared, not copied: the daemon, the protocol thread and the status readers hold the
+    /// same plans (at 1000 instances each copy is some megabytes).
+    pub plans: Vec<Arc<InstancePlan>>,
     /// Instances whose interface has no usable source address yet (keepalived: FAULT until it
     /// has one), or, under `dynamic_interfaces`, whose interface does not exist yet: resolved
     /// again until they can run. With the reason, for the log.
@@ -194,7 +197,7 @@ pub async fn resolve(config: &Config, netlink: &Netlink) -> Result<Resolved, Pla
     let mut resolved = Resolved::default();
     for instance in config.instances.iter().filter(|i| !i.incomplete) {
         match resolve_one(config, instance, netlink).await {
-            Ok(plan) => resolved.plans.push(plan),
+            Ok(plan) => resolved.plans.push(Arc::new(plan)),
             Err(error @ PlanError::NoSource { .. }) => {
                 resolved.waiting.push((instance.name.clone(), error));
             }

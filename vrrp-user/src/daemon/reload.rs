@@ -1,6 +1,7 @@
 //! SIGHUP: the configuration re-read and applied (a file that cannot be used is refused and the
 //! running one kept); a re-created interface re-planned; the SIGUSR1/SIGUSR2 dumps.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tracing::{error, info, warn};
@@ -51,7 +52,7 @@ impl Daemon {
                 &self.config.global.vrrp_notify_fifo,
             );
         super::statics::apply(&self.netlink, &self.config.statics, &config.statics).await;
-        self.config = config;
+        self.config = std::sync::Arc::new(config);
         if fifos_changed {
             self.fifos.close();
             self.fifos = open_fifos(&self.config);
@@ -68,14 +69,9 @@ impl Daemon {
 
     /// Attaches XDP where the plans need it and hands them to the protocol thread, which keeps
     /// unchanged instances and replaces the rest.
-    pub(super) fn apply_plans(&mut self, plans: Vec<InstancePlan>) {
+    pub(super) fn apply_plans(&mut self, plans: Vec<Arc<InstancePlan>>) {
         self.plans = plans.clone();
-        self.shared
-            .configured
-            .store(std::sync::Arc::new(super::shared::Configured {
-                config: Some(self.config.clone()),
-                plans: plans.clone(),
-            }));
+        self.publish_configured();
         if let Some(datapath) = &self.xdp {
             super::xdp_lifecycle::load_kept_program_for(datapath, &plans);
         }
@@ -91,6 +87,16 @@ impl Daemon {
             }
         }
         self.shared.protocol.send(Command::Reload(plans));
+    }
+
+    /// What status, the JSON dump and SNMP read of the configuration: the daemon's own, shared.
+    pub(super) fn publish_configured(&self) {
+        self.shared
+            .configured
+            .store(Arc::new(super::shared::Configured {
+                config: Some(Arc::clone(&self.config)),
+                plans: self.plans.clone(),
+            }));
     }
 
     /// Applies a resolution: the plans that can run go to the protocol thread, the others wait.

@@ -42,8 +42,8 @@ pub struct Shared {
 /// What the daemon runs, as the last start or reload resolved it.
 #[derive(Debug, Default)]
 pub struct Configured {
-    pub config: Option<crate::config::Config>,
-    pub plans: Vec<super::plan::InstancePlan>,
+    pub config: Option<Arc<crate::config::Config>>,
+    pub plans: Vec<Arc<super::plan::InstancePlan>>,
 }
 
 /// The baselines of keepalived's SIGSTATS_CLEAR.

@@ -127,7 +127,7 @@ impl Daemon {
 /// Loads this image's copy of a kept program (see [`adopt`]) if `plans` need an interface it
 /// is not attached to: the verifier runs here, without the datapath's lock, so that the
 /// protocol thread never waits for it; then the copy replaces the kept program atomically.
-pub fn load_kept_program_for(datapath: &Mutex<XdpDatapath>, plans: &[InstancePlan]) {
+pub fn load_kept_program_for(datapath: &Mutex<XdpDatapath>, plans: &[Arc<InstancePlan>]) {
     let directory = match datapath.lock() {
         Ok(datapath) => {
             let new_interface = plans

@@ -36,7 +36,7 @@ impl Thread {
     /// still tentative: duplicate address detection takes a second or more after the link
     /// comes up, the normal case at boot), keeps it waiting and tries again every
     /// [`RETRY_WAITING`], without holding up the other instances.
-    pub(super) fn admit(&mut self, plan: InstancePlan) -> io::Result<()> {
+    pub(super) fn admit(&mut self, plan: Arc<InstancePlan>) -> io::Result<()> {
         match self.add_instance(&plan) {
             Err(error) if not_usable_yet(&error) => {
                 info!(
@@ -128,7 +128,7 @@ impl Thread {
     }
 
     /// Opens (or reuses) the interface's socket, registers the instance with the datapath.
-    fn add_instance(&mut self, plan: &InstancePlan) -> io::Result<()> {
+    fn add_instance(&mut self, plan: &Arc<InstancePlan>) -> io::Result<()> {
         let socket_key = (plan.ifindex, plan.config.family);
         if !self.sockets.contains_key(&socket_key) {
             let socket = VrrpSocket::open(
@@ -200,7 +200,7 @@ impl Thread {
             ))
         })?;
         self.instances.push(Running {
-            plan: Arc::new(plan.clone()),
+            plan: Arc::clone(plan),
             fsm,
             template,
             ah,
@@ -274,9 +274,9 @@ impl Thread {
 
     /// Keeps instances whose plan did not change (with their state), applies new settings in
     /// place to those whose identity did not change, stops the others and starts the new ones.
-    pub(super) fn reload(&mut self, plans: Vec<InstancePlan>) {
+    pub(super) fn reload(&mut self, plans: Vec<Arc<InstancePlan>>) {
         let now = monotonic_now();
-        let mut plans: Vec<Option<InstancePlan>> = plans.into_iter().map(Some).collect();
+        let mut plans: Vec<Option<Arc<InstancePlan>>> = plans.into_iter().map(Some).collect();
         let old = std::mem::take(&mut self.instances);
         let mut stopping = Vec::new();
         let mut reconfigured = Vec::new();
@@ -332,7 +332,7 @@ impl Thread {
     /// and removes those that were dropped; the next advert carries the new list, priority and
     /// interval; the datapath's CONFIG entry is rewritten in place (the program stays attached
     /// and validating). The state machine keeps its state and timers ([`Input::Reconfigure`]).
-    fn reconfigure(&mut self, index: usize, plan: InstancePlan, now: Instant) {
+    fn reconfigure(&mut self, index: usize, plan: Arc<InstancePlan>, now: Instant) {
         let name = plan.name().to_string();
         let template = match AdvertTemplate::new(&plan.advert) {
             Ok(template) => template,
@@ -353,7 +353,7 @@ impl Thread {
         // The AH sequence counter outlives a change of key, as in keepalived.
         let sequence = running.ah.as_ref().map_or(0, |session| session.sequence());
         running.ah = plan.ah_session(sequence);
-        let old = std::mem::replace(&mut running.plan, Arc::new(plan));
+        let old = std::mem::replace(&mut running.plan, plan);
         running.template = template;
         let new = Arc::clone(&running.plan);
         for change in describe_changes(&old, &new) {

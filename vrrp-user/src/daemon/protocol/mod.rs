@@ -62,7 +62,7 @@ pub enum Command {
         fault: Option<FaultReason>,
     },
     /// A new configuration: keep identical instances, replace the rest.
-    Reload(Vec<InstancePlan>),
+    Reload(Vec<Arc<InstancePlan>>),
     /// Priority 0 from masters, then stop.
     Shutdown,
     /// A master's tracked virtual address, route or rule was removed.
@@ -226,7 +226,7 @@ struct Thread {
     /// A reload is stopping the instances it removed: their stop is announced as a deletion.
     deleting: bool,
     /// Instances whose address cannot be bound yet (see `lifecycle`).
-    waiting: Vec<InstancePlan>,
+    waiting: Vec<Arc<InstancePlan>>,
     /// What the previous image of the daemon carried over, taken by each instance as it joins.
     carried: Vec<CarriedInstance>,
     /// An upgrade waiting for the next advert: who to answer, and since when.
@@ -248,7 +248,7 @@ struct QueuedAdvert {
 /// Starts the protocol thread with the initial instances; `handed` is what the previous
 /// image's protocol thread handed over (nothing on a fresh start).
 pub fn spawn(
-    plans: Vec<InstancePlan>,
+    plans: Vec<Arc<InstancePlan>>,
     receive: Receive,
     published: Arc<Published>,
     outcomes: UnboundedSender<Outcome>,
