@@ -61,6 +61,15 @@ impl XdpUnderTest {
         Ok(aya::maps::HashMap::try_from(map)?)
     }
 
+    /// The LIVENESS record in `slot` (the slot an instance's CONFIG entry names; 0 for the
+    /// fixtures' configurations).
+    pub fn liveness(&mut self, slot: u32) -> Result<vrrp_common::maps::Liveness> {
+        let map = self.ebpf.map("LIVENESS").context("no map LIVENESS")?;
+        let array: aya::maps::Array<&aya::maps::MapData, vrrp_common::maps::Liveness> =
+            aya::maps::Array::try_from(map)?;
+        Ok(array.get(&slot, 0)?)
+    }
+
     /// Creates an instance's INSTANCE_ERRORS entry, as userspace does with the instance.
     pub fn create_receive_errors(&mut self, key: vrrp_common::maps::InstanceKey) -> Result<()> {
         let map = self

@@ -64,11 +64,7 @@ fn a_keepalived_masters_adverts_update_liveness_on_the_far_end() {
         .wait_for_log("(VI_1) Entering MASTER STATE", Duration::from_secs(15))
         .expect("master");
     std::thread::sleep(Duration::from_millis(2500));
-    let live: Liveness = xdp
-        .hash_map::<InstanceKey, Liveness>("LIVENESS")
-        .expect("map")
-        .get(&key, 0)
-        .expect("entry");
+    let live: Liveness = xdp.liveness(0).expect("entry");
     assert!(live.adverts >= 2, "adverts counted: {live:?}");
     assert_eq!(live.master, raw_from_ipv4([192, 0, 2, 11]));
     assert_eq!((live.master_priority, live.master_interval_cs), (100, 100));

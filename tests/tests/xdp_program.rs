@@ -201,11 +201,7 @@ fn an_advert_with_another_address_list_is_counted_and_processed() {
         );
     }
     assert_eq!(xdp.counter(Counter::AdvertsValid).expect("counter"), 3);
-    let live = xdp
-        .hash_map::<InstanceKey, Liveness>("LIVENESS")
-        .expect("map")
-        .get(&key(), 0)
-        .expect("entry");
+    let live = xdp.liveness(0).expect("entry");
     assert_eq!(
         (
             live.adverts,
@@ -481,11 +477,7 @@ fn a_steady_master_updates_liveness_and_wakes_userspace_only_on_change() {
         );
         std::thread::sleep(gap);
     }
-    let live: Liveness = xdp
-        .hash_map::<InstanceKey, Liveness>("LIVENESS")
-        .expect("map")
-        .get(&key(), 0)
-        .expect("entry");
+    let live: Liveness = xdp.liveness(0).expect("entry");
     assert_eq!(live.adverts, 5);
     assert_eq!(live.master, raw_from_ipv4(MASTER));
     assert_eq!(
@@ -542,11 +534,7 @@ fn a_steady_master_updates_liveness_and_wakes_userspace_only_on_change() {
     assert_eq!(events[1].key, key());
     assert_eq!(events[1].source, raw_from_ipv4(MASTER));
     // A lower-priority master that we may preempt resets nothing and wakes nobody.
-    let before = xdp
-        .hash_map::<InstanceKey, Liveness>("LIVENESS")
-        .expect("map")
-        .get(&key(), 0)
-        .expect("entry");
+    let before = xdp.liveness(0).expect("entry");
     std::thread::sleep(gap);
     xdp.run(
         &Advert {
@@ -556,11 +544,7 @@ fn a_steady_master_updates_liveness_and_wakes_userspace_only_on_change() {
         .frame(),
     )
     .expect("run");
-    let after = xdp
-        .hash_map::<InstanceKey, Liveness>("LIVENESS")
-        .expect("map")
-        .get(&key(), 0)
-        .expect("entry");
+    let after = xdp.liveness(0).expect("entry");
     assert_eq!(after.last_reset_ns, before.last_reset_ns);
     assert!(xdp.events().expect("events").is_empty());
 }
@@ -628,11 +612,7 @@ fn an_ipv6_v3_advert_updates_liveness() {
         .expect("insert");
     let bytes = ipv6_advert(master6, &vips);
     assert_eq!(xdp.run(&bytes).expect("run").verdict, Verdict::Pass);
-    let live = xdp
-        .hash_map::<InstanceKey, Liveness>("LIVENESS")
-        .expect("map")
-        .get(&key6, 0)
-        .expect("entry");
+    let live = xdp.liveness(0).expect("entry");
     assert_eq!(
         (live.master, live.master_priority, live.adverts),
         (master6, 100, 1)
@@ -650,11 +630,7 @@ fn a_frame_cut_at_any_length_never_aborts() {
         assert_ne!(run.verdict, Verdict::Aborted, "cut at {length}");
     }
     assert_eq!(xdp.counter(Counter::AdvertsValid).expect("counter"), 0);
-    let live = xdp
-        .hash_map::<InstanceKey, Liveness>("LIVENESS")
-        .expect("map")
-        .get(&key(), 0)
-        .ok();
+    let live = xdp.liveness(0).ok();
     assert!(
         live.is_none_or(|l| l.adverts == 0 && l.last_reset_ns == 0),
         "LIVENESS moved: {live:?}"
@@ -858,41 +834,85 @@ fn the_verifier_needs_well_under_its_limit() {
     );
 }
 
-/// The protocol thread reads every LIVENESS record in one BPF_MAP_LOOKUP_BATCH
-/// (`datapath::batch`): 1000 records come back, each with its own value, whether they fit in
-/// one call or take several.
+/// Status reads every instance's CONFIG entry (which names its LIVENESS slot) in one
+/// BPF_MAP_LOOKUP_BATCH (`datapath::batch`): 1000 entries come back, each with its own value,
+/// whether they fit in one call or take several.
 #[test]
-fn a_batch_read_returns_every_liveness_record() {
+fn a_batch_read_returns_every_config_entry() {
     vrrp_harness::require_root();
     let mut xdp = XdpUnderTest::load().expect("load");
     let key_of = |i: u32| InstanceKey::new(100 + i / 250, Family::Ipv6, (i % 250 + 1) as u8);
-    let mut liveness = xdp
-        .hash_map::<InstanceKey, Liveness>("LIVENESS")
-        .expect("LIVENESS");
+    let mut config = xdp
+        .hash_map::<InstanceKey, InstanceConfig>("CONFIG")
+        .expect("CONFIG");
     for i in 0..1000u32 {
-        let record = Liveness {
-            adverts: u64::from(i) * 7,
-            ..Liveness::default()
+        let entry = InstanceConfig {
+            liveness_slot: 1023 - i,
+            ..backup_config()
         };
-        liveness.insert(key_of(i), record, 0).expect("insert");
+        config.insert(key_of(i), entry, 0).expect("insert");
     }
-    let Some(aya::maps::Map::HashMap(map)) = xdp.ebpf.map("LIVENESS") else {
-        panic!("LIVENESS is not a hash map");
+    let Some(aya::maps::Map::HashMap(map)) = xdp.ebpf.map("CONFIG") else {
+        panic!("CONFIG is not a hash map");
     };
     for capacity in [1024, 64] {
         let entries =
-            vrrp_user::datapath::batch::lookup_all::<InstanceKey, Liveness>(map, capacity)
+            vrrp_user::datapath::batch::lookup_all::<InstanceKey, InstanceConfig>(map, capacity)
                 .expect("batch lookup");
-        assert_eq!(entries.len(), 1000, "records read with room for {capacity}");
+        assert_eq!(entries.len(), 1000, "entries read with room for {capacity}");
         let mut seen: Vec<u32> = entries
             .iter()
-            .map(|(key, record)| {
+            .map(|(key, entry)| {
                 let i = (key.ifindex - 100) * 250 + u32::from(key.vrid) - 1;
-                assert_eq!(record.adverts, u64::from(i) * 7, "the record of {key:?}");
+                assert_eq!(entry.liveness_slot, 1023 - i, "the entry of {key:?}");
                 i
             })
             .collect();
         seen.sort_unstable();
         assert_eq!(seen, (0..1000).collect::<Vec<u32>>());
     }
+}
+
+/// The program writes each instance's record in the LIVENESS slot its CONFIG entry names, and
+/// the daemon reads it from its own mapping of the array (`datapath::liveness`), no system
+/// call, the moment the program has written it.
+#[test]
+fn each_instance_s_record_is_written_in_its_slot_and_read_from_memory() {
+    vrrp_harness::require_root();
+    let mut xdp = XdpUnderTest::load().expect("load");
+    let other = InstanceKey::new(TEST_IFINDEX, Family::Ipv4, 52);
+    let mut config = xdp
+        .hash_map::<InstanceKey, InstanceConfig>("CONFIG")
+        .expect("CONFIG");
+    let with_slot = |slot| InstanceConfig {
+        liveness_slot: slot,
+        ..backup_config()
+    };
+    config.insert(key(), with_slot(700), 0).expect("insert");
+    config.insert(other, with_slot(5), 0).expect("insert");
+    let Some(aya::maps::Map::Array(map)) = xdp.ebpf.map("LIVENESS") else {
+        panic!("LIVENESS is not an array");
+    };
+    let view = vrrp_user::datapath::liveness::LivenessView::map(map).expect("mmap LIVENESS");
+    assert_eq!(view.read(700).expect("slot 700").adverts, 0);
+    let advert = |vrid, priority| {
+        Advert {
+            vrid,
+            priority,
+            ..Advert::default()
+        }
+        .frame()
+    };
+    for _ in 0..3 {
+        xdp.run(&advert(51, 100)).expect("run");
+    }
+    xdp.run(&advert(52, 110)).expect("run");
+    let (mine, theirs) = (
+        view.read(700).expect("slot 700"),
+        view.read(5).expect("slot 5"),
+    );
+    assert_eq!((mine.adverts, mine.master_priority), (3, 100));
+    assert_eq!((theirs.adverts, theirs.master_priority), (1, 110));
+    assert_eq!(view.read(0).expect("slot 0").adverts, 0, "no one's slot");
+    assert_eq!(view.read(1024), None, "past the array");
 }

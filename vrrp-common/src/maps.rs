@@ -2,7 +2,8 @@
 //! explicit padding fields (so no byte is uninitialised), sizes asserted at compile time.
 //!
 //! - `CONFIG`   (hash, [`InstanceKey`] -> [`InstanceConfig`]): written by userspace.
-//! - `LIVENESS` (hash, [`InstanceKey`] -> [`Liveness`]): written by the program.
+//! - `LIVENESS` (array, [`InstanceConfig::liveness_slot`] -> [`Liveness`], mapped by userspace):
+//!   written by the program.
 //! - `PEERS`    (hash, [`PeerKey`] -> [`PeerTtl`]): unicast peers allowed to advertise.
 //! - `VIPS`     (hash, [`VipKey`] -> [`VipValue`]): addresses the ARP/ND responder answers.
 //! - `EVENTS`   (ring buffer of [`Event`]): what changed, when it changed.
@@ -125,7 +126,16 @@ pub struct InstanceConfig {
     pub address_count: u8,
     /// [`flags`] bits.
     pub flags: u8,
+    /// The instance's record in LIVENESS, given by userspace (see [`LIVENESS_FLAGS`]).
+    pub liveness_slot: u32,
+    pub _pad: [u8; 4],
 }
+
+/// LIVENESS is an array that userspace maps into its memory (BPF_F_MMAPABLE, Linux 5.5): a
+/// backup with a thousand instances reads every record before its deadlines without a system
+/// call (issue 20, target 5: the backup's CPU). Each instance has a slot of it, named in its
+/// CONFIG entry.
+pub const LIVENESS_FLAGS: u32 = 1 << 10;
 
 /// What the program has seen of the current master of one virtual router.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -287,7 +297,7 @@ pub struct VipValue {
 }
 
 const _: () = assert!(core::mem::size_of::<InstanceKey>() == 8);
-const _: () = assert!(core::mem::size_of::<InstanceConfig>() == 64);
+const _: () = assert!(core::mem::size_of::<InstanceConfig>() == 72);
 const _: () = assert!(core::mem::size_of::<Liveness>() == 88);
 const _: () = assert!(core::mem::size_of::<Event>() == 40);
 const _: () = assert!(core::mem::size_of::<PeerKey>() == 24);

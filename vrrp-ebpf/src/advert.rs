@@ -167,7 +167,8 @@ fn on_advert(ifindex: u32, meta: &IpMeta, payload: &[u8]) -> u32 {
             return drop(counter);
         }
     }
-    let (Some(slot), Some(copy)) = (LivenessSlot::of(&key), LIVENESS_SCRATCH.get_ptr_mut(0)) else {
+    let (Some(slot), Some(copy)) = (LivenessSlot::of(config), LIVENESS_SCRATCH.get_ptr_mut(0))
+    else {
         return XDP_PASS;
     };
     // SAFETY: the per-CPU scratch slot belongs to this program run (XDP runs neither migrate nor
@@ -249,13 +250,10 @@ fn act_on_advert(
 struct LivenessSlot(*mut Liveness);
 
 impl LivenessSlot {
-    /// The entry for `key`, created on first use (userspace normally creates it).
+    /// The instance's record: the slot its CONFIG entry names.
     #[inline(always)]
-    fn of(key: &InstanceKey) -> Option<LivenessSlot> {
-        if LIVENESS.get_ptr_mut(key).is_none() {
-            let _ = LIVENESS.insert(key, Liveness::default(), 0);
-        }
-        LIVENESS.get_ptr_mut(key).map(LivenessSlot)
+    fn of(config: &InstanceConfig) -> Option<LivenessSlot> {
+        LIVENESS.get_ptr_mut(config.liveness_slot).map(LivenessSlot)
     }
 
     /// Copies the entry into this run's working copy.

@@ -1,10 +1,10 @@
 //! The maps shared with userspace (types in `vrrp_common::maps`).
 
 use aya_ebpf::macros::map;
-use aya_ebpf::maps::{HashMap, PerCpuArray, PerCpuHashMap, RingBuf};
+use aya_ebpf::maps::{Array, HashMap, PerCpuArray, PerCpuHashMap, RingBuf};
 use vrrp_common::maps::{
-    EVENTS_BYTES, Event, InstanceConfig, InstanceKey, Liveness, MAX_INSTANCES, MAX_PEERS, MAX_VIPS,
-    PeerKey, PeerTtl, VipKey, VipValue,
+    EVENTS_BYTES, Event, InstanceConfig, InstanceKey, LIVENESS_FLAGS, Liveness, MAX_INSTANCES,
+    MAX_PEERS, MAX_VIPS, PeerKey, PeerTtl, VipKey, VipValue,
 };
 use vrrp_common::stats::{Counter, ReceiveErrors};
 
@@ -13,7 +13,7 @@ pub static CONFIG: HashMap<InstanceKey, InstanceConfig> =
     HashMap::with_max_entries(MAX_INSTANCES, 0);
 
 #[map]
-pub static LIVENESS: HashMap<InstanceKey, Liveness> = HashMap::with_max_entries(MAX_INSTANCES, 0);
+pub static LIVENESS: Array<Liveness> = Array::with_max_entries(MAX_INSTANCES, LIVENESS_FLAGS);
 
 #[map]
 pub static PEERS: HashMap<PeerKey, PeerTtl> = HashMap::with_max_entries(MAX_PEERS, 0);

@@ -5,5 +5,6 @@
 
 pub mod attach;
 pub mod batch;
+pub mod liveness;
 pub mod program;
 pub mod xdp;

@@ -14,8 +14,10 @@ use std::collections::HashMap as StdHashMap;
 use std::path::{Path, PathBuf};
 
 use aya::Ebpf;
+use std::sync::Arc;
+
 use aya::maps::{
-    HashMap, Map, MapData, MapError, PerCpuArray, PerCpuHashMap, PerCpuValues, RingBuf,
+    Array, HashMap, Map, MapData, MapError, PerCpuArray, PerCpuHashMap, PerCpuValues, RingBuf,
 };
 use aya::programs::links::{FdLink, PinnedLink};
 use aya::programs::xdp::{XdpLink, XdpLinkId};
@@ -27,6 +29,7 @@ use vrrp_common::maps::{
 use vrrp_common::stats::{Counter, ReceiveErrors};
 
 use super::attach::{self, AttachError, AttachPolicy, AttachedMode};
+use super::liveness::{LivenessView, Slots};
 use super::program::{self, LoadError};
 
 #[derive(Debug, Error)]
@@ -49,6 +52,10 @@ pub enum XdpError {
     Adopting,
     #[error("handing over the attachment on interface {ifindex}: {message}")]
     Link { ifindex: u32, message: String },
+    #[error("map LIVENESS: mapping it into memory: {0}")]
+    MapLiveness(std::io::Error),
+    #[error("map LIVENESS: every one of its {MAX_INSTANCES} records is taken")]
+    LivenessFull,
 }
 
 /// The maps, by the names the program gives them; all of them are handed over by `upgrade`.
@@ -90,7 +97,11 @@ pub struct XdpDatapath {
     /// The loaded object; `None` while running on the program adopted from a previous image.
     ebpf: Option<Ebpf>,
     config: HashMap<MapData, InstanceKey, InstanceConfig>,
-    liveness: HashMap<MapData, InstanceKey, Liveness>,
+    /// LIVENESS, for writing a record afresh; read through `liveness_view`.
+    liveness: Array<MapData, Liveness>,
+    liveness_view: Arc<LivenessView>,
+    /// Each instance's record in LIVENESS (named in its CONFIG entry).
+    slots: Slots,
     peers: HashMap<MapData, PeerKey, PeerTtl>,
     vips: HashMap<MapData, VipKey, VipValue>,
     stats: PerCpuArray<MapData, u64>,
@@ -172,10 +183,22 @@ impl XdpDatapath {
 
     fn with_maps(source: &mut impl MapSource) -> Result<XdpDatapath, XdpError> {
         let events = source.map("EVENTS")?;
+        let config: HashMap<MapData, InstanceKey, InstanceConfig> =
+            typed(source.map("CONFIG")?, "CONFIG")?;
+        let liveness: Array<MapData, Liveness> = typed(source.map("LIVENESS")?, "LIVENESS")?;
+        let liveness_view =
+            Arc::new(LivenessView::map(liveness.map_data()).map_err(XdpError::MapLiveness)?);
+        // Maps handed over by a previous image: its instances keep their records.
+        let mut slots = Slots::default();
+        for (key, entry) in config.iter().filter_map(Result::ok) {
+            slots.claim(&key, entry.liveness_slot);
+        }
         Ok(XdpDatapath {
             ebpf: None,
-            config: typed(source.map("CONFIG")?, "CONFIG")?,
-            liveness: typed(source.map("LIVENESS")?, "LIVENESS")?,
+            config,
+            liveness,
+            liveness_view,
+            slots,
             peers: typed(source.map("PEERS")?, "PEERS")?,
             vips: typed(source.map("VIPS")?, "VIPS")?,
             stats: typed(source.map("STATS")?, "STATS")?,
@@ -372,6 +395,10 @@ impl XdpDatapath {
         key: &InstanceKey,
         config: &InstanceConfig,
     ) -> Result<(), XdpError> {
+        let config = InstanceConfig {
+            liveness_slot: self.slots.give(key).ok_or(XdpError::LivenessFull)?,
+            ..*config
+        };
         self.config
             .insert(key, config, 0)
             .map_err(|e| XdpError::Map("CONFIG", e))?;
@@ -391,24 +418,28 @@ impl XdpDatapath {
 
     pub fn remove_instance(&mut self, key: &InstanceKey) {
         let _ = self.config.remove(key);
-        let _ = self.liveness.remove(key);
+        if let Some(slot) = self.slots.take_back(key) {
+            let _ = self.liveness.set(slot, Liveness::default(), 0);
+        }
         let _ = self.instance_errors.remove(key);
     }
 
-    /// Starts a fresh LIVENESS record for an instance.
+    /// Starts a fresh LIVENESS record for an instance (giving it its slot).
     pub fn reset_liveness(&mut self, key: &InstanceKey) -> Result<(), XdpError> {
+        let slot = self.slots.give(key).ok_or(XdpError::LivenessFull)?;
         self.liveness
-            .insert(key, Liveness::default(), 0)
+            .set(slot, Liveness::default(), 0)
             .map_err(|e| XdpError::Map("LIVENESS", e))
     }
 
-    pub fn liveness(&self, key: &InstanceKey) -> Option<Liveness> {
-        self.liveness.get(key, 0).ok()
+    /// The instance's slot in LIVENESS (given when it was registered).
+    pub fn liveness_slot(&self, key: &InstanceKey) -> Option<u32> {
+        self.slots.of(key)
     }
 
-    /// Every instance's LIVENESS record, in one system call.
-    pub fn liveness_table(&self) -> LivenessTable {
-        liveness_table(&self.liveness)
+    /// The LIVENESS record in `slot`, read from memory.
+    pub fn liveness_at(&self, slot: u32) -> Option<Liveness> {
+        self.liveness_view.read(slot)
     }
 
     pub fn add_peer(&mut self, key: &PeerKey, ttl: PeerTtl) -> Result<(), XdpError> {
@@ -421,7 +452,8 @@ impl XdpDatapath {
     pub fn reader(&self) -> Result<DatapathReader, XdpError> {
         Ok(DatapathReader {
             stats: second_handle(self.stats.map_data(), "STATS")?,
-            liveness: second_handle(self.liveness.map_data(), "LIVENESS")?,
+            config: second_handle(self.config.map_data(), "CONFIG")?,
+            liveness: Arc::clone(&self.liveness_view),
             instance_errors: second_handle(self.instance_errors.map_data(), "INSTANCE_ERRORS")?,
         })
     }
@@ -462,7 +494,9 @@ impl XdpDatapath {
 /// metrics read them without the lock the protocol thread takes on `XdpDatapath`.
 pub struct DatapathReader {
     stats: PerCpuArray<MapData, u64>,
-    liveness: HashMap<MapData, InstanceKey, Liveness>,
+    /// Which slot of LIVENESS each instance has (the protocol thread gives them).
+    config: HashMap<MapData, InstanceKey, InstanceConfig>,
+    liveness: Arc<LivenessView>,
     instance_errors: PerCpuHashMap<MapData, InstanceKey, ReceiveErrors>,
 }
 
@@ -478,9 +512,20 @@ impl DatapathReader {
         totals
     }
 
-    /// Every instance's LIVENESS record, in one system call.
+    /// Every instance's LIVENESS record (CONFIG read in one system call for their slots).
     pub fn liveness_table(&self) -> LivenessTable {
-        liveness_table(&self.liveness)
+        let entries = match super::batch::lookup_all(self.config.map_data(), MAX_INSTANCES as usize)
+        {
+            Ok(entries) => entries,
+            // A kernel without batch lookups (before 5.6): key by key.
+            Err(_) => self.config.iter().filter_map(Result::ok).collect(),
+        };
+        entries
+            .into_iter()
+            .filter_map(|(key, config): (InstanceKey, InstanceConfig)| {
+                Some((key, self.liveness.read(config.liveness_slot)?))
+            })
+            .collect()
     }
 
     /// An instance's receive errors, summed over CPUs.
@@ -494,18 +539,8 @@ impl DatapathReader {
     }
 }
 
-/// The LIVENESS records of every instance. The protocol thread looks up each of its instances
-/// in it, a thousand at a time: with std's SipHash, hashing the keys cost more than the system
-/// call that read them; foldhash's fast hasher is enough for keys the daemon itself chose.
-pub type LivenessTable = foldhash::HashMap<InstanceKey, Liveness>;
-
-fn liveness_table(map: &HashMap<MapData, InstanceKey, Liveness>) -> LivenessTable {
-    match super::batch::lookup_all(map.map_data(), MAX_INSTANCES as usize) {
-        Ok(entries) => entries.into_iter().collect(),
-        // A kernel without batch lookups (before 5.6): key by key.
-        Err(_) => map.iter().filter_map(Result::ok).collect(),
-    }
-}
+/// The LIVENESS records of every instance, for status and metrics.
+pub type LivenessTable = std::collections::HashMap<InstanceKey, Liveness>;
 
 /// VIPS on a descriptor of its own, written by the address workers (which VIPs the ARP and ND
 /// responders answer for) without the protocol thread's lock.
@@ -572,6 +607,12 @@ impl<K: aya::Pod, V: aya::Pod> MapDataOf for HashMap<MapData, K, V> {
 }
 
 impl<K: aya::Pod, V: aya::Pod> MapDataOf for PerCpuHashMap<MapData, K, V> {
+    fn map_data(&self) -> &MapData {
+        aya::maps::IterableMap::map(self)
+    }
+}
+
+impl MapDataOf for Array<MapData, Liveness> {
     fn map_data(&self) -> &MapData {
         aya::maps::IterableMap::map(self)
     }

@@ -14,7 +14,7 @@ use super::{Outcome, QueuedAdvert, Thread, Unpublished};
 use crate::daemon::addresses::Work;
 use crate::fsm::{Action, Input, Reason};
 use crate::net::advert::Frame;
-use crate::net::sys::Outgoing;
+use crate::net::sys::{Outgoing, monotonic_now};
 use crate::notify::Event;
 
 impl Thread {
@@ -78,7 +78,10 @@ impl Thread {
 
     /// Carries out one action; says whether the datapath's CONFIG entry must be rewritten.
     pub(super) fn act(&mut self, index: usize, action: Action, now: Instant) -> bool {
-        let name = self.instances[index].plan.name().to_string();
+        // The plan itself (a reference count), not a copy of its name: a master at scale acts
+        // on some hundred thousand adverts a second.
+        let plan = Arc::clone(&self.instances[index].plan);
+        let name = plan.name();
         match action {
             Action::SendAdvert { priority } => {
                 let running = &mut self.instances[index];
@@ -94,7 +97,9 @@ impl Thread {
                             Ok(())
                         })
                 } else if let Some(socket) = self.sockets.get(&running.socket) {
-                    running.template.send(socket, priority, running.ah.as_mut())
+                    let sent = running.template.send(socket, priority, running.ah.as_mut());
+                    self.sent_on_the_spot_at = monotonic_now();
+                    sent
                 } else {
                     Ok(())
                 };
@@ -111,7 +116,7 @@ impl Thread {
                 let family = self.instances[index].plan.config.family;
                 let reason_text = reason.describe(family);
                 log_transition(
-                    &name,
+                    name,
                     to,
                     &reason,
                     &reason_text,
@@ -139,18 +144,15 @@ impl Thread {
                 true
             }
             Action::AddAddresses => {
-                let plan = Arc::clone(&self.instances[index].plan);
-                self.addresses.queue(Work::Install(plan));
+                self.addresses.queue(Work::Install(Arc::clone(&plan)));
                 false
             }
             Action::RemoveAddresses => {
-                let plan = Arc::clone(&self.instances[index].plan);
-                self.addresses.queue(Work::Remove(plan));
+                self.addresses.queue(Work::Remove(Arc::clone(&plan)));
                 false
             }
             Action::SendGratuitous { count } => {
-                let plan = Arc::clone(&self.instances[index].plan);
-                self.addresses.queue(Work::Announce(plan, count));
+                self.addresses.queue(Work::Announce(Arc::clone(&plan), count));
                 false
             }
             Action::SendExtraGratuitous => {

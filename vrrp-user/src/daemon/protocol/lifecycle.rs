@@ -82,8 +82,8 @@ impl Thread {
         let Ok(mut locked) = datapath.lock() else {
             return;
         };
-        for running in &self.instances {
-            register(&mut locked, &running.plan, &running.fsm, true);
+        for running in &mut self.instances {
+            running.liveness_slot = register(&mut locked, &running.plan, &running.fsm, true);
         }
         let events = locked.take_events();
         drop(locked);
@@ -189,10 +189,10 @@ impl Thread {
             None => fsm::Instance::new(plan.params.clone()),
         };
         let started = resumed && fsm.state() != State::Initialize;
-        if let Some(mut datapath) = self.xdp() {
-            // A resumed instance keeps the kernel's record of its master.
-            register(&mut datapath, plan, &fsm, !resumed);
-        }
+        // A resumed instance keeps the kernel's record of its master.
+        let liveness_slot = self
+            .xdp()
+            .and_then(|mut datapath| register(&mut datapath, plan, &fsm, !resumed));
         let template = AdvertTemplate::new(&plan.advert).map_err(|error| {
             io::Error::other(format!(
                 "({}) its advert cannot be built: {error:?}",
@@ -209,6 +209,7 @@ impl Thread {
             started,
             address_list: Default::default(),
             receive_errors: Default::default(),
+            liveness_slot,
         });
         self.changed(super::Unpublished::State);
         Ok(())
@@ -438,8 +439,14 @@ fn describe_changes(old: &InstancePlan, new: &InstancePlan) -> Vec<String> {
 }
 
 /// Writes an instance's entries into the XDP maps: its configuration from its state machine,
-/// its unicast peers, and (`fresh`) an empty record of adverts.
-fn register(datapath: &mut XdpDatapath, plan: &InstancePlan, fsm: &fsm::Instance, fresh: bool) {
+/// its unicast peers, and (`fresh`) an empty record of adverts. Returns the instance's slot in
+/// LIVENESS.
+fn register(
+    datapath: &mut XdpDatapath,
+    plan: &InstancePlan,
+    fsm: &fsm::Instance,
+    fresh: bool,
+) -> Option<u32> {
     if fresh {
         let _ = datapath.reset_liveness(&plan.key);
     }
@@ -453,4 +460,5 @@ fn register(datapath: &mut XdpDatapath, plan: &InstancePlan, fsm: &fsm::Instance
             peer.ttl_range(),
         );
     }
+    datapath.liveness_slot(&plan.key)
 }

@@ -195,6 +195,10 @@ struct Running {
     /// Adverts for this instance refused by the sockets (the XDP program counts its own in
     /// INSTANCE_ERRORS), as keepalived counts them per instance.
     receive_errors: ReceiveErrors,
+    /// XDP mode: where the program writes this instance's record in LIVENESS (kept here, next
+    /// to the state machine, for the thread reads it for a thousand backups before each wave
+    /// of deadlines, and a hash lookup each missed the cache).
+    liveness_slot: Option<u32>,
 }
 
 struct Thread {
@@ -233,6 +237,9 @@ struct Thread {
     handing_over: Option<(tokio::sync::oneshot::Sender<Handed>, Instant)>,
     /// When the last advert left.
     last_advert_sent: Instant,
+    /// When the send of the last advert sent on the spot (not batched) returned: a takeover's
+    /// timing line reports it (`timers`).
+    sent_on_the_spot_at: Instant,
     /// A pass over the timers is serving masters' periodic adverts: they are queued in
     /// `outbox` and leave together at the end of the pass, one sendmmsg per socket (`timers`).
     batching: bool,
@@ -307,6 +314,7 @@ pub fn spawn(
         carried,
         handing_over: None,
         last_advert_sent: Instant::from_ns(0),
+        sent_on_the_spot_at: Instant::from_ns(0),
         batching: false,
         outbox: Vec::new(),
     };
