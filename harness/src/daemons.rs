@@ -109,15 +109,16 @@ impl Vrrpd {
     }
 
     /// As [`Vrrpd::start`], run through `wrapper` (a command that execs its arguments, such as
-    /// `setpriv` with the capabilities of the packaged unit).
+    /// `setpriv` with the capabilities of the packaged unit, or `env` with a log filter).
     pub fn start_under(
         host: &Host,
         label: &str,
         config: &str,
         scratch: &Scratch,
+        extra: &[&str],
         wrapper: &[String],
     ) -> Result<Vrrpd> {
-        Vrrpd::launch(host, label, config, scratch, &[], false, wrapper)
+        Vrrpd::launch(host, label, config, scratch, extra, false, wrapper)
     }
 
     fn launch(

@@ -24,6 +24,21 @@ fn the_quick_benchmark_runs_every_scenario() {
             .all(|row| !row.excess_ms.is_empty()),
         "every run measured"
     );
+    // vrrpd's takeovers (XDP and socket mode) are split into where their excess went, every
+    // one of them matched with its timing line.
+    for row in report
+        .failover_rows()
+        .iter()
+        .filter(|row| row.implementation.is_vrrpd())
+    {
+        assert_eq!(
+            row.takeover_parts.len(),
+            row.excess_ms.len(),
+            "{} {}: every takeover split",
+            row.implementation.name(),
+            row.condition
+        );
+    }
     // Three floods for vrrpd (XDP and socket) and keepalived, the two v3 floods for FRR.
     assert_eq!(report.flood_rows().len(), 11);
     // The ARP flood's responders: vrrpd's XDP program, the kernel under vrrpd in socket mode
@@ -49,6 +64,7 @@ fn the_quick_benchmark_runs_every_scenario() {
     let markdown = std::fs::read_to_string(scratch.join("BENCHMARKS.md")).expect("BENCHMARKS.md");
     for section in [
         "Failover precision",
+        "Where vrrpd's excess goes",
         "Planned handover",
         "First gratuitous ARP",
         "Flood resistance",

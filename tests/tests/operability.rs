@@ -454,8 +454,8 @@ fn the_units_capabilities_let_vrrp_rt_priority_work() {
         "setpriv".to_string(),
         format!("--bounding-set={}", unit_bounding_set()),
     ];
-    let mut dr1 =
-        Vrrpd::start_under(segment.router(1), "dr1", &config, &scratch, &wrapper).expect("dr1");
+    let mut dr1 = Vrrpd::start_under(segment.router(1), "dr1", &config, &scratch, &[], &wrapper)
+        .expect("dr1");
     dr1.wait_for("(VI_1) Entering BACKUP STATE", WAIT)
         .expect("started");
     let pid = dr1.process.pid();

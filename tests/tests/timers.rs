@@ -139,9 +139,15 @@ fn vrrp_delay_after_boot_holds_the_instances_until_the_system_has_been_up_that_l
         let scratch = Scratch::new("delay-after-boot").expect("scratch");
         let file = config_with_global(&format!("  vrrp_delay_after_boot {delay}\n"), 100, "");
         let started = Instant::now();
-        let mut daemon =
-            Vrrpd::start_under(segment.router(1), "router", &file, &scratch, &just_booted)
-                .expect("vrrpd starts");
+        let mut daemon = Vrrpd::start_under(
+            segment.router(1),
+            "router",
+            &file,
+            &scratch,
+            &[],
+            &just_booted,
+        )
+        .expect("vrrpd starts");
         if holds {
             daemon
                 .wait_for("Delaying startup for", Duration::from_secs(5))

@@ -1,5 +1,6 @@
 //! The implementations under test, started the same way, and the configurations they share.
 
+use super::takeover::TAKEOVER_TIMING;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -48,6 +49,11 @@ impl Implementation {
                     .is_none_or(|list| list.split(',').any(|w| w == implementation.key()))
             })
             .collect()
+    }
+
+    /// vrrpd, in either datapath.
+    pub fn is_vrrpd(self) -> bool {
+        matches!(self, Implementation::Xdp | Implementation::Socket)
     }
 
     fn key(self) -> &'static str {
@@ -178,14 +184,28 @@ impl Daemon {
         config: &str,
         scratch: &Scratch,
     ) -> Result<Daemon> {
+        // vrrpd logs each takeover's timing against its deadline, for the failover scenario's
+        // breakdown of the excess (one line per takeover, written after its advert left).
+        let takeover_timing = [
+            "env".to_string(),
+            format!("VRRPD_LOG=info,{TAKEOVER_TIMING}"),
+        ];
         Ok(match implementation {
-            Implementation::Xdp => Daemon::Vrrpd(Vrrpd::start(host, label, config, scratch, &[])?),
-            Implementation::Socket => Daemon::Vrrpd(Vrrpd::start(
+            Implementation::Xdp => Daemon::Vrrpd(Vrrpd::start_under(
+                host,
+                label,
+                config,
+                scratch,
+                &[],
+                &takeover_timing,
+            )?),
+            Implementation::Socket => Daemon::Vrrpd(Vrrpd::start_under(
                 host,
                 label,
                 config,
                 scratch,
                 &["--datapath", "socket"],
+                &takeover_timing,
             )?),
             Implementation::Keepalived => Daemon::Keepalived(
                 Keepalived::start(host, label, config, scratch)?,

@@ -15,6 +15,7 @@
 mod daemon;
 mod report;
 mod scenarios;
+mod takeover;
 
 use std::path::PathBuf;
 

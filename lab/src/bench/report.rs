@@ -11,6 +11,7 @@ use plotters::prelude::*;
 use super::BenchOptions;
 use super::daemon::Implementation;
 use super::scenarios::{OTHER_CPU, ROUTER_CPU};
+use super::takeover::Parts;
 
 /// The `p`th percentile (nearest rank) of `values`; NaN for none.
 pub fn percentile(values: &[f64], p: f64) -> f64 {
@@ -33,6 +34,8 @@ pub struct FailoverRow {
     pub excess_ms: Vec<f64>,
     /// Per takeover, the longest time a client pinging the VIP every 1 ms went without a reply.
     pub client_gap_ms: Vec<f64>,
+    /// vrrpd's takeovers split into where their excess went (empty for the others).
+    pub takeover_parts: Vec<Parts>,
     pub elapsed: Duration,
 }
 
@@ -176,27 +179,15 @@ impl Report {
         }
     }
 
-    pub fn failover(
-        &mut self,
-        implementation: Implementation,
-        condition: &str,
-        excess_ms: Vec<f64>,
-        client_gap_ms: Vec<f64>,
-        elapsed: Duration,
-    ) {
+    pub fn failover(&mut self, row: FailoverRow) {
         println!(
-            "failover, {} {condition}: {} samples, p50 {} ms",
-            implementation.name(),
-            excess_ms.len(),
-            ms(percentile(&excess_ms, 50.0))
+            "failover, {} {}: {} samples, p50 {} ms",
+            row.implementation.name(),
+            row.condition,
+            row.excess_ms.len(),
+            ms(percentile(&row.excess_ms, 50.0))
         );
-        self.failover.push(FailoverRow {
-            implementation,
-            condition: condition.to_string(),
-            excess_ms,
-            client_gap_ms,
-            elapsed,
-        });
+        self.failover.push(row);
     }
 
     pub fn handover(&mut self, implementation: Implementation, excess_ms: Vec<f64>) {
@@ -283,6 +274,62 @@ impl Report {
         &self.floods
     }
 
+    /// The profile of vrrpd's takeovers: the excess split where it goes (`takeover`).
+    fn write_takeover_parts(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "\n### Where vrrpd's excess goes\n\nEach vrrpd takeover above, split into four parts that add up to its excess (vrrpd logs its deadline and its send on CLOCK_MONOTONIC, the capture gives the wire; lab/src/bench/takeover.rs): receive = the master's last advert on the wire → the backup's record of it (the deadline less Master_Down_Interval); wake = the deadline → the protocol thread seeing it due; send = seen due → the advert's send returned; wire = the send returned → the advert at the switch's capture (negative: captured before the system call returned). p50 / p99 in µs, and the slowest takeover's parts.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| implementation | condition | takeovers | excess | receive | wake | send | wire | slowest: excess = receive + wake + send + wire |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+        let us = |value: f64| format!("{:.0}", value * 1e3);
+        for row in self
+            .failover
+            .iter()
+            .filter(|r| !r.takeover_parts.is_empty())
+        {
+            let parts = &row.takeover_parts;
+            let column = |part: fn(&Parts) -> f64| {
+                let values: Vec<f64> = parts.iter().map(part).collect();
+                format!(
+                    "{} / {}",
+                    us(percentile(&values, 50.0)),
+                    us(percentile(&values, 99.0))
+                )
+            };
+            let slowest = parts
+                .iter()
+                .max_by(|a, b| a.excess_ms().total_cmp(&b.excess_ms()))
+                .map(|p| {
+                    format!(
+                        "{} = {} + {} + {} + {}",
+                        us(p.excess_ms()),
+                        us(p.receive_ms),
+                        us(p.wake_ms),
+                        us(p.decide_and_send_ms),
+                        us(p.to_wire_ms)
+                    )
+                })
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                row.implementation.name(),
+                row.condition,
+                parts.len(),
+                column(Parts::excess_ms),
+                column(|p| p.receive_ms),
+                column(|p| p.wake_ms),
+                column(|p| p.decide_and_send_ms),
+                column(|p| p.to_wire_ms),
+                slowest
+            );
+        }
+    }
+
     pub fn markdown(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(
@@ -312,6 +359,7 @@ impl Report {
                 ms(max(&row.client_gap_ms)),
             );
         }
+        self.write_takeover_parts(&mut out);
         let _ = writeln!(
             out,
             "\n## Planned handover (priority 0 → new master's first advert − Skew_Time 6.25 ms)\n"
@@ -472,7 +520,7 @@ impl Report {
         let _ = writeln!(out, "\n## Scale: many instances at 10 ms, two routers\n");
         let _ = writeln!(
             out,
-            "255 VRIDs on 1 interface: ~1000 VIPs (IPv4, and IPv6 excluded), every implementation. Issue 20's setup: 1000 IPv6 instances on 4 interfaces (250 VRIDs each, 4 VIPs each) for vrrpd, keepalived at 100 (4 × 25; it collapses at 255), compared per advert. Converged in: from the two routers' start (together; vrrpd's XDP program is waited for after it, before the window) until the master holds every instance and the backup has started all of its own. CPU: the process that runs VRRP (keepalived's VRRP child), over the window. Per advert: the master's CPU time over the packets its interfaces sent in the window. PSS: the proportional set size summed over all the daemon's processes (/proc/PID/smaps_rollup; keepalived's parent and its VRRP child), at the end of the window.\n"
+            "255 VRIDs on 1 interface: ~1000 VIPs (IPv4, and IPv6 excluded), every implementation. Issue 20's setup: 1000 IPv6 instances on 4 interfaces (250 VRIDs each, 4 VIPs each) for vrrpd, keepalived at 100 (4 × 25; it collapses at 255), compared per advert. Converged in: from the two routers' start (together; vrrpd's XDP program is waited for after it, before the window) until the master holds every instance and the backup has started all of its own. CPU: the process that runs VRRP (keepalived's VRRP child), over the window, which starts 10 s after convergence (the start-up race's address work, VIPs installed and removed again and the gratuitous ARPs of garp_master_delay, is over by then). Per advert: the master's CPU time over the packets its interfaces sent in the window. PSS: the proportional set size summed over all the daemon's processes (/proc/PID/smaps_rollup; keepalived's parent and its VRRP child), at the end of the window.\n"
         );
         let _ = writeln!(
             out,

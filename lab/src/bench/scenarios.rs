@@ -15,6 +15,7 @@ use super::daemon::{
     worker_pid_within,
 };
 use super::report::{ChangeRow, Report, StartupRow, percentile};
+use super::takeover;
 use vrrp_harness::capture::Capture;
 use vrrp_harness::daemons::{Vrrpd, XDP_TAKEN_OVER};
 use vrrp_harness::fixtures;
@@ -235,6 +236,9 @@ pub fn failover(options: &BenchOptions, report: &mut Report) -> Result<()> {
             };
             let mut excess = Vec::new();
             let mut garp_delay = Vec::new();
+            let logged = takeover::logged(&pair.backup.log());
+            let clock_offset = takeover::realtime_minus_monotonic_ns();
+            let mut parts = Vec::new();
             for cut in &cuts {
                 let Some(first) = wire::from(&adverts, BACKUP, 51)
                     .into_iter()
@@ -251,6 +255,13 @@ pub fn failover(options: &BenchOptions, report: &mut Report) -> Result<()> {
                     continue;
                 };
                 excess.push(wire::seconds(last, first.time_ns) * 1e3 - master_down);
+                parts.extend(takeover::parts(
+                    &logged,
+                    clock_offset,
+                    master_down,
+                    last,
+                    first.time_ns,
+                ));
                 if let Some(garp) = garps
                     .iter()
                     .find(|g| g.source_mac == backup_mac && g.time_ns >= first.time_ns)
@@ -262,7 +273,14 @@ pub fn failover(options: &BenchOptions, report: &mut Report) -> Result<()> {
                 Some(rate) => format!("flood {:.0}k pps", rate / 1e3),
                 None => "idle".to_string(),
             };
-            report.failover(implementation, &condition, excess, client_gap, elapsed);
+            report.failover(super::report::FailoverRow {
+                implementation,
+                condition,
+                excess_ms: excess,
+                client_gap_ms: client_gap,
+                takeover_parts: parts,
+                elapsed,
+            });
             if !flooded {
                 report.garp(implementation, garp_delay);
             }
@@ -920,6 +938,9 @@ fn addresses_of(host: &vrrp_harness::topology::Host) -> String {
         .unwrap_or_default()
 }
 
+/// From convergence to the scale scenario's window (see `scale_run`).
+const SCALE_SETTLE_SECONDS: f64 = 10.0;
+
 fn scale_run(
     options: &BenchOptions,
     report: &mut Report,
@@ -984,6 +1005,10 @@ fn scale_run(
     }
     master.wait_for_its_datapath(implementation)?;
     backup.wait_for_its_datapath(implementation)?;
+    // The window measures the steady state: started together, the backup wins some of the
+    // start-up race and its address work (VIPs installed and removed again, the gratuitous
+    // ARPs and NAs of garp_master_delay, 5 s) runs on for seconds after convergence.
+    std::thread::sleep(options.seconds(0.5, SCALE_SETTLE_SECONDS));
     let mut transitions = || {
         let (a, b) = (on_master.update(), on_backup.update());
         a[0] + a[1] + a[3] + b[0] + b[1] + b[3]
