@@ -143,6 +143,15 @@ pub fn vrrpd_8() -> Vec<u8> {
     );
     tagged_section(
         &mut extra,
+        "ENVIRONMENT",
+        "",
+        &[(
+            "VRRPD_LOG",
+            "Which log lines are written, as a tracing filter (default info, debug with -D). VRRPD_LOG=info,takeover=debug adds one line per takeover: its master-down deadline (CLOCK_MONOTONIC, ns), when the deadline was seen due and when the advert's send returned, both after the deadline.",
+        )],
+    );
+    tagged_section(
+        &mut extra,
         "DATAPATH",
         "The XDP program validates every VRRP advert in the kernel (length, checksum, TTL, authentication, peers), keeps the master's record without waking userspace, and answers ARP and neighbour solicitations for the active virtual addresses. It attaches in driver mode on physical NICs and in generic (skb) mode on veth; where XDP cannot attach, or with --datapath socket, raw sockets deliver the adverts and the same rules decide.",
         &[],
@@ -211,6 +220,8 @@ mod tests {
             "EXIT STATUS",
             "FILES",
             "DATAPATH",
+            "ENVIRONMENT",
+            "VRRPD_LOG",
             "upgrade",
         ] {
             assert!(page.contains(needle), "{needle}");

@@ -152,7 +152,8 @@ impl Thread {
                 false
             }
             Action::SendGratuitous { count } => {
-                self.addresses.queue(Work::Announce(Arc::clone(&plan), count));
+                self.addresses
+                    .queue(Work::Announce(Arc::clone(&plan), count));
                 false
             }
             Action::SendExtraGratuitous => {
