@@ -12,10 +12,9 @@
 
 use std::collections::HashMap as StdHashMap;
 use std::path::{Path, PathBuf};
-
-use aya::Ebpf;
 use std::sync::Arc;
 
+use aya::Ebpf;
 use aya::maps::{
     Array, HashMap, Map, MapData, MapError, PerCpuArray, PerCpuHashMap, PerCpuValues, RingBuf,
 };
