@@ -1,6 +1,5 @@
 //! The implementations under test, started the same way, and the configurations they share.
 
-use super::takeover::TAKEOVER_TIMING;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -10,6 +9,8 @@ use vrrp_harness::daemons::{Keepalived, Vrrpd, XDP_TAKEN_OVER};
 use vrrp_harness::frr::{Frr, FrrInstance};
 use vrrp_harness::process::{LogTally, Scratch, Spawned};
 use vrrp_harness::topology::Host;
+
+use super::takeover::TAKEOVER_TIMING;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Implementation {

@@ -52,7 +52,7 @@ impl Daemon {
                 &self.config.global.vrrp_notify_fifo,
             );
         super::statics::apply(&self.netlink, &self.config.statics, &config.statics).await;
-        self.config = std::sync::Arc::new(config);
+        self.config = Arc::new(config);
         if fifos_changed {
             self.fifos.close();
             self.fifos = open_fifos(&self.config);
