@@ -186,8 +186,10 @@ fn set_active(context: &Context, plan: &InstancePlan, active: bool) {
 }
 
 async fn install(context: &Context, plan: &InstancePlan) {
-    info!("({}) setting VIPs.", plan.name());
     let mut refused = false;
+    // keepalived's line, written once the first address is in: a log write costs some tens
+    // of µs, and the address is what the gratuitous ARP waits for (issue 20, target 3).
+    let mut said_setting = false;
     for vip in plan
         .config
         .addresses
@@ -198,7 +200,12 @@ async fn install(context: &Context, plan: &InstancePlan) {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match context.netlink.add_address(ifindex, vip).await {
+            let added = context.netlink.add_address(ifindex, vip).await;
+            if !said_setting {
+                info!("({}) setting VIPs.", plan.name());
+                said_setting = true;
+            }
+            match added {
                 Ok(()) => break,
                 Err(error) if attempt < INSTALL_ATTEMPTS => {
                     warn!(
@@ -221,6 +228,9 @@ async fn install(context: &Context, plan: &InstancePlan) {
                 }
             }
         }
+    }
+    if !said_setting {
+        info!("({}) setting VIPs.", plan.name());
     }
     for route in &plan.config.routes {
         if let Err(error) = context
@@ -346,12 +356,17 @@ async fn announce(
         .chain(&plan.config.excluded_addresses)
         .map(|a| a.address)
         .collect();
-    for address in &addresses {
-        info!(
-            "({}) Sending/queueing gratuitous ARPs on {interface} for {address}",
-            plan.name()
-        );
-    }
+    let say_queueing = || {
+        for address in &addresses {
+            info!(
+                "({}) Sending/queueing gratuitous ARPs on {interface} for {address}",
+                plan.name()
+            );
+        }
+    };
+    // keepalived's lines come once the first message has left: it is what moves the
+    // clients, and a log write costs some tens of µs (issue 20, target 3).
+    let mut said_queueing = false;
     let mut sent = 0u64;
     for round in 0..count {
         for address in &addresses {
@@ -360,7 +375,12 @@ async fn announce(
             if (round > 0 || sent > 0) && !plan.garp_interval.is_zero() {
                 tokio::time::sleep(plan.garp_interval).await;
             }
-            match sender.announce(plan.mac, *address) {
+            let announced = sender.announce(plan.mac, *address);
+            if !said_queueing {
+                say_queueing();
+                said_queueing = true;
+            }
+            match announced {
                 Ok(()) => {
                     sent += 1;
                     let what = if address.is_ipv4() {
@@ -376,6 +396,9 @@ async fn announce(
                 ),
             }
         }
+    }
+    if !said_queueing {
+        say_queueing();
     }
     if let Ok(mut announced) = context.announced.lock() {
         *announced.entry(plan.name().to_string()).or_default() += sent;

@@ -8,6 +8,7 @@ pub mod advert;
 pub mod gratuitous;
 pub mod ipsec_ah;
 pub mod netlink;
+pub mod netlink_request;
 pub mod sys;
 pub mod sysctl;
 pub mod vrrp_socket;

@@ -1,7 +1,8 @@
 //! rtnetlink: interfaces, their addresses, the virtual addresses and routes we install, and the
 //! link events that drive interface tracking.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use futures_util::stream::{StreamExt, TryStreamExt};
 use netlink_packet_route::address::{
@@ -13,10 +14,11 @@ use netlink_packet_route::route::{
 };
 use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleFlags, RuleMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-use rtnetlink::packet_core::NetlinkPayload;
-use rtnetlink::{Handle, MulticastGroup};
+use rtnetlink::packet_core::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NetlinkPayload};
+use rtnetlink::{AddressMessageBuilder, Handle, MulticastGroup};
 use thiserror::Error;
 
+use super::netlink_request::Requests;
 use crate::config::model::{RuleTarget, VirtualAddress, VirtualRoute, VirtualRule};
 use vrrp_common::wire::Family;
 
@@ -26,6 +28,11 @@ pub enum NetlinkError {
     Socket(#[from] std::io::Error),
     #[error("netlink: {0}")]
     Request(#[from] rtnetlink::Error),
+    /// The kernel refused an acknowledged request (`net::netlink_request`).
+    #[error("netlink: {0}")]
+    Refused(std::io::Error),
+    #[error("netlink reply: {0}")]
+    Reply(String),
     #[error("no interface named {0}")]
     NoSuchInterface(String),
 }
@@ -60,7 +67,10 @@ pub struct LinkEvent {
 /// A connection to the kernel's routing netlink; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Netlink {
+    /// Dumps and interface changes.
     handle: Handle,
+    /// The virtual addresses, routes and rules: acknowledged within the system call.
+    requests: Arc<Requests>,
 }
 
 impl Netlink {
@@ -68,7 +78,10 @@ impl Netlink {
     pub fn connect() -> Result<Netlink, NetlinkError> {
         let (connection, handle, _) = rtnetlink::new_connection()?;
         tokio::spawn(connection);
-        Ok(Netlink { handle })
+        Ok(Netlink {
+            handle,
+            requests: Arc::new(Requests::open()?),
+        })
     }
 
     pub async fn links(&self) -> Result<Vec<LinkInfo>, NetlinkError> {
@@ -111,12 +124,16 @@ impl Netlink {
     /// Installs a virtual address as `ip addr add ADDR/PREFIX [brd X] [scope X] [label X] dev IF`
     /// would, with `nodad` for IPv6 (keepalived does the same: the VIP must work at once).
     pub async fn add_address(&self, index: u32, vip: &VirtualAddress) -> Result<(), NetlinkError> {
-        let mut request = self
-            .handle
-            .address()
-            .add(index, vip.address, vip.prefix)
-            .replace();
-        let message = request.message_mut();
+        let mut message = match vip.address {
+            IpAddr::V4(address) => AddressMessageBuilder::<Ipv4Addr>::new()
+                .index(index)
+                .address(address, vip.prefix)
+                .build(),
+            IpAddr::V6(address) => AddressMessageBuilder::<Ipv6Addr>::new()
+                .index(index)
+                .address(address, vip.prefix)
+                .build(),
+        };
         if let Some(broadcast) = vip.broadcast {
             message
                 .attributes
@@ -143,8 +160,10 @@ impl Netlink {
                 .attributes
                 .push(AddressAttribute::Flags(AddressFlags::Nodad));
         }
-        request.execute().await?;
-        Ok(())
+        self.requests.acknowledged(
+            RouteNetlinkMessage::NewAddress(message),
+            NLM_F_CREATE | NLM_F_REPLACE,
+        )
     }
 
     /// Removes an address; removing one that is not there is not an error.
@@ -165,15 +184,19 @@ impl Netlink {
         if address.is_ipv4() {
             message.attributes.push(AddressAttribute::Local(address));
         }
-        match self.handle.address().del(message).execute().await {
-            Ok(()) => Ok(()),
-            Err(rtnetlink::Error::NetlinkError(error))
-                if error.raw_code() == -libc::EADDRNOTAVAIL
-                    || error.raw_code() == -libc::ENODEV =>
+        match self
+            .requests
+            .acknowledged(RouteNetlinkMessage::DelAddress(message), 0)
+        {
+            Err(NetlinkError::Refused(error))
+                if matches!(
+                    error.raw_os_error(),
+                    Some(libc::EADDRNOTAVAIL | libc::ENODEV)
+                ) =>
             {
                 Ok(())
             }
-            Err(error) => Err(error.into()),
+            result => result,
         }
     }
 
@@ -260,18 +283,21 @@ impl Netlink {
             message.attributes.push(RouteAttribute::Oif(index));
         }
         let result = if add {
-            self.handle.route().add(message).replace().execute().await
+            self.requests.acknowledged(
+                RouteNetlinkMessage::NewRoute(message),
+                NLM_F_CREATE | NLM_F_REPLACE,
+            )
         } else {
-            self.handle.route().del(message).execute().await
+            self.requests
+                .acknowledged(RouteNetlinkMessage::DelRoute(message), 0)
         };
         match result {
-            Ok(()) => Ok(()),
-            Err(rtnetlink::Error::NetlinkError(error))
-                if !add && error.raw_code() == -libc::ESRCH =>
+            Err(NetlinkError::Refused(error))
+                if !add && error.raw_os_error() == Some(libc::ESRCH) =>
             {
                 Ok(())
             }
-            Err(error) => Err(error.into()),
+            result => result,
         }
     }
 }
@@ -288,21 +314,22 @@ impl Netlink {
     ) -> Result<(), NetlinkError> {
         let message = rule_message(rule, rule.family.unwrap_or(family));
         let result = if add {
-            let mut request = self.handle.rule().add();
-            *request.message_mut() = message;
-            request.execute().await
+            self.requests.acknowledged(
+                RouteNetlinkMessage::NewRule(message),
+                NLM_F_CREATE | NLM_F_EXCL,
+            )
         } else {
-            self.handle.rule().del(message).execute().await
+            self.requests
+                .acknowledged(RouteNetlinkMessage::DelRule(message), 0)
         };
         match result {
-            Ok(()) => Ok(()),
-            Err(rtnetlink::Error::NetlinkError(error))
-                if (add && error.raw_code() == -libc::EEXIST)
-                    || (!add && error.raw_code() == -libc::ENOENT) =>
+            Err(NetlinkError::Refused(error))
+                if (add && error.raw_os_error() == Some(libc::EEXIST))
+                    || (!add && error.raw_os_error() == Some(libc::ENOENT)) =>
             {
                 Ok(())
             }
-            Err(error) => Err(error.into()),
+            result => result,
         }
     }
 }

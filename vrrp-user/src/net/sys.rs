@@ -2,7 +2,7 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 pub fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
     if rc < 0 {
@@ -24,7 +24,7 @@ pub fn socket(
 }
 
 pub fn set_option<T>(
-    fd: &OwnedFd,
+    fd: impl AsFd,
     level: libc::c_int,
     name: libc::c_int,
     value: &T,
@@ -32,7 +32,7 @@ pub fn set_option<T>(
     // SAFETY: value points to a live T of the size passed.
     check(unsafe {
         libc::setsockopt(
-            fd.as_raw_fd(),
+            fd.as_fd().as_raw_fd(),
             level,
             name,
             (value as *const T).cast(),
@@ -43,7 +43,7 @@ pub fn set_option<T>(
 }
 
 pub fn set_int(
-    fd: &OwnedFd,
+    fd: impl AsFd,
     level: libc::c_int,
     name: libc::c_int,
     value: libc::c_int,
