@@ -3,7 +3,7 @@
 //! ARPs / unsolicited NAs; or mark them inactive and remove them.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,10 +14,10 @@ use vrrp_common::maps::{VipKey, VipValue};
 use vrrp_common::wire::raw_from_ip;
 
 use super::plan::InstancePlan;
-use crate::config::model::VirtualRoute;
+use crate::config::model::{VirtualAddress, VirtualRoute};
 use crate::datapath::xdp::VipTable;
 use crate::net::gratuitous::GratuitousSender;
-use crate::net::netlink::Netlink;
+use crate::net::netlink::{Netlink, NetlinkError};
 use crate::track::{Observation, Source};
 
 /// One piece of address work.
@@ -25,7 +25,11 @@ use crate::track::{Observation, Source};
 pub enum Work {
     Install(Arc<InstancePlan>),
     Remove(Arc<InstancePlan>),
+    /// Rounds of gratuitous ARPs / NAs.
     Announce(Arc<InstancePlan>, u32),
+    /// The rounds that follow a first one sent at once (`Workers::announce_at_once`), whose
+    /// "Sending/queueing" lines were said with it.
+    AnnounceRest(Arc<InstancePlan>, u32),
     /// The XDP program came up after the addresses were installed or removed: its VIPS map
     /// learns what this worker last did, in order with the work around it.
     MarkVips,
@@ -46,15 +50,54 @@ pub struct Context {
 
 /// The workers, one per instance, started on first use. The protocol thread queues an
 /// instance's work here itself, so that a takeover's addresses and gratuitous ARPs follow its
-/// advert without a hop through the main loop (issue 20, target 3); the daemon tells the
-/// workers when the XDP program came up and waits for them at a stop or an upgrade.
+/// advert without a hop through the main loop, or does a takeover's work at once when the
+/// instance's worker is idle (issue 20, target 3); the daemon tells the workers when the XDP
+/// program came up and waits for them at a stop or an upgrade.
 pub struct Workers {
     context: Context,
     runtime: tokio::runtime::Handle,
-    queues: Mutex<HashMap<String, UnboundedSender<Work>>>,
+    lanes: Mutex<HashMap<String, Lane>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     /// keepalived's `-V` (`--dont-release-vrrp`) at a stop: removals are not carried out.
     keep_installed: AtomicBool,
+}
+
+/// One instance's way to its worker: the queue, and what the worker shares with the work
+/// done at once on the protocol thread.
+#[derive(Clone)]
+struct Lane {
+    queue: UnboundedSender<Work>,
+    /// Work queued and not yet done.
+    pending: Arc<AtomicUsize>,
+    /// Held by whoever does the instance's work: the worker, item by item, or the protocol
+    /// thread doing a takeover's at once.
+    state: Arc<tokio::sync::Mutex<LaneState>>,
+}
+
+#[derive(Default)]
+struct LaneState {
+    /// What was done last: the plan, and whether its addresses are installed.
+    last: Option<(Arc<InstancePlan>, bool)>,
+    /// The instance's gratuitous ARP / NA sockets, per interface index.
+    senders: HashMap<u32, GratuitousSender>,
+}
+
+impl Lane {
+    fn send(&self, work: Work) {
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        if self.queue.send(work).is_err() {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// The lane's state, if nothing is queued on it and its worker is not at work: what is
+    /// done with it then comes in order with the instance's other work.
+    fn idle(&self) -> Option<tokio::sync::MutexGuard<'_, LaneState>> {
+        if self.pending.load(Ordering::Acquire) != 0 {
+            return None;
+        }
+        self.state.try_lock().ok()
+    }
 }
 
 impl Workers {
@@ -63,7 +106,7 @@ impl Workers {
         Arc::new(Workers {
             context,
             runtime: tokio::runtime::Handle::current(),
-            queues: Mutex::new(HashMap::new()),
+            lanes: Mutex::new(HashMap::new()),
             tasks: Mutex::new(Vec::new()),
             keep_installed: AtomicBool::new(false),
         })
@@ -77,31 +120,107 @@ impl Workers {
     pub fn queue(&self, work: Work) {
         let name = match &work {
             Work::Remove(_) if self.keep_installed.load(Ordering::Relaxed) => return,
-            Work::Install(plan) | Work::Remove(plan) | Work::Announce(plan, _) => {
-                plan.name().to_string()
-            }
+            Work::Install(plan)
+            | Work::Remove(plan)
+            | Work::Announce(plan, _)
+            | Work::AnnounceRest(plan, _) => plan.name(),
             Work::MarkVips => return self.mark_vips(),
         };
-        let Ok(mut queues) = self.queues.lock() else {
-            return;
+        if let Some(lane) = self.lane(name) {
+            lane.send(work);
+        }
+    }
+
+    /// The instance's lane, its worker started on first use.
+    fn lane(&self, name: &str) -> Option<Lane> {
+        let mut lanes = self.lanes.lock().ok()?;
+        if let Some(lane) = lanes.get(name) {
+            return Some(lane.clone());
+        }
+        let (queue, receiver) = mpsc::unbounded_channel();
+        let lane = Lane {
+            queue,
+            pending: Arc::default(),
+            state: Arc::default(),
         };
-        let queue = queues.entry(name).or_insert_with(|| {
-            let (sender, receiver) = mpsc::unbounded_channel();
-            let task = self.runtime.spawn(worker(self.context.clone(), receiver));
-            if let Ok(mut tasks) = self.tasks.lock() {
-                tasks.push(task);
-            }
-            sender
-        });
-        let _ = queue.send(work);
+        // The worker holds no sender of its own: it ends when the lane is dropped.
+        let task = self.runtime.spawn(worker(
+            self.context.clone(),
+            receiver,
+            Arc::clone(&lane.pending),
+            Arc::clone(&lane.state),
+        ));
+        if let Ok(mut tasks) = self.tasks.lock() {
+            tasks.push(task);
+        }
+        lanes.insert(name.to_string(), lane.clone());
+        Some(lane)
+    }
+
+    /// A takeover's addresses installed on the caller's thread (the protocol thread's), as
+    /// keepalived does it in its one thread: the worker's wake-up is saved (0.09 ms p50
+    /// between the advert and the first gratuitous ARP in the failover bench). Done only when
+    /// the instance's worker is idle, so that it stays in order with the instance's other
+    /// work, and when nothing in it waits: no no_accept (an nft process) and every address
+    /// taken at the first attempt. False when it was not done (or not wholly: the worker
+    /// then does it all, its retries included) and the work is to be queued.
+    pub fn install_at_once(&self, plan: &Arc<InstancePlan>) -> bool {
+        if !plan.accept {
+            return false;
+        }
+        let Some(lane) = self.lane(plan.name()) else {
+            return false;
+        };
+        let Some(mut state) = lane.idle() else {
+            return false;
+        };
+        if !add_addresses(&self.context, plan).is_empty() {
+            return false;
+        }
+        complete_install(&self.context, plan, true);
+        state.last = Some((Arc::clone(plan), true));
+        true
+    }
+
+    /// After `install_at_once`: the first round of gratuitous ARPs / NAs sent on the caller's
+    /// thread, the later rounds queued. False when it cannot be done so (a `garp_interval`
+    /// between the messages, or the worker at work since) and the whole is to be queued.
+    pub fn announce_at_once(&self, plan: &Arc<InstancePlan>, rounds: u32) -> bool {
+        if rounds == 0 || !plan.garp_interval.is_zero() {
+            return false;
+        }
+        let Some(lane) = self.lane(plan.name()) else {
+            return false;
+        };
+        let Some(mut state) = lane.idle() else {
+            return false;
+        };
+        let Some(sender) = sender_for(plan, &mut state.senders) else {
+            return false;
+        };
+        let addresses = addresses_of(plan);
+        let mut say_queueing = true;
+        let sent = addresses
+            .iter()
+            .filter(|&&address| announce_one(plan, sender, address, &addresses, &mut say_queueing))
+            .count();
+        if say_queueing {
+            say_queueing_lines(plan, &addresses);
+        }
+        count_announced(&self.context, plan, sent as u64);
+        drop(state);
+        if rounds > 1 {
+            lane.send(Work::AnnounceRest(Arc::clone(plan), rounds - 1));
+        }
+        true
     }
 
     /// The XDP program came up: each worker tells its VIPS map what it last did, in order with
     /// its other work.
     pub fn mark_vips(&self) {
-        if let Ok(queues) = self.queues.lock() {
-            for queue in queues.values() {
-                let _ = queue.send(Work::MarkVips);
+        if let Ok(lanes) = self.lanes.lock() {
+            for lane in lanes.values() {
+                lane.send(Work::MarkVips);
             }
         }
     }
@@ -114,8 +233,8 @@ impl Workers {
     /// Lets the workers finish what they were given (by `deadline` at the latest); work
     /// queued afterwards starts new ones.
     pub async fn finish(&self, deadline: tokio::time::Instant) {
-        if let Ok(mut queues) = self.queues.lock() {
-            queues.clear();
+        if let Ok(mut lanes) = self.lanes.lock() {
+            lanes.clear();
         }
         let tasks = match self.tasks.lock() {
             Ok(mut tasks) => std::mem::take(&mut *tasks),
@@ -131,27 +250,37 @@ impl Workers {
 const INSTALL_ATTEMPTS: u32 = 3;
 
 /// Serves one instance's queue until it closes.
-pub async fn worker(context: Context, mut queue: UnboundedReceiver<Work>) {
-    let mut senders: HashMap<u32, GratuitousSender> = HashMap::new();
-    // What this worker last did: the plan, and whether its addresses are installed.
-    let mut last: Option<(Arc<InstancePlan>, bool)> = None;
+async fn worker(
+    context: Context,
+    mut queue: UnboundedReceiver<Work>,
+    pending: Arc<AtomicUsize>,
+    state: Arc<tokio::sync::Mutex<LaneState>>,
+) {
     while let Some(work) = queue.recv().await {
+        let mut state = state.lock().await;
+        let LaneState { last, senders } = &mut *state;
         match work {
             Work::Install(plan) => {
                 install(&context, &plan).await;
-                last = Some((plan, true));
+                *last = Some((plan, true));
             }
             Work::Remove(plan) => {
                 remove(&context, &plan).await;
-                last = Some((plan, false));
+                *last = Some((plan, false));
             }
-            Work::Announce(plan, count) => announce(&context, &plan, count, &mut senders).await,
+            Work::Announce(plan, rounds) => announce(&context, &plan, rounds, true, senders).await,
+            Work::AnnounceRest(plan, rounds) => {
+                announce(&context, &plan, rounds, false, senders).await;
+            }
             Work::MarkVips => {
-                if let Some((plan, installed)) = &last {
+                if let Some((plan, installed)) = last {
                     set_active(&context, plan, *installed);
                 }
             }
         }
+        // Counted down while the state is still held: the protocol thread finds the lane
+        // busy until the work is done.
+        pending.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -185,10 +314,49 @@ fn set_active(context: &Context, plan: &InstancePlan, active: bool) {
     }
 }
 
+/// Installs the instance's addresses (a refused one is tried again, `INSTALL_ATTEMPTS` in
+/// all), then its routes and rules.
 async fn install(context: &Context, plan: &InstancePlan) {
-    let mut refused = false;
-    // keepalived's line, written once the first address is in: a log write costs some tens
-    // of µs, and the address is what the gratuitous ARP waits for (issue 20, target 3).
+    let mut refused = add_addresses(context, plan);
+    let mut attempt = 1;
+    while !refused.is_empty() && attempt < INSTALL_ATTEMPTS {
+        for (vip, error) in &refused {
+            warn!(
+                "({}) adding {}/{} failed ({error}); retrying",
+                plan.name(),
+                vip.address,
+                vip.prefix
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+        attempt += 1;
+        refused = refused
+            .into_iter()
+            .filter_map(|(vip, _)| {
+                let added = context.netlink.add_address(plan.vip_ifindex(vip), vip);
+                added.err().map(|error| (vip, error))
+            })
+            .collect();
+    }
+    for (vip, error) in &refused {
+        warn!(
+            "({}) adding {}/{} failed ({error}); giving up",
+            plan.name(),
+            vip.address,
+            vip.prefix
+        );
+    }
+    complete_install(context, plan, refused.is_empty());
+}
+
+/// Adds each of the instance's addresses once; the ones refused, with the kernel's reason.
+/// keepalived's "setting VIPs." comes once the first address is in: a log write costs some
+/// tens of µs, and the address is what the gratuitous ARP waits for (issue 20, target 3).
+fn add_addresses<'a>(
+    context: &Context,
+    plan: &'a InstancePlan,
+) -> Vec<(&'a VirtualAddress, NetlinkError)> {
+    let mut refused = Vec::new();
     let mut said_setting = false;
     for vip in plan
         .config
@@ -196,47 +364,28 @@ async fn install(context: &Context, plan: &InstancePlan) {
         .iter()
         .chain(&plan.config.excluded_addresses)
     {
-        let ifindex = plan.vip_ifindex(vip);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let added = context.netlink.add_address(ifindex, vip).await;
-            if !said_setting {
-                info!("({}) setting VIPs.", plan.name());
-                said_setting = true;
-            }
-            match added {
-                Ok(()) => break,
-                Err(error) if attempt < INSTALL_ATTEMPTS => {
-                    warn!(
-                        "({}) adding {}/{} failed ({error}); retrying",
-                        plan.name(),
-                        vip.address,
-                        vip.prefix
-                    );
-                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
-                }
-                Err(error) => {
-                    warn!(
-                        "({}) adding {}/{} failed ({error}); giving up",
-                        plan.name(),
-                        vip.address,
-                        vip.prefix
-                    );
-                    refused = true;
-                    break;
-                }
-            }
+        let added = context.netlink.add_address(plan.vip_ifindex(vip), vip);
+        if !said_setting {
+            info!("({}) setting VIPs.", plan.name());
+            said_setting = true;
+        }
+        if let Err(error) = added {
+            refused.push((vip, error));
         }
     }
     if !said_setting {
         info!("({}) setting VIPs.", plan.name());
     }
+    refused
+}
+
+/// The rest of an install, once the addresses are in (or given up on): routes, rules,
+/// no_accept, the XDP responder, and the tracking of the install's outcome.
+fn complete_install(context: &Context, plan: &InstancePlan, all_addresses_in: bool) {
     for route in &plan.config.routes {
         if let Err(error) = context
             .netlink
             .route(route_ifindex(plan, route), route, true)
-            .await
         {
             warn!(
                 "({}) adding route {}/{}: {error}",
@@ -247,7 +396,7 @@ async fn install(context: &Context, plan: &InstancePlan) {
         }
     }
     for rule in &plan.config.rules {
-        if let Err(error) = context.netlink.rule(rule, plan.config.family, true).await {
+        if let Err(error) = context.netlink.rule(rule, plan.config.family, true) {
             warn!(
                 "({}) adding rule at {}: {error}",
                 plan.name(),
@@ -263,7 +412,7 @@ async fn install(context: &Context, plan: &InstancePlan) {
     set_active(context, plan, true);
     let _ = context.tracking.send((
         Source::Addresses(plan.name().to_string()),
-        Observation::Ok(!refused),
+        Observation::Ok(all_addresses_in),
     ));
 }
 
@@ -279,12 +428,10 @@ fn route_ifindex(plan: &InstancePlan, route: &VirtualRoute) -> Option<u32> {
 /// Removes the instance's virtual rules and routes (those already gone are no error).
 async fn remove_routes_and_rules(netlink: &Netlink, plan: &InstancePlan) {
     for rule in &plan.config.rules {
-        let _ = netlink.rule(rule, plan.config.family, false).await;
+        let _ = netlink.rule(rule, plan.config.family, false);
     }
     for route in &plan.config.routes {
-        let _ = netlink
-            .route(route_ifindex(plan, route), route, false)
-            .await;
+        let _ = netlink.route(route_ifindex(plan, route), route, false);
     }
 }
 
@@ -314,7 +461,6 @@ async fn remove(context: &Context, plan: &InstancePlan) {
         if let Err(error) = context
             .netlink
             .del_address(ifindex, vip.address, vip.prefix)
-            .await
         {
             warn!(
                 "({}) removing {}/{}: {error}",
@@ -326,80 +472,112 @@ async fn remove(context: &Context, plan: &InstancePlan) {
     }
 }
 
-/// `count` rounds of one message per address, `garp_interval` apart (keepalived's wording).
+/// `rounds` rounds of one message per address, `garp_interval` apart (keepalived's wording);
+/// with `say_queueing`, keepalived's "Sending/queueing" lines too.
 async fn announce(
     context: &Context,
     plan: &InstancePlan,
-    count: u32,
+    rounds: u32,
+    mut say_queueing: bool,
     senders: &mut HashMap<u32, GratuitousSender>,
 ) {
-    let interface = &plan.config.interface;
-    let sender = match senders.entry(plan.ifindex) {
-        std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-        std::collections::hash_map::Entry::Vacant(entry) => {
-            match GratuitousSender::open(plan.ifindex) {
-                Ok(sender) => entry.insert(sender),
-                Err(error) => {
-                    warn!(
-                        "({}) gratuitous ARP socket on {interface}: {error}",
-                        plan.name()
-                    );
-                    return;
-                }
-            }
-        }
+    let Some(sender) = sender_for(plan, senders) else {
+        return;
     };
-    let addresses: Vec<std::net::IpAddr> = plan
-        .config
-        .addresses
-        .iter()
-        .chain(&plan.config.excluded_addresses)
-        .map(|a| a.address)
-        .collect();
-    let say_queueing = || {
-        for address in &addresses {
-            info!(
-                "({}) Sending/queueing gratuitous ARPs on {interface} for {address}",
-                plan.name()
-            );
-        }
-    };
-    // keepalived's lines come once the first message has left: it is what moves the
-    // clients, and a log write costs some tens of µs (issue 20, target 3).
-    let mut said_queueing = false;
+    let addresses = addresses_of(plan);
     let mut sent = 0u64;
-    for round in 0..count {
-        for address in &addresses {
+    for round in 0..rounds {
+        for &address in &addresses {
             // No timer for keepalived's default interval of 0: tokio's timer has millisecond
             // ticks, and the rest of the round would trail the first message by one each.
             if (round > 0 || sent > 0) && !plan.garp_interval.is_zero() {
                 tokio::time::sleep(plan.garp_interval).await;
             }
-            let announced = sender.announce(plan.mac, *address);
-            if !said_queueing {
-                say_queueing();
-                said_queueing = true;
-            }
-            match announced {
-                Ok(()) => {
-                    sent += 1;
-                    let what = if address.is_ipv4() {
-                        "gratuitous ARP"
-                    } else {
-                        "unsolicited Neighbour Advert"
-                    };
-                    info!("Sending {what} on {interface} for {address}");
+            sent += u64::from(announce_one(
+                plan,
+                sender,
+                address,
+                &addresses,
+                &mut say_queueing,
+            ));
+        }
+    }
+    if say_queueing {
+        say_queueing_lines(plan, &addresses);
+    }
+    count_announced(context, plan, sent);
+}
+
+/// The instance's gratuitous ARP / NA socket on its interface, opened on first use.
+fn sender_for<'a>(
+    plan: &InstancePlan,
+    senders: &'a mut HashMap<u32, GratuitousSender>,
+) -> Option<&'a GratuitousSender> {
+    match senders.entry(plan.ifindex) {
+        std::collections::hash_map::Entry::Occupied(entry) => Some(entry.into_mut()),
+        std::collections::hash_map::Entry::Vacant(entry) => {
+            match GratuitousSender::open(plan.ifindex) {
+                Ok(sender) => Some(entry.insert(sender)),
+                Err(error) => {
+                    warn!(
+                        "({}) gratuitous ARP socket on {}: {error}",
+                        plan.name(),
+                        plan.config.interface
+                    );
+                    None
                 }
-                Err(error) => warn!(
-                    "({}) announcing {address} on {interface}: {error}",
-                    plan.name()
-                ),
             }
         }
     }
-    if !said_queueing {
-        say_queueing();
+}
+
+/// Sends one gratuitous ARP / NA for `address` and says so in keepalived's words. While
+/// `say_queueing` is set, keepalived's "Sending/queueing" lines for all the `addresses` come
+/// first, once the message has left: it is what moves the clients, and a log write costs
+/// some tens of µs (issue 20, target 3). Says whether the message left.
+fn announce_one(
+    plan: &InstancePlan,
+    sender: &GratuitousSender,
+    address: std::net::IpAddr,
+    addresses: &[std::net::IpAddr],
+    say_queueing: &mut bool,
+) -> bool {
+    let announced = sender.announce(plan.mac, address);
+    if std::mem::take(say_queueing) {
+        say_queueing_lines(plan, addresses);
     }
+    let interface = &plan.config.interface;
+    match announced {
+        Ok(()) => {
+            let what = if address.is_ipv4() {
+                "gratuitous ARP"
+            } else {
+                "unsolicited Neighbour Advert"
+            };
+            info!("Sending {what} on {interface} for {address}");
+            true
+        }
+        Err(error) => {
+            warn!(
+                "({}) announcing {address} on {interface}: {error}",
+                plan.name()
+            );
+            false
+        }
+    }
+}
+
+fn say_queueing_lines(plan: &InstancePlan, addresses: &[std::net::IpAddr]) {
+    for address in addresses {
+        info!(
+            "({}) Sending/queueing gratuitous ARPs on {} for {address}",
+            plan.name(),
+            plan.config.interface
+        );
+    }
+}
+
+fn count_announced(context: &Context, plan: &InstancePlan, sent: u64) {
     if let Ok(mut announced) = context.announced.lock() {
         *announced.entry(plan.name().to_string()).or_default() += sent;
     }
@@ -426,9 +604,7 @@ pub async fn remove_stale(netlink: &Netlink, plans: &[Arc<InstancePlan>]) {
                     plan.name(),
                     vip.address
                 );
-                let _ = netlink
-                    .del_address(plan.ifindex, vip.address, vip.prefix)
-                    .await;
+                let _ = netlink.del_address(plan.ifindex, vip.address, vip.prefix);
             }
         }
     }

@@ -37,7 +37,7 @@ fn route_ifindex(device: Option<&str>) -> Option<u32> {
 
 async fn install(netlink: &Netlink, statics: &Statics) {
     for address in &statics.addresses {
-        match netlink.add_address(address_ifindex(address), address).await {
+        match netlink.add_address(address_ifindex(address), address) {
             Ok(()) => info!(
                 "static address {}/{} added",
                 address.address, address.prefix
@@ -49,15 +49,12 @@ async fn install(netlink: &Netlink, statics: &Statics) {
         }
     }
     for route in &statics.routes {
-        if let Err(error) = netlink
-            .route(route_ifindex(route.device.as_deref()), route, true)
-            .await
-        {
+        if let Err(error) = netlink.route(route_ifindex(route.device.as_deref()), route, true) {
             warn!("{}: static route: {error}", route.location);
         }
     }
     for rule in &statics.rules {
-        if let Err(error) = netlink.rule(rule, Family::Ipv4, true).await {
+        if let Err(error) = netlink.rule(rule, Family::Ipv4, true) {
             warn!("{}: static rule: {error}", rule.location);
         }
     }
@@ -66,18 +63,13 @@ async fn install(netlink: &Netlink, statics: &Statics) {
 /// Removes `statics` (all of them at stop; what a reload dropped).
 pub async fn remove(netlink: &Netlink, statics: &Statics) {
     for rule in &statics.rules {
-        let _ = netlink.rule(rule, Family::Ipv4, false).await;
+        let _ = netlink.rule(rule, Family::Ipv4, false);
     }
     for route in &statics.routes {
-        let _ = netlink
-            .route(route_ifindex(route.device.as_deref()), route, false)
-            .await;
+        let _ = netlink.route(route_ifindex(route.device.as_deref()), route, false);
     }
     for address in &statics.addresses {
-        match netlink
-            .del_address(address_ifindex(address), address.address, address.prefix)
-            .await
-        {
+        match netlink.del_address(address_ifindex(address), address.address, address.prefix) {
             Ok(()) => info!(
                 "static address {}/{} removed",
                 address.address, address.prefix

@@ -878,17 +878,17 @@ impl Instance {
 
     /// RFC 5798 section 6.4.2 "Master_Down_Timer fires" / 6.4.1 owner startup: advertise first
     /// (so the old master drops its addresses before our ARPs), then install the addresses and
-    /// announce them.
+    /// announce them. The transition comes between, as keepalived logs it ("Entering MASTER
+    /// STATE", then "setting VIPs."); its report to the async side (the notifies) follows the
+    /// input's other actions, as keepalived sets the addresses and sends the gratuitous ARPs
+    /// (vrrp_state_become_master) before its notifies.
     fn become_master(&mut self, reason: Reason, now: Instant, actions: &mut Vec<Action>) {
         self.send_advert(actions);
-        // The addresses and their announcement are asked for before the transition is
-        // reported (and logged): the gratuitous ARP is what moves the clients, and keepalived
-        // too sets the addresses and sends it (vrrp_state_become_master) before its notifies.
+        self.transition(State::Master, reason, now, actions);
         actions.push(Action::AddAddresses);
         actions.push(Action::SendGratuitous {
             count: self.params.garp.repeat,
         });
-        self.transition(State::Master, reason, now, actions);
         self.counters.became_master += 1;
         self.next_advert = Some(now + interval(self.params.interval_cs));
         let garp = self.params.garp;

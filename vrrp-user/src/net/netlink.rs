@@ -123,7 +123,7 @@ impl Netlink {
 
     /// Installs a virtual address as `ip addr add ADDR/PREFIX [brd X] [scope X] [label X] dev IF`
     /// would, with `nodad` for IPv6 (keepalived does the same: the VIP must work at once).
-    pub async fn add_address(&self, index: u32, vip: &VirtualAddress) -> Result<(), NetlinkError> {
+    pub fn add_address(&self, index: u32, vip: &VirtualAddress) -> Result<(), NetlinkError> {
         let mut message = match vip.address {
             IpAddr::V4(address) => AddressMessageBuilder::<Ipv4Addr>::new()
                 .index(index)
@@ -167,12 +167,7 @@ impl Netlink {
     }
 
     /// Removes an address; removing one that is not there is not an error.
-    pub async fn del_address(
-        &self,
-        index: u32,
-        address: IpAddr,
-        prefix: u8,
-    ) -> Result<(), NetlinkError> {
+    pub fn del_address(&self, index: u32, address: IpAddr, prefix: u8) -> Result<(), NetlinkError> {
         let mut message = AddressMessage::default();
         message.header.index = index;
         message.header.prefix_len = prefix;
@@ -230,7 +225,7 @@ impl Netlink {
     }
 
     /// Adds (or, with `add` false, removes) a virtual route.
-    pub async fn route(
+    pub fn route(
         &self,
         index: Option<u32>,
         route: &VirtualRoute,
@@ -306,12 +301,7 @@ impl Netlink {
     /// Adds (or, with `add` false, removes) a virtual rule; `family` is the instance's, for a
     /// rule whose selectors name no address. Adding a rule that is already there (a crashed
     /// run's) and removing one that is gone both succeed.
-    pub async fn rule(
-        &self,
-        rule: &VirtualRule,
-        family: Family,
-        add: bool,
-    ) -> Result<(), NetlinkError> {
+    pub fn rule(&self, rule: &VirtualRule, family: Family, add: bool) -> Result<(), NetlinkError> {
         let message = rule_message(rule, rule.family.unwrap_or(family));
         let result = if add {
             self.requests.acknowledged(

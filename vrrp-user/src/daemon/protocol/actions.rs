@@ -3,6 +3,7 @@
 //! datapath's CONFIG rewritten when the instance's picture changed.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tracing::{debug, info};
 use vrrp_common::maps::State;
@@ -16,6 +17,10 @@ use crate::fsm::{Action, Input, Reason};
 use crate::net::advert::Frame;
 use crate::net::sys::{Outgoing, monotonic_now};
 use crate::notify::Event;
+
+/// At most one takeover's address work on the protocol thread per this much time: it takes
+/// some 0.1–0.3 ms (the netlink requests, then a round of gratuitous ARPs).
+const AT_ONCE_EVERY: Duration = Duration::from_millis(1);
 
 impl Thread {
     /// Feeds an input to one state machine and carries out what it asks; a transition of a
@@ -31,6 +36,11 @@ impl Thread {
         let mut config_changed = false;
         for action in actions {
             config_changed |= self.act(index, action, now);
+        }
+        // A transition's report (notifies, SNMP traps) once the input's addresses and
+        // gratuitous ARPs are asked for (`Action::Transition`).
+        for outcome in self.transitions_reported.drain(..) {
+            let _ = self.outcomes.send(outcome);
         }
         for event in sync {
             for member in self.group_members(index) {
@@ -64,6 +74,18 @@ impl Thread {
         // The buffer's capacity is kept for the next pass.
         outbox.clear();
         self.outbox = outbox;
+    }
+
+    /// Whether a takeover's address work may be done on this thread rather than by the
+    /// instance's worker (`AddressWorkers::install_at_once`): once per `AT_ONCE_EVERY`, so
+    /// that when many instances take over together the thread still serves their adverts
+    /// and deadlines on time (the rest go to their workers, which run in parallel).
+    fn may_work_at_once(&mut self, now: Instant) -> bool {
+        if now < self.last_at_once + AT_ONCE_EVERY {
+            return false;
+        }
+        self.last_at_once = now;
+        true
     }
 
     /// Rewrites the instance's CONFIG entry from its state machine and plan, in place.
@@ -131,7 +153,7 @@ impl Thread {
                 } else {
                     Event::Entered(to)
                 };
-                let _ = self.outcomes.send(Outcome::Transition {
+                self.transitions_reported.push(Outcome::Transition {
                     plan: Arc::clone(plan),
                     from,
                     to,
@@ -144,7 +166,11 @@ impl Thread {
                 true
             }
             Action::AddAddresses => {
-                self.addresses.queue(Work::Install(Arc::clone(&plan)));
+                let at_once = self.may_work_at_once(now) && self.addresses.install_at_once(&plan);
+                self.installed_at_once = at_once.then_some(index);
+                if !at_once {
+                    self.addresses.queue(Work::Install(Arc::clone(&plan)));
+                }
                 false
             }
             Action::RemoveAddresses => {
@@ -152,8 +178,12 @@ impl Thread {
                 false
             }
             Action::SendGratuitous { count } => {
-                self.addresses
-                    .queue(Work::Announce(Arc::clone(&plan), count));
+                let at_once = self.installed_at_once.take() == Some(index)
+                    && self.addresses.announce_at_once(&plan, count);
+                if !at_once {
+                    self.addresses
+                        .queue(Work::Announce(Arc::clone(&plan), count));
+                }
                 false
             }
             Action::SendExtraGratuitous => {

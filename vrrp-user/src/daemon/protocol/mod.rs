@@ -244,6 +244,13 @@ struct Thread {
     /// `outbox` and leave together at the end of the pass, one sendmmsg per socket (`timers`).
     batching: bool,
     outbox: Vec<QueuedAdvert>,
+    /// The instance whose takeover's addresses were just installed on this thread
+    /// (`AddressWorkers::install_at_once`): its gratuitous ARPs may follow here too.
+    installed_at_once: Option<usize>,
+    /// When address work was last done on this thread.
+    last_at_once: Instant,
+    /// The transitions of the input being acted on, reported once its actions are done.
+    transitions_reported: Vec<Outcome>,
 }
 
 /// A copy of an advert packet waiting in the outbox, and the socket it leaves by.
@@ -317,6 +324,9 @@ pub fn spawn(
         sent_on_the_spot_at: Instant::from_ns(0),
         batching: false,
         outbox: Vec::new(),
+        installed_at_once: None,
+        last_at_once: Instant::from_ns(0),
+        transitions_reported: Vec::new(),
     };
     thread.watch(thread.wake.as_raw_fd())?;
     thread.watch(thread.timer.as_raw_fd())?;
