@@ -199,15 +199,11 @@ impl Workers {
             return false;
         };
         let addresses = addresses_of(plan);
-        let mut say_queueing = true;
-        let sent = addresses
-            .iter()
-            .filter(|&&address| announce_one(plan, sender, address, &addresses, &mut say_queueing))
-            .count();
-        if say_queueing {
-            say_queueing_lines(plan, &addresses);
+        let mut announcing = Announcing::new(plan, &addresses, true);
+        for &address in &addresses {
+            announcing.send(sender, address);
         }
-        count_announced(&self.context, plan, sent as u64);
+        announcing.finish(&self.context);
         drop(state);
         if rounds > 1 {
             lane.send(Work::AnnounceRest(Arc::clone(plan), rounds - 1));
@@ -478,34 +474,25 @@ async fn announce(
     context: &Context,
     plan: &InstancePlan,
     rounds: u32,
-    mut say_queueing: bool,
+    say_queueing: bool,
     senders: &mut HashMap<u32, GratuitousSender>,
 ) {
     let Some(sender) = sender_for(plan, senders) else {
         return;
     };
     let addresses = addresses_of(plan);
-    let mut sent = 0u64;
+    let mut announcing = Announcing::new(plan, &addresses, say_queueing);
     for round in 0..rounds {
         for &address in &addresses {
             // No timer for keepalived's default interval of 0: tokio's timer has millisecond
             // ticks, and the rest of the round would trail the first message by one each.
-            if (round > 0 || sent > 0) && !plan.garp_interval.is_zero() {
+            if (round > 0 || announcing.sent > 0) && !plan.garp_interval.is_zero() {
                 tokio::time::sleep(plan.garp_interval).await;
             }
-            sent += u64::from(announce_one(
-                plan,
-                sender,
-                address,
-                &addresses,
-                &mut say_queueing,
-            ));
+            announcing.send(sender, address);
         }
     }
-    if say_queueing {
-        say_queueing_lines(plan, &addresses);
-    }
-    count_announced(context, plan, sent);
+    announcing.finish(context);
 }
 
 /// The instance's gratuitous ARP / NA socket on its interface, opened on first use.
@@ -531,57 +518,71 @@ fn sender_for<'a>(
     }
 }
 
-/// Sends one gratuitous ARP / NA for `address` and says so in keepalived's words. While
-/// `say_queueing` is set, keepalived's "Sending/queueing" lines for all the `addresses` come
-/// first, once the message has left: it is what moves the clients, and a log write costs
-/// some tens of µs (issue 20, target 3). Says whether the message left.
-fn announce_one(
-    plan: &InstancePlan,
-    sender: &GratuitousSender,
-    address: std::net::IpAddr,
-    addresses: &[std::net::IpAddr],
-    say_queueing: &mut bool,
-) -> bool {
-    let announced = sender.announce(plan.mac, address);
-    if std::mem::take(say_queueing) {
-        say_queueing_lines(plan, addresses);
-    }
-    let interface = &plan.config.interface;
-    match announced {
-        Ok(()) => {
-            let what = if address.is_ipv4() {
-                "gratuitous ARP"
-            } else {
-                "unsolicited Neighbour Advert"
-            };
-            info!("Sending {what} on {interface} for {address}");
-            true
+/// An instance's gratuitous ARPs / NAs being sent, said in keepalived's words: a line per
+/// message, and its "Sending/queueing" lines for all the addresses (unless a first round
+/// already said them) once the first message has left: that message is what moves the
+/// clients, and a log write costs some tens of µs (issue 20, target 3).
+struct Announcing<'a> {
+    plan: &'a InstancePlan,
+    addresses: &'a [std::net::IpAddr],
+    say_queueing: bool,
+    sent: u64,
+}
+
+impl<'a> Announcing<'a> {
+    fn new(plan: &'a InstancePlan, addresses: &'a [std::net::IpAddr], say_queueing: bool) -> Self {
+        Announcing {
+            plan,
+            addresses,
+            say_queueing,
+            sent: 0,
         }
-        Err(error) => {
-            warn!(
+    }
+
+    fn send(&mut self, sender: &GratuitousSender, address: std::net::IpAddr) {
+        let announced = sender.announce(self.plan.mac, address);
+        self.say_queueing_lines();
+        let interface = &self.plan.config.interface;
+        match announced {
+            Ok(()) => {
+                self.sent += 1;
+                let what = if address.is_ipv4() {
+                    "gratuitous ARP"
+                } else {
+                    "unsolicited Neighbour Advert"
+                };
+                info!("Sending {what} on {interface} for {address}");
+            }
+            Err(error) => warn!(
                 "({}) announcing {address} on {interface}: {error}",
-                plan.name()
-            );
-            false
+                self.plan.name()
+            ),
         }
     }
-}
 
-fn say_queueing_lines(plan: &InstancePlan, addresses: &[std::net::IpAddr]) {
-    for address in addresses {
-        info!(
-            "({}) Sending/queueing gratuitous ARPs on {} for {address}",
-            plan.name(),
-            plan.config.interface
-        );
+    fn say_queueing_lines(&mut self) {
+        if !std::mem::take(&mut self.say_queueing) {
+            return;
+        }
+        for address in self.addresses {
+            info!(
+                "({}) Sending/queueing gratuitous ARPs on {} for {address}",
+                self.plan.name(),
+                self.plan.config.interface
+            );
+        }
     }
-}
 
-fn count_announced(context: &Context, plan: &InstancePlan, sent: u64) {
-    if let Ok(mut announced) = context.announced.lock() {
-        *announced.entry(plan.name().to_string()).or_default() += sent;
+    /// The lines not said yet, and the count of what was sent.
+    fn finish(mut self, context: &Context) {
+        self.say_queueing_lines();
+        if let Ok(mut announced) = context.announced.lock() {
+            *announced.entry(self.plan.name().to_string()).or_default() += self.sent;
+        }
+        context
+            .total_announced
+            .fetch_add(self.sent, Ordering::Relaxed);
     }
-    context.total_announced.fetch_add(sent, Ordering::Relaxed);
 }
 
 /// At start: removes our virtual addresses, routes and rules that a crashed run left

@@ -227,7 +227,7 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
         .collect();
     addresses::remove_stale(&netlink, &fresh_plans).await;
     drop(fresh_plans);
-    statics::apply(&netlink, &Default::default(), &config.statics).await;
+    statics::apply(&netlink, &Default::default(), &config.statics);
     let no_accept = plans.iter().any(|p| !p.accept);
     if no_accept
         && !upgraded
@@ -546,7 +546,7 @@ impl Daemon {
         let _ = std::fs::remove_file(&self.cli.control);
         crate::net::accept::remove();
         if !self.cli.dont_release_vrrp {
-            statics::remove(&self.netlink, &self.config.statics).await;
+            statics::remove(&self.netlink, &self.config.statics);
         }
         for vmac in self.plans.iter().filter_map(|p| p.vmac.as_ref()) {
             match self.netlink.delete_link(vmac.ifindex).await {

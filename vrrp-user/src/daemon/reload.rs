@@ -51,7 +51,7 @@ impl Daemon {
                 &self.config.global.notify_fifo,
                 &self.config.global.vrrp_notify_fifo,
             );
-        super::statics::apply(&self.netlink, &self.config.statics, &config.statics).await;
+        super::statics::apply(&self.netlink, &self.config.statics, &config.statics);
         self.config = Arc::new(config);
         if fifos_changed {
             self.fifos.close();

@@ -13,9 +13,9 @@ use crate::net::netlink::Netlink;
 const DEFAULT_INTERFACE: &str = "eth0";
 
 /// Installs what `new` has and `old` has not, and removes what only `old` has.
-pub async fn apply(netlink: &Netlink, old: &Statics, new: &Statics) {
-    remove(netlink, &only_in(old, new)).await;
-    install(netlink, &only_in(new, old)).await;
+pub fn apply(netlink: &Netlink, old: &Statics, new: &Statics) {
+    remove(netlink, &only_in(old, new));
+    install(netlink, &only_in(new, old));
 }
 
 /// What `these` has that `those` has not.
@@ -35,7 +35,7 @@ fn route_ifindex(device: Option<&str>) -> Option<u32> {
     device.map(crate::net::sys::interface_index)
 }
 
-async fn install(netlink: &Netlink, statics: &Statics) {
+fn install(netlink: &Netlink, statics: &Statics) {
     for address in &statics.addresses {
         match netlink.add_address(address_ifindex(address), address) {
             Ok(()) => info!(
@@ -61,7 +61,7 @@ async fn install(netlink: &Netlink, statics: &Statics) {
 }
 
 /// Removes `statics` (all of them at stop; what a reload dropped).
-pub async fn remove(netlink: &Netlink, statics: &Statics) {
+pub fn remove(netlink: &Netlink, statics: &Statics) {
     for rule in &statics.rules {
         let _ = netlink.rule(rule, Family::Ipv4, false);
     }

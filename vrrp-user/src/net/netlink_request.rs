@@ -5,10 +5,10 @@
 //! acknowledgement before the call returns (`netlink_rcv_skb` acks each message as it is
 //! done), so the reply is read at once. Through rtnetlink's async connection, the same
 //! reply waited for the runtime's reactor to see the socket readable and hand the wake-up
-//! to the connection's task: about half of the 0.3 ms between a takeover's advert and its
-//! first gratuitous ARP (issue 20, target 3; `perf trace` of a backup in the failover bench).
-//! A request holds the socket for one system call's work, which the kernel serialises under
-//! the rtnl lock anyway.
+//! to the connection's task, a hop between a takeover's advert and its first gratuitous ARP
+//! (issue 20, target 3; seen in `perf trace` of a backup in the failover bench). A request
+//! holds the socket for one system call's work, which the kernel serialises under the rtnl
+//! lock anyway.
 
 use std::io;
 use std::sync::Mutex;
