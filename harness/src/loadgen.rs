@@ -1,5 +1,5 @@
-//! A load generator inside a namespace: AF_PACKET + sendmmsg, cycling through prepared frames,
-//! bounded in packets and in seconds.
+//! A load generator inside a namespace: AF_PACKET + sendmmsg (or XDP live frames), cycling
+//! through prepared frames, bounded in packets and in seconds.
 
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
@@ -26,6 +26,25 @@ impl FloodReport {
     }
 }
 
+/// How a flood's sending thread runs and hands its frames to the interface.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sending {
+    /// The CPU the sending thread is pinned to, if any.
+    pub cpu: Option<usize>,
+    pub injection: Injection,
+}
+
+/// How the frames enter the interface.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Injection {
+    /// sendmmsg on an AF_PACKET socket: socket buffers, as a host's own traffic.
+    #[default]
+    PacketSocket,
+    /// XDP live frames ([`crate::driver_mode::LiveFrames`]): a veth peer receives them as a
+    /// NIC's driver receives frames, with no socket buffer.
+    XdpLiveFrames,
+}
+
 /// A running flood.
 pub struct Flood {
     stop: Arc<AtomicBool>,
@@ -43,17 +62,24 @@ impl Flood {
         duration: Duration,
         max_frames: u64,
     ) -> Result<Flood> {
-        Flood::start_on(netns, interface, frames, duration, max_frames, None)
+        Flood::start_sending(
+            netns,
+            interface,
+            frames,
+            duration,
+            max_frames,
+            Sending::default(),
+        )
     }
 
-    /// [`Flood::start`], with the sending thread pinned to `cpu` when one is given.
-    pub fn start_on(
+    /// [`Flood::start`], with the sending thread run and the frames injected as `sending` says.
+    pub fn start_sending(
         netns: &Netns,
         interface: &str,
         frames: Vec<Vec<u8>>,
         duration: Duration,
         max_frames: u64,
-        cpu: Option<usize>,
+        sending: Sending,
     ) -> Result<Flood> {
         if frames.is_empty() {
             bail!("no frames to send");
@@ -69,25 +95,16 @@ impl Flood {
             if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
                 bail!("setns: {}", std::io::Error::last_os_error());
             }
-            if let Some(cpu) = cpu {
+            if let Some(cpu) = sending.cpu {
                 crate::driver_mode::pin_this_thread(cpu)?;
             }
-            let socket = PacketSocket::open(&interface)?;
-            // Every frame goes out in turn (a spoofed-source flood has thousands).
-            let batch_len = frames.len().max(256);
-            let batch: Vec<&[u8]> = frames
-                .iter()
-                .map(Vec::as_slice)
-                .cycle()
-                .take(batch_len)
-                .collect();
+            let mut send_some = batch_sender(&interface, &frames, sending.injection)?;
             let started = Instant::now();
             while !flag.load(Ordering::Relaxed)
                 && started.elapsed() < duration
                 && counter.load(Ordering::Relaxed) < max_frames
             {
-                let n = socket.send_batch(&batch)?;
-                counter.fetch_add(n as u64, Ordering::Relaxed);
+                counter.fetch_add(send_some()?, Ordering::Relaxed);
             }
             Ok(FloodReport {
                 sent: counter.load(Ordering::Relaxed),
@@ -123,6 +140,43 @@ impl Drop for Flood {
             let _ = thread.join();
         }
     }
+}
+
+/// What sends the next batch of `frames` (in turn: a spoofed-source flood has thousands) out of
+/// `interface`, returning how many it sent. Opened in the calling thread's namespace.
+fn batch_sender<'a>(
+    interface: &str,
+    frames: &'a [Vec<u8>],
+    injection: Injection,
+) -> Result<Box<dyn FnMut() -> Result<u64> + 'a>> {
+    Ok(match injection {
+        Injection::PacketSocket => {
+            let socket = PacketSocket::open(interface)?;
+            let batch: Vec<&[u8]> = frames
+                .iter()
+                .map(Vec::as_slice)
+                .cycle()
+                .take(frames.len().max(256))
+                .collect();
+            Box::new(move || Ok(socket.send_batch(&batch)? as u64))
+        }
+        Injection::XdpLiveFrames => {
+            /// Each frame is repeated this often per call, to keep the syscall's share small.
+            const REPEAT: u32 = 65536;
+            let senders = frames
+                .iter()
+                .map(|frame| crate::driver_mode::LiveFrames::open(interface, frame))
+                .collect::<Result<Vec<_>>>()?;
+            let mut turn = 0;
+            Box::new(move || {
+                if let Some(live) = senders.get(turn % senders.len()) {
+                    live.transmit(REPEAT)?;
+                }
+                turn += 1;
+                Ok(u64::from(REPEAT))
+            })
+        }
+    })
 }
 
 /// The calling thread's CPU time (user + system) in seconds.
@@ -190,7 +244,7 @@ fn children_of(pid: i32) -> Vec<i32> {
         .collect()
 }
 
-/// Time the whole machine was busy (everything but idle and iowait), in seconds, from the
+/// Time the whole machine was busy (user, nice, system, irq, softirq), in seconds, from the
 /// tick sampling of /proc/stat.
 pub fn machine_busy_seconds() -> Option<f64> {
     machine_busy_and_softirq().map(|(busy, _)| busy)
@@ -207,21 +261,17 @@ fn machine_busy_and_softirq() -> Option<(f64, f64)> {
     busy_and_softirq_seconds_of(stat.lines().next()?)
 }
 
-/// A `cpu` line of /proc/stat as (busy, softirq) seconds: busy is every column but idle and
-/// iowait.
+/// A `cpu` line of /proc/stat as (busy, softirq) seconds: busy is user, nice, system, irq and
+/// softirq time.
 pub fn busy_and_softirq_seconds_of(line: &str) -> Option<(f64, f64)> {
     let values: Vec<f64> = line
         .split_whitespace()
         .skip(1)
         .filter_map(|v| v.parse().ok())
         .collect();
-    // user nice system idle iowait irq softirq steal ...
-    let busy: f64 = values
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != 3 && *i != 4)
-        .map(|(_, v)| v)
-        .sum();
+    // user nice system idle iowait irq softirq steal guest guest_nice: steal is the
+    // hypervisor's, and guest time is counted in user and nice already.
+    let busy: f64 = [0, 1, 2, 5, 6].iter().filter_map(|&i| values.get(i)).sum();
     let softirq = *values.get(6)?;
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;

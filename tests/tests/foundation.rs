@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use aya::maps::PerCpuArray;
 use vrrp_harness::bpf_run::{Verdict, XdpUnderTest};
+use vrrp_harness::driver_mode::{DriverModeProgram, LiveFrames};
 use vrrp_harness::netns::{self, Netns};
 use vrrp_harness::packet_socket::PacketSocket;
 use vrrp_harness::topology::VethPair;
@@ -96,6 +97,40 @@ fn auto_policy_picks_skb_mode_on_veth() {
         "driver-mode XDP_TX is lost on veth"
     );
     assert_eq!(seen, FRAMES);
+}
+
+/// The bench's driver-mode rows inject their requests as live XDP frames; they must reach the
+/// peer as the frame given, every one of them.
+#[test]
+fn live_xdp_frames_reach_the_veth_peer_as_written() {
+    vrrp_harness::require_root();
+    // Few enough that the receiving packet socket's buffer holds them all (each arrives in a
+    // page of its own).
+    const COUNT: u32 = 16;
+    let pair = VethPair::new().expect("veth pair");
+    let _peer_program = DriverModeProgram::pass(&pair.b, "veth1").expect("pass program");
+    let frame = experimental_frame(42);
+    let received = pair
+        .b
+        .enter(|| -> anyhow::Result<Vec<Vec<u8>>> {
+            let socket = PacketSocket::open("veth1")?;
+            pair.a
+                .enter(|| LiveFrames::open("veth0", &frame)?.transmit(COUNT))??;
+            let mut frames = Vec::new();
+            while let Some(received) = socket.recv_timeout(Duration::from_millis(300))? {
+                frames.push(received);
+            }
+            Ok(frames)
+        })
+        .expect("enter")
+        .expect("transmit and receive");
+    let as_written = received.iter().filter(|r| **r == frame).count();
+    assert_eq!(
+        as_written,
+        COUNT as usize,
+        "of {} frames received",
+        received.len()
+    );
 }
 
 #[test]

@@ -453,13 +453,19 @@ impl Report {
         let _ = writeln!(
             out,
             "The XDP program attached in driver mode (`--xdp-mode driver`), against the kernel's \
-             ARP on the same setup (vrrpd in socket mode). veth hands driver-mode XDP_TX frames \
-             only to a peer with a program, so the switch's end of the router's link runs a \
-             pass-through one; for the kernel's row the router's interface runs one too (it is \
-             what gives a veth the NAPI instance threaded NAPI needs). The router's receive \
-             path runs in threaded NAPI pinned to CPU {ROUTER_CPU}; the load generator, the \
-             daemon and the switch's side run on CPU {OTHER_CPU}. Router's CPU: CPU \
-             {ROUTER_CPU}'s busy time (/proc/stat) per reply the client received. Issue 20's \
+             ARP on the same setup (vrrpd in socket mode). The requests reach the router's \
+             driver as a NIC's would, as frames with no socket buffer: an XDP program run in \
+             BPF_PROG_TEST_RUN's live-frames mode transmits them on the switch's end of the \
+             router's link (a socket's frames reach a veth's driver-mode program as socket \
+             buffers that veth copies first, a cost no NIC has). That end counts the replies \
+             and drops them, with a program in driver mode (veth hands XDP_TX frames only to a \
+             peer with a program). For the kernel's row the router's interface runs a \
+             pass-through program (it is what gives a veth the NAPI instance threaded NAPI \
+             needs). The router's receive path runs in threaded NAPI pinned to CPU \
+             {ROUTER_CPU}; the load generator, the daemon and the switch's side run on CPU \
+             {OTHER_CPU}, the switch's side before the generator (SCHED_FIFO), so that no \
+             reply is lost to the generator. Router's CPU: CPU {ROUTER_CPU}'s user, system, \
+             irq and softirq time (/proc/stat) per reply the switch received. Issue 20's \
              target: the XDP responder at most 1/3 of the kernel's cost.\n"
         );
         let _ = writeln!(

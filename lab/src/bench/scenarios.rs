@@ -20,9 +20,10 @@ use vrrp_harness::capture::Capture;
 use vrrp_harness::daemons::{Vrrpd, XDP_TAKEN_OVER};
 use vrrp_harness::fixtures;
 use vrrp_harness::loadgen::{
-    Flood, machine_busy_seconds, machine_softirq_seconds, process_cpu_seconds,
+    Flood, Injection, Sending, machine_busy_seconds, machine_softirq_seconds, process_cpu_seconds,
     process_tree_pss_kib, raw_socket_drops,
 };
+use vrrp_harness::netns::Netns;
 use vrrp_harness::pinger::Pinger;
 use vrrp_harness::process::Scratch;
 use vrrp_harness::topology::{BRIDGE, Segment};
@@ -402,11 +403,10 @@ pub fn floods(options: &BenchOptions, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
-fn rx_packets(segment: &Segment) -> u64 {
-    segment
-        .client
-        .ns
-        .run_ok(["cat", "/sys/class/net/eth0/statistics/rx_packets"])
+/// The frames `interface` of `ns` has received.
+fn rx_packets(ns: &Netns, interface: &str) -> u64 {
+    let counter = format!("/sys/class/net/{interface}/statistics/rx_packets");
+    ns.run_ok(["cat", counter.as_str()])
         .ok()
         .and_then(|t| t.trim().parse().ok())
         .unwrap_or(0)
@@ -484,39 +484,39 @@ fn arp_round(
     total
         .latency_us
         .extend(arp_latency(&segment, mac, options.scale(50, 200) as usize)?);
-    let rx_before = rx_packets(&segment);
+    let rx_before = rx_packets(&segment.client.ns, "eth0");
     let busy_before = machine_busy_seconds().unwrap_or(0.0);
     let softirq_before = machine_softirq_seconds().unwrap_or(0.0);
-    let flooded = flood_the_vip_with_arp(&segment, duration, None)?;
+    let flooded = flood_the_vip_with_arp(
+        &segment,
+        (&segment.client.ns, "eth0"),
+        duration,
+        Sending::default(),
+    )?;
     total.busy_seconds += machine_busy_seconds().unwrap_or(0.0) - busy_before;
     total.softirq_seconds += machine_softirq_seconds().unwrap_or(0.0) - softirq_before;
-    total.replies += rx_packets(&segment).saturating_sub(rx_before);
+    total.replies += rx_packets(&segment.client.ns, "eth0").saturating_sub(rx_before);
     total.requests += flooded.sent;
     total.flood_seconds += flooded.elapsed.as_secs_f64();
     drop(owner);
     Ok(())
 }
 
-/// The client's ARP requests for the VIP, as fast as they go for `duration` (the sender
-/// pinned to `cpu` if one is given), and a moment for the last replies to arrive.
+/// The client's ARP requests for the VIP, as fast as they go for `duration`, out of
+/// `interface` of `ns` and sent as `sending` says; then a moment for the last replies to
+/// arrive.
 fn flood_the_vip_with_arp(
     segment: &Segment,
+    (ns, interface): (&Netns, &str),
     duration: Duration,
-    cpu: Option<usize>,
+    sending: Sending,
 ) -> Result<vrrp_harness::loadgen::FloodReport> {
     let request = fixtures::arp_request(
         segment.client.mac()?,
         fixtures::CLIENT_IP,
         fixtures::SEED_VIP,
     );
-    let flood = Flood::start_on(
-        &segment.client.ns,
-        "eth0",
-        vec![request],
-        duration,
-        50_000_000,
-        cpu,
-    )?;
+    let flood = Flood::start_sending(ns, interface, vec![request], duration, 50_000_000, sending)?;
     std::thread::sleep(duration);
     let flooded = flood.stop()?;
     std::thread::sleep(Duration::from_millis(200));
@@ -539,8 +539,9 @@ struct DriverArpTotals {
 }
 
 /// Issue 20, target 6: the ARP flood with the XDP program in driver mode, and the router's own
-/// CPU per reply. veth hands a driver-mode program's XDP_TX frames only to a peer with a
-/// program of its own, so the switch's end of the router's link gets a pass-through one. The
+/// CPU per reply. The requests enter the router's link as live XDP frames (as a NIC's driver
+/// receives them), the switch's end of the link counts and drops the replies (veth hands a
+/// driver-mode program's XDP_TX frames only to a peer with a program of its own). The
 /// router's receive path runs in threaded NAPI pinned to [`ROUTER_CPU`], everything else on
 /// [`OTHER_CPU`], so that ROUTER_CPU's busy time is the router's cost alone. The kernel's row
 /// has the same setup: a pass-through program in driver mode on the router's interface too (it
@@ -582,18 +583,24 @@ fn arp_driver_round(
     total: &mut DriverArpTotals,
 ) -> Result<()> {
     use vrrp_harness::driver_mode::{
-        PassProgram, cpu_busy_and_softirq_seconds, pin_process, pin_receive_path,
+        DriverModeProgram, cpu_busy_and_softirq_seconds, pin_process, pin_receive_path,
+        run_before_normal_tasks,
     };
     let segment = Segment::new(1)?;
     let scratch = Scratch::new("bench-arp-driver")?;
     let router = segment.router(1);
-    let _switch_side = PassProgram::attach_driver_mode(&segment.switch, &router.port)?;
-    pin_receive_path(&segment.switch, &router.port, OTHER_CPU)?;
-    let (arguments, _router_side): (&[&str], Option<PassProgram>) = match implementation {
+    // The replies end at the switch's end of the router's link, counted there and dropped.
+    // That end's receive path runs before the load generator on their shared CPU, so that
+    // every reply the router sends is taken off its ring: none of the router's work is lost.
+    let _switch_side = DriverModeProgram::drop_all(&segment.switch, &router.port)?;
+    for thread in pin_receive_path(&segment.switch, &router.port, OTHER_CPU)? {
+        run_before_normal_tasks(thread)?;
+    }
+    let (arguments, _router_side): (&[&str], Option<DriverModeProgram>) = match implementation {
         Implementation::Xdp => (&["--xdp-mode", "driver"], None),
         _ => (
             &["--datapath", "socket"],
-            Some(PassProgram::attach_driver_mode(&router.ns, router.ifname)?),
+            Some(DriverModeProgram::pass(&router.ns, router.ifname)?),
         ),
     };
     let mut owner = Daemon::Vrrpd(Vrrpd::start(
@@ -613,13 +620,24 @@ fn arp_driver_round(
     pin_receive_path(&router.ns, router.ifname, ROUTER_CPU)?;
     pin_process(owner.root_pid(), OTHER_CPU)?;
     std::thread::sleep(Duration::from_millis(300));
-    let rx_before = rx_packets(&segment);
+    let replies_before = rx_packets(&segment.switch, &router.port);
     let cpu_before = cpu_busy_and_softirq_seconds(ROUTER_CPU).context("/proc/stat")?;
-    let flooded = flood_the_vip_with_arp(&segment, duration, Some(OTHER_CPU))?;
+    // The requests reach the router's driver as a NIC's would: as frames, with no socket
+    // buffer for veth to copy first (see LiveFrames). They are transmitted on the switch's
+    // end of the router's link.
+    let flooded = flood_the_vip_with_arp(
+        &segment,
+        (&segment.switch, &router.port),
+        duration,
+        Sending {
+            cpu: Some(OTHER_CPU),
+            injection: Injection::XdpLiveFrames,
+        },
+    )?;
     let cpu_after = cpu_busy_and_softirq_seconds(ROUTER_CPU).context("/proc/stat")?;
     total.router_busy_seconds += cpu_after.0 - cpu_before.0;
     total.router_softirq_seconds += cpu_after.1 - cpu_before.1;
-    total.replies += rx_packets(&segment).saturating_sub(rx_before);
+    total.replies += rx_packets(&segment.switch, &router.port).saturating_sub(replies_before);
     total.requests += flooded.sent;
     total.flood_seconds += flooded.elapsed.as_secs_f64();
     Ok(())
