@@ -92,11 +92,11 @@ impl Lane {
 
     /// The lane's state, if nothing is queued on it and its worker is not at work: what is
     /// done with it then comes in order with the instance's other work.
-    fn idle(&self) -> Option<tokio::sync::MutexGuard<'_, LaneState>> {
+    fn idle(&self) -> Option<tokio::sync::OwnedMutexGuard<LaneState>> {
         if self.pending.load(Ordering::Acquire) != 0 {
             return None;
         }
-        self.state.try_lock().ok()
+        Arc::clone(&self.state).try_lock_owned().ok()
     }
 }
 
@@ -132,6 +132,13 @@ impl Workers {
     }
 
     /// The instance's lane, its worker started on first use.
+    /// The instance's lane with its state held, if it is idle (see [`Lane::idle`]).
+    fn idle_lane(&self, name: &str) -> Option<(Lane, tokio::sync::OwnedMutexGuard<LaneState>)> {
+        let lane = self.lane(name)?;
+        let state = lane.idle()?;
+        Some((lane, state))
+    }
+
     fn lane(&self, name: &str) -> Option<Lane> {
         let mut lanes = self.lanes.lock().ok()?;
         if let Some(lane) = lanes.get(name) {
@@ -168,10 +175,7 @@ impl Workers {
         if !plan.accept {
             return false;
         }
-        let Some(lane) = self.lane(plan.name()) else {
-            return false;
-        };
-        let Some(mut state) = lane.idle() else {
+        let Some((_, mut state)) = self.idle_lane(plan.name()) else {
             return false;
         };
         if !add_addresses(&self.context, plan).is_empty() {
@@ -189,10 +193,7 @@ impl Workers {
         if rounds == 0 || !plan.garp_interval.is_zero() {
             return false;
         }
-        let Some(lane) = self.lane(plan.name()) else {
-            return false;
-        };
-        let Some(mut state) = lane.idle() else {
+        let Some((lane, mut state)) = self.idle_lane(plan.name()) else {
             return false;
         };
         let Some(sender) = sender_for(plan, &mut state.senders) else {

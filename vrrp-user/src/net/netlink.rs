@@ -179,20 +179,11 @@ impl Netlink {
         if address.is_ipv4() {
             message.attributes.push(AddressAttribute::Local(address));
         }
-        match self
-            .requests
-            .acknowledged(RouteNetlinkMessage::DelAddress(message), 0)
-        {
-            Err(NetlinkError::Refused(error))
-                if matches!(
-                    error.raw_os_error(),
-                    Some(libc::EADDRNOTAVAIL | libc::ENODEV)
-                ) =>
-            {
-                Ok(())
-            }
-            result => result,
-        }
+        in_place_already(
+            self.requests
+                .acknowledged(RouteNetlinkMessage::DelAddress(message), 0),
+            &[libc::EADDRNOTAVAIL, libc::ENODEV],
+        )
     }
 
     /// Creates the macvlan `name` on `base` with `mac` in private mode and brings it up
@@ -286,14 +277,7 @@ impl Netlink {
             self.requests
                 .acknowledged(RouteNetlinkMessage::DelRoute(message), 0)
         };
-        match result {
-            Err(NetlinkError::Refused(error))
-                if !add && error.raw_os_error() == Some(libc::ESRCH) =>
-            {
-                Ok(())
-            }
-            result => result,
-        }
+        in_place_already(result, if add { &[] } else { &[libc::ESRCH] })
     }
 }
 
@@ -312,15 +296,26 @@ impl Netlink {
             self.requests
                 .acknowledged(RouteNetlinkMessage::DelRule(message), 0)
         };
-        match result {
-            Err(NetlinkError::Refused(error))
-                if (add && error.raw_os_error() == Some(libc::EEXIST))
-                    || (!add && error.raw_os_error() == Some(libc::ENOENT)) =>
-            {
-                Ok(())
-            }
-            result => result,
+        in_place_already(result, &[if add { libc::EEXIST } else { libc::ENOENT }])
+    }
+}
+
+/// `result`, with the kernel's refusals for one of the errnos `meaning_in_place` taken as
+/// success: they say the request's effect is there already (an address or route gone, a rule
+/// present).
+fn in_place_already(
+    result: Result<(), NetlinkError>,
+    meaning_in_place: &[i32],
+) -> Result<(), NetlinkError> {
+    match result {
+        Err(NetlinkError::Refused(error))
+            if error
+                .raw_os_error()
+                .is_some_and(|errno| meaning_in_place.contains(&errno)) =>
+        {
+            Ok(())
         }
+        result => result,
     }
 }
 

@@ -29,9 +29,19 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(1);
 /// A netlink socket for acknowledged requests, shared by every address worker.
 #[derive(Debug)]
 pub struct Requests {
-    socket: Mutex<Socket>,
+    connection: Mutex<Connection>,
     sequence: AtomicU32,
 }
+
+/// The socket, and the buffer its replies are read into (kept, not allocated per request).
+#[derive(Debug)]
+struct Connection {
+    socket: Socket,
+    reply: Vec<u8>,
+}
+
+/// Room for any acknowledgement: an error carries the request back, and requests are small.
+const REPLY_BUFFER: usize = 8192;
 
 impl Requests {
     pub fn open() -> io::Result<Requests> {
@@ -44,7 +54,10 @@ impl Requests {
         };
         super::sys::set_option(&socket, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &timeout)?;
         Ok(Requests {
-            socket: Mutex::new(socket),
+            connection: Mutex::new(Connection {
+                socket,
+                reply: Vec::with_capacity(REPLY_BUFFER),
+            }),
             sequence: AtomicU32::new(1),
         })
     }
@@ -65,17 +78,17 @@ impl Requests {
         request.serialize(&mut bytes);
         // A poisoned lock only means another worker panicked mid-request; the socket itself
         // is still sound.
-        let socket = self
-            .socket
+        let mut connection = self
+            .connection
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Connection { socket, reply } = &mut *connection;
         socket.send(&bytes, 0)?;
-        let mut reply = Vec::with_capacity(8192);
         loop {
             reply.clear();
-            socket.recv(&mut reply, 0)?;
+            socket.recv(reply, 0)?;
             // A reply to an earlier request that timed out is passed over.
-            if let Some(answer) = answer_to(sequence, &reply)? {
+            if let Some(answer) = answer_to(sequence, reply)? {
                 return answer;
             }
         }
