@@ -147,7 +147,7 @@ pub fn vrrpd_8() -> Vec<u8> {
         "",
         &[(
             "VRRPD_LOG",
-            "Which log lines are written, as a tracing filter (default info, debug with -D). VRRPD_LOG=info,takeover=debug adds one line per takeover: its master-down deadline (CLOCK_MONOTONIC, ns), when the deadline was seen due and when the advert's send returned, both after the deadline.",
+            "Which log lines are written, as a tracing filter (default info, debug with -D). VRRPD_LOG=info,takeover=debug adds one line per takeover: its master-down deadline (CLOCK_MONOTONIC, ns), when the deadline was seen due, when the advert's send started and when it returned, each after the deadline.",
         )],
     );
     tagged_section(

@@ -1,16 +1,18 @@
 //! Where a vrrpd takeover's excess over Master_Down_Interval goes (issue 20, target 1: the
 //! profile of the excess). vrrpd logs, per takeover, its master-down deadline and when it saw
-//! the deadline due and when its advert's send returned (CLOCK_MONOTONIC, the clock of the XDP
-//! program's records); the capture gives the master's last advert and the backup's first on the
-//! wire (CLOCK_REALTIME). With the offset between the two clocks, the excess splits into four
-//! parts that add up to it:
+//! the deadline due and when its advert's send started and returned (CLOCK_MONOTONIC, the clock
+//! of the XDP program's records); the capture gives the master's last advert and the backup's
+//! first on the wire (CLOCK_REALTIME). With the offset between the two clocks, the excess splits
+//! into five parts that add up to it:
 //!
 //! 1. the master's advert on the wire -> the backup's record of it (deadline - Master_Down_Interval):
 //!    the switch, the backup's receive path and, in socket mode, the thread's wake-up;
 //! 2. the deadline -> the protocol thread seeing it due (its wake-up and spin);
-//! 3. seen due -> the advert's send returned (the record's last look, the state machine, the
-//!    send system call);
-//! 4. the send returned -> the advert on the wire at the switch (negative when the capture
+//! 3. seen due -> the advert's send started (the record's last look, the state machine, the
+//!    advert stamped from its template);
+//! 4. the send system call, started -> returned (the kernel's output path; on veth and a bridge
+//!    it carries the frame through the switch and to the other ports' queues itself);
+//! 5. the send returned -> the advert on the wire at the switch (negative when the capture
 //!    took the frame before the system call returned).
 
 /// The `VRRPD_LOG` directive that turns the timing line on.
@@ -21,26 +23,28 @@ pub const TAKEOVER_TIMING: &str = "takeover=debug";
 pub struct Logged {
     pub deadline_ns: u64,
     pub seen_due_after_ns: u64,
+    pub send_started_after_ns: u64,
     pub sent_after_ns: u64,
 }
 
-/// The four parts of one takeover's excess, in ms (see the module's comment).
+/// The five parts of one takeover's excess, in ms (see the module's comment).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Parts {
     pub receive_ms: f64,
     pub wake_ms: f64,
-    pub decide_and_send_ms: f64,
+    pub decide_ms: f64,
+    pub send_ms: f64,
     pub to_wire_ms: f64,
 }
 
 impl Parts {
     pub fn excess_ms(&self) -> f64 {
-        self.receive_ms + self.wake_ms + self.decide_and_send_ms + self.to_wire_ms
+        self.receive_ms + self.wake_ms + self.decide_ms + self.send_ms + self.to_wire_ms
     }
 }
 
 /// Every takeover timing line of a vrrpd log ("(VI_1) takeover: deadline D ns, seen due +S ns,
-/// advert sent +A ns").
+/// send started +P ns, advert sent +A ns").
 pub fn logged(log: &str) -> Vec<Logged> {
     log.lines().filter_map(parse_line).collect()
 }
@@ -48,11 +52,13 @@ pub fn logged(log: &str) -> Vec<Logged> {
 fn parse_line(line: &str) -> Option<Logged> {
     let rest = line.split_once("takeover: deadline ")?.1;
     let (deadline, rest) = rest.split_once(" ns, seen due +")?;
-    let (seen, rest) = rest.split_once(" ns, advert sent +")?;
+    let (seen, rest) = rest.split_once(" ns, send started +")?;
+    let (started, rest) = rest.split_once(" ns, advert sent +")?;
     let sent = rest.strip_suffix(" ns")?;
     Some(Logged {
         deadline_ns: deadline.trim().parse().ok()?,
         seen_due_after_ns: seen.parse().ok()?,
+        send_started_after_ns: started.parse().ok()?,
         sent_after_ns: sent.parse().ok()?,
     })
 }
@@ -96,7 +102,8 @@ pub fn parts(
     Some(Parts {
         receive_ms: ms(recorded - i128::from(last_master_ns)),
         wake_ms: ms(i128::from(line.seen_due_after_ns)),
-        decide_and_send_ms: ms(i128::from(line.sent_after_ns) - i128::from(line.seen_due_after_ns)),
+        decide_ms: ms(i128::from(line.send_started_after_ns) - i128::from(line.seen_due_after_ns)),
+        send_ms: ms(i128::from(line.sent_after_ns) - i128::from(line.send_started_after_ns)),
         to_wire_ms: ms(on_wire - sent_at(line)),
     })
 }
@@ -107,13 +114,14 @@ mod tests {
 
     #[test]
     fn a_timing_line_is_read_from_a_console_log() {
-        let log = "2026-12-06T07:00:00.1Z DEBUG (VI_1) takeover: deadline 5000000000 ns, seen due +1200 ns, advert sent +9800 ns\n\
+        let log = "2026-12-06T07:00:00.1Z DEBUG (VI_1) takeover: deadline 5000000000 ns, seen due +1200 ns, send started +3400 ns, advert sent +9800 ns\n\
                    2026-12-06T07:00:00.1Z  INFO (VI_1) Entering MASTER STATE\n";
         assert_eq!(
             logged(log),
             vec![Logged {
                 deadline_ns: 5_000_000_000,
                 seen_due_after_ns: 1200,
+                send_started_after_ns: 3400,
                 sent_after_ns: 9800
             }]
         );
@@ -125,6 +133,7 @@ mod tests {
         let line = Logged {
             deadline_ns: 10_000_000_000,
             seen_due_after_ns: 2_000,
+            send_started_after_ns: 5_000,
             sent_after_ns: 12_000,
         };
         // The master's last advert 20 µs before the backup recorded it; the backup's advert on
@@ -138,7 +147,8 @@ mod tests {
         assert!((parts.excess_ms() - excess).abs() < 1e-9, "{parts:?}");
         assert!((parts.receive_ms - 0.020).abs() < 1e-9);
         assert!((parts.wake_ms - 0.002).abs() < 1e-9);
-        assert!((parts.decide_and_send_ms - 0.010).abs() < 1e-9);
+        assert!((parts.decide_ms - 0.003).abs() < 1e-9);
+        assert!((parts.send_ms - 0.007).abs() < 1e-9);
         assert!((parts.to_wire_ms - 0.003).abs() < 1e-9);
         // A line from another takeover, seconds away, is not taken for this one.
         let elsewhere = Logged {

@@ -119,8 +119,12 @@ impl Thread {
                             Ok(())
                         })
                 } else if let Some(socket) = self.sockets.get(&running.socket) {
+                    let started = monotonic_now();
                     let sent = running.template.send(socket, priority, running.ah.as_mut());
-                    self.sent_on_the_spot_at = monotonic_now();
+                    self.spot_send = super::SpotSend {
+                        started,
+                        returned: monotonic_now(),
+                    };
                     sent
                 } else {
                     Ok(())

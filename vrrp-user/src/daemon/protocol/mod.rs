@@ -201,6 +201,13 @@ struct Running {
     liveness_slot: Option<u32>,
 }
 
+/// When an advert's send system call started and returned (CLOCK_MONOTONIC).
+#[derive(Clone, Copy, Default)]
+struct SpotSend {
+    started: Instant,
+    returned: Instant,
+}
+
 struct Thread {
     instances: Vec<Running>,
     sockets: HashMap<(u32, Family), VrrpSocket>,
@@ -237,9 +244,9 @@ struct Thread {
     handing_over: Option<(tokio::sync::oneshot::Sender<Handed>, Instant)>,
     /// When the last advert left.
     last_advert_sent: Instant,
-    /// When the send of the last advert sent on the spot (not batched) returned: a takeover's
-    /// timing line reports it (`timers`).
-    sent_on_the_spot_at: Instant,
+    /// When the send of the last advert sent on the spot (not batched) started and returned: a
+    /// takeover's timing line reports them (`timers`).
+    spot_send: SpotSend,
     /// A pass over the timers is serving masters' periodic adverts: they are queued in
     /// `outbox` and leave together at the end of the pass, one sendmmsg per socket (`timers`).
     batching: bool,
@@ -321,7 +328,7 @@ pub fn spawn(
         carried,
         handing_over: None,
         last_advert_sent: Instant::from_ns(0),
-        sent_on_the_spot_at: Instant::from_ns(0),
+        spot_send: SpotSend::default(),
         batching: false,
         outbox: Vec::new(),
         installed_at_once: None,

@@ -108,7 +108,7 @@ impl Thread {
                     let seen_due = now;
                     now = monotonic_now();
                     if is_master_down && self.instances[index].fsm.state() != was {
-                        self.log_takeover_timing(index, next, seen_due, self.sent_on_the_spot_at);
+                        self.log_takeover_timing(index, next, seen_due);
                     }
                 } else if !is_master_down && next <= now + COALESCE {
                     // Served at its own deadline's time, a moment early.
@@ -136,21 +136,18 @@ impl Thread {
     /// How a master-down takeover went against its deadline, for the bench's breakdown of the
     /// takeover's excess (issue 20, target 1). Off unless asked for (`VRRPD_LOG` with
     /// `takeover=debug`): the line comes after the advert has left. Times are CLOCK_MONOTONIC,
-    /// the clock of the XDP program's records, in ns.
-    fn log_takeover_timing(
-        &self,
-        index: usize,
-        deadline: Instant,
-        seen_due: Instant,
-        sent: Instant,
-    ) {
+    /// the clock of the XDP program's records, in ns; the send's are those of the advert the
+    /// takeover just sent (`SpotSend`).
+    fn log_takeover_timing(&self, index: usize, deadline: Instant, seen_due: Instant) {
+        let after = |at: Instant| at.as_ns().saturating_sub(deadline.as_ns());
         tracing::debug!(
             target: "takeover",
-            "({}) takeover: deadline {} ns, seen due +{} ns, advert sent +{} ns",
+            "({}) takeover: deadline {} ns, seen due +{} ns, send started +{} ns, advert sent +{} ns",
             self.instances[index].plan.name(),
             deadline.as_ns(),
-            seen_due.as_ns().saturating_sub(deadline.as_ns()),
-            sent.as_ns().saturating_sub(deadline.as_ns()),
+            after(seen_due),
+            after(self.spot_send.started),
+            after(self.spot_send.returned),
         );
     }
 
