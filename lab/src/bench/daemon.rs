@@ -12,6 +12,9 @@ use vrrp_harness::topology::Host;
 
 use super::takeover::TAKEOVER_TIMING;
 
+/// The `VRRPD_LOG` directive that logs the adverts the kernel refused to send.
+const SEND_FAILURES: &str = "vrrp_user::daemon::protocol::actions=debug";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Implementation {
     Xdp,
@@ -186,10 +189,12 @@ impl Daemon {
         scratch: &Scratch,
     ) -> Result<Daemon> {
         // vrrpd logs each takeover's timing against its deadline, for the failover scenario's
-        // breakdown of the excess (one line per takeover, written after its advert left).
+        // breakdown of the excess (one line per takeover, written after its advert left), and
+        // every advert the kernel refused to send (none in a sound run; with VRRP_TEST_KEEP,
+        // the kept logs then tell a master that did not send from adverts that were lost).
         let takeover_timing = [
             "env".to_string(),
-            format!("VRRPD_LOG=info,{TAKEOVER_TIMING}"),
+            format!("VRRPD_LOG=info,{TAKEOVER_TIMING},{SEND_FAILURES}"),
         ];
         Ok(match implementation {
             Implementation::Xdp => Daemon::Vrrpd(Vrrpd::start_under(
