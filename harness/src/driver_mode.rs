@@ -162,14 +162,15 @@ fn load_verdict_program(verdict: u32) -> Result<OwnedFd> {
 /// answers in place (XDP_TX) leaves its reply in them; writing the frame each time keeps every
 /// frame sent the one asked for.
 fn load_frame_writer(frame: &[u8]) -> Result<OwnedFd> {
-    let length = i32::try_from(frame.len()).context("frame too long")?;
+    // Store offsets are 16 bits; a live frame fits in a page anyway.
+    let length = i16::try_from(frame.len()).context("frame too long")?;
     let mut program = vec![
         // r2 = ctx->data, r3 = ctx->data_end (struct xdp_md).
         instruction(LOAD_WORD, 2, 1, 0, 0),
         instruction(LOAD_WORD, 3, 1, 4, 0),
         // if r2 + length > r3: too short a packet, send it as it is.
         instruction(MOV64_REG, 4, 2, 0, 0),
-        instruction(ADD64_IMM, 4, 0, 0, length),
+        instruction(ADD64_IMM, 4, 0, 0, i32::from(length)),
     ];
     let mut stores = Vec::new();
     let words = frame.chunks_exact(4);

@@ -161,7 +161,9 @@ fn batch_sender<'a>(
             Box::new(move || Ok(socket.send_batch(&batch)? as u64))
         }
         Injection::XdpLiveFrames => {
-            /// Each frame is repeated this often per call, to keep the syscall's share small.
+            /// Each frame is repeated this often per call: a call sets up a page pool for its
+            /// frames and tears it down after, and the teardown waits for an RCU grace period
+            /// (tens of ms here), so that a call carries many frames.
             const REPEAT: u32 = 65536;
             let senders = frames
                 .iter()

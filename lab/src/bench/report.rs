@@ -466,9 +466,11 @@ impl Report {
              needs). The router's receive path runs in threaded NAPI pinned to CPU \
              {ROUTER_CPU}; the load generator, the daemon and the switch's side run on CPU \
              {OTHER_CPU}, the switch's side before the generator (SCHED_FIFO), so that no \
-             reply is lost to the generator. Router's CPU: CPU {ROUTER_CPU}'s user, system, \
-             irq and softirq time (/proc/stat) per reply the switch received. Issue 20's \
-             target: the XDP responder at most 1/3 of the kernel's cost.\n"
+             reply is lost to the generator. The generator offers more than either responder \
+             takes: what the router's receive ring cannot hold is dropped on the generator's \
+             CPU, at no cost to the router. Router's CPU: CPU {ROUTER_CPU}'s user, system, irq \
+             and softirq time (/proc/stat) per reply the switch received. Issue 20's target: \
+             the XDP responder at most 1/3 of the kernel's cost.\n"
         );
         let _ = writeln!(
             out,
