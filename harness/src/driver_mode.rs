@@ -9,6 +9,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use anyhow::{Context, Result, bail};
 
 use crate::netns::Netns;
+use crate::packet_socket::interface_index;
 
 /// `enum bpf_cmd` (include/uapi/linux/bpf.h).
 const BPF_PROG_LOAD: libc::c_long = 5;
@@ -194,17 +195,6 @@ fn load_frame_writer(frame: &[u8]) -> Result<OwnedFd> {
     program.push(instruction(MOV64_IMM, 0, 0, 0, XDP_TX as i32));
     program.push(instruction(EXIT, 0, 0, 0, 0));
     load_program(&program)
-}
-
-/// The index of `interface` in the calling thread's namespace.
-fn interface_index(interface: &str) -> Result<u32> {
-    let name = std::ffi::CString::new(interface)?;
-    // SAFETY: a valid C string.
-    let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
-    if ifindex == 0 {
-        bail!("no interface {interface}");
-    }
-    Ok(ifindex)
 }
 
 /// A program that gives every frame one verdict, attached in driver mode to one interface;

@@ -11,14 +11,18 @@ pub struct PacketSocket {
     ifindex: i32,
 }
 
+/// The index of `interface` in the calling thread's namespace (vrrpd's own lookup), or an
+/// error when there is none.
+pub fn interface_index(interface: &str) -> Result<u32> {
+    match vrrp_user::net::sys::interface_index(interface) {
+        0 => bail!("no interface {interface}"),
+        index => Ok(index),
+    }
+}
+
 impl PacketSocket {
     pub fn open(interface: &str) -> Result<PacketSocket> {
-        let name = std::ffi::CString::new(interface)?;
-        // SAFETY: if_nametoindex reads a valid C string.
-        let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) } as i32;
-        if ifindex == 0 {
-            bail!("no interface {interface}");
-        }
+        let ifindex = interface_index(interface)? as i32;
         let protocol = (libc::ETH_P_ALL as u16).to_be() as i32;
         // SAFETY: plain socket creation.
         let raw = unsafe {

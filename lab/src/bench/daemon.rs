@@ -192,7 +192,7 @@ impl Daemon {
         // breakdown of the excess (one line per takeover, written after its advert left), and
         // every advert the kernel refused to send (none in a sound run; with VRRP_TEST_KEEP,
         // the kept logs then tell a master that did not send from adverts that were lost).
-        let takeover_timing = [
+        let log_directives = [
             "env".to_string(),
             format!("VRRPD_LOG=info,{TAKEOVER_TIMING},{SEND_FAILURES}"),
         ];
@@ -203,7 +203,7 @@ impl Daemon {
                 config,
                 scratch,
                 &[],
-                &takeover_timing,
+                &log_directives,
             )?),
             Implementation::Socket => Daemon::Vrrpd(Vrrpd::start_under(
                 host,
@@ -211,7 +211,7 @@ impl Daemon {
                 config,
                 scratch,
                 &["--datapath", "socket"],
-                &takeover_timing,
+                &log_directives,
             )?),
             Implementation::Keepalived => Daemon::Keepalived(
                 Keepalived::start(host, label, config, scratch)?,
