@@ -66,6 +66,14 @@ impl Frame {
         }
     }
 
+    /// Makes this frame a copy of `packet`, in the buffer it has.
+    pub fn copy_from(&mut self, packet: Outgoing<'_>) {
+        self.bytes.clear();
+        self.bytes.extend_from_slice(packet.bytes);
+        self.destination = packet.destination;
+        self.hop_limit = packet.hop_limit;
+    }
+
     /// The frame as a packet for [`super::sys::send_packets`].
     pub fn outgoing(&self) -> Outgoing<'_> {
         Outgoing {

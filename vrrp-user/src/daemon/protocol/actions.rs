@@ -11,11 +11,10 @@ use vrrp_common::time::Instant;
 use vrrp_common::wire::Family;
 use vrrp_common::wire::vrrp::PRIORITY_STOP;
 
-use super::{Outcome, QueuedAdvert, Thread, Unpublished};
+use super::{Outcome, Thread, Unpublished};
 use crate::daemon::addresses::Work;
 use crate::fsm::{Action, Input, Reason};
-use crate::net::advert::Frame;
-use crate::net::sys::{Outgoing, monotonic_now};
+use crate::net::sys::monotonic_now;
 use crate::notify::Event;
 
 /// At most one takeover's address work on the protocol thread per this much time: it takes
@@ -54,26 +53,15 @@ impl Thread {
 
     /// Sends the queued adverts, one sendmmsg per socket (in the order they were queued).
     pub(super) fn send_queued_adverts(&mut self) {
-        if self.outbox.is_empty() {
-            return;
-        }
-        let mut outbox = std::mem::take(&mut self.outbox);
-        outbox.sort_by_key(|queued| queued.socket);
-        for same_socket in outbox.chunk_by(|a, b| a.socket == b.socket) {
-            let Some(socket) = self.sockets.get(&same_socket[0].socket) else {
-                continue;
+        let sockets = &self.sockets;
+        self.outbox.send_by_socket(|socket, packets| {
+            let Some(socket) = sockets.get(&socket) else {
+                return;
             };
-            let packets: Vec<Outgoing<'_>> = same_socket
-                .iter()
-                .map(|queued| queued.frame.outgoing())
-                .collect();
-            if let Err(error) = socket.send_batch(&packets) {
+            if let Err(error) = socket.send_batch(packets) {
                 debug!("sending {} adverts: {error}", packets.len());
             }
-        }
-        // The buffer's capacity is kept for the next pass.
-        outbox.clear();
-        self.outbox = outbox;
+        });
     }
 
     /// Whether a takeover's address work may be done on this thread rather than by the
@@ -112,10 +100,7 @@ impl Thread {
                     running
                         .template
                         .stamp(priority, running.ah.as_mut(), |packet| {
-                            outbox.push(QueuedAdvert {
-                                socket,
-                                frame: Frame::copy_of(packet),
-                            });
+                            outbox.queue(socket, packet);
                             Ok(())
                         })
                 } else if let Some(socket) = self.sockets.get(&running.socket) {

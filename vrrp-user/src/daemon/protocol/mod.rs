@@ -20,6 +20,7 @@
 
 mod actions;
 mod lifecycle;
+mod outbox;
 mod publish;
 mod receive;
 mod sync;
@@ -48,7 +49,7 @@ use super::stand_in::{self, StandIn};
 use crate::config::model::Scheduling;
 use crate::datapath::xdp::XdpDatapath;
 use crate::fsm::{self, FaultReason, Input};
-use crate::net::advert::{AdvertTemplate, Frame};
+use crate::net::advert::AdvertTemplate;
 use crate::net::ipsec_ah::AhSession;
 use crate::net::sys::{self, monotonic_now};
 use crate::net::vrrp_socket::VrrpSocket;
@@ -250,7 +251,7 @@ struct Thread {
     /// A pass over the timers is serving masters' periodic adverts: they are queued in
     /// `outbox` and leave together at the end of the pass, one sendmmsg per socket (`timers`).
     batching: bool,
-    outbox: Vec<QueuedAdvert>,
+    outbox: outbox::Outbox,
     /// The instance whose takeover's addresses were just installed on this thread
     /// (`AddressWorkers::install_at_once`): its gratuitous ARPs may follow here too.
     installed_at_once: Option<usize>,
@@ -258,12 +259,6 @@ struct Thread {
     last_at_once: Instant,
     /// The transitions of the input being acted on, reported once its actions are done.
     transitions_reported: Vec<Outcome>,
-}
-
-/// A copy of an advert packet waiting in the outbox, and the socket it leaves by.
-struct QueuedAdvert {
-    socket: (u32, Family),
-    frame: Frame,
 }
 
 /// Starts the protocol thread with the initial instances; `handed` is what the previous
@@ -330,7 +325,7 @@ pub fn spawn(
         last_advert_sent: Instant::from_ns(0),
         spot_send: SpotSend::default(),
         batching: false,
-        outbox: Vec::new(),
+        outbox: outbox::Outbox::default(),
         installed_at_once: None,
         last_at_once: Instant::from_ns(0),
         transitions_reported: Vec::new(),
