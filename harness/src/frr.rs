@@ -3,10 +3,12 @@
 //! vty (`-P 0`), both in the foreground with their log in the scratch directory.
 //!
 //! What FRR needs around it (checked against FRR 8.4): VRRPv3 only, group 224.0.0.18, no
-//! authentication, priorities 1-254, intervals a multiple of 10 ms; the virtual address lives on
-//! a macvlan in bridge mode named `vrrp4-VRID` with the virtual MAC, which FRR keeps in
-//! protodown while it is not master. arp_ignore / arp_announce keep the parent interface from
-//! answering ARP for the address while FRR is backup.
+//! authentication, priorities 1-254, intervals a multiple of 10 ms; the virtual addresses of each
+//! family live on a macvlan in bridge mode with that family's virtual MAC (00:00:5e:00:01:VRID,
+//! 00:00:5e:00:02:VRID), which FRR finds by its parent and MAC and keeps in protodown while it
+//! is not master. The IPv6 one needs a link-local address of its own (addrgenmode random).
+//! arp_ignore / arp_announce keep the parent interface from answering ARP for the address while
+//! FRR is backup.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,17 +21,49 @@ use crate::topology::Host;
 /// One VRRP instance as FRR is told it.
 #[derive(Clone, Debug)]
 pub struct FrrInstance {
+    /// The interface the instance runs on (the macvlans' parent).
+    pub interface: String,
     pub vrid: u8,
     pub priority: u8,
-    /// The virtual address with its prefix length, e.g. "192.0.2.99/24".
-    pub address: String,
+    /// The virtual addresses with their prefix lengths, e.g. "192.0.2.99/24", of either family
+    /// (FRR runs a virtual router per family under one VRID).
+    pub addresses: Vec<String>,
     pub interval_ms: u32,
 }
 
+/// An address family of a virtual router.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    fn of(address: &str) -> Family {
+        if address.contains(':') {
+            Family::V6
+        } else {
+            Family::V4
+        }
+    }
+}
+
 impl FrrInstance {
-    /// The macvlan FRR expects for this VRID's IPv4 side.
-    pub fn macvlan(&self) -> String {
-        format!("vrrp4-{}", self.vrid)
+    /// The macvlan this instance's `family` side has (unique per parent interface and VRID).
+    pub fn macvlan(&self, family: Family) -> String {
+        let digit = match family {
+            Family::V4 => 4,
+            Family::V6 => 6,
+        };
+        format!("vrrp{digit}-{}-{}", self.interface, self.vrid)
+    }
+
+    /// The families the instance has addresses of.
+    fn families(&self) -> Vec<Family> {
+        [Family::V4, Family::V6]
+            .into_iter()
+            .filter(|family| self.addresses.iter().any(|a| Family::of(a) == *family))
+            .collect()
     }
 }
 
@@ -76,35 +110,58 @@ impl Frr {
         ] {
             ns.sysctl(key)?;
         }
-        for instance in instances {
-            let macvlan = instance.macvlan();
-            let mac = format!("00:00:5e:00:01:{:02x}", instance.vrid);
-            ns.run_ok([
-                "ip",
-                "link",
-                "add",
-                &macvlan,
-                "link",
-                host.ifname,
-                "type",
-                "macvlan",
-                "mode",
-                "bridge",
-            ])?;
-            // iproute2 refuses addrgenmode in `link add`: set it while the link is down.
-            ns.run_ok([
-                "ip",
-                "link",
-                "set",
-                &macvlan,
-                "address",
-                &mac,
-                "addrgenmode",
-                "random",
-            ])?;
-            ns.run_ok(["ip", "addr", "add", &instance.address, "dev", &macvlan])?;
-            ns.run_ok(["ip", "link", "set", &macvlan, "up"])?;
+        if instances
+            .iter()
+            .any(|instance| instance.families().contains(&Family::V6))
+        {
+            // The IPv6 macvlans' link-local addresses are usable at once, not after DAD; and
+            // a router takes no addresses from the router advertisements FRR's IPv6 masters
+            // send (the other router's, and its own macvlans' from its parent interface).
+            // (`all` does not reach the parents, which exist already: each is set itself.)
+            let mut parents: Vec<&str> = instances.iter().map(|i| i.interface.as_str()).collect();
+            parents.sort_unstable();
+            parents.dedup();
+            let parents = parents
+                .into_iter()
+                .map(|parent| format!("net.ipv6.conf.{parent}.accept_ra=0"));
+            for key in [
+                "net.ipv6.conf.all.accept_dad=0".to_string(),
+                "net.ipv6.conf.default.accept_dad=0".to_string(),
+                "net.ipv6.conf.default.accept_ra=0".to_string(),
+            ]
+            .into_iter()
+            .chain(parents)
+            {
+                ns.sysctl(&key)?;
+            }
         }
+        // One `ip -batch` for every macvlan: hundreds of them at the scale scenario's size.
+        let mut batch = String::new();
+        for instance in instances {
+            for family in instance.families() {
+                let macvlan = instance.macvlan(family);
+                let family_byte = if family == Family::V4 { 1 } else { 2 };
+                let mac = format!("00:00:5e:00:{family_byte:02x}:{:02x}", instance.vrid);
+                batch.push_str(&format!(
+                    "link add {macvlan} link {} type macvlan mode bridge\n",
+                    instance.interface
+                ));
+                // iproute2 refuses addrgenmode in `link add`: set it while the link is down.
+                batch.push_str(&format!(
+                    "link set {macvlan} address {mac} addrgenmode random\n"
+                ));
+                for address in instance
+                    .addresses
+                    .iter()
+                    .filter(|a| Family::of(a) == family)
+                {
+                    batch.push_str(&format!("addr add {address} dev {macvlan}\n"));
+                }
+                batch.push_str(&format!("link set {macvlan} up\n"));
+            }
+        }
+        let batch_file = scratch.write(&format!("{label}-macvlans.batch"), &batch)?;
+        ns.run_ok(["ip", "-batch", &batch_file.display().to_string()])?;
         // The daemons drop to user frr: their files must be readable by it.
         let zebra_config = scratch.write(&format!("{label}-zebra.conf"), "")?;
         let config = scratch.join(&format!("{label}-vrrpd.conf"));
@@ -134,15 +191,22 @@ impl Frr {
     /// Writes vrrpd's configuration for `instances` and starts it: at first, and again after
     /// [`Frr::stop_vrrpd`] (zebra keeps running, as when an operator restarts only vrrpd).
     pub fn start_vrrpd(&mut self, host: &Host, instances: &[FrrInstance]) -> Result<()> {
-        let mut config = format!("interface {}\n", self.interface);
+        let mut config = String::new();
         for instance in instances {
             let vrid = instance.vrid;
-            let address = instance.address.split('/').next().unwrap_or_default();
             config.push_str(&format!(
-                " vrrp {vrid} version 3\n vrrp {vrid} priority {}\n vrrp {vrid} \
-                 advertisement-interval {}\n vrrp {vrid} preempt\n vrrp {vrid} ip {address}\n",
-                instance.priority, instance.interval_ms
+                "interface {}\n vrrp {vrid} version 3\n vrrp {vrid} priority {}\n vrrp {vrid} \
+                 advertisement-interval {}\n vrrp {vrid} preempt\n",
+                instance.interface, instance.priority, instance.interval_ms
             ));
+            for address in &instance.addresses {
+                let keyword = match Family::of(address) {
+                    Family::V4 => "ip",
+                    Family::V6 => "ipv6",
+                };
+                let bare = address.split('/').next().unwrap_or_default();
+                config.push_str(&format!(" vrrp {vrid} {keyword} {bare}\n"));
+            }
         }
         std::fs::write(&self.config, config)?;
         readable_by_all(&self.config)?;
@@ -213,13 +277,30 @@ impl Frr {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// The log zebra and vrrpd share.
+    pub fn log_path(&self) -> &std::path::Path {
+        &self.log
+    }
+
+    /// zebra, which FRR's vrrpd needs running (it owns the interfaces and the protodown).
+    pub fn zebra_pid(&self) -> i32 {
+        self.zebra.pid()
+    }
 }
 
-/// Whether `host` carries `instance`'s address where clients reach it: FRR's macvlan is up and
-/// out of protodown (FRR keeps the address configured on it in every state).
+/// Whether `host` carries `instance`'s IPv4 addresses where clients reach them: FRR's macvlan is
+/// up and out of protodown (FRR keeps the addresses configured on it in every state).
 pub fn serves(host: &Host, instance: &FrrInstance) -> bool {
     host.ns
-        .run_ok(["ip", "-d", "link", "show", "dev", &instance.macvlan()])
+        .run_ok([
+            "ip",
+            "-d",
+            "link",
+            "show",
+            "dev",
+            &instance.macvlan(Family::V4),
+        ])
         .is_ok_and(|text| {
             text.contains(",UP") && !text.contains("protodown on") && text.contains("LOWER_UP")
         })

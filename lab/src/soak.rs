@@ -131,9 +131,10 @@ fn frr_instances(router: usize, tracking_down: bool) -> Vec<FrrInstance> {
     INSTANCES
         .iter()
         .map(|(vrid, vip, priorities)| FrrInstance {
+            interface: "eth0".to_string(),
             vrid: *vrid,
             priority: effective_priority(priorities[router - 1], tracking_down),
-            address: format!("{vip}/24"),
+            addresses: vec![format!("{vip}/24")],
             interval_ms: (INTERVAL_NS / 1_000_000) as u32,
         })
         .collect()

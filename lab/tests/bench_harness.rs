@@ -1,7 +1,7 @@
 //! `cargo xtask bench --quick` runs every scenario to the end and produces its table, so the
 //! harness cannot rot. Its figures are not asserted: timings belong to the benchmark, not tests.
 
-use vrrp_lab::bench::{self, BenchOptions};
+use vrrp_lab::bench::{self, BenchOptions, Implementation};
 
 #[test]
 fn the_quick_benchmark_runs_every_scenario() {
@@ -57,6 +57,18 @@ fn the_quick_benchmark_runs_every_scenario() {
     }
     // An ARP and an ND flood for vrrpd (XDP and socket) and keepalived, the ARP flood for FRR.
     assert_eq!(report.spoofed_rows().len(), 7);
+    // Both scale setups for every implementation, FRR's vrrpd included, each with the
+    // master's PSS summed over its processes (FRR's: vrrpd and zebra).
+    let scale = report.scale_rows();
+    assert_eq!(scale.len(), 8);
+    for setup in ["255 VRIDs on 1 interface", "instances on 4 interfaces"] {
+        assert!(
+            scale.iter().any(|row| row.setup.contains(setup)
+                && row.implementation == Implementation::Frr
+                && row.master_pss_kib > 0),
+            "FRR in {setup}"
+        );
+    }
     // Every implementation started, FRR's vrrpd included.
     assert_eq!(report.startup_rows().len(), 4);
     // 5 changes at 2 paces for 3 implementations.

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use vrrp_common::wire::vrrp::Version;
 use vrrp_harness::daemons::{Keepalived, Vrrpd, XDP_TAKEN_OVER};
 use vrrp_harness::frr::{Frr, FrrInstance};
+use vrrp_harness::loadgen::process_tree_pss_kib;
 use vrrp_harness::process::{LogTally, Scratch, Spawned};
 use vrrp_harness::topology::Host;
 
@@ -113,13 +114,19 @@ pub enum Daemon {
     Frr(Frr, usize),
 }
 
-/// FRR logs its transitions as "Backup -> Master" (vrrpd/vrrp.c, vrrp_change_state); the
-/// bench's keepalived lines for its one instance map onto them.
+/// FRR logs its transitions as "[VRID 5] [IPv4] Backup -> Master" (vrrpd/vrrp.c,
+/// vrrp_change_state; Initialize is its state before start and after shutdown); the bench's
+/// keepalived lines map onto them, an instance's first BACKUP ("(init)") onto the one from
+/// Initialize, FAULT onto a return to Initialize.
 fn frr_needle(needle: &str) -> &str {
     if needle.ends_with("Entering MASTER STATE") {
         "-> Master"
     } else if needle.ends_with("Entering BACKUP STATE") {
         "-> Backup"
+    } else if needle.ends_with("Entering BACKUP STATE (init)") {
+        "Initialize -> Backup"
+    } else if needle.ends_with("Entering FAULT STATE") {
+        "-> Initialize"
     } else {
         needle
     }
@@ -140,18 +147,85 @@ fn frr_instances(path: &std::path::Path) -> Result<Vec<FrrInstance>> {
                 "FRR runs VRRPv3 without authentication only ({})",
                 instance.name
             );
-            let vip = instance
-                .addresses
-                .first()
-                .with_context(|| format!("{} has no virtual address", instance.name))?;
+            anyhow::ensure!(
+                !instance.addresses.is_empty(),
+                "{} has no virtual address",
+                instance.name
+            );
             Ok(FrrInstance {
+                interface: instance.interface.clone(),
                 vrid: instance.vrid,
                 priority: instance.priority,
-                address: format!("{}/{}", vip.address, vip.prefix),
+                // FRR has no excluded addresses: those of virtual_ipaddress_excluded stay off.
+                addresses: instance
+                    .addresses
+                    .iter()
+                    .map(|vip| format!("{}/{}", vip.address, vip.prefix))
+                    .collect(),
                 interval_ms: u32::from(instance.advert_interval_cs) * 10,
             })
         })
         .collect()
+}
+
+/// A daemon prepared by [`Daemon::prepare`], its process not started yet.
+pub struct Pending<'a> {
+    implementation: Implementation,
+    host: &'a Host,
+    label: String,
+    config: String,
+    scratch: &'a Scratch,
+    /// FRR's zebra, running, and the instances its vrrpd is to be told.
+    frr: Option<(Frr, Vec<FrrInstance>)>,
+}
+
+impl Pending<'_> {
+    /// Starts the daemon's process and returns at once.
+    pub fn start(self) -> Result<Daemon> {
+        let Pending {
+            implementation,
+            host,
+            label,
+            config,
+            scratch,
+            frr,
+        } = self;
+        // vrrpd logs each takeover's timing against its deadline, for the failover scenario's
+        // breakdown of the excess (one line per takeover, written after its advert left), and
+        // every advert the kernel refused to send (none in a sound run; with VRRP_TEST_KEEP,
+        // the kept logs then tell a master that did not send from adverts that were lost).
+        let log_directives = [
+            "env".to_string(),
+            format!("VRRPD_LOG=info,{TAKEOVER_TIMING},{SEND_FAILURES}"),
+        ];
+        Ok(match (implementation, frr) {
+            (Implementation::Xdp, _) => Daemon::Vrrpd(Vrrpd::start_under(
+                host,
+                &label,
+                &config,
+                scratch,
+                &[],
+                &log_directives,
+            )?),
+            (Implementation::Socket, _) => Daemon::Vrrpd(Vrrpd::start_under(
+                host,
+                &label,
+                &config,
+                scratch,
+                &["--datapath", "socket"],
+                &log_directives,
+            )?),
+            (Implementation::Keepalived, _) => Daemon::Keepalived(
+                Keepalived::start(host, &label, &config, scratch)?,
+                scratch.join(&format!("{label}-vrrp.pid")),
+            ),
+            (Implementation::Frr, Some((mut frr, instances))) => {
+                frr.start_vrrpd(host, &instances)?;
+                Daemon::Frr(frr, 0)
+            }
+            (Implementation::Frr, None) => anyhow::bail!("FRR was not prepared"),
+        })
+    }
 }
 
 impl Daemon {
@@ -188,45 +262,39 @@ impl Daemon {
         config: &str,
         scratch: &Scratch,
     ) -> Result<Daemon> {
-        // vrrpd logs each takeover's timing against its deadline, for the failover scenario's
-        // breakdown of the excess (one line per takeover, written after its advert left), and
-        // every advert the kernel refused to send (none in a sound run; with VRRP_TEST_KEEP,
-        // the kept logs then tell a master that did not send from adverts that were lost).
-        let log_directives = [
-            "env".to_string(),
-            format!("VRRPD_LOG=info,{TAKEOVER_TIMING},{SEND_FAILURES}"),
-        ];
-        Ok(match implementation {
-            Implementation::Xdp => Daemon::Vrrpd(Vrrpd::start_under(
-                host,
-                label,
-                config,
-                scratch,
-                &[],
-                &log_directives,
-            )?),
-            Implementation::Socket => Daemon::Vrrpd(Vrrpd::start_under(
-                host,
-                label,
-                config,
-                scratch,
-                &["--datapath", "socket"],
-                &log_directives,
-            )?),
-            Implementation::Keepalived => Daemon::Keepalived(
-                Keepalived::start(host, label, config, scratch)?,
-                scratch.join(&format!("{label}-vrrp.pid")),
-            ),
-            Implementation::Frr => {
-                let path = scratch.write(&format!("{label}.conf"), config)?;
-                Daemon::Frr(Frr::start(host, label, &frr_instances(&path)?, scratch)?, 0)
-            }
+        Daemon::prepare(implementation, host, label, config, scratch)?.start()
+    }
+
+    /// What a daemon needs before its process starts: for FRR, zebra and the instances'
+    /// macvlans, as FRR's service has them up (seconds, with hundreds of macvlans); nothing
+    /// for the others. [`Pending::start`] then starts the daemon itself, so that a scenario
+    /// times, or starts together, the daemons alone.
+    pub fn prepare<'a>(
+        implementation: Implementation,
+        host: &'a Host,
+        label: &str,
+        config: &str,
+        scratch: &'a Scratch,
+    ) -> Result<Pending<'a>> {
+        let frr = if implementation == Implementation::Frr {
+            let path = scratch.write(&format!("{label}.conf"), config)?;
+            let instances = frr_instances(&path)?;
+            Some((Frr::prepare(host, label, &instances, scratch)?, instances))
+        } else {
+            None
+        };
+        Ok(Pending {
+            implementation,
+            host,
+            label: label.to_string(),
+            config: config.to_string(),
+            scratch,
+            frr,
         })
     }
 
-    /// [`Daemon::launch`], reading `clock` just before the daemon's process starts: FRR's
-    /// zebra (and the instances' macvlans) come up first, as FRR's service has them, so that
-    /// the start-up scenario times vrrpd as it times the others.
+    /// [`Daemon::launch`], reading `clock` just before the daemon's process starts (after
+    /// [`Daemon::prepare`]).
     pub fn launch_timed<T>(
         implementation: Implementation,
         host: &Host,
@@ -235,17 +303,9 @@ impl Daemon {
         scratch: &Scratch,
         clock: impl Fn() -> T,
     ) -> Result<(T, Daemon)> {
-        if implementation == Implementation::Frr {
-            let path = scratch.write(&format!("{label}.conf"), config)?;
-            let instances = frr_instances(&path)?;
-            let mut frr = Frr::prepare(host, label, &instances, scratch)?;
-            let started = clock();
-            frr.start_vrrpd(host, &instances)?;
-            return Ok((started, Daemon::Frr(frr, 0)));
-        }
+        let pending = Daemon::prepare(implementation, host, label, config, scratch)?;
         let started = clock();
-        let daemon = Daemon::launch(implementation, host, label, config, scratch)?;
-        Ok((started, daemon))
+        Ok((started, pending.start()?))
     }
 
     /// Stops the daemon with `signal` (SIGTERM: its own shutdown, priority 0 from a master).
@@ -304,6 +364,16 @@ impl Daemon {
         }
     }
 
+    /// The proportional set size in KiB summed over the daemon's processes: vrrpd's one,
+    /// keepalived's parent and VRRP child, FRR's vrrpd and the zebra it cannot run without.
+    pub fn pss_kib(&self) -> Option<u64> {
+        let daemon = process_tree_pss_kib(self.root_pid())?;
+        match self {
+            Daemon::Frr(frr, _) => Some(daemon + process_tree_pss_kib(frr.zebra_pid())?),
+            _ => Some(daemon),
+        }
+    }
+
     pub fn log(&self) -> String {
         match self {
             Daemon::Vrrpd(v) => v.log(),
@@ -346,15 +416,17 @@ impl Daemon {
         self.log().matches(needle).count()
     }
 
-    /// A tally of `needles` in the log of vrrpd or keepalived (FRR's shared log is not
-    /// tallied), read as it grows.
-    pub fn tally(&self, needles: &[&str]) -> Option<LogTally> {
-        let path = match self {
-            Daemon::Vrrpd(v) => v.process.log_path(),
-            Daemon::Keepalived(k, _) => k.process.log_path(),
-            Daemon::Frr(..) => return None,
-        };
-        Some(LogTally::new(path, needles))
+    /// A tally of `needles` (keepalived's log lines, FRR's in their place) in the daemon's log,
+    /// read as it grows.
+    pub fn tally(&self, needles: &[&str]) -> LogTally {
+        match self {
+            Daemon::Vrrpd(v) => LogTally::new(v.process.log_path(), needles),
+            Daemon::Keepalived(k, _) => LogTally::new(k.process.log_path(), needles),
+            Daemon::Frr(frr, _) => {
+                let needles: Vec<&str> = needles.iter().map(|n| frr_needle(n)).collect();
+                LogTally::new(frr.log_path(), &needles)
+            }
+        }
     }
 
     /// Waits until `needle` appears at least `count` times in the log.

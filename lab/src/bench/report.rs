@@ -242,6 +242,10 @@ impl Report {
         self.scale.push(row);
     }
 
+    pub fn scale_rows(&self) -> &[ScaleRow] {
+        &self.scale
+    }
+
     pub fn startup(&mut self, row: StartupRow) {
         self.startup.push(row);
     }
@@ -530,7 +534,7 @@ impl Report {
         let _ = writeln!(out, "\n## Scale: many instances at 10 ms, two routers\n");
         let _ = writeln!(
             out,
-            "255 VRIDs on 1 interface: ~1000 VIPs (IPv4, and IPv6 excluded), every implementation. Issue 20's setup: 1000 IPv6 instances on 4 interfaces (250 VRIDs each, 4 VIPs each) for vrrpd, keepalived at 100 (4 × 25; it collapses at 255), compared per advert. Converged in: from the two routers' start (together; vrrpd's XDP program is waited for after it, before the window) until the master holds every instance and the backup has started all of its own. CPU: the process that runs VRRP (keepalived's VRRP child), over the window, which starts 10 s after convergence (the start-up race's address work, VIPs installed and removed again and the gratuitous ARPs of garp_master_delay, is over by then). Per advert: the master's CPU time over the packets its interfaces sent in the window. PSS: the proportional set size summed over all the daemon's processes (/proc/PID/smaps_rollup; keepalived's parent and its VRRP child), at the end of the window.\n"
+            "255 VRIDs on 1 interface: ~1000 VIPs (IPv4, and IPv6 excluded), every implementation. Issue 20's setup: 1000 IPv6 instances on 4 interfaces (250 VRIDs each, 4 VIPs each) for vrrpd, keepalived and FRR at 100 (4 × 25; keepalived collapses at 255), compared per advert. FRR: a macvlan per instance (and family) on each router, up with zebra before the start; it runs the IPv4 addresses of the 255 VRIDs (it has no excluded addresses). Converged in: from the two routers' start (together; vrrpd's XDP program is waited for after it, before the window) until the master holds every instance and the backup has started all of its own. CPU: the process that runs VRRP (keepalived's VRRP child, FRR's vrrpd), over the window, which starts 10 s after convergence (the start-up race's address work, VIPs installed and removed again and the gratuitous ARPs of garp_master_delay, is over by then). Per advert: the master's CPU time over the packets its interfaces sent in the window. PSS: the proportional set size summed over all the daemon's processes (/proc/PID/smaps_rollup; keepalived's parent and its VRRP child; FRR's vrrpd and the zebra it needs, which holds the macvlans), at the end of the window.\n"
         );
         let _ = writeln!(
             out,
