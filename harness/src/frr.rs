@@ -46,15 +46,22 @@ impl Family {
             Family::V4
         }
     }
+
+    /// The digit of its macvlans' names ("vrrp4-", "vrrp6-"), its byte of the virtual MAC
+    /// (RFC 5798 section 7.3: 00:00:5e:00:01:VRID, 00:00:5e:00:02:VRID) and the word FRR's
+    /// `vrrp VRID ip|ipv6 ADDRESS` takes.
+    fn naming(self) -> (u8, u8, &'static str) {
+        match self {
+            Family::V4 => (4, 1, "ip"),
+            Family::V6 => (6, 2, "ipv6"),
+        }
+    }
 }
 
 impl FrrInstance {
     /// The macvlan this instance's `family` side has (unique per parent interface and VRID).
     pub fn macvlan(&self, family: Family) -> String {
-        let digit = match family {
-            Family::V4 => 4,
-            Family::V6 => 6,
-        };
+        let (digit, _, _) = family.naming();
         format!("vrrp{digit}-{}-{}", self.interface, self.vrid)
     }
 
@@ -140,7 +147,7 @@ impl Frr {
         for instance in instances {
             for family in instance.families() {
                 let macvlan = instance.macvlan(family);
-                let family_byte = if family == Family::V4 { 1 } else { 2 };
+                let (_, family_byte, _) = family.naming();
                 let mac = format!("00:00:5e:00:{family_byte:02x}:{:02x}", instance.vrid);
                 batch.push_str(&format!(
                     "link add {macvlan} link {} type macvlan mode bridge\n",
@@ -200,10 +207,7 @@ impl Frr {
                 instance.interface, instance.priority, instance.interval_ms
             ));
             for address in &instance.addresses {
-                let keyword = match Family::of(address) {
-                    Family::V4 => "ip",
-                    Family::V6 => "ipv6",
-                };
+                let (_, _, keyword) = Family::of(address).naming();
                 let bare = address.split('/').next().unwrap_or_default();
                 config.push_str(&format!(" vrrp {vrid} {keyword} {bare}\n"));
             }

@@ -55,8 +55,8 @@ fn the_quick_benchmark_runs_every_scenario() {
             "both driver-mode responders answered, on the router's CPU"
         );
     }
-    // An ARP and an ND flood for vrrpd (XDP and socket) and keepalived, the ARP flood for FRR.
-    assert_eq!(report.spoofed_rows().len(), 7);
+    // An ARP and an ND flood for vrrpd (XDP and socket), keepalived and FRR.
+    assert_eq!(report.spoofed_rows().len(), 8);
     // Both scale setups for every implementation, FRR's vrrpd included, each with the
     // master's PSS summed over its processes (FRR's: vrrpd and zebra).
     let scale = report.scale_rows();
