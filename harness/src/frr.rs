@@ -15,6 +15,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use vrrp_common::wire::Family;
+use vrrp_common::wire::ethernet::virtual_mac;
+
 use crate::process::{Scratch, Spawned};
 use crate::topology::Host;
 
@@ -31,45 +34,26 @@ pub struct FrrInstance {
     pub interval_ms: u32,
 }
 
-/// An address family of a virtual router.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Family {
-    V4,
-    V6,
-}
-
-impl Family {
-    fn of(address: &str) -> Family {
-        if address.contains(':') {
-            Family::V6
-        } else {
-            Family::V4
-        }
-    }
-
-    /// The digit of its macvlans' names ("vrrp4-", "vrrp6-"), its byte of the virtual MAC
-    /// (RFC 5798 section 7.3: 00:00:5e:00:01:VRID, 00:00:5e:00:02:VRID) and the word FRR's
-    /// `vrrp VRID ip|ipv6 ADDRESS` takes.
-    fn naming(self) -> (u8, u8, &'static str) {
-        match self {
-            Family::V4 => (4, 1, "ip"),
-            Family::V6 => (6, 2, "ipv6"),
-        }
+/// The family of an address as the harness writes it ("192.0.2.99/24", "2001:db8::99/64").
+fn family_of(address: &str) -> Family {
+    if address.contains(':') {
+        Family::Ipv6
+    } else {
+        Family::Ipv4
     }
 }
 
 impl FrrInstance {
     /// The macvlan this instance's `family` side has (unique per parent interface and VRID).
     pub fn macvlan(&self, family: Family) -> String {
-        let (digit, _, _) = family.naming();
-        format!("vrrp{digit}-{}-{}", self.interface, self.vrid)
+        format!("vrrp{}-{}-{}", family as u8, self.interface, self.vrid)
     }
 
     /// The families the instance has addresses of.
     fn families(&self) -> Vec<Family> {
-        [Family::V4, Family::V6]
+        [Family::Ipv4, Family::Ipv6]
             .into_iter()
-            .filter(|family| self.addresses.iter().any(|a| Family::of(a) == *family))
+            .filter(|family| self.addresses.iter().any(|a| family_of(a) == *family))
             .collect()
     }
 }
@@ -119,7 +103,7 @@ impl Frr {
         }
         if instances
             .iter()
-            .any(|instance| instance.families().contains(&Family::V6))
+            .any(|instance| instance.families().contains(&Family::Ipv6))
         {
             // The IPv6 macvlans' link-local addresses are usable at once, not after DAD; and
             // a router takes no addresses from the router advertisements FRR's IPv6 masters
@@ -147,8 +131,9 @@ impl Frr {
         for instance in instances {
             for family in instance.families() {
                 let macvlan = instance.macvlan(family);
-                let (_, family_byte, _) = family.naming();
-                let mac = format!("00:00:5e:00:{family_byte:02x}:{:02x}", instance.vrid);
+                let mac = virtual_mac(family, instance.vrid)
+                    .map(|byte| format!("{byte:02x}"))
+                    .join(":");
                 batch.push_str(&format!(
                     "link add {macvlan} link {} type macvlan mode bridge\n",
                     instance.interface
@@ -157,11 +142,7 @@ impl Frr {
                 batch.push_str(&format!(
                     "link set {macvlan} address {mac} addrgenmode random\n"
                 ));
-                for address in instance
-                    .addresses
-                    .iter()
-                    .filter(|a| Family::of(a) == family)
-                {
+                for address in instance.addresses.iter().filter(|a| family_of(a) == family) {
                     batch.push_str(&format!("addr add {address} dev {macvlan}\n"));
                 }
                 batch.push_str(&format!("link set {macvlan} up\n"));
@@ -207,7 +188,10 @@ impl Frr {
                 instance.interface, instance.priority, instance.interval_ms
             ));
             for address in &instance.addresses {
-                let (_, _, keyword) = Family::of(address).naming();
+                let keyword = match family_of(address) {
+                    Family::Ipv4 => "ip",
+                    Family::Ipv6 => "ipv6",
+                };
                 let bare = address.split('/').next().unwrap_or_default();
                 config.push_str(&format!(" vrrp {vrid} {keyword} {bare}\n"));
             }
@@ -303,7 +287,7 @@ pub fn serves(host: &Host, instance: &FrrInstance) -> bool {
             "link",
             "show",
             "dev",
-            &instance.macvlan(Family::V4),
+            &instance.macvlan(Family::Ipv4),
         ])
         .is_ok_and(|text| {
             text.contains(",UP") && !text.contains("protodown on") && text.contains("LOWER_UP")
