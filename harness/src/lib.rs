@@ -19,6 +19,7 @@ pub mod sampler;
 pub mod seed_pair;
 pub mod side_by_side;
 pub mod snmp;
+pub mod stall;
 pub mod topology;
 pub mod wire;
 

@@ -126,13 +126,35 @@ pub fn family(address: &IpAddr) -> Family {
     }
 }
 
-/// The longest gap between two of `adverts` sent within `[from, to)` (wall clock ns).
-pub fn longest_gap(adverts: &[SeenAdvert], from: u64, to: u64) -> std::time::Duration {
+/// A silence between two consecutive adverts: when it began (the capture time of the advert
+/// before it, wall clock ns) and how long it lasted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Gap {
+    pub length: std::time::Duration,
+    pub opened_ns: u64,
+}
+
+/// Every gap between two of `adverts` sent within `[from, to)` (wall clock ns), in order.
+pub fn gaps(adverts: &[SeenAdvert], from: u64, to: u64) -> Vec<Gap> {
     let times: Vec<u64> = adverts
         .iter()
         .map(|a| a.time_ns)
         .filter(|t| (from..to).contains(t))
         .collect();
-    let longest = times.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
-    std::time::Duration::from_nanos(longest)
+    times
+        .windows(2)
+        .map(|w| Gap {
+            length: std::time::Duration::from_nanos(w[1] - w[0]),
+            opened_ns: w[0],
+        })
+        .collect()
+}
+
+/// The longest gap between two of `adverts` sent within `[from, to)` (wall clock ns).
+pub fn longest_gap(adverts: &[SeenAdvert], from: u64, to: u64) -> std::time::Duration {
+    gaps(adverts, from, to)
+        .into_iter()
+        .map(|gap| gap.length)
+        .max()
+        .unwrap_or_default()
 }

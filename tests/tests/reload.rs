@@ -2,9 +2,9 @@
 //! timers and place in the election. At 10 ms adverts, a rolling VIP addition (master first,
 //! backup a second later), a priority change that crosses no one, and a new advert interval
 //! move nothing: no transition on either router, no gap between the master's adverts longer
-//! than an interval plus 2 ms, the virtual address present on the master at every sample (5 ms
-//! apart),
-//! and the new one installed and answering.
+//! than an interval plus 2 ms (for the time the machine ran the daemon: see
+//! `vrrp_harness::stall`), the virtual address present on the master at every sample (5 ms
+//! apart), and the new one installed and answering.
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -14,6 +14,7 @@ use vrrp_harness::daemons::{Vrrpd, master_and_backup, master_held_throughout};
 use vrrp_harness::pinger::Pinger;
 use vrrp_harness::process::Scratch;
 use vrrp_harness::sampler::Sampler;
+use vrrp_harness::stall::StallWitness;
 use vrrp_harness::topology::{BRIDGE, Segment};
 use vrrp_harness::{wait_until, wire};
 
@@ -60,6 +61,7 @@ fn reloads_that_change_vips_priority_and_interval_move_nothing() {
     let capture =
         Capture::start(&segment.switch, BRIDGE, "ip proto 112", scratch.path()).expect("capture");
     let sampler = Sampler::address(segment.router(1), VIP);
+    let witness = StallWitness::start().expect("stall witness");
     std::thread::sleep(STEP);
     let started = wall_clock_ns();
 
@@ -90,6 +92,7 @@ fn reloads_that_change_vips_priority_and_interval_move_nothing() {
     reload(&mut master, &config(98, "0.02", &[VIP, NEW_VIP]));
     std::thread::sleep(STEP);
     let ended = wall_clock_ns();
+    let stalls = witness.finish();
 
     let vip = sampler.finish();
     let (samples, misses) = (vip.taken, vip.missed);
@@ -117,23 +120,34 @@ fn reloads_that_change_vips_priority_and_interval_move_nothing() {
             .all(|a| a.interval_cs == 2 && a.priority == 98),
         "the new interval and priority are advertised"
     );
-    let before = wire::longest_gap(&adverts, started, interval_changed);
-    let after = wire::longest_gap(&adverts, interval_changed, ended);
+    let the_daemon_s = |from, to| {
+        stalls
+            .longest_gap_of_the_daemon(&wire::gaps(&adverts, from, to))
+            .map(|(_, length)| length)
+            .unwrap_or_default()
+    };
+    let before = the_daemon_s(started, interval_changed);
+    let after = the_daemon_s(interval_changed, ended);
     println!(
-        "longest gap between the master's adverts: {:.2} ms at 10 ms, {:.2} ms at 20 ms; {samples} samples of {VIP}, {misses} missed",
+        "longest gap between the master's adverts, the machine's stalls taken out: {:.2} ms at 10 ms, {:.2} ms at 20 ms (as captured: {:.2} and {:.2} ms; longest stall seen {:.2} ms); {samples} samples of {VIP}, {misses} missed",
         before.as_secs_f64() * 1e3,
-        after.as_secs_f64() * 1e3
+        after.as_secs_f64() * 1e3,
+        wire::longest_gap(&adverts, started, interval_changed).as_secs_f64() * 1e3,
+        wire::longest_gap(&adverts, interval_changed, ended).as_secs_f64() * 1e3,
+        stalls.longest().as_secs_f64() * 1e3,
     );
-    // The bound: an advert interval plus 2 ms. It holds on a loaded machine because the
-    // protocol thread runs at real-time priority (daemon/scheduling.rs); at normal priority
-    // this VM's timer wake-ups alone were late by up to 3 ms now and then.
+    // The bound: an advert interval plus 2 ms, for the time the machine ran the daemon
+    // (a stall of this VM itself is taken out of the gap it fell in: vrrp_harness::stall). It
+    // holds on a loaded machine because the protocol thread runs at real-time priority
+    // (daemon/scheduling.rs); at normal priority this VM's timer wake-ups alone were late by up
+    // to 3 ms now and then.
     assert!(
         before <= Duration::from_millis(12),
-        "gap {before:?} at 10 ms adverts: more than an interval plus 2 ms"
+        "gap {before:?} at 10 ms adverts: more than an interval plus 2 ms ({stalls:?})"
     );
     assert!(
         after <= Duration::from_millis(22),
-        "gap {after:?} across the change to 20 ms: more than an interval plus 2 ms"
+        "gap {after:?} across the change to 20 ms: more than an interval plus 2 ms ({stalls:?})"
     );
     assert!(samples > 200, "{samples} samples");
     assert_eq!(misses, 0, "{VIP} missing at {misses} of {samples} samples");

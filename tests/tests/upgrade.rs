@@ -2,7 +2,8 @@
 //! master and the backup are each upgraded twice (with the binary they run, and with another
 //! binary file copied elsewhere), and the master once more with an image that takes 50 ms to
 //! come up (its stand-in keeps the adverts going): no transition on either router, no
-//! priority 0, no gap between the master's adverts longer than an interval plus 2 ms, the VIP
+//! priority 0, no gap between the master's adverts longer than an interval plus 2 ms (for the
+//! time the machine ran the daemon: see `vrrp_harness::stall`), the VIP
 //! on the master and the XDP program on both routers at every 5 ms sample, the PID unchanged. A binary that does
 //! not run is refused and the daemon runs on; one that cannot take the state gets keepalived's
 //! safe restart: priority 0, the backup takes over at Skew_Time.
@@ -16,6 +17,7 @@ use vrrp_harness::daemons::{
 };
 use vrrp_harness::process::Scratch;
 use vrrp_harness::sampler::Sampler;
+use vrrp_harness::stall::StallWitness;
 use vrrp_harness::topology::{BRIDGE, Segment};
 use vrrp_harness::wire;
 
@@ -111,23 +113,28 @@ fn upgrading_the_master_and_the_backup_moves_nothing() {
     let vip = Sampler::address(segment.router(1), VIP);
     let master_xdp = Sampler::xdp_attached(segment.router(1));
     let backup_xdp = Sampler::xdp_attached(segment.router(2));
+    let witness = StallWitness::start().expect("stall witness");
     std::thread::sleep(STEP);
     let started = wall_clock_ns();
     let pids = (master.process.pid() as i64, backup.process.pid() as i64);
 
-    for (daemon, binary) in [
-        (&master, None),
-        (&backup, None),
-        (&master, Some(copy.as_path())),
-        (&backup, Some(copy.as_path())),
-        (&master, Some(slow.as_path())),
+    // When each upgrade was asked for (wall clock ns), to say where a gap fell.
+    let mut asked = Vec::new();
+    for (step, daemon, binary) in [
+        ("master, same binary", &master, None),
+        ("backup, same binary", &backup, None),
+        ("master, copied binary", &master, Some(copy.as_path())),
+        ("backup, copied binary", &backup, Some(copy.as_path())),
+        ("master, slow image", &master, Some(slow.as_path())),
     ] {
+        asked.push((step, wall_clock_ns()));
         let (ok, text) = upgrade(daemon, binary);
         assert!(ok, "vrrpd upgrade: {text}\n{}", daemon.log());
         assert!(text.contains("upgraded in place"), "{text}");
         std::thread::sleep(STEP);
     }
     let ended = wall_clock_ns();
+    let stalls = witness.finish();
 
     let vip = vip.finish();
     let master_xdp = master_xdp.finish();
@@ -175,10 +182,20 @@ fn upgrading_the_master_and_the_backup_moves_nothing() {
         1,
         "{master_log}"
     );
-    let gap = wire::longest_gap(&adverts, started, ended);
+    let gaps = wire::gaps(&adverts, started, ended);
+    let longest = gaps.iter().max().copied().unwrap_or_default();
+    let (gap, daemon_s) = stalls.longest_gap_of_the_daemon(&gaps).unwrap_or_default();
+    let (step, since) = asked
+        .iter()
+        .rev()
+        .find(|(_, at)| *at <= gap.opened_ns)
+        .map(|(step, at)| (*step, (gap.opened_ns - at) as f64 / 1e6))
+        .unwrap_or(("before the first upgrade", 0.0));
     println!(
-        "across 5 upgrades (the stand-in sent up to {stood_in} adverts): longest gap between the master's adverts {:.2} ms at 10 ms; VIP present at {} of {} samples; XDP attached at {} of {} (master) and {} of {} (backup) samples",
-        gap.as_secs_f64() * 1e3,
+        "across 5 upgrades (the stand-in sent up to {stood_in} adverts): longest gap between the master's adverts {:.2} ms at 10 ms; the daemon's longest {:.2} ms once the machine's stalls are taken out, opened {since:.1} ms after the upgrade of the {step} was asked for (longest stall seen {:.2} ms); VIP present at {} of {} samples; XDP attached at {} of {} (master) and {} of {} (backup) samples",
+        longest.length.as_secs_f64() * 1e3,
+        daemon_s.as_secs_f64() * 1e3,
+        stalls.longest().as_secs_f64() * 1e3,
         vip.taken - vip.missed,
         vip.taken,
         master_xdp.taken - master_xdp.missed,
@@ -186,10 +203,11 @@ fn upgrading_the_master_and_the_backup_moves_nothing() {
         backup_xdp.taken - backup_xdp.missed,
         backup_xdp.taken
     );
-    // The bound, as in reload.rs.
+    // The bound, as in reload.rs, for the time this VM ran the daemon
+    // (vrrp_harness::stall).
     assert!(
-        gap <= Duration::from_millis(12),
-        "gap {gap:?} at 10 ms adverts: more than an interval plus 2 ms"
+        daemon_s <= Duration::from_millis(12),
+        "gap {daemon_s:?} at 10 ms adverts, the machine's stalls taken out: more than an interval plus 2 ms ({gap:?}; {stalls:?})"
     );
     for (what, samples) in [
         ("the VIP on the master", vip),

@@ -1,0 +1,289 @@
+//! A witness of the machine's own stalls. This 2-vCPU VM now and then stops running a CPU
+//! for milliseconds (the hypervisor descheduling a vCPU, or a long non-preemptible stretch of
+//! this PREEMPT_NONE kernel). A real-time thread pinned to each CPU wakes every millisecond and
+//! records every wake-up it got late: during that time nothing of ours could run there
+//! either. The hitless tests hold the daemon to their advert-gap bound for the time the
+//! machine was running it, by taking the witnessed stalls out of each gap
+//! ([`Stalls::longest_gap_of_the_daemon`]); a gap the daemon causes is never excused, because
+//! the witness keeps running through it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::capture::wall_clock_ns;
+use crate::wire::Gap;
+
+/// The witness's period.
+const TICK: Duration = Duration::from_millis(1);
+/// A wake-up at least this late is a stall. Smaller delays are the ordinary jitter of a
+/// real-time wake-up here (tens of microseconds), and are never excused.
+const STALL: Duration = Duration::from_micros(500);
+
+/// A time in which one CPU ran nothing of ours (wall clock ns).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stall {
+    pub cpu: usize,
+    pub from_ns: u64,
+    pub to_ns: u64,
+}
+
+/// The threads that watch; [`StallWitness::finish`] stops them and gives what they saw.
+pub struct StallWitness {
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<Vec<Stall>>>,
+}
+
+impl StallWitness {
+    /// Starts one watching thread per online CPU, each pinned there at SCHED_FIFO priority 1
+    /// (vrrpd's protocol thread's own priority: neither can hold the other off for more than
+    /// a wake-up's work). Needs root, as the namespace tests do.
+    pub fn start() -> anyhow::Result<StallWitness> {
+        // SAFETY: sysconf has no preconditions.
+        let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1) as usize;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let threads = (0..cpus)
+            .map(|cpu| {
+                let (stop, ready) = (stop.clone(), ready_tx.clone());
+                std::thread::spawn(move || match pin_at_real_time(cpu) {
+                    Ok(()) => {
+                        let _ = ready.send(Ok(()));
+                        watch(cpu, &stop)
+                    }
+                    Err(error) => {
+                        let _ = ready.send(Err(error));
+                        Vec::new()
+                    }
+                })
+            })
+            .collect();
+        let witness = StallWitness { stop, threads };
+        for _ in 0..cpus {
+            ready_rx
+                .recv()
+                .map_err(|_| anyhow::anyhow!("a stall witness thread ended"))?
+                .map_err(|error| anyhow::anyhow!("stall witness: {error}"))?;
+        }
+        Ok(witness)
+    }
+
+    pub fn finish(mut self) -> Stalls {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut stalls: Vec<Stall> = self
+            .threads
+            .drain(..)
+            .filter_map(|thread| thread.join().ok())
+            .flatten()
+            .collect();
+        stalls.sort_by_key(|stall| stall.from_ns);
+        Stalls(stalls)
+    }
+}
+
+impl Drop for StallWitness {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Pins the calling thread to `cpu` and makes it SCHED_FIFO at priority 1.
+fn pin_at_real_time(cpu: usize) -> std::io::Result<()> {
+    // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET and sched_setaffinity(0, ...) act
+    // on it and on the calling thread only.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    let param = libc::sched_param { sched_priority: 1 };
+    // SAFETY: sched_setscheduler(0, ...) changes the calling thread's policy only.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The monotonic clock, ns.
+fn monotonic_ns() -> u64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
+}
+
+/// Wakes at every tick of an absolute 1 ms grid until stopped; every wake-up at least
+/// [`STALL`] late is a stall from the tick that was due to the wake-up.
+fn watch(cpu: usize, stop: &AtomicBool) -> Vec<Stall> {
+    let tick = TICK.as_nanos() as u64;
+    let mut stalls = Vec::new();
+    let mut due = monotonic_ns() + tick;
+    while !stop.load(Ordering::Relaxed) {
+        let deadline = libc::timespec {
+            tv_sec: (due / 1_000_000_000) as libc::time_t,
+            tv_nsec: (due % 1_000_000_000) as libc::c_long,
+        };
+        // SAFETY: an absolute sleep on the monotonic clock; a signal only ends it early,
+        // and the next pass measures from the clock again.
+        unsafe {
+            libc::clock_nanosleep(
+                libc::CLOCK_MONOTONIC,
+                libc::TIMER_ABSTIME,
+                &deadline,
+                std::ptr::null_mut(),
+            )
+        };
+        let (woke, wall) = (monotonic_ns(), wall_clock_ns());
+        let late = woke.saturating_sub(due);
+        if late >= STALL.as_nanos() as u64 {
+            stalls.push(Stall {
+                cpu,
+                from_ns: wall - late,
+                to_ns: wall,
+            });
+        }
+        // After a stall the grid goes on from now: missed ticks are not made up.
+        due = due.max(woke) + tick;
+    }
+    stalls
+}
+
+/// What the witness saw, in order of their start.
+#[derive(Clone, Debug, Default)]
+pub struct Stalls(pub Vec<Stall>);
+
+impl Stalls {
+    /// How long, within `[from_ns, to_ns)`, some CPU was stalled (overlapping stalls counted
+    /// once).
+    pub fn within(&self, from_ns: u64, to_ns: u64) -> Duration {
+        let mut covered = 0;
+        let mut reached = from_ns;
+        for stall in &self.0 {
+            let start = stall.from_ns.max(reached);
+            let end = stall.to_ns.min(to_ns);
+            if end > start {
+                covered += end - start;
+                reached = end;
+            }
+        }
+        Duration::from_nanos(covered)
+    }
+
+    /// The longest stall seen.
+    pub fn longest(&self) -> Duration {
+        self.0
+            .iter()
+            .map(|stall| Duration::from_nanos(stall.to_ns - stall.from_ns))
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// Of `gaps`, the one longest once the machine's stalls within it are taken out, and that
+    /// length: the gap the daemon answers for.
+    pub fn longest_gap_of_the_daemon(&self, gaps: &[Gap]) -> Option<(Gap, Duration)> {
+        gaps.iter()
+            .map(|gap| {
+                let opened = gap.opened_ns;
+                let closed = opened + gap.length.as_nanos() as u64;
+                (*gap, gap.length.saturating_sub(self.within(opened, closed)))
+            })
+            .max_by_key(|(_, daemon_s)| *daemon_s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stall(from_ns: u64, to_ns: u64) -> Stall {
+        Stall {
+            cpu: 0,
+            from_ns,
+            to_ns,
+        }
+    }
+
+    #[test]
+    fn overlapping_stalls_count_once_and_only_within_the_window() {
+        let stalls = Stalls(vec![
+            stall(10, 20),
+            stall(15, 30),
+            stall(40, 50),
+            stall(90, 120),
+        ]);
+        assert_eq!(stalls.within(0, 100), Duration::from_nanos(20 + 10 + 10));
+        assert_eq!(stalls.within(25, 45), Duration::from_nanos(5 + 5));
+        assert_eq!(stalls.within(60, 80), Duration::ZERO);
+        assert_eq!(stalls.longest(), Duration::from_nanos(30));
+    }
+
+    #[test]
+    fn a_gap_the_machine_did_not_stall_in_is_the_daemon_s_whole() {
+        let ms = |n: u64| n * 1_000_000;
+        let gaps = [
+            Gap {
+                length: Duration::from_millis(15),
+                opened_ns: ms(100),
+            },
+            Gap {
+                length: Duration::from_millis(11),
+                opened_ns: ms(200),
+            },
+        ];
+        // A 5 ms stall inside the first gap leaves it 10 ms of the daemon's: the second,
+        // unexcused, is the longest.
+        let stalls = Stalls(vec![stall(ms(105), ms(110))]);
+        let (gap, length) = stalls.longest_gap_of_the_daemon(&gaps).expect("a gap");
+        assert_eq!(
+            (gap.opened_ns, length),
+            (ms(200), Duration::from_millis(11))
+        );
+        // With no stall at all, the longest gap is the daemon's in full.
+        let (gap, length) = Stalls::default()
+            .longest_gap_of_the_daemon(&gaps)
+            .expect("a gap");
+        assert_eq!(
+            (gap.opened_ns, length),
+            (ms(100), Duration::from_millis(15))
+        );
+    }
+
+    #[test]
+    fn a_cpu_held_by_a_higher_priority_thread_is_witnessed_as_stalled() {
+        crate::require_root();
+        let witness = StallWitness::start().expect("witness");
+        std::thread::sleep(Duration::from_millis(20));
+        // Hold CPU 0 for 5 ms from a thread above the witness's priority.
+        let held_from = wall_clock_ns();
+        std::thread::spawn(|| {
+            // SAFETY: as in pin_at_real_time, on this thread only.
+            unsafe {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(0, &mut set);
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+                let param = libc::sched_param { sched_priority: 2 };
+                libc::sched_setscheduler(0, libc::SCHED_FIFO, &param);
+            }
+            let spin = std::time::Instant::now();
+            while spin.elapsed() < Duration::from_millis(5) {
+                std::hint::spin_loop();
+            }
+        })
+        .join()
+        .expect("the spinning thread");
+        let held_to = wall_clock_ns();
+        std::thread::sleep(Duration::from_millis(20));
+        let stalls = witness.finish();
+        let on_cpu_0 = Stalls(stalls.0.iter().filter(|s| s.cpu == 0).copied().collect());
+        let seen = on_cpu_0.within(held_from, held_to);
+        assert!(
+            seen >= Duration::from_millis(3),
+            "CPU 0 held for 5 ms, witnessed {seen:?}: {stalls:?}"
+        );
+    }
+}
