@@ -65,6 +65,8 @@ pub struct Frr {
     interface: &'static str,
     zebra: Spawned,
     vrrpd: Option<Spawned>,
+    /// The instances vrrpd runs: those it started with, as [`Frr::reconfigure`] changed them.
+    instances: Vec<FrrInstance>,
     config: PathBuf,
     log: PathBuf,
 }
@@ -171,6 +173,7 @@ impl Frr {
             interface: host.ifname,
             zebra,
             vrrpd: None,
+            instances: Vec::new(),
             config,
             log,
         })
@@ -188,19 +191,86 @@ impl Frr {
                 instance.interface, instance.priority, instance.interval_ms
             ));
             for address in &instance.addresses {
-                let keyword = match family_of(address) {
-                    Family::Ipv4 => "ip",
-                    Family::Ipv6 => "ipv6",
-                };
-                let bare = address.split('/').next().unwrap_or_default();
-                config.push_str(&format!(" vrrp {vrid} {keyword} {bare}\n"));
+                config.push_str(&format!(" {}\n", address_line(vrid, address)));
             }
         }
         std::fs::write(&self.config, config)?;
         readable_by_all(&self.config)?;
         let argv = daemon_argv(VRRPD, &self.namespace, &self.config.display().to_string());
         self.vrrpd = Some(Spawned::start(&host.ns, &argv, &self.log)?);
+        self.instances = instances.to_vec();
         Ok(())
+    }
+
+    /// Changes the running instances to `wanted` as an operator changes FRR: through vtysh,
+    /// each change applied to the running virtual router (a new priority, a new advertisement
+    /// interval, an address added or removed). An added address also goes onto the family's
+    /// macvlan, which FRR expects to carry it (FRR adds no addresses itself). The instances
+    /// themselves must stay the same ones (interface and VRID), and an added address needs
+    /// its family's macvlan: anything else is an error.
+    pub fn reconfigure(&mut self, host: &Host, wanted: &[FrrInstance]) -> Result<()> {
+        anyhow::ensure!(
+            wanted.len() == self.instances.len(),
+            "FRR: instances added or removed are not applied at run time"
+        );
+        for new in wanted {
+            let old = self
+                .instances
+                .iter()
+                .find(|old| old.interface == new.interface && old.vrid == new.vrid)
+                .with_context(|| format!("FRR runs no VRID {} on {}", new.vrid, new.interface))?
+                .clone();
+            let vrid = new.vrid;
+            let mut lines = Vec::new();
+            if new.priority != old.priority {
+                lines.push(format!("vrrp {vrid} priority {}", new.priority));
+            }
+            if new.interval_ms != old.interval_ms {
+                lines.push(format!(
+                    "vrrp {vrid} advertisement-interval {}",
+                    new.interval_ms
+                ));
+            }
+            for address in new.addresses.iter().filter(|a| !old.addresses.contains(a)) {
+                let family = family_of(address);
+                anyhow::ensure!(
+                    old.families().contains(&family),
+                    "FRR: VRID {vrid} has no macvlan for {address}"
+                );
+                host.ns
+                    .run_ok(["ip", "addr", "add", address, "dev", &old.macvlan(family)])?;
+                lines.push(address_line(vrid, address));
+            }
+            for address in old.addresses.iter().filter(|a| !new.addresses.contains(a)) {
+                lines.push(format!("no {}", address_line(vrid, address)));
+            }
+            if !lines.is_empty() {
+                self.configure(&new.interface, &lines)?;
+            }
+            for address in old.addresses.iter().filter(|a| !new.addresses.contains(a)) {
+                host.ns.run_ok([
+                    "ip",
+                    "addr",
+                    "del",
+                    address,
+                    "dev",
+                    &old.macvlan(family_of(address)),
+                ])?;
+            }
+        }
+        self.instances = wanted.to_vec();
+        Ok(())
+    }
+
+    /// `lines` in vtysh's configuration mode of `interface`.
+    fn configure(&self, interface: &str, lines: &[String]) -> Result<()> {
+        let mut commands = vec![
+            "configure terminal".to_string(),
+            format!("interface {interface}"),
+        ];
+        commands.extend_from_slice(lines);
+        let commands: Vec<&str> = commands.iter().map(String::as_str).collect();
+        self.vtysh(&commands).map(drop)
     }
 
     /// Stops vrrpd with `signal` (SIGTERM: FRR's own shutdown; SIGKILL: a crash).
@@ -244,12 +314,10 @@ impl Frr {
     /// Changes an instance's priority at run time (FRR has no tracking scripts; this is how a
     /// tracked failure reaches its election).
     pub fn set_priority(&self, vrid: u8, priority: u8) -> Result<()> {
-        self.vtysh(&[
-            "configure terminal",
-            &format!("interface {}", self.interface),
-            &format!("vrrp {vrid} priority {priority}"),
-        ])
-        .map(drop)
+        self.configure(
+            self.interface,
+            &[format!("vrrp {vrid} priority {priority}")],
+        )
     }
 
     /// FRR's state of a VRID's IPv4 side: "Initialize", "Backup" or "Master".
@@ -264,6 +332,11 @@ impl Frr {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// vrrpd's configuration file (written by [`Frr::start_vrrpd`]).
+    pub fn config_path(&self) -> &std::path::Path {
+        &self.config
     }
 
     /// The log zebra and vrrpd share.
@@ -292,6 +365,17 @@ pub fn serves(host: &Host, instance: &FrrInstance) -> bool {
         .is_ok_and(|text| {
             text.contains(",UP") && !text.contains("protodown on") && text.contains("LOWER_UP")
         })
+}
+
+/// FRR's line for a virtual address of `vrid` ("vrrp 51 ip 192.0.2.99"): the address without
+/// its prefix length, under its family's keyword.
+fn address_line(vrid: u8, address: &str) -> String {
+    let keyword = match family_of(address) {
+        Family::Ipv4 => "ip",
+        Family::Ipv6 => "ipv6",
+    };
+    let bare = address.split('/').next().unwrap_or_default();
+    format!("vrrp {vrid} {keyword} {bare}")
 }
 
 fn readable_by_all(path: &std::path::Path) -> Result<()> {

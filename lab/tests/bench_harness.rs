@@ -71,8 +71,16 @@ fn the_quick_benchmark_runs_every_scenario() {
     }
     // Every implementation started, FRR's vrrpd included.
     assert_eq!(report.startup_rows().len(), 4);
-    // 5 changes at 2 paces for 3 implementations.
-    assert_eq!(report.change_rows().len(), 30);
+    // 5 changes at 2 paces for 3 implementations, and at the v3 pace for FRR's vrrpd.
+    assert_eq!(report.change_rows().len(), 35);
+    assert_eq!(
+        report
+            .change_rows()
+            .iter()
+            .filter(|row| row.implementation == Implementation::Frr)
+            .count(),
+        5
+    );
     let markdown = std::fs::read_to_string(scratch.join("BENCHMARKS.md")).expect("BENCHMARKS.md");
     for section in [
         "Failover precision",

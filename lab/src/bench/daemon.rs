@@ -394,12 +394,18 @@ impl Daemon {
     }
 
     /// A configuration change as an operator makes it: the file rewritten, then SIGHUP (to
-    /// keepalived's parent, which reloads its VRRP child).
-    pub fn reload(&mut self, config: &str) -> Result<()> {
+    /// keepalived's parent, which reloads its VRRP child). FRR is changed through vtysh, each
+    /// change to the running instance ([`Frr::reconfigure`]), from what it can run of the file.
+    pub fn reload(&mut self, host: &Host, config: &str) -> Result<()> {
         let path = match self {
             Daemon::Vrrpd(v) => v.config.clone(),
             Daemon::Keepalived(k, _) => k.config.clone(),
-            Daemon::Frr(..) => anyhow::bail!("FRR's configuration changes through vtysh"),
+            Daemon::Frr(frr, _) => {
+                let path = frr.config_path().with_extension("keepalived.conf");
+                std::fs::write(&path, config)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                return frr.reconfigure(host, &frr_instances(&path)?);
+            }
         };
         std::fs::write(&path, config).with_context(|| format!("writing {}", path.display()))?;
         self.running()?.signal(libc::SIGHUP);

@@ -566,7 +566,7 @@ impl Report {
             );
             let _ = writeln!(
                 out,
-                "Takeovers: the backup entered MASTER. Re-elections: the master entered MASTER again. Dual master: both advertising with a non-zero priority (an advert stands for 1.5 intervals). Gap: the longest between the master's adverts (the interval doubles in the last row of each pace). Client gap: the longest between the replies to a client pinging the VIP every 1 ms, counted from the last reply before the change (so a failover still going on shows in the next row too). The restart of vrrpd is `vrrpd upgrade` (the same binary), its upgrade `vrrpd upgrade --binary` with another binary file; keepalived's restart and upgrade are a stop and a start.\n"
+                "Takeovers: the backup entered MASTER. Re-elections: the master entered MASTER again. Dual master: both advertising with a non-zero priority (an advert stands for 1.5 intervals). Gap: the longest between the master's adverts (the interval doubles in the last row of each pace). Client gap: the longest between the replies to a client pinging the VIP every 1 ms, counted from the last reply before the change (so a failover still going on shows in the next row too). The restart of vrrpd is `vrrpd upgrade` (the same binary), its upgrade `vrrpd upgrade --binary` with another binary file; keepalived's restart and upgrade are a stop and a start. FRR's vrrpd (v3 only) is changed as its operators change it, through vtysh (`vrrp 51 ip`, `vrrp 51 priority`, `vrrp 51 advertisement-interval`; an added address also goes onto its macvlan), and its restart and upgrade are a stop and a start of its vrrpd (zebra runs on).\n"
             );
             let _ = writeln!(
                 out,

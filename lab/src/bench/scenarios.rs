@@ -1290,7 +1290,12 @@ pub fn changes(options: &BenchOptions, report: &mut Report) -> Result<()> {
         let settle = pace.settle(options.quick);
         let (interval, _) = pace.intervals();
         let initial = |priority: u8| pace.config(priority, interval, &["192.0.2.99/24".into()]);
-        for implementation in Implementation::selected(&Implementation::ALL) {
+        // FRR runs VRRPv3 only: the v2 pace is not its.
+        let implementations = match pace {
+            Pace::V3Fast => &Implementation::WITH_FRR[..],
+            Pace::V2Slow => &Implementation::ALL[..],
+        };
+        for implementation in Implementation::selected(implementations) {
             let mut pair = Pair::start(implementation, initial, "bench-changes")?;
             // Another binary file, as a package upgrade puts a new file where the old one was.
             let other_binary = pair.scratch.join("vrrpd-other");
@@ -1323,11 +1328,11 @@ pub fn changes(options: &BenchOptions, report: &mut Report) -> Result<()> {
                                 Some(&other_binary),
                             )?
                         }
-                        _ => pair.master.reload(&master_config)?,
+                        _ => pair.master.reload(pair.segment.router(1), &master_config)?,
                     }
                     if let Some(config) = changed_config(pace, change, true) {
                         std::thread::sleep(rolling);
-                        pair.backup.reload(&config)?;
+                        pair.backup.reload(pair.segment.router(2), &config)?;
                     }
                     std::thread::sleep(settle);
                     let entered_since = if replaced {
@@ -1345,8 +1350,8 @@ pub fn changes(options: &BenchOptions, report: &mut Report) -> Result<()> {
                 }
                 // Back to the start for the next cycle (not measured).
                 if cycle + 1 < cycles {
-                    pair.master.reload(&initial(100))?;
-                    pair.backup.reload(&initial(96))?;
+                    pair.master.reload(pair.segment.router(1), &initial(100))?;
+                    pair.backup.reload(pair.segment.router(2), &initial(96))?;
                     std::thread::sleep(settle);
                 }
             }
