@@ -218,8 +218,7 @@ impl Frr {
                 .instances
                 .iter()
                 .find(|old| old.interface == new.interface && old.vrid == new.vrid)
-                .with_context(|| format!("FRR runs no VRID {} on {}", new.vrid, new.interface))?
-                .clone();
+                .with_context(|| format!("FRR runs no VRID {} on {}", new.vrid, new.interface))?;
             let vrid = new.vrid;
             let mut lines = Vec::new();
             if new.priority != old.priority {
@@ -231,7 +230,13 @@ impl Frr {
                     new.interval_ms
                 ));
             }
-            for address in new.addresses.iter().filter(|a| !old.addresses.contains(a)) {
+            let added = new.addresses.iter().filter(|a| !old.addresses.contains(a));
+            let removed: Vec<&String> = old
+                .addresses
+                .iter()
+                .filter(|a| !new.addresses.contains(a))
+                .collect();
+            for address in added {
                 let family = family_of(address);
                 anyhow::ensure!(
                     old.families().contains(&family),
@@ -241,21 +246,17 @@ impl Frr {
                     .run_ok(["ip", "addr", "add", address, "dev", &old.macvlan(family)])?;
                 lines.push(address_line(vrid, address));
             }
-            for address in old.addresses.iter().filter(|a| !new.addresses.contains(a)) {
+            for address in &removed {
                 lines.push(format!("no {}", address_line(vrid, address)));
             }
             if !lines.is_empty() {
                 self.configure(&new.interface, &lines)?;
             }
-            for address in old.addresses.iter().filter(|a| !new.addresses.contains(a)) {
-                host.ns.run_ok([
-                    "ip",
-                    "addr",
-                    "del",
-                    address,
-                    "dev",
-                    &old.macvlan(family_of(address)),
-                ])?;
+            // FRR lets go of a removed address first; then it leaves the macvlan.
+            for address in removed {
+                let macvlan = old.macvlan(family_of(address));
+                host.ns
+                    .run_ok(["ip", "addr", "del", address, "dev", &macvlan])?;
             }
         }
         self.instances = wanted.to_vec();

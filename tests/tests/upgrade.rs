@@ -3,9 +3,9 @@
 //! binary file copied elsewhere), and the master once more with an image that takes 50 ms to
 //! come up (its stand-in keeps the adverts going): no transition on either router, no
 //! priority 0, no gap between the master's adverts longer than an interval plus 2 ms (for the
-//! time the machine ran the daemon: see `vrrp_harness::stall`), the VIP
-//! on the master and the XDP program on both routers at every 5 ms sample, the PID unchanged. A binary that does
-//! not run is refused and the daemon runs on; one that cannot take the state gets keepalived's
+//! time the machine ran the daemon: see `vrrp_harness::stall`), the VIP on the master and the
+//! XDP program on both routers at every 5 ms sample, the PID unchanged. A binary that does not
+//! run is refused and the daemon runs on; one that cannot take the state gets keepalived's
 //! safe restart: priority 0, the backup takes over at Skew_Time.
 
 use std::path::Path;
