@@ -125,17 +125,10 @@ impl Netns {
     /// Runs `f` on a thread that has entered this namespace: sockets it opens, interface names it
     /// resolves and XDP attachments it makes belong to the namespace.
     pub fn enter<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T> {
-        let path = format!("/run/netns/{}", self.name);
         std::thread::scope(|scope| {
             scope
                 .spawn(|| -> Result<T> {
-                    let file =
-                        std::fs::File::open(&path).with_context(|| format!("open {path}"))?;
-                    // SAFETY: setns on a namespace fd; it changes only this thread's namespace.
-                    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-                    if rc != 0 {
-                        bail!("setns({path}): {}", std::io::Error::last_os_error());
-                    }
+                    enter_on_this_thread(&self.name)?;
                     Ok(f())
                 })
                 .join()
@@ -227,4 +220,17 @@ pub(crate) fn run_checked(command: &mut Command) -> Result<String> {
         );
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Moves the calling thread into the network namespace `name` (setns changes only this
+/// thread's namespace): for a thread that lives there, as [`Netns::enter`]'s does for one call.
+pub fn enter_on_this_thread(name: &str) -> Result<()> {
+    let path = format!("/run/netns/{name}");
+    let file = std::fs::File::open(&path).with_context(|| format!("open {path}"))?;
+    // SAFETY: setns on a namespace fd; it changes only this thread's namespace.
+    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+    if rc != 0 {
+        bail!("setns({path}): {}", std::io::Error::last_os_error());
+    }
+    Ok(())
 }

@@ -1,10 +1,22 @@
 //! Checks a condition every few milliseconds in a thread of its own, until stopped: how the
 //! hitless tests show that a VIP stayed on the master and the XDP program stayed attached at
 //! every moment of a reload or an upgrade.
+//!
+//! A host's conditions are read over rtnetlink from a thread that lives in the host's
+//! namespace. They were read with `ip -n`, a process per sample: some 600 a second for the
+//! upgrade test's three samplers, each making a mount namespace and mounting sysfs, a load
+//! that held this 2-vCPU machine's CPUs off for milliseconds (seen by `stall::StallWitness`)
+//! and delayed the very adverts the test times.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
+
+use anyhow::Context;
+use futures_util::TryStreamExt;
+use netlink_packet_route::address::AddressAttribute;
+use netlink_packet_route::link::{LinkAttribute, LinkXdp};
 
 use crate::topology::Host;
 
@@ -27,15 +39,29 @@ pub struct Samples {
 
 impl Sampler {
     /// Starts checking `holds` every `period`.
-    pub fn start(period: Duration, holds: impl Fn() -> bool + Send + 'static) -> Sampler {
+    pub fn start(period: Duration, holds: impl FnMut() -> bool + Send + 'static) -> Sampler {
+        Sampler::start_with(period, move || Ok(holds))
+    }
+
+    /// As [`Sampler::start`], with the check made by `setup` on the sampler's own thread
+    /// first (a check that needs per-thread state, such as a namespace). A setup that fails
+    /// counts every sample as missed.
+    fn start_with<F: FnMut() -> bool>(
+        period: Duration,
+        setup: impl FnOnce() -> anyhow::Result<F> + Send + 'static,
+    ) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
         let samples = Arc::new(AtomicU64::new(0));
         let misses = Arc::new(AtomicU64::new(0));
         let (flag, taken, missed) = (stop.clone(), samples.clone(), misses.clone());
         let thread = std::thread::spawn(move || {
+            let mut holds = setup();
+            if let Err(error) = &holds {
+                eprintln!("sampler: {error:#}");
+            }
             while !flag.load(Ordering::Relaxed) {
                 taken.fetch_add(1, Ordering::Relaxed);
-                if !holds() {
+                if !holds.as_mut().is_ok_and(|holds| holds()) {
                     missed.fetch_add(1, Ordering::Relaxed);
                 }
                 std::thread::sleep(period);
@@ -51,21 +77,21 @@ impl Sampler {
 
     /// Every 5 ms: is `address` on the host's eth0?
     pub fn address(host: &Host, address: &'static str) -> Sampler {
-        let namespace = host.ns.name().to_string();
-        Sampler::start(EVERY_5_MS, move || {
-            ip_shows(
-                &namespace,
-                &["-o", "addr", "show", "dev", "eth0"],
-                &format!(" {address}/"),
-            )
+        let (namespace, interface) = (host.ns.name().to_string(), host.ifname);
+        Sampler::start_with(EVERY_5_MS, move || {
+            let wanted: IpAddr = address.parse()?;
+            let inside = Inside::open(&namespace, interface)?;
+            Ok(move || inside.addresses().is_ok_and(|all| all.contains(&wanted)))
         })
     }
 
-    /// Every 5 ms: does `ip link` show an XDP program on the host's eth0?
+    /// Every 5 ms: is an XDP program attached to the host's eth0 (what `ip link` shows as
+    /// `prog/xdp id N`)?
     pub fn xdp_attached(host: &Host) -> Sampler {
-        let namespace = host.ns.name().to_string();
-        Sampler::start(EVERY_5_MS, move || {
-            ip_shows(&namespace, &["link", "show", "dev", "eth0"], "prog/xdp id")
+        let (namespace, interface) = (host.ns.name().to_string(), host.ifname);
+        Sampler::start_with(EVERY_5_MS, move || {
+            let inside = Inside::open(&namespace, interface)?;
+            Ok(move || inside.xdp_program().is_ok_and(|id| id.is_some()))
         })
     }
 
@@ -81,17 +107,123 @@ impl Sampler {
     }
 }
 
-fn ip_shows(namespace: &str, args: &[&str], needle: &str) -> bool {
-    std::process::Command::new("ip")
-        .arg("-n")
-        .arg(namespace)
-        .args(args)
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(needle))
-}
-
 impl Drop for Sampler {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// An rtnetlink connection made from inside a host's namespace, on the thread that uses it,
+/// and the index of the interface it looks at.
+struct Inside {
+    runtime: tokio::runtime::Runtime,
+    handle: rtnetlink::Handle,
+    index: u32,
+}
+
+impl Inside {
+    /// Moves the calling thread into `namespace` and connects there.
+    fn open(namespace: &str, interface: &str) -> anyhow::Result<Inside> {
+        crate::netns::enter_on_this_thread(namespace)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        // The socket is made here, in the namespace the thread has just entered.
+        let handle = runtime.block_on(async {
+            let (connection, handle, _) = rtnetlink::new_connection()?;
+            tokio::spawn(connection);
+            anyhow::Ok(handle)
+        })?;
+        let index = runtime
+            .block_on(async {
+                let mut links = handle
+                    .link()
+                    .get()
+                    .match_name(interface.to_string())
+                    .execute();
+                links.try_next().await
+            })?
+            .map(|link| link.header.index)
+            .with_context(|| format!("no {interface} in {namespace}"))?;
+        Ok(Inside {
+            runtime,
+            handle,
+            index,
+        })
+    }
+
+    /// The interface's addresses.
+    fn addresses(&self) -> anyhow::Result<Vec<IpAddr>> {
+        self.runtime.block_on(async {
+            let mut stream = self
+                .handle
+                .address()
+                .get()
+                .set_link_index_filter(self.index)
+                .execute();
+            let mut addresses = Vec::new();
+            while let Some(message) = stream.try_next().await? {
+                addresses.extend(message.attributes.iter().filter_map(
+                    |attribute| match attribute {
+                        AddressAttribute::Address(address) => Some(*address),
+                        _ => None,
+                    },
+                ));
+            }
+            Ok(addresses)
+        })
+    }
+
+    /// The id of the XDP program attached to the interface, if any.
+    fn xdp_program(&self) -> anyhow::Result<Option<u32>> {
+        self.runtime.block_on(async {
+            let mut links = self.handle.link().get().match_index(self.index).execute();
+            let Some(link) = links.try_next().await? else {
+                return Ok(None);
+            };
+            Ok(link
+                .attributes
+                .iter()
+                .filter_map(|attribute| match attribute {
+                    LinkAttribute::Xdp(xdp) => Some(xdp),
+                    _ => None,
+                })
+                .flatten()
+                .find_map(|xdp| match xdp {
+                    LinkXdp::ProgId(id) if *id != 0 => Some(*id),
+                    _ => None,
+                }))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::Segment;
+
+    /// Samples for 50 ms.
+    fn sample(sampler: Sampler) -> Samples {
+        std::thread::sleep(Duration::from_millis(50));
+        sampler.finish()
+    }
+
+    #[test]
+    fn the_samplers_see_an_address_come_and_no_program_where_none_is_attached() {
+        crate::require_root();
+        let segment = Segment::new(1).expect("segment");
+        let host = segment.router(1);
+        let absent = sample(Sampler::address(host, "192.0.2.77"));
+        assert!(
+            absent.taken > 0 && absent.missed == absent.taken,
+            "{absent:?}"
+        );
+        host.ns
+            .run_ok(["ip", "addr", "add", "192.0.2.77/24", "dev", "eth0"])
+            .expect("ip addr add");
+        let present = sample(Sampler::address(host, "192.0.2.77"));
+        assert!(present.taken > 0 && present.missed == 0, "{present:?}");
+        let xdp = sample(Sampler::xdp_attached(host));
+        assert!(xdp.taken > 0 && xdp.missed == xdp.taken, "{xdp:?}");
     }
 }
