@@ -38,15 +38,10 @@ pub struct Samples {
 }
 
 impl Sampler {
-    /// Starts checking `holds` every `period`.
-    pub fn start(period: Duration, holds: impl FnMut() -> bool + Send + 'static) -> Sampler {
-        Sampler::start_with(period, move || Ok(holds))
-    }
-
-    /// As [`Sampler::start`], with the check made by `setup` on the sampler's own thread
+    /// Starts checking every `period`: `setup` makes the check on the sampler's own thread
     /// first (a check that needs per-thread state, such as a namespace). A setup that fails
     /// counts every sample as missed.
-    fn start_with<F: FnMut() -> bool>(
+    fn start<F: FnMut() -> bool>(
         period: Duration,
         setup: impl FnOnce() -> anyhow::Result<F> + Send + 'static,
     ) -> Sampler {
@@ -78,7 +73,7 @@ impl Sampler {
     /// Every 5 ms: is `address` on the host's eth0?
     pub fn address(host: &Host, address: &'static str) -> Sampler {
         let (namespace, interface) = (host.ns.name().to_string(), host.ifname);
-        Sampler::start_with(EVERY_5_MS, move || {
+        Sampler::start(EVERY_5_MS, move || {
             let wanted: IpAddr = address.parse()?;
             let inside = Inside::open(&namespace, interface)?;
             Ok(move || inside.addresses().is_ok_and(|all| all.contains(&wanted)))
@@ -89,7 +84,7 @@ impl Sampler {
     /// `prog/xdp id N`)?
     pub fn xdp_attached(host: &Host) -> Sampler {
         let (namespace, interface) = (host.ns.name().to_string(), host.ifname);
-        Sampler::start_with(EVERY_5_MS, move || {
+        Sampler::start(EVERY_5_MS, move || {
             let inside = Inside::open(&namespace, interface)?;
             Ok(move || inside.xdp_program().is_ok_and(|id| id.is_some()))
         })
