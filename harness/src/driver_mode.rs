@@ -334,11 +334,18 @@ pub fn pin_receive_path(ns: &Netns, interface: &str, cpu: usize) -> Result<Vec<i
 /// Makes task `tid` run before every normal task of its CPU (SCHED_FIFO, the lowest real-time
 /// priority).
 pub fn run_before_normal_tasks(tid: i32) -> Result<()> {
-    let parameters = libc::sched_param { sched_priority: 1 };
+    run_at_real_time(tid, 1)
+}
+
+/// Makes task `tid` (0: the calling thread) SCHED_FIFO at `priority`.
+pub fn run_at_real_time(tid: i32, priority: i32) -> Result<()> {
+    let parameters = libc::sched_param {
+        sched_priority: priority,
+    };
     // SAFETY: sched_setscheduler with a valid sched_param.
     if unsafe { libc::sched_setscheduler(tid, libc::SCHED_FIFO, &parameters) } != 0 {
         bail!(
-            "SCHED_FIFO for task {tid}: {}",
+            "SCHED_FIFO {priority} for task {tid}: {}",
             std::io::Error::last_os_error()
         );
     }

@@ -13,10 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use anyhow::Context;
-use futures_util::TryStreamExt;
-use netlink_packet_route::address::AddressAttribute;
-use netlink_packet_route::link::{LinkAttribute, LinkXdp};
+use vrrp_user::net::netlink::Netlink;
 
 use crate::topology::Host;
 
@@ -108,11 +105,11 @@ impl Drop for Sampler {
     }
 }
 
-/// An rtnetlink connection made from inside a host's namespace, on the thread that uses it,
-/// and the index of the interface it looks at.
+/// vrrpd's own rtnetlink client ([`Netlink`]), connected from inside a host's namespace on
+/// the thread that uses it, and the index of the interface it looks at.
 struct Inside {
     runtime: tokio::runtime::Runtime,
-    handle: rtnetlink::Handle,
+    netlink: Netlink,
     index: u32,
 }
 
@@ -123,72 +120,30 @@ impl Inside {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        // The socket is made here, in the namespace the thread has just entered.
-        let handle = runtime.block_on(async {
-            let (connection, handle, _) = rtnetlink::new_connection()?;
-            tokio::spawn(connection);
-            anyhow::Ok(handle)
+        // The sockets are made here, in the namespace the thread has just entered.
+        let (netlink, index) = runtime.block_on(async {
+            let netlink = Netlink::connect()?;
+            let index = netlink.link(interface).await?.index;
+            anyhow::Ok((netlink, index))
         })?;
-        let index = runtime
-            .block_on(async {
-                let mut links = handle
-                    .link()
-                    .get()
-                    .match_name(interface.to_string())
-                    .execute();
-                links.try_next().await
-            })?
-            .map(|link| link.header.index)
-            .with_context(|| format!("no {interface} in {namespace}"))?;
         Ok(Inside {
             runtime,
-            handle,
+            netlink,
             index,
         })
     }
 
     /// The interface's addresses.
     fn addresses(&self) -> anyhow::Result<Vec<IpAddr>> {
-        self.runtime.block_on(async {
-            let mut stream = self
-                .handle
-                .address()
-                .get()
-                .set_link_index_filter(self.index)
-                .execute();
-            let mut addresses = Vec::new();
-            while let Some(message) = stream.try_next().await? {
-                addresses.extend(message.attributes.iter().filter_map(
-                    |attribute| match attribute {
-                        AddressAttribute::Address(address) => Some(*address),
-                        _ => None,
-                    },
-                ));
-            }
-            Ok(addresses)
-        })
+        let all = self.runtime.block_on(self.netlink.addresses(self.index))?;
+        Ok(all.into_iter().map(|info| info.address).collect())
     }
 
     /// The id of the XDP program attached to the interface, if any.
     fn xdp_program(&self) -> anyhow::Result<Option<u32>> {
-        self.runtime.block_on(async {
-            let mut links = self.handle.link().get().match_index(self.index).execute();
-            let Some(link) = links.try_next().await? else {
-                return Ok(None);
-            };
-            Ok(link
-                .attributes
-                .iter()
-                .filter_map(|attribute| match attribute {
-                    LinkAttribute::Xdp(xdp) => Some(xdp),
-                    _ => None,
-                })
-                .flatten()
-                .find_map(|xdp| match xdp {
-                    LinkXdp::ProgId(id) if *id != 0 => Some(*id),
-                    _ => None,
-                }))
-        })
+        Ok(self
+            .runtime
+            .block_on(self.netlink.xdp_program(self.index))?)
     }
 }
 

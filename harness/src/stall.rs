@@ -12,7 +12,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use vrrp_user::net::sys::monotonic_ns;
+
 use crate::capture::wall_clock_ns;
+use crate::driver_mode::{pin_this_thread, run_at_real_time};
 use crate::wire::Gap;
 
 /// The witness's period.
@@ -55,7 +58,7 @@ impl StallWitness {
                         watch(cpu, &stop)
                     }
                     Err(error) => {
-                        let _ = ready.send(Err(error));
+                        let _ = ready.send(Err(error.to_string()));
                         Vec::new()
                     }
                 })
@@ -91,35 +94,9 @@ impl Drop for StallWitness {
 }
 
 /// Pins the calling thread to `cpu` and makes it SCHED_FIFO at `priority`.
-fn pin_at_real_time(cpu: usize, priority: i32) -> std::io::Result<()> {
-    // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET and sched_setaffinity(0, ...) act
-    // on it and on the calling thread only.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    let param = libc::sched_param {
-        sched_priority: priority,
-    };
-    // SAFETY: sched_setscheduler(0, ...) changes the calling thread's policy only.
-    if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// The monotonic clock, ns.
-fn monotonic_ns() -> u64 {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes the timespec it is given.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
-    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
+fn pin_at_real_time(cpu: usize, priority: i32) -> anyhow::Result<()> {
+    pin_this_thread(cpu)?;
+    run_at_real_time(0, priority)
 }
 
 /// Wakes at every tick of an absolute 1 ms grid until stopped; every wake-up at least

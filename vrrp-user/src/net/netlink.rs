@@ -8,7 +8,7 @@ use futures_util::stream::{StreamExt, TryStreamExt};
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
 };
-use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, LinkXdp};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
@@ -99,6 +99,28 @@ impl Netlink {
             .into_iter()
             .find(|l| l.name == name)
             .ok_or_else(|| NetlinkError::NoSuchInterface(name.to_string()))
+    }
+
+    /// The id of the XDP program attached to `index`, if any (what `ip link` shows as
+    /// `prog/xdp id N`): how the namespace tests watch the attachment without a process per
+    /// look.
+    pub async fn xdp_program(&self, index: u32) -> Result<Option<u32>, NetlinkError> {
+        let mut stream = self.handle.link().get().match_index(index).execute();
+        let Some(message) = stream.try_next().await? else {
+            return Ok(None);
+        };
+        Ok(message
+            .attributes
+            .iter()
+            .filter_map(|attribute| match attribute {
+                LinkAttribute::Xdp(xdp) => Some(xdp),
+                _ => None,
+            })
+            .flatten()
+            .find_map(|xdp| match xdp {
+                LinkXdp::ProgId(id) if *id != 0 => Some(*id),
+                _ => None,
+            }))
     }
 
     /// Addresses on `index`, in the kernel's order (the primary IPv4 address first).
