@@ -7,7 +7,8 @@
 //! VIP on the master and the XDP program on both routers at every 5 ms sample, the PID
 //! unchanged. A binary that does not run is refused and the daemon runs on; one that cannot
 //! take the state gets keepalived's safe restart: priority 0, the backup takes over at
-//! Skew_Time.
+//! Skew_Time. The scripts an image leaves running are reaped by the next, and the FIFO's reader
+//! makes way for the next image's.
 
 use std::path::Path;
 use std::time::Duration;
@@ -361,4 +362,127 @@ fn a_kept_program_is_loaded_when_a_reload_needs_another_interface() {
     }
     assert_eq!(daemon.state_of("VI_1").expect("state"), "MASTER");
     assert_eq!(daemon.state_of("VI_2").expect("state"), "MASTER");
+}
+
+/// The scripts an image leaves running become the next image's children (the exec keeps the
+/// PID): each is reaped when it ends, no zombie stays. The FIFO's reader makes way for the next
+/// image's, so that one reader, not two, shares the FIFO's lines, and it gets the lines written
+/// after the upgrade.
+#[test]
+fn the_previous_image_s_scripts_are_reaped_and_its_fifo_reader_makes_way() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(1).expect("segment");
+    let scratch = Scratch::new("upgrade-children").expect("scratch");
+    let folder = scratch.path().display().to_string();
+    // As keepalived's sample_notify_fifo.sh, the reader opens the FIFO again whenever its
+    // writer closes it: an image that left it running would leave two readers.
+    let reader = scratch
+        .write(
+            "fifo-reader.sh",
+            &format!(
+                "#!/bin/sh\nwhile true; do\n  while read line; do echo \"$line\" >> {folder}/fifo.log; done < \"$1\"\n  sleep 0.1\ndone\n"
+            ),
+        )
+        .expect("reader");
+    make_executable(&reader).expect("executable");
+    let slow = scratch
+        .write("slow-notify.sh", "#!/bin/sh\nsleep 1\nexit 0\n")
+        .expect("notify script");
+    make_executable(&slow).expect("executable");
+    let text = config(100, "0.1")
+        .replacen(
+            "global_defs {\n",
+            &format!(
+                "global_defs {{\n  vrrp_notify_fifo {folder}/notify.fifo\n  vrrp_notify_fifo_script {}\n  fifo_write_vrrp_states_on_reload\n",
+                reader.display()
+            ),
+            1,
+        )
+        .replacen(
+            "  priority 100\n",
+            &format!("  priority 100\n  notify_master {}\n", slow.display()),
+            1,
+        );
+    let mut daemon =
+        Vrrpd::start(segment.router(1), "children", &text, &scratch, &[]).expect("vrrpd");
+    daemon
+        .wait_for("(VI_1) Entering MASTER STATE", Duration::from_secs(10))
+        .expect("master");
+    let master_lines = || {
+        std::fs::read_to_string(scratch.join("fifo.log"))
+            .unwrap_or_default()
+            .matches("INSTANCE \"VI_1\" MASTER")
+            .count()
+    };
+    vrrp_harness::wait_until("the MASTER line read from the FIFO", STEP * 10, || {
+        master_lines() == 1
+    });
+    let pid = daemon.process.pid();
+    let notify_scripts = running("slow-notify.sh");
+    assert_eq!(
+        notify_scripts.len(),
+        1,
+        "the notify script runs for a second"
+    );
+    assert_eq!(running("fifo-reader.sh").len(), 1, "one reader");
+
+    // The upgrade comes while the notify script runs.
+    let (ok, text) = upgrade(&daemon, None);
+    assert!(ok, "{text}\n{}", daemon.log());
+    assert_eq!(pid_and_generation(&daemon), (i64::from(pid), 2));
+    vrrp_harness::wait_until("the notify script ended and reaped", STEP * 5, || {
+        notify_scripts
+            .iter()
+            .all(|script| !Path::new(&format!("/proc/{script}")).exists())
+    });
+    assert_eq!(zombie_children(pid), Vec::<i32>::new(), "{}", daemon.log());
+    assert_eq!(
+        running("fifo-reader.sh").len(),
+        1,
+        "the previous image's reader went, the next image's runs"
+    );
+
+    // The reader that runs is the one the daemon writes to: a reload writes the states again.
+    daemon.process.signal(libc::SIGHUP);
+    vrrp_harness::wait_until("the states written again on the reload", STEP * 10, || {
+        master_lines() == 2
+    });
+    assert_eq!(zombie_children(pid), Vec::<i32>::new());
+}
+
+/// The live processes (not zombies) whose command line holds `needle`.
+fn running(needle: &str) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|line| String::from_utf8_lossy(&line).contains(needle))
+        })
+        .collect()
+}
+
+/// The children of `parent` that have ended and wait to be reaped.
+fn zombie_children(parent: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            let mut fields = stat
+                .rsplit_once(')')
+                .map_or("", |(_, rest)| rest)
+                .split_whitespace();
+            fields.next() == Some("Z") && fields.next() == Some(parent.to_string().as_str())
+        })
+        .collect()
 }

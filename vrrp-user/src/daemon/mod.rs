@@ -3,6 +3,7 @@
 //! notification, tracking, link events, signals, control socket) on tokio.
 
 pub mod addresses;
+mod inherited_children;
 pub mod keepalived_json;
 pub mod logging;
 mod notices;
@@ -204,6 +205,9 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
         status: daemon_status,
         stand_in,
     } = upgrade::taken_over(arrival);
+    // Before this image starts a child of its own: whatever child the process has now, an
+    // earlier image started (the stand-in aside, which is stopped and reaped on its own).
+    inherited_children::reap_in_background(stand_in.as_ref().map(|stand_in| stand_in.pid()));
     let resolved = match plan::resolve(&config, &netlink).await {
         Ok(resolved) => resolved,
         Err(error) => {

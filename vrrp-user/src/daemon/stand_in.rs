@@ -190,6 +190,11 @@ impl StandIn {
         slots
     }
 
+    /// The stand-in's process (0 once stopped).
+    pub fn pid(&self) -> libc::pid_t {
+        self.pid
+    }
+
     /// Stops and reaps the child, once: a reaped PID may be another process's.
     fn stop(&mut self) {
         if self.pid <= 0 {

@@ -1,7 +1,8 @@
 //! keepalived's notify FIFOs (`notify_fifo`, `vrrp_notify_fifo`): created when missing, held open
 //! read-write by vrrpd itself — so a line written while no reader is attached waits in the pipe
 //! instead of failing, and a slow reader never blocks the daemon — the `*_fifo_script` started
-//! with the FIFO's path as its argument, and both undone at exit.
+//! with the FIFO's path as its argument, and both undone at exit (and before an upgrade's exec:
+//! the next image opens the FIFOs again and starts its own readers).
 
 use std::fs::File;
 use std::io::Write;
