@@ -17,7 +17,7 @@ use vrrp_harness::capture::{Capture, wall_clock_ns};
 use vrrp_harness::daemons::{
     Vrrpd, make_executable, master_and_backup, master_held_throughout, vrrpd_binary,
 };
-use vrrp_harness::process::Scratch;
+use vrrp_harness::process::{Scratch, stat_field};
 use vrrp_harness::sampler::Sampler;
 use vrrp_harness::stall::{StallWitness, within_bound_in_one_of_the_attempts};
 use vrrp_harness::topology::{BRIDGE, Segment};
@@ -451,14 +451,10 @@ fn the_previous_image_s_scripts_are_reaped_and_its_fifo_reader_makes_way() {
     assert_eq!(zombie_children(pid), Vec::<i32>::new());
 }
 
-/// The live processes (not zombies) whose command line holds `needle`.
+/// The processes whose command line holds `needle` (a zombie's is empty).
 fn running(needle: &str) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+    processes()
+        .into_iter()
         .filter(|pid| {
             std::fs::read(format!("/proc/{pid}/cmdline"))
                 .is_ok_and(|line| String::from_utf8_lossy(&line).contains(needle))
@@ -468,21 +464,26 @@ fn running(needle: &str) -> Vec<i32> {
 
 /// The children of `parent` that have ended and wait to be reaped.
 fn zombie_children(parent: i32) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+    processes()
+        .into_iter()
         .filter(|pid| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                return false;
-            };
-            let mut fields = stat
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat
                 .rsplit_once(')')
-                .map_or("", |(_, rest)| rest)
-                .split_whitespace();
-            fields.next() == Some("Z") && fields.next() == Some(parent.to_string().as_str())
+                .and_then(|(_, fields)| fields.split_whitespace().next());
+            state == Some("Z") && stat_field(&stat, 4) == Some(i64::from(parent))
         })
         .collect()
+}
+
+/// Every process's PID, from /proc.
+fn processes() -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -197,6 +197,7 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
             return ExitCode::FAILURE;
         }
     };
+    let after_an_exec = !matches!(arrival, upgrade::Arrival::Fresh);
     // Before the plans: they set sysctls whose originals a previous image may have carried.
     let upgrade::TakenOver {
         instances: carried,
@@ -206,8 +207,11 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
         stand_in,
     } = upgrade::taken_over(arrival);
     // Before this image starts a child of its own: whatever child the process has now, an
-    // earlier image started (the stand-in aside, which is stopped and reaped on its own).
-    inherited_children::reap_in_background(stand_in.as_ref().map(|stand_in| stand_in.pid()));
+    // earlier image started (the stand-in aside, which is stopped and reaped on its own). A
+    // fresh start has none, and does not spend the /proc scan.
+    if after_an_exec {
+        inherited_children::reap_in_background(stand_in.as_ref().map(|stand_in| stand_in.pid()));
+    }
     let resolved = match plan::resolve(&config, &netlink).await {
         Ok(resolved) => resolved,
         Err(error) => {

@@ -362,10 +362,6 @@ impl Daemon {
                 return None;
             }
         }
-        // The FIFO readers go as at a stop, while the protocol thread still runs: the next
-        // image opens the FIFOs again and starts its own readers, and two readers of one FIFO
-        // would share its lines out between them.
-        self.fifos.close();
         // The address workers end here, while the protocol thread still runs: closing their
         // packet sockets waits for an RCU grace period (milliseconds), which must not fall
         // between the last advert of this image and the first of the next.
@@ -390,6 +386,11 @@ impl Daemon {
                 }
             }
         };
+        // The FIFO readers go as at a stop, while the protocol thread still runs: the next
+        // image opens the FIFOs again and starts its own readers, and two readers of one FIFO
+        // would share its lines out between them. (Not before the datapath is handed over: a
+        // safe restart writes its instances' last states to them.)
+        self.fifos.close();
         let (reply, answer) = tokio::sync::oneshot::channel::<Handed>();
         self.shared.protocol.send(Command::HandOver(reply));
         let asked = std::time::Instant::now();
