@@ -293,12 +293,8 @@ impl LiveFrames {
 
 /// The kernel threads serving NAPI (threaded NAPI names them `napi/DEVICE-ID`).
 fn napi_threads() -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+    vrrp_user::host::process_ids()
+        .into_iter()
         .filter(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/comm"))
                 .is_ok_and(|comm| comm.starts_with("napi/"))

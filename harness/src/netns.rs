@@ -6,7 +6,6 @@
 //! next time a namespace is created (their pid no longer runs).
 
 use std::ffi::OsStr;
-use std::os::fd::AsRawFd;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -128,7 +127,8 @@ impl Netns {
         std::thread::scope(|scope| {
             scope
                 .spawn(|| -> Result<T> {
-                    enter_on_this_thread(&self.name)?;
+                    vrrp_user::host::enter_network_namespace(&self.name)
+                        .with_context(|| format!("entering {}", self.name))?;
                     Ok(f())
                 })
                 .join()
@@ -220,17 +220,4 @@ pub(crate) fn run_checked(command: &mut Command) -> Result<String> {
         );
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-/// Moves the calling thread into the network namespace `name` (setns changes only this
-/// thread's namespace): for a thread that lives there, as [`Netns::enter`]'s does for one call.
-pub fn enter_on_this_thread(name: &str) -> Result<()> {
-    let path = format!("/run/netns/{name}");
-    let file = std::fs::File::open(&path).with_context(|| format!("open {path}"))?;
-    // SAFETY: setns on a namespace fd; it changes only this thread's namespace.
-    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-    if rc != 0 {
-        bail!("setns({path}): {}", std::io::Error::last_os_error());
-    }
-    Ok(())
 }

@@ -116,7 +116,7 @@ struct Inside {
 impl Inside {
     /// Moves the calling thread into `namespace` and connects there.
     fn open(namespace: &str, interface: &str) -> anyhow::Result<Inside> {
-        crate::netns::enter_on_this_thread(namespace)?;
+        vrrp_user::host::enter_network_namespace(namespace)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;

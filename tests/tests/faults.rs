@@ -346,20 +346,17 @@ fn without_bpffs_vrrpd_runs_and_mounts_it_for_pinning() {
 
 /// How many children of `parent` have exactly `cmdline` (NUL-separated, as in /proc).
 fn hung_children(parent: i32, cmdline: &str) -> usize {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .filter(|entry| {
-            let path = entry.path();
+    vrrp_user::host::process_ids()
+        .into_iter()
+        .filter(|pid| {
             // proc(5): field 4 is the parent's pid.
-            let parent_matches = std::fs::read_to_string(path.join("stat"))
+            let parent_matches = std::fs::read_to_string(format!("/proc/{pid}/stat"))
                 .ok()
                 .and_then(|stat| stat_field(&stat, 4))
                 == Some(i64::from(parent));
             parent_matches
-                && std::fs::read(path.join("cmdline")).is_ok_and(|c| c == cmdline.as_bytes())
+                && std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| c == cmdline.as_bytes())
         })
         .count()
 }

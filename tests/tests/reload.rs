@@ -3,8 +3,8 @@
 //! backup a second later), a priority change that crosses no one, and a new advert interval
 //! move nothing: no transition on either router, no gap between the master's adverts longer
 //! than an interval plus 2 ms (for the time the machine ran the daemon, in one of three
-//! attempts: see `vrrp_harness::stall`), the virtual address present on the master at every sample (5 ms
-//! apart), and the new one installed and answering.
+//! attempts: see `vrrp_harness::stall`), the virtual address present on the master at every
+//! sample (5 ms apart), and the new one installed and answering.
 
 use std::net::Ipv4Addr;
 use std::time::Duration;

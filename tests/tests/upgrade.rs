@@ -22,6 +22,7 @@ use vrrp_harness::sampler::Sampler;
 use vrrp_harness::stall::{StallWitness, within_bound_in_one_of_the_attempts};
 use vrrp_harness::topology::{BRIDGE, Segment};
 use vrrp_harness::wire;
+use vrrp_user::host::process_ids;
 
 const VIP: &str = "192.0.2.99";
 /// How long each step is left to run before the next.
@@ -453,7 +454,7 @@ fn the_previous_image_s_scripts_are_reaped_and_its_fifo_reader_makes_way() {
 
 /// The processes whose command line holds `needle` (a zombie's is empty).
 fn running(needle: &str) -> Vec<i32> {
-    processes()
+    process_ids()
         .into_iter()
         .filter(|pid| {
             std::fs::read(format!("/proc/{pid}/cmdline"))
@@ -464,7 +465,7 @@ fn running(needle: &str) -> Vec<i32> {
 
 /// The children of `parent` that have ended and wait to be reaped.
 fn zombie_children(parent: i32) -> Vec<i32> {
-    processes()
+    process_ids()
         .into_iter()
         .filter(|pid| {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -474,16 +475,4 @@ fn zombie_children(parent: i32) -> Vec<i32> {
             state == Some("Z") && stat_field(&stat, 4) == Some(i64::from(parent))
         })
         .collect()
-}
-
-/// Every process's PID, from /proc.
-fn processes() -> Vec<i32> {
-    std::fs::read_dir("/proc")
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
 }

@@ -103,6 +103,18 @@ pub fn in_initial_network_namespace<T: Send>(
     make().map_err(|error| last_error.unwrap_or(error))
 }
 
+/// The PIDs of every process /proc shows (the directories named by a number).
+pub fn process_ids() -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Moves the calling thread (at start: the whole daemon, before any other thread exists) into
 /// the network namespace /run/netns/NAME, as `ip netns exec` and keepalived's net_namespace do.
 pub fn enter_network_namespace(name: &str) -> std::io::Result<()> {

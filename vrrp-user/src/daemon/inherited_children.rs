@@ -60,12 +60,8 @@ fn reap(pid: libc::pid_t) {
 
 /// The processes whose parent is `parent`, from /proc (their /proc/PID/stat's fourth field).
 fn children_of(parent: libc::pid_t) -> Vec<libc::pid_t> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<libc::pid_t>().ok())
+    crate::host::process_ids()
+        .into_iter()
         .filter(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/stat"))
                 .ok()

@@ -142,16 +142,8 @@ fn look_at(census: &mut Census, pid: i32) -> Vec<Change> {
 /// Counts every process of /proc afresh.
 fn scan(trackers: &[TrackProcess]) -> Census {
     let mut census = Census::new(trackers.to_vec());
-    if let Ok(entries) = std::fs::read_dir("/proc") {
-        for entry in entries.flatten() {
-            if let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|n| n.parse::<i32>().ok())
-            {
-                look_at(&mut census, pid);
-            }
-        }
+    for pid in crate::host::process_ids() {
+        look_at(&mut census, pid);
     }
     census
 }
