@@ -307,17 +307,6 @@ fn napi_threads() -> Vec<i32> {
 /// must have NAPI instances already (on veth: a driver-mode XDP program attached). Returns the
 /// threads' ids.
 pub fn pin_receive_path(ns: &Netns, interface: &str, cpu: usize) -> Result<Vec<i32>> {
-    let created = thread_receive_path(ns, interface)?;
-    for &pid in &created {
-        pin_task(pid, cpu)?;
-    }
-    Ok(created)
-}
-
-/// Moves `interface`'s receive processing to kernel threads of its own (threaded NAPI), which
-/// the scheduler places; the interface must have NAPI instances already (on veth: a
-/// driver-mode XDP program attached, or GRO on). Returns the threads' ids.
-pub fn thread_receive_path(ns: &Netns, interface: &str) -> Result<Vec<i32>> {
     let before = napi_threads();
     ns.run_ok([
         "sh",
@@ -331,6 +320,9 @@ pub fn thread_receive_path(ns: &Netns, interface: &str) -> Result<Vec<i32>> {
         .collect();
     if created.is_empty() {
         bail!("no NAPI thread appeared for {interface}");
+    }
+    for &pid in &created {
+        pin_task(pid, cpu)?;
     }
     Ok(created)
 }

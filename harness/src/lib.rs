@@ -12,7 +12,6 @@ pub mod fixtures;
 pub mod frr;
 pub mod loadgen;
 pub mod netns;
-pub mod offload;
 pub mod packet_socket;
 pub mod pinger;
 pub mod process;

@@ -8,9 +8,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use anyhow::Result;
 
-use crate::driver_mode::{run_at_real_time, thread_receive_path};
 use crate::netns::Netns;
-use crate::offload::{self, Offload};
 
 /// A host on the segment.
 #[derive(Debug)]
@@ -98,10 +96,6 @@ pub struct Segment {
 
 pub const BRIDGE: &str = "br0";
 
-/// The SCHED_FIFO priority of the switch's kernel threads (see
-/// [`Segment::switch_in_kernel_threads`]): above any daemon's protocol thread.
-const SWITCH_PRIORITY: i32 = 50;
-
 impl Segment {
     pub fn new(routers: usize) -> Result<Segment> {
         Segment::build(routers, &|role| Netns::new(role))
@@ -162,7 +156,8 @@ impl Segment {
             let bridge = format!("br{k}");
             add_bridge(&self.switch, &bridge)?;
             for (index, router) in self.routers.iter().enumerate() {
-                let (ifname, port) = lan_link(router, k);
+                let ifname = format!("eth{k}");
+                let port = format!("{}e{k}", router.port);
                 link_to_bridge(&self.switch, &bridge, &port, &router.ns, &ifname)?;
                 router.ns.run_ok([
                     "ip",
@@ -174,36 +169,6 @@ impl Segment {
                     "nodad",
                 ])?;
                 router.ns.run_ok(["ip", "link", "set", &ifname, "up"])?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Runs the switch's work in kernel threads of its own instead of inside the system call
-    /// of the host that sends. On veth, a frame is otherwise received by the switch port, bridged
-    /// and received by every other host (its XDP program, its stack) within the sender's
-    /// `sendmsg`, and all of it is counted as the sending process's CPU time; a real router's
-    /// send ends at its NIC. GRO on each switch port gives veth a NAPI instance there, threaded
-    /// NAPI runs it in a kernel thread, and the hosts' TSO off lets veth hand their frames to it
-    /// (see [`crate::offload`]). The threads run at a real-time priority above the daemons'
-    /// (SCHED_FIFO 1): a switch is hardware of its own, which a busy router cannot slow down,
-    /// as the sender's softirq could not be. `lans`: the segment's LANs, the first included.
-    pub fn switch_in_kernel_threads(&self, lans: usize) -> Result<()> {
-        let mut links: Vec<(&Host, String, String)> = Vec::new();
-        for host in self.routers.iter().chain([&self.client]) {
-            links.push((host, host.ifname.to_string(), host.port.clone()));
-        }
-        for router in &self.routers {
-            for k in 1..lans {
-                let (ifname, port) = lan_link(router, k);
-                links.push((router, ifname, port));
-            }
-        }
-        for (host, ifname, port) in links {
-            offload::set(&host.ns, &ifname, Offload::Segmentation, false)?;
-            offload::set(&self.switch, &port, Offload::ReceiveGrouping, true)?;
-            for thread in thread_receive_path(&self.switch, &port)? {
-                run_at_real_time(thread, SWITCH_PRIORITY)?;
             }
         }
         Ok(())
@@ -227,11 +192,6 @@ impl Segment {
             .run_ok(["ip", "link", "set", &host.port, "up"])
             .map(drop)
     }
-}
-
-/// A router's interface on LAN `k` (k >= 1) and its switch port: `eth<k>` and `r<i>e<k>`.
-fn lan_link(router: &Host, k: usize) -> (String, String) {
-    (format!("eth{k}"), format!("{}e{k}", router.port))
 }
 
 fn attach_host(

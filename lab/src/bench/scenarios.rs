@@ -985,11 +985,6 @@ fn scale_run(
     let window = options.seconds(1.0, 60.0);
     let segment = Segment::new(2)?;
     segment.add_lans(setup.lans - 1)?;
-    // The master's CPU per advert is its own: on veth the switch's bridging and the backup's
-    // receive of every advert would otherwise run inside the master's sendmmsg, more than half
-    // of its CPU time at 1000 instances (enough, on a slow day of this VM, to saturate the
-    // master's core and let the backup take over).
-    segment.switch_in_kernel_threads(setup.lans)?;
     let scratch = Scratch::new("bench-scale")?;
     // Both routers start together, and convergence counts from there (the protocol starts
     // on the sockets; XDP is waited for after it, before the window; FRR's zebra and
