@@ -11,6 +11,7 @@
 //! For working on one part (a profile, say): `VRRP_BENCH_ONLY=arp,scale` runs only those
 //! scenarios, `VRRP_BENCH_IMPL=xdp,socket,keepalived,frr` only those implementations;
 //! `VRRP_BENCH_RT_PRIORITY=N` gives every implementation keepalived's `vrrp_rt_priority N`.
+//! A run limited so writes its tables only where `--output` says, never over BENCHMARKS.md.
 
 mod daemon;
 mod report;
