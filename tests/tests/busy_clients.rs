@@ -76,7 +76,7 @@ fn takeovers_keep_their_bound_while_the_control_socket_and_metrics_are_kept_busy
         Vrrpd::start(master_router, "master-0", &config(100), &scratch, &[]).expect("master");
     master.wait_for(MASTER_LINE, WAIT).expect("master");
     let port = METRICS_PORT.to_string();
-    let backup = Vrrpd::start(
+    let mut backup = Vrrpd::start(
         backup_router,
         "backup",
         &config(96),
@@ -85,6 +85,10 @@ fn takeovers_keep_their_bound_while_the_control_socket_and_metrics_are_kept_busy
     )
     .expect("backup");
     wait_count(&backup, BACKUP_LINE, 1);
+    // The crashes start once the backup's datapath has settled: this test is about busy
+    // clients, and a crash while the XDP program takes the instances over from the sockets
+    // (about 0.25 s after start on this kind of machine) once gave a takeover 16 ms late.
+    backup.wait_for_datapath().expect("the backup's datapath");
 
     let stop = AtomicBool::new(false);
     let statuses = AtomicU64::new(0);
