@@ -46,7 +46,8 @@ pub struct Vmac {
 /// One instance, ready to run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InstancePlan {
-    pub config: Instance,
+    /// The configuration's own instance, shared with it.
+    pub config: Arc<Instance>,
     /// The interface adverts and ARP requests arrive on (where XDP runs).
     pub ifindex: u32,
     /// The MAC the virtual addresses answer with: the interface's, or the virtual MAC.
@@ -152,27 +153,31 @@ impl InstancePlan {
             on != sending && (all || Some(on) == vmac)
         };
         let mut extra = self.clone();
-        extra.config.addresses.retain(keep);
-        extra.config.excluded_addresses.retain(keep);
-        extra.config.routes.clear();
-        extra.config.rules.clear();
-        let empty = extra.config.addresses.is_empty() && extra.config.excluded_addresses.is_empty();
+        // A derived plan: its own copy of the instance (make_mut copies the shared one).
+        let instance = Arc::make_mut(&mut extra.config);
+        instance.addresses.retain(keep);
+        instance.excluded_addresses.retain(keep);
+        instance.routes.clear();
+        instance.rules.clear();
+        let empty = instance.addresses.is_empty() && instance.excluded_addresses.is_empty();
         (!empty).then_some(extra)
     }
 
     pub fn entries_missing_from(&self, other: &InstancePlan) -> Option<InstancePlan> {
         let mut delta = self.clone();
-        delta.config.addresses = missing_from(&self.config.addresses, &other.config.addresses);
-        delta.config.excluded_addresses = missing_from(
+        // A derived plan: its own copy of the instance (make_mut copies the shared one).
+        let instance = Arc::make_mut(&mut delta.config);
+        instance.addresses = missing_from(&self.config.addresses, &other.config.addresses);
+        instance.excluded_addresses = missing_from(
             &self.config.excluded_addresses,
             &other.config.excluded_addresses,
         );
-        delta.config.routes = missing_from(&self.config.routes, &other.config.routes);
-        delta.config.rules = missing_from(&self.config.rules, &other.config.rules);
-        let empty = delta.config.addresses.is_empty()
-            && delta.config.excluded_addresses.is_empty()
-            && delta.config.routes.is_empty()
-            && delta.config.rules.is_empty();
+        instance.routes = missing_from(&self.config.routes, &other.config.routes);
+        instance.rules = missing_from(&self.config.rules, &other.config.rules);
+        let empty = instance.addresses.is_empty()
+            && instance.excluded_addresses.is_empty()
+            && instance.routes.is_empty()
+            && instance.rules.is_empty();
         (!empty).then_some(delta)
     }
 }
@@ -226,7 +231,7 @@ pub async fn resolve(config: &Config, netlink: &Netlink) -> Result<Resolved, Pla
 
 async fn resolve_one(
     config: &Config,
-    instance: &Instance,
+    instance: &Arc<Instance>,
     netlink: &Netlink,
 ) -> Result<InstancePlan, PlanError> {
     let interface_error = |source| PlanError::Interface {
@@ -294,7 +299,7 @@ async fn resolve_one(
 /// The pure part of planning, given the interface's facts.
 pub fn build(
     config: &Config,
-    instance: &Instance,
+    instance: &Arc<Instance>,
     ifindex: u32,
     mac: [u8; 6],
     source: IpAddr,
@@ -359,7 +364,7 @@ pub fn build(
         timer_expired_backup: instance.timer_expired_backup,
     };
     InstancePlan {
-        config: instance.clone(),
+        config: Arc::clone(instance),
         ifindex,
         mac,
         vmac: None,

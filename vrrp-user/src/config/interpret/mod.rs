@@ -20,6 +20,7 @@ mod values;
 use super::keywords::{Block, Treatment};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use vrrp_common::wire::Family;
 
@@ -58,7 +59,7 @@ pub fn interpret(nodes: &[Node]) -> Result<Interpreted, Vec<Diagnostic>> {
                 if let Some(instance) = context.instance(node, &config.global)
                     && !context.is_duplicate_instance(&config, &instance)
                 {
-                    config.instances.push(instance);
+                    config.instances.push(Arc::new(instance));
                 }
             }
             "vrrp_script" => {
@@ -103,7 +104,7 @@ pub fn interpret(nodes: &[Node]) -> Result<Interpreted, Vec<Diagnostic>> {
     // keepalived settles unset smtp_alert from global_defs once the whole file is read.
     let alert = config.global.vrrp_smtp_alert();
     for instance in &mut config.instances {
-        instance.smtp_alert.get_or_insert(alert);
+        Arc::make_mut(instance).smtp_alert.get_or_insert(alert);
     }
     for group in &mut config.sync_groups {
         group.smtp_alert.get_or_insert(alert);
@@ -125,11 +126,12 @@ pub fn interpret(nodes: &[Node]) -> Result<Interpreted, Vec<Diagnostic>> {
 /// main table and in the file's order, whatever else is installed.
 fn number_rules_without_priority(config: &mut Config) {
     let mut next = 16384u32;
-    let rules = config
-        .statics
-        .rules
-        .iter_mut()
-        .chain(config.instances.iter_mut().flat_map(|i| i.rules.iter_mut()));
+    let rules = config.statics.rules.iter_mut().chain(
+        config
+            .instances
+            .iter_mut()
+            .flat_map(|i| Arc::make_mut(i).rules.iter_mut()),
+    );
     for rule in rules.filter(|rule| rule.priority.is_none()) {
         rule.priority = Some(next);
         next = next.saturating_sub(1);
@@ -244,6 +246,7 @@ impl Context {
             (&processes, "vrrp_track_process"),
         ];
         for instance in &mut config.instances {
+            let instance = Arc::make_mut(instance);
             let owner = format!("({})", instance.name);
             let lists = [
                 &mut instance.track_scripts,

@@ -1,6 +1,8 @@
 //! `vrrp_sync_group`: instances that move together, and keepalived's rule for their weighted
 //! tracking.
 
+use std::sync::Arc;
+
 use super::super::keywords::Block;
 use super::super::model::*;
 use super::super::syntax::{Diagnostic, Node};
@@ -66,6 +68,8 @@ impl Context {
                 .iter_mut()
                 .filter(|i| group.members.contains(&i.name))
             {
+                // Unshared while the file is read: make_mut does not copy.
+                let instance = Arc::make_mut(instance);
                 let script_weight = |name: &str| {
                     config
                         .scripts
