@@ -10,7 +10,6 @@ use super::plan::InstancePlan;
 use super::protocol::Command;
 use super::{Daemon, load_config, open_fifos, plan, systemd};
 use crate::control::Reporter;
-use crate::datapath::attach::AttachPolicy;
 
 impl Daemon {
     /// SIGHUP, told to systemd as a reload.
@@ -75,15 +74,9 @@ impl Daemon {
         if let Some(datapath) = &self.xdp {
             super::xdp_lifecycle::load_kept_program_for(datapath, &plans);
         }
-        if let Some(datapath) = &self.xdp
-            && let Ok(mut datapath) = datapath.lock()
-        {
-            for plan in &plans {
-                if let Err(error) =
-                    datapath.attach(&plan.config.interface, plan.ifindex, AttachPolicy::Auto)
-                {
-                    warn!("{error}");
-                }
+        if let Some(datapath) = &self.xdp {
+            for failure in super::xdp_lifecycle::attach_for(datapath, &plans, &self.cli) {
+                warn!("{failure}");
             }
         }
         self.shared.protocol.send(Command::Reload(plans));

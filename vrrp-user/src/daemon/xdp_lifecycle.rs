@@ -66,6 +66,24 @@ fn attach_policy(cli: &Cli) -> AttachPolicy {
     }
 }
 
+/// Attaches the program wherever `plans` need it, as `--xdp-mode` says, without holding the
+/// datapath's lock during the kernel's attach (see [`XdpDatapath::attach_all`]). Returns a
+/// line for each interface it could not attach to.
+pub(super) fn attach_for(
+    datapath: &Mutex<XdpDatapath>,
+    plans: &[Arc<InstancePlan>],
+    cli: &Cli,
+) -> Vec<String> {
+    let interfaces: Vec<(&str, u32)> = plans
+        .iter()
+        .map(|plan| (plan.config.interface.as_str(), plan.ifindex))
+        .collect();
+    XdpDatapath::attach_all(datapath, &interfaces, attach_policy(cli))
+        .into_iter()
+        .map(|(interface, error)| format!("{interface}: {error}"))
+        .collect()
+}
+
 impl Daemon {
     /// The program has loaded: the instances move from the sockets to it (see the module's
     /// documentation). If it cannot be attached everywhere, they stay on the sockets.
@@ -83,19 +101,13 @@ impl Daemon {
             self.shared.protocol.send(Command::UseSockets);
             return;
         }
-        let policy = attach_policy(&self.cli);
-        let attached = match datapath.lock() {
-            Ok(mut datapath) => self.plans.iter().try_for_each(|plan| {
-                datapath
-                    .attach(&plan.config.interface, plan.ifindex, policy)
-                    .map(drop)
-                    .map_err(|error| format!("{}: {error}", plan.config.interface))
-            }),
-            Err(_) => Err("the datapath lock is poisoned".to_string()),
-        };
-        if let Err(error) = attached {
+        let failed = attach_for(&datapath, &self.plans, &self.cli);
+        if !failed.is_empty() {
             // Dropping the last handle detaches it wherever it was attached.
-            warn!("XDP cannot attach ({error}); falling back to socket mode");
+            warn!(
+                "XDP cannot attach ({}); falling back to socket mode",
+                failed.join("; ")
+            );
             self.shared.protocol.send(Command::UseSockets);
             return;
         }
