@@ -328,7 +328,7 @@ impl XdpDatapath {
 
     /// Running on a kept program without this image's copy loaded: where its maps are pinned,
     /// for [`program::load_on_pinned_maps`] (done without this datapath's lock, which the
-    /// protocol thread takes) and then [`Self::take_over`], before [`Self::attach`] can attach
+    /// protocol thread takes) and then [`Self::take_over`], before [`Self::attach_all`] can attach
     /// anywhere new.
     pub fn kept_program_directory(&self) -> Option<&Path> {
         match self.ebpf {
@@ -357,9 +357,9 @@ impl XdpDatapath {
     /// Attaches the program to each of `interfaces` (name, index) it is not attached to yet,
     /// without holding `datapath`'s lock while the kernel attaches. The protocol thread takes
     /// that lock to read LIVENESS and to write CONFIG, a takeover's included, and an XDP
-    /// attach is slow: 10.4 ms for one BPF_LINK_CREATE on a veth here (strace -T; the first
-    /// generic-mode program on a host flips a kernel static key). Held across the attach, the
-    /// lock would make a takeover that falls due meanwhile that much late. So the loaded
+    /// attach is slow: 10.4 ms for one BPF_LINK_CREATE on a veth here (strace -T), 6.6 to
+    /// 10.6 ms for four (tests/tests/xdp_attach.rs). Held across the attach, the lock would
+    /// make a takeover that falls due meanwhile that much late. So the loaded
     /// object is taken out under the lock, attached without it, and put back with its links.
     /// Returns the interfaces that could not be attached, with why.
     pub fn attach_all(
@@ -367,7 +367,8 @@ impl XdpDatapath {
         interfaces: &[(&str, u32)],
         policy: AttachPolicy,
     ) -> Vec<(String, XdpError)> {
-        // A poisoned lock still guards a whole datapath (every change to it is one call).
+        // A poisoned lock: whoever panicked holding it left the datapath as whole as any
+        // other caller could (each change is one map write or one attachment).
         let mut locked = datapath.lock().unwrap_or_else(PoisonError::into_inner);
         let mut seen = std::collections::HashSet::new();
         let wanted: Vec<(&str, u32)> = interfaces
