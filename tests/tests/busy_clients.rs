@@ -86,8 +86,9 @@ fn takeovers_keep_their_bound_while_the_control_socket_and_metrics_are_kept_busy
     .expect("backup");
     wait_count(&backup, BACKUP_LINE, 1);
     // The crashes start once the backup's datapath has settled: this test is about busy
-    // clients, and a crash while the XDP program takes the instances over from the sockets
-    // (about 0.25 s after start on this kind of machine) once gave a takeover 16 ms late.
+    // clients, not about the move from the sockets to the XDP program (about 0.25 s after
+    // start on this kind of machine), whose attach once held up a takeover by 16 ms; that is
+    // xdp_attach's.
     backup.wait_for_datapath().expect("the backup's datapath");
 
     let stop = AtomicBool::new(false);

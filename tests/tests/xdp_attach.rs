@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use vrrp_harness::netns::Netns;
 use vrrp_user::datapath::attach::AttachPolicy;
 use vrrp_user::datapath::xdp::XdpDatapath;
+use vrrp_user::net::sys::interface_index;
 
 /// veth pairs in the namespace: each attach is one more stretch the lock would be held.
 const INTERFACES: usize = 4;
@@ -42,7 +43,7 @@ fn attaching_the_program_does_not_hold_the_datapath_lock() {
     }
     let datapath = Mutex::new(XdpDatapath::load().expect("the XDP program loads"));
     let attaching = AtomicBool::new(true);
-    let (attach_took, failed, longest_held) = std::thread::scope(|scope| {
+    let (attach_took, failed, indexes, longest_held) = std::thread::scope(|scope| {
         // What the protocol thread does: take the lock now and then. The stretch measured is
         // from a refused try_lock to the next granted one, so that this thread's own
         // preemption between two tries does not count as the lock being held.
@@ -68,16 +69,17 @@ fn attaching_the_program_does_not_hold_the_datapath_lock() {
         let attached = ns.enter(|| {
             let interfaces: Vec<(&str, u32)> = names
                 .iter()
-                .map(|name| (name.as_str(), ifindex(name)))
+                .map(|name| (name.as_str(), interface_index(name)))
                 .collect();
             let started = Instant::now();
             let failed = XdpDatapath::attach_all(&datapath, &interfaces, AttachPolicy::Skb);
-            (started.elapsed(), failed)
+            let indexes: Vec<u32> = interfaces.iter().map(|&(_, index)| index).collect();
+            (started.elapsed(), failed, indexes)
         });
         attaching.store(false, Ordering::Release);
         let longest_held = contender.join().expect("contender");
-        let (took, failed) = attached.expect("entering the namespace");
-        (took, failed, longest_held)
+        let (took, failed, indexes) = attached.expect("entering the namespace");
+        (took, failed, indexes, longest_held)
     });
     println!(
         "attached to {INTERFACES} interfaces in {:.3} ms; the lock was held for {:.3} ms at most",
@@ -90,9 +92,10 @@ fn attaching_the_program_does_not_hold_the_datapath_lock() {
         "the datapath lock was held for {longest_held:?} while the program attached ({attach_took:?})"
     );
     let datapath = datapath.into_inner().expect("lock");
-    for name in &names {
+    for (name, &index) in names.iter().zip(&indexes) {
+        assert_ne!(index, 0, "no interface {name:?}");
         assert!(
-            datapath.attached_mode(ifindex_in(&ns, name)).is_some(),
+            datapath.attached_mode(index).is_some(),
             "{name} is not recorded as attached"
         );
         let link = ns.run_ok(["ip", "link", "show", name]).expect("ip link");
@@ -101,16 +104,4 @@ fn attaching_the_program_does_not_hold_the_datapath_lock() {
             "{name} runs no program: {link}"
         );
     }
-}
-
-fn ifindex(name: &str) -> u32 {
-    let name = std::ffi::CString::new(name).expect("name");
-    // SAFETY: a valid NUL-terminated string.
-    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
-    assert_ne!(index, 0, "no interface {name:?}");
-    index
-}
-
-fn ifindex_in(ns: &Netns, name: &str) -> u32 {
-    ns.enter(|| ifindex(name)).expect("entering the namespace")
 }
