@@ -22,8 +22,34 @@ fn an_ipv6_instance_waits_for_its_tentative_link_local_address() {
     let segment = Segment::new(1).expect("segment");
     let scratch = Scratch::new("startup-tentative").expect("scratch");
     let router = segment.router(1);
-    // Duplicate address detection on, with three probes: a new address stays tentative for
-    // about three seconds.
+    give_a_tentative_link_local_address(router);
+    let capture = Capture::start(&segment.switch, BRIDGE, "ip6", scratch.path()).expect("capture");
+    let mut dr1 = Vrrpd::start(router, "dr1", IPV6_CONFIG, &scratch, &[]).expect("dr1");
+    dr1.wait_for("is not usable yet", WAIT)
+        .expect("waits for the address");
+    dr1.wait_for("is usable now; starting", WAIT)
+        .expect("binds once it is usable");
+    dr1.wait_for("(VI_6) Entering MASTER STATE", WAIT)
+        .expect("master, without a restart");
+    assert!(dr1.process.is_running(), "still running");
+    std::thread::sleep(Duration::from_millis(500));
+    let adverts = wire::adverts(&capture.finish().expect("capture"));
+    assert!(
+        adverts
+            .iter()
+            .any(|a| a.vrid == 60 && a.source.to_string() == "fe80::11" && a.checksum_ok),
+        "adverts from fe80::11: {adverts:?}"
+    );
+}
+
+/// One IPv6 instance on eth0, master alone.
+const IPV6_CONFIG: &str = "global_defs {\n  vrrp_version 3\n}\nvrrp_instance VI_6 {\n  interface eth0\n  \
+                           virtual_router_id 60\n  priority 100\n  advert_int 0.1\n  virtual_ipaddress {\n    \
+                           2001:db8::99/64 dev eth0\n  }\n}\n";
+
+/// eth0's only link-local address is fe80::11, new and tentative: duplicate address detection
+/// on, with three probes, keeps it so for about three seconds.
+fn give_a_tentative_link_local_address(router: &vrrp_harness::topology::Host) {
     router
         .ns
         .sysctl("net.ipv6.conf.eth0.accept_dad=1")
@@ -48,26 +74,48 @@ fn an_ipv6_instance_waits_for_its_tentative_link_local_address() {
         shown.contains("tentative"),
         "the address is tentative: {shown}"
     );
-    let capture = Capture::start(&segment.switch, BRIDGE, "ip6", scratch.path()).expect("capture");
-    let config = "global_defs {\n  vrrp_version 3\n}\nvrrp_instance VI_6 {\n  interface eth0\n  \
-                  virtual_router_id 60\n  priority 100\n  advert_int 0.1\n  virtual_ipaddress {\n    \
-                  2001:db8::99/64 dev eth0\n  }\n}\n";
-    let mut dr1 = Vrrpd::start(router, "dr1", config, &scratch, &[]).expect("dr1");
+}
+
+/// A reload while an instance waits for its tentative address starts it once. It used to be
+/// admitted again by the reload, so that two copies started (two "(init)" lines): at 1000
+/// instances, the reload the daemon makes itself when a late interface becomes usable did
+/// this, and one copy took over and stayed master beside the real master for good.
+#[test]
+fn a_reload_while_an_instance_waits_for_its_address_starts_it_once() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(1).expect("segment");
+    let scratch = Scratch::new("startup-tentative-reload").expect("scratch");
+    let router = segment.router(1);
+    give_a_tentative_link_local_address(router);
+    let mut dr1 = Vrrpd::start(router, "dr1", IPV6_CONFIG, &scratch, &[]).expect("dr1");
     dr1.wait_for("is not usable yet", WAIT)
         .expect("waits for the address");
-    dr1.wait_for("is usable now; starting", WAIT)
-        .expect("binds once it is usable");
+    dr1.process.signal(libc::SIGHUP);
+    dr1.wait_for("Configuration reloaded", WAIT)
+        .expect("the reload is done");
+    assert!(
+        !dr1.log().contains("usable now"),
+        "the reload came while the address was still tentative (too slow a machine to test)"
+    );
     dr1.wait_for("(VI_6) Entering MASTER STATE", WAIT)
         .expect("master, without a restart");
-    assert!(dr1.process.is_running(), "still running");
-    std::thread::sleep(Duration::from_millis(500));
-    let adverts = wire::adverts(&capture.finish().expect("capture"));
-    assert!(
-        adverts
-            .iter()
-            .any(|a| a.vrid == 60 && a.source.to_string() == "fe80::11" && a.checksum_ok),
-        "adverts from fe80::11: {adverts:?}"
-    );
+    // Anything a second copy would log has had time to come.
+    std::thread::sleep(Duration::from_secs(1));
+    let log = dr1.log();
+    for line in [
+        "is usable now; starting",
+        "(VI_6) Entering BACKUP STATE (init)",
+    ] {
+        assert_eq!(
+            log.matches(line).count(),
+            1,
+            "\"{line}\" once, one copy of the instance:\n{log}"
+        );
+    }
+    let status = dr1.status_json().expect("status");
+    let instances = status["instances"].as_array().map_or(0, Vec::len);
+    assert_eq!(instances, 1, "one instance in the status: {status}");
 }
 
 /// Link down at start: FAULT until the link comes up, then the configured state (keepalived's

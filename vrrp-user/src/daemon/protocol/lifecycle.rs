@@ -86,6 +86,7 @@ impl Thread {
             running.liveness_slot = register(&mut locked, &running.plan, &running.fsm, true);
         }
         let events = locked.take_events();
+        let liveness = locked.liveness_view();
         drop(locked);
         if let Some(events) = &events
             && let Err(error) = self.watch(events.as_raw_fd())
@@ -94,7 +95,7 @@ impl Thread {
             return;
         }
         self.events = events;
-        self.receive = Receive::Xdp(datapath);
+        self.receive = Receive::Xdp { datapath, liveness };
     }
 
     /// The XDP program is attached everywhere: the sockets stop receiving, as an XDP-mode
@@ -137,7 +138,7 @@ impl Thread {
                 plan.ifindex,
                 plan.source,
             )?;
-            if matches!(self.receive, Receive::Xdp(_)) {
+            if matches!(self.receive, Receive::Xdp { .. }) {
                 socket.drop_all_incoming()?;
             } else {
                 self.watch(socket.raw_fd())?;
@@ -320,10 +321,33 @@ impl Thread {
         for (index, plan) in reconfigured {
             self.reconfigure(index, plan, now);
         }
+        self.reload_waiting(&mut plans);
         for plan in plans.into_iter().flatten() {
             info!("({}) added by the reload", plan.name());
             if let Err(error) = self.admit(plan) {
                 warn!("reload: cannot start an instance: {error}");
+            }
+        }
+    }
+
+    /// The instances still waiting for their address ([`Thread::admit`]) under a reload: one
+    /// the reload keeps waits on, with the reload's settings, and is taken out of `plans`; one
+    /// it drops waits no more. Without this, a reload during the wait (the async side's own,
+    /// when another instance's interface became usable, or a SIGHUP) admitted the instance a
+    /// second time, and both copies started: two state machines for one VRID, of which only
+    /// one hears the datapath's adverts, so that the other could take over and never step down.
+    fn reload_waiting(&mut self, plans: &mut [Option<Arc<InstancePlan>>]) {
+        for waiting in std::mem::take(&mut self.waiting) {
+            let reloaded = plans
+                .iter_mut()
+                .find(|p| p.as_ref().is_some_and(|p| p.same_instance(&waiting)))
+                .and_then(Option::take);
+            match reloaded {
+                Some(plan) => self.waiting.push(plan),
+                None => info!(
+                    "({}) removed or changed by the reload while it waited for its address",
+                    waiting.name()
+                ),
             }
         }
     }
