@@ -259,7 +259,7 @@ async fn serve(cli: Cli, config: Config, arrival: upgrade::Arrival) -> ExitCode 
         .unzip();
     let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel();
     let receive = match &datapath {
-        Some(datapath) => Receive::Xdp(Arc::clone(datapath)),
+        Some(datapath) => Receive::xdp(Arc::clone(datapath)),
         None => Receive::Sockets,
     };
     let (tracking_tx, tracking_rx) = mpsc::unbounded_channel();

@@ -356,7 +356,7 @@ impl XdpDatapath {
 
     /// Attaches the program to each of `interfaces` (name, index) it is not attached to yet,
     /// without holding `datapath`'s lock while the kernel attaches. The protocol thread takes
-    /// that lock to read LIVENESS and to write CONFIG, a takeover's included, and an XDP
+    /// that lock to write CONFIG, a takeover's included, and an XDP
     /// attach is slow: 10.4 ms for one BPF_LINK_CREATE on a veth here (strace -T), 6.6 to
     /// 10.6 ms for four (tests/tests/xdp_attach.rs). Held across the attach, the lock would
     /// make a takeover that falls due meanwhile that much late. So the loaded
@@ -475,8 +475,9 @@ impl XdpDatapath {
     }
 
     /// The LIVENESS record in `slot`, read from memory.
-    pub fn liveness_at(&self, slot: u32) -> Option<Liveness> {
-        self.liveness_view.read(slot)
+    /// LIVENESS, mapped: read by whoever holds it without this datapath's lock.
+    pub fn liveness_view(&self) -> Arc<LivenessView> {
+        Arc::clone(&self.liveness_view)
     }
 
     pub fn add_peer(&mut self, key: &PeerKey, ttl: PeerTtl) -> Result<(), XdpError> {

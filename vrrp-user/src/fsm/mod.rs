@@ -367,6 +367,18 @@ pub struct Instance {
     last_reply_advert: Option<Instant>,
     last_transition: Option<(Instant, Reason)>,
     counters: Counters,
+    /// The deadlines above as of the last change (see [`Deadlines`]).
+    deadlines: Deadlines,
+}
+
+/// An instance's deadlines, worked out once per change rather than per look: the protocol
+/// thread looks at every instance's several times in each wake-up, and a backup's
+/// Master_Down_Interval costs a few divisions (issue 20, target 5: a backup of 1000 instances
+/// spent most of its CPU here). Every constructor and `&mut self` entry point ends with [`Instance::settle`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Deadlines {
+    master_down: Option<Instant>,
+    next: Option<Instant>,
 }
 
 /// What an instance carries into the next image of the daemon (`vrrpd upgrade`): where it
@@ -399,7 +411,7 @@ pub fn effective_priority(base: u8, weight: i32) -> u8 {
 impl Instance {
     pub fn new(params: Params) -> Instance {
         let effective_priority = params.base_priority;
-        Instance {
+        let mut instance = Instance {
             params,
             state: State::Initialize,
             effective_priority,
@@ -418,7 +430,10 @@ impl Instance {
             last_reply_advert: None,
             last_transition: None,
             counters: Counters::default(),
-        }
+            deadlines: Deadlines::default(),
+        };
+        instance.settle();
+        instance
     }
 
     /// An instance that goes on from where a previous image of the daemon left it: in the
@@ -445,6 +460,7 @@ impl Instance {
             instance.garp_extra =
                 (!garp.extra_interval.is_zero()).then(|| now + garp.extra_interval);
         }
+        instance.settle();
         instance
     }
 
@@ -472,6 +488,7 @@ impl Instance {
         if count > 0 && self.state == State::Master {
             self.next_advert = Some(last + interval(self.params.interval_cs));
         }
+        self.settle();
     }
 
     pub fn params(&self) -> &Params {
@@ -531,22 +548,44 @@ impl Instance {
     }
 
     /// The earliest moment [`Input::Timer`] has something to do.
+    /// The earliest of the instance's deadlines.
     pub fn next_deadline(&self) -> Option<Instant> {
-        [
-            self.master_down_deadline(),
-            self.next_advert,
-            self.second_garp,
-            self.garp_refresh,
-            self.garp_extra,
-            self.lower_prio_garp,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        self.deadlines.next
     }
 
-    /// Backup: when the Master_Down_Timer fires. Adverts received since we entered Backup set it
-    /// (through the shared rule); without any, it runs from our entry into Backup.
+    /// Backup: when the Master_Down_Timer fires (see [`Instance::work_out_master_down`]).
+    pub fn master_down_deadline(&self) -> Option<Instant> {
+        self.deadlines.master_down
+    }
+
+    /// Whether the cached deadlines are what working them out now gives (the simulator checks
+    /// this after every input).
+    #[cfg(test)]
+    pub(crate) fn deadlines_are_current(&self) -> bool {
+        let mut fresh = self.clone();
+        fresh.settle();
+        fresh.deadlines == self.deadlines
+    }
+
+    /// Works the deadlines out again after a change.
+    fn settle(&mut self) {
+        let master_down = self.work_out_master_down();
+        self.deadlines = Deadlines {
+            master_down,
+            next: [
+                master_down,
+                self.next_advert,
+                self.second_garp,
+                self.garp_refresh,
+                self.garp_extra,
+                self.lower_prio_garp,
+            ]
+            .into_iter()
+            .flatten()
+            .min(),
+        };
+    }
+
     /// A sync-group member whose Master_Down_Timer ran out and that has heard no master since:
     /// keepalived's wantstate GOTO_MASTER, which lets the member whose timer runs out next take
     /// the whole group over (without it, members whose timers run out at different times would
@@ -558,7 +597,9 @@ impl Instance {
                 .is_some_and(|held| self.live.last_reset_ns < held.as_ns())
     }
 
-    pub fn master_down_deadline(&self) -> Option<Instant> {
+    /// Backup: when the Master_Down_Timer fires. Adverts received since we entered Backup set it
+    /// (through the shared rule); without any, it runs from our entry into Backup.
+    fn work_out_master_down(&self) -> Option<Instant> {
         if self.state != State::Backup {
             return None;
         }
@@ -594,6 +635,7 @@ impl Instance {
             Input::Sync(event) => self.sync(event, now, actions),
             Input::AddressRemoved => self.address_removed(now, actions),
         }
+        self.settle();
     }
 
     /// keepalived's sync groups: members move together.
@@ -761,7 +803,7 @@ impl Instance {
     }
 
     fn timer(&mut self, now: Instant, actions: &mut Vec<Action>) {
-        if let Some(deadline) = self.master_down_deadline()
+        if let Some(deadline) = self.work_out_master_down()
             && now >= deadline
         {
             let reason = if self.live.resigned != 0

@@ -262,6 +262,10 @@ impl Segment {
         self.routers[router]
             .instance
             .handle(input, now, &mut actions);
+        assert!(
+            self.routers[router].instance.deadlines_are_current(),
+            "router {router}'s cached deadlines are stale after an input"
+        );
         for action in actions {
             self.apply(router, action);
         }

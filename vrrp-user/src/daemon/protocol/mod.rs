@@ -47,6 +47,7 @@ use super::addresses::Workers as AddressWorkers;
 use super::plan::InstancePlan;
 use super::stand_in::{self, StandIn};
 use crate::config::model::Scheduling;
+use crate::datapath::liveness::LivenessView;
 use crate::datapath::xdp::XdpDatapath;
 use crate::fsm::{self, FaultReason, Input};
 use crate::net::advert::AdvertTemplate;
@@ -173,10 +174,27 @@ impl ProtocolHandle {
 /// How adverts reach the state machines.
 pub enum Receive {
     /// The XDP program (shared with the async side, which attaches it on reload; status and
-    /// the address workers use map handles of their own).
-    Xdp(Arc<Mutex<XdpDatapath>>),
+    /// the address workers use map handles of their own), and its LIVENESS records, read
+    /// without the datapath's lock (see [`Receive::xdp`]).
+    Xdp {
+        datapath: Arc<Mutex<XdpDatapath>>,
+        liveness: Arc<LivenessView>,
+    },
     /// Raw sockets, with counters kept here by the same reasons.
     Sockets,
+}
+
+impl Receive {
+    /// XDP mode. The thread reads a thousand backups' records in each wake-up, and one record
+    /// right before each takeover decision: from the mapped array they need no lock, so
+    /// neither waits for the async side's work on the datapath (an attach, an upgrade's swap).
+    pub fn xdp(datapath: Arc<Mutex<XdpDatapath>>) -> Receive {
+        let liveness = datapath
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .liveness_view();
+        Receive::Xdp { datapath, liveness }
+    }
 }
 
 struct Running {
@@ -299,7 +317,7 @@ pub fn spawn(
         sockets: HashMap::new(),
         ah_sockets: HashMap::new(),
         events: match &receive {
-            Receive::Xdp(datapath) => datapath
+            Receive::Xdp { datapath, .. } => datapath
                 .lock()
                 .map_err(|_| io::Error::other("datapath lock"))?
                 .take_events(),
@@ -385,7 +403,7 @@ impl Thread {
 
     fn xdp(&self) -> Option<std::sync::MutexGuard<'_, XdpDatapath>> {
         match &self.receive {
-            Receive::Xdp(datapath) => datapath.lock().ok(),
+            Receive::Xdp { datapath, .. } => datapath.lock().ok(),
             Receive::Sockets => None,
         }
     }

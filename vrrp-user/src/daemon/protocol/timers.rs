@@ -156,22 +156,29 @@ impl Thread {
     /// there are several, every other backup's record is applied with them.
     fn look_ahead(&mut self, now: Instant) {
         // Socket mode: the adverts reached the state machine as they came; nothing to read.
-        if !matches!(self.receive, super::Receive::Xdp(_)) {
+        if !matches!(self.receive, super::Receive::Xdp { .. }) {
             return;
         }
-        let near: Vec<usize> = (0..self.instances.len())
-            .filter(|&index| {
-                self.instances[index]
-                    .fsm
-                    .master_down_deadline()
-                    .is_some_and(|down| down <= now + EARLY_WAKE + REFRESH_WINDOW)
-            })
-            .collect();
-        if near.len() >= BATCH_FROM {
+        let horizon = now + EARLY_WAKE + REFRESH_WINDOW;
+        let is_near = |running: &super::Running| {
+            running
+                .fsm
+                .master_down_deadline()
+                .is_some_and(|down| down <= horizon)
+        };
+        let near = self
+            .instances
+            .iter()
+            .filter(|r| is_near(r))
+            .take(BATCH_FROM)
+            .count();
+        if near >= BATCH_FROM {
             self.refresh_every_liveness();
-        } else {
-            for index in near {
-                self.refresh_liveness(index);
+        } else if near > 0 {
+            for index in 0..self.instances.len() {
+                if is_near(&self.instances[index]) {
+                    self.refresh_liveness(index);
+                }
             }
         }
     }
@@ -189,8 +196,7 @@ impl Thread {
         let Some(slot) = self.instances[index].liveness_slot else {
             return;
         };
-        let live = self.xdp().and_then(|datapath| datapath.liveness_at(slot));
-        if let Some(live) = live {
+        if let Some(live) = self.liveness_record(slot) {
             self.apply_liveness(index, live, monotonic_now());
         }
     }
@@ -198,22 +204,25 @@ impl Thread {
     /// XDP mode: the kernel's records, read at once, to every backup (every instance with a
     /// master-down deadline).
     fn refresh_every_liveness(&mut self) {
-        let records: Vec<(usize, Liveness)> = {
-            let Some(datapath) = self.xdp() else {
-                return;
-            };
-            self.instances
-                .iter()
-                .enumerate()
-                .filter(|(_, running)| running.fsm.master_down_deadline().is_some())
-                .filter_map(|(index, running)| {
-                    Some((index, datapath.liveness_at(running.liveness_slot?)?))
-                })
-                .collect()
-        };
         let now = monotonic_now();
-        for (index, live) in records {
-            self.apply_liveness(index, live, now);
+        for index in 0..self.instances.len() {
+            if self.instances[index].fsm.master_down_deadline().is_none() {
+                continue;
+            }
+            let Some(slot) = self.instances[index].liveness_slot else {
+                continue;
+            };
+            if let Some(live) = self.liveness_record(slot) {
+                self.apply_liveness(index, live, now);
+            }
+        }
+    }
+
+    /// XDP mode: the kernel's record in `slot`, read from the mapped array.
+    fn liveness_record(&self, slot: u32) -> Option<Liveness> {
+        match &self.receive {
+            super::Receive::Xdp { liveness, .. } => liveness.read(slot),
+            super::Receive::Sockets => None,
         }
     }
 
