@@ -79,7 +79,7 @@ fn give_a_tentative_link_local_address(router: &vrrp_harness::topology::Host) {
 /// A reload while an instance waits for its tentative address starts it once. It used to be
 /// admitted again by the reload, so that two copies started (two "(init)" lines): at 1000
 /// instances, the reload the daemon makes itself when a late interface becomes usable did
-/// this, and one copy took over and stayed master beside the real master for good.
+/// this, and a copy that took over could stay master beside the real master until stopped.
 #[test]
 fn a_reload_while_an_instance_waits_for_its_address_starts_it_once() {
     let _serial = vrrp_harness::serial();

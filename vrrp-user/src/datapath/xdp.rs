@@ -356,8 +356,7 @@ impl XdpDatapath {
 
     /// Attaches the program to each of `interfaces` (name, index) it is not attached to yet,
     /// without holding `datapath`'s lock while the kernel attaches. The protocol thread takes
-    /// that lock to write CONFIG, a takeover's included, and an XDP
-    /// attach is slow: 10.4 ms for one BPF_LINK_CREATE on a veth here (strace -T), 6.6 to
+    /// that lock to write CONFIG, a takeover's included, and an XDP attach is slow: 10.4 ms for one BPF_LINK_CREATE on a veth here (strace -T), 6.6 to
     /// 10.6 ms for four (tests/tests/xdp_attach.rs). Held across the attach, the lock would
     /// make a takeover that falls due meanwhile that much late. So the loaded
     /// object is taken out under the lock, attached without it, and put back with its links.
@@ -474,7 +473,6 @@ impl XdpDatapath {
         self.slots.of(key)
     }
 
-    /// The LIVENESS record in `slot`, read from memory.
     /// LIVENESS, mapped: read by whoever holds it without this datapath's lock.
     pub fn liveness_view(&self) -> Arc<LivenessView> {
         Arc::clone(&self.liveness_view)

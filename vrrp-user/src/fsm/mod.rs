@@ -371,10 +371,10 @@ pub struct Instance {
     deadlines: Deadlines,
 }
 
-/// An instance's deadlines, worked out once per change rather than per look: the protocol
-/// thread looks at every instance's several times in each wake-up, and a backup's
-/// Master_Down_Interval costs a few divisions (issue 20, target 5: a backup of 1000 instances
-/// spent most of its CPU here). Every constructor and `&mut self` entry point ends with [`Instance::settle`].
+/// An instance's deadlines, worked out once per change rather than at each look: the protocol
+/// thread looks at every instance's deadlines several times in each wake-up, and working them
+/// out each time was a large part of a 1000-instance backup's CPU (issue 20, target 5).
+/// Every constructor and `&mut self` entry point ends with [`Instance::settle`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Deadlines {
     master_down: Option<Instant>,
@@ -548,7 +548,6 @@ impl Instance {
     }
 
     /// The earliest moment [`Input::Timer`] has something to do.
-    /// The earliest of the instance's deadlines.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.deadlines.next
     }

@@ -193,11 +193,16 @@ impl Thread {
     /// XDP mode: hand instance `index`'s state machine the kernel's record of the adverts it
     /// saw.
     pub(super) fn refresh_liveness(&mut self, index: usize) {
-        let Some(slot) = self.instances[index].liveness_slot else {
-            return;
-        };
-        if let Some(live) = self.liveness_record(slot) {
-            self.apply_liveness(index, live, monotonic_now());
+        self.refresh_liveness_at(index, monotonic_now());
+    }
+
+    /// [`Thread::refresh_liveness`], applied as of `now`.
+    fn refresh_liveness_at(&mut self, index: usize, now: Instant) {
+        let record = self.instances[index]
+            .liveness_slot
+            .and_then(|slot| self.liveness_record(slot));
+        if let Some(live) = record {
+            self.apply_liveness(index, live, now);
         }
     }
 
@@ -206,14 +211,8 @@ impl Thread {
     fn refresh_every_liveness(&mut self) {
         let now = monotonic_now();
         for index in 0..self.instances.len() {
-            if self.instances[index].fsm.master_down_deadline().is_none() {
-                continue;
-            }
-            let Some(slot) = self.instances[index].liveness_slot else {
-                continue;
-            };
-            if let Some(live) = self.liveness_record(slot) {
-                self.apply_liveness(index, live, now);
+            if self.instances[index].fsm.master_down_deadline().is_some() {
+                self.refresh_liveness_at(index, now);
             }
         }
     }
