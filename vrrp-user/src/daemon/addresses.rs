@@ -131,7 +131,6 @@ impl Workers {
         }
     }
 
-    /// The instance's lane, its worker started on first use.
     /// The instance's lane with its state held, if it is idle (see [`Lane::idle`]).
     fn idle_lane(&self, name: &str) -> Option<(Lane, tokio::sync::OwnedMutexGuard<LaneState>)> {
         let lane = self.lane(name)?;
@@ -139,6 +138,7 @@ impl Workers {
         Some((lane, state))
     }
 
+    /// The instance's lane, its worker started on first use.
     fn lane(&self, name: &str) -> Option<Lane> {
         let mut lanes = self.lanes.lock().ok()?;
         if let Some(lane) = lanes.get(name) {
