@@ -91,6 +91,9 @@ fn a_reload_while_an_instance_waits_for_its_address_starts_it_once() {
     let mut dr1 = Vrrpd::start(router, "dr1", IPV6_CONFIG, &scratch, &[]).expect("dr1");
     dr1.wait_for("is not usable yet", WAIT)
         .expect("waits for the address");
+    // vrrpd ignores SIGHUP until its main loop runs (daemon::run), which is before its
+    // datapath settles; the address stays tentative for seconds after that.
+    dr1.wait_for_datapath().expect("datapath");
     dr1.process.signal(libc::SIGHUP);
     dr1.wait_for("Configuration reloaded", WAIT)
         .expect("the reload is done");
