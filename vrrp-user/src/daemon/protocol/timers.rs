@@ -206,8 +206,8 @@ impl Thread {
         }
     }
 
-    /// XDP mode: the kernel's records, read at once, to every backup (every instance with a
-    /// master-down deadline).
+    /// XDP mode: the kernel's records, each read from the mapping and applied as of one
+    /// moment, to every backup (every instance with a master-down deadline).
     fn refresh_every_liveness(&mut self) {
         let now = monotonic_now();
         for index in 0..self.instances.len() {
