@@ -91,9 +91,7 @@ fn a_reload_while_an_instance_waits_for_its_address_starts_it_once() {
     let mut dr1 = Vrrpd::start(router, "dr1", IPV6_CONFIG, &scratch, &[]).expect("dr1");
     dr1.wait_for("is not usable yet", WAIT)
         .expect("waits for the address");
-    // vrrpd ignores SIGHUP until its main loop runs (daemon::run), which is before its
-    // datapath settles; the address stays tentative for seconds after that.
-    dr1.wait_for_datapath().expect("datapath");
+    // A SIGHUP this early waits for vrrpd's main loop (see the test below).
     dr1.process.signal(libc::SIGHUP);
     dr1.wait_for("Configuration reloaded", WAIT)
         .expect("the reload is done");
@@ -119,6 +117,75 @@ fn a_reload_while_an_instance_waits_for_its_address_starts_it_once() {
     let status = dr1.status_json().expect("status");
     let instances = status["instances"].as_array().map_or(0, Vec::len);
     assert_eq!(instances, 1, "one instance in the status: {status}");
+}
+
+/// A reload asked for while vrrpd starts, before its main loop answers signals, is done once it
+/// runs. The daemon used to ignore SIGHUP until then, so such a reload was lost (and the
+/// configuration the operator had just written was not loaded).
+#[test]
+fn a_reload_asked_for_during_start_up_is_done_once_the_daemon_runs() {
+    let _serial = vrrp_harness::serial();
+    vrrp_harness::require_root();
+    let segment = Segment::new(1).expect("segment");
+    let scratch = Scratch::new("startup-early-reload").expect("scratch");
+    let config = vrrp_harness::daemons::seed_config("dr1-keepalived.conf", &scratch).expect("dr1");
+    let mut dr1 = Vrrpd::start(segment.router(1), "dr1", &config, &scratch, &[]).expect("dr1");
+    let pid = dr1.process.pid();
+    // The moment between the daemon's first step (SIGHUP no longer has its default action,
+    // which stops the process) and its handler: caught by watching the signal masks, then
+    // frozen so that it cannot pass while the signal is sent.
+    // Watched closely (the harness's wait_until looks every 20 ms): the moment may be short.
+    let started = std::time::Instant::now();
+    loop {
+        let hup = SignalMasks::of(pid);
+        if hup.blocked || hup.ignored || hup.caught {
+            break;
+        }
+        assert!(started.elapsed() < WAIT, "vrrpd did not start");
+        std::thread::sleep(Duration::from_micros(100));
+    }
+    dr1.process.signal(libc::SIGSTOP);
+    let frozen = SignalMasks::of(pid);
+    let early = !frozen.caught;
+    if early {
+        dr1.process.signal(libc::SIGHUP);
+    }
+    dr1.process.signal(libc::SIGCONT);
+    assert!(
+        early,
+        "vrrpd handled SIGHUP before the test could freeze it (too slow a machine to test)"
+    );
+    dr1.wait_for("Configuration reloaded", WAIT)
+        .expect("the reload asked for during start-up is done");
+    assert!(dr1.process.is_running(), "still running");
+    dr1.wait_for("(VI_1) Entering MASTER STATE", WAIT)
+        .expect("the instance runs");
+}
+
+/// How a process's main thread treats SIGHUP, from /proc/PID/status.
+struct SignalMasks {
+    blocked: bool,
+    ignored: bool,
+    caught: bool,
+}
+
+impl SignalMasks {
+    fn of(pid: i32) -> SignalMasks {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        // Each mask is hexadecimal, bit n - 1 for signal n.
+        let has_hup = |field: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(field))
+                .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+                .is_some_and(|mask| mask & (1 << (libc::SIGHUP - 1)) != 0)
+        };
+        SignalMasks {
+            blocked: has_hup("SigBlk:"),
+            ignored: has_hup("SigIgn:"),
+            caught: has_hup("SigCgt:"),
+        }
+    }
 }
 
 /// Link down at start: FAULT until the link comes up, then the configured state (keepalived's

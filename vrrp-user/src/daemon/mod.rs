@@ -78,19 +78,10 @@ fn load_config(cli: &Cli) -> Option<Config> {
 }
 
 pub fn run(mut cli: Cli) -> ExitCode {
-    // Until the handlers are installed (after the XDP program loads), a reload or dump request
-    // must not kill the daemon with the signals' default action.
-    // The same for keepalived's real-time signals (JSON, STATS_CLEAR), whose default action
-    // is to terminate: monitoring that sends them (keepalived-exporter sends SIGJSON) must
-    // never stop the daemon.
-    for signal in [libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2]
-        .into_iter()
-        .chain(unanswered_signals())
-    {
-        // SAFETY: setting a signal's disposition to "ignore".
-        unsafe { libc::signal(signal, libc::SIG_IGN) };
-    }
-    // First, while this is the only thread: the environment is read and cleaned here.
+    // First, while this is the only thread, so that every thread inherits the mask: a request
+    // that comes before the main loop answers it waits for it (see `hold_requests`).
+    hold_requests(Hold::Block);
+    // Also while this is the only thread: the environment is read and cleaned here.
     let arrival = upgrade::arrival();
     scheduling::note_upgrade_boost();
     logging::init(&cli);
@@ -424,6 +415,45 @@ struct Daemon {
     snmp: Option<crate::snmp::subagent::Subagent>,
 }
 
+/// The requests that come as signals: reload (SIGHUP), dumps (SIGUSR1, SIGUSR2) and keepalived's
+/// real-time JSON and STATS_CLEAR. SIGTERM and SIGINT are not among them: their default action,
+/// to stop, is right at any time.
+fn request_signals() -> impl Iterator<Item = i32> {
+    [libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2]
+        .into_iter()
+        .chain(unanswered_signals())
+}
+
+pub(crate) enum Hold {
+    Block,
+    Release,
+}
+
+/// Blocks or releases the request signals on the calling thread. From the start until the main
+/// loop's handlers are installed (after the configuration loads and the sockets open), they are
+/// blocked: the default action of all of them is to terminate, and monitoring sends them at any
+/// time (keepalived-exporter sends SIGJSON), so they must not stop the daemon; blocked rather than
+/// ignored, a reload asked for meanwhile is kept pending and done once the main loop runs, not
+/// lost. keepalived 2.2.7 deviates here, and by timing: a SIGHUP sent 2 or 20 ms after its start
+/// killed it (status 129), a later one was ignored or done late (tried side by side on this
+/// machine kind); vrrpd neither stops nor loses the reload, whenever it comes.
+pub(crate) fn hold_requests(hold: Hold) {
+    let how = match hold {
+        Hold::Block => libc::SIG_BLOCK,
+        Hold::Release => libc::SIG_UNBLOCK,
+    };
+    // SAFETY: a zeroed sigset_t is initialised by sigemptyset before use; sigemptyset,
+    // sigaddset and pthread_sigmask are async-signal-safe (the stand-in calls this after fork).
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for signal in request_signals() {
+            libc::sigaddset(&mut set, signal);
+        }
+        libc::pthread_sigmask(how, &set, std::ptr::null_mut());
+    }
+}
+
 /// keepalived's SIGJSON (the JSON dump) and SIGSTATS_CLEAR (the statistics from zero), which
 /// have no name of their own.
 fn unanswered_signals() -> [i32; 2] {
@@ -486,6 +516,9 @@ impl Daemon {
             error!("cannot install signal handlers");
             return ExitCode::FAILURE;
         };
+        // The handlers are in place: a request held since the start is delivered now (to
+        // this thread; the others keep them blocked, which is all one thread needs).
+        hold_requests(Hold::Release);
         loop {
             tokio::select! {
                 _ = term.recv() => break,

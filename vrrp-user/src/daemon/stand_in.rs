@@ -259,6 +259,8 @@ impl Child<'_> {
             // SAFETY: restoring a signal's default action.
             unsafe { libc::signal(signal, libc::SIG_DFL) };
         }
+        // The thread that forked may hold the daemon's requests blocked (its mask is ours).
+        super::hold_requests(super::Hold::Release);
         close_all_but(keep);
         // SAFETY: writing one byte to our pipe, then closing it.
         unsafe {
