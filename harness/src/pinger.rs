@@ -132,6 +132,23 @@ fn run(
     }
     // SAFETY: raw is ours.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    // A reply's time is when the kernel received it, not when this thread got round to reading
+    // it: the thread's own wake-up lateness (hundreds of µs on this VM) would otherwise add
+    // to, or take from, every gap.
+    let on: libc::c_int = 1;
+    // SAFETY: setting an int socket option on our socket.
+    let set = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPNS,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if set != 0 {
+        bail!("SO_TIMESTAMPNS: {}", std::io::Error::last_os_error());
+    }
     let identifier = (std::process::id() & 0xffff) as u16;
     let mut report = PingReport {
         sent: 0,
@@ -148,8 +165,10 @@ fn run(
             report.sent += 1;
             next += interval;
         }
-        if receive_reply(&fd, target, identifier) {
-            let at = started.elapsed();
+        if let Some(age) = receive_reply(&fd, target, identifier) {
+            let at = started.elapsed().saturating_sub(age);
+            // In arrival order (the clocks are read apart, so keep them from crossing).
+            let at = report.replies.last().map_or(at, |last| at.max(*last));
             if let Some(last) = report.replies.last() {
                 report.max_gap = report.max_gap.max(at - *last);
             }
@@ -159,32 +178,56 @@ fn run(
                 *shared = report.clone();
             }
         } else {
-            std::thread::sleep(Duration::from_micros(200));
+            // Until the next echo is due or a reply comes, whichever is first.
+            wait_readable(&fd, next.saturating_duration_since(Instant::now()));
         }
     }
     Ok(report)
 }
 
-/// Reads one message, if there is one: whether it is an echo reply of ours from `target`.
-fn receive_reply(fd: &OwnedFd, target: IpAddr, identifier: u16) -> bool {
+/// Waits until `fd` has a message to read, `timeout` at most (10 ms at most, so that a stop is
+/// seen).
+fn wait_readable(fd: &OwnedFd, timeout: Duration) {
+    let mut poll = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let timeout = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: timeout.min(Duration::from_millis(10)).subsec_nanos().into(),
+    };
+    // SAFETY: one valid pollfd and timespec; no signal mask change.
+    unsafe { libc::ppoll(&mut poll, 1, &timeout, std::ptr::null()) };
+}
+
+/// Reads one message, if there is one. For an echo reply of ours from `target`: how long ago
+/// the kernel received it.
+fn receive_reply(fd: &OwnedFd, target: IpAddr, identifier: u16) -> Option<Duration> {
     let mut buffer = [0u8; 256];
-    // SAFETY: all-zero sockaddr_storage is valid; recvfrom fills it.
+    // SAFETY: all-zero sockaddr_storage is valid; recvmsg fills it.
     let mut from: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let mut from_len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    // SAFETY: buffer and address are valid for the lengths given.
-    let n = unsafe {
-        libc::recvfrom(
-            fd.as_raw_fd(),
-            buffer.as_mut_ptr().cast(),
-            buffer.len(),
-            0,
-            (&mut from as *mut libc::sockaddr_storage).cast(),
-            &mut from_len,
-        )
+    // Room for one SCM_TIMESTAMPNS (a timespec) with its header, 8-byte aligned.
+    let mut control = [0u64; 8];
+    let mut iov = libc::iovec {
+        iov_base: buffer.as_mut_ptr().cast(),
+        iov_len: buffer.len(),
     };
+    // SAFETY: all-zero msghdr is valid; its pointers are set below.
+    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+    message.msg_name = (&mut from as *mut libc::sockaddr_storage).cast();
+    message.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    message.msg_iov = &mut iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control.as_mut_ptr().cast();
+    message.msg_controllen = std::mem::size_of_val(&control);
+    // SAFETY: every buffer the header points to is valid for the length given.
+    let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut message, 0) };
     let Ok(n) = usize::try_from(n) else {
-        return false;
+        return None;
     };
+    // Without the kernel's time (it has always been given here), the time of reading.
+    let age = received_age(&message).unwrap_or_default();
     let received = &buffer[..n];
     let (source, icmp, echo_reply) = match target {
         // An IPv4 raw socket hands over the IP header too.
@@ -207,12 +250,38 @@ fn receive_reply(fd: &OwnedFd, target: IpAddr, identifier: u16) -> bool {
             )
         }
     };
-    let Some(icmp) = icmp else {
-        return false;
-    };
-    source == Some(target)
+    let icmp = icmp?;
+    let ours = source == Some(target)
         && icmp.first() == Some(&echo_reply)
-        && icmp.get(4..6) == Some(&identifier.to_be_bytes())
+        && icmp.get(4..6) == Some(&identifier.to_be_bytes());
+    ours.then_some(age)
+}
+
+/// How long ago the kernel received the message `recvmsg` filled in `message`, from its
+/// SCM_TIMESTAMPNS (wall-clock time).
+fn received_age(message: &libc::msghdr) -> Option<Duration> {
+    // SAFETY: the control buffer is the one recvmsg filled; the CMSG_* walk stays within it.
+    let stamp = unsafe {
+        let mut header = libc::CMSG_FIRSTHDR(message);
+        let mut stamp = None;
+        while !header.is_null() {
+            if (*header).cmsg_level == libc::SOL_SOCKET
+                && (*header).cmsg_type == libc::SCM_TIMESTAMPNS
+            {
+                let time: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(header).cast());
+                stamp = Some(Duration::new(
+                    u64::try_from(time.tv_sec).ok()?,
+                    u32::try_from(time.tv_nsec).ok()?,
+                ));
+            }
+            header = libc::CMSG_NXTHDR(message, header);
+        }
+        stamp
+    }?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    Some(now.saturating_sub(stamp))
 }
 
 fn send_echo(fd: &OwnedFd, target: IpAddr, identifier: u16, sequence: u16) -> Result<()> {
