@@ -1,8 +1,8 @@
-//! Attaching the XDP program leaves the datapath's lock free. The protocol thread takes that
-//! lock to write CONFIG (a takeover's too; it reads LIVENESS from the mapping, without it),
-//! and the kernel's attach is slow (a BPF_LINK_CREATE for XDP took 10.4 ms on a veth of this machine kind); held across
-//! it, the lock made a takeover that fell due meanwhile late by as much. This holds at start-up
-//! (the instances move from the sockets to the program) and at a reload that adds an
+//! Attaching the XDP program leaves the datapath's lock free. The protocol thread takes that lock
+//! to write CONFIG (a takeover's too; it reads LIVENESS from the mapping, without it), and the
+//! kernel's attach is slow (a BPF_LINK_CREATE for XDP took 10.4 ms on a veth of this machine kind);
+//! held across it, the lock made a takeover that fell due meanwhile late by as much. This holds at
+//! start-up (the instances move from the sockets to the program) and at a reload that adds an
 //! interface.
 
 use std::sync::Mutex;

@@ -355,12 +355,13 @@ impl XdpDatapath {
     }
 
     /// Attaches the program to each of `interfaces` (name, index) it is not attached to yet,
-    /// without holding `datapath`'s lock while the kernel attaches. The protocol thread takes
-    /// that lock to write CONFIG, a takeover's included, and an XDP attach is slow: 10.4 ms for one BPF_LINK_CREATE on a veth here (strace -T), 6.6 to
-    /// 10.6 ms for four (tests/tests/xdp_attach.rs). Held across the attach, the lock would
-    /// make a takeover that falls due meanwhile that much late. So the loaded
-    /// object is taken out under the lock, attached without it, and put back with its links.
-    /// Returns the interfaces that could not be attached, with why.
+    /// without holding `datapath`'s lock while the kernel attaches. The protocol thread takes that
+    /// lock to write CONFIG, a takeover's included, and an XDP attach is slow: 10.4 ms for one
+    /// BPF_LINK_CREATE on a veth here (strace -T), 6.6 to 10.6 ms for four
+    /// (tests/tests/xdp_attach.rs). Held across the attach, the lock would make a takeover that
+    /// falls due meanwhile that much late. So the loaded object is taken out under the lock,
+    /// attached without it, and put back with its links. Returns the interfaces that could not be
+    /// attached, with why.
     pub fn attach_all(
         datapath: &Mutex<XdpDatapath>,
         interfaces: &[(&str, u32)],
