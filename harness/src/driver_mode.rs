@@ -265,6 +265,25 @@ impl LiveFrames {
         })
     }
 
+    /// Whether this kernel lets this process transmit live frames on `interface` (opened in
+    /// the calling thread's namespace), tried with one `frame`. Some kernels refuse the
+    /// live-frames mode with EPERM while running programs in the plain test mode (seen on
+    /// 6.18.44-fc-v1300, as root, on 2026-12-07; the same kernel series' v1272 allowed it).
+    pub fn allowed(interface: &str, frame: &[u8]) -> Result<bool> {
+        match LiveFrames::open(interface, frame)?.transmit(1) {
+            Ok(()) => Ok(true),
+            Err(error)
+                if error
+                    .downcast_ref::<std::io::Error>()
+                    .and_then(std::io::Error::raw_os_error)
+                    == Some(libc::EPERM) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
     /// Transmits the frame `count` times; returns when they have been handed to the driver
     /// (which drops what its peer's ring cannot take).
     pub fn transmit(&self, count: u32) -> Result<()> {

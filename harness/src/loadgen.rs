@@ -18,6 +18,9 @@ pub struct FloodReport {
     pub elapsed: Duration,
     /// CPU time (user + system) of the sending thread.
     pub sender_cpu_seconds: f64,
+    /// How the frames entered the interface: as asked, or from a packet socket where the
+    /// kernel refused live frames.
+    pub injection: Injection,
 }
 
 impl FloodReport {
@@ -98,7 +101,8 @@ impl Flood {
             if let Some(cpu) = sending.cpu {
                 crate::driver_mode::pin_this_thread(cpu)?;
             }
-            let mut send_some = batch_sender(&interface, &frames, sending.injection)?;
+            let injection = usable_injection(&interface, &frames, sending.injection)?;
+            let mut send_some = batch_sender(&interface, &frames, injection)?;
             let started = Instant::now();
             while !flag.load(Ordering::Relaxed)
                 && started.elapsed() < duration
@@ -110,6 +114,7 @@ impl Flood {
                 sent: counter.load(Ordering::Relaxed),
                 elapsed: started.elapsed(),
                 sender_cpu_seconds: thread_cpu_seconds(),
+                injection,
             })
         });
         Ok(Flood {
@@ -139,6 +144,23 @@ impl Drop for Flood {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// `wanted`, or the packet socket where it is live frames and the kernel refuses them (tried
+/// with one of `frames`).
+fn usable_injection(interface: &str, frames: &[Vec<u8>], wanted: Injection) -> Result<Injection> {
+    match (wanted, frames.first()) {
+        (Injection::XdpLiveFrames, Some(frame))
+            if !crate::driver_mode::LiveFrames::allowed(interface, frame)? =>
+        {
+            eprintln!(
+                "this kernel refuses BPF_PROG_TEST_RUN's live frames (EPERM): sending from a \
+                 packet socket instead"
+            );
+            Ok(Injection::PacketSocket)
+        }
+        _ => Ok(wanted),
     }
 }
 

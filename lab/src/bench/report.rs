@@ -73,6 +73,7 @@ pub struct DriverArpRow {
     pub router_cpu_us_per_reply: f64,
     /// Of which softirq.
     pub router_softirq_us_per_reply: f64,
+    pub injection: vrrp_harness::loadgen::Injection,
 }
 
 /// A spoofed-source flood (issue 20, target 6).
@@ -456,14 +457,26 @@ impl Report {
             out,
             "\n## ARP request flood in driver mode: the router's own CPU\n"
         );
+        let live_frames = self
+            .arp_driver
+            .iter()
+            .all(|row| row.injection == vrrp_harness::loadgen::Injection::XdpLiveFrames);
+        let requests = if live_frames {
+            "The requests reach the router's driver as a NIC's would, as frames with no socket \
+             buffer: an XDP program run in BPF_PROG_TEST_RUN's live-frames mode transmits them \
+             on the switch's end of the router's link (a socket's frames reach a veth's \
+             driver-mode program as socket buffers that veth copies first, a cost no NIC has)."
+        } else {
+            "This kernel refused BPF_PROG_TEST_RUN's live-frames mode (EPERM), so the requests \
+             are sent from a packet socket on the switch's end of the router's link: they reach \
+             the router's driver-mode program as socket buffers that veth copies into a page \
+             first, a cost no NIC has, borne alike by both rows (the kernel's row runs a \
+             driver-mode program too)."
+        };
         let _ = writeln!(
             out,
             "The XDP program attached in driver mode (`--xdp-mode driver`), against the kernel's \
-             ARP on the same setup (vrrpd in socket mode). The requests reach the router's \
-             driver as a NIC's would, as frames with no socket buffer: an XDP program run in \
-             BPF_PROG_TEST_RUN's live-frames mode transmits them on the switch's end of the \
-             router's link (a socket's frames reach a veth's driver-mode program as socket \
-             buffers that veth copies first, a cost no NIC has). That end counts the replies \
+             ARP on the same setup (vrrpd in socket mode). {requests} That end counts the replies \
              and drops them, with a program in driver mode (veth hands XDP_TX frames only to a \
              peer with a program). For the kernel's row the router's interface runs a \
              pass-through program (it is what gives a veth the NAPI instance threaded NAPI \

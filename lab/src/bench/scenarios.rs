@@ -536,11 +536,14 @@ struct DriverArpTotals {
     flood_seconds: f64,
     router_busy_seconds: f64,
     router_softirq_seconds: f64,
+    /// How the requests entered the router's link (the last round's; every round asks the
+    /// same of the same kernel).
+    injection: Injection,
 }
 
 /// Issue 20, target 6: the ARP flood with the XDP program in driver mode, and the router's own
 /// CPU per reply. The requests enter the router's link as live XDP frames (as a NIC's driver
-/// receives them), the switch's end of the link counts and drops the replies (veth hands a
+/// receives them; from a packet socket where the kernel refuses live frames), the switch's end of the link counts and drops the replies (veth hands a
 /// driver-mode program's XDP_TX frames only to a peer with a program of its own). The
 /// router's receive path runs in threaded NAPI pinned to [`ROUTER_CPU`], everything else on
 /// [`OTHER_CPU`], so that ROUTER_CPU's busy time is the router's cost alone. The kernel's row
@@ -572,6 +575,7 @@ fn arp_in_driver_mode(duration: Duration, rounds: u32, report: &mut Report) -> R
             replies_per_second: total.replies as f64 / total.flood_seconds.max(1e-9),
             router_cpu_us_per_reply: per_reply_us(total.router_busy_seconds),
             router_softirq_us_per_reply: per_reply_us(total.router_softirq_seconds),
+            injection: total.injection,
         });
     }
     Ok(())
@@ -623,8 +627,9 @@ fn arp_driver_round(
     let replies_before = rx_packets(&segment.switch, &router.port);
     let cpu_before = cpu_busy_and_softirq_seconds(ROUTER_CPU).context("/proc/stat")?;
     // The requests reach the router's driver as a NIC's would: as frames, with no socket
-    // buffer for veth to copy first (see LiveFrames). They are transmitted on the switch's
-    // end of the router's link.
+    // buffer for veth to copy first (see LiveFrames), where the kernel allows live frames;
+    // from a packet socket where it does not. They are transmitted on the switch's end of the
+    // router's link.
     let flooded = flood_the_vip_with_arp(
         &segment,
         (&segment.switch, &router.port),
@@ -640,6 +645,7 @@ fn arp_driver_round(
     total.replies += rx_packets(&segment.switch, &router.port).saturating_sub(replies_before);
     total.requests += flooded.sent;
     total.flood_seconds += flooded.elapsed.as_secs_f64();
+    total.injection = flooded.injection;
     Ok(())
 }
 
