@@ -73,6 +73,7 @@ pub struct DriverArpRow {
     pub router_cpu_us_per_reply: f64,
     /// Of which softirq.
     pub router_softirq_us_per_reply: f64,
+    /// How the requests entered the router's link.
     pub injection: vrrp_harness::loadgen::Injection,
 }
 

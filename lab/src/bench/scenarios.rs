@@ -543,13 +543,14 @@ struct DriverArpTotals {
 
 /// Issue 20, target 6: the ARP flood with the XDP program in driver mode, and the router's own
 /// CPU per reply. The requests enter the router's link as live XDP frames (as a NIC's driver
-/// receives them; from a packet socket where the kernel refuses live frames), the switch's end of the link counts and drops the replies (veth hands a
-/// driver-mode program's XDP_TX frames only to a peer with a program of its own). The
-/// router's receive path runs in threaded NAPI pinned to [`ROUTER_CPU`], everything else on
-/// [`OTHER_CPU`], so that ROUTER_CPU's busy time is the router's cost alone. The kernel's row
-/// has the same setup: a pass-through program in driver mode on the router's interface too (it
-/// is what gives a veth the NAPI that threaded NAPI needs), vrrpd in socket mode, the kernel
-/// answering. Rounds alternate, as in the skb-mode rows.
+/// receives them; from a packet socket where the kernel refuses live frames), the switch's end
+/// of the link counts and drops the replies (veth hands a driver-mode program's XDP_TX frames
+/// only to a peer with a program of its own). The router's receive path runs in threaded NAPI
+/// pinned to [`ROUTER_CPU`], everything else on [`OTHER_CPU`], so that ROUTER_CPU's busy time
+/// is the router's cost alone. The kernel's row has the same setup: a pass-through program in
+/// driver mode on the router's interface too (it is what gives a veth the NAPI that threaded
+/// NAPI needs), vrrpd in socket mode, the kernel answering. Rounds alternate, as in the
+/// skb-mode rows.
 fn arp_in_driver_mode(duration: Duration, rounds: u32, report: &mut Report) -> Result<()> {
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
     if cpus <= ROUTER_CPU {
