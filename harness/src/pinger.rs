@@ -2,12 +2,14 @@
 //! reports the longest gap between replies: what a user of the VIP sees during a failover.
 
 use std::net::IpAddr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
+
+use vrrp_user::net::sys;
 
 use crate::netns::Netns;
 
@@ -205,30 +207,10 @@ fn wait_readable(fd: &OwnedFd, timeout: Duration) {
 /// the kernel received it.
 fn receive_reply(fd: &OwnedFd, target: IpAddr, identifier: u16) -> Option<Duration> {
     let mut buffer = [0u8; 256];
-    // SAFETY: all-zero sockaddr_storage is valid; recvmsg fills it.
-    let mut from: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    // Room for one SCM_TIMESTAMPNS (a timespec) with its header, 8-byte aligned.
-    let mut control = [0u64; 8];
-    let mut iov = libc::iovec {
-        iov_base: buffer.as_mut_ptr().cast(),
-        iov_len: buffer.len(),
-    };
-    // SAFETY: all-zero msghdr is valid; its pointers are set below.
-    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
-    message.msg_name = (&mut from as *mut libc::sockaddr_storage).cast();
-    message.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    message.msg_iov = &mut iov;
-    message.msg_iovlen = 1;
-    message.msg_control = control.as_mut_ptr().cast();
-    message.msg_controllen = std::mem::size_of_val(&control);
-    // SAFETY: every buffer the header points to is valid for the length given.
-    let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut message, 0) };
-    let Ok(n) = usize::try_from(n) else {
-        return None;
-    };
+    let message = sys::receive_message(fd.as_fd(), &mut buffer, 0).ok()??;
     // Without the kernel's time (it has always been given here), the time of reading.
     let age = received_age(&message).unwrap_or_default();
-    let received = &buffer[..n];
+    let received = buffer.get(..message.length)?;
     let (source, icmp, echo_reply) = match target {
         // An IPv4 raw socket hands over the IP header too.
         IpAddr::V4(_) => {
@@ -239,16 +221,7 @@ fn receive_reply(fd: &OwnedFd, target: IpAddr, identifier: u16) -> Option<Durati
                 .map(IpAddr::from);
             (source, received.get(header_len..), 0)
         }
-        IpAddr::V6(_) => {
-            // SAFETY: the kernel wrote a sockaddr_in6 for an AF_INET6 socket.
-            let address: libc::sockaddr_in6 =
-                unsafe { std::ptr::read((&from as *const libc::sockaddr_storage).cast()) };
-            (
-                Some(IpAddr::from(address.sin6_addr.s6_addr)),
-                Some(received),
-                129,
-            )
-        }
+        IpAddr::V6(_) => (message.source(), Some(received), 129),
     };
     let icmp = icmp?;
     let ours = source == Some(target)
@@ -257,27 +230,14 @@ fn receive_reply(fd: &OwnedFd, target: IpAddr, identifier: u16) -> Option<Durati
     ours.then_some(age)
 }
 
-/// How long ago the kernel received the message `recvmsg` filled in `message`, from its
-/// SCM_TIMESTAMPNS (wall-clock time).
-fn received_age(message: &libc::msghdr) -> Option<Duration> {
-    // SAFETY: the control buffer is the one recvmsg filled; the CMSG_* walk stays within it.
-    let stamp = unsafe {
-        let mut header = libc::CMSG_FIRSTHDR(message);
-        let mut stamp = None;
-        while !header.is_null() {
-            if (*header).cmsg_level == libc::SOL_SOCKET
-                && (*header).cmsg_type == libc::SCM_TIMESTAMPNS
-            {
-                let time: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(header).cast());
-                stamp = Some(Duration::new(
-                    u64::try_from(time.tv_sec).ok()?,
-                    u32::try_from(time.tv_nsec).ok()?,
-                ));
-            }
-            header = libc::CMSG_NXTHDR(message, header);
-        }
-        stamp
-    }?;
+/// How long ago the kernel received `message`, from its SCM_TIMESTAMPNS (wall-clock time: a
+/// timespec, two native 64-bit words on this platform).
+fn received_age(message: &sys::ReceivedMessage) -> Option<Duration> {
+    let (_, _, time) = message
+        .control_messages()
+        .find(|&(level, kind, _)| level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS)?;
+    let word = |at: usize| Some(i64::from_ne_bytes(time.get(at..at + 8)?.try_into().ok()?));
+    let stamp = Duration::new(u64::try_from(word(0)?).ok()?, u32::try_from(word(8)?).ok()?);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .ok()?;

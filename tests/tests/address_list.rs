@@ -18,30 +18,49 @@ const WAIT: Duration = Duration::from_secs(20);
 /// How long the pair is watched once both run: hundreds of master adverts at 10 ms.
 const WATCH: Duration = Duration::from_secs(3);
 
-/// VRRPv3 at 10 ms with the given virtual addresses (keepalived.conf, for both daemons).
-fn config(priority: u8, vips: &[&str]) -> String {
-    let addresses: String = vips
-        .iter()
-        .map(|vip| format!("    {vip}/24 dev eth0\n"))
-        .collect();
+/// The instances, one per family (the IPv6 one is what proves socket mode's IPv6 receive path:
+/// its hop limit and destination come from ancillary data), and the master's second VIP of each.
+const INSTANCES: [(&str, u8); 2] = [("VI_1", 51), ("VI_6", 52)];
+const MASTER_ONLY_VIPS: [&str; 2] = ["192.0.2.97", "2001:db8::97"];
+
+/// VRRPv3 at 10 ms (keepalived.conf, for both daemons): VI_1 with the IPv4 VIPs, VI_6 with
+/// the IPv6 ones; `with_second_vips` adds 192.0.2.97 and 2001:db8::97 to 192.0.2.99 and
+/// 2001:db8::99.
+fn config(priority: u8, with_second_vips: bool) -> String {
+    let instance = |(name, vrid): (&str, u8), first: &str, prefix: u8, second: &str| {
+        let mut vips = format!("    {first}/{prefix} dev eth0\n");
+        if with_second_vips {
+            vips.push_str(&format!("    {second}/{prefix} dev eth0\n"));
+        }
+        format!(
+            "vrrp_instance {name} {{\n  interface eth0\n  virtual_router_id {vrid}\n  priority {priority}\n  advert_int 0.01\n  virtual_ipaddress {{\n{vips}  }}\n}}\n"
+        )
+    };
     format!(
-        "global_defs {{\n  vrrp_version 3\n}}\nvrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {priority}\n  advert_int 0.01\n  virtual_ipaddress {{\n{addresses}  }}\n}}\n"
+        "global_defs {{\n  vrrp_version 3\n}}\n{}{}",
+        instance(INSTANCES[0], "192.0.2.99", 24, MASTER_ONLY_VIPS[0]),
+        instance(INSTANCES[1], "2001:db8::99", 64, MASTER_ONLY_VIPS[1]),
     )
 }
 
-/// Starts the backup vrrpd (priority 96, one VIP) beside a running master with two VIPs,
-/// watches the wire, and checks that the backup never advertised, stayed backup, logged the
-/// difference once, and counted every master advert it judged.
+/// Starts the backup vrrpd (priority 96, one VIP per family) beside a running master with
+/// two, watches the wire, and checks that the backup never advertised, stayed backup, logged
+/// the difference once per instance, and counted every master advert it judged.
 fn backup_stays_backup(segment: &Segment, scratch: &Scratch, datapath: &str) {
-    let capture =
-        Capture::start(&segment.switch, BRIDGE, "ip proto 112", scratch.path()).expect("capture");
+    let capture = Capture::start(
+        &segment.switch,
+        BRIDGE,
+        "ip proto 112 or ip6 proto 112",
+        scratch.path(),
+    )
+    .expect("capture");
     let mut backup = Vrrpd::start_until(
         segment.router(2),
         &format!("backup-{datapath}"),
-        &config(96, &["192.0.2.99"]),
+        &config(96, false),
         scratch,
         &["--datapath", datapath],
-        "(VI_1) Entering BACKUP STATE",
+        "(VI_6) Entering BACKUP STATE",
     )
     .expect("backup");
     std::thread::sleep(WATCH);
@@ -50,34 +69,50 @@ fn backup_stays_backup(segment: &Segment, scratch: &Scratch, datapath: &str) {
         !log.contains("Entering MASTER STATE"),
         "{datapath}: the backup took over beside a live master:\n{log}"
     );
-    assert_eq!(
-        backup.state_of("VI_1").expect("state"),
-        "BACKUP",
-        "{datapath}"
-    );
-    assert_eq!(
-        log.matches("(VI_1) expected 1 VIPs but received 2").count(),
-        1,
-        "{datapath}: logged once, rate-limited:\n{log}"
-    );
+    for (name, _) in INSTANCES {
+        assert_eq!(
+            backup.state_of(name).expect("state"),
+            "BACKUP",
+            "{datapath} {name}"
+        );
+        assert_eq!(
+            log.matches(&format!("({name}) expected 1 VIPs but received 2"))
+                .count(),
+            1,
+            "{datapath} {name}: logged once, rate-limited:\n{log}"
+        );
+    }
     let frames = capture.finish().expect("capture");
-    let from_backup = wire::from(&wire::adverts(&frames), segment.router(2).ipv4.into(), 51);
-    assert!(
-        from_backup.is_empty(),
-        "{datapath}: the backup sent {} adverts",
-        from_backup.len()
-    );
-    // XDP counts every advert it judged; socket mode every one it read.
+    let master_mac = segment.router(1).mac().expect("the master's MAC");
+    for (name, vrid) in INSTANCES {
+        let adverts: Vec<_> = wire::adverts(&frames)
+            .into_iter()
+            .filter(|advert| advert.vrid == vrid)
+            .collect();
+        assert!(
+            !adverts.is_empty(),
+            "{datapath} {name}: the master's adverts"
+        );
+        assert!(
+            adverts.iter().all(|advert| advert.source_mac == master_mac),
+            "{datapath} {name}: the backup sent adverts"
+        );
+    }
+    // XDP counts every advert it judged; socket mode every one it read: hundreds a family.
     let mismatches = backup.counter("address_list_mismatch");
     assert!(
-        mismatches > 100,
+        mismatches > 200,
         "{datapath}: {mismatches} adverts counted as address_list_mismatch"
     );
-    assert!(
-        segment.router(1).has_address("192.0.2.97"),
-        "the master keeps its addresses"
-    );
-    assert!(!segment.router(2).has_address("192.0.2.99"));
+    for address in MASTER_ONLY_VIPS {
+        assert!(
+            segment.router(1).has_address(address),
+            "the master keeps {address}"
+        );
+    }
+    for address in ["192.0.2.99", "2001:db8::99"] {
+        assert!(!segment.router(2).has_address(address), "{address}");
+    }
     backup
         .process
         .stop(libc::SIGTERM, Duration::from_secs(5))
@@ -93,10 +128,10 @@ fn a_vrrpd_backup_with_an_older_address_list_stays_backup_in_both_datapaths() {
     let master = Vrrpd::start_until(
         segment.router(1),
         "master",
-        &config(100, &["192.0.2.99", "192.0.2.97"]),
+        &config(100, true),
         &scratch,
         &[],
-        "(VI_1) Entering MASTER STATE",
+        "(VI_6) Entering MASTER STATE",
     )
     .expect("master");
     for datapath in ["xdp", "socket"] {
@@ -104,7 +139,7 @@ fn a_vrrpd_backup_with_an_older_address_list_stays_backup_in_both_datapaths() {
     }
     assert_eq!(
         master.log().matches("Entering MASTER STATE").count(),
-        1,
+        2,
         "the master never stepped down"
     );
 }
@@ -118,18 +153,20 @@ fn a_vrrpd_backup_of_a_keepalived_master_with_another_address_list_stays_backup(
     let mut master = Keepalived::start(
         segment.router(1),
         "keepalived",
-        &config(100, &["192.0.2.99", "192.0.2.97"]),
+        &config(100, true),
         &scratch,
     )
     .expect("keepalived");
-    master
-        .process
-        .wait_for_log("(VI_1) Entering MASTER STATE", WAIT)
-        .expect("keepalived master");
+    for (name, _) in INSTANCES {
+        master
+            .process
+            .wait_for_log(&format!("({name}) Entering MASTER STATE"), WAIT)
+            .expect("keepalived master");
+    }
     backup_stays_backup(&segment, &scratch, "xdp");
     assert_eq!(
         master.log().matches("Entering MASTER STATE").count(),
-        1,
+        2,
         "keepalived never stepped down:\n{}",
         master.log()
     );

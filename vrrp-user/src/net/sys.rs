@@ -166,6 +166,122 @@ pub fn send_packet(
     Ok(())
 }
 
+/// One datagram taken by [`receive_message`]: its length, its sender and the ancillary data
+/// the socket was asked for.
+pub struct ReceivedMessage {
+    /// What recvmsg returned: the bytes placed in the buffer (a datagram's whole length
+    /// where the flags held MSG_TRUNC).
+    pub length: usize,
+    source: libc::sockaddr_storage,
+    /// Room for a few control messages (a timestamp, a hop limit and a packet-info record
+    /// take 96 bytes with their headers), 8-byte aligned as the CMSG macros require.
+    control: [u64; 16],
+    control_len: usize,
+}
+
+impl ReceivedMessage {
+    /// The sender's address, as the kernel gave it.
+    pub fn source(&self) -> Option<IpAddr> {
+        from_socket_address(&self.source)
+    }
+
+    /// The control messages as (level, type, data), in the kernel's order.
+    pub fn control_messages(&self) -> ControlMessages<'_> {
+        // SAFETY: all-zero msghdr is valid; the CMSG macros read only its control fields.
+        let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+        message.msg_control = self.control.as_ptr() as *mut libc::c_void;
+        message.msg_controllen = self.control_len;
+        // SAFETY: the header describes the control buffer recvmsg filled.
+        let next = unsafe { libc::CMSG_FIRSTHDR(&message) };
+        ControlMessages {
+            message,
+            next,
+            received: self,
+        }
+    }
+}
+
+/// The control messages of a [`ReceivedMessage`]; allocates nothing.
+pub struct ControlMessages<'a> {
+    message: libc::msghdr,
+    next: *mut libc::cmsghdr,
+    received: &'a ReceivedMessage,
+}
+
+impl<'a> Iterator for ControlMessages<'a> {
+    type Item = (libc::c_int, libc::c_int, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next.is_null() {
+            return None;
+        }
+        let header = self.next;
+        let control_end = self.received.control_len;
+        // SAFETY: `header` came from CMSG_FIRSTHDR/CMSG_NXTHDR over the buffer recvmsg filled
+        // (`control_len` bytes of `received.control`, borrowed for 'a); the data slice is cut
+        // to the end of that buffer.
+        unsafe {
+            let start = self.received.control.as_ptr().cast::<u8>();
+            let data = libc::CMSG_DATA(header);
+            let offset = usize::try_from(data.offset_from(start)).ok()?;
+            let declared = (*header)
+                .cmsg_len
+                .saturating_sub(libc::CMSG_LEN(0) as usize);
+            let data_len = declared.min(control_end.saturating_sub(offset));
+            let item = (
+                (*header).cmsg_level,
+                (*header).cmsg_type,
+                std::slice::from_raw_parts(data, data_len),
+            );
+            self.next = libc::CMSG_NXTHDR(&self.message, header);
+            Some(item)
+        }
+    }
+}
+
+/// Receives one datagram into `buffer` with its sender and ancillary data (recvmsg with
+/// `flags`). `Ok(None)` when nothing is queued on a non-blocking call.
+pub fn receive_message(
+    fd: BorrowedFd<'_>,
+    buffer: &mut [u8],
+    flags: libc::c_int,
+) -> io::Result<Option<ReceivedMessage>> {
+    let mut received = ReceivedMessage {
+        length: 0,
+        // SAFETY: all-zero is a valid sockaddr_storage.
+        source: unsafe { std::mem::zeroed() },
+        control: [0; 16],
+        control_len: 0,
+    };
+    let mut iov = libc::iovec {
+        iov_base: buffer.as_mut_ptr().cast(),
+        iov_len: buffer.len(),
+    };
+    // SAFETY: all-zero msghdr is valid; the pointers set below outlive the call.
+    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+    message.msg_name = (&mut received.source as *mut libc::sockaddr_storage).cast();
+    message.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    message.msg_iov = &mut iov;
+    message.msg_iovlen = 1;
+    message.msg_control = received.control.as_mut_ptr().cast();
+    message.msg_controllen = std::mem::size_of_val(&received.control);
+    // SAFETY: every buffer the header points to is valid for the length given.
+    let length = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut message, flags) };
+    let Ok(length) = usize::try_from(length) else {
+        let error = io::Error::last_os_error();
+        return if error.kind() == io::ErrorKind::WouldBlock {
+            Ok(None)
+        } else {
+            Err(error)
+        };
+    };
+    received.length = length;
+    received.control_len = message
+        .msg_controllen
+        .min(std::mem::size_of_val(&received.control));
+    Ok(Some(received))
+}
+
 /// One packet of a batch for [`send_packets`].
 #[derive(Clone, Copy, Debug)]
 pub struct Outgoing<'a> {
@@ -327,4 +443,75 @@ fn clock_ns(clock: libc::clockid_t) -> u64 {
     // SAFETY: now is a valid timespec to write.
     unsafe { libc::clock_gettime(clock, &mut now) };
     now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Unix datagram pair: no network, and the kernel adds the sender's credentials and the
+    /// receive time as control messages, as it adds a hop limit or a timestamp on IP sockets.
+    #[test]
+    fn a_datagram_comes_with_its_control_messages_and_an_empty_queue_is_none() {
+        let mut fds = [0; 2];
+        // SAFETY: socketpair writes two descriptors into the array, owned below.
+        check(unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
+            )
+        })
+        .unwrap();
+        // SAFETY: fresh descriptors nobody else owns.
+        let (sender, receiver) =
+            unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        set_int(&receiver, libc::SOL_SOCKET, libc::SO_PASSCRED, 1).unwrap();
+        set_int(&receiver, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1).unwrap();
+        let mut buffer = [0u8; 16];
+        assert!(
+            receive_message(receiver.as_fd(), &mut buffer, libc::MSG_DONTWAIT)
+                .unwrap()
+                .is_none()
+        );
+        // SAFETY: the bytes are valid for their length.
+        let sent = unsafe { libc::send(sender.as_raw_fd(), b"advert".as_ptr().cast(), 6, 0) };
+        assert_eq!(sent, 6);
+        let message = receive_message(receiver.as_fd(), &mut buffer, libc::MSG_DONTWAIT)
+            .unwrap()
+            .expect("a datagram");
+        assert_eq!(&buffer[..message.length], b"advert");
+        assert_eq!(
+            message.source(),
+            None,
+            "a Unix address is not an IP address"
+        );
+        let mut found: Vec<_> = message
+            .control_messages()
+            .map(|(level, kind, data)| (level, kind, data.len()))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                (
+                    libc::SOL_SOCKET,
+                    libc::SCM_CREDENTIALS,
+                    std::mem::size_of::<libc::ucred>()
+                ),
+                (
+                    libc::SOL_SOCKET,
+                    libc::SCM_TIMESTAMPNS,
+                    std::mem::size_of::<libc::timespec>()
+                ),
+            ]
+        );
+        let (_, _, credentials) = message
+            .control_messages()
+            .find(|&(_, kind, _)| kind == libc::SCM_CREDENTIALS)
+            .unwrap();
+        let pid = i32::from_ne_bytes(credentials[..4].try_into().unwrap());
+        assert_eq!(pid, std::process::id() as i32, "the sender is this process");
+    }
 }

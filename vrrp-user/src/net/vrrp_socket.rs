@@ -209,33 +209,11 @@ impl VrrpSocket {
     /// starts); for IPv6 the kernel strips the header and we rebuild its facts from ancillary
     /// data (hop limit, destination).
     pub fn receive(&self, buffer: &mut [u8]) -> io::Result<Option<Received>> {
-        // SAFETY: all-zero is valid for these plain C structs.
-        let mut source: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-        let mut control = [0u64; 16];
-        let mut iov = libc::iovec {
-            iov_base: buffer.as_mut_ptr().cast(),
-            iov_len: buffer.len(),
+        let Some(message) = sys::receive_message(self.fd.as_fd(), buffer, libc::MSG_DONTWAIT)?
+        else {
+            return Ok(None);
         };
-        // SAFETY: all-zero msghdr is valid; the pointers set below outlive the call.
-        let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
-        message.msg_name = (&mut source as *mut libc::sockaddr_storage).cast();
-        message.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as u32;
-        message.msg_iov = &mut iov;
-        message.msg_iovlen = 1;
-        message.msg_control = control.as_mut_ptr().cast();
-        message.msg_controllen = std::mem::size_of_val(&control);
-        // SAFETY: message points at valid buffers.
-        let received =
-            unsafe { libc::recvmsg(self.fd.as_raw_fd(), &mut message, libc::MSG_DONTWAIT) };
-        if received < 0 {
-            let error = io::Error::last_os_error();
-            return if error.kind() == io::ErrorKind::WouldBlock {
-                Ok(None)
-            } else {
-                Err(error)
-            };
-        }
-        let length = received as usize;
+        let length = message.length;
         let bytes = &buffer[..length.min(buffer.len())];
         let meta = match self.family {
             Family::Ipv4 => match ip::parse_ipv4(bytes) {
@@ -249,27 +227,25 @@ impl VrrpSocket {
             },
             Family::Ipv6 => {
                 let mut meta = empty_meta(Family::Ipv6);
-                if let Some(address) = sys::from_socket_address(&source) {
+                if let Some(address) = message.source() {
                     meta.source = raw_from_ip(address).1;
                 }
-                // SAFETY: walking the control buffer the kernel filled, with the libc macros.
-                unsafe {
-                    let mut header = libc::CMSG_FIRSTHDR(&message);
-                    while !header.is_null() {
-                        let data = libc::CMSG_DATA(header);
-                        match ((*header).cmsg_level, (*header).cmsg_type) {
-                            (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
-                                meta.ttl =
-                                    std::ptr::read_unaligned(data.cast::<libc::c_int>()) as u8;
+                for (level, kind, data) in message.control_messages() {
+                    match (level, kind) {
+                        (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
+                            if let Some(hop_limit) =
+                                native_int(data).and_then(|value| u8::try_from(value).ok())
+                            {
+                                meta.ttl = hop_limit;
                             }
-                            (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
-                                let info =
-                                    std::ptr::read_unaligned(data.cast::<libc::in6_pktinfo>());
-                                meta.destination = info.ipi6_addr.s6_addr;
-                            }
-                            _ => {}
                         }
-                        header = libc::CMSG_NXTHDR(&message, header);
+                        // in6_pktinfo: the destination address first, then the interface.
+                        (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                            if let Some(address) = data.get(..16) {
+                                meta.destination.copy_from_slice(address);
+                            }
+                        }
+                        _ => {}
                     }
                 }
                 meta.payload_len = length;
@@ -278,6 +254,11 @@ impl VrrpSocket {
         };
         Ok(Some(Received { meta, length }))
     }
+}
+
+/// A C `int` in a control message's data.
+fn native_int(data: &[u8]) -> Option<libc::c_int> {
+    Some(libc::c_int::from_ne_bytes(data.get(..4)?.try_into().ok()?))
 }
 
 fn empty_meta(family: Family) -> IpMeta {
