@@ -816,7 +816,7 @@ fn arp_latency(segment: &Segment, mac: [u8; 6], count: usize) -> Result<Vec<f64>
     })?
 }
 
-/// 255 instances, about 1000 virtual addresses.
+/// `vrids` instances on one interface (255 in the full bench: about 1000 virtual addresses).
 fn scale_config(priority: u8, vrids: u8) -> String {
     let mut config = global(true);
     for vrid in 1..=vrids {
