@@ -249,36 +249,18 @@ fn send_echo(fd: &OwnedFd, target: IpAddr, identifier: u16, sequence: u16) -> Re
     message[4..6].copy_from_slice(&identifier.to_be_bytes());
     message[6..8].copy_from_slice(&sequence.to_be_bytes());
     match target {
-        IpAddr::V4(target) => {
+        IpAddr::V4(_) => {
             message[0] = 8;
             let checksum = vrrp_common::wire::checksum::finish(
                 vrrp_common::wire::checksum::accumulate(0, &message),
             );
             message[2..4].copy_from_slice(&checksum.to_be_bytes());
-            let address = libc::sockaddr_in {
-                sin_family: libc::AF_INET as u16,
-                sin_port: 0,
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from_ne_bytes(target.octets()),
-                },
-                sin_zero: [0; 8],
-            };
-            send_to(fd, &message, &address)
         }
-        IpAddr::V6(target) => {
-            message[0] = 128;
-            // SAFETY: all-zero sockaddr_in6 is valid; family and address set below.
-            let mut address: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
-            address.sin6_family = libc::AF_INET6 as u16;
-            address.sin6_addr.s6_addr = target.octets();
-            send_to(fd, &message, &address)
-        }
+        // An ICMPv6 socket's checksum is the kernel's to fill in.
+        IpAddr::V6(_) => message[0] = 128,
     }
-}
-
-/// Sends `message` to a socket address of type `A` (sockaddr_in or sockaddr_in6); a full
-/// socket buffer counts as a lost echo.
-fn send_to<A>(fd: &OwnedFd, message: &[u8], address: &A) -> Result<()> {
+    let (address, length) = sys::socket_address(target, 0);
+    // A full socket buffer counts as a lost echo: the result is not looked at.
     // SAFETY: message and address are valid for the lengths given.
     unsafe {
         libc::sendto(
@@ -286,8 +268,8 @@ fn send_to<A>(fd: &OwnedFd, message: &[u8], address: &A) -> Result<()> {
             message.as_ptr().cast(),
             message.len(),
             0,
-            (address as *const A).cast(),
-            std::mem::size_of::<A>() as u32,
+            (&address as *const libc::sockaddr_storage).cast(),
+            length,
         )
     };
     Ok(())

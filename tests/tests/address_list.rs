@@ -21,11 +21,11 @@ const WATCH: Duration = Duration::from_secs(3);
 /// The instances, one per family (the IPv6 one is what proves socket mode's IPv6 receive path:
 /// its hop limit and destination come from ancillary data), and the master's second VIP of each.
 const INSTANCES: [(&str, u8); 2] = [("VI_1", 51), ("VI_6", 52)];
+const SHARED_VIPS: [&str; 2] = ["192.0.2.99", "2001:db8::99"];
 const MASTER_ONLY_VIPS: [&str; 2] = ["192.0.2.97", "2001:db8::97"];
 
 /// VRRPv3 at 10 ms (keepalived.conf, for both daemons): VI_1 with the IPv4 VIPs, VI_6 with
-/// the IPv6 ones; `with_second_vips` adds 192.0.2.97 and 2001:db8::97 to 192.0.2.99 and
-/// 2001:db8::99.
+/// the IPv6 ones: SHARED_VIPS, and with `with_second_vips` MASTER_ONLY_VIPS too.
 fn config(priority: u8, with_second_vips: bool) -> String {
     let instance = |(name, vrid): (&str, u8), first: &str, prefix: u8, second: &str| {
         let mut vips = format!("    {first}/{prefix} dev eth0\n");
@@ -38,8 +38,8 @@ fn config(priority: u8, with_second_vips: bool) -> String {
     };
     format!(
         "global_defs {{\n  vrrp_version 3\n}}\n{}{}",
-        instance(INSTANCES[0], "192.0.2.99", 24, MASTER_ONLY_VIPS[0]),
-        instance(INSTANCES[1], "2001:db8::99", 64, MASTER_ONLY_VIPS[1]),
+        instance(INSTANCES[0], SHARED_VIPS[0], 24, MASTER_ONLY_VIPS[0]),
+        instance(INSTANCES[1], SHARED_VIPS[1], 64, MASTER_ONLY_VIPS[1]),
     )
 }
 
@@ -82,11 +82,11 @@ fn backup_stays_backup(segment: &Segment, scratch: &Scratch, datapath: &str) {
             "{datapath} {name}: logged once, rate-limited:\n{log}"
         );
     }
-    let frames = capture.finish().expect("capture");
+    let adverts = wire::adverts(&capture.finish().expect("capture"));
     let master_mac = segment.router(1).mac().expect("the master's MAC");
     for (name, vrid) in INSTANCES {
-        let adverts: Vec<_> = wire::adverts(&frames)
-            .into_iter()
+        let adverts: Vec<_> = adverts
+            .iter()
             .filter(|advert| advert.vrid == vrid)
             .collect();
         assert!(
@@ -110,7 +110,7 @@ fn backup_stays_backup(segment: &Segment, scratch: &Scratch, datapath: &str) {
             "the master keeps {address}"
         );
     }
-    for address in ["192.0.2.99", "2001:db8::99"] {
+    for address in SHARED_VIPS {
         assert!(!segment.router(2).has_address(address), "{address}");
     }
     backup

@@ -891,7 +891,8 @@ struct ScaleSetup {
 pub fn scale(options: &BenchOptions, report: &mut Report) -> Result<()> {
     // The quick bench (the suite's check that the scenario runs) takes 40: at 255, keepalived
     // churns through its addresses for minutes on a machine with a slow disk.
-    let vrids = u8::try_from(options.scale(40, 255)).unwrap_or(u8::MAX);
+    let count = |quick, full| u8::try_from(options.scale(quick, full)).unwrap_or(u8::MAX);
+    let vrids = count(40, 255);
     let one_lan = || ScaleSetup {
         name: format!("{vrids} VRIDs on 1 interface"),
         instances: usize::from(vrids),
@@ -911,21 +912,9 @@ pub fn scale(options: &BenchOptions, report: &mut Report) -> Result<()> {
     }
     for implementation in Implementation::selected(&Implementation::WITH_FRR) {
         // The quick bench (the suite's check that the scenario runs) takes 40 and 20.
-        let per_lan = match (implementation, options.quick) {
-            (Implementation::Keepalived | Implementation::Frr, quick) => {
-                if quick {
-                    5
-                } else {
-                    25
-                }
-            }
-            (_, quick) => {
-                if quick {
-                    10
-                } else {
-                    250
-                }
-            }
+        let per_lan = match implementation {
+            Implementation::Keepalived | Implementation::Frr => count(5, 25),
+            _ => count(10, 250),
         };
         scale_run(options, report, implementation, &four_lans(per_lan))?;
     }
