@@ -341,66 +341,9 @@ pub fn pin_receive_path(ns: &Netns, interface: &str, cpu: usize) -> Result<Vec<i
         bail!("no NAPI thread appeared for {interface}");
     }
     for &pid in &created {
-        pin_task(pid, cpu)?;
+        crate::cpus::pin_task(pid, cpu)?;
     }
     Ok(created)
-}
-
-/// Makes task `tid` run before every normal task of its CPU (SCHED_FIFO, the lowest real-time
-/// priority).
-pub fn run_before_normal_tasks(tid: i32) -> Result<()> {
-    run_at_real_time(tid, 1)
-}
-
-/// Makes task `tid` (0: the calling thread) SCHED_FIFO at `priority`.
-pub fn run_at_real_time(tid: i32, priority: i32) -> Result<()> {
-    let parameters = libc::sched_param {
-        sched_priority: priority,
-    };
-    // SAFETY: sched_setscheduler with a valid sched_param.
-    if unsafe { libc::sched_setscheduler(tid, libc::SCHED_FIFO, &parameters) } != 0 {
-        bail!(
-            "SCHED_FIFO {priority} for task {tid}: {}",
-            std::io::Error::last_os_error()
-        );
-    }
-    Ok(())
-}
-
-/// Pins every thread of process `pid` to `cpu`.
-pub fn pin_process(pid: i32, cpu: usize) -> Result<()> {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
-        .with_context(|| format!("the threads of {pid}"))?;
-    for task in tasks.flatten() {
-        if let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) {
-            pin_task(tid, cpu)?;
-        }
-    }
-    Ok(())
-}
-
-/// Pins the calling thread to `cpu`.
-pub fn pin_this_thread(cpu: usize) -> Result<()> {
-    pin_task(0, cpu)
-}
-
-fn pin_task(tid: i32, cpu: usize) -> Result<()> {
-    if cpu >= libc::CPU_SETSIZE as usize {
-        bail!("no CPU {cpu}");
-    }
-    // SAFETY: an all-zero cpu_set_t is an empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: cpu is below CPU_SETSIZE, within the set.
-    unsafe { libc::CPU_SET(cpu, &mut set) };
-    // SAFETY: sched_setaffinity with a valid set of its size.
-    let rc = unsafe { libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set) };
-    if rc != 0 {
-        bail!(
-            "pinning task {tid} to CPU {cpu}: {}",
-            std::io::Error::last_os_error()
-        );
-    }
-    Ok(())
 }
 
 /// Busy time of one CPU (user, nice, system, irq, softirq), in seconds, from /proc/stat's tick

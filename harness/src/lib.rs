@@ -5,6 +5,7 @@
 
 pub mod bpf_run;
 pub mod capture;
+pub mod cpus;
 pub mod daemons;
 pub mod differential;
 pub mod driver_mode;

@@ -99,7 +99,7 @@ impl Flood {
                 bail!("setns: {}", std::io::Error::last_os_error());
             }
             if let Some(cpu) = sending.cpu {
-                crate::driver_mode::pin_this_thread(cpu)?;
+                crate::cpus::pin_this_thread(cpu)?;
             }
             let injection = usable_injection(&interface, &frames, sending.injection)?;
             let mut send_some = batch_sender(&interface, &frames, injection)?;

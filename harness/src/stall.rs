@@ -15,7 +15,7 @@ use std::time::Duration;
 use vrrp_user::net::sys::monotonic_ns;
 
 use crate::capture::wall_clock_ns;
-use crate::driver_mode::{pin_this_thread, run_at_real_time};
+use crate::cpus::{pin_this_thread, run_at_real_time};
 use crate::wire::Gap;
 
 /// The witness's period.

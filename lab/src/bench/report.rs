@@ -99,6 +99,8 @@ pub struct ScaleRow {
     pub converge: Option<Duration>,
     pub vips_up: usize,
     pub false_transitions: usize,
+    /// Frames the host's receive backlogs dropped in the window (all CPUs, /proc/net/softnet_stat).
+    pub backlog_drops: u64,
     pub window: Duration,
     pub master_cpu_percent: f64,
     pub backup_cpu_percent: f64,
@@ -548,23 +550,24 @@ impl Report {
         let _ = writeln!(out, "\n## Scale: many instances at 10 ms, two routers\n");
         let _ = writeln!(
             out,
-            "255 VRIDs on 1 interface: ~1000 VIPs (IPv4, and IPv6 excluded), every implementation. Issue 20's setup: 1000 IPv6 instances on 4 interfaces (250 VRIDs each, 4 VIPs each) for vrrpd, keepalived and FRR at 100 (4 × 25; keepalived collapses at 255), compared per advert. FRR: a macvlan per instance (and family) on each router, up with zebra before the start; it runs the IPv4 addresses of the 255 VRIDs (it has no excluded addresses). In every run on this machine so far FRR's vrrpd logged \"Failed to send VRRP Advertisement: Invalid argument\" for a part of its IPv6 adverts at 100 instances, and its backup took over for the missing ones (its 25 IPv6 routers of a lone interface, tried by hand, sent without a failure; spread over 4 interfaces they fail). Converged in: from the two routers' start (together; vrrpd's XDP program is waited for after it, before the window) until the master holds every instance and the backup has started all of its own. CPU: the process that runs VRRP (keepalived's VRRP child, FRR's vrrpd), over the window, which starts 10 s after convergence (the start-up race's address work, VIPs installed and removed again and the gratuitous ARPs of garp_master_delay, is over by then). Per advert: the master's CPU time over the packets its interfaces sent in the window. On veth the kernel carries each frame through the switch and into the backup within the sender's system call, so that work counts as the master's too (the switch's bridges keep no IPv6 of their own, so at least their own IPv6 receive of every flooded advert is not in it). PSS: the proportional set size summed over all the daemon's processes (/proc/PID/smaps_rollup; keepalived's parent and its VRRP child; FRR's vrrpd and the zebra it needs, which holds the macvlans), at the end of the window.\n"
+            "255 VRIDs on 1 interface: ~1000 VIPs (IPv4, and IPv6 excluded), every implementation. Issue 20's setup: 1000 IPv6 instances on 4 interfaces (250 VRIDs each, 4 VIPs each) for vrrpd, keepalived and FRR at 100 (4 × 25; keepalived collapses at 255), compared per advert. FRR: a macvlan per instance (and family) on each router, up with zebra before the start; it runs the IPv4 addresses of the 255 VRIDs (it has no excluded addresses). In every run on this machine so far FRR's vrrpd logged \"Failed to send VRRP Advertisement: Invalid argument\" for a part of its IPv6 adverts at 100 instances, and its backup took over for the missing ones (its 25 IPv6 routers of a lone interface, tried by hand, sent without a failure; spread over 4 interfaces they fail). Converged in: from the two routers' start (together; vrrpd's XDP program is waited for after it, before the window) until the master holds every instance and the backup has started all of its own. CPU: the process that runs VRRP (keepalived's VRRP child, FRR's vrrpd), over the window, which starts 10 s after convergence (the start-up race's address work, VIPs installed and removed again and the gratuitous ARPs of garp_master_delay, is over by then). Per advert: the master's CPU time over the packets its interfaces sent in the window. Placement: the master runs on CPU 1, the backup on CPU 0, each started there with everything it spawns, and the kernel's receive processing is steered (RPS) to the receiver's CPU, the switch's to CPU 0 with the backup's: left alone, veth carries each frame through the switch's bridge and into the backup's receive path within the master's send, on the master's CPU, and at 1000 instances the master's protocol thread and the kernel's softirq thread starved each other there until the backup took hundreds of instances over at once (2546 to 10148 false transitions in 60 s in earlier runs). Two routers do not share a CPU and a switch does its own switching; the master's CPU still carries its own send of each frame to the switch's end of its link. Backlog drops: frames the host's receive backlogs dropped in the window (all CPUs, /proc/net/softnet_stat): the master's bursts, 250 adverts per interface at once, arrive at CPU 0's backlog faster than it drains, and its limit (net.core.netdev_max_backlog, host-wide, left as this machine has it) is what drops them; an instance whose adverts are dropped three times in a row is a false takeover. PSS: the proportional set size summed over all the daemon's processes (/proc/PID/smaps_rollup; keepalived's parent and its VRRP child; FRR's vrrpd and the zebra it needs, which holds the macvlans), at the end of the window.\n"
         );
         let _ = writeln!(
             out,
-            "| setup | implementation | converged in | VIPs up on master | false transitions | window | master CPU % | master CPU µs / advert | backup CPU % | master PSS (MiB) | backup PSS (MiB) |"
+            "| setup | implementation | converged in | VIPs up on master | false transitions | backlog drops | window | master CPU % | master CPU µs / advert | backup CPU % | master PSS (MiB) | backup PSS (MiB) |"
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|");
         for row in &self.scale {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {:.0} s | {:.1} | {:.2} | {:.1} | {:.1} | {:.1} |",
+                "| {} | {} | {} | {} | {} | {} | {:.0} s | {:.1} | {:.2} | {:.1} | {:.1} | {:.1} |",
                 row.setup,
                 row.implementation.name(),
                 row.converge
                     .map_or("did not".into(), |d| format!("{:.2} s", d.as_secs_f64())),
                 row.vips_up,
                 row.false_transitions,
+                row.backlog_drops,
                 row.window.as_secs_f64(),
                 row.master_cpu_percent,
                 row.master_cpu_us_per_advert,

@@ -17,6 +17,7 @@ use super::daemon::{
 use super::report::{ChangeRow, Report, StartupRow, percentile};
 use super::takeover;
 use vrrp_harness::capture::Capture;
+use vrrp_harness::cpus::{spawning_on, steer_receive};
 use vrrp_harness::daemons::{Vrrpd, XDP_TAKEN_OVER};
 use vrrp_harness::fixtures;
 use vrrp_harness::loadgen::{
@@ -587,9 +588,9 @@ fn arp_driver_round(
     duration: Duration,
     total: &mut DriverArpTotals,
 ) -> Result<()> {
+    use vrrp_harness::cpus::{pin_process, run_before_normal_tasks};
     use vrrp_harness::driver_mode::{
-        DriverModeProgram, cpu_busy_and_softirq_seconds, pin_process, pin_receive_path,
-        run_before_normal_tasks,
+        DriverModeProgram, cpu_busy_and_softirq_seconds, pin_receive_path,
     };
     let segment = Segment::new(1)?;
     let scratch = Scratch::new("bench-arp-driver")?;
@@ -921,6 +922,17 @@ pub fn scale(options: &BenchOptions, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
+/// Frames the host's receive backlogs have dropped since boot, all CPUs together: the second
+/// column of /proc/net/softnet_stat (hexadecimal, one line per CPU). 0 if it cannot be read.
+fn host_backlog_drops() -> u64 {
+    std::fs::read_to_string("/proc/net/softnet_stat")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(1))
+        .filter_map(|dropped| u64::from_str_radix(dropped, 16).ok())
+        .sum()
+}
+
 /// The packets sent on interfaces eth0..eth(lans-1) of the namespace process `pid` runs in (at
 /// this scale, its adverts), from /proc/PID/net/dev: no process is started, since `ip netns
 /// exec` (which remounts /sys) can take minutes while keepalived churns through its addresses.
@@ -975,6 +987,65 @@ fn served_addresses_of(host: &vrrp_harness::topology::Host) -> Vec<String> {
 /// From convergence to the scale scenario's window (see `scale_run`).
 const SCALE_SETTLE_SECONDS: f64 = 10.0;
 
+/// Where the scale scenario's two routers run on one host: each on a CPU of its own, and the
+/// kernel's receive processing with them (receive packet steering), the switch's with the
+/// backup. Left alone, veth carries every frame through the switch's bridge and into the
+/// backup's receive path within the master's send, on the master's CPU: at 1000 instances
+/// that CPU carried all three's work for 100,000 adverts a second, the master's protocol
+/// thread (SCHED_FIFO) and the kernel's normal-priority work there (ksoftirqd, which waited
+/// up to 84 ms) starved each other, the thread itself waited 40-52 ms at a time while the
+/// kernel ran that work, and the backup took over hundreds of instances at once (issue 20,
+/// target 5: 2546 to 10148 false transitions in 60 s; with this placement 14 and 336, from
+/// the backlog overflow `steer` describes). Two routers do not share a CPU, and a switch does
+/// its own switching. On a one-CPU machine nothing is placed.
+struct ScaleCpus {
+    /// The master's CPU and the backup's (which the switch shares), if there are two.
+    master_and_backup: Option<(usize, usize)>,
+}
+
+impl ScaleCpus {
+    fn of_this_machine() -> ScaleCpus {
+        let count = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        ScaleCpus {
+            master_and_backup: (count >= 2).then_some((1, 0)),
+        }
+    }
+
+    /// Router 1 (the master) receives on its CPU; the switch and router 2 on the backup's
+    /// (receive packet steering). Left on the sender's CPU, the switch's forwarding alone took
+    /// the master back to 89% of its CPU and 14718 false transitions in one run. What this
+    /// placement still loses: the master's bursts (250 adverts per interface in one pass)
+    /// arrive at the backup CPU's backlog of 1000 frames (net.core.netdev_max_backlog, a
+    /// host-wide setting the bench leaves alone) faster than it drains, and what overflows is
+    /// dropped (the report counts it). Driver-mode rings on the switch's ports with a queue on
+    /// the master's interfaces instead (veth stops a queue at a full ring) held the adverts
+    /// in the master's socket until its sends failed.
+    fn steer(&self, segment: &Segment) -> Result<()> {
+        let Some((master, backup)) = self.master_and_backup else {
+            return Ok(());
+        };
+        steer_receive(&segment.router(1).ns, master)?;
+        steer_receive(&segment.router(2).ns, backup)?;
+        steer_receive(&segment.switch, backup)
+    }
+
+    /// Runs `start` so that what it spawns runs on the master's CPU.
+    fn on_master<T>(&self, start: impl FnOnce() -> Result<T>) -> Result<T> {
+        match self.master_and_backup {
+            Some((master, _)) => spawning_on(master, start),
+            None => start(),
+        }
+    }
+
+    /// Runs `start` so that what it spawns runs on the backup's CPU.
+    fn on_backup<T>(&self, start: impl FnOnce() -> Result<T>) -> Result<T> {
+        match self.master_and_backup {
+            Some((_, backup)) => spawning_on(backup, start),
+            None => start(),
+        }
+    }
+}
+
 fn scale_run(
     options: &BenchOptions,
     report: &mut Report,
@@ -985,26 +1056,32 @@ fn scale_run(
     let segment = Segment::new(2)?;
     segment.add_lans(setup.lans - 1)?;
     let scratch = Scratch::new("bench-scale")?;
+    let cpus = ScaleCpus::of_this_machine();
+    cpus.steer(&segment)?;
     // Both routers start together, and convergence counts from there (the protocol starts
     // on the sockets; XDP is waited for after it, before the window; FRR's zebra and
     // macvlans are up before, as FRR's service has them).
-    let master = Daemon::prepare(
-        implementation,
-        segment.router(1),
-        "master",
-        &(setup.config)(100),
-        &scratch,
-    )?;
-    let backup = Daemon::prepare(
-        implementation,
-        segment.router(2),
-        "backup",
-        &(setup.config)(96),
-        &scratch,
-    )?;
+    let master = cpus.on_master(|| {
+        Daemon::prepare(
+            implementation,
+            segment.router(1),
+            "master",
+            &(setup.config)(100),
+            &scratch,
+        )
+    })?;
+    let backup = cpus.on_backup(|| {
+        Daemon::prepare(
+            implementation,
+            segment.router(2),
+            "backup",
+            &(setup.config)(96),
+            &scratch,
+        )
+    })?;
     let started = Instant::now();
-    let mut master = master.start()?;
-    let mut backup = backup.start()?;
+    let mut master = cpus.on_master(|| master.start())?;
+    let mut backup = cpus.on_backup(|| backup.start())?;
     let converge_limit = Duration::from_secs(if options.quick { 8 } else { 60 });
     let instances = setup.instances as i64;
     let mut converged = None;
@@ -1055,6 +1132,7 @@ fn scale_run(
             cpu_seconds(master_pid),
             cpu_seconds(backup_pid),
             tx_packets(master_pid, setup.lans),
+            host_backlog_drops(),
         )
     };
     let before = sample();
@@ -1082,6 +1160,7 @@ fn scale_run(
         converge: converged,
         vips_up,
         false_transitions: transitions_after.saturating_sub(transitions_before),
+        backlog_drops: after.4.saturating_sub(before.4),
         window,
         master_cpu_percent: master_cpu / measured * 100.0,
         backup_cpu_percent: cpu_used(before.2, after.2) / measured * 100.0,
