@@ -995,9 +995,9 @@ const SCALE_SETTLE_SECONDS: f64 = 10.0;
 /// thread (SCHED_FIFO) and the kernel's normal-priority work there (ksoftirqd, which waited
 /// up to 84 ms) starved each other, the thread itself waited 40-52 ms at a time while the
 /// kernel ran that work, and the backup took over hundreds of instances at once (issue 20,
-/// target 5: 2546 to 10148 false transitions in 60 s; with this placement 14 and 336, from
-/// the backlog overflow `steer` describes). Two routers do not share a CPU, and a switch does
-/// its own switching. On a one-CPU machine nothing is placed.
+/// target 5: 2546 to 10148 false transitions in 60 s; with this placement 4, 14 and 336 in
+/// three runs, from the backlog overflow `steer` describes). Two routers do not share a CPU,
+/// and a switch does its own switching. On a one-CPU machine nothing is placed.
 struct ScaleCpus {
     /// The master's CPU and the backup's (which the switch shares), if there are two.
     master_and_backup: Option<(usize, usize)>,
