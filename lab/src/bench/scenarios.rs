@@ -999,15 +999,18 @@ const SCALE_SETTLE_SECONDS: f64 = 10.0;
 /// three runs, from the backlog overflow `steer` describes). Two routers do not share a CPU,
 /// and a switch does its own switching. On a one-CPU machine nothing is placed.
 struct ScaleCpus {
-    /// The master's CPU and the backup's (which the switch shares), if there are two.
-    master_and_backup: Option<(usize, usize)>,
+    /// The master's CPU and the backup's (which the switch shares); none on one CPU.
+    master: Option<usize>,
+    backup: Option<usize>,
 }
 
 impl ScaleCpus {
     fn of_this_machine() -> ScaleCpus {
         let count = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let two = count >= 2;
         ScaleCpus {
-            master_and_backup: (count >= 2).then_some((1, 0)),
+            master: two.then_some(1),
+            backup: two.then_some(0),
         }
     }
 
@@ -1021,28 +1024,20 @@ impl ScaleCpus {
     /// the master's interfaces instead (veth stops a queue at a full ring) held the adverts
     /// in the master's socket until its sends failed.
     fn steer(&self, segment: &Segment) -> Result<()> {
-        let Some((master, backup)) = self.master_and_backup else {
+        let (Some(master), Some(backup)) = (self.master, self.backup) else {
             return Ok(());
         };
         steer_receive(&segment.router(1).ns, master)?;
         steer_receive(&segment.router(2).ns, backup)?;
         steer_receive(&segment.switch, backup)
     }
+}
 
-    /// Runs `start` so that what it spawns runs on the master's CPU.
-    fn on_master<T>(&self, start: impl FnOnce() -> Result<T>) -> Result<T> {
-        match self.master_and_backup {
-            Some((master, _)) => spawning_on(master, start),
-            None => start(),
-        }
-    }
-
-    /// Runs `start` so that what it spawns runs on the backup's CPU.
-    fn on_backup<T>(&self, start: impl FnOnce() -> Result<T>) -> Result<T> {
-        match self.master_and_backup {
-            Some((_, backup)) => spawning_on(backup, start),
-            None => start(),
-        }
+/// Runs `start` so that what it spawns runs on `cpu` (anywhere if none).
+fn on_cpu<T>(cpu: Option<usize>, start: impl FnOnce() -> Result<T>) -> Result<T> {
+    match cpu {
+        Some(cpu) => spawning_on(cpu, start),
+        None => start(),
     }
 }
 
@@ -1061,27 +1056,22 @@ fn scale_run(
     // Both routers start together, and convergence counts from there (the protocol starts
     // on the sockets; XDP is waited for after it, before the window; FRR's zebra and
     // macvlans are up before, as FRR's service has them).
-    let master = cpus.on_master(|| {
-        Daemon::prepare(
-            implementation,
-            segment.router(1),
-            "master",
-            &(setup.config)(100),
-            &scratch,
-        )
-    })?;
-    let backup = cpus.on_backup(|| {
-        Daemon::prepare(
-            implementation,
-            segment.router(2),
-            "backup",
-            &(setup.config)(96),
-            &scratch,
-        )
-    })?;
+    let prepare = |router: usize, label: &'static str, priority: u8, cpu: Option<usize>| {
+        on_cpu(cpu, || {
+            Daemon::prepare(
+                implementation,
+                segment.router(router),
+                label,
+                &(setup.config)(priority),
+                &scratch,
+            )
+        })
+    };
+    let master = prepare(1, "master", 100, cpus.master)?;
+    let backup = prepare(2, "backup", 96, cpus.backup)?;
     let started = Instant::now();
-    let mut master = cpus.on_master(|| master.start())?;
-    let mut backup = cpus.on_backup(|| backup.start())?;
+    let mut master = on_cpu(cpus.master, || master.start())?;
+    let mut backup = on_cpu(cpus.backup, || backup.start())?;
     let converge_limit = Duration::from_secs(if options.quick { 8 } else { 60 });
     let instances = setup.instances as i64;
     let mut converged = None;
