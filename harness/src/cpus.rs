@@ -81,7 +81,16 @@ pub fn spawning_on<T>(cpu: usize, start: impl FnOnce() -> Result<T>) -> Result<T
     pin_this_thread(cpu)?;
     let started = start();
     // SAFETY: sched_setaffinity on the calling thread with the set it had.
-    unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &before) };
+    let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &before) };
+    if rc != 0 {
+        // The caller's thread would stay on `cpu`, and everything it starts later with it: an
+        // error, not a bench that quietly measures something else (what `start` returned is
+        // dropped, a daemon with it).
+        bail!(
+            "putting this thread's CPUs back: {}",
+            std::io::Error::last_os_error()
+        );
+    }
     started
 }
 
