@@ -53,13 +53,15 @@ pub(crate) fn pin_task(tid: i32, cpu: usize) -> Result<()> {
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     // SAFETY: cpu is below CPU_SETSIZE, within the set.
     unsafe { libc::CPU_SET(cpu, &mut set) };
+    set_cpus(tid, &set).with_context(|| format!("pinning task {tid} to CPU {cpu}"))
+}
+
+/// Lets task `tid` (0: the calling thread) run on the CPUs of `set` only.
+fn set_cpus(tid: i32, set: &libc::cpu_set_t) -> std::io::Result<()> {
     // SAFETY: sched_setaffinity with a valid set of its size.
-    let rc = unsafe { libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+    let rc = unsafe { libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), set) };
     if rc != 0 {
-        bail!(
-            "pinning task {tid} to CPU {cpu}: {}",
-            std::io::Error::last_os_error()
-        );
+        return Err(std::io::Error::last_os_error());
     }
     Ok(())
 }
@@ -80,17 +82,10 @@ pub fn spawning_on<T>(cpu: usize, start: impl FnOnce() -> Result<T>) -> Result<T
     }
     pin_this_thread(cpu)?;
     let started = start();
-    // SAFETY: sched_setaffinity on the calling thread with the set it had.
-    let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &before) };
-    if rc != 0 {
-        // The caller's thread would stay on `cpu`, and everything it starts later with it: an
-        // error, not a bench that quietly measures something else (what `start` returned is
-        // dropped, a daemon with it).
-        bail!(
-            "putting this thread's CPUs back: {}",
-            std::io::Error::last_os_error()
-        );
-    }
+    // Left on `cpu`, the caller's thread, and everything it starts later, would run there: an
+    // error, not a bench that quietly measures something else (what `start` returned is
+    // dropped, a daemon with it).
+    set_cpus(0, &before).context("putting this thread's CPUs back")?;
     started
 }
 
