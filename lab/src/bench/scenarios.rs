@@ -995,41 +995,40 @@ const SCALE_SETTLE_SECONDS: f64 = 10.0;
 /// thread (SCHED_FIFO) and the kernel's normal-priority work there (ksoftirqd, which waited
 /// up to 84 ms) starved each other, the thread itself waited 40-52 ms at a time while the
 /// kernel ran that work, and the backup took over hundreds of instances at once (issue 20,
-/// target 5: 2546 to 10148 false transitions in 60 s; with this placement 4, 14 and 336 in
-/// three runs, from the backlog overflow `steer` describes). Two routers do not share a CPU,
-/// and a switch does its own switching. On a one-CPU machine nothing is placed.
+/// target 5: 2546 to 10148 false transitions in 60 s; with this placement 0 to 422 in the
+/// runs BENCHMARKS.md lists, from the backlog overflow `steer` describes). Two routers do not
+/// share a CPU, and a switch does its own switching.
+#[derive(Clone, Copy)]
 struct ScaleCpus {
-    /// The master's CPU and the backup's (which the switch shares); none on one CPU.
-    master: Option<usize>,
-    backup: Option<usize>,
+    master: usize,
+    /// The backup's CPU, which the switch shares.
+    backup: usize,
 }
 
 impl ScaleCpus {
-    fn of_this_machine() -> ScaleCpus {
+    /// The placement, on a machine of two CPUs or more; none on one CPU.
+    fn of_this_machine() -> Option<ScaleCpus> {
         let count = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        let two = count >= 2;
-        ScaleCpus {
-            master: two.then_some(1),
-            backup: two.then_some(0),
-        }
+        (count >= 2).then_some(ScaleCpus {
+            master: 1,
+            backup: 0,
+        })
     }
 
     /// Router 1 (the master) receives on its CPU; the switch and router 2 on the backup's
     /// (receive packet steering). Left on the sender's CPU, the switch's forwarding alone took
     /// the master back to 89% of its CPU and 14718 false transitions in one run. What this
-    /// placement still loses: the master's bursts (250 adverts per interface in one pass)
-    /// arrive at the backup CPU's backlog of 1000 frames (net.core.netdev_max_backlog, a
-    /// host-wide setting the bench leaves alone) faster than it drains, and what overflows is
-    /// dropped (the report counts it). Driver-mode rings on the switch's ports with a queue on
+    /// placement still loses: the backup's CPU processes some 400,000 packets/s of the
+    /// switch's and the backup's, and when it falls behind its backlog of 1000 frames
+    /// (net.core.netdev_max_backlog, a host-wide setting the bench leaves alone) overflows and
+    /// drops adverts (the report counts them); the master's adverts spread over the interval
+    /// in bursts of 64 instead of 1000, tried, did not prevent it. Driver-mode rings on the switch's ports with a queue on
     /// the master's interfaces instead (veth stops a queue at a full ring) held the adverts
     /// in the master's socket until its sends failed.
-    fn steer(&self, segment: &Segment) -> Result<()> {
-        let (Some(master), Some(backup)) = (self.master, self.backup) else {
-            return Ok(());
-        };
-        steer_receive(&segment.router(1).ns, master)?;
-        steer_receive(&segment.router(2).ns, backup)?;
-        steer_receive(&segment.switch, backup)
+    fn steer(self, segment: &Segment) -> Result<()> {
+        steer_receive(&segment.router(1).ns, self.master)?;
+        steer_receive(&segment.router(2).ns, self.backup)?;
+        steer_receive(&segment.switch, self.backup)
     }
 }
 
@@ -1052,7 +1051,10 @@ fn scale_run(
     segment.add_lans(setup.lans - 1)?;
     let scratch = Scratch::new("bench-scale")?;
     let cpus = ScaleCpus::of_this_machine();
-    cpus.steer(&segment)?;
+    if let Some(cpus) = cpus {
+        cpus.steer(&segment)?;
+    }
+    let (master_cpu, backup_cpu) = (cpus.map(|c| c.master), cpus.map(|c| c.backup));
     // Both routers start together, and convergence counts from there (the protocol starts
     // on the sockets; XDP is waited for after it, before the window; FRR's zebra and
     // macvlans are up before, as FRR's service has them).
@@ -1067,11 +1069,11 @@ fn scale_run(
             )
         })
     };
-    let master = prepare(1, "master", 100, cpus.master)?;
-    let backup = prepare(2, "backup", 96, cpus.backup)?;
+    let master = prepare(1, "master", 100, master_cpu)?;
+    let backup = prepare(2, "backup", 96, backup_cpu)?;
     let started = Instant::now();
-    let mut master = on_cpu(cpus.master, || master.start())?;
-    let mut backup = on_cpu(cpus.backup, || backup.start())?;
+    let mut master = on_cpu(master_cpu, || master.start())?;
+    let mut backup = on_cpu(backup_cpu, || backup.start())?;
     let converge_limit = Duration::from_secs(if options.quick { 8 } else { 60 });
     let instances = setup.instances as i64;
     let mut converged = None;
