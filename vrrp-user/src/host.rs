@@ -139,8 +139,12 @@ pub fn enter_network_namespace(name: &str) -> std::io::Result<()> {
 /// in its arenas (one per thread that allocated), so what start-up and a reload use once (the
 /// configuration's text and model, the plans, the eBPF object and the kernel's BTF that aya
 /// parses while loading the program on a blocking thread) otherwise stays in the daemon's
-/// resident set for good: 4-6 MiB at 1000 instances (issue 20, target 5).
+/// resident set for good: 4-6 MiB at 1000 instances (issue 20, target 5). vrrpd's own
+/// allocator, jemalloc (main.rs), hands freed pages back at once: nothing to do then.
 pub fn return_freed_memory() {
+    #[cfg(not(feature = "jemalloc"))]
     // SAFETY: malloc_trim only walks and trims the allocator's own arenas.
-    unsafe { libc::malloc_trim(0) };
+    unsafe {
+        libc::malloc_trim(0)
+    };
 }
