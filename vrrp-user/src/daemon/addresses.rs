@@ -2,13 +2,13 @@
 //! and routes and mark them active for the XDP responder, then announce them with gratuitous
 //! ARPs / unsolicited NAs; or mark them inactive and remove them.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
-use tokio::task::JoinHandle;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinSet;
 use tracing::{info, warn};
 use vrrp_common::maps::{VipKey, VipValue};
 use vrrp_common::wire::raw_from_ip;
@@ -48,30 +48,37 @@ pub struct Context {
     pub total_announced: Arc<AtomicU64>,
 }
 
-/// The workers, one per instance, started on first use. The protocol thread queues an
-/// instance's work here itself, so that a takeover's addresses and gratuitous ARPs follow its
-/// advert without a hop through the main loop, or does a takeover's work at once when the
-/// instance's worker is idle (issue 20, target 3); the daemon tells the workers when the XDP
-/// program came up and waits for them at a stop or an upgrade.
+/// The workers: one per instance while it has work, ended when its queue is empty. The
+/// protocol thread queues an instance's work here itself, so that a takeover's addresses and
+/// gratuitous ARPs follow its advert without a hop through the main loop, or does a takeover's
+/// work at once when the instance's worker is idle (issue 20, target 3); the daemon tells the
+/// workers when the XDP program came up and waits for them at a stop or an upgrade.
 pub struct Workers {
-    context: Context,
+    context: Arc<Context>,
     runtime: tokio::runtime::Handle,
-    lanes: Mutex<HashMap<String, Lane>>,
-    tasks: Mutex<Vec<JoinHandle<()>>>,
+    lanes: Mutex<HashMap<String, Arc<Lane>>>,
+    /// The workers at work, each draining one lane's queue.
+    working: Mutex<JoinSet<()>>,
     /// keepalived's `-V` (`--dont-release-vrrp`) at a stop: removals are not carried out.
     keep_installed: AtomicBool,
 }
 
-/// One instance's way to its worker: the queue, and what the worker shares with the work
-/// done at once on the protocol thread.
-#[derive(Clone)]
+/// One instance's way to its worker: the queue, and what the worker shares with the work done
+/// at once on the protocol thread. A worker runs only while the queue holds work, so an idle
+/// instance costs its state alone, no task and no channel: at 1000 instances a task and a
+/// channel for each held ~1.5 MiB for good (issue 20, target 5).
 struct Lane {
-    queue: UnboundedSender<Work>,
-    /// Work queued and not yet done.
-    pending: Arc<AtomicUsize>,
+    queue: Mutex<Queue>,
     /// Held by whoever does the instance's work: the worker, item by item, or the protocol
     /// thread doing a takeover's at once.
     state: Arc<tokio::sync::Mutex<LaneState>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    work: VecDeque<Work>,
+    /// A worker drains the queue (and may be at work on the item it took last).
+    draining: bool,
 }
 
 #[derive(Default)]
@@ -83,20 +90,30 @@ struct LaneState {
 }
 
 impl Lane {
-    fn send(&self, work: Work) {
-        self.pending.fetch_add(1, Ordering::AcqRel);
-        if self.queue.send(work).is_err() {
-            self.pending.fetch_sub(1, Ordering::AcqRel);
-        }
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        // The queue's contents stay whole whatever panicked while it was held.
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The lane's state, if nothing is queued on it and its worker is not at work: what is
-    /// done with it then comes in order with the instance's other work.
+    /// The lane's state, if nothing is queued on it and no worker is at work: what is done
+    /// with it then comes in order with the instance's other work.
     fn idle(&self) -> Option<tokio::sync::OwnedMutexGuard<LaneState>> {
-        if self.pending.load(Ordering::Acquire) != 0 {
-            return None;
+        {
+            let queue = self.queue();
+            if queue.draining || !queue.work.is_empty() {
+                return None;
+            }
         }
         Arc::clone(&self.state).try_lock_owned().ok()
+    }
+
+    /// The next piece of work for the lane's worker; none (and the worker ends) when the
+    /// queue is empty.
+    fn next(&self) -> Option<Work> {
+        let mut queue = self.queue();
+        let work = queue.work.pop_front();
+        queue.draining = work.is_some();
+        work
     }
 }
 
@@ -104,10 +121,10 @@ impl Workers {
     /// Workers that run on the current tokio runtime.
     pub fn new(context: Context) -> Arc<Workers> {
         Arc::new(Workers {
-            context,
+            context: Arc::new(context),
             runtime: tokio::runtime::Handle::current(),
             lanes: Mutex::new(HashMap::new()),
-            tasks: Mutex::new(Vec::new()),
+            working: Mutex::new(JoinSet::new()),
             keep_installed: AtomicBool::new(false),
         })
     }
@@ -127,40 +144,49 @@ impl Workers {
             Work::MarkVips => return self.mark_vips(),
         };
         if let Some(lane) = self.lane(name) {
-            lane.send(work);
+            self.send(&lane, work);
         }
     }
 
+    /// Queues work on a lane, and starts its worker unless one drains it already.
+    fn send(&self, lane: &Arc<Lane>, work: Work) {
+        {
+            let mut queue = lane.queue();
+            queue.work.push_back(work);
+            if std::mem::replace(&mut queue.draining, true) {
+                return;
+            }
+        }
+        let mut working = self.working.lock().unwrap_or_else(PoisonError::into_inner);
+        // The workers that ended since (their results are nothing to keep).
+        while working.try_join_next().is_some() {}
+        working.spawn_on(
+            worker(Arc::clone(&self.context), Arc::clone(lane)),
+            &self.runtime,
+        );
+    }
+
     /// The instance's lane with its state held, if it is idle (see [`Lane::idle`]).
-    fn idle_lane(&self, name: &str) -> Option<(Lane, tokio::sync::OwnedMutexGuard<LaneState>)> {
+    fn idle_lane(
+        &self,
+        name: &str,
+    ) -> Option<(Arc<Lane>, tokio::sync::OwnedMutexGuard<LaneState>)> {
         let lane = self.lane(name)?;
         let state = lane.idle()?;
         Some((lane, state))
     }
 
-    /// The instance's lane, its worker started on first use.
-    fn lane(&self, name: &str) -> Option<Lane> {
+    /// The instance's lane, made on first use.
+    fn lane(&self, name: &str) -> Option<Arc<Lane>> {
         let mut lanes = self.lanes.lock().ok()?;
         if let Some(lane) = lanes.get(name) {
-            return Some(lane.clone());
+            return Some(Arc::clone(lane));
         }
-        let (queue, receiver) = mpsc::unbounded_channel();
-        let lane = Lane {
-            queue,
-            pending: Arc::default(),
+        let lane = Arc::new(Lane {
+            queue: Mutex::default(),
             state: Arc::default(),
-        };
-        // The worker holds no sender of its own: it ends when the lane is dropped.
-        let task = self.runtime.spawn(worker(
-            self.context.clone(),
-            receiver,
-            Arc::clone(&lane.pending),
-            Arc::clone(&lane.state),
-        ));
-        if let Ok(mut tasks) = self.tasks.lock() {
-            tasks.push(task);
-        }
-        lanes.insert(name.to_string(), lane.clone());
+        });
+        lanes.insert(name.to_string(), Arc::clone(&lane));
         Some(lane)
     }
 
@@ -207,7 +233,7 @@ impl Workers {
         announcing.finish(&self.context);
         drop(state);
         if rounds > 1 {
-            lane.send(Work::AnnounceRest(Arc::clone(plan), rounds - 1));
+            self.send(&lane, Work::AnnounceRest(Arc::clone(plan), rounds - 1));
         }
         true
     }
@@ -215,10 +241,12 @@ impl Workers {
     /// The XDP program came up: each worker tells its VIPS map what it last did, in order with
     /// its other work.
     pub fn mark_vips(&self) {
-        if let Ok(lanes) = self.lanes.lock() {
-            for lane in lanes.values() {
-                lane.send(Work::MarkVips);
-            }
+        let lanes: Vec<Arc<Lane>> = match self.lanes.lock() {
+            Ok(lanes) => lanes.values().cloned().collect(),
+            Err(_) => return,
+        };
+        for lane in &lanes {
+            self.send(lane, Work::MarkVips);
         }
     }
 
@@ -227,18 +255,18 @@ impl Workers {
         self.keep_installed.store(true, Ordering::Relaxed);
     }
 
-    /// Lets the workers finish what they were given (by `deadline` at the latest); work
-    /// queued afterwards starts new ones.
+    /// Lets the workers finish what they were given (by `deadline` at the latest; those
+    /// still at work then go on, unwaited); work queued afterwards starts new ones.
     pub async fn finish(&self, deadline: tokio::time::Instant) {
         if let Ok(mut lanes) = self.lanes.lock() {
             lanes.clear();
         }
-        let tasks = match self.tasks.lock() {
-            Ok(mut tasks) => std::mem::take(&mut *tasks),
-            Err(_) => return,
-        };
-        for task in tasks {
-            let _ = tokio::time::timeout_at(deadline, task).await;
+        let mut working = std::mem::take(
+            &mut *self.working.lock().unwrap_or_else(PoisonError::into_inner),
+        );
+        let all_done = async { while working.join_next().await.is_some() {} };
+        if tokio::time::timeout_at(deadline, all_done).await.is_err() {
+            working.detach_all();
         }
     }
 }
@@ -246,15 +274,15 @@ impl Workers {
 /// Attempts before a refused address faults the instance.
 const INSTALL_ATTEMPTS: u32 = 3;
 
-/// Serves one instance's queue until it closes.
-async fn worker(
-    context: Context,
-    mut queue: UnboundedReceiver<Work>,
-    pending: Arc<AtomicUsize>,
-    state: Arc<tokio::sync::Mutex<LaneState>>,
-) {
-    while let Some(work) = queue.recv().await {
-        let mut state = state.lock().await;
+/// Drains one instance's queue and ends.
+async fn worker(context: Arc<Context>, lane: Arc<Lane>) {
+    loop {
+        // The state is taken before the work, and the queue found empty while it is held:
+        // the protocol thread finds the lane busy until the work is done.
+        let mut state = lane.state.lock().await;
+        let Some(work) = lane.next() else {
+            return;
+        };
         let LaneState { last, senders } = &mut *state;
         match work {
             Work::Install(plan) => {
@@ -275,9 +303,6 @@ async fn worker(
                 }
             }
         }
-        // Counted down while the state is still held: the protocol thread finds the lane
-        // busy until the work is done.
-        pending.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
