@@ -459,10 +459,10 @@ mod arbitrary_input {
         #![proptest_config(ProptestConfig::with_cases(300))]
         #[test]
         fn the_parser_never_panics(text in words(), bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
-            let dir = std::env::temp_dir().join(format!("vrrp-prop-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).expect("dir");
+            // Removed with what is in it when the case ends.
+            let dir = tempfile::Builder::new().prefix("vrrp-prop-").tempdir().expect("dir");
             for (name, contents) in [("t.conf", text.into_bytes()), ("b.conf", bytes)] {
-                let path = dir.join(name);
+                let path = dir.path().join(name);
                 std::fs::write(&path, contents).expect("write");
                 let _ = config::load(&path, &LexOptions::default());
             }

@@ -41,16 +41,15 @@ fn diagnostics(block: Block, keyword: &str) -> Vec<String> {
             instance("")
         ),
     };
-    let directory = std::env::temp_dir().join(format!("vrrpd-keywords-{}", std::process::id()));
-    std::fs::create_dir_all(&directory).expect("scratch directory");
-    // Tests run in parallel: a file of its own for each call.
-    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let path = directory.join(format!("keepalived-{call}.conf"));
-    std::fs::write(&path, text).expect("write");
+    // Tests run in parallel: a file of its own for each call, removed when it is dropped.
+    let file = tempfile::Builder::new()
+        .prefix("vrrpd-keywords-")
+        .suffix(".conf")
+        .tempfile()
+        .expect("scratch file");
+    std::fs::write(file.path(), text).expect("write");
     let options = LexOptions { config_id: None };
-    let loaded = config::load(&path, &options);
-    let _ = std::fs::remove_file(&path);
+    let loaded = config::load(file.path(), &options);
     match loaded {
         Ok(loaded) => loaded
             .warnings
