@@ -261,9 +261,8 @@ impl Workers {
         if let Ok(mut lanes) = self.lanes.lock() {
             lanes.clear();
         }
-        let mut working = std::mem::take(
-            &mut *self.working.lock().unwrap_or_else(PoisonError::into_inner),
-        );
+        let mut working =
+            std::mem::take(&mut *self.working.lock().unwrap_or_else(PoisonError::into_inner));
         let all_done = async { while working.join_next().await.is_some() {} };
         if tokio::time::timeout_at(deadline, all_done).await.is_err() {
             working.detach_all();
