@@ -10,10 +10,11 @@ use vrrp_user::config::{self, LexOptions};
 /// jemalloc, not glibc's malloc: glibc gives each thread that allocates an arena of its own
 /// and keeps what is freed in them, so what start-up uses once (the configuration, the plans,
 /// the kernel's BTF that aya parses while loading the XDP program on a blocking thread) stayed
-/// resident, scattered among what lives on: at 1000 instances a master's proportional set
-/// size was 17.8 MiB with glibc (malloc_trim after start-up included) against 14.1 with
-/// jemalloc set up as below (a lone pair in two namespaces, 25 s after start), and 20.0 / 22.4
-/// against 13.5 / 13.6 MiB for master / backup in the bench (issue 20, target 5).
+/// resident, scattered among what lives on. At 1000 instances in the bench's scale scenario,
+/// two runs of each alternating, same code: master / backup proportional set size 19.2 / 23.0
+/// and 17.0 / 13.6 MiB with glibc (malloc_trim after start-up included), 13.7 / 13.7 and
+/// 13.6 / 14.0 with jemalloc set up as below; the master's CPU per advert 4.94 and 4.55 µs
+/// against 3.87 and 3.78 (issue 20, target 5).
 #[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -22,10 +23,10 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// `MALLOC_CONF` variable still overrides them): one arena for all of vrrpd's threads, which
 /// are few and mostly idle (jemalloc's default is four per CPU, each holding partly used
 /// pages); freed pages handed back to the kernel at once instead of after 10 s. Each thread
-/// keeps its cache of small blocks: without it the master's CPU per advert sent at 1000
-/// instances rose from 3.95 to 4.79 µs in the bench, for 1 MiB less. The exported name is the
-/// one jemalloc looks up (unprefixed: jemalloc is the process's malloc), a pointer to the
-/// string's first byte, as C's `const char *malloc_conf`.
+/// keeps its cache of small blocks: without them the master's CPU per advert sent at 1000
+/// instances was 4.79 µs against 3.95 with them (one bench run each), for ~1 MiB less in a lone
+/// pair. The exported name is the one jemalloc looks up (unprefixed: jemalloc is the process's
+/// malloc), a pointer to the string's first byte, as C's `const char *malloc_conf`.
 #[cfg(feature = "jemalloc")]
 #[allow(non_upper_case_globals)]
 #[unsafe(export_name = "malloc_conf")]

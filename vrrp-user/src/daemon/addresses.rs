@@ -66,7 +66,7 @@ pub struct Workers {
 /// One instance's way to its worker: the queue, and what the worker shares with the work done
 /// at once on the protocol thread. A worker runs only while the queue holds work, so an idle
 /// instance costs its state alone, no task and no channel: at 1000 instances a task and a
-/// channel for each held ~1.5 MiB for good (issue 20, target 5).
+/// channel for each held ~1.7 MiB for good (heaptrack, issue 20, target 5).
 struct Lane {
     queue: Mutex<Queue>,
     /// Held by whoever does the instance's work: the worker, item by item, or the protocol
